@@ -7,8 +7,10 @@
 //! is allowed: reading two commits from the object database is scanning.
 
 pub mod model;
+pub mod source;
 
 pub use model::{
     DependencyGraph, Ecosystem, LockfileFormat, Package, PackageIndex, ParseError, RawLicense,
     SourceLocation,
 };
+pub use source::{Directory, InputTree};
