@@ -9,6 +9,11 @@
 pub mod model;
 pub mod source;
 
+pub mod drift;
+pub mod license;
+pub mod paths;
+pub mod scan;
+
 pub use model::{
     DependencyGraph, Ecosystem, LockfileFormat, Package, PackageIndex, ParseError, RawLicense,
     SourceLocation,

@@ -1,0 +1,736 @@
+//! License drift between two scans: added and removed packages, version
+//! changes, license changes (old → new expression, with evidence) and
+//! licenses that became unknown, each with the dependency paths that pull
+//! the package in.
+//!
+//! Graphs are matched by source path; packages by ecosystem and name, and
+//! versions of one name are paired by version order (semver for cargo, npm
+//! and Go, PEP 440 for Python), never by publish date. Licenses are
+//! compared in canonical form, so a change of spelling or operand order is
+//! not drift. Works on scans only: no I/O.
+
+use crate::license::{ExpressionFacts, ResolvedLicense, value_facts};
+use crate::model::{DependencyGraph, Ecosystem, PackageIndex};
+use crate::paths::{DEFAULT_MAX_PATHS, PathIndex};
+use crate::scan::{Scan, ScannedGraph};
+use serde::Serialize;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+/// The kind of a finding. The kebab-case names are stable: reports, SARIF
+/// rule ids and policies use them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingCode {
+    /// A package's license expression changed (also from unknown to known).
+    LicenseChanged,
+    /// A package had a known license and now has none that can be resolved.
+    LicenseNowUnknown,
+    /// A package appeared.
+    Added,
+    /// A package disappeared.
+    Removed,
+    /// A package's version changed and its license did not.
+    VersionChanged,
+}
+
+impl FindingCode {
+    pub const ALL: [FindingCode; 5] = [
+        FindingCode::LicenseChanged,
+        FindingCode::LicenseNowUnknown,
+        FindingCode::Added,
+        FindingCode::Removed,
+        FindingCode::VersionChanged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingCode::LicenseChanged => "license-changed",
+            FindingCode::LicenseNowUnknown => "license-now-unknown",
+            FindingCode::Added => "added",
+            FindingCode::Removed => "removed",
+            FindingCode::VersionChanged => "version-changed",
+        }
+    }
+
+    /// One sentence for rule descriptions.
+    pub fn description(self) -> &'static str {
+        match self {
+            FindingCode::LicenseChanged => {
+                "A dependency's license expression changed between the two points."
+            }
+            FindingCode::LicenseNowUnknown => {
+                "A dependency whose license was known now has no resolvable license."
+            }
+            FindingCode::Added => "A dependency was added.",
+            FindingCode::Removed => "A dependency was removed.",
+            FindingCode::VersionChanged => "A dependency's version changed; its license did not.",
+        }
+    }
+
+    /// True for the codes that are license drift.
+    pub fn is_license_drift(self) -> bool {
+        matches!(
+            self,
+            FindingCode::LicenseChanged | FindingCode::LicenseNowUnknown
+        )
+    }
+}
+
+impl std::fmt::Display for FindingCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether the new version is above or below the old one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VersionDirection {
+    Upgrade,
+    Downgrade,
+    Same,
+}
+
+/// A package on a dependency path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackageRef {
+    pub name: String,
+    pub version: String,
+}
+
+/// A package's license at one point, with the facts a policy needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LicenseState {
+    #[serde(flatten)]
+    pub resolved: ResolvedLicense,
+    /// Facts for the expression (`None` when unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facts: Option<ExpressionFacts>,
+}
+
+impl LicenseState {
+    fn of(resolved: &ResolvedLicense) -> Self {
+        Self {
+            facts: resolved.expression.as_ref().map(value_facts),
+            resolved: resolved.clone(),
+        }
+    }
+
+    /// The expression as text, or `unknown`.
+    pub fn display(&self) -> String {
+        match &self.resolved.expression {
+            Some(e) => e.to_string(),
+            None => "unknown".to_owned(),
+        }
+    }
+}
+
+/// One difference between the two scans.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub code: FindingCode,
+    /// The graph's source path (the lockfile or SBOM).
+    pub graph: String,
+    pub ecosystem: Ecosystem,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_version: Option<String>,
+    /// Set when both versions are present.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<VersionDirection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_license: Option<LicenseState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_license: Option<LicenseState>,
+    /// The package is a dev/test-only dependency.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dev: bool,
+    /// True when the package is a direct dependency.
+    pub direct: bool,
+    /// Paths from a direct dependency to the package (in the new graph; in
+    /// the old one for `removed`), shortest first.
+    pub paths: Vec<Vec<PackageRef>>,
+    /// Paths that exist but are not listed.
+    pub more_paths: u64,
+    /// One line for humans.
+    pub message: String,
+}
+
+/// How the graphs of the two scans matched up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GraphPair {
+    pub path: String,
+    /// `both`, `old-only` or `new-only`.
+    pub presence: &'static str,
+    pub old_packages: usize,
+    pub new_packages: usize,
+}
+
+/// Counts per code.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub license_changed: usize,
+    pub license_now_unknown: usize,
+    pub added: usize,
+    pub removed: usize,
+    pub version_changed: usize,
+}
+
+/// The differences between two scans.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Drift {
+    pub old: String,
+    pub new: String,
+    pub graphs: Vec<GraphPair>,
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl Drift {
+    /// True when some finding is license drift (`license-changed` or
+    /// `license-now-unknown`): the CLI's exit code 1.
+    pub fn has_license_drift(&self) -> bool {
+        self.findings.iter().any(|f| f.code.is_license_drift())
+    }
+
+    /// The findings that are license drift.
+    pub fn license_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.code.is_license_drift())
+    }
+}
+
+/// Options for [`diff_with`].
+#[derive(Debug, Clone, Copy)]
+pub struct DiffOptions {
+    /// Paths listed per finding.
+    pub max_paths: usize,
+}
+
+impl Default for DiffOptions {
+    fn default() -> Self {
+        Self {
+            max_paths: DEFAULT_MAX_PATHS,
+        }
+    }
+}
+
+/// Compares two scans with default options.
+pub fn diff(old: &Scan, new: &Scan) -> Drift {
+    diff_with(old, new, DiffOptions::default())
+}
+
+/// Compares two scans.
+pub fn diff_with(old: &Scan, new: &Scan, options: DiffOptions) -> Drift {
+    let mut findings = Vec::new();
+    let mut graphs = Vec::new();
+    let mut paths: Vec<&str> = old
+        .graphs
+        .iter()
+        .chain(&new.graphs)
+        .map(|g| g.graph.source.path.as_str())
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    for path in paths {
+        let o = old.graph(path);
+        let n = new.graph(path);
+        graphs.push(GraphPair {
+            path: path.to_owned(),
+            presence: match (o, n) {
+                (Some(_), Some(_)) => "both",
+                (Some(_), None) => "old-only",
+                _ => "new-only",
+            },
+            old_packages: o.map_or(0, |g| g.graph.packages.len()),
+            new_packages: n.map_or(0, |g| g.graph.packages.len()),
+        });
+        diff_graph(path, o, n, options, &mut findings);
+    }
+    findings.sort_by(|a, b| {
+        (a.code, &a.graph, &a.name, &a.new_version, &a.old_version).cmp(&(
+            b.code,
+            &b.graph,
+            &b.name,
+            &b.new_version,
+            &b.old_version,
+        ))
+    });
+    let mut summary = Summary::default();
+    for f in &findings {
+        match f.code {
+            FindingCode::LicenseChanged => summary.license_changed += 1,
+            FindingCode::LicenseNowUnknown => summary.license_now_unknown += 1,
+            FindingCode::Added => summary.added += 1,
+            FindingCode::Removed => summary.removed += 1,
+            FindingCode::VersionChanged => summary.version_changed += 1,
+        }
+    }
+    let mut warnings: Vec<String> = old.warnings.iter().map(|w| format!("old: {w}")).collect();
+    warnings.extend(new.warnings.iter().map(|w| format!("new: {w}")));
+    Drift {
+        old: old.input.clone(),
+        new: new.input.clone(),
+        graphs,
+        summary,
+        findings,
+        warnings,
+    }
+}
+
+type Key<'a> = (Ecosystem, &'a str);
+
+fn index_by_name(g: &ScannedGraph) -> HashMap<Key<'_>, Vec<PackageIndex>> {
+    let mut roots = vec![false; g.graph.packages.len()];
+    for &r in &g.graph.roots {
+        if let Some(x) = roots.get_mut(r) {
+            *x = true;
+        }
+    }
+    let mut map: HashMap<Key<'_>, Vec<PackageIndex>> =
+        HashMap::with_capacity(g.graph.packages.len());
+    for (i, p) in g.graph.packages.iter().enumerate() {
+        if !roots[i] {
+            map.entry((p.ecosystem, p.name.as_str()))
+                .or_default()
+                .push(i);
+        }
+    }
+    map
+}
+
+/// Lazily built path index for one side.
+struct Side<'g> {
+    scanned: Option<&'g ScannedGraph>,
+    index: Option<PathIndex<'g>>,
+}
+
+impl<'g> Side<'g> {
+    fn paths(&mut self, pkg: PackageIndex, max: usize) -> (Vec<Vec<PackageRef>>, u64, bool) {
+        let Some(g) = self.scanned else {
+            return (Vec::new(), 0, false);
+        };
+        let index = self.index.get_or_insert_with(|| PathIndex::new(&g.graph));
+        let found = index.paths_to(pkg, max);
+        let graph: &DependencyGraph = &g.graph;
+        let refs = found
+            .paths
+            .iter()
+            .map(|p| {
+                p.iter()
+                    .map(|&i| PackageRef {
+                        name: graph.packages[i].name.clone(),
+                        version: graph.packages[i].version.clone(),
+                    })
+                    .collect()
+            })
+            .collect();
+        (refs, found.more(), index.is_direct(pkg))
+    }
+}
+
+fn diff_graph(
+    path: &str,
+    old: Option<&ScannedGraph>,
+    new: Option<&ScannedGraph>,
+    options: DiffOptions,
+    out: &mut Vec<Finding>,
+) {
+    let empty = HashMap::new();
+    let old_map = old.map(index_by_name).unwrap_or_else(|| empty.clone());
+    let new_map = new.map(index_by_name).unwrap_or(empty);
+    let mut old_side = Side {
+        scanned: old,
+        index: None,
+    };
+    let mut new_side = Side {
+        scanned: new,
+        index: None,
+    };
+    let mut keys: Vec<Key<'_>> = old_map.keys().chain(new_map.keys()).copied().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let no = Vec::new();
+    for key in keys {
+        let os = old_map.get(&key).unwrap_or(&no);
+        let ns = new_map.get(&key).unwrap_or(&no);
+        // Fast path: one version each side, same version, same license.
+        if let (Some(o), Some(n), [oi], [ni]) = (old, new, os.as_slice(), ns.as_slice()) {
+            let (op, np) = (&o.graph.packages[*oi], &n.graph.packages[*ni]);
+            if op.version == np.version && same_license(&o.licenses[*oi], &n.licenses[*ni]) {
+                continue;
+            }
+        }
+        for (o, n) in pair_versions(key.0, os, ns, old, new) {
+            let finding = make_finding(path, o, n, old, new, &mut old_side, &mut new_side, options);
+            if let Some(f) = finding {
+                out.push(f);
+            }
+        }
+    }
+}
+
+fn same_license(a: &ResolvedLicense, b: &ResolvedLicense) -> bool {
+    match (&a.canonical, &b.canonical) {
+        (Some(x), Some(y)) => x == y,
+        (None, None) => a.expression == b.expression,
+        _ => false,
+    }
+}
+
+/// Pairs old and new indexes of one package name: equal versions first,
+/// then within a semver compatibility bucket, then newest with newest.
+fn pair_versions(
+    eco: Ecosystem,
+    os: &[PackageIndex],
+    ns: &[PackageIndex],
+    old: Option<&ScannedGraph>,
+    new: Option<&ScannedGraph>,
+) -> Vec<(Option<PackageIndex>, Option<PackageIndex>)> {
+    let ov = |i: PackageIndex| old.map_or("", |g| g.graph.packages[i].version.as_str());
+    let nv = |i: PackageIndex| new.map_or("", |g| g.graph.packages[i].version.as_str());
+    let mut out = Vec::new();
+    let mut o_left: Vec<PackageIndex> = Vec::new();
+    let mut n_left: Vec<PackageIndex> = ns.to_vec();
+    for &o in os {
+        if let Some(pos) = n_left.iter().position(|&n| nv(n) == ov(o)) {
+            out.push((Some(o), Some(n_left.remove(pos))));
+        } else {
+            o_left.push(o);
+        }
+    }
+    let desc = |a: &str, b: &str| compare_versions(eco, b, a);
+    o_left.sort_by(|&a, &b| desc(ov(a), ov(b)));
+    n_left.sort_by(|&a, &b| desc(nv(a), nv(b)));
+    // Same compatibility bucket (major, or minor for 0.x).
+    let mut i = 0;
+    while i < o_left.len() {
+        let bucket = compat_bucket(ov(o_left[i]));
+        if let Some(pos) = bucket.as_ref().and_then(|b| {
+            n_left
+                .iter()
+                .position(|&n| compat_bucket(nv(n)).as_ref() == Some(b))
+        }) {
+            out.push((Some(o_left.remove(i)), Some(n_left.remove(pos))));
+        } else {
+            i += 1;
+        }
+    }
+    let mut o_iter = o_left.into_iter();
+    let mut n_iter = n_left.into_iter();
+    loop {
+        match (o_iter.next(), n_iter.next()) {
+            (None, None) => break,
+            (o, n) => out.push((o, n)),
+        }
+    }
+    out
+}
+
+fn compat_bucket(v: &str) -> Option<(u64, u64)> {
+    let v = parse_semver(v)?;
+    Some(if v.major == 0 {
+        (0, v.minor)
+    } else {
+        (v.major, u64::MAX)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn make_finding(
+    path: &str,
+    o: Option<PackageIndex>,
+    n: Option<PackageIndex>,
+    old: Option<&ScannedGraph>,
+    new: Option<&ScannedGraph>,
+    old_side: &mut Side<'_>,
+    new_side: &mut Side<'_>,
+    options: DiffOptions,
+) -> Option<Finding> {
+    let op = o.and_then(|i| old.map(|g| (&g.graph.packages[i], &g.licenses[i])));
+    let np = n.and_then(|i| new.map(|g| (&g.graph.packages[i], &g.licenses[i])));
+    let (code, message) = match (op, np) {
+        (Some((opkg, olic)), Some((npkg, nlic))) => {
+            let versions = if opkg.version == npkg.version {
+                format!("{} {}", npkg.name, npkg.version)
+            } else {
+                format!("{} {} → {}", npkg.name, opkg.version, npkg.version)
+            };
+            if same_license(olic, nlic) {
+                if opkg.version == npkg.version {
+                    return None;
+                }
+                (
+                    FindingCode::VersionChanged,
+                    format!("{versions} (license unchanged)"),
+                )
+            } else if olic.is_known() && !nlic.is_known() {
+                (
+                    FindingCode::LicenseNowUnknown,
+                    format!(
+                        "{versions}: license {} is now unknown ({})",
+                        display(olic),
+                        nlic.unknown_reason
+                            .as_deref()
+                            .unwrap_or("no reason recorded")
+                    ),
+                )
+            } else {
+                (
+                    FindingCode::LicenseChanged,
+                    format!("{versions}: license {} → {}", display(olic), display(nlic)),
+                )
+            }
+        }
+        (None, Some((npkg, nlic))) => (
+            FindingCode::Added,
+            format!("{} {} added ({})", npkg.name, npkg.version, display(nlic)),
+        ),
+        (Some((opkg, olic)), None) => (
+            FindingCode::Removed,
+            format!("{} {} removed ({})", opkg.name, opkg.version, display(olic)),
+        ),
+        (None, None) => return None,
+    };
+    let (pkg, (paths, more, direct)) = match (n, np, o, op) {
+        (Some(i), Some((p, _)), _, _) => (p, new_side.paths(i, options.max_paths)),
+        (_, _, Some(i), Some((p, _))) => (p, old_side.paths(i, options.max_paths)),
+        _ => return None,
+    };
+    let old_version = op.map(|(p, _)| p.version.clone());
+    let new_version = np.map(|(p, _)| p.version.clone());
+    let direction = match (&old_version, &new_version) {
+        (Some(a), Some(b)) => Some(match compare_versions(pkg.ecosystem, a, b) {
+            Ordering::Less => VersionDirection::Upgrade,
+            Ordering::Greater => VersionDirection::Downgrade,
+            Ordering::Equal => VersionDirection::Same,
+        }),
+        _ => None,
+    };
+    Some(Finding {
+        code,
+        graph: path.to_owned(),
+        ecosystem: pkg.ecosystem,
+        name: pkg.name.clone(),
+        purl: pkg.purl.clone(),
+        old_version,
+        new_version,
+        direction,
+        old_license: op.map(|(_, l)| LicenseState::of(l)),
+        new_license: np.map(|(_, l)| LicenseState::of(l)),
+        dev: pkg.dev,
+        direct,
+        paths,
+        more_paths: more,
+        message,
+    })
+}
+
+fn display(l: &ResolvedLicense) -> String {
+    match &l.expression {
+        Some(e) => e.to_string(),
+        None => "unknown".to_owned(),
+    }
+}
+
+/// Parses a version as semver, leniently: a leading `v` or `=`, and
+/// `1.2` / `1` padded to three parts.
+pub fn parse_semver(v: &str) -> Option<semver::Version> {
+    let v = v.trim().trim_start_matches(['=', 'v', 'V']);
+    if let Ok(parsed) = semver::Version::parse(v) {
+        return Some(parsed);
+    }
+    let (core, rest) = match v.find(['-', '+']) {
+        Some(i) => (&v[..i], &v[i..]),
+        None => (v, ""),
+    };
+    let parts = core.split('.').count();
+    let padded = match parts {
+        1 => format!("{core}.0.0{rest}"),
+        2 => format!("{core}.0{rest}"),
+        _ => return None,
+    };
+    semver::Version::parse(&padded).ok()
+}
+
+/// Orders two versions of one package in its ecosystem's version order.
+pub fn compare_versions(eco: Ecosystem, a: &str, b: &str) -> Ordering {
+    if a == b {
+        return Ordering::Equal;
+    }
+    match eco {
+        Ecosystem::Pypi => pep440_cmp(a, b),
+        _ => match (parse_semver(a), parse_semver(b)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            _ => natural_cmp(a, b),
+        },
+    }
+}
+
+/// PEP 440 ordering for the common forms: epoch, release, pre (a/b/rc),
+/// post, dev; local versions compared as text after the rest.
+pub fn pep440_cmp(a: &str, b: &str) -> Ordering {
+    match (Pep440::parse(a), Pep440::parse(b)) {
+        (Some(x), Some(y)) => x.key().cmp(&y.key()).then_with(|| x.local.cmp(&y.local)),
+        _ => natural_cmp(a, b),
+    }
+}
+
+#[derive(Debug)]
+struct Pep440 {
+    epoch: u64,
+    release: Vec<u64>,
+    pre: Option<(u8, u64)>,
+    post: Option<u64>,
+    dev: Option<u64>,
+    local: String,
+}
+
+impl Pep440 {
+    fn parse(v: &str) -> Option<Self> {
+        let v = v.trim().to_ascii_lowercase();
+        let v = v.strip_prefix('v').unwrap_or(&v);
+        let (v, local) = match v.split_once('+') {
+            Some((a, l)) => (a, l.to_owned()),
+            None => (v, String::new()),
+        };
+        let (epoch, v) = match v.split_once('!') {
+            Some((e, r)) => (e.parse().ok()?, r),
+            None => (0, v),
+        };
+        let bytes = v.as_bytes();
+        let mut i = 0;
+        let mut release = Vec::new();
+        loop {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            if start == i {
+                return None;
+            }
+            release.push(v[start..i].parse().ok()?);
+            if i + 1 < bytes.len() && bytes[i] == b'.' && bytes[i + 1].is_ascii_digit() {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        while release.len() > 1 && release.last() == Some(&0) {
+            release.pop();
+        }
+        let mut rest = v[i..].trim_start_matches(['.', '-', '_']);
+        let num = |s: &str| -> (u64, usize) {
+            let s2 = s.trim_start_matches(['.', '-', '_']);
+            let skipped = s.len() - s2.len();
+            let d = s2.bytes().take_while(u8::is_ascii_digit).count();
+            (s2[..d].parse().unwrap_or(0), skipped + d)
+        };
+        let mut pre = None;
+        for (tag, rank) in [
+            ("alpha", 0u8),
+            ("beta", 1),
+            ("preview", 2),
+            ("pre", 2),
+            ("rc", 2),
+            ("a", 0),
+            ("b", 1),
+            ("c", 2),
+        ] {
+            if let Some(r) = rest.strip_prefix(tag) {
+                let (n, used) = num(r);
+                pre = Some((rank, n));
+                rest = r[used..].trim_start_matches(['.', '-', '_']);
+                break;
+            }
+        }
+        let mut post = None;
+        for tag in ["post", "rev", "r"] {
+            if let Some(r) = rest.strip_prefix(tag) {
+                let (n, used) = num(r);
+                post = Some(n);
+                rest = r[used..].trim_start_matches(['.', '-', '_']);
+                break;
+            }
+        }
+        let mut dev = None;
+        if let Some(r) = rest.strip_prefix("dev") {
+            let (n, used) = num(r);
+            dev = Some(n);
+            rest = &r[used..];
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+        Some(Self {
+            epoch,
+            release,
+            pre,
+            post,
+            dev,
+            local,
+        })
+    }
+
+    /// Sort key: dev-only releases first, then pre-releases, the release,
+    /// then post-releases; a dev marker sorts before its absence.
+    #[allow(clippy::type_complexity)]
+    fn key(&self) -> (u64, &[u64], (u8, u8, u64), (u8, u64), (u8, u64)) {
+        let phase = match (self.pre, self.post, self.dev) {
+            (None, None, Some(_)) => (0, 0, 0),
+            (Some((rank, n)), _, _) => (1, rank, n),
+            (None, _, _) => (2, 0, 0),
+        };
+        let post = match self.post {
+            None => (0, 0),
+            Some(n) => (1, n),
+        };
+        let dev = match self.dev {
+            Some(n) => (0, n),
+            None => (1, 0),
+        };
+        (self.epoch, &self.release, phase, post, dev)
+    }
+}
+
+/// Compares strings chunk by chunk, digit runs numerically.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let mut x = a.as_bytes();
+    let mut y = b.as_bytes();
+    loop {
+        match (x.is_empty(), y.is_empty()) {
+            (true, true) => return Ordering::Equal,
+            (true, false) => return Ordering::Less,
+            (false, true) => return Ordering::Greater,
+            _ => {}
+        }
+        let xd = x[0].is_ascii_digit();
+        let yd = y[0].is_ascii_digit();
+        let xl = x.iter().take_while(|c| c.is_ascii_digit() == xd).count();
+        let yl = y.iter().take_while(|c| c.is_ascii_digit() == yd).count();
+        let (cx, cy) = (&x[..xl], &y[..yl]);
+        let ord = if xd && yd {
+            let tx = trim_zeros(cx);
+            let ty = trim_zeros(cy);
+            tx.len().cmp(&ty.len()).then(tx.cmp(ty))
+        } else {
+            cx.cmp(cy)
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+        x = &x[xl..];
+        y = &y[yl..];
+    }
+}
+
+fn trim_zeros(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|&&c| c == b'0').count();
+    &s[n..]
+}

@@ -1,0 +1,1273 @@
+//! Resolving each package's license with evidence.
+//!
+//! Sources, in the order they decide the license:
+//! 1. a clarification from configuration (optionally pinned to the SHA-256
+//!    of the package's license file: it stops applying when the text
+//!    changes);
+//! 2. license data in the input itself (npm lockfile `license`, SBOM
+//!    licenses);
+//! 3. local manifests: the cargo registry source cache, `node_modules`,
+//!    the Go module cache, Python `*.dist-info/METADATA`, vendored
+//!    directories;
+//! 4. text detection on LICENSE/COPYING/NOTICE files found there.
+//!
+//! Registry metadata (the public registries' APIs) is not implemented:
+//! [`LicenseConfig::offline`] defaults to `true` and setting it to `false`
+//! only produces a warning. A package with no license data is unknown, with
+//! the reason; it is never guessed.
+//!
+//! Reads local caches from the file system and the input through
+//! [`InputTree`]; no network.
+
+use super::detect::{self, Detection};
+use super::expr::{LicenseExpr, LicenseValue, ParsedLicense, parse_lenient};
+use crate::model::{DependencyGraph, Ecosystem, Package};
+use crate::source::InputTree;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// License settings, as read from `[licenses]` in `steward.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LicenseConfig {
+    /// Minimum text-detection score (0–1] for a license text to count.
+    pub confidence_threshold: f32,
+    /// Per-package corrections.
+    pub clarifications: Vec<Clarification>,
+    /// Look in this machine's package caches (`$CARGO_HOME`, `$GOMODCACHE`,
+    /// `$VIRTUAL_ENV`). Off makes a scan depend on its input only.
+    pub local_caches: bool,
+    /// Overrides `$CARGO_HOME` (default `~/.cargo`).
+    pub cargo_home: Option<PathBuf>,
+    /// Overrides `$GOMODCACHE` (default `$GOPATH/pkg/mod`, `~/go/pkg/mod`).
+    pub go_mod_cache: Option<PathBuf>,
+    /// Python `site-packages` directories to read `*.dist-info` from, in
+    /// addition to `$VIRTUAL_ENV/lib/python*/site-packages`.
+    pub site_packages: Vec<PathBuf>,
+    /// Never contact a registry. Registry look-ups are not implemented;
+    /// `false` is accepted and reported as a warning.
+    pub offline: bool,
+}
+
+impl Default for LicenseConfig {
+    fn default() -> Self {
+        Self {
+            confidence_threshold: detect::DEFAULT_THRESHOLD,
+            clarifications: Vec::new(),
+            local_caches: true,
+            cargo_home: None,
+            go_mod_cache: None,
+            site_packages: Vec::new(),
+            offline: true,
+        }
+    }
+}
+
+/// A correction for a package whose license metadata is missing or wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Clarification {
+    /// Package name as the lockfile writes it.
+    pub name: String,
+    /// Semver requirement (`"^1.2"`, `"=0.3.1"`) or an exact version for
+    /// ecosystems without semver; `None` matches every version.
+    #[serde(default)]
+    pub version_req: Option<String>,
+    /// Restricts the clarification to one ecosystem.
+    #[serde(default)]
+    pub ecosystem: Option<Ecosystem>,
+    /// The SPDX expression that applies.
+    pub expression: String,
+    /// SHA-256 (hex) of the package's license file. When set, the
+    /// clarification applies only while a license file with this hash is
+    /// found for the package.
+    #[serde(default)]
+    pub license_file_sha256: Option<String>,
+    /// The license file's path relative to the package directory, when
+    /// several exist (default: every LICENSE/COPYING file found).
+    #[serde(default)]
+    pub license_file: Option<String>,
+}
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("licenses.{field}: {message}")]
+pub struct ConfigError {
+    /// The TOML path of the bad value, e.g. `clarifications[2].expression`.
+    pub field: String,
+    pub message: String,
+}
+
+/// A [`LicenseConfig`] whose values were checked.
+#[derive(Debug, Clone)]
+pub struct ValidLicenseConfig {
+    pub(crate) raw: LicenseConfig,
+    pub(crate) clarifications: Vec<ValidClarification>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ValidClarification {
+    pub(crate) raw: Clarification,
+    pub(crate) expression: LicenseExpr,
+    pub(crate) version_req: Option<semver::VersionReq>,
+    pub(crate) sha256: Option<String>,
+}
+
+impl LicenseConfig {
+    /// Checks every value; the error names the first bad one.
+    pub fn validate(&self) -> Result<ValidLicenseConfig, ConfigError> {
+        let err = |field: String, message: String| ConfigError { field, message };
+        if !(self.confidence_threshold > 0.0 && self.confidence_threshold <= 1.0) {
+            return Err(err(
+                "confidence-threshold".into(),
+                format!(
+                    "{} is not in (0, 1]; 0.8 is a good default",
+                    self.confidence_threshold
+                ),
+            ));
+        }
+        let mut clarifications = Vec::new();
+        for (i, c) in self.clarifications.iter().enumerate() {
+            let at = |f: &str| format!("clarifications[{i}].{f}");
+            let parsed = parse_lenient(&c.expression)
+                .ok_or_else(|| err(at("expression"), "is empty".into()))?;
+            let expression = match parsed.value {
+                LicenseValue::Expr(e) if !parsed.has_unidentified => e,
+                _ => {
+                    return Err(err(
+                        at("expression"),
+                        format!(
+                            "{:?} is not an SPDX expression ({})",
+                            c.expression,
+                            parsed.warnings.join("; ")
+                        ),
+                    ));
+                }
+            };
+            let version_req = match &c.version_req {
+                None => None,
+                Some(r) => match semver::VersionReq::parse(r) {
+                    Ok(req) => Some(req),
+                    // Not semver (PEP 440, Go pseudo-versions): exact match.
+                    Err(_) => None,
+                },
+            };
+            let sha256 = match &c.license_file_sha256 {
+                None => None,
+                Some(h) => {
+                    let h = h.trim().to_ascii_lowercase();
+                    if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(err(
+                            at("license-file-sha256"),
+                            "must be 64 hex digits".into(),
+                        ));
+                    }
+                    Some(h)
+                }
+            };
+            clarifications.push(ValidClarification {
+                raw: c.clone(),
+                expression,
+                version_req,
+                sha256,
+            });
+        }
+        Ok(ValidLicenseConfig {
+            raw: self.clone(),
+            clarifications,
+        })
+    }
+}
+
+impl ValidLicenseConfig {
+    pub fn config(&self) -> &LicenseConfig {
+        &self.raw
+    }
+}
+
+impl ValidClarification {
+    fn matches(&self, pkg: &Package) -> bool {
+        if self.raw.name != pkg.name {
+            return false;
+        }
+        if self.raw.ecosystem.is_some_and(|e| e != pkg.ecosystem) {
+            return false;
+        }
+        match (&self.raw.version_req, &self.version_req) {
+            (None, _) => true,
+            (Some(_), Some(req)) => {
+                crate::drift::parse_semver(&pkg.version).is_some_and(|v| req.matches(&v))
+            }
+            (Some(exact), None) => {
+                exact.trim_start_matches(['=', 'v']) == pkg.version.trim_start_matches('v')
+            }
+        }
+    }
+}
+
+/// Where a piece of evidence came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvidenceSource {
+    InputField,
+    LocalManifest,
+    LicenseText,
+    Clarification,
+    Registry,
+}
+
+/// One piece of evidence about a package's license.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub source: EvidenceSource,
+    /// The file it was read from: the lockfile, a manifest, a license text,
+    /// or `steward.toml` for clarifications. Paths in the input tree are
+    /// relative; cache paths are absolute.
+    pub file: String,
+    /// The field inside the file (`packages["node_modules/x"].license`,
+    /// `package.license`, `License-Expression`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The value as found (for texts: the detected ids).
+    pub value: String,
+    /// The reading of the value, when it is a license.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<LicenseValue>,
+    /// 1.0 for exact SPDX in a license field; lower for lenient readings;
+    /// the detection score for texts.
+    pub confidence: f32,
+    /// Values of a parameter block (BUSL-1.1's Licensor, Change Date…).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A package's license: an expression with evidence, or unknown with the
+/// reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResolvedLicense {
+    /// The license; `None` when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<LicenseValue>,
+    /// The canonical form used for comparison (flattened, sorted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical: Option<String>,
+    /// Why the license is unknown (set exactly when `expression` is `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown_reason: Option<String>,
+    /// The confidence of the deciding evidence.
+    pub confidence: f32,
+    /// The evidence that decided, first, then any other evidence gathered.
+    pub evidence: Vec<Evidence>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl ResolvedLicense {
+    /// True when the license is known.
+    pub fn is_known(&self) -> bool {
+        self.expression.is_some()
+    }
+
+    /// The expression tree, when known.
+    pub fn expr(&self) -> Option<&LicenseExpr> {
+        self.expression.as_ref().and_then(LicenseValue::expr)
+    }
+
+    fn unknown(reason: impl Into<String>, evidence: Vec<Evidence>, warnings: Vec<String>) -> Self {
+        Self {
+            expression: None,
+            canonical: None,
+            unknown_reason: Some(reason.into()),
+            confidence: 0.0,
+            evidence,
+            warnings,
+        }
+    }
+
+    fn known(
+        expr: LicenseExpr,
+        confidence: f32,
+        evidence: Vec<Evidence>,
+        warnings: Vec<String>,
+    ) -> Self {
+        let canonical = expr.canonical().to_string();
+        Self {
+            expression: Some(LicenseValue::Expr(expr)),
+            canonical: Some(canonical),
+            unknown_reason: None,
+            confidence,
+            evidence,
+            warnings,
+        }
+    }
+}
+
+/// Resolves the licenses of many packages, caching what is shared between
+/// them (parsed strings, cache directory listings, detected texts).
+pub struct Resolver<'a> {
+    config: &'a ValidLicenseConfig,
+    parsed: HashMap<String, Option<ParsedLicense>>,
+    cargo_src_dirs: Option<Vec<PathBuf>>,
+    go_mod_cache: Option<Option<PathBuf>>,
+    dist_info: Option<HashMap<(String, String), PathBuf>>,
+    tree_paths: Option<Vec<String>>,
+}
+
+impl<'a> Resolver<'a> {
+    pub fn new(config: &'a ValidLicenseConfig) -> Self {
+        Self {
+            config,
+            parsed: HashMap::new(),
+            cargo_src_dirs: None,
+            go_mod_cache: None,
+            dist_info: None,
+            tree_paths: None,
+        }
+    }
+
+    /// Gives the resolver the tree's file list (for vendored directories),
+    /// so it does not list the tree again.
+    pub fn with_tree_paths(mut self, paths: Vec<String>) -> Self {
+        self.tree_paths = Some(paths);
+        self
+    }
+
+    fn parse(&mut self, raw: &str) -> Option<ParsedLicense> {
+        if let Some(p) = self.parsed.get(raw) {
+            return p.clone();
+        }
+        let p = parse_lenient(raw);
+        self.parsed.insert(raw.to_owned(), p.clone());
+        p
+    }
+
+    /// Resolves every package of `graph`, in package order.
+    pub fn resolve_graph(
+        &mut self,
+        tree: &dyn InputTree,
+        graph: &DependencyGraph,
+    ) -> Vec<ResolvedLicense> {
+        let base_dir = match graph.source.path.rfind('/') {
+            Some(i) => graph.source.path[..i].to_owned(),
+            None => String::new(),
+        };
+        graph
+            .packages
+            .iter()
+            .map(|p| self.resolve(tree, &graph.source.path, &base_dir, p))
+            .collect()
+    }
+
+    /// Resolves one package found in `lockfile` (a path in `tree`).
+    pub fn resolve(
+        &mut self,
+        tree: &dyn InputTree,
+        lockfile: &str,
+        base_dir: &str,
+        pkg: &Package,
+    ) -> ResolvedLicense {
+        let mut evidence = Vec::new();
+        let mut warnings = Vec::new();
+
+        // (d) Clarifications decide when they apply.
+        let clarification = self
+            .config
+            .clarifications
+            .iter()
+            .find(|c| c.matches(pkg))
+            .cloned();
+        if let Some(c) = clarification {
+            let applies = match &c.sha256 {
+                None => true,
+                Some(want) => {
+                    let files =
+                        self.license_files(tree, base_dir, pkg, c.raw.license_file.as_deref());
+                    let hashes: Vec<(String, String)> = files
+                        .iter()
+                        .map(|(path, bytes)| (path.clone(), hex::encode(Sha256::digest(bytes))))
+                        .collect();
+                    if hashes.iter().any(|(_, h)| h == want) {
+                        true
+                    } else {
+                        warnings.push(if hashes.is_empty() {
+                            format!("clarification for {} not applied: no license file found to check its SHA-256", pkg.name)
+                        } else {
+                            format!(
+                                "clarification for {} not applied: license file changed (SHA-256 {} ≠ pinned {want})",
+                                pkg.name,
+                                hashes.iter().map(|(p, h)| format!("{p}={h}")).collect::<Vec<_>>().join(", ")
+                            )
+                        });
+                        false
+                    }
+                }
+            };
+            if applies {
+                evidence.push(Evidence {
+                    source: EvidenceSource::Clarification,
+                    file: "steward.toml".to_owned(),
+                    field: Some(format!("licenses.clarifications[name={:?}]", c.raw.name)),
+                    value: c.raw.expression.clone(),
+                    expression: Some(LicenseValue::Expr(c.expression.clone())),
+                    confidence: 1.0,
+                    parameters: BTreeMap::new(),
+                    warnings: Vec::new(),
+                });
+                // Keep what the input said, for the record.
+                evidence.extend(
+                    self.input_evidence(lockfile, pkg)
+                        .into_iter()
+                        .map(|(e, _)| e),
+                );
+                return ResolvedLicense::known(c.expression, 1.0, evidence, warnings);
+            }
+        }
+
+        // (a) License data inside the input.
+        let input = self.input_evidence(lockfile, pkg);
+        let mut file_pointer: Option<String> = None;
+        let mut said_noassertion = false;
+        let mut said_none = false;
+        let mut usable: Vec<(Evidence, LicenseExpr)> = Vec::new();
+        for (ev, parsed) in input {
+            match parsed.map(|p| p.value) {
+                Some(LicenseValue::Expr(e)) => {
+                    if let Some(f) = see_license_in(&ev.value) {
+                        file_pointer = Some(f);
+                        evidence.push(ev);
+                    } else {
+                        usable.push((ev, e));
+                    }
+                }
+                Some(LicenseValue::NoAssertion) => {
+                    said_noassertion = true;
+                    evidence.push(ev);
+                }
+                Some(LicenseValue::None) => {
+                    said_none = true;
+                    evidence.push(ev);
+                }
+                None => evidence.push(ev),
+            }
+        }
+        if !usable.is_empty() {
+            // SPDX: a concluded license beats a declared one.
+            if usable.iter().any(|(e, _)| {
+                e.field
+                    .as_deref()
+                    .is_some_and(|f| f.contains("licenseConcluded"))
+            }) {
+                usable.sort_by_key(|(e, _)| {
+                    !e.field
+                        .as_deref()
+                        .is_some_and(|f| f.contains("licenseConcluded"))
+                });
+                usable.truncate(1);
+            }
+            let mut exprs: Vec<LicenseExpr> = Vec::new();
+            let mut confidence: f32 = 1.0;
+            for (ev, e) in &usable {
+                confidence = confidence.min(ev.confidence);
+                if !exprs.iter().any(|x| x.canonical() == e.canonical()) {
+                    exprs.push(e.clone());
+                }
+            }
+            let expr = if exprs.len() == 1 {
+                exprs
+                    .pop()
+                    .unwrap_or_else(|| LicenseExpr::id("NOASSERTION"))
+            } else {
+                warnings.push(format!(
+                    "{} license entries in the input combined with AND",
+                    exprs.len()
+                ));
+                LicenseExpr::And(exprs)
+            };
+            let mut all: Vec<Evidence> = usable.into_iter().map(|(e, _)| e).collect();
+            all.extend(evidence);
+            return ResolvedLicense::known(expr, confidence, all, warnings);
+        }
+
+        // (b)+(c) Local manifests and license texts.
+        let local = self.local_evidence(tree, base_dir, pkg, file_pointer.as_deref());
+        let mut best: Option<(LicenseExpr, f32)> = None;
+        for ev in &local {
+            if let Some(LicenseValue::Expr(e)) = &ev.expression
+                && best.is_none()
+            {
+                best = Some((e.clone(), ev.confidence));
+            }
+        }
+        let mut all = local;
+        all.extend(evidence);
+        if let Some((expr, confidence)) = best {
+            return ResolvedLicense::known(expr, confidence, all, warnings);
+        }
+        if !self.config.raw.offline {
+            warnings.push(
+                "registry look-ups are not implemented; the license was resolved offline"
+                    .to_owned(),
+            );
+        }
+        let reason = if said_none {
+            "the input says NONE (no license)".to_owned()
+        } else if said_noassertion {
+            "the input says NOASSERTION and no local manifest or license text was found".to_owned()
+        } else if let Some(f) = file_pointer {
+            format!("the license is in a file ({f}) that was not found locally")
+        } else if let Some(low) = all.iter().find(|e| e.source == EvidenceSource::LicenseText) {
+            format!(
+                "a license text was found ({}) but matched no license above the threshold",
+                low.file
+            )
+        } else {
+            let where_ = match pkg.ecosystem {
+                Ecosystem::Cargo => {
+                    "the input has no license field and the crate is not in the local cargo registry cache"
+                }
+                Ecosystem::Npm => {
+                    "the input has no license field and node_modules has no package.json for it"
+                }
+                Ecosystem::Go => {
+                    "Go modules carry no license field and the module is not in the local module cache"
+                }
+                Ecosystem::Pypi => {
+                    "the input has no license field and no installed *.dist-info was found"
+                }
+                Ecosystem::Other => "the input has no license field",
+            };
+            format!("no license data: {where_}")
+        };
+        ResolvedLicense::unknown(reason, all, warnings)
+    }
+
+    fn input_evidence(
+        &mut self,
+        lockfile: &str,
+        pkg: &Package,
+    ) -> Vec<(Evidence, Option<ParsedLicense>)> {
+        pkg.raw_licenses
+            .iter()
+            .map(|raw| {
+                let parsed = self.parse(&raw.value);
+                let (expression, confidence, warnings) = match &parsed {
+                    Some(p) => (
+                        Some(p.value.clone()),
+                        parsed_confidence(p),
+                        p.warnings.clone(),
+                    ),
+                    None => (None, 0.0, vec!["empty license string".to_owned()]),
+                };
+                let ev = Evidence {
+                    source: EvidenceSource::InputField,
+                    file: lockfile.to_owned(),
+                    field: Some(raw.field.clone()),
+                    value: raw.value.clone(),
+                    expression,
+                    confidence,
+                    parameters: BTreeMap::new(),
+                    warnings,
+                };
+                (ev, parsed)
+            })
+            .collect()
+    }
+
+    /// Evidence from local manifests and texts, best first.
+    fn local_evidence(
+        &mut self,
+        tree: &dyn InputTree,
+        base_dir: &str,
+        pkg: &Package,
+        file_pointer: Option<&str>,
+    ) -> Vec<Evidence> {
+        let mut out = Vec::new();
+        match pkg.ecosystem {
+            Ecosystem::Cargo => {
+                if let Some(dir) = self.cargo_vendored_dir(base_dir, pkg) {
+                    self.cargo_manifest_in_tree(tree, &dir, &mut out);
+                }
+                if out.is_empty()
+                    && let Some(dir) = self.cargo_cache_dir(pkg)
+                {
+                    cargo_manifest_on_disk(&dir, self.config.raw.confidence_threshold, &mut out);
+                }
+            }
+            Ecosystem::Npm => {
+                let dir = join(base_dir, &format!("node_modules/{}", pkg.name));
+                npm_manifest_in_tree(
+                    tree,
+                    &dir,
+                    file_pointer,
+                    self.config.raw.confidence_threshold,
+                    &mut out,
+                );
+            }
+            Ecosystem::Go => {
+                let vendored = join(base_dir, &format!("vendor/{}", pkg.name));
+                self.texts_in_tree(tree, &vendored, &mut out);
+                if out.is_empty()
+                    && let Some(dir) = self.go_module_dir(pkg)
+                {
+                    texts_on_disk(&dir, self.config.raw.confidence_threshold, &mut out);
+                }
+            }
+            Ecosystem::Pypi => {
+                if let Some(dir) = self.dist_info_dir(pkg) {
+                    python_metadata(&dir, self.config.raw.confidence_threshold, &mut out);
+                }
+            }
+            Ecosystem::Other => {}
+        }
+        out
+    }
+
+    /// License files of a package (for clarification hashes): path and bytes.
+    fn license_files(
+        &mut self,
+        tree: &dyn InputTree,
+        base_dir: &str,
+        pkg: &Package,
+        named: Option<&str>,
+    ) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut tree_dirs = Vec::new();
+        let mut disk_dirs = Vec::new();
+        match pkg.ecosystem {
+            Ecosystem::Cargo => {
+                tree_dirs.extend(self.cargo_vendored_dir(base_dir, pkg));
+                disk_dirs.extend(self.cargo_cache_dir(pkg));
+            }
+            Ecosystem::Npm => tree_dirs.push(join(base_dir, &format!("node_modules/{}", pkg.name))),
+            Ecosystem::Go => {
+                tree_dirs.push(join(base_dir, &format!("vendor/{}", pkg.name)));
+                disk_dirs.extend(self.go_module_dir(pkg));
+            }
+            Ecosystem::Pypi => {
+                if let Some(d) = self.dist_info_dir(pkg) {
+                    disk_dirs.push(d.join("licenses"));
+                    disk_dirs.push(d);
+                }
+            }
+            Ecosystem::Other => {}
+        }
+        for dir in tree_dirs {
+            let names: Vec<String> = match named {
+                Some(n) => vec![join(&dir, n)],
+                None => self
+                    .tree_files_in(tree, &dir)
+                    .into_iter()
+                    .filter(|p| is_license_path(p))
+                    .collect(),
+            };
+            for p in names {
+                if let Ok(bytes) = tree.read(&p) {
+                    out.push((p, bytes));
+                }
+            }
+        }
+        for dir in disk_dirs {
+            let names: Vec<PathBuf> = match named {
+                Some(n) => vec![dir.join(n)],
+                None => license_files_on_disk(&dir),
+            };
+            for p in names {
+                if let Ok(bytes) = std::fs::read(&p) {
+                    out.push((p.display().to_string(), bytes));
+                }
+            }
+        }
+        out
+    }
+
+    fn tree_files_in(&mut self, tree: &dyn InputTree, dir: &str) -> Vec<String> {
+        if self.tree_paths.is_none() {
+            self.tree_paths = Some(tree.paths().unwrap_or_default());
+        }
+        let prefix = format!("{dir}/");
+        let paths = self.tree_paths.as_deref().unwrap_or_default();
+        let start = paths.partition_point(|p| p.as_str() < prefix.as_str());
+        paths[start..]
+            .iter()
+            .take_while(|p| p.starts_with(&prefix))
+            .filter(|p| !p[prefix.len()..].contains('/'))
+            .cloned()
+            .collect()
+    }
+
+    fn texts_in_tree(&mut self, tree: &dyn InputTree, dir: &str, out: &mut Vec<Evidence>) {
+        for p in self.tree_files_in(tree, dir) {
+            if !is_license_path(&p) {
+                continue;
+            }
+            if let Ok(bytes) = tree.read(&p) {
+                out.extend(text_evidence(
+                    &p,
+                    &bytes,
+                    self.config.raw.confidence_threshold,
+                ));
+            }
+        }
+    }
+
+    fn cargo_vendored_dir(&mut self, base_dir: &str, pkg: &Package) -> Option<String> {
+        let with_version = join(base_dir, &format!("vendor/{}-{}", pkg.name, pkg.version));
+        let plain = join(base_dir, &format!("vendor/{}", pkg.name));
+        [with_version, plain].into_iter().find(|d| {
+            let manifest = format!("{d}/Cargo.toml");
+            let files = self.tree_files_in_cached(&manifest);
+            files
+        })
+    }
+
+    fn tree_files_in_cached(&self, path: &str) -> bool {
+        self.tree_paths
+            .as_ref()
+            .is_some_and(|paths| paths.binary_search_by(|p| p.as_str().cmp(path)).is_ok())
+    }
+
+    fn cargo_manifest_in_tree(&mut self, tree: &dyn InputTree, dir: &str, out: &mut Vec<Evidence>) {
+        let manifest_path = format!("{dir}/Cargo.toml");
+        if let Ok(bytes) = tree.read(&manifest_path) {
+            let text = String::from_utf8_lossy(&bytes);
+            let (license, license_file) = cargo_license_fields(&text);
+            if let Some(l) = license {
+                out.push(manifest_evidence(&manifest_path, "package.license", &l));
+                return;
+            }
+            if let Some(f) = license_file
+                && let Ok(b) = tree.read(&join(dir, &f))
+            {
+                out.extend(text_evidence(
+                    &join(dir, &f),
+                    &b,
+                    self.config.raw.confidence_threshold,
+                ));
+                return;
+            }
+        }
+        self.texts_in_tree(tree, dir, out);
+    }
+
+    fn cargo_cache_dir(&mut self, pkg: &Package) -> Option<PathBuf> {
+        if !self.config.raw.local_caches && self.config.raw.cargo_home.is_none() {
+            return None;
+        }
+        if pkg
+            .source
+            .as_deref()
+            .is_some_and(|s| !s.starts_with("registry+") && !s.starts_with("sparse+"))
+        {
+            return None;
+        }
+        let dirs = self.cargo_src_dirs.get_or_insert_with(|| {
+            let home = self.config.raw.cargo_home.clone().or_else(|| {
+                std::env::var_os("CARGO_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+            });
+            let Some(home) = home else { return Vec::new() };
+            let mut dirs: Vec<PathBuf> = std::fs::read_dir(home.join("registry/src"))
+                .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            dirs.sort();
+            dirs
+        });
+        let name = format!("{}-{}", pkg.name, pkg.version);
+        dirs.iter()
+            .map(|d| d.join(&name))
+            .find(|d| d.join("Cargo.toml").is_file())
+    }
+
+    fn go_module_dir(&mut self, pkg: &Package) -> Option<PathBuf> {
+        let root = self
+            .go_mod_cache
+            .get_or_insert_with(|| {
+                if let Some(d) = &self.config.raw.go_mod_cache {
+                    return Some(d.clone());
+                }
+                if !self.config.raw.local_caches {
+                    return None;
+                }
+                if let Some(d) = std::env::var_os("GOMODCACHE").filter(|d| !d.is_empty()) {
+                    return Some(PathBuf::from(d));
+                }
+                if let Some(gopath) = std::env::var_os("GOPATH").filter(|d| !d.is_empty()) {
+                    let first = std::env::split_paths(&gopath).next()?;
+                    return Some(first.join("pkg/mod"));
+                }
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go/pkg/mod"))
+            })
+            .clone()?;
+        let dir = root.join(format!(
+            "{}@{}",
+            go_escape(&pkg.name),
+            go_escape(&pkg.version)
+        ));
+        dir.is_dir().then_some(dir)
+    }
+
+    fn dist_info_dir(&mut self, pkg: &Package) -> Option<PathBuf> {
+        let index = self.dist_info.get_or_insert_with(|| {
+            let mut roots: Vec<PathBuf> = self.config.raw.site_packages.clone();
+            if self.config.raw.local_caches
+                && let Some(venv) = std::env::var_os("VIRTUAL_ENV")
+            {
+                let lib = PathBuf::from(venv).join("lib");
+                if let Ok(rd) = std::fs::read_dir(&lib) {
+                    for e in rd.flatten() {
+                        roots.push(e.path().join("site-packages"));
+                    }
+                }
+            }
+            let mut index = HashMap::new();
+            for root in roots {
+                let Ok(rd) = std::fs::read_dir(&root) else {
+                    continue;
+                };
+                for e in rd.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let Some(stem) = name.strip_suffix(".dist-info") else {
+                        continue;
+                    };
+                    let Some((n, v)) = stem.rsplit_once('-') else {
+                        continue;
+                    };
+                    index
+                        .entry((pep503(n), v.to_owned()))
+                        .or_insert_with(|| e.path());
+                }
+            }
+            index
+        });
+        index
+            .get(&(pep503(&pkg.name), pkg.version.clone()))
+            .cloned()
+    }
+}
+
+fn join(base: &str, rel: &str) -> String {
+    if base.is_empty() {
+        rel.to_owned()
+    } else {
+        format!("{base}/{rel}")
+    }
+}
+
+fn parsed_confidence(p: &ParsedLicense) -> f32 {
+    if p.has_unidentified {
+        0.5
+    } else if p.is_exact() {
+        1.0
+    } else {
+        0.9
+    }
+}
+
+/// npm's `SEE LICENSE IN <file>`.
+fn see_license_in(value: &str) -> Option<String> {
+    let v = value.trim();
+    let upper = v.to_ascii_uppercase();
+    upper
+        .strip_prefix("SEE LICENSE IN ")
+        .map(|_| v["SEE LICENSE IN ".len()..].trim().to_owned())
+}
+
+fn manifest_evidence(file: &str, field: &str, value: &str) -> Evidence {
+    let parsed = parse_lenient(value);
+    Evidence {
+        source: EvidenceSource::LocalManifest,
+        file: file.to_owned(),
+        field: Some(field.to_owned()),
+        value: value.to_owned(),
+        expression: parsed.as_ref().map(|p| p.value.clone()),
+        confidence: parsed.as_ref().map(parsed_confidence).unwrap_or(0.0),
+        parameters: BTreeMap::new(),
+        warnings: parsed.map(|p| p.warnings).unwrap_or_default(),
+    }
+}
+
+/// Evidence from one license text. Texts that match nothing still yield
+/// evidence (with no expression) so the reason for "unknown" can name them.
+pub fn text_evidence(file: &str, bytes: &[u8], threshold: f32) -> Option<Evidence> {
+    let text = String::from_utf8_lossy(bytes);
+    if text.trim().is_empty() {
+        return None;
+    }
+    let detection: Detection = detect::detect_text(&text, threshold);
+    let expr = detection.expression();
+    let value = if detection.licenses.is_empty() {
+        format!(
+            "no match ≥ {threshold} (closest: {} at {:.3})",
+            detection.best_candidate.as_deref().unwrap_or("none"),
+            detection.best_score
+        )
+    } else {
+        detection
+            .licenses
+            .iter()
+            .map(|l| format!("{} ({:.3})", l.id, l.score))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some(Evidence {
+        source: EvidenceSource::LicenseText,
+        file: file.to_owned(),
+        field: None,
+        value,
+        confidence: if expr.is_some() {
+            detection.confidence()
+        } else {
+            detection.best_score
+        },
+        expression: expr.map(LicenseValue::Expr),
+        parameters: detection.parameters,
+        warnings: Vec::new(),
+    })
+}
+
+/// Reads `license` and `license-file` from the `[package]` table of a
+/// Cargo.toml. Registry manifests are normalised by `cargo publish`, so a
+/// line scan suffices and is much faster than a full TOML parse; anything
+/// unusual falls back to the TOML parser.
+pub fn cargo_license_fields(text: &str) -> (Option<String>, Option<String>) {
+    let mut in_package = false;
+    let mut license = None;
+    let mut license_file = None;
+    for line in text.lines() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            in_package = l == "[package]";
+            continue;
+        }
+        if !in_package {
+            continue;
+        }
+        let Some((key, value)) = l.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        if key != "license" && key != "license-file" {
+            continue;
+        }
+        let value = value.trim();
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|t| t.get("v").and_then(|v| v.as_str().map(str::to_owned)));
+        let Some(v) = parsed else {
+            return cargo_license_fields_toml(text);
+        };
+        if key == "license" {
+            license = Some(v);
+        } else {
+            license_file = Some(v);
+        }
+    }
+    (license, license_file)
+}
+
+fn cargo_license_fields_toml(text: &str) -> (Option<String>, Option<String>) {
+    let Ok(table) = toml::from_str::<toml::Table>(text) else {
+        return (None, None);
+    };
+    let pkg = table.get("package");
+    let get = |k: &str| {
+        pkg.and_then(|p| p.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    (get("license"), get("license-file"))
+}
+
+fn cargo_manifest_on_disk(dir: &Path, threshold: f32, out: &mut Vec<Evidence>) {
+    let manifest = dir.join("Cargo.toml");
+    if let Ok(text) = std::fs::read_to_string(&manifest) {
+        let (license, license_file) = cargo_license_fields(&text);
+        if let Some(l) = license {
+            out.push(manifest_evidence(
+                &manifest.display().to_string(),
+                "package.license",
+                &l,
+            ));
+            return;
+        }
+        if let Some(f) = license_file {
+            let p = dir.join(f);
+            if let Ok(b) = std::fs::read(&p) {
+                out.extend(text_evidence(&p.display().to_string(), &b, threshold));
+                return;
+            }
+        }
+    }
+    texts_on_disk(dir, threshold, out);
+}
+
+fn npm_manifest_in_tree(
+    tree: &dyn InputTree,
+    dir: &str,
+    file_pointer: Option<&str>,
+    threshold: f32,
+    out: &mut Vec<Evidence>,
+) {
+    let manifest = format!("{dir}/package.json");
+    let mut pointer = file_pointer.map(str::to_owned);
+    if let Ok(bytes) = tree.read(&manifest)
+        && let Ok(json) = serde_json::from_slice::<serde_json::Value>(&bytes)
+    {
+        let license = match json.get("license") {
+            Some(serde_json::Value::String(s)) => Some(("license".to_owned(), s.clone())),
+            Some(serde_json::Value::Object(o)) => o
+                .get("type")
+                .and_then(|t| t.as_str())
+                .map(|t| ("license.type".to_owned(), t.to_owned())),
+            _ => None,
+        };
+        let license = license.or_else(|| {
+            let arr = json.get("licenses")?.as_array()?;
+            let types: Vec<String> = arr
+                .iter()
+                .filter_map(|l| {
+                    l.get("type")
+                        .and_then(|t| t.as_str())
+                        .or(l.as_str())
+                        .map(str::to_owned)
+                })
+                .collect();
+            // The legacy `licenses` array lists alternatives.
+            (!types.is_empty()).then(|| ("licenses[*].type".to_owned(), types.join(" OR ")))
+        });
+        if let Some((field, value)) = license {
+            if let Some(f) = see_license_in(&value) {
+                pointer = Some(f);
+            } else {
+                out.push(manifest_evidence(&manifest, &field, &value));
+                return;
+            }
+        }
+    }
+    if let Some(f) = pointer
+        && let Ok(b) = tree.read(&join(dir, &f))
+    {
+        out.extend(text_evidence(&join(dir, &f), &b, threshold));
+        return;
+    }
+    for name in [
+        "LICENSE",
+        "LICENSE.md",
+        "LICENSE.txt",
+        "LICENCE",
+        "COPYING",
+        "license",
+        "LICENSE-MIT",
+    ] {
+        let p = join(dir, name);
+        if let Ok(b) = tree.read(&p) {
+            out.extend(text_evidence(&p, &b, threshold));
+        }
+    }
+}
+
+fn license_files_on_disk(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .filter(|e| detect::is_license_file_name(&e.file_name().to_string_lossy()))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+fn texts_on_disk(dir: &Path, threshold: f32, out: &mut Vec<Evidence>) {
+    let mut found = Vec::new();
+    for p in license_files_on_disk(dir) {
+        if let Ok(b) = std::fs::read(&p) {
+            found.extend(text_evidence(&p.display().to_string(), &b, threshold));
+        }
+    }
+    combine_texts(found, out);
+}
+
+/// Several LICENSE files (LICENSE-MIT, LICENSE-APACHE) usually mean a
+/// choice; the package's manifest would say. Without one, each file is
+/// kept as its own evidence and the first decides, with the others noted.
+fn combine_texts(mut found: Vec<Evidence>, out: &mut Vec<Evidence>) {
+    found.sort_by_key(|e| e.expression.is_none());
+    out.extend(found);
+}
+
+fn is_license_path(path: &str) -> bool {
+    detect::is_license_file_name(path.rsplit('/').next().unwrap_or(path))
+}
+
+/// Go module cache escaping: each capital letter becomes `!` + lower case.
+pub fn go_escape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 4);
+    for c in path.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('!');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// PEP 503 normalised name, with `_` as dist-info directories use.
+fn pep503(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut last_sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !last_sep {
+                out.push('_');
+            }
+            last_sep = true;
+        } else {
+            out.push(c.to_ascii_lowercase());
+            last_sep = false;
+        }
+    }
+    out
+}
+
+fn python_metadata(dir: &Path, threshold: f32, out: &mut Vec<Evidence>) {
+    let path = dir.join("METADATA");
+    let file = path.display().to_string();
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let mut license_expression = None;
+    let mut license = None;
+    let mut classifiers = Vec::new();
+    let mut license_files = Vec::new();
+    let mut current: Option<&str> = None;
+    for line in text.lines() {
+        if line.is_empty() {
+            break; // headers end; the body is the description
+        }
+        if line.starts_with([' ', '\t']) {
+            if current == Some("License")
+                && let Some(l) = license.as_mut()
+            {
+                let l: &mut String = l;
+                l.push('\n');
+                l.push_str(line.trim());
+            }
+            continue;
+        }
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
+        let v = v.trim();
+        current = None;
+        match k {
+            "License-Expression" => license_expression = Some(v.to_owned()),
+            "License" => {
+                license = Some(v.to_owned());
+                current = Some("License");
+            }
+            "Classifier" if v.starts_with("License ::") => classifiers.push(v.to_owned()),
+            "License-File" => license_files.push(v.to_owned()),
+            _ => {}
+        }
+    }
+    if let Some(e) = license_expression {
+        out.push(manifest_evidence(&file, "License-Expression", &e));
+        return;
+    }
+    let classifier_expr: Vec<&str> = classifiers
+        .iter()
+        .filter_map(|c| classifier_license(c))
+        .collect();
+    if let Some(l) = license.filter(|l| !l.trim().is_empty() && !l.eq_ignore_ascii_case("UNKNOWN"))
+    {
+        if l.lines().count() <= 2 && l.len() <= 120 {
+            let ev = manifest_evidence(&file, "License", &l);
+            // A free-text License field that names no known license is
+            // weaker than a classifier.
+            let unidentified = parse_lenient(&l).is_none_or(|p| p.has_unidentified);
+            if !(unidentified && !classifier_expr.is_empty()) {
+                out.push(ev);
+                return;
+            }
+        } else {
+            // Some packages put the whole license text in this field.
+            out.extend(text_evidence(
+                &format!("{file}#License"),
+                l.as_bytes(),
+                threshold,
+            ));
+            if out.iter().any(|e| e.expression.is_some()) {
+                return;
+            }
+        }
+    }
+    if !classifier_expr.is_empty() {
+        let mut uniq: Vec<&str> = Vec::new();
+        for c in classifier_expr {
+            if !uniq.contains(&c) {
+                uniq.push(c);
+            }
+        }
+        // Several license classifiers list the licenses a package offers.
+        let value = uniq.join(" OR ");
+        let mut ev = manifest_evidence(&file, "Classifier: License ::", &value);
+        ev.value = classifiers.join("; ");
+        ev.confidence = ev.confidence.min(0.8);
+        out.push(ev);
+        return;
+    }
+    for f in license_files {
+        for p in [dir.join("licenses").join(&f), dir.join(&f)] {
+            if let Ok(b) = std::fs::read(&p) {
+                out.extend(text_evidence(&p.display().to_string(), &b, threshold));
+                break;
+            }
+        }
+    }
+}
+
+/// Maps a trove classifier to an SPDX id where the classifier is precise.
+fn classifier_license(c: &str) -> Option<&'static str> {
+    let last = c.rsplit("::").next()?.trim();
+    Some(match last {
+        "MIT License" => "MIT",
+        "MIT No Attribution License (MIT-0)" => "MIT-0",
+        "Apache Software License" => "Apache-2.0",
+        "BSD License" => "LicenseRef-BSD",
+        "ISC License (ISCL)" => "ISC",
+        "Python Software Foundation License" => "PSF-2.0",
+        "Mozilla Public License 2.0 (MPL 2.0)" => "MPL-2.0",
+        "Mozilla Public License 1.1 (MPL 1.1)" => "MPL-1.1",
+        "GNU General Public License v2 (GPLv2)" => "GPL-2.0-only",
+        "GNU General Public License v2 or later (GPLv2+)" => "GPL-2.0-or-later",
+        "GNU General Public License v3 (GPLv3)" => "GPL-3.0-only",
+        "GNU General Public License v3 or later (GPLv3+)" => "GPL-3.0-or-later",
+        "GNU Lesser General Public License v2 (LGPLv2)" => "LGPL-2.0-only",
+        "GNU Lesser General Public License v2 or later (LGPLv2+)" => "LGPL-2.0-or-later",
+        "GNU Lesser General Public License v3 (LGPLv3)" => "LGPL-3.0-only",
+        "GNU Lesser General Public License v3 or later (LGPLv3+)" => "LGPL-3.0-or-later",
+        "GNU Affero General Public License v3" => "AGPL-3.0-only",
+        "GNU Affero General Public License v3 or later (AGPLv3+)" => "AGPL-3.0-or-later",
+        "The Unlicense (Unlicense)" => "Unlicense",
+        "Zope Public License" => "ZPL-2.1",
+        "Eclipse Public License 2.0 (EPL-2.0)" => "EPL-2.0",
+        "Eclipse Public License 1.0 (EPL-1.0)" => "EPL-1.0",
+        "European Union Public Licence 1.2 (EUPL 1.2)" => "EUPL-1.2",
+        "Boost Software License 1.0 (BSL-1.0)" => "BSL-1.0",
+        "zlib/libpng License" => "Zlib",
+        "Public Domain" => "LicenseRef-public-domain",
+        "CC0 1.0 Universal (CC0 1.0) Public Domain Dedication" => "CC0-1.0",
+        "Other/Proprietary License" => "LicenseRef-proprietary",
+        _ => return None,
+    })
+}

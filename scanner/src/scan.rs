@@ -1,0 +1,98 @@
+//! One point in time: every dependency graph of an input tree, with each
+//! package's license resolved with evidence.
+//!
+//! [`scan`] is what `steward scan PATH` calls; [`scan_graphs`] is the same
+//! for graphs the caller already has (tests, SBOM pairs, benchmarks).
+
+use crate::license::{ConfigError, LicenseConfig, ResolvedLicense, Resolver, ValidLicenseConfig};
+use crate::model::{DependencyGraph, ParseError};
+use crate::source::InputTree;
+use serde::{Deserialize, Serialize};
+
+/// The graphs of one input and their packages' licenses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scan {
+    /// What was scanned (`./repo`, `repo@3f2a1c9`, a file path).
+    pub input: String,
+    pub graphs: Vec<ScannedGraph>,
+    /// Problems that did not stop the scan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// One graph and the licenses of its packages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScannedGraph {
+    pub graph: DependencyGraph,
+    /// `licenses[i]` is the license of `graph.packages[i]`.
+    pub licenses: Vec<ResolvedLicense>,
+}
+
+impl Scan {
+    /// The graph read from `path`, if any.
+    pub fn graph(&self, path: &str) -> Option<&ScannedGraph> {
+        self.graphs.iter().find(|g| g.graph.source.path == path)
+    }
+
+    /// Total packages over all graphs.
+    pub fn package_count(&self) -> usize {
+        self.graphs.iter().map(|g| g.graph.packages.len()).sum()
+    }
+}
+
+/// Why a scan could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error("invalid license configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("{input}: {source}")]
+    Io {
+        input: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+// `scan(tree, config)` (discovery + parsing + resolution) is added once
+// `discover::read_graphs` lands.
+
+/// Resolves the licenses of graphs already read from `tree`.
+pub fn scan_graphs(
+    tree: &dyn InputTree,
+    graphs: Vec<DependencyGraph>,
+    config: &LicenseConfig,
+) -> Result<Scan, ScanError> {
+    let valid = config.validate()?;
+    Ok(scan_graphs_valid(tree, graphs, &valid))
+}
+
+/// [`scan_graphs`] with an already validated configuration (for callers
+/// that scan many trees, such as `history`).
+pub fn scan_graphs_valid(
+    tree: &dyn InputTree,
+    graphs: Vec<DependencyGraph>,
+    config: &ValidLicenseConfig,
+) -> Scan {
+    let mut resolver = Resolver::new(config);
+    if let Ok(paths) = tree.paths() {
+        resolver = resolver.with_tree_paths(paths);
+    }
+    let mut warnings = Vec::new();
+    if !config.config().offline {
+        warnings.push("offline = false: registry look-ups are not implemented; licenses were resolved offline".to_owned());
+    }
+    let graphs = graphs
+        .into_iter()
+        .map(|graph| {
+            let licenses = resolver.resolve_graph(tree, &graph);
+            ScannedGraph { graph, licenses }
+        })
+        .collect();
+    Scan {
+        input: tree.describe(),
+        graphs,
+        warnings,
+    }
+}
