@@ -1,5 +1,39 @@
 //! Steward's ledger core: the pure part of the signed append-only log.
 //!
-//! **Invariant:** no SQL, HTTP, async or filesystem access. Storage of node
-//! hashes sits behind a small trait so everything here is tested with
-//! specification vectors alone.
+//! - [`merkle`]: RFC 6962/9162 hashing, the stored-node model, appends,
+//!   roots, inclusion and consistency proofs and their verification.
+//! - [`note`]: C2SP signed notes and Ed25519 keys.
+//! - [`checkpoint`]: C2SP tlog checkpoints (signed tree heads).
+//! - [`tiles`]: C2SP tlog-tiles paths, tiles and entry bundles.
+//! - [`entry`]: typed ledger entries and their canonical bytes.
+//! - [`jcs`]: RFC 8785 canonical JSON for the values entries hold.
+//! - [`verify`]: full-log verification over a [`verify::LogSource`].
+//!
+//! The server implements two small traits: [`merkle::HashReader`] (read
+//! stored node hashes by id) and [`verify::LogSource`] (entries, node
+//! hashes, checkpoints). Reads that an async adapter must do itself are
+//! split into plan → batch read → assemble ([`merkle::ProofPlan`],
+//! [`merkle::Frontier`]).
+//!
+//! **Invariant:** no SQL, HTTP, async, clock or filesystem access, and no
+//! panics on any input. Storage of node hashes sits behind a small trait
+//! so everything here is tested with specification vectors alone.
+
+pub mod checkpoint;
+pub mod entry;
+mod hex;
+pub mod jcs;
+pub mod merkle;
+pub mod note;
+pub mod tiles;
+pub mod verify;
+
+pub use checkpoint::{Checkpoint, CheckpointError};
+pub use entry::{Entry, EntryError, EntryKind, Payload, Timestamp};
+pub use merkle::{
+    Appended, Frontier, Hash, HashReader, MemoryStore, NodeId, ProofError, ProofPlan, TreeError,
+    append_leaves, consistency_proof, hash_children, hash_leaf, inclusion_proof, root_hash,
+    verify_consistency, verify_inclusion,
+};
+pub use note::{Note, NoteError, SignerKey, VerifierKey};
+pub use verify::{LogFailure, LogSource, VerifyError, VerifyOptions, VerifyReport, verify_log};

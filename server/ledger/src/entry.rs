@@ -1,0 +1,1380 @@
+//! Typed ledger entries: the events every Steward feature records, their
+//! versioned payload schemas, their canonical bytes (RFC 8785 JSON, see
+//! [`crate::jcs`]) and optional Ed25519 actor signatures.
+//!
+//! The Merkle leaf of an entry is exactly [`Entry::canonical_bytes`], so the
+//! same event always hashes the same. An entry's JSON is
+//!
+//! ```json
+//! {"actor":"…","kind":"vote","payload":{"schema":1,…},"signature":{…},"time":"2026-01-02T03:04:05Z","v":1}
+//! ```
+//!
+//! with `signature` optional. `ENTRIES.md` next to this crate documents
+//! every kind's payload. Parsing is strict: unknown fields, non-canonical
+//! bytes, floats, and null-instead-of-absent are all rejected, so one event
+//! has exactly one encoding.
+//!
+//! **Must not depend on:** storage, HTTP, async, the filesystem, clocks
+//! (callers pass the time in).
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::jcs::{self, CanonicalError};
+use crate::merkle::{Hash, hash_leaf};
+use crate::note::{NoteError, SignerKey, VerifierKey};
+use crate::tiles::MAX_ENTRY_SIZE;
+
+/// Version of the entry envelope (the `v` field).
+pub const ENVELOPE_VERSION: u64 = 1;
+/// Version of every payload schema defined here (the `schema` field).
+pub const SCHEMA_VERSION: u64 = 1;
+/// Domain-separation prefix of the bytes an actor signs.
+pub const SIGNING_CONTEXT: &[u8] = b"steward-ledger-entry/v1\n";
+
+/// Why an entry was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    /// Not JSON, or not the envelope's shape.
+    #[error("entry JSON: {0}")]
+    Json(String),
+    /// A value with no canonical form (float, huge integer, too deep).
+    #[error("entry JSON: {0}")]
+    Canonical(#[from] CanonicalError),
+    /// Valid JSON, but not in RFC 8785 canonical form.
+    #[error("entry bytes are not RFC 8785 canonical JSON")]
+    NotCanonical,
+    /// Envelope version other than 1.
+    #[error("unsupported entry envelope version {0}")]
+    UnsupportedVersion(u64),
+    /// Larger than an entry bundle allows.
+    #[error("entry is {len} bytes; entries are limited to {max} bytes")]
+    TooLarge {
+        /// Canonical size.
+        len: usize,
+        /// The limit (65,535).
+        max: usize,
+    },
+    /// The time is not canonical RFC 3339 UTC.
+    #[error("invalid time {text:?}: {reason}")]
+    InvalidTime {
+        /// The time text.
+        text: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// Empty actor.
+    #[error("entry actor is empty")]
+    EmptyActor,
+    /// Payload `schema` missing or unknown for this kind.
+    #[error("{kind} payload: unsupported schema {schema}")]
+    UnsupportedSchema {
+        /// Entry kind.
+        kind: EntryKind,
+        /// The schema found (0 if missing).
+        schema: u64,
+    },
+    /// Payload does not match its kind's schema.
+    #[error("{kind} payload: {reason}")]
+    InvalidPayload {
+        /// Entry kind.
+        kind: EntryKind,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A signature key string or signature is malformed.
+    #[error("entry signature: {0}")]
+    SignatureFormat(#[from] NoteError),
+    /// The actor signature does not verify.
+    #[error("entry signature by {key} does not verify")]
+    BadSignature {
+        /// The signing key.
+        key: String,
+    },
+    /// A signature was required (key rotation) but is missing.
+    #[error("{kind} entry must be signed")]
+    MissingSignature {
+        /// Entry kind.
+        kind: EntryKind,
+    },
+}
+
+/// What happened. Serialized in kebab-case (`scan-verdict`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryKind {
+    /// A CI gate verdict on a license-drift scan.
+    ScanVerdict,
+    /// A new revision of a policy set.
+    PolicyRevision,
+    /// A governance proposal was opened.
+    Proposal,
+    /// A (signed) vote on a proposal.
+    Vote,
+    /// The outcome of a proposal, with its tally.
+    Decision,
+    /// Credit points awarded to a contributor.
+    CreditAward,
+    /// Credit points redeemed for a reward.
+    Redemption,
+    /// The server's checkpoint key was replaced (signed by the old key).
+    KeyRotation,
+    /// A license exception the CI gate honours.
+    ExceptionGranted,
+}
+
+impl EntryKind {
+    /// Every kind, in documentation order.
+    pub const ALL: [EntryKind; 9] = [
+        EntryKind::ScanVerdict,
+        EntryKind::PolicyRevision,
+        EntryKind::Proposal,
+        EntryKind::Vote,
+        EntryKind::Decision,
+        EntryKind::CreditAward,
+        EntryKind::Redemption,
+        EntryKind::KeyRotation,
+        EntryKind::ExceptionGranted,
+    ];
+
+    /// The kebab-case name used in JSON.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EntryKind::ScanVerdict => "scan-verdict",
+            EntryKind::PolicyRevision => "policy-revision",
+            EntryKind::Proposal => "proposal",
+            EntryKind::Vote => "vote",
+            EntryKind::Decision => "decision",
+            EntryKind::CreditAward => "credit-award",
+            EntryKind::Redemption => "redemption",
+            EntryKind::KeyRotation => "key-rotation",
+            EntryKind::ExceptionGranted => "exception-granted",
+        }
+    }
+
+    /// Parses the kebab-case name.
+    pub fn parse(name: &str) -> Option<EntryKind> {
+        EntryKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl fmt::Display for EntryKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A point in time as canonical RFC 3339 UTC: `YYYY-MM-DDTHH:MM:SSZ`, or
+/// with a fraction of 1–9 digits without trailing zeros. One instant has
+/// one spelling, so it hashes one way.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Timestamp(String);
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+impl Timestamp {
+    /// Parses a canonical RFC 3339 UTC timestamp.
+    pub fn parse(text: &str) -> Result<Timestamp, EntryError> {
+        let bad = |reason| EntryError::InvalidTime {
+            text: text.chars().take(64).collect(),
+            reason,
+        };
+        let b = text.as_bytes();
+        let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+            let part = b.get(range)?;
+            if !part.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            std::str::from_utf8(part).ok()?.parse().ok()
+        };
+        let shape_ok = b.len() >= 20
+            && b.get(4) == Some(&b'-')
+            && b.get(7) == Some(&b'-')
+            && b.get(10) == Some(&b'T')
+            && b.get(13) == Some(&b':')
+            && b.get(16) == Some(&b':')
+            && b.last() == Some(&b'Z');
+        if !shape_ok {
+            return Err(bad("expected YYYY-MM-DDTHH:MM:SS[.fraction]Z"));
+        }
+        let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
+            digits(0..4),
+            digits(5..7),
+            digits(8..10),
+            digits(11..13),
+            digits(14..16),
+            digits(17..19),
+        ) else {
+            return Err(bad("expected YYYY-MM-DDTHH:MM:SS[.fraction]Z"));
+        };
+        if year == 0 || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+            return Err(bad("no such date"));
+        }
+        if hour > 23 || minute > 59 || second > 59 {
+            return Err(bad("no such time of day"));
+        }
+        let rest = b.get(19..b.len() - 1).unwrap_or(&[]);
+        if !rest.is_empty() {
+            let Some((b'.', frac)) = rest.split_first() else {
+                return Err(bad("expected YYYY-MM-DDTHH:MM:SS[.fraction]Z"));
+            };
+            if frac.is_empty() || frac.len() > 9 || !frac.iter().all(u8::is_ascii_digit) {
+                return Err(bad("fraction must be 1 to 9 digits"));
+            }
+            if frac.last() == Some(&b'0') {
+                return Err(bad("fraction must not end in zero"));
+            }
+        }
+        Ok(Timestamp(text.to_owned()))
+    }
+
+    /// The timestamp for `seconds` and `nanos` since the Unix epoch (years
+    /// 1970–9999), in canonical form.
+    pub fn from_unix(seconds: u64, nanos: u32) -> Result<Timestamp, EntryError> {
+        let bad = || EntryError::InvalidTime {
+            text: format!("{seconds}.{nanos:09}"),
+            reason: "outside the supported range",
+        };
+        if nanos >= 1_000_000_000 || seconds >= 253_402_300_800 {
+            return Err(bad());
+        }
+        let days = seconds / 86_400;
+        let secs = seconds % 86_400;
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let z = days + 719_468;
+        let era = z / 146_097;
+        let doe = z % 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + u64::from(month <= 2);
+        let mut text = format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+            secs / 3600,
+            secs % 3600 / 60,
+            secs % 60
+        );
+        if nanos > 0 {
+            let frac = format!("{nanos:09}");
+            text.push('.');
+            text.push_str(frac.trim_end_matches('0'));
+        }
+        text.push('Z');
+        Timestamp::parse(&text)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Timestamp::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An actor's Ed25519 signature over [`Entry::signing_bytes`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActorSignature {
+    /// The signer's verifier key string (`name+hexid+base64`), so the
+    /// signature can be checked from the entry alone.
+    pub key: String,
+    /// Base64 of the 64-byte Ed25519 signature.
+    pub sig: String,
+}
+
+/// One ledger entry. Build with [`Entry::new`], optionally [`Entry::sign`],
+/// then store [`Entry::canonical_bytes`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// What happened.
+    pub kind: EntryKind,
+    /// When the server accepted it.
+    pub time: Timestamp,
+    /// Who caused it: an API token name, a user or a key id.
+    pub actor: String,
+    /// The kind's payload, including `"schema": 1`.
+    pub payload: Map<String, Value>,
+    /// Optional signature by the actor.
+    pub signature: Option<ActorSignature>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope {
+    actor: String,
+    kind: EntryKind,
+    payload: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signature: Option<ActorSignature>,
+    time: Timestamp,
+    v: u64,
+}
+
+impl Entry {
+    /// A new unsigned entry with a typed payload (validated).
+    pub fn new(payload: &Payload, time: Timestamp, actor: &str) -> Result<Entry, EntryError> {
+        if actor.is_empty() {
+            return Err(EntryError::EmptyActor);
+        }
+        payload.validate()?;
+        Ok(Entry {
+            kind: payload.kind(),
+            time,
+            actor: actor.to_owned(),
+            payload: payload.to_map()?,
+            signature: None,
+        })
+    }
+
+    fn to_value(&self, with_signature: bool) -> Value {
+        let mut map = Map::new();
+        map.insert("actor".into(), Value::String(self.actor.clone()));
+        map.insert("kind".into(), Value::String(self.kind.as_str().into()));
+        map.insert("payload".into(), Value::Object(self.payload.clone()));
+        if let (true, Some(sig)) = (with_signature, &self.signature) {
+            let mut s = Map::new();
+            s.insert("key".into(), Value::String(sig.key.clone()));
+            s.insert("sig".into(), Value::String(sig.sig.clone()));
+            map.insert("signature".into(), Value::Object(s));
+        }
+        map.insert("time".into(), Value::String(self.time.0.clone()));
+        map.insert("v".into(), Value::from(ENVELOPE_VERSION));
+        Value::Object(map)
+    }
+
+    /// The canonical bytes: the Merkle leaf. Fails for non-canonicalizable
+    /// payloads and for entries over 65,535 bytes (the entry-bundle limit),
+    /// so an oversized entry is refused before it is appended.
+    pub fn canonical_bytes(&self) -> Result<Vec<u8>, EntryError> {
+        let bytes = jcs::to_canonical_vec(&self.to_value(true))?;
+        if bytes.len() > MAX_ENTRY_SIZE {
+            return Err(EntryError::TooLarge {
+                len: bytes.len(),
+                max: MAX_ENTRY_SIZE,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// The RFC 6962 leaf hash of the canonical bytes.
+    pub fn leaf_hash(&self) -> Result<Hash, EntryError> {
+        Ok(hash_leaf(&self.canonical_bytes()?))
+    }
+
+    /// What an actor signs: [`SIGNING_CONTEXT`] followed by the canonical
+    /// bytes of the entry without its `signature` member.
+    pub fn signing_bytes(&self) -> Result<Vec<u8>, EntryError> {
+        let body = jcs::to_canonical_vec(&self.to_value(false))?;
+        let mut out = Vec::with_capacity(SIGNING_CONTEXT.len() + body.len());
+        out.extend_from_slice(SIGNING_CONTEXT);
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Signs the entry as `signer` (replacing any earlier signature).
+    pub fn sign(&mut self, signer: &SignerKey) -> Result<(), EntryError> {
+        let message = self.signing_bytes()?;
+        let sig = signer.sign_bytes(&message);
+        self.signature = Some(ActorSignature {
+            key: signer.verifier_key().to_string(),
+            sig: BASE64.encode(sig),
+        });
+        Ok(())
+    }
+
+    /// Checks the actor signature, if any, and returns the key that made
+    /// it. Whether that key may act for `actor` is the caller's policy.
+    pub fn verify_signature(&self) -> Result<Option<VerifierKey>, EntryError> {
+        let Some(sig) = &self.signature else {
+            return Ok(None);
+        };
+        let key = VerifierKey::parse(&sig.key)?;
+        let raw = BASE64
+            .decode(&sig.sig)
+            .map_err(|_| NoteError::MalformedSignatureLine {
+                line: 0,
+                reason: "entry signature is not valid base64",
+            })?;
+        if !key.verify(&self.signing_bytes()?, &raw) {
+            return Err(EntryError::BadSignature {
+                key: sig.key.clone(),
+            });
+        }
+        Ok(Some(key))
+    }
+
+    /// Parses stored entry bytes, requiring canonical JSON, the envelope
+    /// shape and a valid time and actor. The payload is checked against its
+    /// kind's schema by [`Entry::typed_payload`], which this also calls.
+    pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Entry, EntryError> {
+        if bytes.len() > MAX_ENTRY_SIZE {
+            return Err(EntryError::TooLarge {
+                len: bytes.len(),
+                max: MAX_ENTRY_SIZE,
+            });
+        }
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| EntryError::Json(e.to_string()))?;
+        if jcs::to_canonical_vec(&value)? != bytes {
+            return Err(EntryError::NotCanonical);
+        }
+        let env: Envelope =
+            serde_json::from_value(value).map_err(|e| EntryError::Json(e.to_string()))?;
+        if env.v != ENVELOPE_VERSION {
+            return Err(EntryError::UnsupportedVersion(env.v));
+        }
+        if env.actor.is_empty() {
+            return Err(EntryError::EmptyActor);
+        }
+        let entry = Entry {
+            kind: env.kind,
+            time: env.time,
+            actor: env.actor,
+            payload: env.payload,
+            signature: env.signature,
+        };
+        entry.typed_payload()?;
+        Ok(entry)
+    }
+
+    /// The payload decoded into its kind's schema. Also checks that the
+    /// stored payload is the one canonical encoding of that value (for
+    /// example an absent optional field, never `null`).
+    pub fn typed_payload(&self) -> Result<Payload, EntryError> {
+        let payload = Payload::from_map(self.kind, &self.payload)?;
+        if payload.to_map()? != self.payload {
+            return Err(EntryError::InvalidPayload {
+                kind: self.kind,
+                reason: "payload is not in canonical form (null where a field should be absent?)"
+                    .into(),
+            });
+        }
+        payload.validate()?;
+        Ok(payload)
+    }
+
+    /// For a `key-rotation` entry: checks that it is signed by its
+    /// `old_key`, and returns (old key, new key). `Ok(None)` for other kinds.
+    pub fn key_rotation(&self) -> Result<Option<(VerifierKey, VerifierKey)>, EntryError> {
+        if self.kind != EntryKind::KeyRotation {
+            return Ok(None);
+        }
+        let Payload::KeyRotation(rotation) = self.typed_payload()? else {
+            return Ok(None);
+        };
+        let old = VerifierKey::parse(&rotation.old_key)?;
+        let new = VerifierKey::parse(&rotation.new_key)?;
+        let Some(signer) = self.verify_signature()? else {
+            return Err(EntryError::MissingSignature { kind: self.kind });
+        };
+        if signer != old {
+            return Err(EntryError::InvalidPayload {
+                kind: self.kind,
+                reason: format!("signed by {signer}, not by the old key {old}"),
+            });
+        }
+        Ok(Some((old, new)))
+    }
+}
+
+/// Reads the `kind` of canonical entry bytes without parsing them: in the
+/// canonical form the object starts `{"actor":"…","kind":"`. Returns `None`
+/// for anything that does not look like that. A fast pre-filter only.
+pub fn peek_kind(bytes: &[u8]) -> Option<EntryKind> {
+    let rest = bytes.strip_prefix(b"{\"actor\":\"")?;
+    let mut i = 0;
+    // Skip the actor string: find the closing quote not escaped.
+    loop {
+        match rest.get(i)? {
+            b'\\' => i += 2,
+            b'"' => break,
+            _ => i += 1,
+        }
+    }
+    let rest = rest.get(i + 1..)?.strip_prefix(b",\"kind\":\"")?;
+    let end = rest.iter().position(|b| *b == b'"')?;
+    EntryKind::parse(std::str::from_utf8(rest.get(..end)?).ok()?)
+}
+
+// ---------------------------------------------------------------------------
+// Payload schemas (version 1). ENTRIES.md documents each field.
+// ---------------------------------------------------------------------------
+
+/// Result of a CI gate run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerdictOutcome {
+    /// No denied drift.
+    Pass,
+    /// Drift the policy flags but does not deny.
+    Warn,
+    /// Denied drift: the gate failed.
+    Fail,
+}
+
+/// What a scan compared.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanSubject {
+    /// `pull-request`, `commits`, `sboms` or `files`.
+    pub kind: String,
+    /// The older side: commit id, SBOM digest or file digest.
+    pub base: String,
+    /// The newer side.
+    pub head: String,
+    /// Pull request number or URL, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<String>,
+}
+
+/// `scan-verdict`: a CI gate decision on license drift.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanVerdict {
+    /// Project slug.
+    pub project: String,
+    /// What was compared.
+    pub subject: ScanSubject,
+    /// The policy revision (see `policy-revision`) that decided.
+    pub policy_revision: String,
+    /// The gate outcome.
+    pub outcome: VerdictOutcome,
+    /// Packages whose license changed.
+    pub drift_count: u32,
+    /// Changes the policy denied.
+    pub denied_count: u32,
+    /// SHA-256 (hex) of the JSON report.
+    pub report_sha256: String,
+    /// Exception ids that were applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions_applied: Vec<String>,
+}
+
+/// One file of a policy revision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// Path inside the policy set, e.g. `policies/licenses.rego`.
+    pub path: String,
+    /// SHA-256 (hex) of its bytes.
+    pub sha256: String,
+}
+
+/// `policy-revision`: a new version of a policy set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRevision {
+    /// Policy set name, e.g. `default`.
+    pub policy_set: String,
+    /// Revision id: SHA-256 (hex) over the sorted file list.
+    pub revision: String,
+    /// The revision it replaces, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_revision: Option<String>,
+    /// Where it came from: a git commit id, `upload`, …
+    pub source: String,
+    /// The files, sorted by path.
+    pub files: Vec<PolicyFile>,
+    /// Free-text summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// A voter class with its weight and quorum, in basis points (1/100 %).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoterClass {
+    /// Class name, e.g. `technical-committee`.
+    pub name: String,
+    /// Weight of the class in the overall result; all weights sum to 10000.
+    pub weight_bp: u32,
+    /// Share of the class's eligible voters that must vote.
+    pub quorum_bp: u32,
+}
+
+/// A license exception asked for or granted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionScope {
+    /// Ecosystem: `cargo`, `npm`, `pypi`, `go`, …
+    pub ecosystem: String,
+    /// Package name.
+    pub package: String,
+    /// Version requirement; absent means all versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions: Option<String>,
+    /// The SPDX license expression allowed.
+    pub license: String,
+    /// Projects it applies to; empty means all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub projects: Vec<String>,
+}
+
+/// `proposal`: a governance proposal opened for voting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proposal {
+    /// Proposal id, unique in the ledger.
+    pub proposal_id: String,
+    /// Title.
+    pub title: String,
+    /// `rfc`, `license-exception`, `policy-change` or `other`.
+    pub category: String,
+    /// SHA-256 (hex) of the proposal text.
+    pub body_sha256: String,
+    /// Voter classes, weights summing to 10000.
+    pub voter_classes: Vec<VoterClass>,
+    /// Weighted share of yes (of yes + no) needed to pass.
+    pub threshold_bp: u32,
+    /// Classes whose members may veto.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub veto_classes: Vec<String>,
+    /// Voting opens.
+    pub opens_at: Timestamp,
+    /// Voting closes.
+    pub closes_at: Timestamp,
+    /// For `license-exception` proposals: the exception asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<ExceptionScope>,
+}
+
+/// A voter's choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VoteChoice {
+    /// In favour.
+    Yes,
+    /// Against.
+    No,
+    /// Counts for quorum only.
+    Abstain,
+    /// Blocks the proposal (only for veto classes).
+    Veto,
+}
+
+/// `vote`: one vote; normally signed by the voter's key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vote {
+    /// The proposal voted on.
+    pub proposal_id: String,
+    /// The voter's identity.
+    pub voter: String,
+    /// The voter class voted in.
+    pub class: String,
+    /// The choice.
+    pub choice: VoteChoice,
+    /// The voter's weight inside the class (usually 1).
+    pub weight: u64,
+    /// Replaces the voter's earlier vote on this proposal, if any.
+    #[serde(default)]
+    pub supersedes_earlier: bool,
+}
+
+/// How a proposal ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecisionOutcome {
+    /// Passed.
+    Accepted,
+    /// Did not reach the threshold.
+    Rejected,
+    /// Vetoed.
+    Vetoed,
+    /// A class missed its quorum.
+    NoQuorum,
+    /// Withdrawn before closing.
+    Withdrawn,
+}
+
+/// The tally of one voter class.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassTally {
+    /// Class name.
+    pub class: String,
+    /// Eligible voting weight.
+    pub eligible: u64,
+    /// Weight voting yes.
+    pub yes: u64,
+    /// Weight voting no.
+    pub no: u64,
+    /// Weight abstaining.
+    pub abstain: u64,
+    /// Weight vetoing.
+    pub veto: u64,
+    /// Whether the class met its quorum.
+    pub quorum_met: bool,
+}
+
+/// `decision`: a proposal's outcome and tally.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// The proposal decided.
+    pub proposal_id: String,
+    /// Outcome.
+    pub outcome: DecisionOutcome,
+    /// Weighted yes share across classes, basis points.
+    pub yes_share_bp: u32,
+    /// Per-class tallies.
+    pub tally: Vec<ClassTally>,
+    /// Number of vote entries counted.
+    pub votes_counted: u64,
+    /// Ledger index of the last vote counted, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_vote_index: Option<u64>,
+}
+
+/// Where a credit award comes from (anti-replay: `source` + `event_id` is
+/// unique in the ledger).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// Event source, e.g. `github`.
+    pub source: String,
+    /// The source's id for the event (delivery id, PR node id, …).
+    pub event_id: String,
+    /// A link to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// `credit-award`: points for a contribution.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditAward {
+    /// Award id, unique in the ledger.
+    pub award_id: String,
+    /// The contributor.
+    pub contributor: String,
+    /// Points; negative only for corrections (rule `correction`).
+    pub points: i64,
+    /// The rule that awarded them, e.g. `fix-e-easy`.
+    pub rule: String,
+    /// The event it was earned by.
+    pub evidence: Evidence,
+}
+
+/// What points were redeemed for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reward {
+    /// Currently always `compute-quota`.
+    pub kind: String,
+    /// vCPUs.
+    pub vcpu: u32,
+    /// Memory in MiB.
+    pub memory_mib: u32,
+    /// Duration in months.
+    pub months: u32,
+}
+
+/// `redemption`: points spent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redemption {
+    /// Redemption id, unique in the ledger.
+    pub redemption_id: String,
+    /// The contributor.
+    pub contributor: String,
+    /// Points spent (positive).
+    pub points: u64,
+    /// What for.
+    pub reward: Reward,
+    /// The contributor's balance after this redemption (never negative).
+    pub balance_after: u64,
+}
+
+/// `key-rotation`: the checkpoint key changes. The entry must carry an
+/// actor signature by `old_key`; checkpoints that include this entry are
+/// signed by `new_key`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRotation {
+    /// The verifier key being retired.
+    pub old_key: String,
+    /// The verifier key taking over.
+    pub new_key: String,
+    /// Why (scheduled, compromise, …).
+    pub reason: String,
+}
+
+/// `exception-granted`: a license exception the CI gate honours.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionGranted {
+    /// Exception id, unique in the ledger.
+    pub exception_id: String,
+    /// The proposal that granted it, if it came from a vote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal_id: Option<String>,
+    /// What is allowed.
+    pub scope: ExceptionScope,
+    /// When it lapses; absent means never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A typed payload, one variant per [`EntryKind`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Payload {
+    /// `scan-verdict`
+    ScanVerdict(ScanVerdict),
+    /// `policy-revision`
+    PolicyRevision(PolicyRevision),
+    /// `proposal`
+    Proposal(Proposal),
+    /// `vote`
+    Vote(Vote),
+    /// `decision`
+    Decision(Decision),
+    /// `credit-award`
+    CreditAward(CreditAward),
+    /// `redemption`
+    Redemption(Redemption),
+    /// `key-rotation`
+    KeyRotation(KeyRotation),
+    /// `exception-granted`
+    ExceptionGranted(ExceptionGranted),
+}
+
+fn decode<T: serde::de::DeserializeOwned>(kind: EntryKind, value: Value) -> Result<T, EntryError> {
+    serde_json::from_value(value).map_err(|e| EntryError::InvalidPayload {
+        kind,
+        reason: e.to_string(),
+    })
+}
+
+fn is_hex64(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+impl Payload {
+    /// The entry kind of this payload.
+    pub fn kind(&self) -> EntryKind {
+        match self {
+            Payload::ScanVerdict(_) => EntryKind::ScanVerdict,
+            Payload::PolicyRevision(_) => EntryKind::PolicyRevision,
+            Payload::Proposal(_) => EntryKind::Proposal,
+            Payload::Vote(_) => EntryKind::Vote,
+            Payload::Decision(_) => EntryKind::Decision,
+            Payload::CreditAward(_) => EntryKind::CreditAward,
+            Payload::Redemption(_) => EntryKind::Redemption,
+            Payload::KeyRotation(_) => EntryKind::KeyRotation,
+            Payload::ExceptionGranted(_) => EntryKind::ExceptionGranted,
+        }
+    }
+
+    /// The payload as a JSON object, with `"schema": 1`.
+    pub fn to_map(&self) -> Result<Map<String, Value>, EntryError> {
+        let value = match self {
+            Payload::ScanVerdict(p) => serde_json::to_value(p),
+            Payload::PolicyRevision(p) => serde_json::to_value(p),
+            Payload::Proposal(p) => serde_json::to_value(p),
+            Payload::Vote(p) => serde_json::to_value(p),
+            Payload::Decision(p) => serde_json::to_value(p),
+            Payload::CreditAward(p) => serde_json::to_value(p),
+            Payload::Redemption(p) => serde_json::to_value(p),
+            Payload::KeyRotation(p) => serde_json::to_value(p),
+            Payload::ExceptionGranted(p) => serde_json::to_value(p),
+        }
+        .map_err(|e| EntryError::Json(e.to_string()))?;
+        let Value::Object(mut map) = value else {
+            return Err(EntryError::Json("payload is not an object".into()));
+        };
+        map.insert("schema".into(), Value::from(SCHEMA_VERSION));
+        jcs::check(&Value::Object(map.clone()))?;
+        Ok(map)
+    }
+
+    /// Decodes a payload object of the given kind (schema 1).
+    pub fn from_map(kind: EntryKind, map: &Map<String, Value>) -> Result<Payload, EntryError> {
+        let schema = map.get("schema").and_then(Value::as_u64).unwrap_or(0);
+        if schema != SCHEMA_VERSION {
+            return Err(EntryError::UnsupportedSchema { kind, schema });
+        }
+        let mut body = map.clone();
+        body.remove("schema");
+        let v = Value::Object(body);
+        Ok(match kind {
+            EntryKind::ScanVerdict => Payload::ScanVerdict(decode(kind, v)?),
+            EntryKind::PolicyRevision => Payload::PolicyRevision(decode(kind, v)?),
+            EntryKind::Proposal => Payload::Proposal(decode(kind, v)?),
+            EntryKind::Vote => Payload::Vote(decode(kind, v)?),
+            EntryKind::Decision => Payload::Decision(decode(kind, v)?),
+            EntryKind::CreditAward => Payload::CreditAward(decode(kind, v)?),
+            EntryKind::Redemption => Payload::Redemption(decode(kind, v)?),
+            EntryKind::KeyRotation => Payload::KeyRotation(decode(kind, v)?),
+            EntryKind::ExceptionGranted => Payload::ExceptionGranted(decode(kind, v)?),
+        })
+    }
+
+    /// Checks the invariants serde cannot express (non-empty ids, hex
+    /// digests, weights summing to 10000, …).
+    pub fn validate(&self) -> Result<(), EntryError> {
+        let kind = self.kind();
+        let fail = |reason: &str| {
+            Err(EntryError::InvalidPayload {
+                kind,
+                reason: reason.to_owned(),
+            })
+        };
+        let nonempty = |fields: &[(&str, &str)]| -> Result<(), EntryError> {
+            for (name, value) in fields {
+                if value.is_empty() {
+                    return Err(EntryError::InvalidPayload {
+                        kind,
+                        reason: format!("{name} must not be empty"),
+                    });
+                }
+            }
+            Ok(())
+        };
+        match self {
+            Payload::ScanVerdict(p) => {
+                nonempty(&[
+                    ("project", &p.project),
+                    ("policy_revision", &p.policy_revision),
+                    ("subject.kind", &p.subject.kind),
+                ])?;
+                if !is_hex64(&p.report_sha256) {
+                    return fail("report_sha256 must be 64 lowercase hex digits");
+                }
+                if p.denied_count > p.drift_count {
+                    return fail("denied_count cannot exceed drift_count");
+                }
+            }
+            Payload::PolicyRevision(p) => {
+                nonempty(&[("policy_set", &p.policy_set), ("source", &p.source)])?;
+                if !is_hex64(&p.revision) {
+                    return fail("revision must be 64 lowercase hex digits");
+                }
+                if p.files
+                    .iter()
+                    .any(|f| !is_hex64(&f.sha256) || f.path.is_empty())
+                {
+                    return fail("every file needs a path and a 64-hex-digit sha256");
+                }
+                if !p.files.windows(2).all(|w| w[0].path < w[1].path) {
+                    return fail("files must be sorted by path, without duplicates");
+                }
+            }
+            Payload::Proposal(p) => {
+                nonempty(&[("proposal_id", &p.proposal_id), ("title", &p.title)])?;
+                if !is_hex64(&p.body_sha256) {
+                    return fail("body_sha256 must be 64 lowercase hex digits");
+                }
+                if p.voter_classes.is_empty() {
+                    return fail("at least one voter class is required");
+                }
+                let total: u64 = p.voter_classes.iter().map(|c| u64::from(c.weight_bp)).sum();
+                if total != 10_000 {
+                    return fail("voter class weights must sum to 10000 basis points");
+                }
+                if p.voter_classes
+                    .iter()
+                    .any(|c| c.quorum_bp > 10_000 || c.name.is_empty())
+                {
+                    return fail("every voter class needs a name and a quorum of at most 10000");
+                }
+                if p.threshold_bp > 10_000 {
+                    return fail("threshold_bp must be at most 10000");
+                }
+                if p.closes_at <= p.opens_at {
+                    return fail("closes_at must be after opens_at");
+                }
+                if p.category == "license-exception" && p.exception.is_none() {
+                    return fail("a license-exception proposal needs an exception scope");
+                }
+            }
+            Payload::Vote(p) => {
+                nonempty(&[
+                    ("proposal_id", &p.proposal_id),
+                    ("voter", &p.voter),
+                    ("class", &p.class),
+                ])?;
+                if p.weight == 0 {
+                    return fail("weight must be positive");
+                }
+            }
+            Payload::Decision(p) => {
+                nonempty(&[("proposal_id", &p.proposal_id)])?;
+                if p.yes_share_bp > 10_000 {
+                    return fail("yes_share_bp must be at most 10000");
+                }
+            }
+            Payload::CreditAward(p) => {
+                nonempty(&[
+                    ("award_id", &p.award_id),
+                    ("contributor", &p.contributor),
+                    ("rule", &p.rule),
+                    ("evidence.source", &p.evidence.source),
+                    ("evidence.event_id", &p.evidence.event_id),
+                ])?;
+                if p.points == 0 || (p.points < 0 && p.rule != "correction") {
+                    return fail("points must be positive (negative only for rule correction)");
+                }
+            }
+            Payload::Redemption(p) => {
+                nonempty(&[
+                    ("redemption_id", &p.redemption_id),
+                    ("contributor", &p.contributor),
+                    ("reward.kind", &p.reward.kind),
+                ])?;
+                if p.points == 0 {
+                    return fail("points must be positive");
+                }
+            }
+            Payload::KeyRotation(p) => {
+                let old = VerifierKey::parse(&p.old_key)?;
+                let new = VerifierKey::parse(&p.new_key)?;
+                if old == new {
+                    return fail("new_key must differ from old_key");
+                }
+            }
+            Payload::ExceptionGranted(p) => {
+                nonempty(&[
+                    ("exception_id", &p.exception_id),
+                    ("scope.ecosystem", &p.scope.ecosystem),
+                    ("scope.package", &p.scope.package),
+                    ("scope.license", &p.scope.license),
+                ])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn time() -> Timestamp {
+        Timestamp::parse("2026-03-01T12:00:00Z").unwrap()
+    }
+
+    fn vote() -> Payload {
+        Payload::Vote(Vote {
+            proposal_id: "rfc-12".into(),
+            voter: "alice".into(),
+            class: "community".into(),
+            choice: VoteChoice::Yes,
+            weight: 1,
+            supersedes_earlier: false,
+        })
+    }
+
+    #[test]
+    fn canonical_bytes_are_stable_and_round_trip() {
+        let e = Entry::new(&vote(), time(), "token:ci").unwrap();
+        let bytes = e.canonical_bytes().unwrap();
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            r#"{"actor":"token:ci","kind":"vote","payload":{"choice":"yes","class":"community","proposal_id":"rfc-12","schema":1,"supersedes_earlier":false,"voter":"alice","weight":1},"time":"2026-03-01T12:00:00Z","v":1}"#
+        );
+        let back = Entry::from_canonical_bytes(&bytes).unwrap();
+        assert_eq!(back, e);
+        assert_eq!(peek_kind(&bytes), Some(EntryKind::Vote));
+    }
+
+    #[test]
+    fn signatures_verify_and_detect_tampering() {
+        let alice = SignerKey::from_seed("alice.example", &[1; 32]).unwrap();
+        let mut e = Entry::new(&vote(), time(), "alice").unwrap();
+        e.sign(&alice).unwrap();
+        assert_eq!(e.verify_signature().unwrap(), Some(alice.verifier_key()));
+        let bytes = e.canonical_bytes().unwrap();
+        let back = Entry::from_canonical_bytes(&bytes).unwrap();
+        assert!(back.verify_signature().is_ok());
+        let mut tampered = back.clone();
+        tampered.actor = "mallory".into();
+        assert!(matches!(
+            tampered.verify_signature(),
+            Err(EntryError::BadSignature { .. })
+        ));
+    }
+
+    #[test]
+    fn non_canonical_and_malformed_bytes_are_rejected() {
+        let e = Entry::new(&vote(), time(), "token:ci").unwrap();
+        let text = String::from_utf8(e.canonical_bytes().unwrap()).unwrap();
+        let cases = [
+            text.replace("\"v\":1", "\"v\": 1"),
+            text.replace("\"v\":1}", "\"v\":1,\"extra\":1}"),
+            text.replace("\"v\":1", "\"v\":2"),
+            text.replace("\"weight\":1", "\"weight\":1.0"),
+            text.replace("\"weight\":1", "\"weight\":0"),
+            text.replace("\"kind\":\"vote\"", "\"kind\":\"ballot\""),
+            text.replace("\"schema\":1", "\"schema\":2"),
+            text.replace("12:00:00Z", "12:00:00.000Z"),
+            text.replace("12:00:00Z", "12:00:00+00:00"),
+            text.replace("\"actor\":\"token:ci\"", "\"actor\":\"\""),
+            text.replace("\"choice\":\"yes\"", "\"choice\":\"maybe\""),
+            "[]".to_owned(),
+            "{".to_owned(),
+        ];
+        for case in cases {
+            assert!(
+                Entry::from_canonical_bytes(case.as_bytes()).is_err(),
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn oversized_entries_are_refused() {
+        let p = Payload::Vote(Vote {
+            proposal_id: "x".repeat(70_000),
+            voter: "a".into(),
+            class: "c".into(),
+            choice: VoteChoice::No,
+            weight: 1,
+            supersedes_earlier: false,
+        });
+        let e = Entry::new(&p, time(), "a").unwrap();
+        assert!(matches!(
+            e.canonical_bytes(),
+            Err(EntryError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn timestamps() {
+        for ok in [
+            "2026-02-28T23:59:59Z",
+            "2024-02-29T00:00:00.5Z",
+            "0001-01-01T00:00:00.123456789Z",
+        ] {
+            Timestamp::parse(ok).unwrap();
+        }
+        for bad in [
+            "2026-02-29T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01t00:00:00Z",
+            "2026-01-01T00:00:00z",
+            "2026-01-01T00:00:00.Z",
+            "2026-01-01T00:00:00.10Z",
+            "2026-01-01T00:00:00.1234567891Z",
+            "2026-01-01 00:00:00Z",
+            "+2026-01-01T00:00:00Z",
+        ] {
+            assert!(Timestamp::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Timestamp::from_unix(0, 0).unwrap().as_str(),
+            "1970-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix(1_709_251_200, 500_000_000)
+                .unwrap()
+                .as_str(),
+            "2024-03-01T00:00:00.5Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix(253_402_300_799, 0).unwrap().as_str(),
+            "9999-12-31T23:59:59Z"
+        );
+    }
+
+    #[test]
+    fn key_rotation_must_be_signed_by_the_old_key() {
+        let old = SignerKey::from_seed("steward.test/log", &[1; 32]).unwrap();
+        let new = SignerKey::from_seed("steward.test/log", &[2; 32]).unwrap();
+        let payload = Payload::KeyRotation(KeyRotation {
+            old_key: old.verifier_key().to_string(),
+            new_key: new.verifier_key().to_string(),
+            reason: "scheduled".into(),
+        });
+        let mut e = Entry::new(&payload, time(), "server").unwrap();
+        assert!(matches!(
+            e.key_rotation(),
+            Err(EntryError::MissingSignature { .. })
+        ));
+        e.sign(&new).unwrap();
+        assert!(e.key_rotation().is_err());
+        e.sign(&old).unwrap();
+        let (o, n) = e.key_rotation().unwrap().unwrap();
+        assert_eq!((o, n), (old.verifier_key(), new.verifier_key()));
+    }
+
+    #[test]
+    fn every_kind_has_a_working_example() {
+        for payload in crate::entry::examples::all() {
+            let e = Entry::new(&payload, time(), "server").unwrap();
+            let bytes = e.canonical_bytes().unwrap();
+            let back = Entry::from_canonical_bytes(&bytes).unwrap();
+            assert_eq!(back.typed_payload().unwrap(), payload);
+            assert_eq!(peek_kind(&bytes), Some(payload.kind()));
+        }
+    }
+}
+
+/// One valid example payload per kind: for documentation, tests and
+/// benchmarks.
+pub mod examples {
+    use super::*;
+
+    const HEX_A: &str = "a3f1c0ffee0000000000000000000000000000000000000000000000000000aa";
+    const HEX_B: &str = "b7e2000000000000000000000000000000000000000000000000000000000bb0";
+
+    fn ts(s: &str) -> Timestamp {
+        Timestamp(s.to_owned())
+    }
+
+    /// A `scan-verdict`.
+    pub fn scan_verdict() -> Payload {
+        Payload::ScanVerdict(ScanVerdict {
+            project: "acme/widget".into(),
+            subject: ScanSubject {
+                kind: "pull-request".into(),
+                base: "4c1d0e5".into(),
+                head: "9e8f7a6".into(),
+                change: Some("1234".into()),
+            },
+            policy_revision: HEX_A.into(),
+            outcome: VerdictOutcome::Fail,
+            drift_count: 2,
+            denied_count: 1,
+            report_sha256: HEX_B.into(),
+            exceptions_applied: vec![],
+        })
+    }
+
+    /// All nine kinds.
+    pub fn all() -> Vec<Payload> {
+        let scope = ExceptionScope {
+            ecosystem: "npm".into(),
+            package: "left-pad".into(),
+            versions: Some(">=2.0.0".into()),
+            license: "BUSL-1.1".into(),
+            projects: vec!["acme/widget".into()],
+        };
+        vec![
+            scan_verdict(),
+            Payload::PolicyRevision(PolicyRevision {
+                policy_set: "default".into(),
+                revision: HEX_A.into(),
+                parent_revision: None,
+                source: "git:4c1d0e5".into(),
+                files: vec![PolicyFile {
+                    path: "policies/licenses.rego".into(),
+                    sha256: HEX_B.into(),
+                }],
+                message: Some("deny SSPL".into()),
+            }),
+            Payload::Proposal(Proposal {
+                proposal_id: "exc-7".into(),
+                title: "Allow left-pad under BUSL".into(),
+                category: "license-exception".into(),
+                body_sha256: HEX_B.into(),
+                voter_classes: vec![
+                    VoterClass {
+                        name: "technical-committee".into(),
+                        weight_bp: 5100,
+                        quorum_bp: 5000,
+                    },
+                    VoterClass {
+                        name: "community".into(),
+                        weight_bp: 4900,
+                        quorum_bp: 1000,
+                    },
+                ],
+                threshold_bp: 6667,
+                veto_classes: vec!["technical-committee".into()],
+                opens_at: ts("2026-03-01T00:00:00Z"),
+                closes_at: ts("2026-03-08T00:00:00Z"),
+                exception: Some(scope.clone()),
+            }),
+            Payload::Vote(Vote {
+                proposal_id: "exc-7".into(),
+                voter: "alice".into(),
+                class: "community".into(),
+                choice: VoteChoice::Yes,
+                weight: 1,
+                supersedes_earlier: false,
+            }),
+            Payload::Decision(Decision {
+                proposal_id: "exc-7".into(),
+                outcome: DecisionOutcome::Accepted,
+                yes_share_bp: 8000,
+                tally: vec![ClassTally {
+                    class: "community".into(),
+                    eligible: 10,
+                    yes: 4,
+                    no: 1,
+                    abstain: 0,
+                    veto: 0,
+                    quorum_met: true,
+                }],
+                votes_counted: 5,
+                last_vote_index: Some(41),
+            }),
+            Payload::CreditAward(CreditAward {
+                award_id: "gh-123456".into(),
+                contributor: "bob".into(),
+                points: 5,
+                rule: "fix-e-easy".into(),
+                evidence: Evidence {
+                    source: "github".into(),
+                    event_id: "PR_kwDOAbc".into(),
+                    url: None,
+                },
+            }),
+            Payload::Redemption(Redemption {
+                redemption_id: "red-1".into(),
+                contributor: "bob".into(),
+                points: 100,
+                reward: Reward {
+                    kind: "compute-quota".into(),
+                    vcpu: 1,
+                    memory_mib: 2048,
+                    months: 1,
+                },
+                balance_after: 20,
+            }),
+            Payload::KeyRotation(KeyRotation {
+                old_key: "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"
+                    .into(),
+                new_key: SignerKey::from_seed("example.com/foo", &[5; 32])
+                    .map(|k| k.verifier_key().to_string())
+                    .unwrap_or_default(),
+                reason: "scheduled".into(),
+            }),
+            Payload::ExceptionGranted(ExceptionGranted {
+                exception_id: "exc-7".into(),
+                proposal_id: Some("exc-7".into()),
+                scope,
+                expires_at: Some(ts("2027-03-08T00:00:00Z")),
+            }),
+        ]
+    }
+}
