@@ -1,1 +1,18 @@
-//! The Steward service.
+//! The Steward service: the `steward` binary's library.
+//!
+//! Where things are (see `docs/ARCHITECTURE.md` for the whole map):
+//! - [`cli`]: argument parsing and dispatch; no logic.
+//! - [`config`]: layered configuration, validated before anything runs.
+//! - [`runtime`]: start-up (data dir, store, key) and graceful shutdown.
+//! - [`http`]: the axum app; the only module that knows HTTP.
+//! - [`store`]: SQLite and PostgreSQL; the only module that knows SQL.
+//! - [`auth`]: tokens and roles.
+//! - [`keys`]: the server's ed25519 signing key.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod keys;
+pub mod runtime;
+pub mod store;

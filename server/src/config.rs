@@ -1,0 +1,551 @@
+//! Configuration: defaults < `steward.toml` < environment variables < flags.
+//!
+//! Every layer is read into the same all-optional [`Layer`], the layers are
+//! merged key by key remembering where each value came from, and only then is
+//! the result validated into the typed [`Config`]. An invalid value is
+//! reported with its key, its source and the allowed values, so a user never
+//! has to guess which of four places to fix.
+//!
+//! Environment variables (each documented once, here):
+//!
+//! | variable | key | meaning |
+//! | --- | --- | --- |
+//! | `STEWARD_CONFIG` | – | path of the configuration file (default `./steward.toml` when it exists) |
+//! | `STEWARD_LISTEN` | `listen` | socket address to serve on |
+//! | `STEWARD_DATA_DIR` | `data_dir` | directory for the SQLite database and the signing key |
+//! | `DATABASE_URL` | `database_url` | `sqlite://PATH` or `postgres://USER@HOST/DB` |
+//! | `STEWARD_LOG_LEVEL` | `log_level` | a tracing filter (`info`, `steward=debug,sqlx=warn`) |
+//! | `STEWARD_LOG_FORMAT` | `log_format` | `text` or `json` |
+//! | `STEWARD_BODY_LIMIT` | `body_limit` | largest accepted request body (`10MiB`, `65536`) |
+//! | `STEWARD_PUBLIC_URL` | `public_url` | the URL users reach the dashboard at (used in links) |
+//! | `STEWARD_LEDGER_ORIGIN` | `ledger_origin` | the ledger's checkpoint origin line and key name |
+//!
+//! This module knows nothing about HTTP or SQL; it only checks that values
+//! are well-formed.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The name of the configuration file looked up in the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "steward.toml";
+
+/// Where a configuration value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "name", rename_all = "kebab-case")]
+pub enum Source {
+    Default,
+    File(PathBuf),
+    Env(&'static str),
+    Flag(&'static str),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Default => f.write_str("the default"),
+            Source::File(p) => write!(f, "{}", p.display()),
+            Source::Env(v) => write!(f, "environment variable {v}"),
+            Source::Flag(flag) => write!(f, "flag {flag}"),
+        }
+    }
+}
+
+/// One layer of raw, unvalidated settings. The configuration file is
+/// deserialized straight into this type, so unknown keys are rejected by
+/// serde with the list of known ones.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub log_level: Option<String>,
+    pub log_format: Option<String>,
+    pub body_limit: Option<ByteSize>,
+    pub public_url: Option<String>,
+    pub ledger_origin: Option<String>,
+}
+
+/// A byte count written as an integer (`1048576`) or with a unit (`10MiB`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ByteSize {
+    Bytes(u64),
+    Text(String),
+}
+
+impl ByteSize {
+    fn parse(&self) -> Result<u64, String> {
+        let text = match self {
+            ByteSize::Bytes(n) => return Ok(*n),
+            ByteSize::Text(t) => t.trim(),
+        };
+        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let (digits, unit) = text.split_at(split);
+        let n: u64 = digits.parse().map_err(|_| format!("`{text}` does not start with a number"))?;
+        let factor: u64 = match unit.trim() {
+            "" | "B" => 1,
+            "KB" => 1000,
+            "KiB" => 1 << 10,
+            "MB" => 1000 * 1000,
+            "MiB" => 1 << 20,
+            "GB" => 1000 * 1000 * 1000,
+            "GiB" => 1 << 30,
+            other => return Err(format!("unknown unit `{other}`")),
+        };
+        n.checked_mul(factor).ok_or_else(|| format!("`{text}` is too large"))
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Which database backs the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite://PATH`: the embedded default.
+    Sqlite(String),
+    /// `postgres://…` or `postgresql://…`: for several instances.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parses and checks a database URL (scheme and, for PostgreSQL, that it
+    /// is a URL at all).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if let Some(rest) = raw.strip_prefix("sqlite:") {
+            let path = rest.trim_start_matches("//");
+            if path.is_empty() {
+                return Err("the SQLite URL has no file path".into());
+            }
+            Ok(DatabaseUrl::Sqlite(raw.to_string()))
+        } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            let url = url::Url::parse(raw).map_err(|e| format!("not a valid URL: {e}"))?;
+            if url.host_str().is_none_or(str::is_empty) {
+                return Err("the PostgreSQL URL has no host".into());
+            }
+            Ok(DatabaseUrl::Postgres(raw.to_string()))
+        } else {
+            Err("unsupported scheme".into())
+        }
+    }
+
+    /// The URL as given.
+    pub fn as_str(&self) -> &str {
+        match self {
+            DatabaseUrl::Sqlite(s) | DatabaseUrl::Postgres(s) => s,
+        }
+    }
+
+    /// The URL with any password replaced by `***`, for printing.
+    pub fn redacted(&self) -> String {
+        redact_url(self.as_str())
+    }
+
+    /// The SQLite file path, for `sqlite://` URLs.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        match self {
+            DatabaseUrl::Sqlite(s) => {
+                let rest = s.strip_prefix("sqlite:").unwrap_or(s).trim_start_matches("//");
+                let path = rest.split('?').next().unwrap_or(rest);
+                Some(PathBuf::from(path))
+            }
+            DatabaseUrl::Postgres(_) => None,
+        }
+    }
+}
+
+fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+/// A value together with where it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+/// The validated configuration every part of the server runs on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: Sourced<SocketAddr>,
+    pub data_dir: Sourced<PathBuf>,
+    pub database_url: Sourced<DatabaseUrl>,
+    pub log_level: Sourced<String>,
+    pub log_format: Sourced<LogFormat>,
+    pub body_limit: Sourced<u64>,
+    pub public_url: Sourced<url::Url>,
+    pub ledger_origin: Sourced<String>,
+    /// The configuration file that was read, if any.
+    pub file: Option<PathBuf>,
+}
+
+/// A configuration that cannot be used. Each variant names what and where.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("configuration file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("invalid `{key}` = {value:?} from {origin}: {reason} (allowed: {allowed})")]
+    Invalid { key: &'static str, value: String, origin: Source, reason: String, allowed: &'static str },
+}
+
+/// The process environment as a lookup function, so tests can inject one.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Reads the environment layer. Only the documented variables are read; the
+/// pairs returned name the variable each key came from.
+fn env_layer(env: EnvLookup<'_>) -> (Layer, Vec<(&'static str, &'static str)>) {
+    const VARS: &[(&str, &str)] = &[
+        ("listen", "STEWARD_LISTEN"),
+        ("data_dir", "STEWARD_DATA_DIR"),
+        ("database_url", "DATABASE_URL"),
+        ("log_level", "STEWARD_LOG_LEVEL"),
+        ("log_format", "STEWARD_LOG_FORMAT"),
+        ("body_limit", "STEWARD_BODY_LIMIT"),
+        ("public_url", "STEWARD_PUBLIC_URL"),
+        ("ledger_origin", "STEWARD_LEDGER_ORIGIN"),
+    ];
+    let mut layer = Layer::default();
+    let mut used = Vec::new();
+    for &(key, var) in VARS {
+        let Some(value) = env(var).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        used.push((key, var));
+        match key {
+            "listen" => layer.listen = Some(value),
+            "data_dir" => layer.data_dir = Some(PathBuf::from(value)),
+            "database_url" => layer.database_url = Some(value),
+            "log_level" => layer.log_level = Some(value),
+            "log_format" => layer.log_format = Some(value),
+            "body_limit" => layer.body_limit = Some(ByteSize::Text(value)),
+            "public_url" => layer.public_url = Some(value),
+            "ledger_origin" => layer.ledger_origin = Some(value),
+            _ => unreachable!("every key in VARS is handled"),
+        }
+    }
+    (layer, used)
+}
+
+/// Reads the configuration file, if one is named or `./steward.toml` exists.
+fn file_layer(explicit: Option<&Path>) -> Result<(Option<PathBuf>, Layer), ConfigError> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let default = PathBuf::from(DEFAULT_CONFIG_FILE);
+            if !default.exists() {
+                return Ok((None, Layer::default()));
+            }
+            default
+        }
+    };
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+    let layer: Layer = toml::from_str(&text)
+        .map_err(|e| ConfigError::File { path: path.clone(), message: e.to_string().trim_end().to_string() })?;
+    Ok((Some(path), layer))
+}
+
+/// Picks the highest-precedence value for one key.
+fn pick<T: Clone>(
+    flag: (&Option<T>, &'static str),
+    env: (&Option<T>, Option<&'static str>),
+    file: (&Option<T>, &Option<PathBuf>),
+) -> Option<(T, Source)> {
+    if let Some(v) = flag.0 {
+        return Some((v.clone(), Source::Flag(flag.1)));
+    }
+    if let (Some(v), Some(var)) = env {
+        return Some((v.clone(), Source::Env(var)));
+    }
+    if let (Some(v), Some(path)) = file {
+        return Some((v.clone(), Source::File(path.clone())));
+    }
+    None
+}
+
+impl Config {
+    /// Loads the configuration: defaults, then the file (`config_file`, or
+    /// `STEWARD_CONFIG`, or `./steward.toml` when present), then the
+    /// environment, then `flags`.
+    pub fn load(config_file: Option<&Path>, flags: &Layer, env: EnvLookup<'_>) -> Result<Config, ConfigError> {
+        let from_env = env("STEWARD_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from);
+        let explicit = config_file.map(Path::to_path_buf).or(from_env);
+        let (file_path, file) = file_layer(explicit.as_deref())?;
+        let (envl, env_vars) = env_layer(env);
+        let var = |key: &str| env_vars.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+
+        macro_rules! merged {
+            ($key:ident, $flag:literal) => {
+                pick((&flags.$key, $flag), (&envl.$key, var(stringify!($key))), (&file.$key, &file_path))
+            };
+        }
+
+        let invalid = |key: &'static str, value: String, origin: Source, reason: String, allowed: &'static str| {
+            ConfigError::Invalid { key, value, origin, reason, allowed }
+        };
+
+        // listen
+        let (raw, source) =
+            merged!(listen, "--listen").unwrap_or_else(|| ("127.0.0.1:8080".to_string(), Source::Default));
+        let listen = raw.parse::<SocketAddr>().map_err(|e| {
+            invalid(
+                "listen",
+                raw.clone(),
+                source.clone(),
+                e.to_string(),
+                "an IP address and port such as 127.0.0.1:8080",
+            )
+        })?;
+        let listen = Sourced { value: listen, source };
+
+        // data_dir
+        let (data_dir, source) =
+            merged!(data_dir, "--data-dir").unwrap_or_else(|| (PathBuf::from("steward-data"), Source::Default));
+        if data_dir.as_os_str().is_empty() {
+            return Err(invalid(
+                "data_dir",
+                String::new(),
+                source,
+                "empty path".into(),
+                "a directory path such as ./steward-data",
+            ));
+        }
+        let data_dir = Sourced { value: data_dir, source };
+
+        // database_url (default depends on data_dir)
+        let (raw, source) = merged!(database_url, "--database-url")
+            .unwrap_or_else(|| (format!("sqlite://{}", data_dir.value.join("steward.db").display()), Source::Default));
+        let database_url = DatabaseUrl::parse(&raw).map_err(|reason| {
+            invalid(
+                "database_url",
+                redact_url(&raw),
+                source.clone(),
+                reason,
+                "sqlite://PATH or postgres://USER@HOST/DB",
+            )
+        })?;
+        let database_url = Sourced { value: database_url, source };
+
+        // log_level
+        let (raw, source) = merged!(log_level, "--log-level").unwrap_or_else(|| ("info".into(), Source::Default));
+        tracing_subscriber::EnvFilter::try_new(&raw).map_err(|e| {
+            invalid(
+                "log_level",
+                raw.clone(),
+                source.clone(),
+                e.to_string(),
+                "error, warn, info, debug, trace, or a filter such as steward=debug,sqlx=warn",
+            )
+        })?;
+        let log_level = Sourced { value: raw, source };
+
+        // log_format
+        let (raw, source) = merged!(log_format, "--log-format").unwrap_or_else(|| ("text".into(), Source::Default));
+        let format = match raw.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => {
+                return Err(invalid("log_format", raw, source, "unknown format".into(), "text, json"));
+            }
+        };
+        let log_format = Sourced { value: format, source };
+
+        // body_limit
+        let (raw, source) =
+            merged!(body_limit, "--body-limit").unwrap_or_else(|| (ByteSize::Text("10MiB".into()), Source::Default));
+        let shown = match &raw {
+            ByteSize::Bytes(n) => n.to_string(),
+            ByteSize::Text(t) => t.clone(),
+        };
+        let allowed = "a size from 1KiB to 1GiB, such as 65536, 512KiB or 10MiB";
+        let limit =
+            raw.parse().map_err(|reason| invalid("body_limit", shown.clone(), source.clone(), reason, allowed))?;
+        if !(1024..=(1 << 30)).contains(&limit) {
+            return Err(invalid("body_limit", shown, source, "out of range".into(), allowed));
+        }
+        let body_limit = Sourced { value: limit, source };
+
+        // public_url (default depends on listen)
+        let (raw, source) = merged!(public_url, "--public-url")
+            .unwrap_or_else(|| (format!("http://{}/", listen.value), Source::Default));
+        let allowed = "an http:// or https:// URL such as https://steward.example.org/";
+        let url = url::Url::parse(&raw)
+            .map_err(|e| invalid("public_url", raw.clone(), source.clone(), e.to_string(), allowed))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(invalid("public_url", raw, source, "not an http(s) URL with a host".into(), allowed));
+        }
+        let public_url = Sourced { value: url, source };
+
+        // ledger_origin (default: the public URL's host and path)
+        let (raw, source) = merged!(ledger_origin, "--ledger-origin").unwrap_or_else(|| {
+            let url = &public_url.value;
+            let host = url.host_str().unwrap_or("localhost");
+            let origin = match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            };
+            (format!("{origin}/steward"), Source::Default)
+        });
+        if raw.is_empty() || raw.chars().any(|c| c.is_whitespace() || c == '+') {
+            return Err(invalid(
+                "ledger_origin",
+                raw,
+                source,
+                "must be non-empty without spaces or '+'".into(),
+                "a schema-less URL such as steward.example.org/ledger",
+            ));
+        }
+        let ledger_origin = Sourced { value: raw, source };
+
+        Ok(Config {
+            listen,
+            data_dir,
+            database_url,
+            log_level,
+            log_format,
+            body_limit,
+            public_url,
+            ledger_origin,
+            file: file_path,
+        })
+    }
+
+    /// Loads with the real process environment.
+    pub fn load_from_process(config_file: Option<&Path>, flags: &Layer) -> Result<Config, ConfigError> {
+        Config::load(config_file, flags, &|k| std::env::var(k).ok())
+    }
+
+    /// Where the server keeps its ed25519 checkpoint signing key.
+    pub fn signing_key_path(&self) -> PathBuf {
+        self.data_dir.value.join("signing-key")
+    }
+
+    /// The effective configuration as (key, value, source) rows with
+    /// secrets redacted, for `steward config check`.
+    pub fn rows(&self) -> Vec<(&'static str, String, Source)> {
+        vec![
+            ("listen", self.listen.value.to_string(), self.listen.source.clone()),
+            ("data_dir", self.data_dir.value.display().to_string(), self.data_dir.source.clone()),
+            ("database_url", self.database_url.value.redacted(), self.database_url.source.clone()),
+            ("log_level", self.log_level.value.clone(), self.log_level.source.clone()),
+            (
+                "log_format",
+                match self.log_format.value {
+                    LogFormat::Text => "text".into(),
+                    LogFormat::Json => "json".into(),
+                },
+                self.log_format.source.clone(),
+            ),
+            ("body_limit", self.body_limit.value.to_string(), self.body_limit.source.clone()),
+            ("public_url", self.public_url.value.to_string(), self.public_url.source.clone()),
+            ("ledger_origin", self.ledger_origin.value.clone(), self.ledger_origin.source.clone()),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load_with(file: Option<&str>, env: &[(&str, &str)], flags: Layer) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("steward.toml");
+        if let Some(text) = file {
+            std::fs::write(&path, text).unwrap();
+        }
+        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::load(file.map(|_| path.as_path()), &flags, &|k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let c = load_with(None, &[], Layer::default()).unwrap();
+        assert_eq!(c.listen.value.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.listen.source, Source::Default);
+        assert_eq!(c.data_dir.value, PathBuf::from("steward-data"));
+        assert_eq!(c.database_url.value, DatabaseUrl::Sqlite("sqlite://steward-data/steward.db".into()));
+        assert_eq!(c.log_format.value, LogFormat::Text);
+        assert_eq!(c.body_limit.value, 10 << 20);
+        assert_eq!(c.public_url.value.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(c.ledger_origin.value, "127.0.0.1:8080/steward");
+    }
+
+    #[test]
+    fn precedence_is_default_file_env_flag() {
+        let file = "listen = \"127.0.0.1:1\"\nlog_level = \"debug\"\nlog_format = \"json\"\n";
+        let flags = Layer { listen: Some("127.0.0.1:3".into()), ..Layer::default() };
+        let c =
+            load_with(Some(file), &[("STEWARD_LISTEN", "127.0.0.1:2"), ("STEWARD_LOG_LEVEL", "warn")], flags).unwrap();
+        assert_eq!(c.listen.value.port(), 3);
+        assert_eq!(c.listen.source, Source::Flag("--listen"));
+        assert_eq!(c.log_level.value, "warn");
+        assert_eq!(c.log_level.source, Source::Env("STEWARD_LOG_LEVEL"));
+        assert_eq!(c.log_format.value, LogFormat::Json);
+        assert!(matches!(c.log_format.source, Source::File(_)));
+    }
+
+    #[test]
+    fn invalid_value_names_key_source_and_allowed_values() {
+        let err = load_with(None, &[("STEWARD_LOG_FORMAT", "xml")], Layer::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("`log_format`"), "{msg}");
+        assert!(msg.contains("environment variable STEWARD_LOG_FORMAT"), "{msg}");
+        assert!(msg.contains("text, json"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_file_key_is_rejected_with_line_and_known_keys() {
+        let err = load_with(Some("listen = \"127.0.0.1:9\"\nlistne = 1\n"), &[], Layer::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("listne"), "{msg}");
+        assert!(msg.contains("line 2"), "{msg}");
+        assert!(msg.contains("expected one of"), "{msg}");
+    }
+
+    #[test]
+    fn database_url_scheme_is_checked_and_password_redacted() {
+        let err = load_with(None, &[("DATABASE_URL", "mysql://u:secret@h/db")], Layer::default()).unwrap_err();
+        assert!(err.to_string().contains("sqlite://PATH or postgres://"), "{err}");
+        assert!(!err.to_string().contains("secret"), "{err}");
+        let c = load_with(None, &[("DATABASE_URL", "postgres://u:secret@h/db")], Layer::default()).unwrap();
+        let rows = c.rows();
+        let db = rows.iter().find(|r| r.0 == "database_url").unwrap();
+        assert_eq!(db.1, "postgres://u:***@h/db");
+    }
+
+    #[test]
+    fn body_limit_accepts_units_and_rejects_nonsense() {
+        let c = load_with(Some("body_limit = \"512KiB\"\n"), &[], Layer::default()).unwrap();
+        assert_eq!(c.body_limit.value, 512 * 1024);
+        let c = load_with(Some("body_limit = 4096\n"), &[], Layer::default()).unwrap();
+        assert_eq!(c.body_limit.value, 4096);
+        let err = load_with(Some("body_limit = \"12 parsecs\"\n"), &[], Layer::default()).unwrap_err();
+        assert!(err.to_string().contains("unknown unit"), "{err}");
+        let err = load_with(None, &[("STEWARD_BODY_LIMIT", "10")], Layer::default()).unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{err}");
+    }
+
+    #[test]
+    fn bad_listen_and_public_url_are_rejected() {
+        assert!(load_with(None, &[("STEWARD_LISTEN", "localhost")], Layer::default()).is_err());
+        assert!(load_with(None, &[("STEWARD_PUBLIC_URL", "ftp://x/")], Layer::default()).is_err());
+        assert!(load_with(None, &[("STEWARD_LOG_LEVEL", "info,[")], Layer::default()).is_err());
+    }
+}

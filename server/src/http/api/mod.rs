@@ -1,0 +1,63 @@
+//! The JSON API under `/api/v1/`. Each route is declared here with its
+//! access rule; handlers live in one file per resource.
+
+mod tokens;
+
+use super::{Access, ApiError, AppState, Routes};
+use crate::auth::Principal;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::{Extension, Json};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// Every API route. Add new ones here, each with its access rule.
+pub(super) fn routes(r: Routes) -> Routes {
+    r.add(Method::GET, "/api/v1/status", Access::Public, status)
+        .add(Method::GET, "/api/v1/whoami", Access::ANY_TOKEN, whoami)
+        .add(Method::GET, "/api/v1/tokens", Access::ADMIN, tokens::list)
+        .add(Method::POST, "/api/v1/tokens", Access::ADMIN, tokens::create)
+        .add(Method::DELETE, "/api/v1/tokens/{id}", Access::ADMIN, tokens::revoke)
+}
+
+/// `GET /api/v1/status`: version, database backend and migration state.
+async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let migrations = state.store.migration_status().await?;
+    Ok(Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": state.store.backend(),
+        "migrations": migrations,
+        "uptime_seconds": state.started.elapsed().as_secs(),
+    })))
+}
+
+/// `GET /api/v1/whoami`: the caller's token name and role.
+async fn whoami(Extension(principal): Extension<Principal>) -> Json<Principal> {
+    Json(principal)
+}
+
+/// A JSON body whose rejections (bad JSON, wrong content type, too large)
+/// become [`ApiError`]s in the API's error format.
+pub(super) struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(state.config.body_limit.value),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                    ApiError::BadRequest("expected a JSON body with `Content-Type: application/json`".into())
+                }
+                _ => json_rejection_message(rejection),
+            }),
+        }
+    }
+}
+
+fn json_rejection_message(rejection: JsonRejection) -> ApiError {
+    ApiError::Unprocessable(rejection.body_text())
+}

@@ -1,0 +1,167 @@
+//! The HTTP application: where every request enters.
+//!
+//! [`router`] builds the whole app: the JSON API under `/api/v1/`, the
+//! dashboard pages, static assets, `/healthz`, `/readyz` and `/metrics`,
+//! wrapped in request ids, tracing, metrics, gzip and a body-size limit.
+//!
+//! Every API route is declared through [`Routes::add`] with an [`Access`]
+//! rule, and the list of declared routes is kept ([`Routes::specs`]) so a
+//! test can check that no write route accepts an anonymous request.
+//!
+//! **Invariant:** this module (and its children) is the only one that knows
+//! HTTP. It calls the store and the domain crates; they never call back.
+
+mod access;
+mod api;
+mod assets;
+mod error;
+mod health;
+mod metrics;
+pub(crate) mod pages;
+
+pub use access::Access;
+pub use error::{ApiError, PageError};
+pub use metrics::Metrics;
+
+use crate::config::Config;
+use crate::store::Store;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::handler::Handler;
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, on};
+use std::sync::Arc;
+use std::time::Instant;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+/// Everything a request handler may use.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config) -> Self {
+        AppState { store, config: Arc::new(config), metrics: Arc::new(Metrics::new()), started: Instant::now() }
+    }
+}
+
+/// One declared API route, as the route-enumeration test sees it.
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// A router being built together with the list of what it serves.
+pub struct Routes {
+    router: Router<AppState>,
+    specs: Vec<RouteSpec>,
+    state: AppState,
+}
+
+impl Routes {
+    fn new(state: AppState) -> Self {
+        Routes { router: Router::new(), specs: Vec::new(), state }
+    }
+
+    /// Serves `handler` for `method path`, guarded by `access`.
+    pub fn add<H, T>(mut self, method: Method, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone())
+            .unwrap_or_else(|_| panic!("route {path}: {method} is not a routable method"));
+        let route = access.apply(on(filter, handler), &self.state);
+        self.router = self.router.route(path, route);
+        self.specs.push(RouteSpec { method, path, access });
+        self
+    }
+
+    /// The declared routes.
+    pub fn specs(&self) -> &[RouteSpec] {
+        &self.specs
+    }
+}
+
+/// The declared API routes (without middleware), for tests.
+pub fn api_routes(state: &AppState) -> Vec<RouteSpec> {
+    api::routes(Routes::new(state.clone())).specs
+}
+
+/// Builds the complete application.
+pub fn router(state: AppState) -> Router {
+    let api = api::routes(Routes::new(state.clone()));
+    let body_limit = state.config.body_limit.value;
+
+    Router::new()
+        .merge(api.router)
+        .merge(pages::routes())
+        .merge(assets::routes())
+        .merge(health::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(DefaultBodyLimit::max(body_limit as usize))
+        .layer(middleware::from_fn_with_state(state.clone(), reject_oversized))
+        .layer(CompressionLayer::new().gzip(true))
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+async fn not_found(req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    if is_api(&path) {
+        ApiError::NotFound(format!("no API route {} {path}", req.method())).into_response()
+    } else {
+        PageError::NotFound(format!("There is no page at {path}.")).into_response()
+    }
+}
+
+async fn method_not_allowed(req: Request) -> Response {
+    if is_api(req.uri().path()) {
+        ApiError::MethodNotAllowed.into_response()
+    } else {
+        pages::error_page(StatusCode::METHOD_NOT_ALLOWED, "This page does not accept that method.")
+    }
+}
+
+/// Answers 413 before reading a body whose declared length is over the
+/// limit. (Bodies without a length are cut off by `DefaultBodyLimit` as they
+/// are read.)
+async fn reject_oversized(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = state.config.body_limit.value;
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        if is_api(req.uri().path()) {
+            return ApiError::PayloadTooLarge(limit).into_response();
+        }
+        return pages::error_page(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.");
+    }
+    next.run(req).await
+}

@@ -1,0 +1,163 @@
+//! The dashboard: server-rendered pages (askama templates in
+//! `web/templates/`). Pages read from the store and render; they never
+//! write.
+
+use super::{AppState, PageError};
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+/// One entry of the main navigation.
+pub struct NavItem {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub href: &'static str,
+    /// One line on what the section shows.
+    pub summary: &'static str,
+    /// False while the section's feature is not built.
+    pub available: bool,
+}
+
+pub const NAV: &[NavItem] = &[
+    NavItem { key: "overview", label: "Overview", href: "/", summary: "Server status", available: true },
+    NavItem {
+        key: "scans",
+        label: "Scans",
+        href: "/scans",
+        summary: "License drift found between two commits or SBOMs, with the verdict of each scan.",
+        available: false,
+    },
+    NavItem {
+        key: "policies",
+        label: "Policies",
+        href: "/policies",
+        summary: "The Rego policy bundle, its revisions and test status.",
+        available: false,
+    },
+    NavItem {
+        key: "artifacts",
+        label: "Artifacts",
+        href: "/artifacts",
+        summary: "OCI artifacts checked for SBOM referrers and trusted signatures.",
+        available: false,
+    },
+    NavItem {
+        key: "proposals",
+        label: "Proposals",
+        href: "/proposals",
+        summary: "RFC proposals decided by weighted voting across voter classes.",
+        available: false,
+    },
+    NavItem {
+        key: "ledger",
+        label: "Ledger",
+        href: "/ledger",
+        summary: "The signed, append-only log of every verdict, decision and credit.",
+        available: false,
+    },
+    NavItem {
+        key: "leaderboard",
+        label: "Leaderboard",
+        href: "/leaderboard",
+        summary: "Contributor credit points and redemptions.",
+        available: false,
+    },
+];
+
+/// What the base layout needs on every page.
+pub struct Layout {
+    pub section: &'static str,
+    pub version: &'static str,
+    pub nav: &'static [NavItem],
+}
+
+impl Layout {
+    pub fn new(section: &'static str) -> Self {
+        Layout { section, version: env!("CARGO_PKG_VERSION"), nav: NAV }
+    }
+}
+
+pub(super) fn routes() -> Router<AppState> {
+    let mut router = Router::new().route("/", get(overview));
+    for item in NAV.iter().filter(|i| !i.available) {
+        router = router.route(item.href, get(move || unavailable(item)));
+    }
+    router
+}
+
+/// Renders a template into a response, or the error page.
+pub fn render(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => PageError::Internal(e.into()).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "overview.html")]
+struct Overview {
+    layout: Layout,
+    database: &'static str,
+    migrations_current: bool,
+    migration_version: i64,
+    uptime: String,
+    live_tokens: usize,
+}
+
+async fn overview(State(state): State<AppState>) -> Result<Response, PageError> {
+    let migrations = state.store.migration_status().await?;
+    let live_tokens = state.store.list_tokens().await?.iter().filter(|t| t.revoked_at.is_none()).count();
+    Ok(render(&Overview {
+        layout: Layout::new("overview"),
+        database: state.store.backend().as_str(),
+        migrations_current: migrations.is_current(),
+        migration_version: migrations.applied.unwrap_or(0),
+        uptime: human_duration(state.started.elapsed().as_secs()),
+        live_tokens,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "unavailable.html")]
+struct Unavailable {
+    layout: Layout,
+    title: &'static str,
+    summary: &'static str,
+}
+
+async fn unavailable(item: &'static NavItem) -> Response {
+    render(&Unavailable { layout: Layout::new(item.key), title: item.label, summary: item.summary })
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: Layout,
+    status: u16,
+    reason: &'a str,
+    message: &'a str,
+}
+
+/// The HTML error page for `status`.
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let page = ErrorPage {
+        layout: Layout::new(""),
+        status: status.as_u16(),
+        reason: status.canonical_reason().unwrap_or("Error"),
+        message,
+    };
+    let html = page.render().unwrap_or_else(|_| format!("{status}: {message}"));
+    (status, Html(html)).into_response()
+}
+
+fn human_duration(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min", secs / 60),
+        3600..86400 => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
+        _ => format!("{} d {} h", secs / 86400, secs % 86400 / 3600),
+    }
+}

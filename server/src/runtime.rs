@@ -1,0 +1,178 @@
+//! Start-up and shutdown: preparing the data directory, opening the store,
+//! loading the signing key, serving until SIGINT/SIGTERM.
+//!
+//! Start-up either completes or leaves nothing behind: a data directory
+//! created by a start that then fails is removed again.
+
+use crate::config::{Config, LogFormat};
+use crate::http::{self, AppState};
+use crate::keys::{self, KeyOrigin};
+use crate::store::{Store, StoreError};
+use std::io::IsTerminal as _;
+use std::os::unix::fs::DirBuilderExt as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Why the server could not start (or stopped abnormally). One line each.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot listen on {addr}: {source} (set `listen` in steward.toml, STEWARD_LISTEN or --listen)")]
+    Listen { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("cannot create data directory {path}: {source} (set `data_dir`, STEWARD_DATA_DIR or --data-dir)")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("data directory {path} is not writable: {source}")]
+    NotWritable { path: PathBuf, source: std::io::Error },
+    #[error("the directory {0} for the SQLite database does not exist")]
+    SqliteParent(PathBuf),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// An opened store and whether this start created the data directory.
+pub struct Opened {
+    pub store: Store,
+    created_data_dir: Option<PathBuf>,
+}
+
+impl Opened {
+    /// Undoes what this start created, after a later step failed.
+    async fn abandon(self) {
+        self.store.close().await;
+        remove_created(self.created_data_dir.as_deref());
+    }
+}
+
+fn remove_created(dir: Option<&Path>) {
+    if let Some(dir) = dir {
+        if let Err(e) = std::fs::remove_dir_all(dir) {
+            tracing::warn!(path = %dir.display(), error = %e, "could not remove the data directory this start created");
+        }
+    }
+}
+
+/// Creates the data directory if needed, checks it is writable, and opens
+/// (migrating) the store.
+pub async fn open_store(config: &Config) -> Result<Opened, StartupError> {
+    let dir = &config.data_dir.value;
+    let existed = dir.is_dir();
+    // The directory holds the signing key and the database: owner only.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| StartupError::DataDir { path: dir.clone(), source })?;
+    let created = (!existed).then(|| dir.clone());
+    let result = async {
+        check_writable(dir)?;
+        if let Some(path) = config.database_url.value.sqlite_path() {
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            if !parent.is_dir() {
+                return Err(StartupError::SqliteParent(parent.to_path_buf()));
+            }
+        }
+        Ok(Store::open(&config.database_url.value).await?)
+    }
+    .await;
+    match result {
+        Ok(store) => Ok(Opened { store, created_data_dir: created }),
+        Err(e) => {
+            remove_created(created.as_deref());
+            Err(e)
+        }
+    }
+}
+
+fn check_writable(dir: &Path) -> Result<(), StartupError> {
+    let probe = dir.join(".steward-write-check");
+    std::fs::write(&probe, b"ok")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|source| StartupError::NotWritable { path: dir.to_path_buf(), source })
+}
+
+/// Sets up logging to stderr as configured.
+pub fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level.value)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match config.log_format.value {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+    };
+}
+
+/// Runs the server until SIGINT or SIGTERM, then lets in-flight requests
+/// finish (up to [`SHUTDOWN_GRACE`]).
+pub async fn serve(config: Config) -> Result<(), StartupError> {
+    let addr = config.listen.value;
+    let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Listen { addr, source })?;
+    let opened = open_store(&config).await?;
+    let key_path = config.signing_key_path();
+    let key_origin = match keys::load_or_create(&key_path) {
+        Ok((_, origin)) => origin,
+        Err(e) => {
+            opened.abandon().await;
+            return Err(e.into());
+        }
+    };
+    let store = opened.store;
+    match key_origin {
+        KeyOrigin::Generated => {
+            tracing::info!(path = %key_path.display(), "generated a new signing key")
+        }
+        KeyOrigin::Loaded => tracing::info!(path = %key_path.display(), "loaded the signing key"),
+    }
+    tracing::info!(
+        address = %addr,
+        url = %config.public_url.value,
+        database = store.backend().as_str(),
+        data_dir = %config.data_dir.value.display(),
+        "steward is serving"
+    );
+
+    let app = http::router(AppState::new(store.clone(), config));
+    let (signal_tx, mut signal_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = signal_tx.send(true);
+    });
+    let mut graceful_rx = signal_rx.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = graceful_rx.wait_for(|stop| *stop).await;
+    });
+    let deadline = async move {
+        let _ = signal_rx.wait_for(|stop| *stop).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        result = server => result.map_err(StartupError::Serve)?,
+        () = deadline => tracing::warn!("in-flight requests did not finish within {SHUTDOWN_GRACE:?}; stopping anyway"),
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT will stop the server");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,195 @@
+//! Storage: one [`Store`] interface over two backends.
+//!
+//! SQLite (`sqlite.rs`) is the embedded default: zero set-up, one file in
+//! WAL mode. PostgreSQL (`postgres.rs`) serves several instances at once.
+//! Each backend has its own connection set-up and its own embedded
+//! migrations under `migrations/sqlite/` and `migrations/postgres/`.
+//!
+//! Queries are written once in the SQL both dialects share (`$1`
+//! placeholders, `RETURNING`, partial indexes) and compiled for each
+//! backend's concrete sqlx types by [`on_pool!`]; where the dialects differ
+//! (locking, upserts) the code matches on [`Pool`] explicitly, so every
+//! difference is visible in one place. `sqlx::Any` is deliberately not used:
+//! it has no JSON or time types and hides dialect differences. The same
+//! contract tests (`server/tests/store_contract.rs`) run against both.
+//!
+//! **Invariant:** this is the only module that knows SQL. Callers see domain
+//! values and [`StoreError`], never sqlx types. Files are grouped by domain:
+//! `tokens.rs`, …
+
+use crate::config::DatabaseUrl;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+mod postgres;
+mod sqlite;
+mod tokens;
+
+pub use tokens::{ApiToken, NewToken};
+
+/// A storage failure, classified so callers can map it to a response.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or opened.
+    #[error("cannot connect to the {backend} database: {message}")]
+    Unavailable { backend: &'static str, message: String },
+    /// The database was migrated by a newer Steward than this binary.
+    #[error(
+        "the database schema is newer than this binary (migration {version} is not known to it); run a newer steward or restore a matching backup"
+    )]
+    SchemaTooNew { version: i64 },
+    /// Applying migrations failed.
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    /// A uniqueness rule was violated (for example a token name in use).
+    #[error("{0}")]
+    Conflict(String),
+    /// Stored data does not have the shape the code expects.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Which implementation is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Applied versus embedded migrations, for `/readyz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MigrationStatus {
+    /// Highest migration version applied to the database.
+    pub applied: Option<i64>,
+    /// Highest migration version embedded in this binary.
+    pub embedded: i64,
+}
+
+impl MigrationStatus {
+    pub fn is_current(&self) -> bool {
+        self.applied == Some(self.embedded)
+    }
+}
+
+/// Connection pool figures for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// The connection pool of one backend.
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// Runs the same sqlx expression against whichever backend is in use. The
+/// expression is compiled twice, once per concrete database type, so a
+/// query that only one dialect understands fails the contract tests of the
+/// other rather than production.
+macro_rules! on_pool {
+    ($pool:expr, $p:ident => $body:expr) => {
+        match $pool {
+            $crate::store::Pool::Sqlite($p) => $body,
+            $crate::store::Pool::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// The storage interface: cheap to clone, shared by every request.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+    max_connections: u32,
+}
+
+impl Store {
+    /// Opens the database the URL names and applies the embedded
+    /// migrations. Refuses a database migrated by a newer binary.
+    pub async fn open(url: &DatabaseUrl) -> Result<Store, StoreError> {
+        match url {
+            DatabaseUrl::Sqlite(u) => sqlite::open(u).await,
+            DatabaseUrl::Postgres(u) => postgres::open(u).await,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The raw pool, for dialect-specific code in this module and for tests
+    /// that corrupt stored bytes on purpose.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Cheap round trip to the database.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(&self.pool, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Applied versus embedded migrations.
+    pub async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
+        const SQL: &str = "SELECT MAX(version) FROM _sqlx_migrations WHERE success";
+        let applied: Option<i64> = on_pool!(&self.pool, p => sqlx::query_scalar(SQL).fetch_one(p).await)?;
+        let migrator = match self.pool {
+            Pool::Sqlite(_) => &sqlite::MIGRATOR,
+            Pool::Postgres(_) => &postgres::MIGRATOR,
+        };
+        let embedded = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        Ok(MigrationStatus { applied, embedded })
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        let (size, idle) = on_pool!(&self.pool, p => (p.size(), p.num_idle() as u32));
+        PoolStats { size, idle, max: self.max_connections }
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        on_pool!(&self.pool, p => p.close().await)
+    }
+}
+
+/// Maps migrator errors to [`StoreError`], recognising a database that is
+/// newer than the binary.
+fn migrate_error(e: sqlx::migrate::MigrateError) -> StoreError {
+    use sqlx::migrate::MigrateError as M;
+    match e {
+        M::VersionMissing(version) => StoreError::SchemaTooNew { version },
+        other => StoreError::Migration(other.to_string()),
+    }
+}
+
+/// True when a sqlx error is a unique-constraint violation.
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Now, truncated to microseconds so a value reads back exactly as written
+/// on both backends (PostgreSQL keeps microseconds).
+pub fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
+}
