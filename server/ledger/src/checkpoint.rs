@@ -20,9 +20,7 @@ pub enum CheckpointError {
     #[error("checkpoint origin is empty")]
     EmptyOrigin,
     /// Size is not plain decimal (digits only, no leading zeros) fitting u64.
-    #[error(
-        "checkpoint size {text:?} is not a decimal number without sign or leading zeros that fits in 64 bits"
-    )]
+    #[error("checkpoint size {text:?} is not a decimal number without sign or leading zeros that fits in 64 bits")]
     InvalidSize {
         /// The size line.
         text: String,
@@ -85,20 +83,13 @@ impl Checkpoint {
         if origin.contains('\n') {
             return Err(CheckpointError::EmbeddedNewline { field: "origin" });
         }
-        Ok(Checkpoint {
-            origin: origin.to_owned(),
-            size,
-            root,
-            extensions: Vec::new(),
-        })
+        Ok(Checkpoint { origin: origin.to_owned(), size, root, extensions: Vec::new() })
     }
 
     /// Adds an (opaque, non-empty) extension line.
     pub fn with_extension(mut self, line: &str) -> Result<Checkpoint, CheckpointError> {
         if line.is_empty() {
-            return Err(CheckpointError::EmptyLine {
-                line: 4 + self.extensions.len(),
-            });
+            return Err(CheckpointError::EmptyLine { line: 4 + self.extensions.len() });
         }
         if line.contains('\n') {
             return Err(CheckpointError::EmbeddedNewline { field: "extension" });
@@ -129,12 +120,7 @@ impl Checkpoint {
 
     /// The note text (what gets signed).
     pub fn to_note_text(&self) -> String {
-        let mut out = format!(
-            "{}\n{}\n{}\n",
-            self.origin,
-            self.size,
-            self.root.to_base64()
-        );
+        let mut out = format!("{}\n{}\n{}\n", self.origin, self.size, self.root.to_base64());
         for line in &self.extensions {
             out.push_str(line);
             out.push('\n');
@@ -144,23 +130,16 @@ impl Checkpoint {
 
     /// Parses a checkpoint note text (without signatures).
     pub fn parse(text: &str) -> Result<Checkpoint, CheckpointError> {
-        let body = text
-            .strip_suffix('\n')
-            .ok_or(CheckpointError::MissingFinalNewline)?;
+        let body = text.strip_suffix('\n').ok_or(CheckpointError::MissingFinalNewline)?;
         let mut lines = body.split('\n');
-        let (Some(origin), Some(size), Some(root)) = (lines.next(), lines.next(), lines.next())
-        else {
+        let (Some(origin), Some(size), Some(root)) = (lines.next(), lines.next(), lines.next()) else {
             return Err(CheckpointError::MissingLines);
         };
         if origin.is_empty() {
             return Err(CheckpointError::EmptyOrigin);
         }
-        let size = parse_size(size).ok_or_else(|| CheckpointError::InvalidSize {
-            text: size.to_owned(),
-        })?;
-        let root = Hash::from_base64(root).map_err(|_| CheckpointError::InvalidRootHash {
-            text: root.to_owned(),
-        })?;
+        let size = parse_size(size).ok_or_else(|| CheckpointError::InvalidSize { text: size.to_owned() })?;
+        let root = Hash::from_base64(root).map_err(|_| CheckpointError::InvalidRootHash { text: root.to_owned() })?;
         let mut extensions = Vec::new();
         for (i, line) in lines.enumerate() {
             if line.is_empty() {
@@ -168,12 +147,7 @@ impl Checkpoint {
             }
             extensions.push(line.to_owned());
         }
-        Ok(Checkpoint {
-            origin: origin.to_owned(),
-            size,
-            root,
-            extensions,
-        })
+        Ok(Checkpoint { origin: origin.to_owned(), size, root, extensions })
     }
 
     /// Signs the checkpoint into a signed note.
@@ -185,10 +159,7 @@ impl Checkpoint {
 
     /// Parses a signed checkpoint, verifies it against the trusted keys
     /// (see [`Note::verify`]) and parses its text.
-    pub fn open(
-        signed: &[u8],
-        trusted: &[VerifierKey],
-    ) -> Result<(Checkpoint, Note), CheckpointError> {
+    pub fn open(signed: &[u8], trusted: &[VerifierKey]) -> Result<(Checkpoint, Note), CheckpointError> {
         let note = Note::parse(signed)?;
         note.verify(trusted)?;
         let checkpoint = Checkpoint::parse(note.text())?;
@@ -203,10 +174,7 @@ impl Checkpoint {
     ) -> Result<(Checkpoint, Note), CheckpointError> {
         let (checkpoint, note) = Checkpoint::open(signed, trusted)?;
         if checkpoint.origin != origin {
-            return Err(CheckpointError::WrongOrigin {
-                found: checkpoint.origin,
-                expected: origin.to_owned(),
-            });
+            return Err(CheckpointError::WrongOrigin { found: checkpoint.origin, expected: origin.to_owned() });
         }
         Ok((checkpoint, note))
     }
@@ -222,19 +190,12 @@ mod tests {
     }
 
     fn signed(size: u64) -> String {
-        Checkpoint::new("steward.test/log", size, hash_leaf(b"x"))
-            .unwrap()
-            .sign(&signer())
-            .unwrap()
-            .to_text()
+        Checkpoint::new("steward.test/log", size, hash_leaf(b"x")).unwrap().sign(&signer()).unwrap().to_text()
     }
 
     #[test]
     fn round_trip() {
-        let cp = Checkpoint::new("steward.test/log", 42, hash_leaf(b"x"))
-            .unwrap()
-            .with_extension("ext line")
-            .unwrap();
+        let cp = Checkpoint::new("steward.test/log", 42, hash_leaf(b"x")).unwrap().with_extension("ext line").unwrap();
         let text = cp.to_note_text();
         assert_eq!(Checkpoint::parse(&text).unwrap(), cp);
         let note = cp.sign(&signer()).unwrap().to_text();
@@ -256,33 +217,17 @@ mod tests {
             (format!("\n42\n{root}\n"), "empty origin"),
             ("o\n42\nnot base64!\n".to_owned(), "bad base64"),
             ("o\n42\nAAAA\n".to_owned(), "short root"),
-            (
-                format!("o\n42\n{}\n", root.trim_end_matches('=')),
-                "unpadded base64",
-            ),
+            (format!("o\n42\n{}\n", root.trim_end_matches('=')), "unpadded base64"),
             (format!("o\n42\n{root}\n\n"), "empty extension line"),
-            (
-                format!("o\n42\n{root}\next\n\nmore\n"),
-                "blank line among extensions",
-            ),
+            (format!("o\n42\n{root}\next\n\nmore\n"), "blank line among extensions"),
             (format!("o\n42\n{root}"), "no final newline"),
             ("o\n42\n".to_owned(), "missing root"),
         ];
         for (text, why) in cases {
             assert!(Checkpoint::parse(&text).is_err(), "{why}: {text:?}");
         }
-        assert_eq!(
-            Checkpoint::parse(&format!("o\n0\n{root}\n"))
-                .unwrap()
-                .size(),
-            0
-        );
-        assert_eq!(
-            Checkpoint::parse(&format!("o\n18446744073709551615\n{root}\n"))
-                .unwrap()
-                .size(),
-            u64::MAX
-        );
+        assert_eq!(Checkpoint::parse(&format!("o\n0\n{root}\n")).unwrap().size(), 0);
+        assert_eq!(Checkpoint::parse(&format!("o\n18446744073709551615\n{root}\n")).unwrap().size(), u64::MAX);
     }
 
     #[test]
@@ -307,10 +252,7 @@ mod tests {
             CheckpointError::Note(NoteError::NoTrustedSignature)
         );
         // Bad base64 in the signature.
-        let bad64 = format!(
-            "{body}\n\n{}",
-            sigline.replacen('A', "*", 1).replacen("=\n", "*\n", 1)
-        );
+        let bad64 = format!("{body}\n\n{}", sigline.replacen('A', "*", 1).replacen("=\n", "*\n", 1));
         assert!(Checkpoint::open(bad64.as_bytes(), &trusted).is_err());
         // Over 100 signatures.
         let many = format!("{body}\n\n{}", sigline.repeat(101));

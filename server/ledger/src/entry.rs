@@ -189,10 +189,7 @@ fn days_in_month(year: u32, month: u32) -> u32 {
 impl Timestamp {
     /// Parses a canonical RFC 3339 UTC timestamp.
     pub fn parse(text: &str) -> Result<Timestamp, EntryError> {
-        let bad = |reason| EntryError::InvalidTime {
-            text: text.chars().take(64).collect(),
-            reason,
-        };
+        let bad = |reason| EntryError::InvalidTime { text: text.chars().take(64).collect(), reason };
         let b = text.as_bytes();
         let digits = |range: std::ops::Range<usize>| -> Option<u32> {
             let part = b.get(range)?;
@@ -211,14 +208,9 @@ impl Timestamp {
         if !shape_ok {
             return Err(bad("expected YYYY-MM-DDTHH:MM:SS[.fraction]Z"));
         }
-        let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
-            digits(0..4),
-            digits(5..7),
-            digits(8..10),
-            digits(11..13),
-            digits(14..16),
-            digits(17..19),
-        ) else {
+        let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) =
+            (digits(0..4), digits(5..7), digits(8..10), digits(11..13), digits(14..16), digits(17..19))
+        else {
             return Err(bad("expected YYYY-MM-DDTHH:MM:SS[.fraction]Z"));
         };
         if year == 0 || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
@@ -245,10 +237,8 @@ impl Timestamp {
     /// The timestamp for `seconds` and `nanos` since the Unix epoch (years
     /// 1970–9999), in canonical form.
     pub fn from_unix(seconds: u64, nanos: u32) -> Result<Timestamp, EntryError> {
-        let bad = || EntryError::InvalidTime {
-            text: format!("{seconds}.{nanos:09}"),
-            reason: "outside the supported range",
-        };
+        let bad =
+            || EntryError::InvalidTime { text: format!("{seconds}.{nanos:09}"), reason: "outside the supported range" };
         if nanos >= 1_000_000_000 || seconds >= 253_402_300_800 {
             return Err(bad());
         }
@@ -264,12 +254,8 @@ impl Timestamp {
         let day = doy - (153 * mp + 2) / 5 + 1;
         let month = if mp < 10 { mp + 3 } else { mp - 9 };
         let year = yoe + era * 400 + u64::from(month <= 2);
-        let mut text = format!(
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-            secs / 3600,
-            secs % 3600 / 60,
-            secs % 60
-        );
+        let mut text =
+            format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60);
         if nanos > 0 {
             let frac = format!("{nanos:09}");
             text.push('.');
@@ -344,13 +330,7 @@ impl Entry {
             return Err(EntryError::EmptyActor);
         }
         payload.validate()?;
-        Ok(Entry {
-            kind: payload.kind(),
-            time,
-            actor: actor.to_owned(),
-            payload: payload.to_map()?,
-            signature: None,
-        })
+        Ok(Entry { kind: payload.kind(), time, actor: actor.to_owned(), payload: payload.to_map()?, signature: None })
     }
 
     fn to_value(&self, with_signature: bool) -> Value {
@@ -375,10 +355,7 @@ impl Entry {
     pub fn canonical_bytes(&self) -> Result<Vec<u8>, EntryError> {
         let bytes = jcs::to_canonical_vec(&self.to_value(true))?;
         if bytes.len() > MAX_ENTRY_SIZE {
-            return Err(EntryError::TooLarge {
-                len: bytes.len(),
-                max: MAX_ENTRY_SIZE,
-            });
+            return Err(EntryError::TooLarge { len: bytes.len(), max: MAX_ENTRY_SIZE });
         }
         Ok(bytes)
     }
@@ -402,10 +379,7 @@ impl Entry {
     pub fn sign(&mut self, signer: &SignerKey) -> Result<(), EntryError> {
         let message = self.signing_bytes()?;
         let sig = signer.sign_bytes(&message);
-        self.signature = Some(ActorSignature {
-            key: signer.verifier_key().to_string(),
-            sig: BASE64.encode(sig),
-        });
+        self.signature = Some(ActorSignature { key: signer.verifier_key().to_string(), sig: BASE64.encode(sig) });
         Ok(())
     }
 
@@ -416,16 +390,12 @@ impl Entry {
             return Ok(None);
         };
         let key = VerifierKey::parse(&sig.key)?;
-        let raw = BASE64
-            .decode(&sig.sig)
-            .map_err(|_| NoteError::MalformedSignatureLine {
-                line: 0,
-                reason: "entry signature is not valid base64",
-            })?;
+        let raw = BASE64.decode(&sig.sig).map_err(|_| NoteError::MalformedSignatureLine {
+            line: 0,
+            reason: "entry signature is not valid base64",
+        })?;
         if !key.verify(&self.signing_bytes()?, &raw) {
-            return Err(EntryError::BadSignature {
-                key: sig.key.clone(),
-            });
+            return Err(EntryError::BadSignature { key: sig.key.clone() });
         }
         Ok(Some(key))
     }
@@ -435,31 +405,21 @@ impl Entry {
     /// kind's schema by [`Entry::typed_payload`], which this also calls.
     pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Entry, EntryError> {
         if bytes.len() > MAX_ENTRY_SIZE {
-            return Err(EntryError::TooLarge {
-                len: bytes.len(),
-                max: MAX_ENTRY_SIZE,
-            });
+            return Err(EntryError::TooLarge { len: bytes.len(), max: MAX_ENTRY_SIZE });
         }
-        let value: Value =
-            serde_json::from_slice(bytes).map_err(|e| EntryError::Json(e.to_string()))?;
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| EntryError::Json(e.to_string()))?;
         if jcs::to_canonical_vec(&value)? != bytes {
             return Err(EntryError::NotCanonical);
         }
-        let env: Envelope =
-            serde_json::from_value(value).map_err(|e| EntryError::Json(e.to_string()))?;
+        let env: Envelope = serde_json::from_value(value).map_err(|e| EntryError::Json(e.to_string()))?;
         if env.v != ENVELOPE_VERSION {
             return Err(EntryError::UnsupportedVersion(env.v));
         }
         if env.actor.is_empty() {
             return Err(EntryError::EmptyActor);
         }
-        let entry = Entry {
-            kind: env.kind,
-            time: env.time,
-            actor: env.actor,
-            payload: env.payload,
-            signature: env.signature,
-        };
+        let entry =
+            Entry { kind: env.kind, time: env.time, actor: env.actor, payload: env.payload, signature: env.signature };
         entry.typed_payload()?;
         Ok(entry)
     }
@@ -472,8 +432,7 @@ impl Entry {
         if payload.to_map()? != self.payload {
             return Err(EntryError::InvalidPayload {
                 kind: self.kind,
-                reason: "payload is not in canonical form (null where a field should be absent?)"
-                    .into(),
+                reason: "payload is not in canonical form (null where a field should be absent?)".into(),
             });
         }
         payload.validate()?;
@@ -867,10 +826,7 @@ pub enum Payload {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(kind: EntryKind, value: Value) -> Result<T, EntryError> {
-    serde_json::from_value(value).map_err(|e| EntryError::InvalidPayload {
-        kind,
-        reason: e.to_string(),
-    })
+    serde_json::from_value(value).map_err(|e| EntryError::InvalidPayload { kind, reason: e.to_string() })
 }
 
 fn is_hex64(s: &str) -> bool {
@@ -941,19 +897,11 @@ impl Payload {
     /// digests, weights summing to 10000, …).
     pub fn validate(&self) -> Result<(), EntryError> {
         let kind = self.kind();
-        let fail = |reason: &str| {
-            Err(EntryError::InvalidPayload {
-                kind,
-                reason: reason.to_owned(),
-            })
-        };
+        let fail = |reason: &str| Err(EntryError::InvalidPayload { kind, reason: reason.to_owned() });
         let nonempty = |fields: &[(&str, &str)]| -> Result<(), EntryError> {
             for (name, value) in fields {
                 if value.is_empty() {
-                    return Err(EntryError::InvalidPayload {
-                        kind,
-                        reason: format!("{name} must not be empty"),
-                    });
+                    return Err(EntryError::InvalidPayload { kind, reason: format!("{name} must not be empty") });
                 }
             }
             Ok(())
@@ -977,10 +925,7 @@ impl Payload {
                 if !is_hex64(&p.revision) {
                     return fail("revision must be 64 lowercase hex digits");
                 }
-                if p.files
-                    .iter()
-                    .any(|f| !is_hex64(&f.sha256) || f.path.is_empty())
-                {
+                if p.files.iter().any(|f| !is_hex64(&f.sha256) || f.path.is_empty()) {
                     return fail("every file needs a path and a 64-hex-digit sha256");
                 }
                 if !p.files.windows(2).all(|w| w[0].path < w[1].path) {
@@ -999,10 +944,7 @@ impl Payload {
                 if total != 10_000 {
                     return fail("voter class weights must sum to 10000 basis points");
                 }
-                if p.voter_classes
-                    .iter()
-                    .any(|c| c.quorum_bp > 10_000 || c.name.is_empty())
-                {
+                if p.voter_classes.iter().any(|c| c.quorum_bp > 10_000 || c.name.is_empty()) {
                     return fail("every voter class needs a name and a quorum of at most 10000");
                 }
                 if p.threshold_bp > 10_000 {
@@ -1016,11 +958,7 @@ impl Payload {
                 }
             }
             Payload::Vote(p) => {
-                nonempty(&[
-                    ("proposal_id", &p.proposal_id),
-                    ("voter", &p.voter),
-                    ("class", &p.class),
-                ])?;
+                nonempty(&[("proposal_id", &p.proposal_id), ("voter", &p.voter), ("class", &p.class)])?;
                 if p.weight == 0 {
                     return fail("weight must be positive");
                 }
@@ -1116,10 +1054,7 @@ mod tests {
         assert!(back.verify_signature().is_ok());
         let mut tampered = back.clone();
         tampered.actor = "mallory".into();
-        assert!(matches!(
-            tampered.verify_signature(),
-            Err(EntryError::BadSignature { .. })
-        ));
+        assert!(matches!(tampered.verify_signature(), Err(EntryError::BadSignature { .. })));
     }
 
     #[test]
@@ -1142,10 +1077,7 @@ mod tests {
             "{".to_owned(),
         ];
         for case in cases {
-            assert!(
-                Entry::from_canonical_bytes(case.as_bytes()).is_err(),
-                "{case}"
-            );
+            assert!(Entry::from_canonical_bytes(case.as_bytes()).is_err(), "{case}");
         }
     }
 
@@ -1160,19 +1092,12 @@ mod tests {
             supersedes_earlier: false,
         });
         let e = Entry::new(&p, time(), "a").unwrap();
-        assert!(matches!(
-            e.canonical_bytes(),
-            Err(EntryError::TooLarge { .. })
-        ));
+        assert!(matches!(e.canonical_bytes(), Err(EntryError::TooLarge { .. })));
     }
 
     #[test]
     fn timestamps() {
-        for ok in [
-            "2026-02-28T23:59:59Z",
-            "2024-02-29T00:00:00.5Z",
-            "0001-01-01T00:00:00.123456789Z",
-        ] {
+        for ok in ["2026-02-28T23:59:59Z", "2024-02-29T00:00:00.5Z", "0001-01-01T00:00:00.123456789Z"] {
             Timestamp::parse(ok).unwrap();
         }
         for bad in [
@@ -1189,20 +1114,9 @@ mod tests {
         ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            Timestamp::from_unix(0, 0).unwrap().as_str(),
-            "1970-01-01T00:00:00Z"
-        );
-        assert_eq!(
-            Timestamp::from_unix(1_709_251_200, 500_000_000)
-                .unwrap()
-                .as_str(),
-            "2024-03-01T00:00:00.5Z"
-        );
-        assert_eq!(
-            Timestamp::from_unix(253_402_300_799, 0).unwrap().as_str(),
-            "9999-12-31T23:59:59Z"
-        );
+        assert_eq!(Timestamp::from_unix(0, 0).unwrap().as_str(), "1970-01-01T00:00:00Z");
+        assert_eq!(Timestamp::from_unix(1_709_251_200, 500_000_000).unwrap().as_str(), "2024-03-01T00:00:00.5Z");
+        assert_eq!(Timestamp::from_unix(253_402_300_799, 0).unwrap().as_str(), "9999-12-31T23:59:59Z");
     }
 
     #[test]
@@ -1215,10 +1129,7 @@ mod tests {
             reason: "scheduled".into(),
         });
         let mut e = Entry::new(&payload, time(), "server").unwrap();
-        assert!(matches!(
-            e.key_rotation(),
-            Err(EntryError::MissingSignature { .. })
-        ));
+        assert!(matches!(e.key_rotation(), Err(EntryError::MissingSignature { .. })));
         e.sign(&new).unwrap();
         assert!(e.key_rotation().is_err());
         e.sign(&old).unwrap();
@@ -1285,10 +1196,7 @@ pub mod examples {
                 revision: HEX_A.into(),
                 parent_revision: None,
                 source: "git:4c1d0e5".into(),
-                files: vec![PolicyFile {
-                    path: "policies/licenses.rego".into(),
-                    sha256: HEX_B.into(),
-                }],
+                files: vec![PolicyFile { path: "policies/licenses.rego".into(), sha256: HEX_B.into() }],
                 message: Some("deny SSPL".into()),
             }),
             Payload::Proposal(Proposal {
@@ -1297,16 +1205,8 @@ pub mod examples {
                 category: "license-exception".into(),
                 body_sha256: HEX_B.into(),
                 voter_classes: vec![
-                    VoterClass {
-                        name: "technical-committee".into(),
-                        weight_bp: 5100,
-                        quorum_bp: 5000,
-                    },
-                    VoterClass {
-                        name: "community".into(),
-                        weight_bp: 4900,
-                        quorum_bp: 1000,
-                    },
+                    VoterClass { name: "technical-committee".into(), weight_bp: 5100, quorum_bp: 5000 },
+                    VoterClass { name: "community".into(), weight_bp: 4900, quorum_bp: 1000 },
                 ],
                 threshold_bp: 6667,
                 veto_classes: vec!["technical-committee".into()],
@@ -1343,27 +1243,17 @@ pub mod examples {
                 contributor: "bob".into(),
                 points: 5,
                 rule: "fix-e-easy".into(),
-                evidence: Evidence {
-                    source: "github".into(),
-                    event_id: "PR_kwDOAbc".into(),
-                    url: None,
-                },
+                evidence: Evidence { source: "github".into(), event_id: "PR_kwDOAbc".into(), url: None },
             }),
             Payload::Redemption(Redemption {
                 redemption_id: "red-1".into(),
                 contributor: "bob".into(),
                 points: 100,
-                reward: Reward {
-                    kind: "compute-quota".into(),
-                    vcpu: 1,
-                    memory_mib: 2048,
-                    months: 1,
-                },
+                reward: Reward { kind: "compute-quota".into(), vcpu: 1, memory_mib: 2048, months: 1 },
                 balance_after: 20,
             }),
             Payload::KeyRotation(KeyRotation {
-                old_key: "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"
-                    .into(),
+                old_key: "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k".into(),
                 new_key: SignerKey::from_seed("example.com/foo", &[5; 32])
                     .map(|k| k.verifier_key().to_string())
                     .unwrap_or_default(),

@@ -64,39 +64,25 @@ pub fn check(value: &Value) -> Result<(), CanonicalError> {
     to_canonical_vec(value).map(|_| ())
 }
 
-fn write_value(
-    value: &Value,
-    out: &mut Vec<u8>,
-    path: &mut String,
-    depth: usize,
-) -> Result<(), CanonicalError> {
+fn write_value(value: &Value, out: &mut Vec<u8>, path: &mut String, depth: usize) -> Result<(), CanonicalError> {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Number(n) => {
-            let int = n
-                .as_i64()
-                .map(i128::from)
-                .or_else(|| n.as_u64().map(i128::from));
+            let int = n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
             let Some(int) = int.filter(|_| !n.is_f64()) else {
                 return Err(CanonicalError::Float { path: path.clone() });
             };
             if int.abs() > i128::from(MAX_SAFE_INTEGER) {
-                return Err(CanonicalError::IntegerOutOfRange {
-                    path: path.clone(),
-                    value: int.to_string(),
-                });
+                return Err(CanonicalError::IntegerOutOfRange { path: path.clone(), value: int.to_string() });
             }
             out.extend_from_slice(int.to_string().as_bytes());
         }
         Value::String(s) => write_string(s, out),
         Value::Array(items) => {
             if depth >= MAX_DEPTH {
-                return Err(CanonicalError::TooDeep {
-                    path: path.clone(),
-                    max: MAX_DEPTH,
-                });
+                return Err(CanonicalError::TooDeep { path: path.clone(), max: MAX_DEPTH });
             }
             out.push(b'[');
             for (i, item) in items.iter().enumerate() {
@@ -113,10 +99,7 @@ fn write_value(
         }
         Value::Object(map) => {
             if depth >= MAX_DEPTH {
-                return Err(CanonicalError::TooDeep {
-                    path: path.clone(),
-                    max: MAX_DEPTH,
-                });
+                return Err(CanonicalError::TooDeep { path: path.clone(), max: MAX_DEPTH });
             }
             let mut members: Vec<(&String, &Value)> = map.iter().collect();
             members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
@@ -160,14 +143,9 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
         out.extend_from_slice(bytes.get(start..i).unwrap_or(&[]));
         match escape {
             Some(e) => out.extend_from_slice(e),
-            None => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ]),
+            None => {
+                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
+            }
         }
         start = i + 1;
     }
@@ -197,16 +175,7 @@ mod tests {
             "\u{f6}": "Latin Small Letter O With Diaeresis"
         });
         let out = canon(&v);
-        let order: Vec<&str> = [
-            "\\r",
-            "1",
-            "\u{80}",
-            "\u{f6}",
-            "\u{20ac}",
-            "\u{1f600}",
-            "\u{fb33}",
-        ]
-        .to_vec();
+        let order: Vec<&str> = ["\\r", "1", "\u{80}", "\u{f6}", "\u{20ac}", "\u{1f600}", "\u{fb33}"].to_vec();
         let mut last = 0;
         for key in order {
             let pos = out.find(&format!("\"{key}\":")).unwrap();
@@ -218,10 +187,7 @@ mod tests {
     #[test]
     fn escapes_like_json_stringify() {
         let v = json!("\u{0}\u{8}\t\n\u{b}\u{c}\r\u{1f}\"\\/\u{7f}\u{2028}é");
-        assert_eq!(
-            canon(&v),
-            "\"\\u0000\\b\\t\\n\\u000b\\f\\r\\u001f\\\"\\\\/\u{7f}\u{2028}é\""
-        );
+        assert_eq!(canon(&v), "\"\\u0000\\b\\t\\n\\u000b\\f\\r\\u001f\\\"\\\\/\u{7f}\u{2028}é\"");
     }
 
     #[test]
@@ -230,10 +196,7 @@ mod tests {
             canon(&json!([0, -1, 9007199254740991i64, -9007199254740991i64])),
             "[0,-1,9007199254740991,-9007199254740991]"
         );
-        assert!(matches!(
-            to_canonical_vec(&json!(9007199254740992u64)),
-            Err(CanonicalError::IntegerOutOfRange { .. })
-        ));
+        assert!(matches!(to_canonical_vec(&json!(9007199254740992u64)), Err(CanonicalError::IntegerOutOfRange { .. })));
         assert!(
             matches!(to_canonical_vec(&json!({"a": [1.5]})), Err(CanonicalError::Float { path }) if path == "/a/0")
         );
@@ -248,10 +211,7 @@ mod tests {
         }
         assert!(to_canonical_vec(&v).is_ok());
         v = json!([v]);
-        assert!(matches!(
-            to_canonical_vec(&v),
-            Err(CanonicalError::TooDeep { .. })
-        ));
+        assert!(matches!(to_canonical_vec(&v), Err(CanonicalError::TooDeep { .. })));
     }
 
     #[test]

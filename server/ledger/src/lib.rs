@@ -31,9 +31,8 @@ pub mod verify;
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use entry::{Entry, EntryError, EntryKind, Payload, Timestamp};
 pub use merkle::{
-    Appended, Frontier, Hash, HashReader, MemoryStore, NodeId, ProofError, ProofPlan, TreeError,
-    append_leaves, consistency_proof, hash_children, hash_leaf, inclusion_proof, root_hash,
-    verify_consistency, verify_inclusion,
+    Appended, Frontier, Hash, HashReader, MemoryStore, NodeId, ProofError, ProofPlan, TreeError, append_leaves,
+    consistency_proof, hash_children, hash_leaf, inclusion_proof, root_hash, verify_consistency, verify_inclusion,
 };
 pub use note::{Note, NoteError, SignerKey, VerifierKey};
 pub use verify::{LogFailure, LogSource, VerifyError, VerifyOptions, VerifyReport, verify_log};

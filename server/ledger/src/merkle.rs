@@ -31,9 +31,8 @@ pub struct Hash(pub [u8; HASH_SIZE]);
 impl Hash {
     /// The root of the empty tree: SHA-256 of the empty string.
     pub const EMPTY_ROOT: Hash = Hash([
-        0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9,
-        0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52,
-        0xb8, 0x55,
+        0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae,
+        0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
     ]);
 
     /// The raw 32 bytes.
@@ -43,9 +42,7 @@ impl Hash {
 
     /// Copies a hash out of a slice that must be exactly 32 bytes long.
     pub fn from_slice(bytes: &[u8]) -> Result<Hash, HashLengthError> {
-        <[u8; HASH_SIZE]>::try_from(bytes)
-            .map(Hash)
-            .map_err(|_| HashLengthError { len: bytes.len() })
+        <[u8; HASH_SIZE]>::try_from(bytes).map(Hash).map_err(|_| HashLengthError { len: bytes.len() })
     }
 
     /// Standard base64 with padding, as used in checkpoints and tiles.
@@ -57,9 +54,7 @@ impl Hash {
     /// Parses standard, padded, canonical base64 of exactly 32 bytes.
     pub fn from_base64(text: &str) -> Result<Hash, HashParseError> {
         use base64::Engine as _;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .map_err(|_| HashParseError::Base64)?;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| HashParseError::Base64)?;
         Hash::from_slice(&bytes).map_err(HashParseError::Length)
     }
 
@@ -144,9 +139,7 @@ impl NodeId {
 
     /// The first leaf this subtree covers, if it fits in a `u64`.
     pub fn first_leaf(&self) -> Option<u64> {
-        self.index
-            .checked_shl(u32::from(self.level))
-            .filter(|first| first >> self.level == self.index)
+        self.index.checked_shl(u32::from(self.level)).filter(|first| first >> self.level == self.index)
     }
 
     /// The last leaf this subtree covers: appending that leaf is what
@@ -240,11 +233,7 @@ fn range_nodes(mut start: u64, end: u64, out: &mut Vec<NodeId>) {
     while start < end {
         let remaining = end - start;
         let max_by_size = 63 - remaining.leading_zeros();
-        let max_by_alignment = if start == 0 {
-            63
-        } else {
-            start.trailing_zeros()
-        };
+        let max_by_alignment = if start == 0 { 63 } else { start.trailing_zeros() };
         let level = max_by_size.min(max_by_alignment);
         out.push(NodeId::new(level as u8, start >> level));
         start += 1u64 << level;
@@ -343,10 +332,7 @@ impl ProofPlan {
     /// hashes (the proof, or the single root).
     pub fn assemble(&self, hashes: &[Hash]) -> Result<Vec<Hash>, PlanError> {
         if hashes.len() != self.ids.len() {
-            return Err(PlanError::WrongHashCount {
-                got: hashes.len(),
-                want: self.ids.len(),
-            });
+            return Err(PlanError::WrongHashCount { got: hashes.len(), want: self.ids.len() });
         }
         let mut out = Vec::with_capacity(self.groups.len());
         let mut begin = 0;
@@ -364,11 +350,8 @@ impl ProofPlan {
     }
 
     fn run<R: HashReader>(&self, reader: &R) -> Result<Vec<Hash>, TreeError<R::Error>> {
-        let hashes = if self.ids.is_empty() {
-            Vec::new()
-        } else {
-            reader.read_hashes(&self.ids).map_err(TreeError::Storage)?
-        };
+        let hashes =
+            if self.ids.is_empty() { Vec::new() } else { reader.read_hashes(&self.ids).map_err(TreeError::Storage)? };
         Ok(self.assemble(&hashes)?)
     }
 }
@@ -381,20 +364,12 @@ pub fn root_hash<R: HashReader>(reader: &R, size: u64) -> Result<Hash, TreeError
 }
 
 /// The RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves.
-pub fn inclusion_proof<R: HashReader>(
-    reader: &R,
-    index: u64,
-    size: u64,
-) -> Result<Vec<Hash>, TreeError<R::Error>> {
+pub fn inclusion_proof<R: HashReader>(reader: &R, index: u64, size: u64) -> Result<Vec<Hash>, TreeError<R::Error>> {
     ProofPlan::inclusion(index, size)?.run(reader)
 }
 
 /// The RFC 9162 consistency proof between tree sizes `size1 <= size2`.
-pub fn consistency_proof<R: HashReader>(
-    reader: &R,
-    size1: u64,
-    size2: u64,
-) -> Result<Vec<Hash>, TreeError<R::Error>> {
+pub fn consistency_proof<R: HashReader>(reader: &R, size1: u64, size2: u64) -> Result<Vec<Hash>, TreeError<R::Error>> {
     ProofPlan::consistency(size1, size2)?.run(reader)
 }
 
@@ -428,25 +403,15 @@ impl Frontier {
     pub fn from_hashes(size: u64, hashes: Vec<Hash>) -> Result<Frontier, PlanError> {
         let want = size.count_ones() as usize;
         if hashes.len() != want {
-            return Err(PlanError::WrongHashCount {
-                got: hashes.len(),
-                want,
-            });
+            return Err(PlanError::WrongHashCount { got: hashes.len(), want });
         }
-        Ok(Frontier {
-            size,
-            nodes: hashes,
-        })
+        Ok(Frontier { size, nodes: hashes })
     }
 
     /// Reads the frontier of a tree of `size` leaves from storage.
     pub fn load<R: HashReader>(reader: &R, size: u64) -> Result<Frontier, TreeError<R::Error>> {
         let ids = Frontier::node_ids(size);
-        let hashes = if ids.is_empty() {
-            Vec::new()
-        } else {
-            reader.read_hashes(&ids).map_err(TreeError::Storage)?
-        };
+        let hashes = if ids.is_empty() { Vec::new() } else { reader.read_hashes(&ids).map_err(TreeError::Storage)? };
         Ok(Frontier::from_hashes(size, hashes)?)
     }
 
@@ -464,15 +429,9 @@ impl Frontier {
     /// `new_node` for every node this completes: the leaf node itself, then
     /// its newly complete ancestors, bottom-up. Those are exactly the nodes
     /// to store. Fails only when the tree is full (2^64 − 1 leaves).
-    pub fn append(
-        &mut self,
-        leaf_hash: Hash,
-        mut new_node: impl FnMut(NodeId, Hash),
-    ) -> Result<(), PlanError> {
+    pub fn append(&mut self, leaf_hash: Hash, mut new_node: impl FnMut(NodeId, Hash)) -> Result<(), PlanError> {
         let index = self.size;
-        let next = index
-            .checked_add(1)
-            .ok_or(PlanError::SizeTooLarge { size: index })?;
+        let next = index.checked_add(1).ok_or(PlanError::SizeTooLarge { size: index })?;
         let mut hash = leaf_hash;
         let mut level = 0u8;
         let mut at = index;
@@ -526,11 +485,7 @@ pub fn append_leaves<R: HashReader>(
     for leaf in leaf_hashes {
         frontier.append(*leaf, |id, hash| nodes.push((id, hash)))?;
     }
-    Ok(Appended {
-        nodes,
-        size: frontier.size(),
-        root: frontier.root(),
-    })
+    Ok(Appended { nodes, size: frontier.size(), root: frontier.root() })
 }
 
 /// Why a proof did not verify.
@@ -553,9 +508,7 @@ pub enum ProofError {
         want: usize,
     },
     /// The root computed from the proof is not the expected root.
-    #[error(
-        "root computed from the proof ({computed}) does not match the expected root ({expected})"
-    )]
+    #[error("root computed from the proof ({computed}) does not match the expected root ({expected})")]
     RootMismatch {
         /// Root computed from leaf and proof.
         computed: Hash,
@@ -617,19 +570,13 @@ pub fn verify_inclusion(
     }
     let want = inclusion_proof_len(index, size);
     if proof.len() != want {
-        return Err(ProofError::WrongProofLength {
-            got: proof.len(),
-            want,
-        });
+        return Err(ProofError::WrongProofLength { got: proof.len(), want });
     }
     let (mut f, mut s) = (index, size - 1);
     let mut r = *leaf_hash;
     for p in proof {
         if s == 0 {
-            return Err(ProofError::WrongProofLength {
-                got: proof.len(),
-                want,
-            });
+            return Err(ProofError::WrongProofLength { got: proof.len(), want });
         }
         if f & 1 == 1 || f == s {
             r = hash_children(p, &r);
@@ -646,16 +593,10 @@ pub fn verify_inclusion(
         s >>= 1;
     }
     if s != 0 {
-        return Err(ProofError::WrongProofLength {
-            got: proof.len(),
-            want,
-        });
+        return Err(ProofError::WrongProofLength { got: proof.len(), want });
     }
     if r != *root {
-        return Err(ProofError::RootMismatch {
-            computed: r,
-            expected: *root,
-        });
+        return Err(ProofError::RootMismatch { computed: r, expected: *root });
     }
     Ok(())
 }
@@ -679,24 +620,16 @@ pub fn verify_consistency(
     }
     if size1 == size2 {
         if !proof.is_empty() {
-            return Err(ProofError::WrongProofLength {
-                got: proof.len(),
-                want: 0,
-            });
+            return Err(ProofError::WrongProofLength { got: proof.len(), want: 0 });
         }
         if root1 != root2 {
             return Err(ProofError::EqualSizesDifferentRoots);
         }
         return Ok(());
     }
-    let want = ProofPlan::consistency(size1, size2)
-        .map(|plan| plan.groups.len())
-        .unwrap_or(0);
+    let want = ProofPlan::consistency(size1, size2).map(|plan| plan.groups.len()).unwrap_or(0);
     if proof.len() != want {
-        return Err(ProofError::WrongProofLength {
-            got: proof.len(),
-            want,
-        });
+        return Err(ProofError::WrongProofLength { got: proof.len(), want });
     }
     // RFC 9162 §2.1.4.2, step 2: a power-of-two first tree is itself a
     // subtree of the second, so its root is the implicit first element.
@@ -720,10 +653,7 @@ pub fn verify_consistency(
     let (mut fr, mut sr) = (first, first);
     for c in path {
         if s == 0 {
-            return Err(ProofError::WrongProofLength {
-                got: proof.len(),
-                want,
-            });
+            return Err(ProofError::WrongProofLength { got: proof.len(), want });
         }
         if f & 1 == 1 || f == s {
             fr = hash_children(c, &fr);
@@ -741,22 +671,13 @@ pub fn verify_consistency(
         s >>= 1;
     }
     if s != 0 {
-        return Err(ProofError::WrongProofLength {
-            got: proof.len(),
-            want,
-        });
+        return Err(ProofError::WrongProofLength { got: proof.len(), want });
     }
     if fr != *root1 {
-        return Err(ProofError::FirstRootMismatch {
-            computed: fr,
-            expected: *root1,
-        });
+        return Err(ProofError::FirstRootMismatch { computed: fr, expected: *root1 });
     }
     if sr != *root2 {
-        return Err(ProofError::SecondRootMismatch {
-            computed: sr,
-            expected: *root2,
-        });
+        return Err(ProofError::SecondRootMismatch { computed: sr, expected: *root2 });
     }
     Ok(())
 }
@@ -825,9 +746,7 @@ impl MemoryStore {
 impl HashReader for MemoryStore {
     type Error = MissingNode;
     fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, MissingNode> {
-        ids.iter()
-            .map(|id| self.get(*id).ok_or(MissingNode(*id)))
-            .collect()
+        ids.iter().map(|id| self.get(*id).ok_or(MissingNode(*id))).collect()
     }
 }
 
@@ -864,11 +783,7 @@ mod tests {
         let l = leaves(70);
         let s = store(&l);
         for size in 0..=70 {
-            assert_eq!(
-                root_hash(&s, size).unwrap(),
-                mth(&l[..size as usize]),
-                "size {size}"
-            );
+            assert_eq!(root_hash(&s, size).unwrap(), mth(&l[..size as usize]), "size {size}");
         }
     }
 

@@ -116,9 +116,7 @@ pub enum NoteError {
 /// Checks a key name: non-empty, no Unicode whitespace, no `+`.
 pub fn check_key_name(name: &str) -> Result<(), NoteError> {
     if name.is_empty() || name.contains('+') || name.chars().any(char::is_whitespace) {
-        return Err(NoteError::InvalidKeyName {
-            name: name.to_owned(),
-        });
+        return Err(NoteError::InvalidKeyName { name: name.to_owned() });
     }
     Ok(())
 }
@@ -135,31 +133,18 @@ pub fn key_id(name: &str, signature_type: u8, public_key: &[u8]) -> u32 {
 
 fn parse_hex_id(text: &str) -> Result<u32, NoteError> {
     if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(NoteError::MalformedKey {
-            reason: "key id must be 8 hexadecimal digits",
-        });
+        return Err(NoteError::MalformedKey { reason: "key id must be 8 hexadecimal digits" });
     }
-    u32::from_str_radix(text, 16).map_err(|_| NoteError::MalformedKey {
-        reason: "key id must be 8 hexadecimal digits",
-    })
+    u32::from_str_radix(text, 16).map_err(|_| NoteError::MalformedKey { reason: "key id must be 8 hexadecimal digits" })
 }
 
 fn decode_typed_key(text: &str) -> Result<[u8; 32], NoteError> {
-    let bytes = BASE64.decode(text).map_err(|_| NoteError::MalformedKey {
-        reason: "key data is not valid base64",
-    })?;
+    let bytes = BASE64.decode(text).map_err(|_| NoteError::MalformedKey { reason: "key data is not valid base64" })?;
     match bytes.split_first() {
-        Some((&SIGNATURE_TYPE_ED25519, key)) => {
-            <[u8; 32]>::try_from(key).map_err(|_| NoteError::MalformedKey {
-                reason: "Ed25519 key data must be 32 bytes",
-            })
-        }
-        Some(_) => Err(NoteError::MalformedKey {
-            reason: "unsupported signature type (only Ed25519, 0x01)",
-        }),
-        None => Err(NoteError::MalformedKey {
-            reason: "key data is empty",
-        }),
+        Some((&SIGNATURE_TYPE_ED25519, key)) => <[u8; 32]>::try_from(key)
+            .map_err(|_| NoteError::MalformedKey { reason: "Ed25519 key data must be 32 bytes" }),
+        Some(_) => Err(NoteError::MalformedKey { reason: "unsupported signature type (only Ed25519, 0x01)" }),
+        None => Err(NoteError::MalformedKey { reason: "key data is empty" }),
     }
 }
 
@@ -175,35 +160,23 @@ impl VerifierKey {
     /// Builds a verifier key from a name and a 32-byte Ed25519 public key.
     pub fn new(name: &str, public_key: &[u8; 32]) -> Result<VerifierKey, NoteError> {
         check_key_name(name)?;
-        let key = VerifyingKey::from_bytes(public_key).map_err(|_| NoteError::MalformedKey {
-            reason: "not a valid Ed25519 public key",
-        })?;
-        Ok(VerifierKey {
-            name: name.to_owned(),
-            id: key_id(name, SIGNATURE_TYPE_ED25519, public_key),
-            key,
-        })
+        let key = VerifyingKey::from_bytes(public_key)
+            .map_err(|_| NoteError::MalformedKey { reason: "not a valid Ed25519 public key" })?;
+        Ok(VerifierKey { name: name.to_owned(), id: key_id(name, SIGNATURE_TYPE_ED25519, public_key), key })
     }
 
     /// Parses `name+hexid+base64(0x01‖32-byte key)`, checking the key id.
     pub fn parse(text: &str) -> Result<VerifierKey, NoteError> {
         let mut parts = text.split('+');
-        let (Some(name), Some(id), Some(data), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(NoteError::MalformedKey {
-                reason: "expected <name>+<hex key id>+<base64 key>",
-            });
+        let (Some(name), Some(id), Some(data), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(NoteError::MalformedKey { reason: "expected <name>+<hex key id>+<base64 key>" });
         };
         check_key_name(name)?;
         let given = parse_hex_id(id)?;
         let public = decode_typed_key(data)?;
         let vkey = VerifierKey::new(name, &public)?;
         if vkey.id != given {
-            return Err(NoteError::WrongKeyId {
-                given,
-                computed: vkey.id,
-            });
+            return Err(NoteError::WrongKeyId { given, computed: vkey.id });
         }
         Ok(vkey)
     }
@@ -272,11 +245,7 @@ impl SignerKey {
         check_key_name(name)?;
         let key = SigningKey::from_bytes(seed);
         let id = key_id(name, SIGNATURE_TYPE_ED25519, key.verifying_key().as_bytes());
-        Ok(SignerKey {
-            name: name.to_owned(),
-            id,
-            key,
-        })
+        Ok(SignerKey { name: name.to_owned(), id, key })
     }
 
     /// Parses `PRIVATE+KEY+name+hexid+base64(0x01‖seed)`, checking the key
@@ -284,26 +253,17 @@ impl SignerKey {
     pub fn parse(text: &str) -> Result<SignerKey, NoteError> {
         let rest = text
             .strip_prefix("PRIVATE+KEY+")
-            .ok_or(NoteError::MalformedKey {
-                reason: "signer key must start with PRIVATE+KEY+",
-            })?;
+            .ok_or(NoteError::MalformedKey { reason: "signer key must start with PRIVATE+KEY+" })?;
         let mut parts = rest.split('+');
-        let (Some(name), Some(id), Some(data), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(NoteError::MalformedKey {
-                reason: "expected PRIVATE+KEY+<name>+<hex key id>+<base64 key>",
-            });
+        let (Some(name), Some(id), Some(data), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(NoteError::MalformedKey { reason: "expected PRIVATE+KEY+<name>+<hex key id>+<base64 key>" });
         };
         check_key_name(name)?;
         let given = parse_hex_id(id)?;
         let seed = decode_typed_key(data)?;
         let signer = SignerKey::from_seed(name, &seed)?;
         if signer.id != given {
-            return Err(NoteError::WrongKeyId {
-                given,
-                computed: signer.id,
-            });
+            return Err(NoteError::WrongKeyId { given, computed: signer.id });
         }
         Ok(signer)
     }
@@ -313,12 +273,7 @@ impl SignerKey {
         let mut data = Vec::with_capacity(33);
         data.push(SIGNATURE_TYPE_ED25519);
         data.extend_from_slice(self.key.as_bytes());
-        format!(
-            "PRIVATE+KEY+{}+{:08x}+{}",
-            self.name,
-            self.id,
-            BASE64.encode(data)
-        )
+        format!("PRIVATE+KEY+{}+{:08x}+{}", self.name, self.id, BASE64.encode(data))
     }
 
     /// The key name.
@@ -333,11 +288,7 @@ impl SignerKey {
 
     /// The matching verifier key.
     pub fn verifier_key(&self) -> VerifierKey {
-        VerifierKey {
-            name: self.name.clone(),
-            id: self.id,
-            key: self.key.verifying_key(),
-        }
+        VerifierKey { name: self.name.clone(), id: self.id, key: self.key.verifying_key() }
     }
 
     /// A raw 64-byte Ed25519 signature over `message`.
@@ -348,11 +299,7 @@ impl SignerKey {
 
 impl fmt::Debug for SignerKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "SignerKey({}+{:08x}, secret redacted)",
-            self.name, self.id
-        )
+        write!(f, "SignerKey({}+{:08x}, secret redacted)", self.name, self.id)
     }
 }
 
@@ -370,36 +317,21 @@ pub struct NoteSignature {
 
 impl NoteSignature {
     fn parse_line(line: &str, number: usize) -> Result<NoteSignature, NoteError> {
-        let bad = |reason| NoteError::MalformedSignatureLine {
-            line: number,
-            reason,
-        };
-        let rest = line
-            .strip_prefix(EM_DASH_PREFIX)
-            .ok_or(bad("must start with an em dash (U+2014) and a space"))?;
-        let (name, data) = rest
-            .split_once(' ')
-            .ok_or(bad("expected '<key name> <base64 signature>'"))?;
+        let bad = |reason| NoteError::MalformedSignatureLine { line: number, reason };
+        let rest = line.strip_prefix(EM_DASH_PREFIX).ok_or(bad("must start with an em dash (U+2014) and a space"))?;
+        let (name, data) = rest.split_once(' ').ok_or(bad("expected '<key name> <base64 signature>'"))?;
         check_key_name(name)?;
         if data.contains(' ') {
             return Err(bad("unexpected space after the signature"));
         }
-        let bytes = BASE64
-            .decode(data)
-            .map_err(|_| bad("signature is not valid base64"))?;
+        let bytes = BASE64.decode(data).map_err(|_| bad("signature is not valid base64"))?;
         let (id, signature) = match bytes.split_first_chunk::<4>() {
             Some((id, sig)) if !sig.is_empty() => (u32::from_be_bytes(*id), sig.to_vec()),
             _ => {
-                return Err(bad(
-                    "signature must hold a 4-byte key id and signature bytes",
-                ));
+                return Err(bad("signature must hold a 4-byte key id and signature bytes"));
             }
         };
-        Ok(NoteSignature {
-            name: name.to_owned(),
-            key_id: id,
-            signature,
-        })
+        Ok(NoteSignature { name: name.to_owned(), key_id: id, signature })
     }
 
     fn write_line(&self, out: &mut String) {
@@ -440,19 +372,13 @@ impl Note {
             return Err(NoteError::EmptyText);
         }
         if text.len() > MAX_NOTE_SIZE {
-            return Err(NoteError::TooLarge {
-                len: text.len(),
-                max: MAX_NOTE_SIZE,
-            });
+            return Err(NoteError::TooLarge { len: text.len(), max: MAX_NOTE_SIZE });
         }
         check_text_chars(&text, 0)?;
         if !text.ends_with('\n') {
             return Err(NoteError::MissingFinalNewline);
         }
-        Ok(Note {
-            text,
-            signatures: Vec::new(),
-        })
+        Ok(Note { text, signatures: Vec::new() })
     }
 
     /// Parses a signed note. The text is everything up to and including the
@@ -461,10 +387,7 @@ impl Note {
     /// [`MAX_SIGNATURES`]). Signatures are not checked here.
     pub fn parse(bytes: &[u8]) -> Result<Note, NoteError> {
         if bytes.len() > MAX_NOTE_SIZE {
-            return Err(NoteError::TooLarge {
-                len: bytes.len(),
-                max: MAX_NOTE_SIZE,
-            });
+            return Err(NoteError::TooLarge { len: bytes.len(), max: MAX_NOTE_SIZE });
         }
         let msg = std::str::from_utf8(bytes).map_err(|_| NoteError::NotUtf8)?;
         check_text_chars(msg, 0)?;
@@ -483,16 +406,11 @@ impl Note {
         // `block` ends with '\n'; every line must be a signature.
         for (i, line) in block.split_terminator('\n').enumerate() {
             if i >= MAX_SIGNATURES {
-                return Err(NoteError::TooManySignatures {
-                    max: MAX_SIGNATURES,
-                });
+                return Err(NoteError::TooManySignatures { max: MAX_SIGNATURES });
             }
             signatures.push(NoteSignature::parse_line(line, i + 1)?);
         }
-        Ok(Note {
-            text: text.to_owned(),
-            signatures,
-        })
+        Ok(Note { text: text.to_owned(), signatures })
     }
 
     /// The signed text, including its final newline.
@@ -508,12 +426,9 @@ impl Note {
     /// Adds an Ed25519 signature by `signer`, replacing any earlier
     /// signature by the same key.
     pub fn sign(&mut self, signer: &SignerKey) -> Result<(), NoteError> {
-        self.signatures
-            .retain(|s| !(s.name == signer.name && s.key_id == signer.id));
+        self.signatures.retain(|s| !(s.name == signer.name && s.key_id == signer.id));
         if self.signatures.len() >= MAX_SIGNATURES {
-            return Err(NoteError::TooManySignatures {
-                max: MAX_SIGNATURES,
-            });
+            return Err(NoteError::TooManySignatures { max: MAX_SIGNATURES });
         }
         self.signatures.push(NoteSignature {
             name: signer.name.clone(),
@@ -533,9 +448,7 @@ impl Note {
             });
         }
         if self.signatures.len() >= MAX_SIGNATURES {
-            return Err(NoteError::TooManySignatures {
-                max: MAX_SIGNATURES,
-            });
+            return Err(NoteError::TooManySignatures { max: MAX_SIGNATURES });
         }
         self.signatures.push(signature);
         Ok(())
@@ -545,23 +458,14 @@ impl Note {
     /// id both match a trusted key must verify (one bad one rejects the
     /// note); signatures by other keys are ignored. At least one trusted
     /// signature must verify. Returns the keys that signed.
-    pub fn verify<'k>(
-        &self,
-        trusted: &'k [VerifierKey],
-    ) -> Result<Vec<&'k VerifierKey>, NoteError> {
+    pub fn verify<'k>(&self, trusted: &'k [VerifierKey]) -> Result<Vec<&'k VerifierKey>, NoteError> {
         let mut signed_by: Vec<&'k VerifierKey> = Vec::new();
         for sig in &self.signatures {
-            let Some(key) = trusted
-                .iter()
-                .find(|k| k.name == sig.name && k.id == sig.key_id)
-            else {
+            let Some(key) = trusted.iter().find(|k| k.name == sig.name && k.id == sig.key_id) else {
                 continue;
             };
             if !key.verify(self.text.as_bytes(), &sig.signature) {
-                return Err(NoteError::InvalidSignature {
-                    name: sig.name.clone(),
-                    key_id: sig.key_id,
-                });
+                return Err(NoteError::InvalidSignature { name: sig.name.clone(), key_id: sig.key_id });
             }
             if !signed_by.contains(&key) {
                 signed_by.push(key);
@@ -639,10 +543,7 @@ mod tests {
             (good.replace("log ", "log  "), "double space"),
             (good.replace("text", "te\rxt"), "control character"),
             ("text\n\n".to_owned(), "no signatures"),
-            (
-                good.replace("steward.test/log", "steward+log"),
-                "plus in name",
-            ),
+            (good.replace("steward.test/log", "steward+log"), "plus in name"),
             (format!("{good}\n"), "trailing blank line"),
         ];
         for (input, why) in cases {
@@ -660,10 +561,7 @@ mod tests {
         let ok = format!("text\n\n{}", line.repeat(100));
         assert_eq!(Note::parse(ok.as_bytes()).unwrap().signatures().len(), 100);
         let too_many = format!("text\n\n{}", line.repeat(101));
-        assert_eq!(
-            Note::parse(too_many.as_bytes()),
-            Err(NoteError::TooManySignatures { max: 100 })
-        );
+        assert_eq!(Note::parse(too_many.as_bytes()), Err(NoteError::TooManySignatures { max: 100 }));
     }
 
     #[test]
@@ -673,10 +571,7 @@ mod tests {
         let mut note = Note::new("text\n").unwrap();
         note.sign(&other).unwrap();
         // Only unknown keys: rejected.
-        assert_eq!(
-            note.verify(&[s.verifier_key()]),
-            Err(NoteError::NoTrustedSignature)
-        );
+        assert_eq!(note.verify(&[s.verifier_key()]), Err(NoteError::NoTrustedSignature));
         note.sign(&s).unwrap();
         assert!(note.verify(&[s.verifier_key()]).is_ok());
         // A bad signature by a known key rejects the whole note.
@@ -684,9 +579,6 @@ mod tests {
         if let Some(sig) = bad.signatures.last_mut() {
             sig.signature[0] ^= 1;
         }
-        assert!(matches!(
-            bad.verify(&[s.verifier_key()]),
-            Err(NoteError::InvalidSignature { .. })
-        ));
+        assert!(matches!(bad.verify(&[s.verifier_key()]), Err(NoteError::InvalidSignature { .. })));
     }
 }

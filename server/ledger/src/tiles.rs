@@ -111,9 +111,7 @@ fn encode_index(mut n: u64, out: &mut String) {
 }
 
 fn parse_plain_decimal(text: &str) -> Option<u64> {
-    let ok = !text.is_empty()
-        && text.bytes().all(|b| b.is_ascii_digit())
-        && !(text.len() > 1 && text.starts_with('0'));
+    let ok = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && !(text.len() > 1 && text.starts_with('0'));
     if ok { text.parse().ok() } else { None }
 }
 
@@ -121,20 +119,12 @@ impl TileId {
     /// A tile; `width` must be 1..=256 and `level` 0..=63.
     pub fn new(level: u8, index: u64, width: u16) -> Result<TileId, TileError> {
         if level > 63 {
-            return Err(TileError::InvalidTile {
-                reason: "level must be 0..=63",
-            });
+            return Err(TileError::InvalidTile { reason: "level must be 0..=63" });
         }
         if width == 0 || width > TILE_WIDTH {
-            return Err(TileError::InvalidTile {
-                reason: "width must be 1..=256",
-            });
+            return Err(TileError::InvalidTile { reason: "width must be 1..=256" });
         }
-        Ok(TileId {
-            level,
-            index,
-            width,
-        })
+        Ok(TileId { level, index, width })
     }
 
     /// Tile level.
@@ -182,26 +172,18 @@ impl TileId {
     /// levels above [`MAX_TILE_LEVEL`] or indexes beyond a 64-bit tree.
     pub fn node_ids(&self) -> Result<Vec<NodeId>, TileError> {
         if self.level > MAX_TILE_LEVEL {
-            return Err(TileError::InvalidTile {
-                reason: "level is too high for a 64-bit tree",
-            });
+            return Err(TileError::InvalidTile { reason: "level is too high for a 64-bit tree" });
         }
         let node_level = self.level * TILE_HEIGHT;
-        let first =
-            self.index
-                .checked_mul(u64::from(TILE_WIDTH))
-                .ok_or(TileError::InvalidTile {
-                    reason: "index is too large",
-                })?;
+        let first = self
+            .index
+            .checked_mul(u64::from(TILE_WIDTH))
+            .ok_or(TileError::InvalidTile { reason: "index is too large" })?;
         (0..u64::from(self.width))
             .map(|i| {
-                let index = first.checked_add(i).ok_or(TileError::InvalidTile {
-                    reason: "index is too large",
-                })?;
+                let index = first.checked_add(i).ok_or(TileError::InvalidTile { reason: "index is too large" })?;
                 let id = NodeId::new(node_level, index);
-                id.first_leaf().ok_or(TileError::InvalidTile {
-                    reason: "index is too large",
-                })?;
+                id.first_leaf().ok_or(TileError::InvalidTile { reason: "index is too large" })?;
                 Ok(id)
             })
             .collect()
@@ -227,29 +209,19 @@ impl TilePath {
     /// Parses a tile or entry-bundle path, strictly: the canonical
     /// encoding only (so every tile has exactly one path).
     pub fn parse(path: &str) -> Result<TilePath, TileError> {
-        let bad = |reason| TileError::InvalidPath {
-            path: path.chars().take(200).collect(),
-            reason,
-        };
-        let rest = path
-            .strip_prefix("tile/")
-            .ok_or(bad("must start with tile/"))?;
+        let bad = |reason| TileError::InvalidPath { path: path.chars().take(200).collect(), reason };
+        let rest = path.strip_prefix("tile/").ok_or(bad("must start with tile/"))?;
         let (level_part, rest) = rest.split_once('/').ok_or(bad("missing tile index"))?;
         let entries = level_part == "entries";
         let level = if entries {
             0
         } else {
-            let level =
-                parse_plain_decimal(level_part).ok_or(bad("level is not a plain decimal"))?;
-            u8::try_from(level)
-                .ok()
-                .filter(|l| *l <= 63)
-                .ok_or(bad("level must be 0..=63"))?
+            let level = parse_plain_decimal(level_part).ok_or(bad("level is not a plain decimal"))?;
+            u8::try_from(level).ok().filter(|l| *l <= 63).ok_or(bad("level must be 0..=63"))?
         };
         let (index_part, width) = match rest.split_once(".p/") {
             Some((index_part, width)) => {
-                let w = parse_plain_decimal(width)
-                    .ok_or(bad("partial width is not a plain decimal"))?;
+                let w = parse_plain_decimal(width).ok_or(bad("partial width is not a plain decimal"))?;
                 let w = u16::try_from(w)
                     .ok()
                     .filter(|w| (1..TILE_WIDTH).contains(w))
@@ -263,18 +235,14 @@ impl TilePath {
         let mut index: u64 = 0;
         for (i, group) in groups.iter().enumerate() {
             let digits = if i < last {
-                group
-                    .strip_prefix('x')
-                    .ok_or(bad("all but the last index element start with x"))?
+                group.strip_prefix('x').ok_or(bad("all but the last index element start with x"))?
             } else {
                 group
             };
             if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad("index elements are three digits"));
             }
-            let value: u64 = digits
-                .parse()
-                .map_err(|_| bad("index elements are three digits"))?;
+            let value: u64 = digits.parse().map_err(|_| bad("index elements are three digits"))?;
             index = index
                 .checked_mul(1000)
                 .and_then(|n| n.checked_add(value))
@@ -282,19 +250,11 @@ impl TilePath {
         }
         let tile = TileId::new(level, index, width)?;
         // Reject non-canonical spellings such as a leading x000/ group.
-        let canonical = if entries {
-            tile.entries_path()
-        } else {
-            tile.path()
-        };
+        let canonical = if entries { tile.entries_path() } else { tile.path() };
         if canonical != path {
             return Err(bad("not the canonical encoding"));
         }
-        Ok(if entries {
-            TilePath::Entries(tile)
-        } else {
-            TilePath::Hashes(tile)
-        })
+        Ok(if entries { TilePath::Entries(tile) } else { TilePath::Hashes(tile) })
     }
 }
 
@@ -305,16 +265,8 @@ pub fn tiles_for_size(size: u64) -> impl Iterator<Item = TileId> {
         let hashes = size >> (u32::from(level) * 8);
         let full = hashes / u64::from(TILE_WIDTH);
         let partial = (hashes % u64::from(TILE_WIDTH)) as u16;
-        let fulls = (0..full).map(move |n| TileId {
-            level,
-            index: n,
-            width: TILE_WIDTH,
-        });
-        let last = (partial > 0).then_some(TileId {
-            level,
-            index: full,
-            width: partial,
-        });
+        let fulls = (0..full).map(move |n| TileId { level, index: n, width: TILE_WIDTH });
+        let last = (partial > 0).then_some(TileId { level, index: full, width: partial });
         fulls.chain(last)
     })
 }
@@ -331,11 +283,7 @@ pub fn tile_for_size(level: u8, index: u64, size: u64) -> Option<TileId> {
         return None;
     }
     let width = (hashes - first).min(u64::from(TILE_WIDTH)) as u16;
-    Some(TileId {
-        level,
-        index,
-        width,
-    })
+    Some(TileId { level, index, width })
 }
 
 /// Tile content: the hashes concatenated.
@@ -351,10 +299,7 @@ pub fn encode_tile(hashes: &[Hash]) -> Vec<u8> {
 pub fn parse_tile(tile: &TileId, data: &[u8]) -> Result<Vec<Hash>, TileError> {
     let want = usize::from(tile.width) * HASH_SIZE;
     if data.len() != want {
-        return Err(TileError::WrongTileLength {
-            len: data.len(),
-            want,
-        });
+        return Err(TileError::WrongTileLength { len: data.len(), want });
     }
     Ok(data
         .chunks_exact(HASH_SIZE)
@@ -370,11 +315,7 @@ pub fn parse_tile(tile: &TileId, data: &[u8]) -> Result<Vec<Hash>, TileError> {
 /// Call at append time so that an oversized entry never reaches the log.
 pub fn check_entry_size(entry: &[u8]) -> Result<(), TileError> {
     if entry.len() > MAX_ENTRY_SIZE {
-        return Err(TileError::EntryTooLarge {
-            index: 0,
-            len: entry.len(),
-            max: MAX_ENTRY_SIZE,
-        });
+        return Err(TileError::EntryTooLarge { index: 0, len: entry.len(), max: MAX_ENTRY_SIZE });
     }
     Ok(())
 }
@@ -383,10 +324,7 @@ pub fn check_entry_size(entry: &[u8]) -> Result<(), TileError> {
 /// bytes. At most 256 entries, each at most 65,535 bytes.
 pub fn encode_entry_bundle<E: AsRef<[u8]>>(entries: &[E]) -> Result<Vec<u8>, TileError> {
     if entries.len() > usize::from(TILE_WIDTH) {
-        return Err(TileError::WrongEntryCount {
-            count: entries.len(),
-            want: usize::from(TILE_WIDTH),
-        });
+        return Err(TileError::WrongEntryCount { count: entries.len(), want: usize::from(TILE_WIDTH) });
     }
     let total: usize = entries.iter().map(|e| e.as_ref().len() + 2).sum();
     let mut out = Vec::with_capacity(total);
@@ -418,10 +356,7 @@ pub fn parse_entry_bundle(data: &[u8]) -> Result<Vec<&[u8]>, TileError> {
             return Err(TileError::TruncatedBundle { offset });
         };
         if entries.len() == usize::from(TILE_WIDTH) {
-            return Err(TileError::WrongEntryCount {
-                count: entries.len() + 1,
-                want: usize::from(TILE_WIDTH),
-            });
+            return Err(TileError::WrongEntryCount { count: entries.len() + 1, want: usize::from(TILE_WIDTH) });
         }
         entries.push(entry);
         rest = tail;
@@ -444,10 +379,7 @@ mod tests {
         for t in [t, p] {
             assert_eq!(TilePath::parse(&t.path()).unwrap(), TilePath::Hashes(t));
             let bundle = TileId::new(0, t.index(), t.width()).unwrap();
-            assert_eq!(
-                TilePath::parse(&t.entries_path()).unwrap(),
-                TilePath::Entries(bundle)
-            );
+            assert_eq!(TilePath::parse(&t.entries_path()).unwrap(), TilePath::Entries(bundle));
         }
         let max = TileId::new(0, u64::MAX, 256).unwrap();
         assert_eq!(TilePath::parse(&max.path()).unwrap(), TilePath::Hashes(max));
@@ -482,10 +414,7 @@ mod tests {
     #[test]
     fn tiles_for_70000_entries_match_the_spec_example() {
         let tiles: Vec<TileId> = tiles_for_size(70_000).collect();
-        let level0_full = tiles
-            .iter()
-            .filter(|t| t.level == 0 && !t.is_partial())
-            .count();
+        let level0_full = tiles.iter().filter(|t| t.level == 0 && !t.is_partial()).count();
         assert_eq!(level0_full, 273);
         assert!(tiles.contains(&TileId::new(0, 273, 112).unwrap()));
         assert!(tiles.contains(&TileId::new(1, 0, 256).unwrap()));
@@ -493,31 +422,15 @@ mod tests {
         assert!(tiles.contains(&TileId::new(2, 0, 1).unwrap()));
         assert_eq!(tiles.len(), 273 + 1 + 1 + 1 + 1);
         let at256: Vec<TileId> = tiles_for_size(256).collect();
-        assert_eq!(
-            at256,
-            vec![
-                TileId::new(0, 0, 256).unwrap(),
-                TileId::new(1, 0, 1).unwrap()
-            ]
-        );
-        assert_eq!(
-            tile_for_size(1, 1, 70_000),
-            Some(TileId::new(1, 1, 17).unwrap())
-        );
+        assert_eq!(at256, vec![TileId::new(0, 0, 256).unwrap(), TileId::new(1, 0, 1).unwrap()]);
+        assert_eq!(tile_for_size(1, 1, 70_000), Some(TileId::new(1, 1, 17).unwrap()));
         assert_eq!(tile_for_size(1, 2, 70_000), None);
     }
 
     #[test]
     fn node_mapping() {
         let t = TileId::new(1, 2, 3).unwrap();
-        assert_eq!(
-            t.node_ids().unwrap(),
-            vec![
-                NodeId::new(8, 512),
-                NodeId::new(8, 513),
-                NodeId::new(8, 514)
-            ]
-        );
+        assert_eq!(t.node_ids().unwrap(), vec![NodeId::new(8, 512), NodeId::new(8, 513), NodeId::new(8, 514)]);
         assert_eq!(t.leaf_range(), Some((512 * 256, 515 * 256)));
         assert!(TileId::new(8, 0, 1).unwrap().node_ids().is_err());
     }
@@ -527,17 +440,11 @@ mod tests {
         let entries: Vec<Vec<u8>> = vec![b"a".to_vec(), Vec::new(), vec![7u8; 300]];
         let data = encode_entry_bundle(&entries).unwrap();
         let parsed = parse_entry_bundle(&data).unwrap();
-        assert_eq!(
-            parsed,
-            entries.iter().map(Vec::as_slice).collect::<Vec<_>>()
-        );
+        assert_eq!(parsed, entries.iter().map(Vec::as_slice).collect::<Vec<_>>());
         assert!(parse_entry_bundle(&data[..data.len() - 1]).is_err());
         assert!(parse_entry_bundle(&[0]).is_err());
         let big = vec![0u8; 65_536];
-        assert!(matches!(
-            encode_entry_bundle(&[big.as_slice()]),
-            Err(TileError::EntryTooLarge { len: 65_536, .. })
-        ));
+        assert!(matches!(encode_entry_bundle(&[big.as_slice()]), Err(TileError::EntryTooLarge { len: 65_536, .. })));
         assert!(encode_entry_bundle(&[vec![0u8; 65_535]]).is_ok());
         assert!(check_entry_size(&big).is_err());
     }

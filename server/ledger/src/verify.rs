@@ -16,8 +16,7 @@
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::entry::{Entry, EntryError, EntryKind, peek_kind};
 use crate::merkle::{
-    Frontier, Hash, HashReader, NodeId, ProofError, TreeError, consistency_proof, hash_leaf,
-    verify_consistency,
+    Frontier, Hash, HashReader, NodeId, ProofError, TreeError, consistency_proof, hash_leaf, verify_consistency,
 };
 use crate::note::{Note, VerifierKey};
 
@@ -51,11 +50,7 @@ pub trait LogSource: HashReader {
 
     /// Up to `limit` stored checkpoints, ordered by size (ties in storage
     /// order), skipping the first `offset`.
-    fn read_checkpoints(
-        &self,
-        offset: u64,
-        limit: usize,
-    ) -> Result<Vec<StoredCheckpoint>, Self::Error>;
+    fn read_checkpoints(&self, offset: u64, limit: usize) -> Result<Vec<StoredCheckpoint>, Self::Error>;
 }
 
 /// How much of each entry to check beyond its leaf hash.
@@ -87,12 +82,7 @@ pub struct VerifyOptions {
 impl VerifyOptions {
     /// Default options for a log: parse every entry, batches of 4096.
     pub fn new(origin: &str, trusted_key: VerifierKey) -> VerifyOptions {
-        VerifyOptions {
-            origin: origin.to_owned(),
-            trusted_key,
-            entry_checks: EntryChecks::Parse,
-            batch_size: 4096,
-        }
+        VerifyOptions { origin: origin.to_owned(), trusted_key, entry_checks: EntryChecks::Parse, batch_size: 4096 }
     }
 }
 
@@ -293,19 +283,9 @@ pub fn verify_log<S: LogSource>(
     let count = source.entry_count().map_err(VerifyError::Storage)?;
     let batch = options.batch_size.max(1);
     let mut frontier = Frontier::new();
-    let mut cursor = CheckpointCursor {
-        page: Vec::new(),
-        pos: 0,
-        offset: 0,
-        exhausted: false,
-    };
-    let mut state = State {
-        key: options.trusted_key.clone(),
-        rotations: 0,
-        checkpoints: 0,
-        previous: None,
-        last_size: None,
-    };
+    let mut cursor = CheckpointCursor { page: Vec::new(), pos: 0, offset: 0, exhausted: false };
+    let mut state =
+        State { key: options.trusted_key.clone(), rotations: 0, checkpoints: 0, previous: None, last_size: None };
     let mut new_nodes: Vec<(NodeId, Hash)> = Vec::with_capacity(batch * 2 + 64);
     let mut ids: Vec<NodeId> = Vec::with_capacity(batch * 2 + 64);
 
@@ -314,12 +294,8 @@ pub fn verify_log<S: LogSource>(
 
     let mut next = 0u64;
     while next < count {
-        let want = usize::try_from(count - next)
-            .unwrap_or(usize::MAX)
-            .min(batch);
-        let entries = source
-            .read_entries(next, want)
-            .map_err(VerifyError::Storage)?;
+        let want = usize::try_from(count - next).unwrap_or(usize::MAX).min(batch);
+        let entries = source.read_entries(next, want).map_err(VerifyError::Storage)?;
         new_nodes.clear();
         // The first failure found among entries and checkpoints in this
         // batch; node mismatches are compared against it afterwards.
@@ -329,17 +305,11 @@ pub fn verify_log<S: LogSource>(
         for i in 0..want {
             let index = next + i as u64;
             let Some(entry) = entries.get(i) else {
-                first = Some(LogFailure {
-                    index,
-                    reason: FailureReason::MissingEntry,
-                });
+                first = Some(LogFailure { index, reason: FailureReason::MissingEntry });
                 break;
             };
             if entry.index != index {
-                first = Some(LogFailure {
-                    index,
-                    reason: FailureReason::IndexMismatch { found: entry.index },
-                });
+                first = Some(LogFailure { index, reason: FailureReason::IndexMismatch { found: entry.index } });
                 break;
             }
             if let Err(reason) = check_entry(&entry.bytes, options.entry_checks, &mut state) {
@@ -349,21 +319,11 @@ pub fn verify_log<S: LogSource>(
             let leaf = hash_leaf(&entry.bytes);
             let appended = frontier.append(leaf, |id, hash| new_nodes.push((id, hash)));
             if appended.is_err() {
-                first = Some(LogFailure {
-                    index,
-                    reason: FailureReason::MissingEntry,
-                });
+                first = Some(LogFailure { index, reason: FailureReason::MissingEntry });
                 break;
             }
             batch_end = index + 1;
-            match check_due_checkpoints_in_batch(
-                source,
-                options,
-                &mut cursor,
-                &mut state,
-                &frontier,
-                count,
-            ) {
+            match check_due_checkpoints_in_batch(source, options, &mut cursor, &mut state, &frontier, count) {
                 Ok(pairs) => consistency_due.extend(pairs),
                 Err(VerifyError::Invalid(f)) => {
                     first = Some(f);
@@ -387,11 +347,9 @@ pub fn verify_log<S: LogSource>(
                                 first = Some(LogFailure {
                                     index,
                                     reason: match stored_hash {
-                                        Some(stored) => FailureReason::NodeMismatch {
-                                            node: *id,
-                                            stored,
-                                            computed: *computed,
-                                        },
+                                        Some(stored) => {
+                                            FailureReason::NodeMismatch { node: *id, stored, computed: *computed }
+                                        }
                                         None => FailureReason::NodeUnreadable(format!(
                                             "store returned {} hashes for {} nodes",
                                             stored.len(),
@@ -408,10 +366,7 @@ pub fn verify_log<S: LogSource>(
                     // A missing node is reported at the first entry of the
                     // batch unless an earlier failure is already known.
                     if first.is_none() {
-                        first = Some(LogFailure {
-                            index: next,
-                            reason: FailureReason::NodeUnreadable(e.to_string()),
-                        });
+                        first = Some(LogFailure { index: next, reason: FailureReason::NodeUnreadable(e.to_string()) });
                     }
                 }
             }
@@ -430,13 +385,7 @@ pub fn verify_log<S: LogSource>(
 
     // Anything left is a checkpoint beyond the log.
     if let Some(cp) = cursor.peek(source).map_err(VerifyError::Storage)? {
-        return Err(fail(
-            count,
-            FailureReason::CheckpointBeyondLog {
-                size: cp.size,
-                entries: count,
-            },
-        ));
+        return Err(fail(count, FailureReason::CheckpointBeyondLog { size: cp.size, entries: count }));
     }
     Ok(VerifyReport {
         size: frontier.size(),
@@ -458,9 +407,7 @@ fn check_entry(bytes: &[u8], checks: EntryChecks, state: &mut State) -> Result<(
     }
     let entry = Entry::from_canonical_bytes(bytes).map_err(FailureReason::InvalidEntry)?;
     if checks == EntryChecks::ParseAndSignatures {
-        entry
-            .verify_signature()
-            .map_err(FailureReason::InvalidEntry)?;
+        entry.verify_signature().map_err(FailureReason::InvalidEntry)?;
     }
     if entry.kind == EntryKind::KeyRotation {
         let (old, new) = entry
@@ -487,8 +434,7 @@ fn check_due_checkpoints<S: LogSource>(
     frontier: &Frontier,
     count: u64,
 ) -> Result<(), VerifyError<S::Error>> {
-    for (size1, size2, root1, root2) in
-        check_due_checkpoints_in_batch(source, options, cursor, state, frontier, count)?
+    for (size1, size2, root1, root2) in check_due_checkpoints_in_batch(source, options, cursor, state, frontier, count)?
     {
         check_consistency(source, size1, size2, &root1, &root2)?;
     }
@@ -516,48 +462,25 @@ fn check_due_checkpoints_in_batch<S: LogSource>(
         if let Some(previous) = state.last_size
             && stored.size < previous
         {
-            return Err(fail(
-                at,
-                FailureReason::CheckpointsOutOfOrder {
-                    size: stored.size,
-                    previous,
-                },
-            ));
+            return Err(fail(at, FailureReason::CheckpointsOutOfOrder { size: stored.size, previous }));
         }
         if stored.size > count {
-            return Err(fail(
-                count,
-                FailureReason::CheckpointBeyondLog {
-                    size: stored.size,
-                    entries: count,
-                },
-            ));
+            return Err(fail(count, FailureReason::CheckpointBeyondLog { size: stored.size, entries: count }));
         }
         if stored.size != size {
             if stored.size < size {
                 // Sizes are non-decreasing and we check each size as the
                 // frontier reaches it, so this cannot happen; be safe.
-                return Err(fail(
-                    at,
-                    FailureReason::CheckpointsOutOfOrder {
-                        size: stored.size,
-                        previous: size,
-                    },
-                ));
+                return Err(fail(at, FailureReason::CheckpointsOutOfOrder { size: stored.size, previous: size }));
             }
             return Ok(due);
         }
-        let checkpoint =
-            open_checkpoint(stored, options, &state.key).map_err(|reason| fail(at, reason))?;
+        let checkpoint = open_checkpoint(stored, options, &state.key).map_err(|reason| fail(at, reason))?;
         let computed = frontier.root();
         if checkpoint.root() != computed {
             return Err(fail(
                 at,
-                FailureReason::CheckpointRootMismatch {
-                    size,
-                    checkpoint: checkpoint.root(),
-                    computed,
-                },
+                FailureReason::CheckpointRootMismatch { size, checkpoint: checkpoint.root(), computed },
             ));
         }
         if let Some(prev) = &state.previous
@@ -577,18 +500,11 @@ fn open_checkpoint(
     options: &VerifyOptions,
     key: &VerifierKey,
 ) -> Result<Checkpoint, FailureReason> {
-    let bad = |error| FailureReason::BadCheckpoint {
-        size: stored.size,
-        error,
-    };
+    let bad = |error| FailureReason::BadCheckpoint { size: stored.size, error };
     let (checkpoint, _note): (Checkpoint, Note) =
-        Checkpoint::open_for_origin(&stored.note, &options.origin, std::slice::from_ref(key))
-            .map_err(bad)?;
+        Checkpoint::open_for_origin(&stored.note, &options.origin, std::slice::from_ref(key)).map_err(bad)?;
     if checkpoint.size() != stored.size {
-        return Err(FailureReason::CheckpointSizeMismatch {
-            stored: stored.size,
-            text: checkpoint.size(),
-        });
+        return Err(FailureReason::CheckpointSizeMismatch { stored: stored.size, text: checkpoint.size() });
     }
     Ok(checkpoint)
 }
@@ -610,16 +526,8 @@ fn check_consistency<S: LogSource>(
             return Err(fail(at, FailureReason::NodeUnreadable(e.to_string())));
         }
     };
-    verify_consistency(size1, size2, &proof, root1, root2).map_err(|error| {
-        fail(
-            at,
-            FailureReason::InconsistentCheckpoints {
-                size1,
-                size2,
-                error,
-            },
-        )
-    })
+    verify_consistency(size1, size2, &proof, root1, root2)
+        .map_err(|error| fail(at, FailureReason::InconsistentCheckpoints { size1, size2, error }))
 }
 
 /// A whole log in memory implementing [`LogSource`]: for tests, benchmarks
@@ -650,17 +558,10 @@ impl MemoryLog {
     }
 
     /// Signs and stores a checkpoint of the current tree.
-    pub fn checkpoint(
-        &mut self,
-        origin: &str,
-        signer: &crate::note::SignerKey,
-    ) -> Result<(), CheckpointError> {
+    pub fn checkpoint(&mut self, origin: &str, signer: &crate::note::SignerKey) -> Result<(), CheckpointError> {
         let cp = Checkpoint::new(origin, self.nodes.size(), self.nodes.root())?;
         let note = cp.sign(signer)?;
-        self.checkpoints.push(StoredCheckpoint {
-            size: cp.size(),
-            note: note.to_text().into_bytes(),
-        });
+        self.checkpoints.push(StoredCheckpoint { size: cp.size(), note: note.to_text().into_bytes() });
         Ok(())
     }
 }
@@ -679,27 +580,11 @@ impl LogSource for MemoryLog {
 
     fn read_entries(&self, start: u64, limit: usize) -> Result<Vec<StoredEntry>, Self::Error> {
         let start = usize::try_from(start).unwrap_or(usize::MAX);
-        Ok(self
-            .entries
-            .iter()
-            .skip(start)
-            .take(limit)
-            .cloned()
-            .collect())
+        Ok(self.entries.iter().skip(start).take(limit).cloned().collect())
     }
 
-    fn read_checkpoints(
-        &self,
-        offset: u64,
-        limit: usize,
-    ) -> Result<Vec<StoredCheckpoint>, Self::Error> {
+    fn read_checkpoints(&self, offset: u64, limit: usize) -> Result<Vec<StoredCheckpoint>, Self::Error> {
         let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-        Ok(self
-            .checkpoints
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .cloned()
-            .collect())
+        Ok(self.checkpoints.iter().skip(offset).take(limit).cloned().collect())
     }
 }
