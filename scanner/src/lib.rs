@@ -9,6 +9,9 @@
 pub mod model;
 pub mod source;
 
+pub mod discover;
+pub mod parse;
+
 pub mod drift;
 pub mod license;
 pub mod paths;
@@ -19,3 +22,4 @@ pub use model::{
     SourceLocation,
 };
 pub use source::{Directory, InputTree};
+pub use discover::{detect, read_graphs};

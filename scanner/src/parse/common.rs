@@ -1,0 +1,563 @@
+//! Helpers every parser shares: decoding with size and UTF-8 checks, error
+//! locations, order-preserving maps for serde, the graph builder that keeps
+//! one package per (name, version, source), and purls.
+
+use super::MAX_INPUT_BYTES;
+use crate::model::{DependencyGraph, Ecosystem, LockfileFormat, Package, PackageIndex, ParseError, SourceLocation};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::marker::PhantomData;
+
+/// Checks the size cap and UTF-8, and strips a byte-order mark.
+pub(crate) fn decode<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, ParseError> {
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(ParseError::new(
+            file,
+            format!(
+                "file is {} bytes, above the {} MiB limit for one input; split the SBOM or lockfile",
+                bytes.len(),
+                MAX_INPUT_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            let good = e.valid_up_to();
+            // The prefix is valid UTF-8 by construction.
+            let prefix = std::str::from_utf8(&bytes[..good]).unwrap_or_default();
+            let (line, col) = line_col(prefix, good);
+            Err(ParseError::new(
+                file,
+                format!("invalid UTF-8 at byte offset {good}; lockfiles and SBOMs must be UTF-8"),
+            )
+            .at(format!("{line}:{col}")))
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
+
+pub(crate) fn loc_at(text: &str, offset: usize) -> String {
+    let (l, c) = line_col(text, offset);
+    format!("{l}:{c}")
+}
+
+/// Deserializes JSON; on failure parses again with path tracking so the
+/// error names the JSON path (`packages["node_modules/x"].version`) as well as
+/// the line and column.
+pub(crate) fn from_json<'a, T: Deserialize<'a>>(file: &str, text: &'a str) -> Result<T, ParseError> {
+    match serde_json::from_str::<T>(text) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let path = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+                Err(pe) => json_path(pe.path()),
+                Ok(_) => String::new(),
+            };
+            let what = match e.classify() {
+                serde_json::error::Category::Eof => "truncated JSON: ",
+                serde_json::error::Category::Syntax => "invalid JSON: ",
+                serde_json::error::Category::Data => "unexpected JSON content: ",
+                serde_json::error::Category::Io => "",
+            };
+            let err = ParseError::new(file, format!("{what}{e}"));
+            Err(if path.is_empty() || path == "." {
+                err.at(format!("{}:{}", e.line(), e.column()))
+            } else {
+                err.at(path)
+            })
+        }
+    }
+}
+
+fn json_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } => push_key(&mut out, key),
+            Segment::Enum { variant } => push_key(&mut out, variant),
+            Segment::Unknown => out.push_str("[?]"),
+        }
+    }
+    out
+}
+
+fn push_key(out: &mut String, key: &str) {
+    let ident = !key.is_empty()
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$')
+        && !key.starts_with(|c: char| c.is_ascii_digit());
+    if ident {
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(key);
+    } else {
+        out.push('[');
+        out.push_str(&serde_json::to_string(key).unwrap_or_else(|_| format!("\"{key}\"")));
+        out.push(']');
+    }
+}
+
+/// `prefix["key"]` or `prefix.key`, rendered like the JSON paths in errors.
+pub(crate) fn path_key(prefix: &str, key: &str) -> String {
+    let mut out = prefix.to_string();
+    push_key(&mut out, key);
+    out
+}
+
+/// Deserializes YAML; errors carry `line:column`.
+pub(crate) fn from_yaml<'a, T: Deserialize<'a>>(file: &str, text: &'a str) -> Result<T, ParseError> {
+    yaml_serde::from_str::<T>(text).map_err(|e| {
+        let err = ParseError::new(file, format!("invalid YAML lockfile: {e}"));
+        match e.location() {
+            Some(l) => err.at(format!("{}:{}", l.line(), l.column())),
+            None => err,
+        }
+    })
+}
+
+/// Deserializes TOML; errors carry `line:column`.
+pub(crate) fn from_toml<'a, T: Deserialize<'a>>(file: &str, text: &'a str) -> Result<T, ParseError> {
+    toml::from_str::<T>(text).map_err(|e| {
+        let err = ParseError::new(file, format!("invalid TOML: {}", e.message().trim_end()));
+        match e.span() {
+            Some(span) => err.at(loc_at(text, span.start)),
+            None => err,
+        }
+    })
+}
+
+/// A map kept in input order (serde maps into a `Vec` of pairs), so output
+/// does not depend on hashing and duplicate keys are not silently merged.
+#[derive(Debug)]
+pub(crate) struct Entries<K, V>(pub Vec<(K, V)>);
+
+impl<K, V> Default for Entries<K, V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for Entries<K, V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V2<K, V>(PhantomData<(K, V)>);
+        impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Visitor<'de> for V2<K, V> {
+            type Value = Entries<K, V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
+                while let Some((k, v)) = map.next_entry()? {
+                    out.push((k, v));
+                }
+                Ok(Entries(out))
+            }
+            // YAML writes an empty map as `{}` but some tools write `~`/null.
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Entries(Vec::new()))
+            }
+        }
+        d.deserialize_map(V2(PhantomData))
+    }
+}
+
+/// A scalar read as text whatever YAML typed it as (`version: 1.10` is a
+/// float to YAML but a version to us; the original spelling of floats is
+/// lost, which only matters for hand-edited files).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Scalar<'a>(pub Cow<'a, str>);
+
+impl<'a> Scalar<'a> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct SV<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for SV<'a> {
+            type Value = Scalar<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or number")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Scalar(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Scalar(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Scalar(Cow::Owned(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Scalar(Cow::Owned(v.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Scalar(Cow::Owned(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Scalar(Cow::Owned(v.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Scalar(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_any(SV(PhantomData))
+    }
+}
+
+/// Builds a [`DependencyGraph`] keeping one package per
+/// (name, version, source), as the model requires.
+pub(crate) struct GraphBuilder {
+    graph: DependencyGraph,
+    index: HashMap<(Ecosystem, String, String, Option<String>), PackageIndex>,
+}
+
+impl GraphBuilder {
+    pub(crate) fn new(file: &str, format: LockfileFormat) -> Self {
+        Self { graph: DependencyGraph::new(SourceLocation { path: file.to_string(), format }), index: HashMap::new() }
+    }
+
+    /// Adds `package`, or merges it into the equal package already present
+    /// (raw licenses are united; it stays `dev` only if both say so).
+    pub(crate) fn add(&mut self, package: Package) -> PackageIndex {
+        let key = (package.ecosystem, package.name.clone(), package.version.clone(), package.source.clone());
+        if let Some(&i) = self.index.get(&key) {
+            let existing = &mut self.graph.packages[i];
+            existing.dev &= package.dev;
+            for l in package.raw_licenses {
+                if !existing
+                    .raw_licenses
+                    .iter()
+                    .any(|e| e.value == l.value && field_tail(&e.field) == field_tail(&l.field))
+                {
+                    existing.raw_licenses.push(l);
+                }
+            }
+            if existing.purl.is_none() {
+                existing.purl = package.purl;
+            }
+            return i;
+        }
+        let i = self.graph.push(package);
+        self.index.insert(key, i);
+        i
+    }
+
+    pub(crate) fn edge(&mut self, from: PackageIndex, to: PackageIndex) {
+        if from != to {
+            self.graph.add_edge(from, to);
+        }
+    }
+
+    pub(crate) fn root(&mut self, i: PackageIndex) {
+        if !self.graph.roots.contains(&i) {
+            self.graph.roots.push(i);
+        }
+    }
+
+    pub(crate) fn graph(&self) -> &DependencyGraph {
+        &self.graph
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.graph.packages.len()
+    }
+
+    pub(crate) fn finish(mut self) -> DependencyGraph {
+        self.graph.roots.sort_unstable();
+        self.graph.roots.dedup();
+        self.graph
+    }
+}
+
+/// The last segment of a field path (`packages[3].licenseDeclared` →
+/// `licenseDeclared`), so merged duplicates keep one license per kind.
+fn field_tail(field: &str) -> &str {
+    field.rsplit(['.', ']']).next().unwrap_or(field)
+}
+
+/// A package with the fields every parser sets.
+pub(crate) fn package(name: &str, version: &str, ecosystem: Ecosystem, source: Option<String>) -> Package {
+    Package {
+        name: name.to_string(),
+        version: version.to_string(),
+        ecosystem,
+        purl: None,
+        source,
+        raw_licenses: Vec::new(),
+        dev: false,
+    }
+}
+
+/// The synthetic root for inputs that do not record the project itself.
+pub(crate) fn synthetic_root(name: &str, version: &str, ecosystem: Ecosystem) -> Package {
+    package(name, version, ecosystem, None)
+}
+
+/// Connects `root` to every package nothing else depends on; then, so that
+/// dependency cycles without an outside dependent stay reachable, to the
+/// first unreachable package of each remaining cycle. Used only where the
+/// input has no record of the project's direct dependencies.
+pub(crate) fn connect_orphans(b: &mut GraphBuilder, root: PackageIndex) {
+    let n = b.len();
+    let mut has_parent = vec![false; n];
+    for (from, deps) in b.graph().edges.iter().enumerate() {
+        for &d in deps {
+            if d != from {
+                has_parent[d] = true;
+            }
+        }
+    }
+    for (i, &p) in has_parent.iter().enumerate() {
+        if !p && i != root && !b.graph().roots.contains(&i) {
+            b.edge(root, i);
+        }
+    }
+    loop {
+        let seen = reachable(b.graph(), &b.graph().roots.clone(), &HashSet::new());
+        match (0..n).find(|&i| !seen[i]) {
+            Some(i) => b.edge(root, i),
+            None => break,
+        }
+    }
+}
+
+/// Packages reachable from `starts`, not following edges in `skip`.
+pub(crate) fn reachable(
+    g: &DependencyGraph,
+    starts: &[PackageIndex],
+    skip: &HashSet<(PackageIndex, PackageIndex)>,
+) -> Vec<bool> {
+    let mut seen = vec![false; g.packages.len()];
+    let mut queue: VecDeque<PackageIndex> = VecDeque::new();
+    for &s in starts {
+        if s < seen.len() && !seen[s] {
+            seen[s] = true;
+            queue.push_back(s);
+        }
+    }
+    while let Some(i) = queue.pop_front() {
+        for &d in &g.edges[i] {
+            if !seen[d] && !skip.contains(&(i, d)) {
+                seen[d] = true;
+                queue.push_back(d);
+            }
+        }
+    }
+    seen
+}
+
+/// Marks as `dev` every package reachable from the roots only through one
+/// of `dev_edges` (a root's devDependencies, an SBOM's TEST_DEPENDENCY_OF…).
+pub(crate) fn mark_dev(g: &mut DependencyGraph, dev_edges: &HashSet<(PackageIndex, PackageIndex)>) {
+    if dev_edges.is_empty() {
+        return;
+    }
+    let roots = g.roots.clone();
+    let prod = reachable(g, &roots, dev_edges);
+    let all = reachable(g, &roots, &HashSet::new());
+    for (i, p) in g.packages.iter_mut().enumerate() {
+        if all[i] && !prod[i] {
+            p.dev = true;
+        }
+    }
+}
+
+/// PEP 503 normalized Python project name: lowercase, runs of `-_.` as `-`.
+pub(crate) fn pep503(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut sep = false;
+    for c in name.trim().chars() {
+        if c == '-' || c == '_' || c == '.' {
+            sep = true;
+        } else {
+            if sep && !out.is_empty() {
+                out.push('-');
+            }
+            sep = false;
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+/// Splits an npm package specifier `name@range` (`@scope/name@range`) at the
+/// `@` that ends the name.
+pub(crate) fn split_npm_spec(spec: &str) -> Option<(&str, &str)> {
+    let start = usize::from(spec.starts_with('@'));
+    let at = spec.get(start..)?.find('@')? + start;
+    Some((&spec[..at], &spec[at + 1..]))
+}
+
+/// The directory part of a `/`-separated path (`""` at the top).
+pub(crate) fn parent_dir(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..i])
+}
+
+/// Joins a relative path onto a directory, resolving `.` and `..`; `None`
+/// when it climbs above the tree's top or is absolute.
+pub(crate) fn join_path(dir: &str, rel: &str) -> Option<String> {
+    if rel.starts_with('/') || rel.contains('\\') && rel.contains(':') {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    for seg in rel.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Package URLs (<https://github.com/package-url/purl-spec>).
+pub mod purl {
+    use crate::model::Ecosystem;
+
+    /// Percent-encodes everything but the purl-safe characters.
+    pub fn encode(s: &str) -> String {
+        let mut out = String::with_capacity(s.len());
+        for b in s.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~') {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+
+    /// The purl of a package of a known ecosystem: `pkg:cargo/name@v`,
+    /// `pkg:npm/%40scope/name@v`, `pkg:golang/github.com/a/b@v`,
+    /// `pkg:pypi/name@v` (name PEP 503-normalized). `None` for
+    /// [`Ecosystem::Other`] or an empty name.
+    pub fn for_package(ecosystem: Ecosystem, name: &str, version: &str) -> Option<String> {
+        if name.is_empty() {
+            return None;
+        }
+        let path = match ecosystem {
+            Ecosystem::Cargo => format!("cargo/{}", encode(name)),
+            Ecosystem::Npm => match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
+                Some((scope, n)) => format!("npm/{}/{}", encode(&format!("@{scope}")), encode(n)),
+                None => format!("npm/{}", encode(name)),
+            },
+            Ecosystem::Go => {
+                let segs: Vec<String> = name.split('/').map(encode).collect();
+                format!("golang/{}", segs.join("/"))
+            }
+            Ecosystem::Pypi => format!("pypi/{}", encode(&super::pep503(name))),
+            Ecosystem::Other => return None,
+        };
+        Some(if version.is_empty() { format!("pkg:{path}") } else { format!("pkg:{path}@{}", encode(version)) })
+    }
+
+    /// The ecosystem a purl names by its type (`pkg:cargo/…` → Cargo).
+    pub fn ecosystem(purl: &str) -> Ecosystem {
+        let ty = purl.strip_prefix("pkg:").and_then(|r| r.trim_start_matches('/').split('/').next()).unwrap_or("");
+        match ty.to_ascii_lowercase().as_str() {
+            "cargo" => Ecosystem::Cargo,
+            "npm" => Ecosystem::Npm,
+            "golang" => Ecosystem::Go,
+            "pypi" => Ecosystem::Pypi,
+            _ => Ecosystem::Other,
+        }
+    }
+
+    /// Decodes `%XX` escapes (invalid escapes are kept as written).
+    pub fn decode(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' && i + 2 < b.len() {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(v) = hex {
+                    out.push(v);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(b[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// The value of qualifier `key` in a purl (`?download_url=…&…`), decoded.
+    pub fn qualifier(purl: &str, key: &str) -> Option<String> {
+        let q = purl.split_once('?')?.1;
+        let q = q.split('#').next().unwrap_or(q);
+        q.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k.eq_ignore_ascii_case(key)).then(|| decode(v))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pep503_normalizes() {
+        assert_eq!(pep503("Typing_Extensions"), "typing-extensions");
+        assert_eq!(pep503("zope.interface"), "zope-interface");
+        assert_eq!(pep503("a__b--c"), "a-b-c");
+    }
+
+    #[test]
+    fn purls() {
+        assert_eq!(purl::for_package(Ecosystem::Npm, "@babel/core", "7.0.0").unwrap(), "pkg:npm/%40babel/core@7.0.0");
+        assert_eq!(
+            purl::for_package(Ecosystem::Pypi, "Typing_Extensions", "4.0").unwrap(),
+            "pkg:pypi/typing-extensions@4.0"
+        );
+        assert_eq!(
+            purl::for_package(Ecosystem::Go, "github.com/a/b", "v1.0.0").unwrap(),
+            "pkg:golang/github.com/a/b@v1.0.0"
+        );
+        assert_eq!(purl::ecosystem("pkg:cargo/x@1"), Ecosystem::Cargo);
+        assert_eq!(
+            purl::qualifier("pkg:npm/x@1?download_url=git%2Bssh%3A%2F%2Fa#sub", "download_url").unwrap(),
+            "git+ssh://a"
+        );
+        assert_eq!(purl::decode("%4"), "%4");
+    }
+
+    #[test]
+    fn line_col_counts_chars() {
+        assert_eq!(line_col("ab\ncdé", 6), (2, 4));
+        assert_eq!(line_col("", 10), (1, 1));
+    }
+
+    #[test]
+    fn joins() {
+        assert_eq!(join_path("a/b", "../c.txt").unwrap(), "a/c.txt");
+        assert_eq!(join_path("", "../c.txt"), None);
+        assert_eq!(split_npm_spec("@a/b@^1").unwrap(), ("@a/b", "^1"));
+        assert_eq!(split_npm_spec("@a"), None);
+    }
+}

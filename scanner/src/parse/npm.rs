@@ -1,0 +1,374 @@
+//! npm `package-lock.json` / `npm-shrinkwrap.json`, lockfileVersion 1, 2, 3.
+//!
+//! v2 and v3 are read from the `packages` map, keyed by install path
+//! (`""` is the project, `node_modules/a/node_modules/b` a nested copy,
+//! `packages/x` a workspace folder). A dependency of the package at path `P`
+//! resolves by Node's rule: `P/node_modules/name`, then each ancestor's
+//! `node_modules/name`, up to the top. `link: true` entries stand for their
+//! `resolved` target (workspaces). v1 has only the nested `dependencies`
+//! tree; it is flattened to the same install paths (with an explicit stack)
+//! and `requires` resolve the same way.
+//!
+//! Roots: the project (`packages[""]`, or the top-level name/version of a v1
+//! lock) and every workspace folder. A v1 lock does not list the project's
+//! own dependencies: with the `package.json` beside it they come from there;
+//! without it every top-level package nothing else requires is taken as a
+//! direct dependency.
+//!
+//! `dev` is npm's `dev` flag (`devOptional` packages are installed when dev
+//! *or* optional dependencies are, so they are not dev-only). A dependency
+//! that is missing from the lock (usually an optional platform package) is
+//! skipped, not an error.
+
+use super::Companion;
+use super::common::{
+    Entries, GraphBuilder, connect_orphans, decode, from_json, package, path_key, purl, split_npm_spec,
+};
+use crate::model::{DependencyGraph, Ecosystem, LockfileFormat, PackageIndex, ParseError, RawLicense};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+#[derive(Deserialize)]
+struct Lock<'a> {
+    #[serde(rename = "lockfileVersion")]
+    lockfile_version: Option<serde_json::Number>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    packages: Option<Entries<Cow<'a, str>, Entry<'a>>>,
+    #[serde(borrow)]
+    dependencies: Option<Entries<Cow<'a, str>, V1Dep<'a>>>,
+}
+
+type Deps<'a> = Entries<Cow<'a, str>, serde::de::IgnoredAny>;
+type V1Deps<'a> = Entries<Cow<'a, str>, V1Dep<'a>>;
+
+#[derive(Deserialize)]
+struct Entry<'a> {
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    resolved: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    license: Option<License<'a>>,
+    #[serde(borrow)]
+    licenses: Option<Vec<License<'a>>>,
+    #[serde(default)]
+    dev: bool,
+    #[serde(default)]
+    link: bool,
+    #[serde(default, borrow)]
+    dependencies: Deps<'a>,
+    #[serde(default, borrow, rename = "optionalDependencies")]
+    optional_dependencies: Deps<'a>,
+    #[serde(default, borrow, rename = "peerDependencies")]
+    peer_dependencies: Deps<'a>,
+    #[serde(default, borrow, rename = "devDependencies")]
+    dev_dependencies: Deps<'a>,
+}
+
+/// `"MIT"`, or the legacy `{ "type": "MIT", "url": … }`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum License<'a> {
+    Text(#[serde(borrow)] Cow<'a, str>),
+    Object {
+        #[serde(borrow, rename = "type")]
+        kind: Option<Cow<'a, str>>,
+    },
+}
+
+#[derive(Deserialize)]
+struct V1Dep<'a> {
+    #[serde(borrow)]
+    version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    resolved: Option<Cow<'a, str>>,
+    #[serde(default)]
+    dev: bool,
+    #[serde(default, borrow)]
+    requires: Deps<'a>,
+    #[serde(default, borrow)]
+    dependencies: Entries<Cow<'a, str>, V1Dep<'a>>,
+}
+
+#[derive(Deserialize)]
+struct PackageJson<'a> {
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    version: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    dependencies: Deps<'a>,
+    #[serde(default, borrow, rename = "optionalDependencies")]
+    optional_dependencies: Deps<'a>,
+    #[serde(default, borrow, rename = "devDependencies")]
+    dev_dependencies: Deps<'a>,
+}
+
+/// Supported `lockfileVersion` values.
+pub const SUPPORTED_VERSIONS: &[u64] = &[1, 2, 3];
+
+/// Parses a `package-lock.json` or `npm-shrinkwrap.json`. `package_json` is
+/// the manifest beside it, used only by v1 locks (which do not record the
+/// project's own dependencies).
+pub fn parse(file: &str, bytes: &[u8], package_json: Option<Companion<'_>>) -> Result<DependencyGraph, ParseError> {
+    let text = decode(file, bytes)?;
+    let lock: Lock<'_> = from_json(file, text)?;
+    let version = match &lock.lockfile_version {
+        None => {
+            return Err(ParseError::new(
+                file,
+                "no `lockfileVersion`: not a package-lock.json (supported lockfileVersion: 1, 2, 3)",
+            ));
+        }
+        Some(n) => n.as_u64().filter(|v| SUPPORTED_VERSIONS.contains(v)).ok_or_else(|| {
+            ParseError::new(file, format!("unsupported lockfileVersion {n} (supported: 1, 2, 3)")).at("lockfileVersion")
+        })?,
+    };
+    match (version, lock.packages) {
+        (2 | 3, Some(packages)) => parse_packages(file, packages),
+        (3, None) => Err(ParseError::new(file, "lockfileVersion 3 without a `packages` map").at("packages")),
+        (_, _) => parse_v1(file, lock.name, lock.version, lock.dependencies.unwrap_or_default(), package_json),
+    }
+}
+
+/// Node's lookup: `from/node_modules/name`, then each ancestor directory's.
+fn resolve_node(paths: &HashMap<&str, PackageIndex>, from: &str, name: &str) -> Option<PackageIndex> {
+    let mut dir = from;
+    loop {
+        let candidate =
+            if dir.is_empty() { format!("node_modules/{name}") } else { format!("{dir}/node_modules/{name}") };
+        if let Some(&i) = paths.get(candidate.as_str()) {
+            return Some(i);
+        }
+        if dir.is_empty() {
+            return None;
+        }
+        dir = match dir.rfind('/') {
+            Some(i) => &dir[..i],
+            None => "",
+        };
+        // `a/node_modules` is not a package directory; skip to `a`.
+        if dir == "node_modules" {
+            dir = "";
+        } else if let Some(stripped) = dir.strip_suffix("/node_modules") {
+            dir = stripped;
+        }
+    }
+}
+
+/// The package name an install path stands for (`node_modules/@s/x` → `@s/x`).
+fn name_from_path(path: &str) -> &str {
+    match path.rfind("node_modules/") {
+        Some(i) => &path[i + "node_modules/".len()..],
+        None => path.rsplit('/').next().unwrap_or(path),
+    }
+}
+
+fn npm_package(name: &str, version: &str, resolved: Option<&str>, local: bool) -> crate::model::Package {
+    let source = if local { None } else { Some(resolved.unwrap_or(super::REGISTRY_UNSPECIFIED).to_string()) };
+    let mut p = package(name, version, Ecosystem::Npm, source);
+    if !local && !version.is_empty() {
+        p.purl = purl::for_package(Ecosystem::Npm, name, version);
+    }
+    p
+}
+
+fn parse_packages<'a>(file: &str, packages: Entries<Cow<'a, str>, Entry<'a>>) -> Result<DependencyGraph, ParseError> {
+    let mut b = GraphBuilder::new(file, LockfileFormat::NpmPackageLock);
+    let mut by_path: HashMap<&str, PackageIndex> = HashMap::new();
+    let mut links: Vec<(usize, String)> = Vec::new();
+    let entries = &packages.0;
+
+    for (ei, (path, e)) in entries.iter().enumerate() {
+        let field = path_key("packages", path);
+        if e.link {
+            let target = e.resolved.as_deref().ok_or_else(|| {
+                ParseError::new(file, "`link: true` entry without `resolved` target").at(format!("{field}.resolved"))
+            })?;
+            links.push((ei, target.to_string()));
+            continue;
+        }
+        let under_node_modules = path.starts_with("node_modules/") || path.contains("/node_modules/");
+        let local = !under_node_modules;
+        let name = match &e.name {
+            Some(n) => n.as_ref(),
+            None if path.is_empty() => "",
+            None => name_from_path(path),
+        };
+        let version = match &e.version {
+            Some(v) => v.as_ref(),
+            None if local => "",
+            None => {
+                return Err(ParseError::new(file, format!("installed package `{name}` has no `version`"))
+                    .at(format!("{field}.version")));
+            }
+        };
+        let mut p = npm_package(name, version, e.resolved.as_deref(), local);
+        p.dev = e.dev;
+        match &e.license {
+            Some(License::Text(l)) => {
+                p.raw_licenses.push(RawLicense { value: l.to_string(), field: format!("{field}.license") })
+            }
+            Some(License::Object { kind: Some(k) }) => {
+                p.raw_licenses.push(RawLicense { value: k.to_string(), field: format!("{field}.license.type") })
+            }
+            _ => {}
+        }
+        for (li, l) in e.licenses.iter().flatten().enumerate() {
+            match l {
+                License::Text(t) => {
+                    p.raw_licenses.push(RawLicense { value: t.to_string(), field: format!("{field}.licenses[{li}]") })
+                }
+                License::Object { kind: Some(k) } => p
+                    .raw_licenses
+                    .push(RawLicense { value: k.to_string(), field: format!("{field}.licenses[{li}].type") }),
+                License::Object { kind: None } => {}
+            }
+        }
+        let node = b.add(p);
+        if local {
+            b.root(node);
+        }
+        by_path.insert(path.as_ref(), node);
+    }
+    // Links stand for their target folder (resolved relative to the project).
+    for (ei, target) in &links {
+        if let Some(&node) = by_path.get(target.as_str()) {
+            by_path.insert(entries[*ei].0.as_ref(), node);
+        }
+    }
+
+    let mut dev_edges = HashSet::new();
+    for (path, e) in entries.iter() {
+        if e.link {
+            continue;
+        }
+        let Some(&from) = by_path.get(path.as_ref()) else { continue };
+        let local = !(path.starts_with("node_modules/") || path.contains("/node_modules/"));
+        let lists: [(&Deps<'_>, bool); 4] = [
+            (&e.dependencies, false),
+            (&e.optional_dependencies, false),
+            (&e.peer_dependencies, false),
+            (&e.dev_dependencies, true),
+        ];
+        for (deps, is_dev) in lists {
+            // devDependencies of installed packages are never installed.
+            if is_dev && !local {
+                continue;
+            }
+            for (name, _) in &deps.0 {
+                if let Some(to) = resolve_node(&by_path, path, name) {
+                    b.edge(from, to);
+                    if is_dev {
+                        dev_edges.insert((from, to));
+                    }
+                }
+            }
+        }
+    }
+    let mut g = b.finish();
+    // npm's own `dev` flags are authoritative for v2/v3; `dev_edges` is only
+    // used when the lock carries no flags at all (hand-written locks).
+    if !g.packages.iter().any(|p| p.dev) {
+        super::common::mark_dev(&mut g, &dev_edges);
+    }
+    Ok(g)
+}
+
+fn parse_v1<'a>(
+    file: &str,
+    name: Option<Cow<'a, str>>,
+    version: Option<Cow<'a, str>>,
+    deps: Entries<Cow<'a, str>, V1Dep<'a>>,
+    package_json: Option<Companion<'_>>,
+) -> Result<DependencyGraph, ParseError> {
+    let ptext = match package_json {
+        Some(c) => Some((c.path, decode(c.path, c.bytes)?)),
+        None => None,
+    };
+    let pj: Option<PackageJson<'_>> = match ptext {
+        Some((path, t)) => Some(from_json(path, t)?),
+        None => None,
+    };
+    let mut b = GraphBuilder::new(file, LockfileFormat::NpmPackageLock);
+    let root_name = name.as_deref().or(pj.as_ref().and_then(|p| p.name.as_deref())).unwrap_or(file);
+    let version = version.as_deref().or(pj.as_ref().and_then(|p| p.version.as_deref())).map(str::to_string);
+    let root = b.add(npm_package(root_name, version.as_deref().unwrap_or(""), None, true));
+    b.root(root);
+
+    // Flatten the nested tree into install paths with an explicit stack.
+    let mut flat: Vec<(String, String, &V1Dep<'a>)> = Vec::new(); // (install path, json path, entry)
+    let mut stack: Vec<(String, String, &V1Deps<'a>)> = vec![(String::new(), "dependencies".to_string(), &deps)];
+    while let Some((dir, jpath, map)) = stack.pop() {
+        for (n, d) in &map.0 {
+            let path = if dir.is_empty() { format!("node_modules/{n}") } else { format!("{dir}/node_modules/{n}") };
+            let jp = path_key(&jpath, n);
+            if !d.dependencies.0.is_empty() {
+                stack.push((path.clone(), format!("{jp}.dependencies"), &d.dependencies));
+            }
+            flat.push((path, jp, d));
+        }
+    }
+    flat.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let mut by_path: HashMap<&str, PackageIndex> = HashMap::new();
+    for (path, jp, d) in &flat {
+        let n = name_from_path(path);
+        let v = d.version.as_deref().ok_or_else(|| {
+            ParseError::new(file, format!("dependency `{n}` has no `version`")).at(format!("{jp}.version"))
+        })?;
+        // A `version` of `file:…` is a local folder, not a registry package.
+        let local = v.starts_with("file:");
+        // Aliases are written as `npm:real-name@version`.
+        let (real_name, real_version) = match v.strip_prefix("npm:").and_then(split_npm_spec) {
+            Some((rn, rv)) => (rn, rv),
+            None => (n, v),
+        };
+        let mut p = npm_package(real_name, real_version, d.resolved.as_deref(), local);
+        p.dev = d.dev;
+        let node = b.add(p);
+        by_path.insert(path.as_str(), node);
+    }
+    for (path, _, d) in &flat {
+        let from = by_path[path.as_str()];
+        for (n, _) in &d.requires.0 {
+            if let Some(to) = resolve_node(&by_path, path, n) {
+                b.edge(from, to);
+            }
+        }
+    }
+
+    match pj {
+        Some(pj) => {
+            let mut dev_edges = HashSet::new();
+            for (deps, is_dev) in
+                [(&pj.dependencies, false), (&pj.optional_dependencies, false), (&pj.dev_dependencies, true)]
+            {
+                for (n, _) in &deps.0 {
+                    if let Some(to) = resolve_node(&by_path, "", n) {
+                        b.edge(root, to);
+                        if is_dev {
+                            dev_edges.insert((root, to));
+                        }
+                    }
+                }
+            }
+            let mut g = b.finish();
+            if !g.packages.iter().any(|p| p.dev) {
+                super::common::mark_dev(&mut g, &dev_edges);
+            }
+            Ok(g)
+        }
+        None => {
+            connect_orphans(&mut b, root);
+            Ok(b.finish())
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! `pnpm-lock.yaml`, lockfileVersion 6.x, 7.x (the v9 pre-release) and 9.x.
+//!
+//! v6 keys packages as `/name@version(peer@x)` and keeps their dependencies
+//! in `packages`; v9 keys them `name@version`, keeps metadata in `packages`
+//! and dependencies in `snapshots` keyed `name@version(peer@x)`. The parser
+//! goes by structure, not by the version string: a leading `/` is dropped,
+//! peer suffixes `(…)` map to the base package, and dependencies are read
+//! from both maps. Each importer (`.`, `packages/web`…) is a root named by its
+//! importer path; a lock without `importers` (single-project v6) has one
+//! importer `.` made of its top-level `dependencies`.
+//!
+//! pnpm does not record registry URLs, so registry packages get
+//! [`super::REGISTRY_UNSPECIFIED`] as `source`. `dev`: packages reachable only
+//! through some importer's `devDependencies`.
+
+use super::common::{
+    Entries, GraphBuilder, Scalar, decode, from_yaml, join_path, mark_dev, package, path_key, purl, split_npm_spec,
+};
+use crate::model::{DependencyGraph, Ecosystem, LockfileFormat, PackageIndex, ParseError};
+use serde::Deserialize;
+use std::collections::{HashMap, HashSet};
+
+type DepMap<'a> = Entries<Scalar<'a>, DepRef<'a>>;
+
+#[derive(Deserialize)]
+struct Lock<'a> {
+    #[serde(rename = "lockfileVersion", borrow)]
+    lockfile_version: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    importers: Entries<Scalar<'a>, Importer<'a>>,
+    #[serde(default, borrow)]
+    dependencies: DepMap<'a>,
+    #[serde(default, borrow, rename = "devDependencies")]
+    dev_dependencies: DepMap<'a>,
+    #[serde(default, borrow, rename = "optionalDependencies")]
+    optional_dependencies: DepMap<'a>,
+    #[serde(default, borrow)]
+    packages: Entries<Scalar<'a>, PackageEntry<'a>>,
+    #[serde(default, borrow)]
+    snapshots: Entries<Scalar<'a>, Snapshot<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Importer<'a> {
+    #[serde(default, borrow)]
+    dependencies: DepMap<'a>,
+    #[serde(default, borrow, rename = "devDependencies")]
+    dev_dependencies: DepMap<'a>,
+    #[serde(default, borrow, rename = "optionalDependencies")]
+    optional_dependencies: DepMap<'a>,
+}
+
+/// `version` (v5 style) or `{ specifier, version }` (v6+).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DepRef<'a> {
+    Plain(#[serde(borrow)] Scalar<'a>),
+    Spec {
+        #[serde(borrow)]
+        version: Scalar<'a>,
+    },
+}
+
+impl DepRef<'_> {
+    fn version(&self) -> &str {
+        match self {
+            DepRef::Plain(s) | DepRef::Spec { version: s } => s.as_str(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct PackageEntry<'a> {
+    #[serde(default, borrow)]
+    resolution: Option<Resolution<'a>>,
+    #[serde(default, borrow)]
+    name: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    version: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    dependencies: Entries<Scalar<'a>, Scalar<'a>>,
+    #[serde(default, borrow, rename = "optionalDependencies")]
+    optional_dependencies: Entries<Scalar<'a>, Scalar<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Resolution<'a> {
+    #[serde(default, borrow)]
+    tarball: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    repo: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    commit: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    directory: Option<Scalar<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Snapshot<'a> {
+    #[serde(default, borrow)]
+    dependencies: Entries<Scalar<'a>, Scalar<'a>>,
+    #[serde(default, borrow, rename = "optionalDependencies")]
+    optional_dependencies: Entries<Scalar<'a>, Scalar<'a>>,
+}
+
+/// Supported lockfileVersion majors.
+pub const SUPPORTED_MAJORS: &[&str] = &["6", "7", "9"];
+
+/// `/name@1.0.0(peer@2)` → `name@1.0.0`.
+fn base_key(key: &str) -> &str {
+    let k = key.strip_prefix('/').unwrap_or(key);
+    match k.find('(') {
+        Some(i) if i > 0 => &k[..i],
+        _ => k,
+    }
+}
+
+/// The package key a dependency reference points to: `name@version` for a
+/// plain version, or the reference itself when it is a key (aliases).
+fn dep_key(name: &str, reference: &str) -> String {
+    let head = reference.split('(').next().unwrap_or(reference);
+    if head.starts_with('/') || split_npm_spec(head).is_some() {
+        base_key(reference).to_string()
+    } else {
+        format!("{name}@{head}")
+    }
+}
+
+/// Parses a `pnpm-lock.yaml`.
+pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
+    let text = decode(file, bytes)?;
+    let mut lock: Lock<'_> = from_yaml(file, text)?;
+    let version = lock
+        .lockfile_version
+        .as_ref()
+        .ok_or_else(|| ParseError::new(file, "no `lockfileVersion`: not a pnpm lockfile (supported: 6.x, 7.x, 9.x)"))?;
+    let major = version.as_str().trim_start_matches('\'').split('.').next().unwrap_or("");
+    if !SUPPORTED_MAJORS.contains(&major) {
+        return Err(ParseError::new(
+            file,
+            format!("unsupported pnpm lockfileVersion {} (supported: 6.x, 7.x, 9.x)", version.as_str()),
+        )
+        .at("lockfileVersion"));
+    }
+
+    let mut b = GraphBuilder::new(file, LockfileFormat::PnpmLock);
+    let mut by_key: HashMap<String, PackageIndex> = HashMap::new();
+    for (key, e) in &lock.packages.0 {
+        let base = base_key(key.as_str());
+        if by_key.contains_key(base) {
+            continue;
+        }
+        let (key_name, key_version) = split_npm_spec(base).ok_or_else(|| {
+            ParseError::new(file, format!("package key `{}` is not `name@version`", key.as_str()))
+                .at(path_key("packages", key.as_str()))
+        })?;
+        let name = e.name.as_ref().map_or(key_name, Scalar::as_str);
+        let version = e.version.as_ref().map_or(key_version, Scalar::as_str);
+        let res = e.resolution.as_ref();
+        let local = res.and_then(|r| r.directory.as_ref()).map(|d| format!("path+{}", d.as_str()));
+        let source = if let Some(t) = res.and_then(|r| r.tarball.as_ref()) {
+            t.as_str().to_string()
+        } else if let Some(repo) = res.and_then(|r| r.repo.as_ref()) {
+            match res.and_then(|r| r.commit.as_ref()) {
+                Some(c) => format!("git+{}#{}", repo.as_str(), c.as_str()),
+                None => format!("git+{}", repo.as_str()),
+            }
+        } else if let Some(l) = local.clone() {
+            l
+        } else {
+            super::REGISTRY_UNSPECIFIED.to_string()
+        };
+        let mut p = package(name, version, Ecosystem::Npm, Some(source));
+        if local.is_none() {
+            p.purl = purl::for_package(Ecosystem::Npm, name, version);
+        }
+        let i = b.add(p);
+        by_key.insert(base.to_string(), i);
+    }
+    // Snapshots whose base package is missing from `packages` still exist.
+    for (key, _) in &lock.snapshots.0 {
+        let base = base_key(key.as_str());
+        if by_key.contains_key(base) {
+            continue;
+        }
+        let (name, version) = split_npm_spec(base).ok_or_else(|| {
+            ParseError::new(file, format!("snapshot key `{}` is not `name@version`", key.as_str()))
+                .at(path_key("snapshots", key.as_str()))
+        })?;
+        let mut p = package(name, version, Ecosystem::Npm, Some(super::REGISTRY_UNSPECIFIED.to_string()));
+        p.purl = purl::for_package(Ecosystem::Npm, name, version);
+        let i = b.add(p);
+        by_key.insert(base.to_string(), i);
+    }
+
+    // Importers are the roots.
+    if lock.importers.0.is_empty() {
+        lock.importers.0.push((
+            Scalar(".".into()),
+            Importer {
+                dependencies: std::mem::take(&mut lock.dependencies),
+                dev_dependencies: std::mem::take(&mut lock.dev_dependencies),
+                optional_dependencies: std::mem::take(&mut lock.optional_dependencies),
+            },
+        ));
+    }
+    let mut importer_node: HashMap<String, PackageIndex> = HashMap::new();
+    for (id, _) in &lock.importers.0 {
+        let i = b.add(package(id.as_str(), "", Ecosystem::Npm, None));
+        b.root(i);
+        importer_node.insert(normalize_importer(id.as_str()), i);
+    }
+
+    let mut dev_edges = HashSet::new();
+    for (id, imp) in &lock.importers.0 {
+        let from = importer_node[&normalize_importer(id.as_str())];
+        for (deps, is_dev) in
+            [(&imp.dependencies, false), (&imp.optional_dependencies, false), (&imp.dev_dependencies, true)]
+        {
+            for (name, r) in &deps.0 {
+                let target = if let Some(rel) = r.version().strip_prefix("link:") {
+                    join_path(&normalize_importer(id.as_str()), rel).and_then(|p| importer_node.get(&p).copied())
+                } else {
+                    by_key.get(&dep_key(name.as_str(), r.version())).copied()
+                };
+                if let Some(to) = target {
+                    b.edge(from, to);
+                    if is_dev {
+                        dev_edges.insert((from, to));
+                    }
+                }
+            }
+        }
+    }
+
+    let pkg_deps = lock.packages.0.iter().map(|(k, e)| (k, &e.dependencies, &e.optional_dependencies));
+    let snap_deps = lock.snapshots.0.iter().map(|(k, s)| (k, &s.dependencies, &s.optional_dependencies));
+    for (key, deps, optional) in pkg_deps.chain(snap_deps) {
+        let Some(&from) = by_key.get(base_key(key.as_str())) else { continue };
+        for (name, reference) in deps.0.iter().chain(optional.0.iter()) {
+            let target = match reference.as_str().strip_prefix("link:") {
+                Some(rel) => join_path("", rel).and_then(|p| importer_node.get(&p).copied()),
+                None => by_key.get(&dep_key(name.as_str(), reference.as_str())).copied(),
+            };
+            if let Some(to) = target {
+                b.edge(from, to);
+            }
+        }
+    }
+
+    let mut g = b.finish();
+    mark_dev(&mut g, &dev_edges);
+    Ok(g)
+}
+
+/// Importer ids as relative paths: `.` → ``, `./a` → `a`.
+fn normalize_importer(id: &str) -> String {
+    join_path("", id).unwrap_or_else(|| id.to_string())
+}
