@@ -20,14 +20,8 @@ use std::sync::{Mutex, OnceLock};
 /// Licenses outside the SPDX list that Steward recognises, as
 /// `(LicenseRef id, text)`. The texts live in `scanner/licenses/`.
 pub const EXTRA_LICENSES: &[(&str, &str)] = &[
-    (
-        "LicenseRef-RSAL-2.0",
-        include_str!("../../licenses/LicenseRef-RSAL-2.0.txt"),
-    ),
-    (
-        "LicenseRef-Commons-Clause",
-        include_str!("../../licenses/LicenseRef-Commons-Clause.txt"),
-    ),
+    ("LicenseRef-RSAL-2.0", include_str!("../../licenses/LicenseRef-RSAL-2.0.txt")),
+    ("LicenseRef-Commons-Clause", include_str!("../../licenses/LicenseRef-Commons-Clause.txt")),
 ];
 
 /// Default minimum score for a text match to count.
@@ -79,11 +73,7 @@ impl Detection {
 
     /// The score of the weakest license found (the confidence of the whole).
     pub fn confidence(&self) -> f32 {
-        self.licenses
-            .iter()
-            .map(|l| l.score)
-            .fold(f32::NAN, f32::min)
-            .max(0.0)
+        self.licenses.iter().map(|l| l.score).fold(f32::NAN, f32::min).max(0.0)
     }
 }
 
@@ -136,10 +126,7 @@ fn detect_uncached(text: &str, threshold: f32) -> Detection {
     let (body, parameters) = split_parameter_block(text);
     let store = store();
     let data = TextData::new(&body);
-    let scanner = Scanner::new(store)
-        .confidence_threshold(threshold)
-        .optimize(true)
-        .max_passes(3);
+    let scanner = Scanner::new(store).confidence_threshold(threshold).optimize(true).max_passes(3);
     let result = scanner.scan(&data);
     let mut licenses: Vec<DetectedLicense> = Vec::new();
     let mut push = |id: &str, score: f32, lines: Option<(usize, usize)>| {
@@ -148,11 +135,7 @@ fn detect_uncached(text: &str, threshold: f32) -> Detection {
                 existing.score = score;
             }
         } else {
-            licenses.push(DetectedLicense {
-                id: id.to_owned(),
-                score,
-                lines,
-            });
+            licenses.push(DetectedLicense { id: id.to_owned(), score, lines });
         }
     };
     let mut best_score = result.score;
@@ -173,25 +156,44 @@ fn detect_uncached(text: &str, threshold: f32) -> Detection {
         best_score = m.score;
         best_candidate = Some(m.name.to_owned());
     }
+    // Elimination stops after the dominant license; a second, shorter
+    // license in the same file (Commons Clause in front of Apache-2.0) is
+    // looked for in the lines no match covered.
+    let mut covered: Vec<(usize, usize)> = result.containing.iter().map(|c| c.line_range).collect();
+    let all_lines = data.lines();
+    for _round in 0..2 {
+        if covered.is_empty() {
+            break;
+        }
+        let residual: Vec<&str> = all_lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !covered.iter().any(|&(a, b)| *i >= a && *i < b))
+            .map(|(_, l)| l.as_str())
+            .collect();
+        if residual.iter().map(|l| l.split_whitespace().count()).sum::<usize>() < 30 {
+            break;
+        }
+        let rest = TextData::new(&residual.join("\n"));
+        let m = store.analyze(&rest);
+        if m.score < threshold || licenses.iter().any(|l| l.id == m.name) {
+            break;
+        }
+        licenses.push(DetectedLicense { id: m.name.to_owned(), score: m.score, lines: None });
+        // One extra license per round; stop once the residual is explained.
+        covered = vec![(0, all_lines.len())];
+    }
     licenses.retain(|l| l.score >= threshold);
     licenses.sort_by(|a, b| b.score.total_cmp(&a.score));
     // An `-only`/`-or-later` pair of GNU texts are the same text; keep one.
     dedupe_gnu_aliases(&mut licenses);
-    Detection {
-        licenses,
-        best_score,
-        best_candidate,
-        parameters,
-    }
+    Detection { licenses, best_score, best_candidate, parameters }
 }
 
 fn dedupe_gnu_aliases(licenses: &mut Vec<DetectedLicense>) {
     let mut seen: Vec<String> = Vec::new();
     licenses.retain(|l| {
-        let base =
-            l.id.trim_end_matches("-only")
-                .trim_end_matches("-or-later")
-                .to_owned();
+        let base = l.id.trim_end_matches("-only").trim_end_matches("-or-later").to_owned();
         if seen.contains(&base) {
             false
         } else {
@@ -202,13 +204,7 @@ fn dedupe_gnu_aliases(licenses: &mut Vec<DetectedLicense>) {
 }
 
 /// Keys of the BUSL-1.1 parameter block (and of licenses that copy it).
-const PARAMETER_KEYS: &[&str] = &[
-    "Licensor",
-    "Licensed Work",
-    "Additional Use Grant",
-    "Change Date",
-    "Change License",
-];
+const PARAMETER_KEYS: &[&str] = &["Licensor", "Licensed Work", "Additional Use Grant", "Change Date", "Change License"];
 
 /// Sets a `Parameters` block aside: returns the text without it, and its
 /// `Key: value` pairs (continuation lines joined). Texts without such a
@@ -216,10 +212,7 @@ const PARAMETER_KEYS: &[&str] = &[
 pub fn split_parameter_block(text: &str) -> (String, BTreeMap<String, String>) {
     let mut params = BTreeMap::new();
     let lines: Vec<&str> = text.lines().collect();
-    let Some(start) = lines
-        .iter()
-        .position(|l| l.trim().eq_ignore_ascii_case("parameters"))
-    else {
+    let Some(start) = lines.iter().position(|l| l.trim().eq_ignore_ascii_case("parameters")) else {
         return (text.to_owned(), params);
     };
     let mut end = start + 1;
@@ -235,9 +228,7 @@ pub fn split_parameter_block(text: &str) -> (String, BTreeMap<String, String>) {
             break;
         }
         if let Some((key, value)) = trimmed.split_once(':')
-            && PARAMETER_KEYS
-                .iter()
-                .any(|k| k.eq_ignore_ascii_case(key.trim()))
+            && PARAMETER_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key.trim()))
         {
             let key = key.trim().to_owned();
             params.insert(key.clone(), value.trim().to_owned());
@@ -249,7 +240,7 @@ pub fn split_parameter_block(text: &str) -> (String, BTreeMap<String, String>) {
         {
             v.push(' ');
             v.push_str(trimmed);
-        } else if trimmed.is_empty() {
+        } else if !trimmed.is_empty() && !line.starts_with(char::is_whitespace) {
             current = None;
         }
         end += 1;
@@ -267,10 +258,8 @@ pub fn is_license_file_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     let stem = lower.split('.').next().unwrap_or("");
     let stem = stem.split(['-', '_']).next().unwrap_or("");
-    matches!(
-        stem,
-        "license" | "licence" | "copying" | "notice" | "unlicense" | "copyright" | "licenses"
-    ) && !lower.ends_with(".rs")
+    matches!(stem, "license" | "licence" | "copying" | "notice" | "unlicense" | "copyright" | "licenses")
+        && !lower.ends_with(".rs")
         && !lower.ends_with(".go")
         && !lower.ends_with(".py")
         && !lower.ends_with(".js")

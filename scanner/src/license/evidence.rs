@@ -122,27 +122,19 @@ impl LicenseConfig {
         if !(self.confidence_threshold > 0.0 && self.confidence_threshold <= 1.0) {
             return Err(err(
                 "confidence-threshold".into(),
-                format!(
-                    "{} is not in (0, 1]; 0.8 is a good default",
-                    self.confidence_threshold
-                ),
+                format!("{} is not in (0, 1]; 0.8 is a good default", self.confidence_threshold),
             ));
         }
         let mut clarifications = Vec::new();
         for (i, c) in self.clarifications.iter().enumerate() {
             let at = |f: &str| format!("clarifications[{i}].{f}");
-            let parsed = parse_lenient(&c.expression)
-                .ok_or_else(|| err(at("expression"), "is empty".into()))?;
+            let parsed = parse_lenient(&c.expression).ok_or_else(|| err(at("expression"), "is empty".into()))?;
             let expression = match parsed.value {
                 LicenseValue::Expr(e) if !parsed.has_unidentified => e,
                 _ => {
                     return Err(err(
                         at("expression"),
-                        format!(
-                            "{:?} is not an SPDX expression ({})",
-                            c.expression,
-                            parsed.warnings.join("; ")
-                        ),
+                        format!("{:?} is not an SPDX expression ({})", c.expression, parsed.warnings.join("; ")),
                     ));
                 }
             };
@@ -159,25 +151,14 @@ impl LicenseConfig {
                 Some(h) => {
                     let h = h.trim().to_ascii_lowercase();
                     if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        return Err(err(
-                            at("license-file-sha256"),
-                            "must be 64 hex digits".into(),
-                        ));
+                        return Err(err(at("license-file-sha256"), "must be 64 hex digits".into()));
                     }
                     Some(h)
                 }
             };
-            clarifications.push(ValidClarification {
-                raw: c.clone(),
-                expression,
-                version_req,
-                sha256,
-            });
+            clarifications.push(ValidClarification { raw: c.clone(), expression, version_req, sha256 });
         }
-        Ok(ValidLicenseConfig {
-            raw: self.clone(),
-            clarifications,
-        })
+        Ok(ValidLicenseConfig { raw: self.clone(), clarifications })
     }
 }
 
@@ -197,12 +178,8 @@ impl ValidClarification {
         }
         match (&self.raw.version_req, &self.version_req) {
             (None, _) => true,
-            (Some(_), Some(req)) => {
-                crate::drift::parse_semver(&pkg.version).is_some_and(|v| req.matches(&v))
-            }
-            (Some(exact), None) => {
-                exact.trim_start_matches(['=', 'v']) == pkg.version.trim_start_matches('v')
-            }
+            (Some(_), Some(req)) => crate::drift::parse_semver(&pkg.version).is_some_and(|v| req.matches(&v)),
+            (Some(exact), None) => exact.trim_start_matches(['=', 'v']) == pkg.version.trim_start_matches('v'),
         }
     }
 }
@@ -288,12 +265,7 @@ impl ResolvedLicense {
         }
     }
 
-    fn known(
-        expr: LicenseExpr,
-        confidence: f32,
-        evidence: Vec<Evidence>,
-        warnings: Vec<String>,
-    ) -> Self {
+    fn known(expr: LicenseExpr, confidence: f32, evidence: Vec<Evidence>, warnings: Vec<String>) -> Self {
         let canonical = expr.canonical().to_string();
         Self {
             expression: Some(LicenseValue::Expr(expr)),
@@ -346,55 +318,36 @@ impl<'a> Resolver<'a> {
     }
 
     /// Resolves every package of `graph`, in package order.
-    pub fn resolve_graph(
-        &mut self,
-        tree: &dyn InputTree,
-        graph: &DependencyGraph,
-    ) -> Vec<ResolvedLicense> {
+    pub fn resolve_graph(&mut self, tree: &dyn InputTree, graph: &DependencyGraph) -> Vec<ResolvedLicense> {
         let base_dir = match graph.source.path.rfind('/') {
             Some(i) => graph.source.path[..i].to_owned(),
             None => String::new(),
         };
-        graph
-            .packages
-            .iter()
-            .map(|p| self.resolve(tree, &graph.source.path, &base_dir, p))
-            .collect()
+        graph.packages.iter().map(|p| self.resolve(tree, &graph.source.path, &base_dir, p)).collect()
     }
 
     /// Resolves one package found in `lockfile` (a path in `tree`).
-    pub fn resolve(
-        &mut self,
-        tree: &dyn InputTree,
-        lockfile: &str,
-        base_dir: &str,
-        pkg: &Package,
-    ) -> ResolvedLicense {
+    pub fn resolve(&mut self, tree: &dyn InputTree, lockfile: &str, base_dir: &str, pkg: &Package) -> ResolvedLicense {
         let mut evidence = Vec::new();
         let mut warnings = Vec::new();
 
         // (d) Clarifications decide when they apply.
-        let clarification = self
-            .config
-            .clarifications
-            .iter()
-            .find(|c| c.matches(pkg))
-            .cloned();
+        let clarification = self.config.clarifications.iter().find(|c| c.matches(pkg)).cloned();
         if let Some(c) = clarification {
             let applies = match &c.sha256 {
                 None => true,
                 Some(want) => {
-                    let files =
-                        self.license_files(tree, base_dir, pkg, c.raw.license_file.as_deref());
-                    let hashes: Vec<(String, String)> = files
-                        .iter()
-                        .map(|(path, bytes)| (path.clone(), hex::encode(Sha256::digest(bytes))))
-                        .collect();
+                    let files = self.license_files(tree, base_dir, pkg, c.raw.license_file.as_deref());
+                    let hashes: Vec<(String, String)> =
+                        files.iter().map(|(path, bytes)| (path.clone(), hex::encode(Sha256::digest(bytes)))).collect();
                     if hashes.iter().any(|(_, h)| h == want) {
                         true
                     } else {
                         warnings.push(if hashes.is_empty() {
-                            format!("clarification for {} not applied: no license file found to check its SHA-256", pkg.name)
+                            format!(
+                                "clarification for {} not applied: no license file found to check its SHA-256",
+                                pkg.name
+                            )
                         } else {
                             format!(
                                 "clarification for {} not applied: license file changed (SHA-256 {} ≠ pinned {want})",
@@ -418,11 +371,7 @@ impl<'a> Resolver<'a> {
                     warnings: Vec::new(),
                 });
                 // Keep what the input said, for the record.
-                evidence.extend(
-                    self.input_evidence(lockfile, pkg)
-                        .into_iter()
-                        .map(|(e, _)| e),
-                );
+                evidence.extend(self.input_evidence(lockfile, pkg).into_iter().map(|(e, _)| e));
                 return ResolvedLicense::known(c.expression, 1.0, evidence, warnings);
             }
         }
@@ -456,16 +405,8 @@ impl<'a> Resolver<'a> {
         }
         if !usable.is_empty() {
             // SPDX: a concluded license beats a declared one.
-            if usable.iter().any(|(e, _)| {
-                e.field
-                    .as_deref()
-                    .is_some_and(|f| f.contains("licenseConcluded"))
-            }) {
-                usable.sort_by_key(|(e, _)| {
-                    !e.field
-                        .as_deref()
-                        .is_some_and(|f| f.contains("licenseConcluded"))
-                });
+            if usable.iter().any(|(e, _)| e.field.as_deref().is_some_and(|f| f.contains("licenseConcluded"))) {
+                usable.sort_by_key(|(e, _)| !e.field.as_deref().is_some_and(|f| f.contains("licenseConcluded")));
                 usable.truncate(1);
             }
             let mut exprs: Vec<LicenseExpr> = Vec::new();
@@ -477,14 +418,9 @@ impl<'a> Resolver<'a> {
                 }
             }
             let expr = if exprs.len() == 1 {
-                exprs
-                    .pop()
-                    .unwrap_or_else(|| LicenseExpr::id("NOASSERTION"))
+                exprs.pop().unwrap_or_else(|| LicenseExpr::id("NOASSERTION"))
             } else {
-                warnings.push(format!(
-                    "{} license entries in the input combined with AND",
-                    exprs.len()
-                ));
+                warnings.push(format!("{} license entries in the input combined with AND", exprs.len()));
                 LicenseExpr::And(exprs)
             };
             let mut all: Vec<Evidence> = usable.into_iter().map(|(e, _)| e).collect();
@@ -508,10 +444,7 @@ impl<'a> Resolver<'a> {
             return ResolvedLicense::known(expr, confidence, all, warnings);
         }
         if !self.config.raw.offline {
-            warnings.push(
-                "registry look-ups are not implemented; the license was resolved offline"
-                    .to_owned(),
-            );
+            warnings.push("registry look-ups are not implemented; the license was resolved offline".to_owned());
         }
         let reason = if said_none {
             "the input says NONE (no license)".to_owned()
@@ -520,24 +453,15 @@ impl<'a> Resolver<'a> {
         } else if let Some(f) = file_pointer {
             format!("the license is in a file ({f}) that was not found locally")
         } else if let Some(low) = all.iter().find(|e| e.source == EvidenceSource::LicenseText) {
-            format!(
-                "a license text was found ({}) but matched no license above the threshold",
-                low.file
-            )
+            format!("a license text was found ({}) but matched no license above the threshold", low.file)
         } else {
             let where_ = match pkg.ecosystem {
                 Ecosystem::Cargo => {
                     "the input has no license field and the crate is not in the local cargo registry cache"
                 }
-                Ecosystem::Npm => {
-                    "the input has no license field and node_modules has no package.json for it"
-                }
-                Ecosystem::Go => {
-                    "Go modules carry no license field and the module is not in the local module cache"
-                }
-                Ecosystem::Pypi => {
-                    "the input has no license field and no installed *.dist-info was found"
-                }
+                Ecosystem::Npm => "the input has no license field and node_modules has no package.json for it",
+                Ecosystem::Go => "Go modules carry no license field and the module is not in the local module cache",
+                Ecosystem::Pypi => "the input has no license field and no installed *.dist-info was found",
                 Ecosystem::Other => "the input has no license field",
             };
             format!("no license data: {where_}")
@@ -545,21 +469,13 @@ impl<'a> Resolver<'a> {
         ResolvedLicense::unknown(reason, all, warnings)
     }
 
-    fn input_evidence(
-        &mut self,
-        lockfile: &str,
-        pkg: &Package,
-    ) -> Vec<(Evidence, Option<ParsedLicense>)> {
+    fn input_evidence(&mut self, lockfile: &str, pkg: &Package) -> Vec<(Evidence, Option<ParsedLicense>)> {
         pkg.raw_licenses
             .iter()
             .map(|raw| {
                 let parsed = self.parse(&raw.value);
                 let (expression, confidence, warnings) = match &parsed {
-                    Some(p) => (
-                        Some(p.value.clone()),
-                        parsed_confidence(p),
-                        p.warnings.clone(),
-                    ),
+                    Some(p) => (Some(p.value.clone()), parsed_confidence(p), p.warnings.clone()),
                     None => (None, 0.0, vec!["empty license string".to_owned()]),
                 };
                 let ev = Evidence {
@@ -599,13 +515,7 @@ impl<'a> Resolver<'a> {
             }
             Ecosystem::Npm => {
                 let dir = join(base_dir, &format!("node_modules/{}", pkg.name));
-                npm_manifest_in_tree(
-                    tree,
-                    &dir,
-                    file_pointer,
-                    self.config.raw.confidence_threshold,
-                    &mut out,
-                );
+                npm_manifest_in_tree(tree, &dir, file_pointer, self.config.raw.confidence_threshold, &mut out);
             }
             Ecosystem::Go => {
                 let vendored = join(base_dir, &format!("vendor/{}", pkg.name));
@@ -658,11 +568,7 @@ impl<'a> Resolver<'a> {
         for dir in tree_dirs {
             let names: Vec<String> = match named {
                 Some(n) => vec![join(&dir, n)],
-                None => self
-                    .tree_files_in(tree, &dir)
-                    .into_iter()
-                    .filter(|p| is_license_path(p))
-                    .collect(),
+                None => self.tree_files_in(tree, &dir).into_iter().filter(|p| is_license_path(p)).collect(),
             };
             for p in names {
                 if let Ok(bytes) = tree.read(&p) {
@@ -705,11 +611,7 @@ impl<'a> Resolver<'a> {
                 continue;
             }
             if let Ok(bytes) = tree.read(&p) {
-                out.extend(text_evidence(
-                    &p,
-                    &bytes,
-                    self.config.raw.confidence_threshold,
-                ));
+                out.extend(text_evidence(&p, &bytes, self.config.raw.confidence_threshold));
             }
         }
     }
@@ -725,9 +627,7 @@ impl<'a> Resolver<'a> {
     }
 
     fn tree_files_in_cached(&self, path: &str) -> bool {
-        self.tree_paths
-            .as_ref()
-            .is_some_and(|paths| paths.binary_search_by(|p| p.as_str().cmp(path)).is_ok())
+        self.tree_paths.as_ref().is_some_and(|paths| paths.binary_search_by(|p| p.as_str().cmp(path)).is_ok())
     }
 
     fn cargo_manifest_in_tree(&mut self, tree: &dyn InputTree, dir: &str, out: &mut Vec<Evidence>) {
@@ -742,11 +642,7 @@ impl<'a> Resolver<'a> {
             if let Some(f) = license_file
                 && let Ok(b) = tree.read(&join(dir, &f))
             {
-                out.extend(text_evidence(
-                    &join(dir, &f),
-                    &b,
-                    self.config.raw.confidence_threshold,
-                ));
+                out.extend(text_evidence(&join(dir, &f), &b, self.config.raw.confidence_threshold));
                 return;
             }
         }
@@ -757,11 +653,7 @@ impl<'a> Resolver<'a> {
         if !self.config.raw.local_caches && self.config.raw.cargo_home.is_none() {
             return None;
         }
-        if pkg
-            .source
-            .as_deref()
-            .is_some_and(|s| !s.starts_with("registry+") && !s.starts_with("sparse+"))
-        {
+        if pkg.source.as_deref().is_some_and(|s| !s.starts_with("registry+") && !s.starts_with("sparse+")) {
             return None;
         }
         let dirs = self.cargo_src_dirs.get_or_insert_with(|| {
@@ -778,9 +670,7 @@ impl<'a> Resolver<'a> {
             dirs
         });
         let name = format!("{}-{}", pkg.name, pkg.version);
-        dirs.iter()
-            .map(|d| d.join(&name))
-            .find(|d| d.join("Cargo.toml").is_file())
+        dirs.iter().map(|d| d.join(&name)).find(|d| d.join("Cargo.toml").is_file())
     }
 
     fn go_module_dir(&mut self, pkg: &Package) -> Option<PathBuf> {
@@ -803,11 +693,7 @@ impl<'a> Resolver<'a> {
                 std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go/pkg/mod"))
             })
             .clone()?;
-        let dir = root.join(format!(
-            "{}@{}",
-            go_escape(&pkg.name),
-            go_escape(&pkg.version)
-        ));
+        let dir = root.join(format!("{}@{}", go_escape(&pkg.name), go_escape(&pkg.version)));
         dir.is_dir().then_some(dir)
     }
 
@@ -837,25 +723,17 @@ impl<'a> Resolver<'a> {
                     let Some((n, v)) = stem.rsplit_once('-') else {
                         continue;
                     };
-                    index
-                        .entry((pep503(n), v.to_owned()))
-                        .or_insert_with(|| e.path());
+                    index.entry((pep503(n), v.to_owned())).or_insert_with(|| e.path());
                 }
             }
             index
         });
-        index
-            .get(&(pep503(&pkg.name), pkg.version.clone()))
-            .cloned()
+        index.get(&(pep503(&pkg.name), pkg.version.clone())).cloned()
     }
 }
 
 fn join(base: &str, rel: &str) -> String {
-    if base.is_empty() {
-        rel.to_owned()
-    } else {
-        format!("{base}/{rel}")
-    }
+    if base.is_empty() { rel.to_owned() } else { format!("{base}/{rel}") }
 }
 
 fn parsed_confidence(p: &ParsedLicense) -> f32 {
@@ -872,9 +750,7 @@ fn parsed_confidence(p: &ParsedLicense) -> f32 {
 fn see_license_in(value: &str) -> Option<String> {
     let v = value.trim();
     let upper = v.to_ascii_uppercase();
-    upper
-        .strip_prefix("SEE LICENSE IN ")
-        .map(|_| v["SEE LICENSE IN ".len()..].trim().to_owned())
+    upper.strip_prefix("SEE LICENSE IN ").map(|_| v["SEE LICENSE IN ".len()..].trim().to_owned())
 }
 
 fn manifest_evidence(file: &str, field: &str, value: &str) -> Evidence {
@@ -907,23 +783,14 @@ pub fn text_evidence(file: &str, bytes: &[u8], threshold: f32) -> Option<Evidenc
             detection.best_score
         )
     } else {
-        detection
-            .licenses
-            .iter()
-            .map(|l| format!("{} ({:.3})", l.id, l.score))
-            .collect::<Vec<_>>()
-            .join(", ")
+        detection.licenses.iter().map(|l| format!("{} ({:.3})", l.id, l.score)).collect::<Vec<_>>().join(", ")
     };
     Some(Evidence {
         source: EvidenceSource::LicenseText,
         file: file.to_owned(),
         field: None,
         value,
-        confidence: if expr.is_some() {
-            detection.confidence()
-        } else {
-            detection.best_score
-        },
+        confidence: if expr.is_some() { detection.confidence() } else { detection.best_score },
         expression: expr.map(LicenseValue::Expr),
         parameters: detection.parameters,
         warnings: Vec::new(),
@@ -975,11 +842,7 @@ fn cargo_license_fields_toml(text: &str) -> (Option<String>, Option<String>) {
         return (None, None);
     };
     let pkg = table.get("package");
-    let get = |k: &str| {
-        pkg.and_then(|p| p.get(k))
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
+    let get = |k: &str| pkg.and_then(|p| p.get(k)).and_then(|v| v.as_str()).map(str::to_owned);
     (get("license"), get("license-file"))
 }
 
@@ -988,11 +851,7 @@ fn cargo_manifest_on_disk(dir: &Path, threshold: f32, out: &mut Vec<Evidence>) {
     if let Ok(text) = std::fs::read_to_string(&manifest) {
         let (license, license_file) = cargo_license_fields(&text);
         if let Some(l) = license {
-            out.push(manifest_evidence(
-                &manifest.display().to_string(),
-                "package.license",
-                &l,
-            ));
+            out.push(manifest_evidence(&manifest.display().to_string(), "package.license", &l));
             return;
         }
         if let Some(f) = license_file {
@@ -1020,22 +879,16 @@ fn npm_manifest_in_tree(
     {
         let license = match json.get("license") {
             Some(serde_json::Value::String(s)) => Some(("license".to_owned(), s.clone())),
-            Some(serde_json::Value::Object(o)) => o
-                .get("type")
-                .and_then(|t| t.as_str())
-                .map(|t| ("license.type".to_owned(), t.to_owned())),
+            Some(serde_json::Value::Object(o)) => {
+                o.get("type").and_then(|t| t.as_str()).map(|t| ("license.type".to_owned(), t.to_owned()))
+            }
             _ => None,
         };
         let license = license.or_else(|| {
             let arr = json.get("licenses")?.as_array()?;
             let types: Vec<String> = arr
                 .iter()
-                .filter_map(|l| {
-                    l.get("type")
-                        .and_then(|t| t.as_str())
-                        .or(l.as_str())
-                        .map(str::to_owned)
-                })
+                .filter_map(|l| l.get("type").and_then(|t| t.as_str()).or(l.as_str()).map(str::to_owned))
                 .collect();
             // The legacy `licenses` array lists alternatives.
             (!types.is_empty()).then(|| ("licenses[*].type".to_owned(), types.join(" OR ")))
@@ -1055,15 +908,7 @@ fn npm_manifest_in_tree(
         out.extend(text_evidence(&join(dir, &f), &b, threshold));
         return;
     }
-    for name in [
-        "LICENSE",
-        "LICENSE.md",
-        "LICENSE.txt",
-        "LICENCE",
-        "COPYING",
-        "license",
-        "LICENSE-MIT",
-    ] {
+    for name in ["LICENSE", "LICENSE.md", "LICENSE.txt", "LICENCE", "COPYING", "license", "LICENSE-MIT"] {
         let p = join(dir, name);
         if let Ok(b) = tree.read(&p) {
             out.extend(text_evidence(&p, &b, threshold));
@@ -1184,12 +1029,8 @@ fn python_metadata(dir: &Path, threshold: f32, out: &mut Vec<Evidence>) {
         out.push(manifest_evidence(&file, "License-Expression", &e));
         return;
     }
-    let classifier_expr: Vec<&str> = classifiers
-        .iter()
-        .filter_map(|c| classifier_license(c))
-        .collect();
-    if let Some(l) = license.filter(|l| !l.trim().is_empty() && !l.eq_ignore_ascii_case("UNKNOWN"))
-    {
+    let classifier_expr: Vec<&str> = classifiers.iter().filter_map(|c| classifier_license(c)).collect();
+    if let Some(l) = license.filter(|l| !l.trim().is_empty() && !l.eq_ignore_ascii_case("UNKNOWN")) {
         if l.lines().count() <= 2 && l.len() <= 120 {
             let ev = manifest_evidence(&file, "License", &l);
             // A free-text License field that names no known license is
@@ -1201,11 +1042,7 @@ fn python_metadata(dir: &Path, threshold: f32, out: &mut Vec<Evidence>) {
             }
         } else {
             // Some packages put the whole license text in this field.
-            out.extend(text_evidence(
-                &format!("{file}#License"),
-                l.as_bytes(),
-                threshold,
-            ));
+            out.extend(text_evidence(&format!("{file}#License"), l.as_bytes(), threshold));
             if out.iter().any(|e| e.expression.is_some()) {
                 return;
             }

@@ -33,11 +33,7 @@ pub struct LicenseTerm {
 
 impl LicenseTerm {
     fn new(id: impl Into<String>) -> Self {
-        Self {
-            id: id.into(),
-            or_later: false,
-            exception: None,
-        }
+        Self { id: id.into(), or_later: false, exception: None }
     }
 
     /// The SPDX license, when `id` is on the SPDX list (not a `LicenseRef`).
@@ -187,11 +183,7 @@ impl fmt::Display for LicenseExpr {
         match self {
             LicenseExpr::Term(t) => fmt::Display::fmt(t, f),
             LicenseExpr::And(items) | LicenseExpr::Or(items) => {
-                let op = if matches!(self, LicenseExpr::And(_)) {
-                    " AND "
-                } else {
-                    " OR "
-                };
+                let op = if matches!(self, LicenseExpr::And(_)) { " AND " } else { " OR " };
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
                         f.write_str(op)?;
@@ -251,9 +243,7 @@ impl Serialize for LicenseValue {
 impl<'de> Deserialize<'de> for LicenseValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        parse_lenient(&s)
-            .map(|p| p.value)
-            .ok_or_else(|| serde::de::Error::custom("empty license expression"))
+        parse_lenient(&s).map(|p| p.value).ok_or_else(|| serde::de::Error::custom("empty license expression"))
     }
 }
 
@@ -292,33 +282,29 @@ pub fn parse_lenient(input: &str) -> Option<ParsedLicense> {
     let mut warnings = Vec::new();
     let upper = trimmed.to_ascii_uppercase();
     if upper == "NOASSERTION" {
-        return Some(ParsedLicense {
-            value: LicenseValue::NoAssertion,
-            warnings,
-            has_unidentified: false,
-        });
+        return Some(ParsedLicense { value: LicenseValue::NoAssertion, warnings, has_unidentified: false });
     }
     if upper == "NONE" {
-        return Some(ParsedLicense {
-            value: LicenseValue::None,
-            warnings,
-            has_unidentified: false,
-        });
+        return Some(ParsedLicense { value: LicenseValue::None, warnings, has_unidentified: false });
     }
     let tokens = tokenize(trimmed, &mut warnings);
-    let mut parser = Parser {
-        tokens,
-        pos: 0,
-        warnings,
-        unidentified: false,
-        depth: 0,
-    };
+    let mut parser = Parser { tokens, pos: 0, warnings, unidentified: false, depth: 0 };
     let expr = parser.parse_or();
+    while let Some(Tok::Close) = parser.peek() {
+        parser.pos += 1;
+        parser.warnings.push("unmatched \")\" ignored".to_owned());
+    }
     if parser.pos < parser.tokens.len() {
-        parser.warnings.push(format!(
-            "ignored unexpected text after position {}",
-            parser.pos
-        ));
+        // Text the grammar cannot place (two names without an operator):
+        // keep the whole string rather than a guess at its structure.
+        let id = license_ref(trimmed);
+        let mut warnings = parser.warnings;
+        warnings.push(format!("could not read {trimmed:?} as a license expression; kept as {id}"));
+        return Some(ParsedLicense {
+            value: LicenseValue::Expr(LicenseExpr::id(id)),
+            warnings,
+            has_unidentified: true,
+        });
     }
     let unidentified = parser.unidentified;
     let mut warnings = parser.warnings;
@@ -326,9 +312,7 @@ pub fn parse_lenient(input: &str) -> Option<ParsedLicense> {
         Some(e) => LicenseValue::Expr(e),
         None => {
             // Only operators and parentheses: keep the whole string as a ref.
-            warnings.push(format!(
-                "could not read {trimmed:?} as a license expression"
-            ));
+            warnings.push(format!("could not read {trimmed:?} as a license expression"));
             return Some(ParsedLicense {
                 value: LicenseValue::Expr(LicenseExpr::id(license_ref(trimmed))),
                 warnings,
@@ -337,20 +321,13 @@ pub fn parse_lenient(input: &str) -> Option<ParsedLicense> {
         }
     };
     dedup_keep_order(&mut warnings);
-    Some(ParsedLicense {
-        value,
-        warnings,
-        has_unidentified: unidentified,
-    })
+    Some(ParsedLicense { value, warnings, has_unidentified: unidentified })
 }
 
 /// True when `expr` renders as an SPDX expression the `spdx` crate accepts
 /// strictly (deprecated ids allowed, since inputs use them).
 pub fn is_valid_spdx(expr: &LicenseExpr) -> bool {
-    let mode = spdx::ParseMode {
-        allow_deprecated: true,
-        ..spdx::ParseMode::STRICT
-    };
+    let mode = spdx::ParseMode { allow_deprecated: true, ..spdx::ParseMode::STRICT };
     spdx::Expression::parse_mode(&expr.to_string(), mode).is_ok()
 }
 
@@ -378,11 +355,7 @@ fn sanitise_ref(raw: &str) -> String {
     // Bound the length: ids are keys in reports, not a place for a license text.
     let out: String = out.chars().take(64).collect();
     let out = out.trim_matches('-').to_owned();
-    if out.is_empty() {
-        "unknown".to_owned()
-    } else {
-        out
-    }
+    if out.is_empty() { "unknown".to_owned() } else { out }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -453,11 +426,7 @@ fn tokenize(input: &str, warnings: &mut Vec<String>) -> Vec<Tok> {
             match lower.as_str() {
                 "or" if next_is(1, "later") || (next_is(1, "any") && next_is(2, "later")) => {
                     let skip = if next_is(1, "later") { 2 } else { 3 };
-                    let skip = if next_is(skip, "version") {
-                        skip + 1
-                    } else {
-                        skip
-                    };
+                    let skip = if next_is(skip, "version") { skip + 1 } else { skip };
                     if let Some(Tok::Word(prev)) = out.last_mut() {
                         prev.push('+');
                         warnings.push("\"or later\" read as \"+\"".to_owned());
@@ -466,17 +435,8 @@ fn tokenize(input: &str, warnings: &mut Vec<String>) -> Vec<Tok> {
                     continue;
                 }
                 "and" | "or" | "with" => {
-                    if w != "AND"
-                        && w != "OR"
-                        && w != "WITH"
-                        && w != "and"
-                        && w != "or"
-                        && w != "with"
-                    {
-                        warnings.push(format!(
-                            "operator {w:?} read as {}",
-                            lower.to_ascii_uppercase()
-                        ));
+                    if w != "AND" && w != "OR" && w != "WITH" && w != "and" && w != "or" && w != "with" {
+                        warnings.push(format!("operator {w:?} read as {}", lower.to_ascii_uppercase()));
                     }
                     out.push(match lower.as_str() {
                         "and" => Tok::And,
@@ -549,17 +509,14 @@ impl Parser {
             self.pos += 1;
             let words = self.take_words();
             if words.is_empty() {
-                self.warnings
-                    .push("WITH without an exception ignored".to_owned());
+                self.warnings.push("WITH without an exception ignored".to_owned());
                 return Some(base);
             }
             let exception = self.resolve_exception(&words.join(" "));
             match &mut base {
                 LicenseExpr::Term(t) if t.exception.is_none() => t.exception = Some(exception),
                 _ => {
-                    self.warnings.push(format!(
-                        "WITH {exception} applied to a compound expression was ignored"
-                    ));
+                    self.warnings.push(format!("WITH {exception} applied to a compound expression was ignored"));
                 }
             }
         }
@@ -571,8 +528,7 @@ impl Parser {
             Tok::Open => {
                 self.pos += 1;
                 if self.depth >= MAX_DEPTH {
-                    self.warnings
-                        .push("expression nested too deeply; inner parentheses ignored".to_owned());
+                    self.warnings.push("expression nested too deeply; inner parentheses ignored".to_owned());
                     return self.parse_atom();
                 }
                 self.depth += 1;
@@ -592,11 +548,27 @@ impl Parser {
             }
             Tok::Word(_) => {
                 let words = self.take_words();
+                // "Name (ABBR)": a parenthesised abbreviation after a name.
+                if let (Some(Tok::Open), Some(Tok::Word(abbr)), Some(Tok::Close)) =
+                    (self.tokens.get(self.pos), self.tokens.get(self.pos + 1), self.tokens.get(self.pos + 2))
+                {
+                    let abbr = abbr.clone();
+                    self.pos += 3;
+                    let phrase = words.join(" ");
+                    for candidate in [phrase.as_str(), abbr.as_str()] {
+                        if let Resolved::Exact(t) | Resolved::Lenient(t, _) = resolve_license(candidate) {
+                            self.warnings.push(format!("\"{phrase} ({abbr})\" read as {t}"));
+                            return Some(LicenseExpr::Term(t));
+                        }
+                    }
+                    let mut all = words;
+                    all.push(format!("({abbr})"));
+                    return Some(self.resolve_phrase(&all));
+                }
                 Some(self.resolve_phrase(&words))
             }
             Tok::And | Tok::Or | Tok::With => {
-                self.warnings
-                    .push("operator without an operand ignored".to_owned());
+                self.warnings.push("operator without an operand ignored".to_owned());
                 None
             }
         }
@@ -622,8 +594,7 @@ impl Parser {
             }
             Resolved::Unknown => {
                 let id = license_ref(phrase);
-                self.warnings
-                    .push(format!("unknown license {phrase:?} kept as {id}"));
+                self.warnings.push(format!("unknown license {phrase:?} kept as {id}"));
                 self.unidentified = true;
                 LicenseExpr::id(id)
             }
@@ -639,8 +610,7 @@ impl Parser {
         }
         let key = phrase.to_ascii_lowercase();
         if let Some(e) = lower_exceptions().get(key.as_str()) {
-            self.warnings
-                .push(format!("exception {phrase:?} read as {}", e.name));
+            self.warnings.push(format!("exception {phrase:?} read as {}", e.name));
             return e.name.to_owned();
         }
         let alias = match key.replace(['-', '_'], " ").trim() {
@@ -650,13 +620,11 @@ impl Parser {
             _ => None,
         };
         if let Some(a) = alias {
-            self.warnings
-                .push(format!("exception {phrase:?} read as {a}"));
+            self.warnings.push(format!("exception {phrase:?} read as {a}"));
             return a.to_owned();
         }
         let id = format!("AdditionRef-{}", sanitise_ref(phrase));
-        self.warnings
-            .push(format!("unknown exception {phrase:?} kept as {id}"));
+        self.warnings.push(format!("unknown exception {phrase:?} kept as {id}"));
         self.unidentified = true;
         id
     }
@@ -701,26 +669,15 @@ fn lower_exceptions() -> &'static HashMap<String, spdx::ExceptionId> {
 /// replacing deprecated bare GNU ids (`GPL-2.0`) with their `-only` form.
 fn spdx_term(id: spdx::LicenseId, plus: bool) -> LicenseTerm {
     if id.is_gnu() {
-        let base = id
-            .name
-            .trim_end_matches("-only")
-            .trim_end_matches("-or-later");
+        let base = id.name.trim_end_matches("-only").trim_end_matches("-or-later");
         let already_later = id.name.ends_with("-or-later");
-        let wanted = if plus || already_later {
-            format!("{base}-or-later")
-        } else {
-            format!("{base}-only")
-        };
+        let wanted = if plus || already_later { format!("{base}-or-later") } else { format!("{base}-only") };
         if spdx::license_id(&wanted).is_some() {
             return LicenseTerm::new(wanted);
         }
         return LicenseTerm::new(id.name);
     }
-    LicenseTerm {
-        id: id.name.to_owned(),
-        or_later: plus,
-        exception: None,
-    }
+    LicenseTerm { id: id.name.to_owned(), or_later: plus, exception: None }
 }
 
 fn resolve_license(phrase: &str) -> Resolved {
@@ -744,30 +701,17 @@ fn resolve_license(phrase: &str) -> Resolved {
             Resolved::Exact(LicenseTerm::new(phrase))
         } else {
             let id = format!("LicenseRef-{clean}");
-            Resolved::Lenient(
-                LicenseTerm::new(id.clone()),
-                format!("{phrase:?} read as {id}"),
-            )
+            Resolved::Lenient(LicenseTerm::new(id.clone()), format!("{phrase:?} read as {id}"))
         };
     }
     if let Some((doc, lic)) = phrase.split_once(':')
-        && let (Some(d), Some(l)) = (
-            doc.strip_prefix("DocumentRef-"),
-            lic.strip_prefix("LicenseRef-"),
-        )
+        && let (Some(d), Some(l)) = (doc.strip_prefix("DocumentRef-"), lic.strip_prefix("LicenseRef-"))
     {
-        let id = format!(
-            "DocumentRef-{}:LicenseRef-{}",
-            sanitise_ref(d),
-            sanitise_ref(l)
-        );
+        let id = format!("DocumentRef-{}:LicenseRef-{}", sanitise_ref(d), sanitise_ref(l));
         return if id == phrase {
             Resolved::Exact(LicenseTerm::new(id))
         } else {
-            Resolved::Lenient(
-                LicenseTerm::new(id.clone()),
-                format!("{phrase:?} read as {id}"),
-            )
+            Resolved::Lenient(LicenseTerm::new(id.clone()), format!("{phrase:?} read as {id}"))
         };
     }
     // 2. Case-insensitive SPDX id.
@@ -800,15 +744,7 @@ fn simplify(phrase: &str) -> (String, bool) {
         .filter(|w| {
             !matches!(
                 *w,
-                "the"
-                    | "license"
-                    | "licence"
-                    | "licensed"
-                    | "version"
-                    | "ver"
-                    | "ver."
-                    | "software"
-                    | "public"
+                "the" | "license" | "licence" | "licensed" | "version" | "ver" | "ver." | "software" | "public"
             )
         })
         .collect();
@@ -820,26 +756,20 @@ fn resolve_alias(phrase: &str) -> Option<LicenseTerm> {
     if s.is_empty() {
         return None;
     }
-    let fixed = |id: &str| {
-        Some(LicenseTerm {
-            id: id.to_owned(),
-            or_later: false,
-            exception: None,
-        })
-    };
+    let fixed = |id: &str| Some(LicenseTerm { id: id.to_owned(), or_later: false, exception: None });
     match s.as_str() {
         "mit" | "expat" | "mit/x11" | "the mit" | "mit-style" => return fixed("MIT"),
-        "apache" | "apache 2" | "apache2" | "apache v2" | "apache-2" | "asl" | "asl 2"
-        | "asl 2.0" | "asl2" | "al2" | "al 2.0" | "apache 2.0" | "apache v2.0" | "apache2.0" => {
+        "apache" | "apache 2" | "apache2" | "apache v2" | "apache-2" | "asl" | "asl 2" | "asl 2.0" | "asl2" | "al2"
+        | "al 2.0" | "apache 2.0" | "apache v2.0" | "apache2.0" => {
             return fixed("Apache-2.0");
         }
         "bsd" | "bsd-style" | "bsd style" | "bsd-like" => return fixed("LicenseRef-BSD"),
-        "bsd 2-clause" | "bsd-2" | "bsd 2" | "2-clause bsd" | "simplified bsd"
-        | "bsd simplified" | "freebsd" | "bsd2" | "bsd 2 clause" | "bsd-2-clause" => {
+        "bsd 2-clause" | "bsd-2" | "bsd 2" | "2-clause bsd" | "simplified bsd" | "bsd simplified" | "freebsd"
+        | "bsd2" | "bsd 2 clause" | "bsd-2-clause" => {
             return fixed("BSD-2-Clause");
         }
-        "bsd 3-clause" | "bsd-3" | "bsd 3" | "3-clause bsd" | "new bsd" | "modified bsd"
-        | "revised bsd" | "bsd3" | "bsd new" | "bsd 3 clause" | "bsd-3-clause" => {
+        "bsd 3-clause" | "bsd-3" | "bsd 3" | "3-clause bsd" | "new bsd" | "modified bsd" | "revised bsd" | "bsd3"
+        | "bsd new" | "bsd 3 clause" | "bsd-3-clause" => {
             return fixed("BSD-3-Clause");
         }
         "isc" | "iscl" => return fixed("ISC"),
@@ -852,12 +782,7 @@ fn resolve_alias(phrase: &str) -> Option<LicenseTerm> {
         "boost" | "bsl" | "boost 1.0" | "boost software" => return fixed("BSL-1.0"),
         "zlib" | "zlib/libpng" | "zlib-libpng" => return fixed("Zlib"),
         "wtfpl" => return fixed("WTFPL"),
-        "psf"
-        | "psfl"
-        | "python foundation"
-        | "python software foundation"
-        | "psf-2"
-        | "psf 2.0" => {
+        "psf" | "psfl" | "python foundation" | "python software foundation" | "psf-2" | "psf 2.0" => {
             return fixed("PSF-2.0");
         }
         "python" | "python-2" | "python 2.0" => return fixed("Python-2.0"),
@@ -873,13 +798,7 @@ fn resolve_alias(phrase: &str) -> Option<LicenseTerm> {
         | "server side 1.0"
         | "server side v1"
         | "mongodb server side" => return fixed("SSPL-1.0"),
-        "busl"
-        | "busl 1.1"
-        | "bsl 1.1"
-        | "bsl-1.1"
-        | "business source"
-        | "business source 1.1"
-        | "mariadb bsl" => {
+        "busl" | "busl 1.1" | "bsl 1.1" | "bsl-1.1" | "business source" | "business source 1.1" | "mariadb bsl" => {
             return fixed("BUSL-1.1");
         }
         "elastic" | "elastic 2.0" | "elastic v2" | "elv2" | "el-2.0" | "elastic-2" => {
@@ -896,10 +815,7 @@ fn resolve_alias(phrase: &str) -> Option<LicenseTerm> {
         | "redis source available v2"
         | "redis source available (rsalv2)"
         | "redis source available 2.0 (rsalv2)" => return fixed("LicenseRef-RSAL-2.0"),
-        "commons clause"
-        | "commons-clause"
-        | "commons clause condition v1.0"
-        | "commons clause condition 1.0" => {
+        "commons clause" | "commons-clause" | "commons clause condition v1.0" | "commons clause condition 1.0" => {
             return fixed("LicenseRef-Commons-Clause");
         }
         "public domain" | "public-domain" | "publicdomain" | "pd" => {
@@ -939,12 +855,9 @@ fn resolve_alias(phrase: &str) -> Option<LicenseTerm> {
 /// `GNU Lesser General Public License v3`, `AGPLv3`, unversioned `GPL`.
 fn resolve_gnu(simplified: &str, plus: bool) -> Option<LicenseTerm> {
     let mut s = simplified.replace("gnu ", "").replace("gnu-", "");
-    for (long, short) in [
-        ("affero general", "agpl"),
-        ("lesser general", "lgpl"),
-        ("library general", "lgpl"),
-        ("general", "gpl"),
-    ] {
+    for (long, short) in
+        [("affero general", "agpl"), ("lesser general", "lgpl"), ("library general", "lgpl"), ("general", "gpl")]
+    {
         if let Some(rest) = s.strip_prefix(long) {
             s = format!("{short}{rest}");
         }
@@ -953,24 +866,12 @@ fn resolve_gnu(simplified: &str, plus: bool) -> Option<LicenseTerm> {
     if let Some(p) = s.find(" (") {
         s.truncate(p);
     }
-    let (family, rest) = ["agpl", "lgpl", "gpl"]
-        .iter()
-        .find_map(|f| s.strip_prefix(f).map(|r| (*f, r)))?;
-    let mut rest = rest
-        .trim()
-        .trim_start_matches(['-', ' '])
-        .trim_start_matches('v')
-        .trim()
-        .to_owned();
+    let (family, rest) = ["agpl", "lgpl", "gpl"].iter().find_map(|f| s.strip_prefix(f).map(|r| (*f, r)))?;
+    let mut rest = rest.trim().trim_start_matches(['-', ' ']).trim_start_matches('v').trim().to_owned();
     let mut plus = plus;
     let mut only = false;
-    for (suffix, is_plus) in [
-        ("+", true),
-        ("-or-later", true),
-        (" or later", true),
-        ("-only", false),
-        (" only", false),
-    ] {
+    for (suffix, is_plus) in [("+", true), ("-or-later", true), (" or later", true), ("-only", false), (" only", false)]
+    {
         if let Some(b) = rest.strip_suffix(suffix) {
             rest = b.trim().to_owned();
             if is_plus {
@@ -1000,10 +901,7 @@ fn resolve_gnu(simplified: &str, plus: bool) -> Option<LicenseTerm> {
             };
             format!("{family_id}-{earliest}-or-later")
         }
-        Some(v) => format!(
-            "{family_id}-{v}-{}",
-            if plus && !only { "or-later" } else { "only" }
-        ),
+        Some(v) => format!("{family_id}-{v}-{}", if plus && !only { "or-later" } else { "only" }),
     };
     spdx::license_id(&id).map(|_| LicenseTerm::new(id))
 }
@@ -1024,10 +922,7 @@ mod tests {
         assert_eq!(norm("GPL-2.0+"), "GPL-2.0-or-later");
         assert_eq!(norm("mit or apache-2.0"), "MIT OR Apache-2.0");
         assert_eq!(norm("(MIT AND CC-BY-3.0)"), "MIT AND CC-BY-3.0");
-        assert_eq!(
-            norm("Apache-2.0 WITH LLVM-exception"),
-            "Apache-2.0 WITH LLVM-exception"
-        );
+        assert_eq!(norm("Apache-2.0 WITH LLVM-exception"), "Apache-2.0 WITH LLVM-exception");
         assert_eq!(norm("BSD"), "LicenseRef-BSD");
         assert_eq!(norm("NOASSERTION"), "NOASSERTION");
     }

@@ -148,8 +148,8 @@ const STRONG_PREFIXES: &[&str] = &[
 ];
 
 const WEAK_PREFIXES: &[&str] = &[
-    "LGPL-", "MPL-", "EPL-", "CDDL-", "CPL-", "CECILL-C", "APSL-", "ErlPL-", "MS-RL", "NPL-",
-    "SPL-", "LGPLLR", "OFL-", "Motosoto", "Nokia", "gSOAP-", "Watcom-",
+    "LGPL-", "MPL-", "EPL-", "CDDL-", "CPL-", "CECILL-C", "APSL-", "ErlPL-", "MS-RL", "NPL-", "SPL-", "LGPLLR", "OFL-",
+    "Motosoto", "Nokia", "gSOAP-", "Watcom-",
 ];
 
 /// Source-available and similar "use-restricted" licenses (SPDX-listed and
@@ -261,11 +261,7 @@ fn classify_id(id: &str) -> (LicenseCategory, CopyleftStrength) {
     }
     if SOURCE_AVAILABLE.contains(&id) || starts(SOURCE_AVAILABLE_PREFIXES) {
         // SSPL's service clause reaches further than the AGPL's.
-        let c = if id == "SSPL-1.0" {
-            C::Network
-        } else {
-            C::None
-        };
+        let c = if id == "SSPL-1.0" { C::Network } else { C::None };
         return (K::SourceAvailable, c);
     }
     if PUBLIC_DOMAIN.contains(&id) {
@@ -300,14 +296,12 @@ pub fn term_facts(term: &LicenseTerm) -> LicenseFacts {
     if let Some(exc) = &term.exception {
         if exc.contains("Commons-Clause") {
             category = LicenseCategory::SourceAvailable;
-        } else if LINKING_EXCEPTIONS.contains(&exc.as_str()) && copyleft == CopyleftStrength::Strong
-        {
+        } else if LINKING_EXCEPTIONS.contains(&exc.as_str()) && copyleft == CopyleftStrength::Strong {
             category = LicenseCategory::WeakCopyleft;
             copyleft = CopyleftStrength::Weak;
         }
     }
-    let free =
-        category != LicenseCategory::SourceAvailable && category != LicenseCategory::Proprietary;
+    let free = category != LicenseCategory::SourceAvailable && category != LicenseCategory::Proprietary;
     LicenseFacts {
         license: term.to_string(),
         spdx_listed: spdx_id.is_some(),
@@ -321,11 +315,7 @@ pub fn term_facts(term: &LicenseTerm) -> LicenseFacts {
 
 /// Facts for a single license id written as a string (`"SSPL-1.0"`).
 pub fn id_facts(id: &str) -> LicenseFacts {
-    term_facts(&LicenseTerm {
-        id: id.to_owned(),
-        or_later: false,
-        exception: None,
-    })
+    term_facts(&LicenseTerm { id: id.to_owned(), or_later: false, exception: None })
 }
 
 /// Facts for a whole expression.
@@ -335,26 +325,12 @@ pub fn expression_facts(expr: &LicenseExpr) -> ExpressionFacts {
     let mut choice_facts = Vec::with_capacity(choices.len());
     for choice in &choices {
         let facts: Vec<LicenseFacts> = choice.iter().map(|t| term_facts(t)).collect();
-        let category = facts
-            .iter()
-            .map(|f| f.category)
-            .max()
-            .unwrap_or(LicenseCategory::Unknown);
-        let copyleft = facts
-            .iter()
-            .map(|f| f.copyleft)
-            .max()
-            .unwrap_or(CopyleftStrength::None);
+        let category = facts.iter().map(|f| f.category).max().unwrap_or(LicenseCategory::Unknown);
+        let copyleft = facts.iter().map(|f| f.copyleft).max().unwrap_or(CopyleftStrength::None);
         let expression = if choice.len() == 1 {
             choice[0].to_string()
         } else {
-            LicenseExpr::And(
-                choice
-                    .iter()
-                    .map(|t| LicenseExpr::Term((*t).clone()))
-                    .collect(),
-            )
-            .to_string()
+            LicenseExpr::And(choice.iter().map(|t| LicenseExpr::Term((*t).clone())).collect()).to_string()
         };
         choice_facts.push(ChoiceFacts {
             expression,
@@ -371,15 +347,9 @@ pub fn expression_facts(expr: &LicenseExpr) -> ExpressionFacts {
     }
     let least = choice_facts.iter().min_by_key(|c| (c.category, c.copyleft));
     ExpressionFacts {
-        least_restrictive: least
-            .map(|c| c.category)
-            .unwrap_or(LicenseCategory::Unknown),
+        least_restrictive: least.map(|c| c.category).unwrap_or(LicenseCategory::Unknown),
         copyleft: least.map(|c| c.copyleft).unwrap_or(CopyleftStrength::None),
-        most_restrictive: choice_facts
-            .iter()
-            .map(|c| c.category)
-            .max()
-            .unwrap_or(LicenseCategory::Unknown),
+        most_restrictive: choice_facts.iter().map(|c| c.category).max().unwrap_or(LicenseCategory::Unknown),
         osi_approved: choice_facts.iter().any(|c| c.osi_approved),
         fsf_libre: choice_facts.iter().any(|c| c.fsf_libre),
         choices: choice_facts,

@@ -10,11 +10,9 @@ pub mod expr;
 pub mod facts;
 
 pub use evidence::{
-    Clarification, ConfigError, Evidence, EvidenceSource, LicenseConfig, ResolvedLicense, Resolver,
-    ValidLicenseConfig,
+    Clarification, ConfigError, Evidence, EvidenceSource, LicenseConfig, ResolvedLicense, Resolver, ValidLicenseConfig,
 };
 pub use expr::{LicenseExpr, LicenseTerm, LicenseValue, ParsedLicense, parse_lenient};
 pub use facts::{
-    ChoiceFacts, CopyleftStrength, ExpressionFacts, LicenseCategory, LicenseFacts,
-    expression_facts, value_facts,
+    ChoiceFacts, CopyleftStrength, ExpressionFacts, LicenseCategory, LicenseFacts, expression_facts, value_facts,
 };
