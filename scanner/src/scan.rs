@@ -55,8 +55,18 @@ pub enum ScanError {
     },
 }
 
-// `scan(tree, config)` (discovery + parsing + resolution) is added once
-// `discover::read_graphs` lands.
+/// Reads every dependency graph in `tree` (see [`crate::discover`]) and
+/// resolves its packages' licenses.
+pub fn scan(tree: &dyn InputTree, config: &LicenseConfig) -> Result<Scan, ScanError> {
+    let valid = config.validate()?;
+    scan_valid(tree, &valid)
+}
+
+/// [`scan`] with an already validated configuration.
+pub fn scan_valid(tree: &dyn InputTree, config: &ValidLicenseConfig) -> Result<Scan, ScanError> {
+    let graphs = crate::discover::read_graphs(tree)?;
+    Ok(scan_graphs_valid(tree, graphs, config))
+}
 
 /// Resolves the licenses of graphs already read from `tree`.
 pub fn scan_graphs(
@@ -70,18 +80,12 @@ pub fn scan_graphs(
 
 /// [`scan_graphs`] with an already validated configuration (for callers
 /// that scan many trees, such as `history`).
-pub fn scan_graphs_valid(
-    tree: &dyn InputTree,
-    graphs: Vec<DependencyGraph>,
-    config: &ValidLicenseConfig,
-) -> Scan {
+pub fn scan_graphs_valid(tree: &dyn InputTree, graphs: Vec<DependencyGraph>, config: &ValidLicenseConfig) -> Scan {
     let mut resolver = Resolver::new(config);
-    if let Ok(paths) = tree.paths() {
-        resolver = resolver.with_tree_paths(paths);
-    }
     let mut warnings = Vec::new();
     if !config.config().offline {
-        warnings.push("offline = false: registry look-ups are not implemented; licenses were resolved offline".to_owned());
+        warnings
+            .push("offline = false: registry look-ups are not implemented; licenses were resolved offline".to_owned());
     }
     let graphs = graphs
         .into_iter()
@@ -90,9 +94,5 @@ pub fn scan_graphs_valid(
             ScannedGraph { graph, licenses }
         })
         .collect();
-    Scan {
-        input: tree.describe(),
-        graphs,
-        warnings,
-    }
+    Scan { input: tree.describe(), graphs, warnings }
 }

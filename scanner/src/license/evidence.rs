@@ -140,11 +140,8 @@ impl LicenseConfig {
             };
             let version_req = match &c.version_req {
                 None => None,
-                Some(r) => match semver::VersionReq::parse(r) {
-                    Ok(req) => Some(req),
-                    // Not semver (PEP 440, Go pseudo-versions): exact match.
-                    Err(_) => None,
-                },
+                // Not semver (PEP 440, Go pseudo-versions): exact match.
+                Some(r) => semver::VersionReq::parse(r).ok(),
             };
             let sha256 = match &c.license_file_sha256 {
                 None => None,
@@ -504,7 +501,7 @@ impl<'a> Resolver<'a> {
         let mut out = Vec::new();
         match pkg.ecosystem {
             Ecosystem::Cargo => {
-                if let Some(dir) = self.cargo_vendored_dir(base_dir, pkg) {
+                if let Some(dir) = self.cargo_vendored_dir(tree, base_dir, pkg) {
                     self.cargo_manifest_in_tree(tree, &dir, &mut out);
                 }
                 if out.is_empty()
@@ -549,7 +546,7 @@ impl<'a> Resolver<'a> {
         let mut disk_dirs = Vec::new();
         match pkg.ecosystem {
             Ecosystem::Cargo => {
-                tree_dirs.extend(self.cargo_vendored_dir(base_dir, pkg));
+                tree_dirs.extend(self.cargo_vendored_dir(tree, base_dir, pkg));
                 disk_dirs.extend(self.cargo_cache_dir(pkg));
             }
             Ecosystem::Npm => tree_dirs.push(join(base_dir, &format!("node_modules/{}", pkg.name))),
@@ -616,18 +613,24 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn cargo_vendored_dir(&mut self, base_dir: &str, pkg: &Package) -> Option<String> {
+    fn cargo_vendored_dir(&mut self, tree: &dyn InputTree, base_dir: &str, pkg: &Package) -> Option<String> {
+        let paths = self.tree_paths(tree);
+        // Most trees vendor nothing: one look for a vendor directory.
+        let vendor = join(base_dir, "vendor/");
+        let start = paths.partition_point(|p| p.as_str() < vendor.as_str());
+        if !paths.get(start).is_some_and(|p| p.starts_with(&vendor)) {
+            return None;
+        }
         let with_version = join(base_dir, &format!("vendor/{}-{}", pkg.name, pkg.version));
         let plain = join(base_dir, &format!("vendor/{}", pkg.name));
         [with_version, plain].into_iter().find(|d| {
             let manifest = format!("{d}/Cargo.toml");
-            let files = self.tree_files_in_cached(&manifest);
-            files
+            paths.binary_search_by(|p| p.as_str().cmp(&manifest)).is_ok()
         })
     }
 
-    fn tree_files_in_cached(&self, path: &str) -> bool {
-        self.tree_paths.as_ref().is_some_and(|paths| paths.binary_search_by(|p| p.as_str().cmp(path)).is_ok())
+    fn tree_paths(&mut self, tree: &dyn InputTree) -> &[String] {
+        self.tree_paths.get_or_insert_with(|| tree.paths().unwrap_or_default())
     }
 
     fn cargo_manifest_in_tree(&mut self, tree: &dyn InputTree, dir: &str, out: &mut Vec<Evidence>) {
@@ -1036,7 +1039,7 @@ fn python_metadata(dir: &Path, threshold: f32, out: &mut Vec<Evidence>) {
             // A free-text License field that names no known license is
             // weaker than a classifier.
             let unidentified = parse_lenient(&l).is_none_or(|p| p.has_unidentified);
-            if !(unidentified && !classifier_expr.is_empty()) {
+            if !unidentified || classifier_expr.is_empty() {
                 out.push(ev);
                 return;
             }
