@@ -51,10 +51,10 @@ impl Opened {
 }
 
 fn remove_created(dir: Option<&Path>) {
-    if let Some(dir) = dir {
-        if let Err(e) = std::fs::remove_dir_all(dir) {
-            tracing::warn!(path = %dir.display(), error = %e, "could not remove the data directory this start created");
-        }
+    if let Some(dir) = dir
+        && let Err(e) = std::fs::remove_dir_all(dir)
+    {
+        tracing::warn!(path = %dir.display(), error = %e, "could not remove the data directory this start created");
     }
 }
 

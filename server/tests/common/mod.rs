@@ -1,0 +1,124 @@
+//! Shared test support: a fresh database per test on SQLite (always) and
+//! PostgreSQL (when `STEWARD_TEST_POSTGRES_URL` is set), and an app wired
+//! to it.
+#![allow(dead_code)] // each test binary uses a different part
+
+pub mod server;
+
+use steward::config::{Config, DatabaseUrl, Layer};
+use steward::http::{self, AppState};
+use steward::store::Store;
+use tempfile::TempDir;
+
+/// Set to a PostgreSQL URL (e.g. `postgres://postgres@127.0.0.1:5432/test`)
+/// to run the PostgreSQL half of the contract tests. Each test creates its
+/// own database there and drops it afterwards.
+pub const POSTGRES_ENV: &str = "STEWARD_TEST_POSTGRES_URL";
+
+/// A fresh, migrated database that lives as long as the test.
+pub struct TestDb {
+    pub store: Store,
+    pub url: DatabaseUrl,
+    pub dir: TempDir,
+    /// (admin URL, database name) to drop afterwards, for PostgreSQL.
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("steward.db").display())).unwrap();
+        let store = Store::open(&url).await.expect("open sqlite store");
+        TestDb { store, url, dir, postgres: None }
+    }
+
+    /// A fresh PostgreSQL database, or `None` when the variable is unset.
+    pub async fn postgres() -> Option<TestDb> {
+        let admin = std::env::var(POSTGRES_ENV).ok().filter(|v| !v.is_empty())?;
+        let name = format!("steward_test_{}", random_hex(8));
+        let mut conn = connect_admin(&admin).await;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let mut url = url::Url::parse(&admin).expect("valid postgres url");
+        url.set_path(&format!("/{name}"));
+        let url = DatabaseUrl::parse(url.as_str()).unwrap();
+        let store = Store::open(&url).await.expect("open postgres store");
+        let dir = tempfile::tempdir().expect("tempdir");
+        Some(TestDb { store, url, dir, postgres: Some((admin, name)) })
+    }
+
+    /// Closes the store and drops a PostgreSQL test database.
+    pub async fn cleanup(self) {
+        self.store.close().await;
+        if let Some((admin, name)) = self.postgres {
+            let mut conn = connect_admin(&admin).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                .execute(&mut conn)
+                .await;
+        }
+    }
+
+    /// A configuration pointing at this database and a data dir beside it.
+    pub fn config(&self) -> Config {
+        let layer = Layer {
+            data_dir: Some(self.dir.path().join("data")),
+            database_url: Some(self.url.as_str().to_string()),
+            body_limit: Some(steward::config::ByteSize::Bytes(64 * 1024)),
+            ..Layer::default()
+        };
+        Config::load(None, &layer, &|_| None).expect("test config")
+    }
+
+    /// The whole application (router with middleware) on this database.
+    pub fn app(&self) -> axum::Router {
+        http::router(self.state())
+    }
+
+    pub fn state(&self) -> AppState {
+        AppState::new(self.store.clone(), self.config())
+    }
+}
+
+async fn connect_admin(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection as _;
+    sqlx::PgConnection::connect(url).await.expect("connect to STEWARD_TEST_POSTGRES_URL")
+}
+
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("randomness");
+    hex::encode(buf)
+}
+
+/// Runs each named `async fn(&TestDb)` once on SQLite and once on
+/// PostgreSQL (skipped, with a note, when no server is configured).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let db = $crate::common::TestDb::sqlite().await;
+                    super::$name(&db).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(db) = $crate::common::TestDb::postgres().await else {
+                        eprintln!("skipped: {} is not set", $crate::common::POSTGRES_ENV);
+                        return;
+                    };
+                    super::$name(&db).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
+    };
+}
