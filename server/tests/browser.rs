@@ -1,0 +1,103 @@
+//! Dashboard layout in a real browser: every page at phone and laptop
+//! widths in headless Chromium, checking that nothing overflows sideways
+//! and the stylesheet applies. Skipped (with a note) when `chromium` is not
+//! installed; `.ci/run` installs it.
+
+mod common;
+
+use axum::extract::Query;
+use axum::response::Html;
+use axum::routing::get;
+use std::collections::HashMap;
+use std::process::Command;
+
+const PAGES: &[&str] = &["/", "/scans", "/policies", "/artifacts", "/proposals", "/ledger", "/leaderboard", "/nope"];
+
+/// A same-origin wrapper that loads a page in an iframe of the given width
+/// and writes measurements into `<pre id=result>` for `--dump-dom`.
+async fn measure(Query(q): Query<HashMap<String, String>>) -> Html<String> {
+    let page = q.get("page").cloned().unwrap_or_else(|| "/".into());
+    let width = q.get("w").cloned().unwrap_or_else(|| "390".into());
+    Html(format!(
+        r#"<!doctype html><html><body style="margin:0">
+<iframe id="f" src="{page}" style="width:{width}px;height:900px;border:0"></iframe>
+<script>
+document.getElementById('f').addEventListener('load', function () {{
+  var d = this.contentDocument, e = d.documentElement;
+  var nav = d.querySelector('header nav');
+  var r = {{
+    overflow: e.scrollWidth - e.clientWidth,
+    font: getComputedStyle(d.body).fontFamily,
+    navHeight: nav ? nav.getBoundingClientRect().height : 0,
+    mainWidth: d.querySelector('main').getBoundingClientRect().width
+  }};
+  var out = document.createElement('pre');
+  out.id = 'result';
+  out.textContent = JSON.stringify(r);
+  document.body.appendChild(out);
+}});
+</script></body></html>"#
+    ))
+}
+
+fn chromium() -> Option<String> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .map(str::to_string)
+}
+
+fn dump_dom(browser: &str, url: &str, profile: &std::path::Path) -> String {
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_fit_phone_and_laptop_widths_in_chromium() {
+    let Some(browser) = chromium() else {
+        eprintln!("skipped: chromium is not installed");
+        return;
+    };
+    let db = common::TestDb::sqlite().await;
+    let app = db.app().route("/__measure", get(measure));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let profile = tempfile::tempdir().unwrap();
+
+    for width in [360, 1280] {
+        for page in PAGES {
+            let url = format!("http://{addr}/__measure?page={page}&w={width}");
+            let browser = browser.clone();
+            let profile = profile.path().to_path_buf();
+            let dom = tokio::task::spawn_blocking(move || dump_dom(&browser, &url, &profile)).await.unwrap();
+            let json = dom
+                .split("<pre id=\"result\">")
+                .nth(1)
+                .and_then(|rest| rest.split("</pre>").next())
+                .unwrap_or_else(|| panic!("{page} at {width}px: no measurement in\n{dom}"));
+            let m: serde_json::Value = serde_json::from_str(&json.replace("&quot;", "\"")).unwrap();
+            assert!(m["overflow"].as_f64().unwrap() <= 0.0, "{page} overflows sideways at {width}px: {m}");
+            assert!(m["font"].as_str().unwrap().contains("system-ui"), "{page}: stylesheet not applied: {m}");
+            assert!(m["navHeight"].as_f64().unwrap() > 0.0, "{page}: navigation not visible at {width}px");
+            assert!(m["mainWidth"].as_f64().unwrap() >= width as f64 * 0.85, "{page}: content squeezed: {m}");
+        }
+    }
+    db.cleanup().await;
+}
