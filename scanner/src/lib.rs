@@ -9,6 +9,8 @@
 pub mod model;
 pub mod source;
 
+pub mod report;
+
 pub mod git;
 
 pub mod discover;

@@ -25,8 +25,9 @@ pub struct DependencyPaths {
     /// Up to the requested number of paths, shortest first; each lists
     /// package indexes from the direct dependency to the package.
     pub paths: Vec<Vec<PackageIndex>>,
-    /// How many paths exist in all (exact for acyclic graphs; for cyclic
-    /// graphs, the count over the graph with back edges ignored).
+    /// How many paths exist in all: exact for acyclic graphs; for cyclic
+    /// graphs a lower bound (one edge of each cycle, found by a depth-first
+    /// search, is ignored), never less than the paths listed.
     /// Saturates at `u64::MAX`.
     pub total: u64,
 }
@@ -90,14 +91,7 @@ impl<'g> PathIndex<'g> {
                 }
             }
         }
-        Self {
-            graph,
-            preds,
-            is_root,
-            is_direct,
-            dist,
-            counts: OnceCell::new(),
-        }
+        Self { graph, preds, is_root, is_direct, dist, counts: OnceCell::new() }
     }
 
     pub fn graph(&self) -> &'g DependencyGraph {
@@ -112,26 +106,22 @@ impl<'g> PathIndex<'g> {
     /// Up to `max` paths to `target`, shortest first, and the total count.
     /// A root (the project itself) or an unreachable package has none.
     pub fn paths_to(&self, target: PackageIndex, max: usize) -> DependencyPaths {
-        if target >= self.graph.packages.len()
-            || self.is_root[target]
-            || self.dist[target] == u32::MAX
-        {
-            return DependencyPaths {
-                paths: Vec::new(),
-                total: 0,
-            };
+        if target >= self.graph.packages.len() || self.is_root[target] || self.dist[target] == u32::MAX {
+            return DependencyPaths { paths: Vec::new(), total: 0 };
         }
         let total = self.counts()[target];
         let mut paths = Vec::new();
         // Best-first search backwards from the target; the priority is the
         // path's length so far plus the exact remaining distance to a direct
         // dependency, so complete paths come out shortest first.
-        let mut heap: BinaryHeap<(Reverse<u32>, Reverse<u64>, Vec<PackageIndex>)> =
-            BinaryHeap::new();
+        // Ties go to the longer partial path (depth first), so equal-length
+        // alternatives in a wide lattice do not all get expanded first.
+        type Entry = (Reverse<u32>, usize, Reverse<u64>, Vec<PackageIndex>);
+        let mut heap: BinaryHeap<Entry> = BinaryHeap::new();
         let mut seq: u64 = 0;
-        heap.push((Reverse(self.dist[target]), Reverse(seq), vec![target]));
+        heap.push((Reverse(self.dist[target]), 1, Reverse(seq), vec![target]));
         let mut expansions = 0;
-        while let Some((_, _, path)) = heap.pop() {
+        while let Some((_, _, _, path)) = heap.pop() {
             if paths.len() >= max {
                 break;
             }
@@ -154,7 +144,7 @@ impl<'g> PathIndex<'g> {
                 next.push(p);
                 seq += 1;
                 let prio = (next.len() as u32 - 1).saturating_add(self.dist[p]);
-                heap.push((Reverse(prio), Reverse(seq), next));
+                heap.push((Reverse(prio), next.len(), Reverse(seq), next));
             }
         }
         let total = total.max(paths.len() as u64);

@@ -1,0 +1,212 @@
+//! Snapshot tests of every report format over one drift: a transitive
+//! dependency moves from Apache-2.0 to SSPL-1.0, another loses its license,
+//! one is added under BUSL-1.1, one removed, one only bumped.
+
+use steward_scanner::drift::{Drift, diff};
+use steward_scanner::license::LicenseConfig;
+use steward_scanner::report::{self, ExportOptions, HumanOptions};
+use steward_scanner::scan::{Scan, scan_graphs};
+use steward_scanner::{DependencyGraph, Directory, Ecosystem, LockfileFormat, Package, RawLicense, SourceLocation};
+
+fn graph(pkgs: &[(&str, &str, Option<&str>)], deps: &[(&str, &str)]) -> DependencyGraph {
+    let mut g = DependencyGraph::new(SourceLocation {
+        path: "web/package-lock.json".into(),
+        format: LockfileFormat::NpmPackageLock,
+    });
+    let root = g.push(Package {
+        name: "web".into(),
+        version: "1.0.0".into(),
+        ecosystem: Ecosystem::Npm,
+        purl: None,
+        source: None,
+        raw_licenses: vec![RawLicense { value: "Apache-2.0".into(), field: "packages[\"\"].license".into() }],
+        dev: false,
+    });
+    g.roots.push(root);
+    for (name, version, license) in pkgs {
+        g.push(Package {
+            name: (*name).into(),
+            version: (*version).into(),
+            ecosystem: Ecosystem::Npm,
+            purl: Some(format!("pkg:npm/{name}@{version}")),
+            source: Some("https://registry.npmjs.org".into()),
+            raw_licenses: license
+                .map(|l| {
+                    vec![RawLicense { value: l.into(), field: format!("packages[\"node_modules/{name}\"].license") }]
+                })
+                .unwrap_or_default(),
+            dev: *name == "jest",
+        });
+    }
+    let find = |key: &str| -> usize {
+        if key == "web" {
+            return root;
+        }
+        g.packages.iter().position(|p| format!("{}@{}", p.name, p.version) == key).unwrap()
+    };
+    let edges: Vec<(usize, usize)> = deps.iter().map(|(a, b)| (find(a), find(b))).collect();
+    for (a, b) in edges {
+        g.add_edge(a, b);
+    }
+    g
+}
+
+fn scan(name: &str, g: DependencyGraph) -> Scan {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LicenseConfig { local_caches: false, ..LicenseConfig::default() };
+    let mut s = scan_graphs(&Directory::new(dir.path()), vec![g], &config).unwrap();
+    s.input = name.into();
+    s
+}
+
+fn fixture() -> (Scan, Scan, Drift) {
+    let old = scan(
+        "repo@1111111",
+        graph(
+            &[
+                ("express", "4.18.2", Some("MIT")),
+                ("mongo-driver", "1.0.0", Some("Apache-2.0")),
+                ("kafka-client", "2.0.0", Some("Apache-2.0")),
+                ("left-pad", "1.3.0", Some("WTFPL")),
+                ("jest", "29.0.0", Some("MIT")),
+                ("chalk", "4.1.2", Some("MIT")),
+            ],
+            &[
+                ("web", "express@4.18.2"),
+                ("web", "kafka-client@2.0.0"),
+                ("web", "jest@29.0.0"),
+                ("express", "mongo-driver@1.0.0"),
+                ("express@4.18.2", "mongo-driver@1.0.0"),
+                ("kafka-client@2.0.0", "mongo-driver@1.0.0"),
+                ("express@4.18.2", "left-pad@1.3.0"),
+                ("jest@29.0.0", "chalk@4.1.2"),
+            ]
+            .into_iter()
+            .filter(|(a, _)| *a != "express")
+            .collect::<Vec<_>>(),
+        ),
+    );
+    let new = scan(
+        "repo@2222222",
+        graph(
+            &[
+                ("express", "4.18.2", Some("MIT")),
+                ("mongo-driver", "1.1.0", Some("SSPL-1.0")),
+                ("kafka-client", "2.0.0", Some("Apache 2.0")),
+                ("jest", "29.1.0", Some("MIT")),
+                ("chalk", "4.1.2", None),
+                ("hashicorp-sdk", "0.16.0", Some("BUSL-1.1")),
+            ],
+            &[
+                ("web", "express@4.18.2"),
+                ("web", "kafka-client@2.0.0"),
+                ("web", "jest@29.1.0"),
+                ("web", "hashicorp-sdk@0.16.0"),
+                ("express@4.18.2", "mongo-driver@1.1.0"),
+                ("kafka-client@2.0.0", "mongo-driver@1.1.0"),
+                ("jest@29.1.0", "chalk@4.1.2"),
+            ],
+        ),
+    );
+    let d = diff(&old, &new);
+    (old, new, d)
+}
+
+#[test]
+fn human() {
+    let (_, _, d) = fixture();
+    insta::assert_snapshot!("report_human", report::drift_human(&d, &HumanOptions::default()));
+}
+
+#[test]
+fn human_colour_only_when_asked() {
+    let (_, _, d) = fixture();
+    let plain = report::drift_human(&d, &HumanOptions::default());
+    assert!(!plain.contains('\x1b'));
+    let colour = report::drift_human(&d, &HumanOptions { color: true, all_findings: true });
+    assert!(colour.contains("\x1b[31mlicense-changed"));
+}
+
+#[test]
+fn markdown() {
+    let (_, _, d) = fixture();
+    insta::assert_snapshot!("report_markdown", report::drift_markdown(&d));
+}
+
+#[test]
+fn json() {
+    let (_, _, d) = fixture();
+    let text = report::drift_json(&d);
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value["schema"], "steward.drift/v1");
+    insta::assert_snapshot!("report_json", text);
+}
+
+#[test]
+fn sarif() {
+    let (_, _, d) = fixture();
+    let lock =
+        "{\n  \"packages\": {\n    \"node_modules/mongo-driver\": {\n      \"version\": \"1.1.0\"\n    }\n  }\n}\n";
+    let text = report::drift_sarif_with_sources(&d, &|path| (path == "web/package-lock.json").then(|| lock.to_owned()));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let run = &v["runs"][0];
+    let rules: Vec<&str> =
+        run["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    for result in run["results"].as_array().unwrap() {
+        let id = result["ruleId"].as_str().unwrap();
+        assert_eq!(rules[result["ruleIndex"].as_u64().unwrap() as usize], id);
+        assert_eq!(result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "web/package-lock.json");
+        if id == "license-changed" {
+            assert_eq!(result["locations"][0]["physicalLocation"]["region"]["startLine"], 3);
+            assert_eq!(result["level"], "error");
+        }
+    }
+    insta::assert_snapshot!("report_sarif", text);
+}
+
+#[test]
+fn scan_reports() {
+    let (_, new, _) = fixture();
+    insta::assert_snapshot!("report_scan_human", report::scan_human(&new, &HumanOptions::default()));
+    let v: serde_json::Value = serde_json::from_str(&report::scan_json(&new)).unwrap();
+    assert_eq!(v["schema"], "steward.scan/v1");
+    let chalk = v["graphs"][0]["packages"].as_array().unwrap().iter().find(|p| p["name"] == "chalk").unwrap();
+    assert!(chalk["license"]["unknown_reason"].as_str().unwrap().contains("node_modules"));
+}
+
+#[test]
+fn spdx_export() {
+    let (_, new, _) = fixture();
+    let opts = ExportOptions { name: "web".into(), created: "2026-01-01T00:00:00Z".into(), namespace: None };
+    let text = report::spdx_json(&new, &opts);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["spdxVersion"], "SPDX-2.3");
+    assert_eq!(v["packages"].as_array().unwrap().len(), 7);
+    let ids: std::collections::HashSet<&str> =
+        v["packages"].as_array().unwrap().iter().map(|p| p["SPDXID"].as_str().unwrap()).collect();
+    for r in v["relationships"].as_array().unwrap() {
+        assert!(ids.contains(r["relatedSpdxElement"].as_str().unwrap()));
+    }
+    insta::assert_snapshot!("report_spdx", text);
+}
+
+#[test]
+fn cyclonedx_export() {
+    let (_, new, _) = fixture();
+    let opts = ExportOptions { name: "web".into(), created: "2026-01-01T00:00:00Z".into(), namespace: None };
+    let text = report::cyclonedx_json(&new, &opts);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["specVersion"], "1.6");
+    assert!(v["serialNumber"].as_str().unwrap().starts_with("urn:uuid:"));
+    assert_eq!(v["metadata"]["component"]["name"], "web");
+    insta::assert_snapshot!("report_cyclonedx", text);
+}
+
+#[test]
+fn no_drift_reads_as_such() {
+    let (old, _, _) = fixture();
+    let d = diff(&old, &old);
+    assert!(report::drift_human(&d, &HumanOptions::default()).contains("No dependency changed its license."));
+    assert!(report::drift_markdown(&d).contains("No license drift"));
+}
