@@ -93,7 +93,8 @@ fn json_path(path: &serde_path_to_error::Path) -> String {
             Segment::Seq { index } => out.push_str(&format!("[{index}]")),
             Segment::Map { key } => push_key(&mut out, key),
             Segment::Enum { variant } => push_key(&mut out, variant),
-            Segment::Unknown => out.push_str("[?]"),
+            // A key not read yet (the input ended or broke before it).
+            Segment::Unknown => {}
         }
     }
     out
@@ -122,8 +123,67 @@ pub(crate) fn path_key(prefix: &str, key: &str) -> String {
     out
 }
 
+/// Flow collections (`[…]`, `{…}`) nested deeper than this are refused
+/// before YAML parsing: libyaml's scanner is quadratic in flow nesting, and
+/// the deserializer would refuse anything deeper than 128 anyway.
+pub(crate) const MAX_YAML_FLOW_DEPTH: usize = 128;
+
+/// A linear pre-scan for flow nesting depth (quotes and comments skipped).
+fn check_yaml_flow_depth(file: &str, text: &str) -> Result<(), ParseError> {
+    let b = text.as_bytes();
+    let (mut depth, mut i, mut quote, mut prev) = (0usize, 0usize, None::<u8>, b' ');
+    while i < b.len() {
+        let c = b[i];
+        match quote {
+            Some(b'"') => {
+                if c == b'\\' {
+                    i += 1;
+                } else if c == b'"' {
+                    quote = None;
+                }
+            }
+            Some(_) => {
+                if c == b'\'' {
+                    if b.get(i + 1) == Some(&b'\'') {
+                        i += 1;
+                    } else {
+                        quote = None;
+                    }
+                }
+            }
+            None => {
+                let boundary = prev.is_ascii_whitespace() || matches!(prev, b'[' | b'{' | b',' | b':');
+                match c {
+                    b'#' if prev.is_ascii_whitespace() => {
+                        while i < b.len() && b[i] != b'\n' {
+                            i += 1;
+                        }
+                    }
+                    b'"' | b'\'' if boundary => quote = Some(c),
+                    b'[' | b'{' => {
+                        depth += 1;
+                        if depth > MAX_YAML_FLOW_DEPTH {
+                            return Err(ParseError::new(
+                                file,
+                                format!("YAML flow collections nested deeper than {MAX_YAML_FLOW_DEPTH}"),
+                            )
+                            .at(loc_at(text, i)));
+                        }
+                    }
+                    b']' | b'}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+            }
+        }
+        prev = b.get(i).copied().unwrap_or(b' ');
+        i += 1;
+    }
+    Ok(())
+}
+
 /// Deserializes YAML; errors carry `line:column`.
 pub(crate) fn from_yaml<'a, T: Deserialize<'a>>(file: &str, text: &'a str) -> Result<T, ParseError> {
+    check_yaml_flow_depth(file, text)?;
     yaml_serde::from_str::<T>(text).map_err(|e| {
         let err = ParseError::new(file, format!("invalid YAML lockfile: {e}"));
         match e.location() {
