@@ -103,10 +103,9 @@ fn bench_verify(c: &mut Criterion) {
     let (log, signer) = log(MILLION);
     let mut g = c.benchmark_group("verify 1M entries");
     g.sample_size(10).measurement_time(Duration::from_secs(40)).warm_up_time(Duration::from_secs(1));
-    for (name, checks) in [
-        ("leaf hashes + nodes + checkpoints", EntryChecks::LeafOnly),
-        ("+ parse every entry", EntryChecks::Parse),
-    ] {
+    for (name, checks) in
+        [("leaf hashes + nodes + checkpoints", EntryChecks::LeafOnly), ("+ parse every entry", EntryChecks::Parse)]
+    {
         let mut options = VerifyOptions::new(ORIGIN, signer.verifier_key());
         options.entry_checks = checks;
         g.bench_function(name, |b| {
@@ -120,5 +119,27 @@ fn bench_verify(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_append, bench_proofs, bench_verify);
+fn bench_entry(c: &mut Criterion) {
+    let actor = SignerKey::from_seed("alice.example", &[2; 32]).expect("key");
+    let mut e = Entry::new(&examples::all()[2], Timestamp::from_unix(1_780_000_000, 0).expect("time"), "token:ci")
+        .expect("entry");
+    e.sign(&actor).expect("sign");
+    let bytes = e.canonical_bytes().expect("bytes");
+    let mut g = c.benchmark_group("entry");
+    g.bench_function("parse + validate (proposal, signed)", |b| {
+        b.iter(|| black_box(Entry::from_canonical_bytes(&bytes).expect("valid")))
+    });
+    g.bench_function("serde_json::Value parse only", |b| {
+        b.iter(|| black_box(serde_json::from_slice::<serde_json::Value>(&bytes).expect("json")))
+    });
+    let value: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+    g.bench_function("canonicalize only", |b| {
+        b.iter(|| black_box(steward_ledger::jcs::to_canonical_vec(&value).expect("jcs")))
+    });
+    g.bench_function("typed payload only", |b| b.iter(|| black_box(e.typed_payload().expect("payload"))));
+    g.bench_function("leaf hash of canonical bytes", |b| b.iter(|| black_box(hash_leaf(&bytes))));
+    g.finish();
+}
+
+criterion_group!(benches, bench_append, bench_proofs, bench_entry, bench_verify);
 criterion_main!(benches);

@@ -45,9 +45,9 @@ pub enum EntryError {
     /// A value with no canonical form (float, huge integer, too deep).
     #[error("entry JSON: {0}")]
     Canonical(#[from] CanonicalError),
-    /// Valid JSON, but not in RFC 8785 canonical form.
-    #[error("entry bytes are not RFC 8785 canonical JSON")]
-    NotCanonical,
+    /// `null` somewhere in the entry.
+    #[error("entry contains null; optional fields must be left out")]
+    ContainsNull,
     /// Envelope version other than 1.
     #[error("unsupported entry envelope version {0}")]
     UnsupportedVersion(u64),
@@ -407,11 +407,8 @@ impl Entry {
         if bytes.len() > MAX_ENTRY_SIZE {
             return Err(EntryError::TooLarge { len: bytes.len(), max: MAX_ENTRY_SIZE });
         }
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| EntryError::Json(e.to_string()))?;
-        if jcs::to_canonical_vec(&value)? != bytes {
-            return Err(EntryError::NotCanonical);
-        }
-        let env: Envelope = serde_json::from_value(value).map_err(|e| EntryError::Json(e.to_string()))?;
+        check_canonical(bytes)?;
+        let env: Envelope = serde_json::from_slice(bytes).map_err(|e| EntryError::Json(e.to_string()))?;
         if env.v != ENVELOPE_VERSION {
             return Err(EntryError::UnsupportedVersion(env.v));
         }
@@ -424,17 +421,9 @@ impl Entry {
         Ok(entry)
     }
 
-    /// The payload decoded into its kind's schema. Also checks that the
-    /// stored payload is the one canonical encoding of that value (for
-    /// example an absent optional field, never `null`).
+    /// The payload decoded into its kind's schema and validated.
     pub fn typed_payload(&self) -> Result<Payload, EntryError> {
         let payload = Payload::from_map(self.kind, &self.payload)?;
-        if payload.to_map()? != self.payload {
-            return Err(EntryError::InvalidPayload {
-                kind: self.kind,
-                reason: "payload is not in canonical form (null where a field should be absent?)".into(),
-            });
-        }
         payload.validate()?;
         Ok(payload)
     }
@@ -482,9 +471,76 @@ pub fn peek_kind(bytes: &[u8]) -> Option<EntryKind> {
     EntryKind::parse(std::str::from_utf8(rest.get(..end)?).ok()?)
 }
 
+fn check_canonical(bytes: &[u8]) -> Result<(), EntryError> {
+    if jcs::validate_canonical(bytes)?.contains_null {
+        return Err(EntryError::ContainsNull);
+    }
+    Ok(())
+}
+
+/// The envelope borrowed from the bytes, for [`check_entry_bytes`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnvelope<'a> {
+    #[serde(borrow)]
+    actor: std::borrow::Cow<'a, str>,
+    kind: EntryKind,
+    #[serde(borrow)]
+    payload: &'a serde_json::value::RawValue,
+    // Shape-checked only here; Entry::verify_signature checks the signature.
+    #[serde(default, rename = "signature")]
+    _signature: Option<ActorSignature>,
+    // Validated while deserializing.
+    #[serde(rename = "time")]
+    _time: Timestamp,
+    v: u64,
+}
+
+/// Checks stored entry bytes as [`Entry::from_canonical_bytes`] does
+/// (canonical JSON, envelope, payload schema and invariants) without
+/// building an [`Entry`], and returns the kind. The full-log verifier uses
+/// this for speed; it does not verify signatures.
+pub fn check_entry_bytes(bytes: &[u8]) -> Result<EntryKind, EntryError> {
+    if bytes.len() > MAX_ENTRY_SIZE {
+        return Err(EntryError::TooLarge { len: bytes.len(), max: MAX_ENTRY_SIZE });
+    }
+    check_canonical(bytes)?;
+    let env: RawEnvelope<'_> = serde_json::from_slice(bytes).map_err(|e| EntryError::Json(e.to_string()))?;
+    if env.v != ENVELOPE_VERSION {
+        return Err(EntryError::UnsupportedVersion(env.v));
+    }
+    if env.actor.is_empty() {
+        return Err(EntryError::EmptyActor);
+    }
+    Payload::from_json_str(env.kind, env.payload.get())?.validate()?;
+    Ok(env.kind)
+}
+
 // ---------------------------------------------------------------------------
 // Payload schemas (version 1). ENTRIES.md documents each field.
 // ---------------------------------------------------------------------------
+
+/// The `schema` field of a version-1 payload: serializes as `1`, and only
+/// `1` deserializes, so the version is part of each payload type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SchemaV1;
+
+impl Serialize for SchemaV1 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(SCHEMA_VERSION)
+    }
+}
+
+impl<'de> Deserialize<'de> for SchemaV1 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u64::deserialize(d)?;
+        if v == SCHEMA_VERSION {
+            Ok(SchemaV1)
+        } else {
+            Err(serde::de::Error::custom(format!("unsupported schema {v}; this build knows schema 1")))
+        }
+    }
+}
 
 /// Result of a CI gate run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -517,6 +573,8 @@ pub struct ScanSubject {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScanVerdict {
+    /// Payload schema version: always `1` for this type.
+    pub schema: SchemaV1,
     /// Project slug.
     pub project: String,
     /// What was compared.
@@ -532,7 +590,6 @@ pub struct ScanVerdict {
     /// SHA-256 (hex) of the JSON report.
     pub report_sha256: String,
     /// Exception ids that were applied.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exceptions_applied: Vec<String>,
 }
 
@@ -550,6 +607,8 @@ pub struct PolicyFile {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyRevision {
+    /// Payload schema version: always `1` for this type.
+    pub schema: SchemaV1,
     /// Policy set name, e.g. `default`.
     pub policy_set: String,
     /// Revision id: SHA-256 (hex) over the sorted file list.
@@ -592,7 +651,6 @@ pub struct ExceptionScope {
     /// The SPDX license expression allowed.
     pub license: String,
     /// Projects it applies to; empty means all.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub projects: Vec<String>,
 }
 
@@ -600,6 +658,8 @@ pub struct ExceptionScope {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Proposal {
+    /// Payload schema version: always `1` for this type.
+    pub schema: SchemaV1,
     /// Proposal id, unique in the ledger.
     pub proposal_id: String,
     /// Title.
@@ -613,7 +673,6 @@ pub struct Proposal {
     /// Weighted share of yes (of yes + no) needed to pass.
     pub threshold_bp: u32,
     /// Classes whose members may veto.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub veto_classes: Vec<String>,
     /// Voting opens.
     pub opens_at: Timestamp,
@@ -642,6 +701,8 @@ pub enum VoteChoice {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Vote {
+    /// Payload schema version: always `1` for this type.
+    pub schema: SchemaV1,
     /// The proposal voted on.
     pub proposal_id: String,
     /// The voter's identity.
@@ -653,7 +714,6 @@ pub struct Vote {
     /// The voter's weight inside the class (usually 1).
     pub weight: u64,
     /// Replaces the voter's earlier vote on this proposal, if any.
-    #[serde(default)]
     pub supersedes_earlier: bool,
 }
 
@@ -697,6 +757,8 @@ pub struct ClassTally {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
+    /// Payload schema version: always `1` for this type.
+    pub schema: SchemaV1,
     /// The proposal decided.
     pub proposal_id: String,
     /// Outcome.
@@ -730,6 +792,8 @@ pub struct Evidence {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreditAward {
+    /// Payload schema version: always `1` for this type.
+    pub schema: SchemaV1,
     /// Award id, unique in the ledger.
     pub award_id: String,
     /// The contributor.
@@ -760,6 +824,8 @@ pub struct Reward {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Redemption {
+    /// Payload schema version: always `1` for this type.
+    pub schema: SchemaV1,
     /// Redemption id, unique in the ledger.
     pub redemption_id: String,
     /// The contributor.
@@ -778,6 +844,8 @@ pub struct Redemption {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyRotation {
+    /// Payload schema version: always `1` for this type.
+    pub schema: SchemaV1,
     /// The verifier key being retired.
     pub old_key: String,
     /// The verifier key taking over.
@@ -790,6 +858,8 @@ pub struct KeyRotation {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExceptionGranted {
+    /// Payload schema version: always `1` for this type.
+    pub schema: SchemaV1,
     /// Exception id, unique in the ledger.
     pub exception_id: String,
     /// The proposal that granted it, if it came from a vote.
@@ -825,8 +895,13 @@ pub enum Payload {
     ExceptionGranted(ExceptionGranted),
 }
 
-fn decode<T: serde::de::DeserializeOwned>(kind: EntryKind, value: Value) -> Result<T, EntryError> {
-    serde_json::from_value(value).map_err(|e| EntryError::InvalidPayload { kind, reason: e.to_string() })
+fn contains_null(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(items) => items.iter().any(contains_null),
+        Value::Object(map) => map.values().any(contains_null),
+        _ => false,
+    }
 }
 
 fn is_hex64(s: &str) -> bool {
@@ -863,33 +938,58 @@ impl Payload {
             Payload::ExceptionGranted(p) => serde_json::to_value(p),
         }
         .map_err(|e| EntryError::Json(e.to_string()))?;
-        let Value::Object(mut map) = value else {
+        jcs::check(&value)?;
+        let Value::Object(map) = value else {
             return Err(EntryError::Json("payload is not an object".into()));
         };
-        map.insert("schema".into(), Value::from(SCHEMA_VERSION));
-        jcs::check(&Value::Object(map.clone()))?;
         Ok(map)
     }
 
-    /// Decodes a payload object of the given kind (schema 1).
+    /// Decodes a payload object of the given kind (schema 1). `null`
+    /// values are rejected: optional fields are absent, never null.
     pub fn from_map(kind: EntryKind, map: &Map<String, Value>) -> Result<Payload, EntryError> {
         let schema = map.get("schema").and_then(Value::as_u64).unwrap_or(0);
         if schema != SCHEMA_VERSION {
             return Err(EntryError::UnsupportedSchema { kind, schema });
         }
-        let mut body = map.clone();
-        body.remove("schema");
-        let v = Value::Object(body);
+        if map.values().any(contains_null) {
+            return Err(EntryError::ContainsNull);
+        }
+        fn typed<'a, T: Deserialize<'a>>(kind: EntryKind, map: &'a Map<String, Value>) -> Result<T, EntryError> {
+            let de = serde::de::value::MapDeserializer::<_, serde_json::Error>::new(
+                map.iter().map(|(k, v)| (k.as_str(), v)),
+            );
+            T::deserialize(de).map_err(|e| EntryError::InvalidPayload { kind, reason: e.to_string() })
+        }
         Ok(match kind {
-            EntryKind::ScanVerdict => Payload::ScanVerdict(decode(kind, v)?),
-            EntryKind::PolicyRevision => Payload::PolicyRevision(decode(kind, v)?),
-            EntryKind::Proposal => Payload::Proposal(decode(kind, v)?),
-            EntryKind::Vote => Payload::Vote(decode(kind, v)?),
-            EntryKind::Decision => Payload::Decision(decode(kind, v)?),
-            EntryKind::CreditAward => Payload::CreditAward(decode(kind, v)?),
-            EntryKind::Redemption => Payload::Redemption(decode(kind, v)?),
-            EntryKind::KeyRotation => Payload::KeyRotation(decode(kind, v)?),
-            EntryKind::ExceptionGranted => Payload::ExceptionGranted(decode(kind, v)?),
+            EntryKind::ScanVerdict => Payload::ScanVerdict(typed(kind, map)?),
+            EntryKind::PolicyRevision => Payload::PolicyRevision(typed(kind, map)?),
+            EntryKind::Proposal => Payload::Proposal(typed(kind, map)?),
+            EntryKind::Vote => Payload::Vote(typed(kind, map)?),
+            EntryKind::Decision => Payload::Decision(typed(kind, map)?),
+            EntryKind::CreditAward => Payload::CreditAward(typed(kind, map)?),
+            EntryKind::Redemption => Payload::Redemption(typed(kind, map)?),
+            EntryKind::KeyRotation => Payload::KeyRotation(typed(kind, map)?),
+            EntryKind::ExceptionGranted => Payload::ExceptionGranted(typed(kind, map)?),
+        })
+    }
+
+    /// Decodes a payload from its JSON text (no intermediate `Value`).
+    /// The caller has already rejected `null` (see [`check_entry_bytes`]).
+    fn from_json_str(kind: EntryKind, json: &str) -> Result<Payload, EntryError> {
+        fn typed<'a, T: Deserialize<'a>>(kind: EntryKind, json: &'a str) -> Result<T, EntryError> {
+            serde_json::from_str(json).map_err(|e| EntryError::InvalidPayload { kind, reason: e.to_string() })
+        }
+        Ok(match kind {
+            EntryKind::ScanVerdict => Payload::ScanVerdict(typed(kind, json)?),
+            EntryKind::PolicyRevision => Payload::PolicyRevision(typed(kind, json)?),
+            EntryKind::Proposal => Payload::Proposal(typed(kind, json)?),
+            EntryKind::Vote => Payload::Vote(typed(kind, json)?),
+            EntryKind::Decision => Payload::Decision(typed(kind, json)?),
+            EntryKind::CreditAward => Payload::CreditAward(typed(kind, json)?),
+            EntryKind::Redemption => Payload::Redemption(typed(kind, json)?),
+            EntryKind::KeyRotation => Payload::KeyRotation(typed(kind, json)?),
+            EntryKind::ExceptionGranted => Payload::ExceptionGranted(typed(kind, json)?),
         })
     }
 
@@ -1021,6 +1121,7 @@ mod tests {
 
     fn vote() -> Payload {
         Payload::Vote(Vote {
+            schema: SchemaV1,
             proposal_id: "rfc-12".into(),
             voter: "alice".into(),
             class: "community".into(),
@@ -1073,17 +1174,22 @@ mod tests {
             text.replace("12:00:00Z", "12:00:00+00:00"),
             text.replace("\"actor\":\"token:ci\"", "\"actor\":\"\""),
             text.replace("\"choice\":\"yes\"", "\"choice\":\"maybe\""),
+            text.replace("\"supersedes_earlier\":false,", ""),
+            text.replace("\"weight\":1", "\"weight\":1,\"x\":null"),
+            text.replace("\"choice\":\"yes\"", "\"choice\":null"),
             "[]".to_owned(),
             "{".to_owned(),
         ];
         for case in cases {
             assert!(Entry::from_canonical_bytes(case.as_bytes()).is_err(), "{case}");
+            assert!(check_entry_bytes(case.as_bytes()).is_err(), "{case}");
         }
     }
 
     #[test]
     fn oversized_entries_are_refused() {
         let p = Payload::Vote(Vote {
+            schema: SchemaV1,
             proposal_id: "x".repeat(70_000),
             voter: "a".into(),
             class: "c".into(),
@@ -1124,6 +1230,7 @@ mod tests {
         let old = SignerKey::from_seed("steward.test/log", &[1; 32]).unwrap();
         let new = SignerKey::from_seed("steward.test/log", &[2; 32]).unwrap();
         let payload = Payload::KeyRotation(KeyRotation {
+            schema: SchemaV1,
             old_key: old.verifier_key().to_string(),
             new_key: new.verifier_key().to_string(),
             reason: "scheduled".into(),
@@ -1145,6 +1252,7 @@ mod tests {
             let back = Entry::from_canonical_bytes(&bytes).unwrap();
             assert_eq!(back.typed_payload().unwrap(), payload);
             assert_eq!(peek_kind(&bytes), Some(payload.kind()));
+            assert_eq!(check_entry_bytes(&bytes), Ok(payload.kind()));
         }
     }
 }
@@ -1164,6 +1272,7 @@ pub mod examples {
     /// A `scan-verdict`.
     pub fn scan_verdict() -> Payload {
         Payload::ScanVerdict(ScanVerdict {
+            schema: SchemaV1,
             project: "acme/widget".into(),
             subject: ScanSubject {
                 kind: "pull-request".into(),
@@ -1192,6 +1301,7 @@ pub mod examples {
         vec![
             scan_verdict(),
             Payload::PolicyRevision(PolicyRevision {
+                schema: SchemaV1,
                 policy_set: "default".into(),
                 revision: HEX_A.into(),
                 parent_revision: None,
@@ -1200,6 +1310,7 @@ pub mod examples {
                 message: Some("deny SSPL".into()),
             }),
             Payload::Proposal(Proposal {
+                schema: SchemaV1,
                 proposal_id: "exc-7".into(),
                 title: "Allow left-pad under BUSL".into(),
                 category: "license-exception".into(),
@@ -1215,6 +1326,7 @@ pub mod examples {
                 exception: Some(scope.clone()),
             }),
             Payload::Vote(Vote {
+                schema: SchemaV1,
                 proposal_id: "exc-7".into(),
                 voter: "alice".into(),
                 class: "community".into(),
@@ -1223,6 +1335,7 @@ pub mod examples {
                 supersedes_earlier: false,
             }),
             Payload::Decision(Decision {
+                schema: SchemaV1,
                 proposal_id: "exc-7".into(),
                 outcome: DecisionOutcome::Accepted,
                 yes_share_bp: 8000,
@@ -1239,6 +1352,7 @@ pub mod examples {
                 last_vote_index: Some(41),
             }),
             Payload::CreditAward(CreditAward {
+                schema: SchemaV1,
                 award_id: "gh-123456".into(),
                 contributor: "bob".into(),
                 points: 5,
@@ -1246,6 +1360,7 @@ pub mod examples {
                 evidence: Evidence { source: "github".into(), event_id: "PR_kwDOAbc".into(), url: None },
             }),
             Payload::Redemption(Redemption {
+                schema: SchemaV1,
                 redemption_id: "red-1".into(),
                 contributor: "bob".into(),
                 points: 100,
@@ -1253,6 +1368,7 @@ pub mod examples {
                 balance_after: 20,
             }),
             Payload::KeyRotation(KeyRotation {
+                schema: SchemaV1,
                 old_key: "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k".into(),
                 new_key: SignerKey::from_seed("example.com/foo", &[5; 32])
                     .map(|k| k.verifier_key().to_string())
@@ -1260,6 +1376,7 @@ pub mod examples {
                 reason: "scheduled".into(),
             }),
             Payload::ExceptionGranted(ExceptionGranted {
+                schema: SchemaV1,
                 exception_id: "exc-7".into(),
                 proposal_id: Some("exc-7".into()),
                 scope,

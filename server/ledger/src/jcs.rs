@@ -42,6 +42,14 @@ pub enum CanonicalError {
         /// The integer, as text.
         value: String,
     },
+    /// Bytes that are not exactly the canonical serialization of a value.
+    #[error("byte {offset}: not RFC 8785 canonical JSON ({reason})")]
+    NotCanonical {
+        /// Where the bytes first differ from canonical form.
+        offset: usize,
+        /// What is wrong there.
+        reason: &'static str,
+    },
     /// Nested deeper than [`MAX_DEPTH`].
     #[error("{path}: nested deeper than {max} levels")]
     TooDeep {
@@ -62,6 +70,235 @@ pub fn to_canonical_vec(value: &Value) -> Result<Vec<u8>, CanonicalError> {
 /// Checks that a value is in the allowed subset, without serializing it.
 pub fn check(value: &Value) -> Result<(), CanonicalError> {
     to_canonical_vec(value).map(|_| ())
+}
+
+/// What [`validate_canonical`] saw besides canonical form.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScanSummary {
+    /// Whether a `null` literal occurs anywhere.
+    pub contains_null: bool,
+}
+
+/// Checks, in one pass and without building a value, that `bytes` are
+/// exactly what [`to_canonical_vec`] produces for some allowed value:
+/// UTF-8, no whitespace, members sorted by UTF-16 code units without
+/// duplicates, minimal string escapes, canonical safe-range integers, no
+/// floats, nesting within [`MAX_DEPTH`].
+pub fn validate_canonical(bytes: &[u8]) -> Result<ScanSummary, CanonicalError> {
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(CanonicalError::NotCanonical { offset: e.valid_up_to(), reason: "invalid UTF-8" });
+    }
+    let mut scanner = Scanner { b: bytes, pos: 0, summary: ScanSummary::default(), keys: Vec::new() };
+    scanner.value(0)?;
+    if scanner.pos != bytes.len() {
+        return Err(scanner.err("trailing bytes after the value"));
+    }
+    Ok(scanner.summary)
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    pos: usize,
+    summary: ScanSummary,
+    /// One reusable buffer per depth: the previous member name (UTF-16).
+    keys: Vec<(Vec<u16>, Vec<u16>)>,
+}
+
+impl Scanner<'_> {
+    fn err(&self, reason: &'static str) -> CanonicalError {
+        CanonicalError::NotCanonical { offset: self.pos, reason }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), CanonicalError> {
+        if self.b.get(self.pos..self.pos + word.len()) == Some(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(self.err("invalid literal"))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<(), CanonicalError> {
+        match self.peek() {
+            Some(b'{') => self.object(depth),
+            Some(b'[') => self.array(depth),
+            Some(b'"') => self.string(None),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => {
+                self.summary.contains_null = true;
+                self.literal(b"null")
+            }
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.err("unexpected byte")),
+            None => Err(self.err("unexpected end")),
+        }
+    }
+
+    fn number(&mut self) -> Result<(), CanonicalError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        let digits_start = self.pos;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.pos += 1;
+        }
+        let digits = self.b.get(digits_start..self.pos).unwrap_or(&[]);
+        if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            return Err(CanonicalError::Float { path: format!("byte {start}") });
+        }
+        if digits.is_empty() {
+            return Err(self.err("invalid number"));
+        }
+        if digits.len() > 1 && digits.first() == Some(&b'0') {
+            return Err(self.err("leading zero"));
+        }
+        if digits == b"0" && digits_start > start {
+            return Err(self.err("negative zero"));
+        }
+        let text = std::str::from_utf8(digits).unwrap_or("");
+        let value: Option<i64> = if digits.len() <= 16 { text.parse().ok() } else { None };
+        if value.is_none_or(|v| v > MAX_SAFE_INTEGER) {
+            return Err(CanonicalError::IntegerOutOfRange {
+                path: format!("byte {start}"),
+                value: String::from_utf8_lossy(self.b.get(start..self.pos).unwrap_or(&[])).into_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Scans a string; with `key`, also decodes it into UTF-16 units.
+    fn string(&mut self, mut key: Option<&mut Vec<u16>>) -> Result<(), CanonicalError> {
+        self.pos += 1; // opening quote
+        let mut run_start = self.pos;
+        loop {
+            let Some(c) = self.peek() else {
+                return Err(self.err("unterminated string"));
+            };
+            match c {
+                b'"' | b'\\' => {
+                    if let Some(k) = key.as_deref_mut() {
+                        let run = self.b.get(run_start..self.pos).unwrap_or(&[]);
+                        k.extend(std::str::from_utf8(run).unwrap_or("").encode_utf16());
+                    }
+                    if c == b'"' {
+                        self.pos += 1;
+                        return Ok(());
+                    }
+                    let unit = self.escape()?;
+                    if let Some(k) = key.as_deref_mut() {
+                        k.push(unit);
+                    }
+                    run_start = self.pos;
+                }
+                0x00..=0x1f => return Err(self.err("unescaped control character")),
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// Scans one escape (at the backslash); returns the character.
+    fn escape(&mut self) -> Result<u16, CanonicalError> {
+        let unit = match self.b.get(self.pos + 1) {
+            Some(b'"') => 0x22,
+            Some(b'\\') => 0x5c,
+            Some(b'b') => 0x08,
+            Some(b't') => 0x09,
+            Some(b'n') => 0x0a,
+            Some(b'f') => 0x0c,
+            Some(b'r') => 0x0d,
+            Some(b'u') => {
+                let hex = self.b.get(self.pos + 2..self.pos + 6).unwrap_or(&[]);
+                let ok = hex.len() == 4 && hex.iter().all(|h| matches!(h, b'0'..=b'9' | b'a'..=b'f'));
+                let value = std::str::from_utf8(hex).ok().and_then(|h| u16::from_str_radix(h, 16).ok());
+                match value {
+                    Some(v) if ok && v < 0x20 && !matches!(v, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) => {
+                        self.pos += 6;
+                        return Ok(v);
+                    }
+                    _ => return Err(self.err("escape that canonical form does not use")),
+                }
+            }
+            _ => return Err(self.err("escape that canonical form does not use")),
+        };
+        self.pos += 2;
+        Ok(unit)
+    }
+
+    fn array(&mut self, depth: usize) -> Result<(), CanonicalError> {
+        if depth >= MAX_DEPTH {
+            return Err(CanonicalError::TooDeep { path: format!("byte {}", self.pos), max: MAX_DEPTH });
+        }
+        self.pos += 1;
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.value(depth + 1)?;
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.err("expected , or ]")),
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<(), CanonicalError> {
+        if depth >= MAX_DEPTH {
+            return Err(CanonicalError::TooDeep { path: format!("byte {}", self.pos), max: MAX_DEPTH });
+        }
+        self.pos += 1;
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        if self.keys.len() <= depth {
+            self.keys.resize_with(depth + 1, Default::default);
+        }
+        let mut first = true;
+        loop {
+            if self.peek() != Some(b'"') {
+                return Err(self.err("expected a member name"));
+            }
+            let key_start = self.pos;
+            let (mut previous, mut current) = std::mem::take(&mut self.keys[depth]);
+            current.clear();
+            let scanned = self.string(Some(&mut current));
+            if let Err(e) = scanned {
+                self.keys[depth] = (previous, current);
+                return Err(e);
+            }
+            if !first && current <= previous {
+                self.pos = key_start;
+                return Err(self.err("member names not sorted by UTF-16 code units, or duplicated"));
+            }
+            first = false;
+            std::mem::swap(&mut previous, &mut current);
+            self.keys[depth] = (previous, current);
+            if self.peek() != Some(b':') {
+                return Err(self.err("expected :"));
+            }
+            self.pos += 1;
+            self.value(depth + 1)?;
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.err("expected , or }")),
+            }
+        }
+    }
 }
 
 fn write_value(value: &Value, out: &mut Vec<u8>, path: &mut String, depth: usize) -> Result<(), CanonicalError> {
@@ -212,6 +449,46 @@ mod tests {
         assert!(to_canonical_vec(&v).is_ok());
         v = json!([v]);
         assert!(matches!(to_canonical_vec(&v), Err(CanonicalError::TooDeep { .. })));
+    }
+
+    #[test]
+    fn scanner_accepts_exactly_the_canonical_form() {
+        let values = [
+            json!({"b": [true, false, null], "a": {}, "c": [], "\u{e000}": 1, "\u{1f600}": -5}),
+            json!("\u{0}\u{8}\t\n\u{b}\u{c}\r\u{1f}\"\\/\u{7f}\u{2028}é"),
+            json!([0, -1, 9007199254740991i64, {"x": {"y": [[]]}}]),
+        ];
+        for v in &values {
+            let bytes = to_canonical_vec(v).unwrap();
+            validate_canonical(&bytes).unwrap();
+            // Every single-byte mutation is accepted by the scanner iff it
+            // is the canonical form of what it parses to.
+            for i in 0..bytes.len() {
+                for replacement in [b' ', b'0', b'"', b'\\', b'1', b'e', b'.', b'u', b'a', b'}', b',', 0x7f] {
+                    let mut m = bytes.clone();
+                    m[i] = replacement;
+                    let reference = serde_json::from_slice::<Value>(&m)
+                        .ok()
+                        .and_then(|v| to_canonical_vec(&v).ok())
+                        .is_some_and(|c| c == m);
+                    assert_eq!(validate_canonical(&m).is_ok(), reference, "{}", String::from_utf8_lossy(&m));
+                }
+            }
+        }
+        for bad in [
+            &b"{\"b\":1,\"a\":2}"[..],
+            b"{\"a\":1,\"a\":2}",
+            b"\"\\u00e9\"",
+            b"\"\\/\"",
+            b"-0",
+            b"01",
+            b"1.0",
+            b"[1 ]",
+            b"\"\\u000A\"",
+        ] {
+            assert!(validate_canonical(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(validate_canonical(b"null").unwrap().contains_null);
     }
 
     #[test]

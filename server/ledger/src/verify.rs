@@ -14,7 +14,7 @@
 //! **Must not depend on:** storage, SQL, HTTP, async, the filesystem.
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
-use crate::entry::{Entry, EntryError, EntryKind, peek_kind};
+use crate::entry::{Entry, EntryError, EntryKind, check_entry_bytes, peek_kind};
 use crate::merkle::{
     Frontier, Hash, HashReader, NodeId, ProofError, TreeError, consistency_proof, hash_leaf, verify_consistency,
 };
@@ -398,31 +398,31 @@ pub fn verify_log<S: LogSource>(
 }
 
 fn check_entry(bytes: &[u8], checks: EntryChecks, state: &mut State) -> Result<(), FailureReason> {
-    let is_rotation = match checks {
-        EntryChecks::LeafOnly => peek_kind(bytes) == Some(EntryKind::KeyRotation),
-        _ => true, // decided after parsing
+    let kind = match checks {
+        EntryChecks::LeafOnly => peek_kind(bytes),
+        EntryChecks::Parse => Some(check_entry_bytes(bytes).map_err(FailureReason::InvalidEntry)?),
+        EntryChecks::ParseAndSignatures => {
+            let entry = Entry::from_canonical_bytes(bytes).map_err(FailureReason::InvalidEntry)?;
+            entry.verify_signature().map_err(FailureReason::InvalidEntry)?;
+            Some(entry.kind)
+        }
     };
-    if checks == EntryChecks::LeafOnly && !is_rotation {
+    if kind != Some(EntryKind::KeyRotation) {
         return Ok(());
     }
     let entry = Entry::from_canonical_bytes(bytes).map_err(FailureReason::InvalidEntry)?;
-    if checks == EntryChecks::ParseAndSignatures {
-        entry.verify_signature().map_err(FailureReason::InvalidEntry)?;
+    let (old, new) = entry
+        .key_rotation()
+        .map_err(|e| FailureReason::InvalidKeyRotation(e.to_string()))?
+        .ok_or_else(|| FailureReason::InvalidKeyRotation("not a key rotation".into()))?;
+    if old != state.key {
+        return Err(FailureReason::InvalidKeyRotation(format!(
+            "rotates away from {old}, but the key in force is {}",
+            state.key
+        )));
     }
-    if entry.kind == EntryKind::KeyRotation {
-        let (old, new) = entry
-            .key_rotation()
-            .map_err(|e| FailureReason::InvalidKeyRotation(e.to_string()))?
-            .ok_or_else(|| FailureReason::InvalidKeyRotation("not a key rotation".into()))?;
-        if old != state.key {
-            return Err(FailureReason::InvalidKeyRotation(format!(
-                "rotates away from {old}, but the key in force is {}",
-                state.key
-            )));
-        }
-        state.key = new;
-        state.rotations += 1;
-    }
+    state.key = new;
+    state.rotations += 1;
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! tamper suite flips single bits of stored entries, nodes and checkpoints
 //! and requires `verify_log` to fail at exactly the right index every time.
 
-use steward_ledger::entry::{Entry, KeyRotation, Payload, Timestamp, examples};
+use steward_ledger::entry::{Entry, KeyRotation, Payload, SchemaV1, Timestamp, examples};
 use steward_ledger::merkle::{Hash, NodeId};
 use steward_ledger::note::SignerKey;
 use steward_ledger::verify::{
@@ -41,6 +41,7 @@ fn build(n: u64) -> MemoryLog {
         let time = Timestamp::from_unix(1_780_000_000 + i, 0).unwrap();
         let entry = if i == n / 2 {
             let payload = Payload::KeyRotation(KeyRotation {
+                schema: SchemaV1,
                 old_key: old.verifier_key().to_string(),
                 new_key: new.verifier_key().to_string(),
                 reason: "scheduled".into(),
@@ -214,6 +215,7 @@ fn rotation_not_signed_by_the_key_in_force_is_rejected() {
     let (old, new, evil) = (key(1), key(2), key(3));
     let mut log = MemoryLog::new();
     let payload = Payload::KeyRotation(KeyRotation {
+        schema: SchemaV1,
         old_key: evil.verifier_key().to_string(),
         new_key: new.verifier_key().to_string(),
         reason: "takeover".into(),
