@@ -673,7 +673,7 @@ impl<'a> Resolver<'a> {
             dirs
         });
         let name = format!("{}-{}", pkg.name, pkg.version);
-        dirs.iter().map(|d| d.join(&name)).find(|d| d.join("Cargo.toml").is_file())
+        dirs.iter().map(|d| d.join(&name)).find(|d| cargo_manifest_fields(d).is_some())
     }
 
     fn go_module_dir(&mut self, pkg: &Package) -> Option<PathBuf> {
@@ -825,6 +825,17 @@ pub fn cargo_license_fields(text: &str) -> (Option<String>, Option<String>) {
             continue;
         }
         let value = value.trim();
+        // Fast path: a plain basic string, as `cargo publish` writes it.
+        if let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'))
+            && !inner.contains(['\\', '"'])
+        {
+            if key == "license" {
+                license = Some(inner.to_owned());
+            } else {
+                license_file = Some(inner.to_owned());
+            }
+            continue;
+        }
         let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
             .ok()
             .and_then(|t| t.get("v").and_then(|v| v.as_str().map(str::to_owned)));
@@ -849,10 +860,45 @@ fn cargo_license_fields_toml(text: &str) -> (Option<String>, Option<String>) {
     (get("license"), get("license-file"))
 }
 
+type ManifestFields = Option<(Option<String>, Option<String>)>;
+
+fn manifest_cache() -> &'static std::sync::Mutex<HashMap<PathBuf, ManifestFields>> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<HashMap<PathBuf, ManifestFields>>> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// Forgets what was read from package caches in this process (for
+/// benchmarks that measure a cold run, and for long-running servers after
+/// a cache directory was cleaned).
+pub fn clear_process_caches() {
+    if let Ok(mut c) = manifest_cache().lock() {
+        c.clear();
+    }
+}
+
+/// `(license, license-file)` of the crate's Cargo.toml in a registry source
+/// directory, `None` when there is no manifest. Cached for the whole
+/// process: an extracted registry crate version is immutable (cargo never
+/// rewrites it), and a diff or a history reads the same crates many times.
+fn cargo_manifest_fields(dir: &Path) -> Option<(Option<String>, Option<String>)> {
+    let cache = manifest_cache();
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(dir).cloned()) {
+        return hit;
+    }
+    // One read, no stat: most look-ups in a large lockfile hit.
+    let fields = std::fs::read_to_string(dir.join("Cargo.toml")).ok().map(|text| cargo_license_fields(&text));
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= 200_000 {
+            c.clear();
+        }
+        c.insert(dir.to_path_buf(), fields.clone());
+    }
+    fields
+}
+
 fn cargo_manifest_on_disk(dir: &Path, threshold: f32, out: &mut Vec<Evidence>) {
     let manifest = dir.join("Cargo.toml");
-    if let Ok(text) = std::fs::read_to_string(&manifest) {
-        let (license, license_file) = cargo_license_fields(&text);
+    if let Some((license, license_file)) = cargo_manifest_fields(dir) {
         if let Some(l) = license {
             out.push(manifest_evidence(&manifest.display().to_string(), "package.license", &l));
             return;
