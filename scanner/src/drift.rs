@@ -56,12 +56,8 @@ impl FindingCode {
     /// One sentence for rule descriptions.
     pub fn description(self) -> &'static str {
         match self {
-            FindingCode::LicenseChanged => {
-                "A dependency's license expression changed between the two points."
-            }
-            FindingCode::LicenseNowUnknown => {
-                "A dependency whose license was known now has no resolvable license."
-            }
+            FindingCode::LicenseChanged => "A dependency's license expression changed between the two points.",
+            FindingCode::LicenseNowUnknown => "A dependency whose license was known now has no resolvable license.",
             FindingCode::Added => "A dependency was added.",
             FindingCode::Removed => "A dependency was removed.",
             FindingCode::VersionChanged => "A dependency's version changed; its license did not.",
@@ -70,10 +66,7 @@ impl FindingCode {
 
     /// True for the codes that are license drift.
     pub fn is_license_drift(self) -> bool {
-        matches!(
-            self,
-            FindingCode::LicenseChanged | FindingCode::LicenseNowUnknown
-        )
+        matches!(self, FindingCode::LicenseChanged | FindingCode::LicenseNowUnknown)
     }
 }
 
@@ -111,10 +104,7 @@ pub struct LicenseState {
 
 impl LicenseState {
     fn of(resolved: &ResolvedLicense) -> Self {
-        Self {
-            facts: resolved.expression.as_ref().map(value_facts),
-            resolved: resolved.clone(),
-        }
+        Self { facts: resolved.expression.as_ref().map(value_facts), resolved: resolved.clone() }
     }
 
     /// The expression as text, or `unknown`.
@@ -215,9 +205,7 @@ pub struct DiffOptions {
 
 impl Default for DiffOptions {
     fn default() -> Self {
-        Self {
-            max_paths: DEFAULT_MAX_PATHS,
-        }
+        Self { max_paths: DEFAULT_MAX_PATHS }
     }
 }
 
@@ -230,19 +218,9 @@ pub fn diff(old: &Scan, new: &Scan) -> Drift {
 pub fn diff_with(old: &Scan, new: &Scan, options: DiffOptions) -> Drift {
     let mut findings = Vec::new();
     let mut graphs = Vec::new();
-    let mut paths: Vec<&str> = old
-        .graphs
-        .iter()
-        .chain(&new.graphs)
-        .map(|g| g.graph.source.path.as_str())
-        .collect();
-    paths.sort_unstable();
-    paths.dedup();
-    for path in paths {
-        let o = old.graph(path);
-        let n = new.graph(path);
+    for (path, o, n) in match_graphs(old, new) {
         graphs.push(GraphPair {
-            path: path.to_owned(),
+            path: path.clone(),
             presence: match (o, n) {
                 (Some(_), Some(_)) => "both",
                 (Some(_), None) => "old-only",
@@ -251,7 +229,10 @@ pub fn diff_with(old: &Scan, new: &Scan, options: DiffOptions) -> Drift {
             old_packages: o.map_or(0, |g| g.graph.packages.len()),
             new_packages: n.map_or(0, |g| g.graph.packages.len()),
         });
-        diff_graph(path, o, n, options, &mut findings);
+        // Findings point at a real file: the new one (the old for removals
+        // of a graph that is gone).
+        let file = n.or(o).map_or(path.as_str(), |g| g.graph.source.path.as_str());
+        diff_graph(file, o, n, options, &mut findings);
     }
     findings.sort_by(|a, b| {
         (a.code, &a.graph, &a.name, &a.new_version, &a.old_version).cmp(&(
@@ -274,14 +255,44 @@ pub fn diff_with(old: &Scan, new: &Scan, options: DiffOptions) -> Drift {
     }
     let mut warnings: Vec<String> = old.warnings.iter().map(|w| format!("old: {w}")).collect();
     warnings.extend(new.warnings.iter().map(|w| format!("new: {w}")));
-    Drift {
-        old: old.input.clone(),
-        new: new.input.clone(),
-        graphs,
-        summary,
-        findings,
-        warnings,
+    Drift { old: old.input.clone(), new: new.input.clone(), graphs, summary, findings, warnings }
+}
+
+type GraphMatch<'s> = (String, Option<&'s ScannedGraph>, Option<&'s ScannedGraph>);
+
+/// Pairs graphs by source path; then, among the graphs left over, pairs
+/// one old and one new graph of the same format when each is the only one
+/// of its format (two files compared directly: `old/Cargo.lock` against
+/// `Cargo.lock`, or two differently named SBOMs). A pair of different
+/// paths is reported as `old-path → new-path`.
+fn match_graphs<'s>(old: &'s Scan, new: &'s Scan) -> Vec<GraphMatch<'s>> {
+    let mut out: Vec<GraphMatch<'s>> = Vec::new();
+    let mut old_left: Vec<&ScannedGraph> = Vec::new();
+    for o in &old.graphs {
+        match new.graph(&o.graph.source.path) {
+            Some(n) => out.push((o.graph.source.path.clone(), Some(o), Some(n))),
+            None => old_left.push(o),
+        }
     }
+    let mut new_left: Vec<&ScannedGraph> =
+        new.graphs.iter().filter(|n| old.graph(&n.graph.source.path).is_none()).collect();
+    let mut i = 0;
+    while i < old_left.len() {
+        let format = old_left[i].graph.source.format;
+        let same_old = old_left.iter().filter(|g| g.graph.source.format == format).count();
+        let same_new: Vec<usize> = (0..new_left.len()).filter(|&k| new_left[k].graph.source.format == format).collect();
+        if same_old == 1 && same_new.len() == 1 {
+            let o = old_left.remove(i);
+            let n = new_left.remove(same_new[0]);
+            out.push((format!("{} → {}", o.graph.source.path, n.graph.source.path), Some(o), Some(n)));
+        } else {
+            i += 1;
+        }
+    }
+    out.extend(old_left.into_iter().map(|o| (o.graph.source.path.clone(), Some(o), None)));
+    out.extend(new_left.into_iter().map(|n| (n.graph.source.path.clone(), None, Some(n))));
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
 }
 
 type Key<'a> = (Ecosystem, &'a str);
@@ -293,13 +304,10 @@ fn index_by_name(g: &ScannedGraph) -> HashMap<Key<'_>, Vec<PackageIndex>> {
             *x = true;
         }
     }
-    let mut map: HashMap<Key<'_>, Vec<PackageIndex>> =
-        HashMap::with_capacity(g.graph.packages.len());
+    let mut map: HashMap<Key<'_>, Vec<PackageIndex>> = HashMap::with_capacity(g.graph.packages.len());
     for (i, p) in g.graph.packages.iter().enumerate() {
         if !roots[i] {
-            map.entry((p.ecosystem, p.name.as_str()))
-                .or_default()
-                .push(i);
+            map.entry((p.ecosystem, p.name.as_str())).or_default().push(i);
         }
     }
     map
@@ -345,14 +353,8 @@ fn diff_graph(
     let empty = HashMap::new();
     let old_map = old.map(index_by_name).unwrap_or_else(|| empty.clone());
     let new_map = new.map(index_by_name).unwrap_or(empty);
-    let mut old_side = Side {
-        scanned: old,
-        index: None,
-    };
-    let mut new_side = Side {
-        scanned: new,
-        index: None,
-    };
+    let mut old_side = Side { scanned: old, index: None };
+    let mut new_side = Side { scanned: new, index: None };
     let mut keys: Vec<Key<'_>> = old_map.keys().chain(new_map.keys()).copied().collect();
     keys.sort_unstable();
     keys.dedup();
@@ -412,11 +414,9 @@ fn pair_versions(
     let mut i = 0;
     while i < o_left.len() {
         let bucket = compat_bucket(ov(o_left[i]));
-        if let Some(pos) = bucket.as_ref().and_then(|b| {
-            n_left
-                .iter()
-                .position(|&n| compat_bucket(nv(n)).as_ref() == Some(b))
-        }) {
+        if let Some(pos) =
+            bucket.as_ref().and_then(|b| n_left.iter().position(|&n| compat_bucket(nv(n)).as_ref() == Some(b)))
+        {
             out.push((Some(o_left.remove(i)), Some(n_left.remove(pos))));
         } else {
             i += 1;
@@ -435,11 +435,7 @@ fn pair_versions(
 
 fn compat_bucket(v: &str) -> Option<(u64, u64)> {
     let v = parse_semver(v)?;
-    Some(if v.major == 0 {
-        (0, v.minor)
-    } else {
-        (v.major, u64::MAX)
-    })
+    Some(if v.major == 0 { (0, v.minor) } else { (v.major, u64::MAX) })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -466,36 +462,26 @@ fn make_finding(
                 if opkg.version == npkg.version {
                     return None;
                 }
-                (
-                    FindingCode::VersionChanged,
-                    format!("{versions} (license unchanged)"),
-                )
+                (FindingCode::VersionChanged, format!("{versions} (license unchanged)"))
             } else if olic.is_known() && !nlic.is_known() {
                 (
                     FindingCode::LicenseNowUnknown,
                     format!(
                         "{versions}: license {} is now unknown ({})",
                         display(olic),
-                        nlic.unknown_reason
-                            .as_deref()
-                            .unwrap_or("no reason recorded")
+                        nlic.unknown_reason.as_deref().unwrap_or("no reason recorded")
                     ),
                 )
             } else {
-                (
-                    FindingCode::LicenseChanged,
-                    format!("{versions}: license {} → {}", display(olic), display(nlic)),
-                )
+                (FindingCode::LicenseChanged, format!("{versions}: license {} → {}", display(olic), display(nlic)))
             }
         }
-        (None, Some((npkg, nlic))) => (
-            FindingCode::Added,
-            format!("{} {} added ({})", npkg.name, npkg.version, display(nlic)),
-        ),
-        (Some((opkg, olic)), None) => (
-            FindingCode::Removed,
-            format!("{} {} removed ({})", opkg.name, opkg.version, display(olic)),
-        ),
+        (None, Some((npkg, nlic))) => {
+            (FindingCode::Added, format!("{} {} added ({})", npkg.name, npkg.version, display(nlic)))
+        }
+        (Some((opkg, olic)), None) => {
+            (FindingCode::Removed, format!("{} {} removed ({})", opkg.name, opkg.version, display(olic)))
+        }
         (None, None) => return None,
     };
     let (pkg, (paths, more, direct)) = match (n, np, o, op) {
@@ -633,16 +619,9 @@ impl Pep440 {
             (s2[..d].parse().unwrap_or(0), skipped + d)
         };
         let mut pre = None;
-        for (tag, rank) in [
-            ("alpha", 0u8),
-            ("beta", 1),
-            ("preview", 2),
-            ("pre", 2),
-            ("rc", 2),
-            ("a", 0),
-            ("b", 1),
-            ("c", 2),
-        ] {
+        for (tag, rank) in
+            [("alpha", 0u8), ("beta", 1), ("preview", 2), ("pre", 2), ("rc", 2), ("a", 0), ("b", 1), ("c", 2)]
+        {
             if let Some(r) = rest.strip_prefix(tag) {
                 let (n, used) = num(r);
                 pre = Some((rank, n));
@@ -668,14 +647,7 @@ impl Pep440 {
         if !rest.is_empty() {
             return None;
         }
-        Some(Self {
-            epoch,
-            release,
-            pre,
-            post,
-            dev,
-            local,
-        })
+        Some(Self { epoch, release, pre, post, dev, local })
     }
 
     /// Sort key: dev-only releases first, then pre-releases, the release,

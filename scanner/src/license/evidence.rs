@@ -383,6 +383,11 @@ impl<'a> Resolver<'a> {
             match parsed.map(|p| p.value) {
                 Some(LicenseValue::Expr(e)) => {
                     if let Some(f) = see_license_in(&ev.value) {
+                        // A pointer to a file, not a license.
+                        let mut ev = ev;
+                        ev.expression = None;
+                        ev.confidence = 0.0;
+                        ev.warnings = vec![format!("npm's \"SEE LICENSE IN\": the license text is in {f}")];
                         file_pointer = Some(f);
                         evidence.push(ev);
                     } else {
