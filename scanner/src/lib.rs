@@ -9,21 +9,18 @@
 pub mod model;
 pub mod source;
 
-pub mod report;
-
-pub mod git;
-
 pub mod discover;
 pub mod parse;
 
 pub mod drift;
+pub mod git;
 pub mod license;
 pub mod paths;
+pub mod report;
 pub mod scan;
 
+pub use discover::{detect, read_graphs};
 pub use model::{
-    DependencyGraph, Ecosystem, LockfileFormat, Package, PackageIndex, ParseError, RawLicense,
-    SourceLocation,
+    DependencyGraph, Ecosystem, LockfileFormat, Package, PackageIndex, ParseError, RawLicense, SourceLocation,
 };
 pub use source::{Directory, InputTree};
-pub use discover::{detect, read_graphs};
