@@ -98,14 +98,12 @@ pub fn drift_human(drift: &Drift, options: &HumanOptions) -> String {
         for f in &license {
             out.push('\n');
             let _ = writeln!(out, "{} {} ({})", p.bold(&f.name), version_change(f), f.graph);
-            if f.paths.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "  via: {}",
-                    if f.direct { "direct dependency" } else { "no path from a direct dependency" }
-                );
+            if f.direct {
+                let _ = writeln!(out, "  via: direct dependency");
+            } else if f.paths.is_empty() {
+                let _ = writeln!(out, "  via: no path from a direct dependency");
             }
-            for (i, path) in f.paths.iter().enumerate() {
+            for (i, path) in f.paths.iter().enumerate().filter(|(_, p)| p.len() > 1 || !f.direct) {
                 let _ = writeln!(out, "  {} {}", if i == 0 { "via:" } else { "    " }, path_text(path));
             }
             if f.more_paths > 0 {
