@@ -208,3 +208,16 @@ fn choices_are_bounded() {
     assert!(f.choices_truncated);
     assert!(f.choices.len() <= steward_scanner::license::facts::MAX_CHOICES);
 }
+
+/// Inputs the `license_expr` fuzz target found; each must render as valid
+/// SPDX that reads back to the same license.
+#[test]
+fn fuzz_regressions() {
+    for input in ["GPL-2\u{1}\0\u{1}&LicenseRef-ly WITH AdditionRef-ClasOLkceeRef-GPL-2-TH Clac"] {
+        let p = parse_lenient(input).unwrap();
+        let e = p.value.expr().unwrap();
+        assert!(is_valid_spdx(e), "{input:?} → {e}");
+        let again = parse_lenient(&e.to_string()).unwrap();
+        assert_eq!(again.value.expr().unwrap().canonical(), e.canonical());
+    }
+}

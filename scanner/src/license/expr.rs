@@ -605,8 +605,19 @@ impl Parser {
         if let Some(e) = spdx::exception_id(phrase) {
             return e.name.to_owned();
         }
-        if phrase.starts_with("AdditionRef-") || phrase.starts_with("DocumentRef-") {
-            return phrase.to_owned();
+        let addition_ref = match phrase.split_once(':') {
+            Some((doc, add)) if doc.starts_with("DocumentRef-") && add.starts_with("AdditionRef-") => Some(format!(
+                "DocumentRef-{}:AdditionRef-{}",
+                sanitise_ref(&doc["DocumentRef-".len()..]),
+                sanitise_ref(&add["AdditionRef-".len()..])
+            )),
+            _ => phrase.strip_prefix("AdditionRef-").map(|rest| format!("AdditionRef-{}", sanitise_ref(rest))),
+        };
+        if let Some(id) = addition_ref {
+            if id != phrase {
+                self.warnings.push(format!("exception {phrase:?} read as {id}"));
+            }
+            return id;
         }
         let key = phrase.to_ascii_lowercase();
         if let Some(e) = lower_exceptions().get(key.as_str()) {
