@@ -213,7 +213,10 @@ fn choices_are_bounded() {
 /// SPDX that reads back to the same license.
 #[test]
 fn fuzz_regressions() {
-    for input in ["GPL-2\u{1}\0\u{1}&LicenseRef-ly WITH AdditionRef-ClasOLkceeRef-GPL-2-TH Clac"] {
+    for input in [
+        "GPL-2\u{1}\0\u{1}&LicenseRef-ly WITH AdditionRef-ClasOLkceeRef-GPL-2-TH Clac",
+        "Apache-2.0 WITH DocumentRef-x y:AdditionRef-z w",
+    ] {
         let p = parse_lenient(input).unwrap();
         let e = p.value.expr().unwrap();
         assert!(is_valid_spdx(e), "{input:?} → {e}");

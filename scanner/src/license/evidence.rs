@@ -458,6 +458,14 @@ impl<'a> Resolver<'a> {
             format!("a license text was found ({}) but matched no license above the threshold", low.file)
         } else {
             let where_ = match pkg.ecosystem {
+                Ecosystem::Cargo
+                    if !pkg
+                        .source
+                        .as_deref()
+                        .is_some_and(|s| s.starts_with("registry+") || s.starts_with("sparse+")) =>
+                {
+                    "a workspace, path or git crate: Cargo.lock has no license field and only registry crates are looked up in the cargo registry cache"
+                }
                 Ecosystem::Cargo => {
                     "the input has no license field and the crate is not in the local cargo registry cache"
                 }
@@ -661,7 +669,9 @@ impl<'a> Resolver<'a> {
         if !self.config.raw.local_caches && self.config.raw.cargo_home.is_none() {
             return None;
         }
-        if pkg.source.as_deref().is_some_and(|s| !s.starts_with("registry+") && !s.starts_with("sparse+")) {
+        // Only registry crates are in the registry cache (not path, git or
+        // workspace packages).
+        if !pkg.source.as_deref().is_some_and(|s| s.starts_with("registry+") || s.starts_with("sparse+")) {
             return None;
         }
         let dirs = self.cargo_src_dirs.get_or_insert_with(|| {
@@ -701,7 +711,9 @@ impl<'a> Resolver<'a> {
                 std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go/pkg/mod"))
             })
             .clone()?;
-        let dir = root.join(format!("{}@{}", go_escape(&pkg.name), go_escape(&pkg.version)));
+        // A `replace` directive with a version fetches another module.
+        let module = pkg.source.as_deref().and_then(|s| s.strip_prefix("replace+")).unwrap_or(&pkg.name);
+        let dir = root.join(format!("{}@{}", go_escape(module), go_escape(&pkg.version)));
         dir.is_dir().then_some(dir)
     }
 
