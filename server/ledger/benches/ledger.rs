@@ -129,6 +129,12 @@ fn bench_entry(c: &mut Criterion) {
     g.bench_function("parse + validate (proposal, signed)", |b| {
         b.iter(|| black_box(Entry::from_canonical_bytes(&bytes).expect("valid")))
     });
+    g.bench_function("check_entry_bytes (verifier path)", |b| {
+        b.iter(|| black_box(steward_ledger::entry::check_entry_bytes(&bytes).expect("valid")))
+    });
+    g.bench_function("validate_canonical only", |b| {
+        b.iter(|| black_box(steward_ledger::jcs::validate_canonical(&bytes).expect("canonical")))
+    });
     g.bench_function("serde_json::Value parse only", |b| {
         b.iter(|| black_box(serde_json::from_slice::<serde_json::Value>(&bytes).expect("json")))
     });

@@ -88,7 +88,7 @@ pub fn validate_canonical(bytes: &[u8]) -> Result<ScanSummary, CanonicalError> {
     if let Err(e) = std::str::from_utf8(bytes) {
         return Err(CanonicalError::NotCanonical { offset: e.valid_up_to(), reason: "invalid UTF-8" });
     }
-    let mut scanner = Scanner { b: bytes, pos: 0, summary: ScanSummary::default(), keys: Vec::new() };
+    let mut scanner = Scanner { b: bytes, pos: 0, summary: ScanSummary::default() };
     scanner.value(0)?;
     if scanner.pos != bytes.len() {
         return Err(scanner.err("trailing bytes after the value"));
@@ -100,8 +100,48 @@ struct Scanner<'a> {
     b: &'a [u8],
     pos: usize,
     summary: ScanSummary,
-    /// One reusable buffer per depth: the previous member name (UTF-16).
-    keys: Vec<(Vec<u16>, Vec<u16>)>,
+}
+
+/// Orders two member names (raw, still escaped, already validated) by
+/// their UTF-16 code units. Without escapes and without characters at or
+/// above U+E000 (UTF-8 lead bytes 0xEE and up), UTF-8 byte order is the
+/// same as UTF-16 order, so the common case compares bytes directly.
+fn compare_keys(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let simple = |k: &[u8]| k.iter().all(|&x| x != b'\\' && x < 0xee);
+    if simple(a) && simple(b) {
+        return a.cmp(b);
+    }
+    decode_key(a).cmp(&decode_key(b))
+}
+
+fn decode_key(raw: &[u8]) -> Vec<u16> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut rest = raw;
+    while !rest.is_empty() {
+        let run = rest.iter().position(|&x| x == b'\\').unwrap_or(rest.len());
+        let (text, tail) = rest.split_at(run);
+        out.extend(std::str::from_utf8(text).unwrap_or("").encode_utf16());
+        rest = tail;
+        if rest.is_empty() {
+            break;
+        }
+        let (unit, used) = match rest.get(1) {
+            Some(b'"') => (0x22, 2),
+            Some(b'\\') => (0x5c, 2),
+            Some(b'b') => (0x08, 2),
+            Some(b't') => (0x09, 2),
+            Some(b'n') => (0x0a, 2),
+            Some(b'f') => (0x0c, 2),
+            Some(b'r') => (0x0d, 2),
+            _ => {
+                let hex = rest.get(2..6).and_then(|h| std::str::from_utf8(h).ok());
+                (hex.and_then(|h| u16::from_str_radix(h, 16).ok()).unwrap_or(0), 6)
+            }
+        };
+        out.push(unit);
+        rest = rest.get(used..).unwrap_or(&[]);
+    }
+    out
 }
 
 impl Scanner<'_> {
@@ -126,7 +166,7 @@ impl Scanner<'_> {
         match self.peek() {
             Some(b'{') => self.object(depth),
             Some(b'[') => self.array(depth),
-            Some(b'"') => self.string(None),
+            Some(b'"') => self.string(),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
             Some(b'n') => {
@@ -172,32 +212,21 @@ impl Scanner<'_> {
         Ok(())
     }
 
-    /// Scans a string; with `key`, also decodes it into UTF-16 units.
-    fn string(&mut self, mut key: Option<&mut Vec<u16>>) -> Result<(), CanonicalError> {
+    /// Scans a string.
+    fn string(&mut self) -> Result<(), CanonicalError> {
         self.pos += 1; // opening quote
-        let mut run_start = self.pos;
         loop {
-            let Some(c) = self.peek() else {
-                return Err(self.err("unterminated string"));
-            };
-            match c {
-                b'"' | b'\\' => {
-                    if let Some(k) = key.as_deref_mut() {
-                        let run = self.b.get(run_start..self.pos).unwrap_or(&[]);
-                        k.extend(std::str::from_utf8(run).unwrap_or("").encode_utf16());
-                    }
-                    if c == b'"' {
-                        self.pos += 1;
-                        return Ok(());
-                    }
-                    let unit = self.escape()?;
-                    if let Some(k) = key.as_deref_mut() {
-                        k.push(unit);
-                    }
-                    run_start = self.pos;
+            match self.peek() {
+                None => return Err(self.err("unterminated string")),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(());
                 }
-                0x00..=0x1f => return Err(self.err("unescaped control character")),
-                _ => self.pos += 1,
+                Some(b'\\') => {
+                    self.escape()?;
+                }
+                Some(0x00..=0x1f) => return Err(self.err("unescaped control character")),
+                Some(_) => self.pos += 1,
             }
         }
     }
@@ -261,29 +290,22 @@ impl Scanner<'_> {
             self.pos += 1;
             return Ok(());
         }
-        if self.keys.len() <= depth {
-            self.keys.resize_with(depth + 1, Default::default);
-        }
-        let mut first = true;
+        let mut previous: Option<(usize, usize)> = None;
         loop {
             if self.peek() != Some(b'"') {
                 return Err(self.err("expected a member name"));
             }
             let key_start = self.pos;
-            let (mut previous, mut current) = std::mem::take(&mut self.keys[depth]);
-            current.clear();
-            let scanned = self.string(Some(&mut current));
-            if let Err(e) = scanned {
-                self.keys[depth] = (previous, current);
-                return Err(e);
+            self.string()?;
+            let key = (key_start + 1, self.pos - 1);
+            if let Some(prev) = previous {
+                let raw = |(a, b): (usize, usize)| self.b.get(a..b).unwrap_or(&[]);
+                if compare_keys(raw(key), raw(prev)) != std::cmp::Ordering::Greater {
+                    self.pos = key_start;
+                    return Err(self.err("member names not sorted by UTF-16 code units, or duplicated"));
+                }
             }
-            if !first && current <= previous {
-                self.pos = key_start;
-                return Err(self.err("member names not sorted by UTF-16 code units, or duplicated"));
-            }
-            first = false;
-            std::mem::swap(&mut previous, &mut current);
-            self.keys[depth] = (previous, current);
+            previous = Some(key);
             if self.peek() != Some(b':') {
                 return Err(self.err("expected :"));
             }

@@ -77,12 +77,22 @@ pub struct VerifyOptions {
     pub entry_checks: EntryChecks,
     /// Entries per read batch.
     pub batch_size: usize,
+    /// Threads for leaf hashing and entry checks (1 = no extra threads).
+    /// Everything order-dependent stays on the calling thread.
+    pub threads: usize,
 }
 
 impl VerifyOptions {
-    /// Default options for a log: parse every entry, batches of 4096.
+    /// Default options for a log: parse every entry, batches of 4096, up
+    /// to four threads.
     pub fn new(origin: &str, trusted_key: VerifierKey) -> VerifyOptions {
-        VerifyOptions { origin: origin.to_owned(), trusted_key, entry_checks: EntryChecks::Parse, batch_size: 4096 }
+        VerifyOptions {
+            origin: origin.to_owned(),
+            trusted_key,
+            entry_checks: EntryChecks::Parse,
+            batch_size: 4096,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+        }
     }
 }
 
@@ -297,6 +307,9 @@ pub fn verify_log<S: LogSource>(
         let want = usize::try_from(count - next).unwrap_or(usize::MAX).min(batch);
         let entries = source.read_entries(next, want).map_err(VerifyError::Storage)?;
         new_nodes.clear();
+        // Leaf hashes and per-entry checks are independent of each other:
+        // compute them on all threads first, then apply them in order.
+        let prechecked = precheck_all(&entries, options.entry_checks, options.threads);
         // The first failure found among entries and checkpoints in this
         // batch; node mismatches are compared against it afterwards.
         let mut first: Option<LogFailure> = None;
@@ -312,12 +325,19 @@ pub fn verify_log<S: LogSource>(
                 first = Some(LogFailure { index, reason: FailureReason::IndexMismatch { found: entry.index } });
                 break;
             }
-            if let Err(reason) = check_entry(&entry.bytes, options.entry_checks, &mut state) {
+            let Some(pre) = prechecked.get(i) else {
+                first = Some(LogFailure { index, reason: FailureReason::MissingEntry });
+                break;
+            };
+            let rotation = match &pre.kind {
+                Ok(kind) => follow_rotation(&entry.bytes, *kind, &mut state),
+                Err(reason) => Err(reason.clone()),
+            };
+            if let Err(reason) = rotation {
                 first = Some(LogFailure { index, reason });
                 break;
             }
-            let leaf = hash_leaf(&entry.bytes);
-            let appended = frontier.append(leaf, |id, hash| new_nodes.push((id, hash)));
+            let appended = frontier.append(pre.leaf, |id, hash| new_nodes.push((id, hash)));
             if appended.is_err() {
                 first = Some(LogFailure { index, reason: FailureReason::MissingEntry });
                 break;
@@ -397,16 +417,45 @@ pub fn verify_log<S: LogSource>(
     })
 }
 
-fn check_entry(bytes: &[u8], checks: EntryChecks, state: &mut State) -> Result<(), FailureReason> {
+/// The order-independent work for one entry: its leaf hash and the
+/// configured checks (which also tell its kind).
+struct Prechecked {
+    leaf: Hash,
+    kind: Result<Option<EntryKind>, FailureReason>,
+}
+
+fn precheck(bytes: &[u8], checks: EntryChecks) -> Prechecked {
     let kind = match checks {
-        EntryChecks::LeafOnly => peek_kind(bytes),
-        EntryChecks::Parse => Some(check_entry_bytes(bytes).map_err(FailureReason::InvalidEntry)?),
-        EntryChecks::ParseAndSignatures => {
-            let entry = Entry::from_canonical_bytes(bytes).map_err(FailureReason::InvalidEntry)?;
-            entry.verify_signature().map_err(FailureReason::InvalidEntry)?;
-            Some(entry.kind)
-        }
+        EntryChecks::LeafOnly => Ok(peek_kind(bytes)),
+        EntryChecks::Parse => check_entry_bytes(bytes).map(Some).map_err(FailureReason::InvalidEntry),
+        EntryChecks::ParseAndSignatures => Entry::from_canonical_bytes(bytes)
+            .and_then(|entry| entry.verify_signature().map(|_| Some(entry.kind)))
+            .map_err(FailureReason::InvalidEntry),
     };
+    Prechecked { leaf: hash_leaf(bytes), kind }
+}
+
+fn precheck_all(entries: &[StoredEntry], checks: EntryChecks, threads: usize) -> Vec<Prechecked> {
+    let run = |chunk: &[StoredEntry]| chunk.iter().map(|e| precheck(&e.bytes, checks)).collect::<Vec<_>>();
+    if threads <= 1 || entries.len() < 256 {
+        return run(entries);
+    }
+    let chunk_len = entries.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut chunks = entries.chunks(chunk_len);
+        let mine = chunks.next().unwrap_or(&[]);
+        let workers: Vec<_> = chunks.map(|chunk| (chunk, scope.spawn(move || run(chunk)))).collect();
+        let mut out = run(mine);
+        for (chunk, worker) in workers {
+            // A worker cannot panic on any input; if it did, redo its share.
+            out.extend(worker.join().unwrap_or_else(|_| run(chunk)));
+        }
+        out
+    })
+}
+
+/// Applies a `key-rotation` entry (checked fully, in log order).
+fn follow_rotation(bytes: &[u8], kind: Option<EntryKind>, state: &mut State) -> Result<(), FailureReason> {
     if kind != Some(EntryKind::KeyRotation) {
         return Ok(());
     }

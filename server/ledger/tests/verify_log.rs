@@ -238,3 +238,28 @@ fn rotation_not_signed_by_the_key_in_force_is_rejected() {
         assert!(matches!(f.reason, FailureReason::InvalidKeyRotation(_)), "{f}");
     }
 }
+
+#[test]
+fn parallel_prechecks_report_the_same_first_failure() {
+    let log = build(700);
+    let mut rng = Rng(42);
+    for _ in 0..12 {
+        let mut bad = log.clone();
+        let i = rng.below(700) as usize;
+        let at = rng.below(bad.entries[i].bytes.len() as u64) as usize;
+        bad.entries[i].bytes[at] ^= 0x20;
+        for threads in [1, 2, 3] {
+            let mut o = options(EntryChecks::Parse);
+            o.batch_size = 300;
+            o.threads = threads;
+            match verify_log(&bad, &o, |_| {}) {
+                Err(VerifyError::Invalid(f)) => assert_eq!(f.index, i as u64, "threads {threads}: {f}"),
+                other => panic!("threads {threads}: {other:?}"),
+            }
+        }
+    }
+    let mut o = options(EntryChecks::ParseAndSignatures);
+    o.batch_size = 300;
+    o.threads = 2;
+    assert_eq!(verify_log(&log, &o, |_| {}).unwrap().key_rotations, 1);
+}
