@@ -1,0 +1,159 @@
+# Steward's default license policy.
+#
+# Input: `steward.gate-input/v1` (see docs/POLICIES.md): `input.drift` is the
+# scanner's `steward.drift/v1` report, `input.now` the evaluation time.
+# Output: `report` = {"verdict": allow|review|deny, "decisions": [...]},
+# one decision per judged finding.
+#
+# Configuration lives in data/licenses.yaml (verdict per license category,
+# explicit allow/review/deny lists) and data/exceptions.yaml.
+package steward.license
+
+import rego.v1
+
+import data.steward.exceptions
+
+severity := {"allow": 0, "review": 1, "deny": 2}
+
+# Findings that carry a new license state: the license changed, became
+# unknown, or a package arrived.
+judged_codes := {"license-changed", "license-now-unknown", "added"}
+
+report := {
+	"verdict": overall,
+	"decisions": [d | some d in decisions],
+}
+
+overall := worst([d.verdict | some d in decisions])
+
+decisions contains decision(i, f) if {
+	some i, f in input.drift.findings
+	f.code in judged_codes
+}
+
+# An active exception turns any verdict into allow and says who granted it.
+decision(i, f) := d if {
+	base := license_decision(f)
+	active := exceptions.active_matches(f)
+	count(active) > 0
+	e := active[0]
+	d := object.union(base, {
+		"finding": i,
+		"verdict": "allow",
+		"rule": "exception",
+		"message": sprintf("%s: allowed by exception %s (%s), granted by %s until %s; without it: %s", [
+			subject(f), e.id, e.reason, e.granted_by, e.expires, base.message,
+		]),
+		"exception": {"id": e.id, "reason": e.reason, "granted_by": e.granted_by, "expires": e.expires},
+	})
+}
+
+# Otherwise the license decides; exceptions that matched but expired are
+# named so nobody wonders why the gate fails again.
+decision(i, f) := d if {
+	count(exceptions.active_matches(f)) == 0
+	base := license_decision(f)
+	expired := exceptions.expired_matches(f)
+	d := object.union(base, {
+		"finding": i,
+		"message": concat("", [base.message, expired_note(expired)]),
+		"expired_exceptions": [{"id": e.id, "expired": e.expires} | some e in expired],
+	})
+}
+
+expired_note(expired) := "" if count(expired) == 0
+
+expired_note(expired) := sprintf(" (exception %s expired on %s)", [expired[0].id, expired[0].expires]) if {
+	count(expired) > 0
+}
+
+# ---------------------------------------------------------------------------
+# The license of the finding's new state.
+
+license_decision(f) := {
+	"verdict": unknown_verdict,
+	"rule": "licenses.unknown",
+	"message": sprintf("%s: the license is unknown (%s)", [subject(f), object.get(f, ["new_license", "unknown_reason"], "no data")]),
+} if {
+	not f.new_license.expression
+}
+
+license_decision(f) := {
+	"verdict": chosen.verdict,
+	"rule": chosen.rule,
+	"choice": chosen.expression,
+	"message": license_message(f, chosen),
+} if {
+	f.new_license.expression
+	chosen := best_choice(f.new_license.facts)
+}
+
+unknown_verdict := object.get(data.licenses, "unknown", "review")
+
+# Every OR alternative is judged on its own; the licensee takes the most
+# lenient one, and the report says which.
+best_choice(facts) := chosen if {
+	judged := [choice_verdict(facts, c) | some c in facts.choices]
+	best := min([severity[j.verdict] | some j in judged])
+	chosen := [j | some j in judged; severity[j.verdict] == best][0]
+}
+
+# A choice (an AND of terms) is as strict as its strictest term.
+choice_verdict(facts, choice) := {"expression": choice.expression, "verdict": v, "rule": r} if {
+	terms := [term_verdict(facts, t) | some t in choice.licenses]
+	strictest := max([severity[t.verdict] | some t in terms])
+	first := [t | some t in terms; severity[t.verdict] == strictest][0]
+	v := first.verdict
+	r := first.rule
+}
+
+term_verdict(facts, term) := {"verdict": "deny", "rule": "licenses.deny"} if term in data.licenses.deny
+
+else := {"verdict": "review", "rule": "licenses.review"} if term in data.licenses.review
+
+else := {"verdict": "allow", "rule": "licenses.allow"} if term in data.licenses.allow
+
+else := {"verdict": verdict, "rule": sprintf("licenses.categories.%s", [category])} if {
+	category := term_category(facts, term)
+	verdict := object.get(data.licenses.categories, category, unknown_verdict)
+}
+
+term_category(facts, term) := c if {
+	c := [l.category | some l in facts.licenses; l.license == term][0]
+} else := "unknown"
+
+# ---------------------------------------------------------------------------
+# Messages.
+
+subject(f) := sprintf("%s %s", [f.name, object.get(f, "new_version", object.get(f, "old_version", ""))])
+
+license_message(f, chosen) := sprintf("%s: %s → %s is %s (%s)", [
+	subject(f), old_license(f), f.new_license.expression, verb(chosen.verdict), chosen.rule,
+]) if {
+	f.code != "added"
+}
+
+license_message(f, chosen) := sprintf("%s: new dependency under %s is %s (%s)", [
+	subject(f), f.new_license.expression, verb(chosen.verdict), chosen.rule,
+]) if {
+	f.code == "added"
+}
+
+old_license(f) := f.old_license.expression
+
+old_license(f) := "unknown" if not f.old_license.expression
+
+verb("allow") := "allowed"
+
+verb("review") := "needs review"
+
+verb("deny") := "denied"
+
+# ---------------------------------------------------------------------------
+# Helpers.
+
+worst(verdicts) := "allow" if count(verdicts) == 0
+
+worst(verdicts) := [v | some v, s in severity; s == max([severity[x] | some x in verdicts])][0] if {
+	count(verdicts) > 0
+}

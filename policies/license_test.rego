@@ -1,0 +1,166 @@
+# Tests for the default policy: `steward policy test` runs every `test_`
+# rule; each must evaluate to true.
+package steward.license_test
+
+import rego.v1
+
+import data.steward.license
+
+now := "2026-11-27T12:00:00Z"
+
+# A finding as the scanner reports it, with facts for one license per term.
+finding(code, name, old, new_choices, categories) := {
+	"code": code,
+	"graph": "package-lock.json",
+	"ecosystem": "npm",
+	"name": name,
+	"purl": sprintf("pkg:npm/%s@2.0.0", [name]),
+	"old_version": "1.0.0",
+	"new_version": "2.0.0",
+	"old_license": {"expression": old},
+	"new_license": {
+		"expression": concat(" OR ", [concat(" AND ", c) | some c in new_choices]),
+		"canonical": concat(" OR ", [concat(" AND ", c) | some c in new_choices]),
+		"facts": {
+			"choices": [{"expression": concat(" AND ", c), "licenses": c} | some c in new_choices],
+			"licenses": [{"license": l, "category": categories[l]} | some l, _ in categories],
+		},
+	},
+}
+
+input_with(findings) := {"schema": "steward.gate-input/v1", "now": now, "context": {}, "drift": {"findings": findings}}
+
+sspl := finding("license-changed", "left-pad", "Apache-2.0", [["SSPL-1.0"]], {"SSPL-1.0": "source-available"})
+
+mit := finding("license-changed", "right-pad", "ISC", [["MIT"]], {"MIT": "permissive"})
+
+gpl := finding("license-changed", "gplish", "MIT", [["GPL-3.0-only"]], {"GPL-3.0-only": "strong-copyleft"})
+
+dual := finding(
+	"license-changed", "dual", "MIT", [["GPL-3.0-only"], ["MIT"]],
+	{"GPL-3.0-only": "strong-copyleft", "MIT": "permissive"},
+)
+
+test_no_findings_is_allow if {
+	r := license.report with input as input_with([])
+	r.verdict == "allow"
+	count(r.decisions) == 0
+}
+
+test_source_available_is_denied_by_the_deny_list if {
+	r := license.report with input as input_with([sspl])
+	r.verdict == "deny"
+	r.decisions[0].rule == "licenses.deny"
+	r.decisions[0].finding == 0
+	contains(r.decisions[0].message, "Apache-2.0 → SSPL-1.0 is denied")
+}
+
+test_category_decides_when_no_list_names_the_license if {
+	r := license.report with input as input_with([sspl]) with data.licenses.deny as []
+	r.decisions[0].rule == "licenses.categories.source-available"
+	r.verdict == "deny"
+}
+
+test_permissive_is_allowed if {
+	r := license.report with input as input_with([mit])
+	r.verdict == "allow"
+	r.decisions[0].rule == "licenses.categories.permissive"
+}
+
+test_strong_copyleft_needs_review if {
+	r := license.report with input as input_with([gpl])
+	r.verdict == "review"
+}
+
+test_or_takes_the_most_lenient_choice_and_says_which if {
+	r := license.report with input as input_with([dual])
+	r.verdict == "allow"
+	r.decisions[0].choice == "MIT"
+}
+
+test_and_is_as_strict_as_its_strictest_term if {
+	both := finding("license-changed", "both", "MIT", [["MIT", "SSPL-1.0"]], {"MIT": "permissive", "SSPL-1.0": "source-available"})
+	r := license.report with input as input_with([both])
+	r.verdict == "deny"
+}
+
+test_unknown_license_needs_review if {
+	f := object.union(object.remove(sspl, ["new_license"]), {
+		"code": "license-now-unknown",
+		"new_license": {"unknown_reason": "no license field"},
+	})
+	r := license.report with input as input_with([f])
+	r.verdict == "review"
+	r.decisions[0].rule == "licenses.unknown"
+	contains(r.decisions[0].message, "no license field")
+}
+
+test_added_dependency_is_judged_too if {
+	f := object.union(sspl, {"code": "added"})
+	r := license.report with input as input_with([f])
+	r.verdict == "deny"
+	contains(r.decisions[0].message, "new dependency under SSPL-1.0")
+}
+
+test_version_only_changes_are_not_judged if {
+	f := object.union(mit, {"code": "version-changed"})
+	r := license.report with input as input_with([f, sspl])
+	count(r.decisions) == 1
+	r.decisions[0].finding == 1
+}
+
+test_worst_decision_wins if {
+	r := license.report with input as input_with([mit, gpl, sspl])
+	r.verdict == "deny"
+	count(r.decisions) == 3
+}
+
+exception := {
+	"id": "EX-1",
+	"package": "left-pad",
+	"version": ">=2.0.0, <3.0.0",
+	"license": "SSPL-1.0",
+	"reason": "internal tool",
+	"granted_by": "legal",
+	"expires": "2026-12-31",
+}
+
+test_active_exception_allows_and_is_named if {
+	r := license.report with input as input_with([sspl]) with data.exceptions as [exception]
+	r.verdict == "allow"
+	r.decisions[0].rule == "exception"
+	r.decisions[0].exception.id == "EX-1"
+	contains(r.decisions[0].message, "granted by legal")
+}
+
+test_expired_exception_no_longer_applies_and_the_report_says_so if {
+	old := object.union(exception, {"expires": "2026-11-01"})
+	r := license.report with input as input_with([sspl]) with data.exceptions as [old]
+	r.verdict == "deny"
+	r.decisions[0].expired_exceptions[0].id == "EX-1"
+	contains(r.decisions[0].message, "exception EX-1 expired on 2026-11-01")
+}
+
+test_exception_outside_its_version_range_does_not_apply if {
+	narrow := object.union(exception, {"version": ">=3.0.0"})
+	r := license.report with input as input_with([sspl]) with data.exceptions as [narrow]
+	r.verdict == "deny"
+}
+
+test_exception_for_another_license_does_not_apply if {
+	other := object.union(exception, {"license": "BUSL-1.1"})
+	r := license.report with input as input_with([sspl]) with data.exceptions as [other]
+	r.verdict == "deny"
+}
+
+test_exception_by_purl_glob if {
+	by_purl := object.remove(object.union(exception, {"purl": "pkg:npm/left-*"}), ["package"])
+	r := license.report with input as input_with([sspl]) with data.exceptions as [by_purl]
+	r.verdict == "allow"
+}
+
+test_exception_expiring_today_still_applies_until_the_end_of_the_day if {
+	today := object.union(exception, {"expires": "2026-11-27"})
+	r := license.report with input as input_with([sspl]) with data.exceptions as [today]
+	r.verdict == "allow"
+}

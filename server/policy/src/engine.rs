@@ -1,0 +1,123 @@
+//! A compiled bundle and its evaluation.
+
+use crate::verdict::{Evaluation, parse_report};
+use crate::{Bundle, PolicyError};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The rule every bundle must define: `{"verdict", "decisions"}`.
+pub const ENTRYPOINT: &str = "data.steward.license.report";
+
+/// The version of the input document (`input.schema`).
+pub const INPUT_SCHEMA: &str = "steward.gate-input/v1";
+
+/// A bundle's policies and data, parsed once and cloned per evaluation
+/// (regorus engines are cheap to clone and not shared across threads
+/// mutably).
+#[derive(Debug, Clone)]
+pub struct PolicyEngine {
+    engine: regorus::Engine,
+    bundle: Arc<Bundle>,
+}
+
+impl PolicyEngine {
+    /// Compiles the bundle's policies (not its tests) and data. Syntax
+    /// errors name `file:line:column`.
+    pub fn new(bundle: Bundle) -> Result<PolicyEngine, PolicyError> {
+        let mut engine = regorus::Engine::new();
+        for f in bundle.policies() {
+            engine.add_policy(f.path.clone(), f.text.clone()).map_err(syntax_error)?;
+        }
+        engine.add_data(to_regorus(bundle.data())?).map_err(|e| PolicyError::Eval(e.to_string()))?;
+        let compiled = PolicyEngine { engine, bundle: Arc::new(bundle) };
+        // Fail at load time, not at the first pull request, when the
+        // entrypoint is missing or errors on an empty report.
+        let probe = gate_input(json!({ "findings": [] }), "1970-01-01T00:00:00Z", json!({}));
+        compiled.evaluate(&probe)?;
+        Ok(compiled)
+    }
+
+    pub fn bundle(&self) -> &Bundle {
+        &self.bundle
+    }
+
+    pub fn revision(&self) -> &str {
+        self.bundle.revision()
+    }
+
+    /// Evaluates [`ENTRYPOINT`] on an input built by [`gate_input`].
+    pub fn evaluate(&self, input: &Value) -> Result<Evaluation, PolicyError> {
+        let findings = input.pointer("/drift/findings").and_then(Value::as_array).map_or(0, Vec::len);
+        let value = self.query(input, ENTRYPOINT).map_err(|e| match e {
+            PolicyError::Eval(message) => PolicyError::Output { field: ENTRYPOINT.into(), message },
+            other => other,
+        })?;
+        if value.is_null() {
+            return Err(PolicyError::Output {
+                field: ENTRYPOINT.into(),
+                message: "undefined: the bundle must define it for every input".into(),
+            });
+        }
+        parse_report(&value, self.revision(), findings)
+    }
+
+    /// Evaluates any rule path (`data.x.y`) or query, for debugging.
+    /// Undefined results are JSON `null`.
+    pub fn query(&self, input: &Value, query: &str) -> Result<Value, PolicyError> {
+        let mut engine = self.engine.clone();
+        engine.set_input(to_regorus(input)?);
+        let value = if is_rule_path(query) {
+            engine.eval_rule(query.to_string()).map_err(eval_error)?
+        } else {
+            let results = engine.eval_query(query.to_string(), false).map_err(eval_error)?;
+            return serde_json::to_value(&results).map_err(|e| PolicyError::Eval(e.to_string()));
+        };
+        if value == regorus::Value::Undefined {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&value.to_json_str().map_err(|e| PolicyError::Eval(e.to_string()))?)
+            .map_err(|e| PolicyError::Eval(e.to_string()))
+    }
+}
+
+/// Turns regorus' multi-line diagnostic (`--> file:line:col`, a source
+/// snippet, `error: message`) into `file:line:col: message` followed by the
+/// snippet.
+pub(crate) fn syntax_error(e: impl std::fmt::Display) -> PolicyError {
+    PolicyError::Syntax(diagnostic(e))
+}
+
+/// Runtime errors (a type error in a builtin call) carry the same
+/// diagnostic shape; keep their location first too.
+pub(crate) fn eval_error(e: impl std::fmt::Display) -> PolicyError {
+    PolicyError::Eval(diagnostic(e))
+}
+
+fn diagnostic(e: impl std::fmt::Display) -> String {
+    let text = e.to_string();
+    let location = text.lines().find_map(|l| l.trim().strip_prefix("--> ")).map(str::trim);
+    let message = text.lines().rev().find_map(|l| l.trim().strip_prefix("error: ")).map(str::trim);
+    match (location, message) {
+        (Some(loc), Some(msg)) => {
+            let snippet: Vec<&str> = text.lines().filter(|l| l.contains('|')).collect();
+            format!("{loc}: {msg}\n{}", snippet.join("\n"))
+        }
+        _ => text.trim().to_string(),
+    }
+}
+
+fn is_rule_path(q: &str) -> bool {
+    q.starts_with("data.") && q.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+}
+
+pub(crate) fn to_regorus(v: &Value) -> Result<regorus::Value, PolicyError> {
+    regorus::Value::from_json_str(&v.to_string()).map_err(|e| PolicyError::Eval(e.to_string()))
+}
+
+/// The input document a gate evaluates: the scanner's `steward.drift/v1`
+/// report, the evaluation time (RFC 3339, UTC; exceptions expire against
+/// it, so the same input always gives the same verdict) and context
+/// (repository, commits, pull request).
+pub fn gate_input(drift: Value, now_rfc3339: &str, context: Value) -> Value {
+    json!({ "schema": INPUT_SCHEMA, "now": now_rfc3339, "context": context, "drift": drift })
+}

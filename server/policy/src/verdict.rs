@@ -1,0 +1,127 @@
+//! Verdicts as values: what the policy decided about each finding and
+//! overall, parsed strictly from the policy's output.
+
+use crate::PolicyError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The outcome of a policy, ordered from lenient to strict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Allow,
+    Review,
+    Deny,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Review => "review",
+            Verdict::Deny => "deny",
+        }
+    }
+
+    fn parse(s: &str, field: &str) -> Result<Verdict, PolicyError> {
+        match s {
+            "allow" => Ok(Verdict::Allow),
+            "review" => Ok(Verdict::Review),
+            "deny" => Ok(Verdict::Deny),
+            other => Err(PolicyError::Output {
+                field: field.into(),
+                message: format!("`{other}` is not a verdict (allowed: allow, review, deny)"),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An exception that changed a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedException {
+    pub id: String,
+    pub reason: String,
+    pub granted_by: String,
+    pub expires: String,
+}
+
+/// An exception that would have matched but has expired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiredException {
+    pub id: String,
+    pub expired: String,
+}
+
+/// The policy's decision about one finding of the drift report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Index into the input's `drift.findings`.
+    pub finding: usize,
+    pub verdict: Verdict,
+    /// The rule that decided, e.g. `licenses.deny` or
+    /// `licenses.categories.source-available` or `exception`.
+    pub rule: String,
+    /// One sentence for people.
+    pub message: String,
+    /// For `OR` expressions: the choice the verdict is based on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<AppliedException>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expired_exceptions: Vec<ExpiredException>,
+}
+
+/// The result of evaluating a bundle on one input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// The bundle revision that produced this evaluation.
+    pub revision: String,
+    pub verdict: Verdict,
+    /// Sorted by finding index.
+    pub decisions: Vec<Decision>,
+}
+
+/// Parses the entrypoint's value: `{"verdict": …, "decisions": [...]}`.
+pub(crate) fn parse_report(value: &Value, revision: &str, findings: usize) -> Result<Evaluation, PolicyError> {
+    let out = |field: &str, message: &str| PolicyError::Output { field: field.into(), message: message.into() };
+    let verdict =
+        value.get("verdict").and_then(Value::as_str).ok_or_else(|| out("verdict", "missing or not a string"))?;
+    let verdict = Verdict::parse(verdict, "verdict")?;
+    let raw =
+        value.get("decisions").and_then(Value::as_array).ok_or_else(|| out("decisions", "missing or not an array"))?;
+    let mut decisions = Vec::with_capacity(raw.len());
+    for (i, d) in raw.iter().enumerate() {
+        let field = format!("decisions[{i}]");
+        let mut decision: Decision = serde_json::from_value(normalise(d)).map_err(|e| out(&field, &e.to_string()))?;
+        if decision.finding >= findings {
+            return Err(out(&format!("{field}.finding"), "points past the input's findings"));
+        }
+        decision.verdict = Verdict::parse(decision.verdict.as_str(), &format!("{field}.verdict"))?;
+        decisions.push(decision);
+    }
+    decisions.sort_by(|a, b| a.finding.cmp(&b.finding).then_with(|| a.rule.cmp(&b.rule)));
+    let worst = decisions.iter().map(|d| d.verdict).max().unwrap_or(Verdict::Allow);
+    if verdict < worst {
+        return Err(out("verdict", &format!("`{verdict}` is more lenient than a decision's `{worst}`")));
+    }
+    Ok(Evaluation { revision: revision.to_string(), verdict, decisions })
+}
+
+/// Rego numbers arrive as floats (`3.0`); decision indexes are integers.
+fn normalise(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(f) = v.get("finding").and_then(Value::as_f64)
+        && f >= 0.0
+        && f.fract() == 0.0
+    {
+        v["finding"] = Value::from(f as u64);
+    }
+    v
+}

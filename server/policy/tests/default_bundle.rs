@@ -1,0 +1,82 @@
+//! The shipped bundle in `policies/`: its own Rego tests pass, and the
+//! engine turns real-shaped drift reports into verdicts.
+
+use serde_json::json;
+use std::path::PathBuf;
+use steward_policy::{Bundle, PolicyEngine, Verdict, gate_input, run_tests};
+
+fn shipped() -> Bundle {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    Bundle::from_dir(&dir).expect("the shipped bundle loads")
+}
+
+#[test]
+fn shipped_policy_tests_pass() {
+    let report = run_tests(&shipped()).unwrap();
+    for t in &report.tests {
+        assert!(t.passed, "{} failed: {:?}", t.name, t.failure);
+    }
+    assert!(report.tests.len() >= 15, "{} tests found", report.tests.len());
+}
+
+#[test]
+fn engine_denies_sspl_drift_and_names_the_revision() {
+    let bundle = shipped();
+    let revision = bundle.revision().to_string();
+    let engine = PolicyEngine::new(bundle).unwrap();
+    let drift = json!({"findings": [
+        {"code": "version-changed", "name": "a", "new_version": "1.1.0"},
+        {"code": "license-changed", "name": "elastic", "old_version": "7.10.2", "new_version": "7.11.0",
+         "old_license": {"expression": "Apache-2.0"},
+         "new_license": {"expression": "SSPL-1.0 OR Elastic-2.0", "canonical": "Elastic-2.0 OR SSPL-1.0",
+            "facts": {"choices": [
+                {"expression": "SSPL-1.0", "licenses": ["SSPL-1.0"], "category": "source-available"},
+                {"expression": "Elastic-2.0", "licenses": ["Elastic-2.0"], "category": "source-available"}],
+              "licenses": [{"license": "SSPL-1.0", "category": "source-available"},
+                           {"license": "Elastic-2.0", "category": "source-available"}]}}}
+    ]});
+    let eval = engine.evaluate(&gate_input(drift, "2026-11-27T00:00:00Z", json!({}))).unwrap();
+    assert_eq!(eval.verdict, Verdict::Deny);
+    assert_eq!(eval.revision, revision);
+    assert_eq!(eval.decisions.len(), 1);
+    assert_eq!(eval.decisions[0].finding, 1);
+    assert_eq!(eval.decisions[0].rule, "licenses.deny");
+}
+
+#[test]
+fn syntax_errors_name_file_line_and_column() {
+    let files = vec![
+        (
+            "ok.rego".to_string(),
+            b"package steward.license\nimport rego.v1\nreport := {\"verdict\": \"allow\", \"decisions\": []}\n"
+                .to_vec(),
+        ),
+        ("broken.rego".to_string(), b"package broken\nimport rego.v1\n\nallow if {\n  input.x ==\n}\n".to_vec()),
+    ];
+    let err = PolicyEngine::new(Bundle::from_files(files).unwrap()).unwrap_err().to_string();
+    assert!(err.contains("broken.rego:"), "{err}");
+    let location = err.split("broken.rego:").nth(1).unwrap();
+    let mut parts = location.split(':');
+    let line: u32 = parts.next().unwrap().trim().parse().expect("a line number");
+    let col: u32 = parts.next().unwrap().trim().parse().expect("a column number");
+    assert!((5..=6).contains(&line), "line {line} in {err}");
+    assert!(col >= 1);
+}
+
+#[test]
+fn a_bundle_without_the_entrypoint_is_rejected_at_load() {
+    let files = vec![("p.rego".to_string(), b"package other\nimport rego.v1\nx := 1\n".to_vec())];
+    let err = PolicyEngine::new(Bundle::from_files(files).unwrap()).unwrap_err().to_string();
+    assert!(err.contains("data.steward.license.report"), "{err}");
+}
+
+#[test]
+fn inconsistent_policy_output_is_an_error_not_a_verdict() {
+    let rego = "package steward.license\nimport rego.v1\nreport := {\"verdict\": \"allow\", \"decisions\": [d | some i, _ in input.drift.findings; d := {\"finding\": i, \"verdict\": \"deny\", \"rule\": \"r\", \"message\": \"m\"}]}\n";
+    let engine =
+        PolicyEngine::new(Bundle::from_files(vec![("p.rego".into(), rego.as_bytes().to_vec())]).unwrap()).unwrap();
+    let err = engine
+        .evaluate(&gate_input(json!({"findings": [{"code": "added"}]}), "2026-01-01T00:00:00Z", json!({})))
+        .unwrap_err();
+    assert!(err.to_string().contains("more lenient"), "{err}");
+}
