@@ -15,6 +15,29 @@
 //! split into plan → batch read → assemble ([`merkle::ProofPlan`],
 //! [`merkle::Frontier`]).
 //!
+//! # Using it from the server
+//!
+//! - **Append a batch** (one transaction): build each [`Entry`] and take
+//!   [`Entry::canonical_bytes`] (this refuses entries over 65,535 bytes);
+//!   read the frontier nodes [`Frontier::node_ids`]`(size)`, restore with
+//!   [`Frontier::from_hashes`], [`Frontier::append`] every
+//!   [`hash_leaf`]`(bytes)` and store each `(NodeId, Hash)` it reports
+//!   (or call [`append_leaves`] with a [`HashReader`]); then sign
+//!   `Checkpoint::new(origin, size, frontier.root())` with the server's
+//!   [`SignerKey`] and store the note text with its size.
+//! - **Proofs / roots**: [`ProofPlan::inclusion`], [`ProofPlan::consistency`]
+//!   or [`ProofPlan::root`], read [`ProofPlan::node_ids`] in one query, then
+//!   [`ProofPlan::assemble`]. O(log n) reads each.
+//! - **Tiles**: [`tiles::TilePath::parse`] the request path; a hash tile's
+//!   [`tiles::TileId::node_ids`] are one batch read, [`tiles::encode_tile`]
+//!   the body; an entry bundle covers [`tiles::TileId::leaf_range`] and is
+//!   [`tiles::encode_entry_bundle`].
+//! - **Verify**: implement [`verify::LogSource`] (entries by index range,
+//!   checkpoints by offset, plus [`HashReader`]) and call [`verify_log`]
+//!   with the trusted first key; it follows `key-rotation` entries. The
+//!   traits are synchronous: an async store runs the verifier on a blocking
+//!   thread.
+//!
 //! **Invariant:** no SQL, HTTP, async, clock or filesystem access, and no
 //! panics on any input. Storage of node hashes sits behind a small trait
 //! so everything here is tested with specification vectors alone.

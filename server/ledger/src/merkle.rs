@@ -289,7 +289,7 @@ impl ProofPlan {
         Ok(ProofPlan::from_ranges(&ranges))
     }
 
-    /// The plan for the RFC 9162 consistency proof (PROOF(m, D[n])) between
+    /// The plan for the RFC 9162 consistency proof (`PROOF(m, D[n])`) between
     /// tree sizes `size1 <= size2`. Equal sizes give an empty proof.
     pub fn consistency(size1: u64, size2: u64) -> Result<ProofPlan, PlanError> {
         if size1 > size2 {
