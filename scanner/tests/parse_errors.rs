@@ -191,6 +191,8 @@ fn yarn_classic_errors() {
     at(&e, "2:4", "unexpected indentation of 3 spaces");
     let e = expect_err(parse::yarn::parse(f, b"a@^1\n  version \"1\"\n", None), f);
     at(&e, "1:5", "must end with `:`");
+    let e = expect_err(parse::yarn::parse(f, b":\n  version \"1\"\n", None), f);
+    at(&e, "1:1", "names no specifier");
 }
 
 #[test]

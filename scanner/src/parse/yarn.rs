@@ -117,6 +117,9 @@ fn classic_entries(file: &str, text: &str) -> Result<Vec<ClassicEntry>, ParseErr
                         return Err(err(line_no, header.len() - rest.len() + 1, "expected `,` between specifiers"));
                     }
                 }
+                if specifiers.is_empty() {
+                    return Err(err(line_no, 1, "entry header names no specifier"));
+                }
                 entries.push(ClassicEntry {
                     specifiers,
                     line: line_no,
@@ -203,7 +206,7 @@ pub fn parse_classic(
     let mut by_spec: HashMap<&str, PackageIndex> = HashMap::new();
     let mut nodes = Vec::with_capacity(entries.len());
     for e in &entries {
-        let first = &e.specifiers[0];
+        let Some(first) = e.specifiers.first() else { continue };
         let name = spec_name(first).ok_or_else(|| {
             ParseError::new(file, format!("specifier `{first}` is not `name@range`")).at(format!("{}:1", e.line))
         })?;
