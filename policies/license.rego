@@ -107,11 +107,17 @@ choice_verdict(facts, choice) := {"expression": choice.expression, "verdict": v,
 	r := first.rule
 }
 
-term_verdict(facts, term) := {"verdict": "deny", "rule": "licenses.deny"} if term in data.licenses.deny
+# Lists may name a term with its exception (`GPL-2.0-only WITH
+# Classpath-exception-2.0`) or just the license id.
+listed(term, list) if term in list
 
-else := {"verdict": "review", "rule": "licenses.review"} if term in data.licenses.review
+listed(term, list) if split(term, " WITH ")[0] in list
 
-else := {"verdict": "allow", "rule": "licenses.allow"} if term in data.licenses.allow
+term_verdict(facts, term) := {"verdict": "deny", "rule": "licenses.deny"} if listed(term, data.licenses.deny)
+
+else := {"verdict": "review", "rule": "licenses.review"} if listed(term, data.licenses.review)
+
+else := {"verdict": "allow", "rule": "licenses.allow"} if listed(term, data.licenses.allow)
 
 else := {"verdict": verdict, "rule": sprintf("licenses.categories.%s", [category])} if {
 	category := term_category(facts, term)

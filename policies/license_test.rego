@@ -164,3 +164,13 @@ test_exception_expiring_today_still_applies_until_the_end_of_the_day if {
 	r := license.report with input as input_with([sspl]) with data.exceptions as [today]
 	r.verdict == "allow"
 }
+
+test_lists_match_a_term_with_an_exception_by_its_license_id if {
+	f := finding(
+		"license-changed", "jdkish", "MIT", [["GPL-2.0-only WITH Classpath-exception-2.0"]],
+		{"GPL-2.0-only WITH Classpath-exception-2.0": "strong-copyleft"},
+	)
+	r := license.report with input as input_with([f]) with data.licenses.allow as ["GPL-2.0-only"]
+	r.verdict == "allow"
+	r.decisions[0].rule == "licenses.allow"
+}

@@ -19,6 +19,7 @@
 //! | `STEWARD_BODY_LIMIT` | `body_limit` | largest accepted request body (`10MiB`, `65536`) |
 //! | `STEWARD_PUBLIC_URL` | `public_url` | the URL users reach the dashboard at (used in links) |
 //! | `STEWARD_LEDGER_ORIGIN` | `ledger_origin` | the ledger's checkpoint origin line and key name |
+//! | `STEWARD_POLICIES` | `policies` | policy bundle directory, or `embedded` for the bundle built into the binary |
 //!
 //! This module knows nothing about HTTP or SQL; it only checks that values
 //! are well-formed.
@@ -66,6 +67,7 @@ pub struct Layer {
     pub body_limit: Option<ByteSize>,
     pub public_url: Option<String>,
     pub ledger_origin: Option<String>,
+    pub policies: Option<String>,
 }
 
 /// A byte count written as an integer (`1048576`) or with a unit (`10MiB`).
@@ -172,6 +174,28 @@ fn redact_url(raw: &str) -> String {
     }
 }
 
+/// Where the policy bundle is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    /// A directory, re-read on reload.
+    Dir(PathBuf),
+    /// The default bundle compiled into the binary (`policies/` of the
+    /// source tree this binary was built from).
+    Embedded,
+}
+
+impl fmt::Display for PolicySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PolicySource::Dir(p) => write!(f, "{}", p.display()),
+            PolicySource::Embedded => f.write_str("embedded"),
+        }
+    }
+}
+
+/// The policy directory used when it exists in the working directory.
+pub const DEFAULT_POLICIES_DIR: &str = "policies";
+
 /// A value together with where it came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Sourced<T> {
@@ -190,6 +214,7 @@ pub struct Config {
     pub body_limit: Sourced<u64>,
     pub public_url: Sourced<url::Url>,
     pub ledger_origin: Sourced<String>,
+    pub policies: Sourced<PolicySource>,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -220,6 +245,7 @@ fn env_layer(env: EnvLookup<'_>) -> (Layer, Vec<(&'static str, &'static str)>) {
         ("body_limit", "STEWARD_BODY_LIMIT"),
         ("public_url", "STEWARD_PUBLIC_URL"),
         ("ledger_origin", "STEWARD_LEDGER_ORIGIN"),
+        ("policies", "STEWARD_POLICIES"),
     ];
     let mut layer = Layer::default();
     let mut used = Vec::new();
@@ -237,6 +263,7 @@ fn env_layer(env: EnvLookup<'_>) -> (Layer, Vec<(&'static str, &'static str)>) {
             "body_limit" => layer.body_limit = Some(ByteSize::Text(value)),
             "public_url" => layer.public_url = Some(value),
             "ledger_origin" => layer.ledger_origin = Some(value),
+            "policies" => layer.policies = Some(value),
             _ => unreachable!("every key in VARS is handled"),
         }
     }
@@ -413,6 +440,26 @@ impl Config {
         }
         let ledger_origin = Sourced { value: raw, source };
 
+        // policies (default: ./policies when it exists, else the embedded bundle)
+        let (raw, source) = merged!(policies, "--policies").unwrap_or_else(|| {
+            let default = if Path::new(DEFAULT_POLICIES_DIR).is_dir() { DEFAULT_POLICIES_DIR } else { "embedded" };
+            (default.to_string(), Source::Default)
+        });
+        let policies = match raw.as_str() {
+            "embedded" => PolicySource::Embedded,
+            dir if Path::new(dir).is_dir() => PolicySource::Dir(PathBuf::from(dir)),
+            _ => {
+                return Err(invalid(
+                    "policies",
+                    raw,
+                    source,
+                    "not a directory".into(),
+                    "a policy bundle directory such as ./policies, or `embedded`",
+                ));
+            }
+        };
+        let policies = Sourced { value: policies, source };
+
         Ok(Config {
             listen,
             data_dir,
@@ -422,6 +469,7 @@ impl Config {
             body_limit,
             public_url,
             ledger_origin,
+            policies,
             file: file_path,
         })
     }
@@ -455,6 +503,7 @@ impl Config {
             ("body_limit", self.body_limit.value.to_string(), self.body_limit.source.clone()),
             ("public_url", self.public_url.value.to_string(), self.public_url.source.clone()),
             ("ledger_origin", self.ledger_origin.value.clone(), self.ledger_origin.source.clone()),
+            ("policies", self.policies.value.to_string(), self.policies.source.clone()),
         ]
     }
 }
@@ -485,6 +534,7 @@ mod tests {
         assert_eq!(c.body_limit.value, 10 << 20);
         assert_eq!(c.public_url.value.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(c.ledger_origin.value, "127.0.0.1:8080/steward");
+        assert_eq!(c.policies.value, PolicySource::Embedded, "no ./policies beside the test");
     }
 
     #[test]
@@ -547,5 +597,7 @@ mod tests {
         assert!(load_with(None, &[("STEWARD_LISTEN", "localhost")], Layer::default()).is_err());
         assert!(load_with(None, &[("STEWARD_PUBLIC_URL", "ftp://x/")], Layer::default()).is_err());
         assert!(load_with(None, &[("STEWARD_LOG_LEVEL", "info,[")], Layer::default()).is_err());
+        let err = load_with(None, &[("STEWARD_POLICIES", "/no/such/dir")], Layer::default()).unwrap_err();
+        assert!(err.to_string().contains("or `embedded`"), "{err}");
     }
 }

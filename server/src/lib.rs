@@ -8,11 +8,13 @@
 //! - [`store`]: SQLite and PostgreSQL; the only module that knows SQL.
 //! - [`auth`]: tokens and roles.
 //! - [`keys`]: the server's ed25519 signing key.
+//! - [`policy`]: the loaded policy bundle and its atomic reload.
 
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;
 pub mod keys;
+pub mod policy;
 pub mod runtime;
 pub mod store;

@@ -78,6 +78,9 @@ pub struct LicenseFacts {
 pub struct ChoiceFacts {
     /// The choice as an expression (`MIT`, `Apache-2.0 AND BSD-3-Clause`).
     pub expression: String,
+    /// Its terms as written (the same strings as [`LicenseFacts::license`]),
+    /// so a policy can judge each term of the choice.
+    pub licenses: Vec<String>,
     /// The most restrictive category of its terms.
     pub category: LicenseCategory,
     pub copyleft: CopyleftStrength,
@@ -334,6 +337,7 @@ pub fn expression_facts(expr: &LicenseExpr) -> ExpressionFacts {
         };
         choice_facts.push(ChoiceFacts {
             expression,
+            licenses: facts.iter().map(|f| f.license.clone()).collect(),
             category,
             copyleft,
             osi_approved: facts.iter().all(|f| f.osi_approved),

@@ -21,10 +21,12 @@ use crate::config::DatabaseUrl;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+mod policies;
 mod postgres;
 mod sqlite;
 mod tokens;
 
+pub use policies::{NewPolicyRevision, PolicyRevision};
 pub use tokens::{ApiToken, NewToken};
 
 /// A storage failure, classified so callers can map it to a response.

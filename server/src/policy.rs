@@ -1,0 +1,154 @@
+//! The server's policy: which bundle is loaded, recording its revision,
+//! and swapping it atomically on reload (SIGHUP or
+//! `POST /api/v1/policies/reload`). A bundle that does not compile, or
+//! whose own tests fail, is rejected and the previous one keeps serving.
+//!
+//! Knows the store and the policy crate; not HTTP.
+
+use crate::config::PolicySource;
+use crate::store::{NewPolicyRevision, PolicyRevision, Store, StoreError};
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use steward_policy::{Bundle, PolicyEngine, PolicyError, TestReport, run_tests};
+
+/// The default bundle, compiled into the binary from `policies/`. A test
+/// checks this list against the directory so the two cannot drift apart.
+pub const EMBEDDED_BUNDLE: &[(&str, &str)] = &[
+    ("data/exceptions.yaml", include_str!("../../policies/data/exceptions.yaml")),
+    ("data/licenses.yaml", include_str!("../../policies/data/licenses.yaml")),
+    ("exceptions.rego", include_str!("../../policies/exceptions.rego")),
+    ("license.rego", include_str!("../../policies/license.rego")),
+    ("license_test.rego", include_str!("../../policies/license_test.rego")),
+];
+
+/// Why a bundle was not loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0}")]
+    Policy(#[from] PolicyError),
+    #[error("policy tests failed ({failed} of {total}): {first}")]
+    TestsFailed { failed: usize, total: usize, first: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Reads the bundle from its source.
+pub fn read_bundle(source: &PolicySource) -> Result<Bundle, PolicyError> {
+    match source {
+        PolicySource::Dir(dir) => Bundle::from_dir(dir),
+        PolicySource::Embedded => {
+            Bundle::from_files(EMBEDDED_BUNDLE.iter().map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())).collect())
+        }
+    }
+}
+
+/// A compiled, tested bundle ready to evaluate.
+pub struct Compiled {
+    pub engine: Arc<PolicyEngine>,
+    pub tests: TestReport,
+}
+
+/// Compiles and tests a bundle; failing tests reject it.
+pub fn compile(bundle: Bundle) -> Result<Compiled, LoadError> {
+    let tests = run_tests(&bundle)?;
+    if !tests.ok() {
+        let first = tests
+            .tests
+            .iter()
+            .find(|t| !t.passed)
+            .map(|t| format!("{}: {}", t.name, t.failure.as_deref().unwrap_or("failed")))
+            .unwrap_or_default();
+        return Err(LoadError::TestsFailed { failed: tests.failed, total: tests.tests.len(), first });
+    }
+    Ok(Compiled { engine: Arc::new(PolicyEngine::new(bundle)?), tests })
+}
+
+/// The policy currently serving.
+#[derive(Clone)]
+pub struct ActivePolicy {
+    pub engine: Arc<PolicyEngine>,
+    pub revision: PolicyRevision,
+    pub tests: TestReport,
+}
+
+/// Shared, swappable policy state.
+#[derive(Clone)]
+pub struct PolicyState {
+    source: PolicySource,
+    active: Arc<RwLock<Arc<ActivePolicy>>>,
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReloadOutcome {
+    pub revision: String,
+    /// False when the bundle on disk is the revision already serving.
+    pub changed: bool,
+    /// True the first time this revision was ever loaded.
+    pub new_revision: bool,
+    pub tests_passed: usize,
+}
+
+impl PolicyState {
+    /// Loads the configured bundle for the first time (start-up fails if it
+    /// is broken: there is nothing older to keep serving).
+    pub async fn load(source: PolicySource, store: &Store) -> Result<PolicyState, LoadError> {
+        let (active, _) = load_active(&source, store).await?;
+        Ok(PolicyState { source, active: Arc::new(RwLock::new(Arc::new(active))) })
+    }
+
+    /// The policy serving now. Cheap: clones an `Arc`.
+    pub fn current(&self) -> Arc<ActivePolicy> {
+        self.active.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn source(&self) -> &PolicySource {
+        &self.source
+    }
+
+    /// Re-reads the source; swaps only when the new bundle compiles and
+    /// passes its tests.
+    pub async fn reload(&self, store: &Store) -> Result<ReloadOutcome, LoadError> {
+        let before = self.current().revision.revision.clone();
+        let (active, new_revision) = load_active(&self.source, store).await?;
+        let outcome = ReloadOutcome {
+            revision: active.revision.revision.clone(),
+            changed: active.revision.revision != before,
+            new_revision,
+            tests_passed: active.tests.passed,
+        };
+        *self.active.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(active);
+        Ok(outcome)
+    }
+}
+
+async fn load_active(source: &PolicySource, store: &Store) -> Result<(ActivePolicy, bool), LoadError> {
+    let bundle = read_bundle(source)?;
+    let files: BTreeMap<String, String> = bundle.files().iter().map(|f| (f.path.clone(), f.text.clone())).collect();
+    let compiled = compile(bundle)?;
+    let (revision, created) = store
+        .record_policy_revision(&NewPolicyRevision {
+            revision: compiled.engine.revision().to_string(),
+            files,
+            tests_passed: compiled.tests.passed as i32,
+            tests_failed: compiled.tests.failed as i32,
+            source: source.to_string(),
+        })
+        .await?;
+    Ok((ActivePolicy { engine: compiled.engine, revision, tests: compiled.tests }, created))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_bundle_is_exactly_the_policies_directory() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+        let on_disk = Bundle::from_dir(&dir).unwrap();
+        let embedded = read_bundle(&PolicySource::Embedded).unwrap();
+        let paths = |b: &Bundle| b.files().iter().map(|f| f.path.clone()).collect::<Vec<_>>();
+        assert_eq!(paths(&embedded), paths(&on_disk), "update EMBEDDED_BUNDLE when policies/ changes");
+        assert_eq!(embedded.revision(), on_disk.revision());
+    }
+}
