@@ -32,6 +32,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Key(#[from] keys::KeyError),
+    #[error("cannot load the policy bundle: {0}")]
+    Policy(#[from] crate::policy::LoadError),
     #[error("server error: {0}")]
     Serve(std::io::Error),
 }
@@ -115,14 +117,22 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Listen { addr, source })?;
     let opened = open_store(&config).await?;
     let key_path = config.signing_key_path();
-    let key_origin = match keys::load_or_create(&key_path) {
-        Ok((_, origin)) => origin,
+    let (signing_key, key_origin) = match keys::load_or_create(&key_path) {
+        Ok(loaded) => loaded,
         Err(e) => {
             opened.abandon().await;
             return Err(e.into());
         }
     };
-    let store = opened.store;
+    let store = opened.store.clone();
+    let state = match AppState::build(store.clone(), config, signing_key).await {
+        Ok(state) => state,
+        Err(e) => {
+            opened.abandon().await;
+            return Err(e);
+        }
+    };
+    let config = state.config.clone();
     match key_origin {
         KeyOrigin::Generated => {
             tracing::info!(path = %key_path.display(), "generated a new signing key")
@@ -137,7 +147,14 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         "steward is serving"
     );
 
-    let app = http::router(AppState::new(store.clone(), config));
+    tracing::info!(
+        revision = %state.policy.current().revision.revision,
+        source = %state.policy.source(),
+        tests = state.policy.current().tests.passed,
+        "policy loaded"
+    );
+    spawn_reload_on_sighup(state.clone());
+    let app = http::router(state);
     let (signal_tx, mut signal_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -159,6 +176,26 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Reloads the policy bundle on SIGHUP; a broken bundle is logged and the
+/// previous revision keeps serving.
+fn spawn_reload_on_sighup(state: AppState) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; reload policies with POST /api/v1/policies/reload");
+        return;
+    };
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            match state.policy.reload(&state.store).await {
+                Ok(outcome) => {
+                    tracing::info!(revision = %outcome.revision, changed = outcome.changed, "policy reloaded (SIGHUP)")
+                }
+                Err(e) => tracing::error!(error = %e, "policy reload rejected; the previous revision keeps serving"),
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

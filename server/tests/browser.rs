@@ -75,7 +75,7 @@ async fn pages_fit_phone_and_laptop_widths_in_chromium() {
         return;
     };
     let db = common::TestDb::sqlite().await;
-    let app = db.app().route("/__measure", get(measure));
+    let app = db.app().await.route("/__measure", get(measure));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

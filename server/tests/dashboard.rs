@@ -41,7 +41,7 @@ const SECTIONS: &[(&str, &str)] = &[
 #[tokio::test]
 async fn every_section_renders_with_navigation_marking_the_current_page() {
     let db = common::TestDb::sqlite().await;
-    let app = db.app();
+    let app = db.app().await;
     for (path, label) in SECTIONS {
         let (status, headers, body) = get(&app, path, false).await;
         assert_eq!(status, StatusCode::OK, "{path}");
@@ -66,7 +66,7 @@ async fn every_section_renders_with_navigation_marking_the_current_page() {
 #[tokio::test]
 async fn unbuilt_sections_say_so_instead_of_showing_fake_data() {
     let db = common::TestDb::sqlite().await;
-    let app = db.app();
+    let app = db.app().await;
     for (path, _) in &SECTIONS[1..] {
         let (_, _, body) = get(&app, path, false).await;
         let doc = Html::parse_document(std::str::from_utf8(&body).unwrap());
@@ -83,7 +83,7 @@ async fn overview_shows_real_server_state() {
     auth::issue_token(&db.store, "a", Role::Ci).await.unwrap();
     auth::issue_token(&db.store, "b", Role::Voter).await.unwrap();
     db.store.revoke_token("b").await.unwrap();
-    let app = db.app();
+    let app = db.app().await;
     let (_, _, body) = get(&app, "/", false).await;
     let doc = Html::parse_document(std::str::from_utf8(&body).unwrap());
     let facts: Vec<String> = select(&doc, "dl.facts dd").iter().map(text).collect();
@@ -97,7 +97,7 @@ async fn overview_shows_real_server_state() {
 #[tokio::test]
 async fn static_assets_are_served_cached_and_gzipped() {
     let db = common::TestDb::sqlite().await;
-    let app = db.app();
+    let app = db.app().await;
     let (status, headers, plain) = get(&app, "/static/style.css", false).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
@@ -114,7 +114,7 @@ async fn static_assets_are_served_cached_and_gzipped() {
 async fn a_given_request_id_is_propagated() {
     let db = common::TestDb::sqlite().await;
     let req = Request::builder().uri("/healthz").header("x-request-id", "abc-123").body(Body::empty()).unwrap();
-    let response = db.app().oneshot(req).await.unwrap();
+    let response = db.app().await.oneshot(req).await.unwrap();
     assert_eq!(response.headers()["x-request-id"], "abc-123");
     db.cleanup().await;
 }

@@ -67,7 +67,7 @@ fn concrete(path: &str) -> String {
 }
 
 async fn healthz_readyz_and_status(db: &TestDb) {
-    let app = db.app();
+    let app = db.app().await;
     let r = send(&app, request(Method::GET, "/healthz", None, None)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json(), json!({"status": "ok"}));
@@ -85,7 +85,7 @@ async fn healthz_readyz_and_status(db: &TestDb) {
 }
 
 async fn metrics_count_requests_by_route_and_status(db: &TestDb) {
-    let app = db.app();
+    let app = db.app().await;
     send(&app, request(Method::GET, "/healthz", None, None)).await;
     send(&app, request(Method::GET, "/healthz", None, None)).await;
     send(&app, request(Method::POST, "/api/v1/tokens", None, Some(json!({})))).await;
@@ -107,8 +107,8 @@ async fn metrics_count_requests_by_route_and_status(db: &TestDb) {
 }
 
 async fn no_write_route_accepts_anonymous_or_bad_tokens(db: &TestDb) {
-    let app = db.app();
-    let routes = api_routes(&db.state());
+    let app = db.app().await;
+    let routes = api_routes(&db.state().await);
     let writes: Vec<_> = routes.iter().filter(|r| r.method != Method::GET && r.method != Method::HEAD).collect();
     assert!(!writes.is_empty(), "the route table lists write routes");
     let revoked = token(db, "revoked", Role::Admin).await;
@@ -130,13 +130,13 @@ async fn no_write_route_accepts_anonymous_or_bad_tokens(db: &TestDb) {
 }
 
 async fn wrong_role_is_forbidden_on_every_role_guarded_route(db: &TestDb) {
-    let app = db.app();
+    let app = db.app().await;
     let mut tokens = Vec::new();
     for role in Role::ALL {
         tokens.push((role, token(db, &format!("t-{role}"), role).await));
     }
     let mut checked = 0;
-    for route in api_routes(&db.state()) {
+    for route in api_routes(&db.state().await) {
         let Access::Roles(allowed) = route.access else { continue };
         for (role, secret) in &tokens {
             if role.satisfies(allowed) {
@@ -153,7 +153,7 @@ async fn wrong_role_is_forbidden_on_every_role_guarded_route(db: &TestDb) {
 }
 
 async fn tokens_api_issues_lists_and_revokes(db: &TestDb) {
-    let app = db.app();
+    let app = db.app().await;
     let admin = token(db, "root", Role::Admin).await;
     let r = send(
         &app,
@@ -191,7 +191,7 @@ async fn tokens_api_issues_lists_and_revokes(db: &TestDb) {
 }
 
 async fn api_errors_are_json_with_code_and_message(db: &TestDb) {
-    let app = db.app();
+    let app = db.app().await;
     let admin = token(db, "root", Role::Admin).await;
     let cases = [
         (request(Method::GET, "/api/v1/nothing-here", None, None), StatusCode::NOT_FOUND, "not-found"),
@@ -234,7 +234,7 @@ async fn api_errors_are_json_with_code_and_message(db: &TestDb) {
 
 async fn bodies_over_the_limit_get_413(db: &TestDb) {
     // The test config limits bodies to 64 KiB.
-    let app = db.app();
+    let app = db.app().await;
     let admin = token(db, "root", Role::Admin).await;
     let big = format!("{{\"name\":\"{}\",\"role\":\"ci\"}}", "x".repeat(70 * 1024));
     let declared = Request::builder()
@@ -272,7 +272,7 @@ fn futures_body(text: String) -> Body {
 }
 
 async fn internal_causes_are_not_sent_to_clients(db: &TestDb) {
-    let app = db.app();
+    let app = db.app().await;
     db.store.close().await; // every query now fails inside sqlx
     let r = send(&app, request(Method::GET, "/api/v1/status", None, None)).await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);

@@ -24,6 +24,8 @@ pub use error::{ApiError, PageError};
 pub use metrics::Metrics;
 
 use crate::config::Config;
+use crate::policy::PolicyState;
+use crate::runtime::StartupError;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -32,6 +34,7 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
+use ed25519_dalek::SigningKey;
 use std::sync::Arc;
 use std::time::Instant;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -45,12 +48,23 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    pub policy: PolicyState,
     pub started: Instant,
 }
 
 impl AppState {
-    pub fn new(store: Store, config: Config) -> Self {
-        AppState { store, config: Arc::new(config), metrics: Arc::new(Metrics::new()), started: Instant::now() }
+    /// Loads what the app needs beyond the store: the policy bundle (its
+    /// revision recorded) and the ledger signed with `signing_key`.
+    pub async fn build(store: Store, config: Config, signing_key: SigningKey) -> Result<Self, StartupError> {
+        let _ = &signing_key; // the ledger takes it (see `ledger`)
+        let policy = PolicyState::load(config.policies.value.clone(), &store).await?;
+        Ok(AppState {
+            store,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::new()),
+            policy,
+            started: Instant::now(),
+        })
     }
 }
 

@@ -62,28 +62,59 @@ impl TestDb {
 
     /// A configuration pointing at this database and a data dir beside it.
     pub fn config(&self) -> Config {
-        let layer = Layer {
+        self.config_with(|_| {})
+    }
+
+    /// [`TestDb::config`] with some settings changed.
+    pub fn config_with(&self, change: impl FnOnce(&mut Layer)) -> Config {
+        let mut layer = Layer {
             data_dir: Some(self.dir.path().join("data")),
             database_url: Some(self.url.as_str().to_string()),
             body_limit: Some(steward::config::ByteSize::Bytes(64 * 1024)),
             ..Layer::default()
         };
+        change(&mut layer);
         Config::load(None, &layer, &|_| None).expect("test config")
     }
 
     /// The whole application (router with middleware) on this database.
-    pub fn app(&self) -> axum::Router {
-        http::router(self.state())
+    pub async fn app(&self) -> axum::Router {
+        http::router(self.state().await)
     }
 
-    pub fn state(&self) -> AppState {
-        AppState::new(self.store.clone(), self.config())
+    /// App state with the shipped policy bundle and a fixed test key.
+    pub async fn state(&self) -> AppState {
+        self.state_with(self.config()).await
+    }
+
+    pub async fn state_with(&self, config: Config) -> AppState {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+        AppState::build(self.store.clone(), config, key).await.expect("app state")
     }
 }
 
 async fn connect_admin(url: &str) -> sqlx::PgConnection {
     use sqlx::Connection as _;
     sqlx::PgConnection::connect(url).await.expect("connect to STEWARD_TEST_POSTGRES_URL")
+}
+
+/// Copies the shipped `policies/` bundle into `dest` (for tests that edit it).
+pub fn copy_policies(dest: &std::path::Path) {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+    copy_dir(&src, dest);
+}
+
+fn copy_dir(src: &std::path::Path, dest: &std::path::Path) {
+    std::fs::create_dir_all(dest).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let to = dest.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), to).unwrap();
+        }
+    }
 }
 
 pub fn random_hex(bytes: usize) -> String {

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1/`. Each route is declared here with its
 //! access rule; handlers live in one file per resource.
 
+mod policies;
 mod tokens;
 
 use super::{Access, ApiError, AppState, Routes};
@@ -19,6 +20,10 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Method::GET, "/api/v1/tokens", Access::ADMIN, tokens::list)
         .add(Method::POST, "/api/v1/tokens", Access::ADMIN, tokens::create)
         .add(Method::DELETE, "/api/v1/tokens/{id}", Access::ADMIN, tokens::revoke)
+        .add(Method::GET, "/api/v1/policies", Access::Public, policies::current)
+        .add(Method::GET, "/api/v1/policies/revisions", Access::Public, policies::revisions)
+        .add(Method::GET, "/api/v1/policies/revisions/{revision}", Access::Public, policies::revision)
+        .add(Method::POST, "/api/v1/policies/reload", Access::ADMIN, policies::reload)
 }
 
 /// `GET /api/v1/status`: version, database backend and migration state.
