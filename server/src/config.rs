@@ -68,6 +68,8 @@ pub struct Layer {
     pub public_url: Option<String>,
     pub ledger_origin: Option<String>,
     pub policies: Option<String>,
+    /// `[licenses]`: how the scanner resolves licenses (file only).
+    pub licenses: Option<steward_scanner::license::LicenseConfig>,
 }
 
 /// A byte count written as an integer (`1048576`) or with a unit (`10MiB`).
@@ -215,6 +217,8 @@ pub struct Config {
     pub public_url: Sourced<url::Url>,
     pub ledger_origin: Sourced<String>,
     pub policies: Sourced<PolicySource>,
+    /// The scanner's license settings (`[licenses]` in the file).
+    pub licenses: steward_scanner::license::LicenseConfig,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -460,6 +464,13 @@ impl Config {
         };
         let policies = Sourced { value: policies, source };
 
+        // [licenses] (file only; validated now so a bad value stops start-up)
+        let licenses = file.licenses.clone().unwrap_or_default();
+        if let Err(e) = licenses.validate() {
+            let path = file_path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+            return Err(ConfigError::File { path, message: format!("licenses.{}: {}", e.field, e.message) });
+        }
+
         Ok(Config {
             listen,
             data_dir,
@@ -470,6 +481,7 @@ impl Config {
             public_url,
             ledger_origin,
             policies,
+            licenses,
             file: file_path,
         })
     }
@@ -590,6 +602,19 @@ mod tests {
         assert!(err.to_string().contains("unknown unit"), "{err}");
         let err = load_with(None, &[("STEWARD_BODY_LIMIT", "10")], Layer::default()).unwrap_err();
         assert!(err.to_string().contains("out of range"), "{err}");
+    }
+
+    #[test]
+    fn license_settings_come_from_the_file_and_are_validated() {
+        let c =
+            load_with(Some("[licenses]\nconfidence-threshold = 0.9\nlocal-caches = false\n"), &[], Layer::default())
+                .unwrap();
+        assert_eq!(c.licenses.confidence_threshold, 0.9);
+        assert!(!c.licenses.local_caches);
+        let err = load_with(Some("[licenses]\nconfidence-threshold = 7.0\n"), &[], Layer::default()).unwrap_err();
+        assert!(err.to_string().contains("licenses.confidence-threshold"), "{err}");
+        let err = load_with(Some("[licenses]\nthreshold = 0.5\n"), &[], Layer::default()).unwrap_err();
+        assert!(err.to_string().contains("unknown field `threshold`"), "{err}");
     }
 
     #[test]

@@ -9,10 +9,12 @@
 //! - [`auth`]: tokens and roles.
 //! - [`keys`]: the server's ed25519 signing key.
 //! - [`policy`]: the loaded policy bundle and its atomic reload.
+//! - [`gate`]: drift judged by the policy, and its reports.
 
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod gate;
 pub mod http;
 pub mod keys;
 pub mod policy;

@@ -7,6 +7,9 @@
 //! (for example `diff`: 1 when drift is found).
 
 mod config_cmd;
+mod gate;
+mod policy;
+mod scan;
 mod serve;
 mod token;
 
@@ -57,6 +60,17 @@ pub enum Command {
     /// Create, list and revoke API tokens
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Read the dependency graphs and licenses at one point (file or directory)
+    Scan(scan::ScanArgs),
+    /// Compare two points (files, directories or git commits) and report license drift
+    Diff(scan::DiffArgs),
+    /// List the commits that changed a dependency's license
+    History(scan::HistoryArgs),
+    /// Judge the license drift between two commits with the policy (exit 0 allow, 1 deny, 3 review)
+    Gate(gate::GateArgs),
+    /// Test and evaluate the Rego policy bundle
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 /// Output format of commands that print a report.
@@ -108,6 +122,11 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&cli.global, args),
         Command::Config(cmd) => config_cmd::run(&cli.global, cmd),
         Command::Token(cmd) => token::run(&cli.global, cmd),
+        Command::Scan(args) => scan::scan(&cli.global, args),
+        Command::Diff(args) => scan::diff(&cli.global, args),
+        Command::History(args) => scan::history(&cli.global, args),
+        Command::Gate(args) => gate::run(&cli.global, args),
+        Command::Policy(cmd) => policy::run(&cli.global, cmd),
     };
     match result {
         Ok(code) => code,

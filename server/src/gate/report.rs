@@ -1,0 +1,258 @@
+//! Renderings of a [`GateReport`]: text for terminals, Markdown for pull
+//! request comments, JSON (`steward.gate/v1`) for programs, SARIF 2.1.0 for
+//! code scanning. All four show the same decisions.
+
+use super::{GATE_SCHEMA, GateReport};
+use serde_json::{Value, json};
+use steward_policy::{Decision, Verdict};
+use steward_scanner::drift::{Finding, LicenseState};
+
+fn finding<'a>(report: &'a GateReport, d: &Decision) -> Option<&'a Finding> {
+    report.drift.findings.get(d.finding)
+}
+
+fn versions(f: &Finding) -> String {
+    match (&f.old_version, &f.new_version) {
+        (Some(a), Some(b)) if a != b => format!("{a} → {b}"),
+        (_, Some(v)) | (Some(v), None) => v.clone(),
+        (None, None) => String::new(),
+    }
+}
+
+fn license(state: &Option<LicenseState>) -> String {
+    state.as_ref().map(LicenseState::display).unwrap_or_else(|| "none".into())
+}
+
+fn licenses(f: &Finding) -> String {
+    if f.old_license.is_none() {
+        return license(&f.new_license);
+    }
+    format!("{} → {}", license(&f.old_license), license(&f.new_license))
+}
+
+fn path_text(path: &[steward_scanner::drift::PackageRef]) -> String {
+    path.iter().map(|p| format!("{} {}", p.name, p.version)).collect::<Vec<_>>().join(" → ")
+}
+
+fn evidence(f: &Finding) -> Option<String> {
+    let e = f.new_license.as_ref()?.resolved.evidence.first()?;
+    let field = e.field.as_deref().map(|x| format!(" {x}")).unwrap_or_default();
+    // The source's kebab-case name, exactly as the JSON report spells it.
+    let source = serde_json::to_value(e.source).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    Some(format!("{source}: {}{} = {:?} (confidence {:.2})", e.file, field, e.value, e.confidence))
+}
+
+fn short(revision: &str) -> &str {
+    revision.get(..19).unwrap_or(revision)
+}
+
+fn points(report: &GateReport) -> String {
+    let c = &report.context;
+    let with = |name: &str, commit: &Option<String>| match commit {
+        Some(id) => format!("{name} ({})", id.get(..12).unwrap_or(id)),
+        None => name.to_string(),
+    };
+    format!("{} → {}", with(&c.base, &c.base_commit), with(&c.head, &c.head_commit))
+}
+
+/// Aligned text; `color` adds ANSI colours to verdicts.
+pub fn text(report: &GateReport, color: bool) -> String {
+    let paint = |v: Verdict, s: &str| {
+        if !color {
+            return s.to_string();
+        }
+        let code = match v {
+            Verdict::Allow => "32",
+            Verdict::Review => "33",
+            Verdict::Deny => "1;31",
+        };
+        format!("\x1b[{code}m{s}\x1b[0m")
+    };
+    let mut out = String::new();
+    let verdict = report.verdict();
+    out.push_str(&format!(
+        "Steward gate: {}  ({})\n{}\npolicy {} · evaluated {}\n",
+        paint(verdict, &verdict.as_str().to_uppercase()),
+        report.summary(),
+        points(report),
+        short(&report.evaluation.revision),
+        report.evaluated_at
+    ));
+    if report.evaluation.decisions.is_empty() {
+        out.push_str("\nNo dependency license changed.\n");
+        return out;
+    }
+    let rows: Vec<[String; 5]> = report
+        .evaluation
+        .decisions
+        .iter()
+        .filter_map(|d| {
+            let f = finding(report, d)?;
+            Some([d.verdict.as_str().to_string(), f.name.clone(), versions(f), licenses(f), d.rule.clone()])
+        })
+        .collect();
+    let header = ["VERDICT", "PACKAGE", "VERSION", "LICENSE", "RULE"];
+    let widths: Vec<usize> =
+        (0..5).map(|i| rows.iter().map(|r| r[i].chars().count()).chain([header[i].len()]).max().unwrap_or(0)).collect();
+    out.push('\n');
+    let line = |cells: [&str; 5]| {
+        let mut l = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let pad = widths[i].saturating_sub(cell.chars().count());
+            l.push_str(cell);
+            if i < 4 {
+                l.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        l.trim_end().to_string() + "\n"
+    };
+    out.push_str(&line(header));
+    for (row, d) in rows.iter().zip(&report.evaluation.decisions) {
+        let mut l = line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
+        if color {
+            l = l.replacen(&row[0], &paint(d.verdict, &row[0]), 1);
+        }
+        out.push_str(&l);
+    }
+    for d in &report.evaluation.decisions {
+        let Some(f) = finding(report, d) else { continue };
+        out.push_str(&format!("\n{} {} {} ({})\n", paint(d.verdict, d.verdict.as_str()), f.name, versions(f), f.graph));
+        out.push_str(&format!("  {}\n", d.message));
+        if let Some(choice) = &d.choice {
+            out.push_str(&format!("  choice: {choice}\n"));
+        }
+        for (i, p) in f.paths.iter().enumerate() {
+            out.push_str(&format!("  {} {}\n", if i == 0 { "via:" } else { "    " }, path_text(p)));
+        }
+        if f.more_paths > 0 {
+            out.push_str(&format!("       … and {} more paths\n", f.more_paths));
+        }
+        if f.direct && f.paths.is_empty() {
+            out.push_str("  direct dependency\n");
+        }
+        if let Some(e) = evidence(f) {
+            out.push_str(&format!("  evidence: {e}\n"));
+        }
+    }
+    out
+}
+
+fn icon(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Allow => "✅",
+        Verdict::Review => "⚠️",
+        Verdict::Deny => "❌",
+    }
+}
+
+/// Markdown cell text: no line breaks, no table pipes.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Markdown for a pull request comment. `details_url` links the scan page.
+pub fn markdown(report: &GateReport, details_url: Option<&str>) -> String {
+    let v = report.verdict();
+    let mut out = format!("### {} Steward license gate: **{}**\n\n", icon(v), v);
+    out.push_str(&format!("{} — `{}`\n\n", report.summary(), cell(&points(report))));
+    if report.evaluation.decisions.is_empty() {
+        out.push_str("No dependency license changed.\n\n");
+    } else {
+        out.push_str("| Verdict | Package | Version | License | Rule |\n| --- | --- | --- | --- | --- |\n");
+        for d in &report.evaluation.decisions {
+            let Some(f) = finding(report, d) else { continue };
+            out.push_str(&format!(
+                "| {} {} | `{}` | {} | {} | `{}` |\n",
+                icon(d.verdict),
+                d.verdict,
+                cell(&f.name),
+                cell(&versions(f)),
+                cell(&licenses(f)),
+                cell(&d.rule)
+            ));
+        }
+        out.push_str("\n<details><summary>Why, and which dependencies pull them in</summary>\n\n");
+        for d in &report.evaluation.decisions {
+            let Some(f) = finding(report, d) else { continue };
+            out.push_str(&format!("**{} {}** in `{}`\n", cell(&f.name), cell(&versions(f)), cell(&f.graph)));
+            out.push_str(&format!("- {}\n", cell(&d.message)));
+            if let Some(choice) = &d.choice {
+                out.push_str(&format!("- Choice taken: `{}`\n", cell(choice)));
+            }
+            for p in &f.paths {
+                out.push_str(&format!("- Pulled in by: `{}`\n", cell(&path_text(p))));
+            }
+            if f.more_paths > 0 {
+                out.push_str(&format!("- … and {} more paths\n", f.more_paths));
+            }
+            if let Some(e) = evidence(f) {
+                out.push_str(&format!("- Evidence: {}\n", cell(&e)));
+            }
+            out.push('\n');
+        }
+        out.push_str("</details>\n\n");
+    }
+    out.push_str(&format!(
+        "<sub>Policy revision `{}` · evaluated {}",
+        short(&report.evaluation.revision),
+        report.evaluated_at
+    ));
+    if let Some(url) = details_url {
+        out.push_str(&format!(" · [details]({url})"));
+    }
+    out.push_str("</sub>\n");
+    out
+}
+
+/// `steward.gate/v1`: the verdict, each decision with its finding, and the
+/// whole drift report the policy saw.
+pub fn json(report: &GateReport) -> Value {
+    let findings = report.drift_json.get("findings").and_then(Value::as_array);
+    let decisions: Vec<Value> = report
+        .evaluation
+        .decisions
+        .iter()
+        .map(|d| {
+            let mut v = serde_json::to_value(d).unwrap_or(Value::Null);
+            if let Some(f) = findings.and_then(|fs| fs.get(d.finding)) {
+                v["finding_detail"] = f.clone();
+            }
+            v
+        })
+        .collect();
+    json!({
+        "schema": GATE_SCHEMA,
+        "verdict": report.verdict(),
+        "summary": report.summary(),
+        "context": report.context,
+        "evaluated_at": report.evaluated_at,
+        "policy_revision": report.evaluation.revision,
+        "decisions": decisions,
+        "drift": report.drift_json,
+    })
+}
+
+/// SARIF 2.1.0: the scanner's results for the same findings, with levels
+/// set by the verdict (deny → error, review → warning, allow → note) and
+/// the deciding rule in each result's properties.
+pub fn sarif(report: &GateReport, source: &dyn Fn(&str) -> Option<String>) -> String {
+    let base = steward_scanner::report::drift_sarif_with_sources(&report.drift, source);
+    let Ok(mut doc) = serde_json::from_str::<Value>(&base) else { return base };
+    if let Some(results) = doc.pointer_mut("/runs/0/results").and_then(Value::as_array_mut) {
+        for d in &report.evaluation.decisions {
+            let Some(r) = results.get_mut(d.finding) else { continue };
+            r["level"] = json!(match d.verdict {
+                Verdict::Deny => "error",
+                Verdict::Review => "warning",
+                Verdict::Allow => "note",
+            });
+            r["message"]["text"] = json!(format!("[{}] {}", d.verdict, d.message));
+            r["properties"]["verdict"] = json!(d.verdict);
+            r["properties"]["policyRule"] = json!(d.rule);
+        }
+    }
+    if let Some(run) = doc.pointer_mut("/runs/0") {
+        run["properties"] = json!({ "verdict": report.verdict(), "policyRevision": report.evaluation.revision });
+    }
+    serde_json::to_string_pretty(&doc).unwrap_or(base)
+}
