@@ -9,6 +9,7 @@
 //! - [`auth`]: tokens and roles.
 //! - [`keys`]: the server's ed25519 signing key.
 //! - [`policy`]: the loaded policy bundle and its atomic reload.
+//! - [`ledger`]: the signed append-only log: appends, checkpoints, proofs, verification sources.
 //! - [`gate`]: drift judged by the policy, and its reports.
 
 pub mod auth;
@@ -17,6 +18,7 @@ pub mod config;
 pub mod gate;
 pub mod http;
 pub mod keys;
+pub mod ledger;
 pub mod policy;
 pub mod runtime;
 pub mod store;

@@ -8,6 +8,7 @@
 
 mod config_cmd;
 mod gate;
+mod ledger;
 mod policy;
 mod scan;
 mod serve;
@@ -60,6 +61,9 @@ pub enum Command {
     /// Create, list and revoke API tokens
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Verify the signed ledger, print proofs and keys, export tiles, rotate the key
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCommand),
     /// Read the dependency graphs and licenses at one point (file or directory)
     Scan(scan::ScanArgs),
     /// Compare two points (files, directories or git commits) and report license drift
@@ -122,6 +126,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&cli.global, args),
         Command::Config(cmd) => config_cmd::run(&cli.global, cmd),
         Command::Token(cmd) => token::run(&cli.global, cmd),
+        Command::Ledger(cmd) => ledger::run(&cli.global, cmd),
         Command::Scan(args) => scan::scan(&cli.global, args),
         Command::Diff(args) => scan::diff(&cli.global, args),
         Command::History(args) => scan::history(&cli.global, args),

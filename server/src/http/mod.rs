@@ -18,12 +18,14 @@ mod error;
 mod health;
 mod metrics;
 pub(crate) mod pages;
+mod tiles;
 
 pub use access::Access;
 pub use error::{ApiError, PageError};
 pub use metrics::Metrics;
 
 use crate::config::Config;
+use crate::ledger::Ledger;
 use crate::policy::PolicyState;
 use crate::runtime::StartupError;
 use crate::store::Store;
@@ -49,6 +51,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
     pub policy: PolicyState,
+    /// The signed append-only log: domain code records events with
+    /// [`Ledger::record`] / [`Ledger::append`].
+    pub ledger: Ledger,
     pub started: Instant,
 }
 
@@ -56,16 +61,30 @@ impl AppState {
     /// Loads what the app needs beyond the store: the policy bundle (its
     /// revision recorded) and the ledger signed with `signing_key`.
     pub async fn build(store: Store, config: Config, signing_key: SigningKey) -> Result<Self, StartupError> {
-        let _ = &signing_key; // the ledger takes it (see `ledger`)
+        let ledger = open_ledger(&store, &config, &signing_key).await?;
         let policy = PolicyState::load(config.policies.value.clone(), &store).await?;
         Ok(AppState {
             store,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
             policy,
+            ledger,
             started: Instant::now(),
         })
     }
+}
+
+/// The ledger, signing with the server key under the configured origin.
+async fn open_ledger(store: &Store, config: &Config, signing_key: &SigningKey) -> Result<Ledger, StartupError> {
+    use crate::ledger::LedgerError;
+    use crate::store::StoreError;
+    let origin = &config.ledger_origin.value;
+    let signer = crate::ledger::keys::signer_from_seed(origin, signing_key)
+        .map_err(|e| StartupError::Store(StoreError::Corrupt(format!("ledger key: {e}"))))?;
+    Ledger::open(store.clone(), origin, signer, Some(config.signing_key_path())).await.map_err(|e| match e {
+        LedgerError::Store(e) => StartupError::Store(e),
+        other => StartupError::Store(StoreError::Corrupt(format!("ledger: {other}"))),
+    })
 }
 
 /// One declared API route, as the route-enumeration test sees it.
@@ -121,6 +140,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api.router)
         .merge(pages::routes())
+        .merge(tiles::routes())
         .merge(assets::routes())
         .merge(health::routes())
         .fallback(not_found)

@@ -21,11 +21,13 @@ use crate::config::DatabaseUrl;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+mod ledger;
 mod policies;
 mod postgres;
 mod sqlite;
 mod tokens;
 
+pub use ledger::{LedgerCheckpointRow, LedgerEntryRow, LedgerHead, LockedHead, NewLedgerEntry, PreparedAppend};
 pub use policies::{NewPolicyRevision, PolicyRevision};
 pub use tokens::{ApiToken, NewToken};
 

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1/`. Each route is declared here with its
 //! access rule; handlers live in one file per resource.
 
+mod ledger;
 mod policies;
 mod tokens;
 
@@ -24,6 +25,12 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Method::GET, "/api/v1/policies/revisions", Access::Public, policies::revisions)
         .add(Method::GET, "/api/v1/policies/revisions/{revision}", Access::Public, policies::revision)
         .add(Method::POST, "/api/v1/policies/reload", Access::ADMIN, policies::reload)
+        .add(Method::GET, "/api/v1/ledger/checkpoint", Access::Public, ledger::checkpoint)
+        .add(Method::GET, "/api/v1/ledger/checkpoints", Access::Public, ledger::checkpoints)
+        .add(Method::GET, "/api/v1/ledger/entries", Access::Public, ledger::entries)
+        .add(Method::GET, "/api/v1/ledger/entries/{index}", Access::Public, ledger::entry)
+        .add(Method::GET, "/api/v1/ledger/consistency", Access::Public, ledger::consistency)
+        .add(Method::GET, "/api/v1/ledger/key", Access::Public, ledger::key)
 }
 
 /// `GET /api/v1/status`: version, database backend and migration state.

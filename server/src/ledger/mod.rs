@@ -1,0 +1,233 @@
+//! The server side of the signed append-only ledger: appending (batched,
+//! durable, one gapless sequence across instances), checkpoint signing,
+//! key rotation, proofs and tiles read from the store, and the adapters
+//! that let the pure verifier (`steward_ledger::verify`) read a database,
+//! a running server or an exported directory.
+//!
+//! # Recording an event (the API the rest of the server calls)
+//!
+//! ```ignore
+//! use steward_ledger::entry::{Payload, PolicyRevision, SchemaV1};
+//! let receipt = state.ledger.record(&Payload::PolicyRevision(rev), "token:ci").await?;
+//! // receipt.index: the entry's position; receipt.leaf_hash; receipt.tree_size:
+//! // the checkpoint that first includes it.
+//! ```
+//!
+//! - [`Ledger::record`] builds the entry (time = now, the actor given) and
+//!   appends it; [`Ledger::append`] takes a pre-built [`Entry`] (for
+//!   example a vote already signed by the voter's key).
+//! - Both return only when the entry, the tree nodes it completes and a
+//!   checkpoint signed for the new size are committed in one transaction.
+//!   Concurrent calls are grouped into one transaction (group commit).
+//! - An error means the entry was not acknowledged; it may still be
+//!   present if the database failed during the commit itself.
+//!
+//! Domain code never appends raw bytes: there is no "append anything"
+//! route. Reads for HTTP, pages and the CLI are in [`read`].
+//!
+//! **Invariants.** The next checkpoint is always computed from the stored
+//! tree: each batch reads the stored frontier under the head lock and
+//! refuses to sign if its root is not the stored head root. A checkpoint is
+//! signed only by the key in force after its entries (`ledger_head.key`),
+//! so a running server whose key was rotated by `steward ledger
+//! rotate-key` re-reads its key file or refuses to append.
+//!
+//! Knows the store and the ledger core; not HTTP.
+
+mod appender;
+pub mod keys;
+pub mod read;
+pub mod source;
+pub mod tiled;
+
+use crate::store::{Store, StoreError};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use steward_ledger::entry::{Entry, EntryError, EntryKind, Payload, Timestamp};
+use steward_ledger::merkle::Hash;
+use steward_ledger::note::{SignerKey, VerifierKey};
+use tokio::sync::{mpsc, oneshot};
+
+pub use appender::MAX_BATCH;
+
+/// Proof that an entry is in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Receipt {
+    /// The entry's index (0-based).
+    pub index: u64,
+    /// Its RFC 6962 leaf hash.
+    #[serde(serialize_with = "hex_hash")]
+    pub leaf_hash: Hash,
+    /// The size of the signed checkpoint committed with it (the first one
+    /// that includes it).
+    pub tree_size: u64,
+}
+
+fn hex_hash<S: serde::Serializer>(h: &Hash, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&h.to_hex())
+}
+
+/// Why an append was not acknowledged.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The entry itself is invalid (schema, size over 65,535 bytes, …).
+    #[error("invalid ledger entry: {0}")]
+    InvalidEntry(#[from] EntryError),
+    /// The database failed; the entry was not acknowledged.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored tree does not match its head: appending stops rather
+    /// than signing a checkpoint inconsistent with the previous one.
+    #[error("refusing to append: {0}")]
+    Inconsistent(String),
+    /// The key in force in the log is not this server's key.
+    #[error(
+        "refusing to sign: the ledger's checkpoint key is {in_force}, but this server holds {ours}; \
+         restart it with the current signing-key file"
+    )]
+    KeyMismatch { in_force: String, ours: String },
+    /// A key rotation that does not start from the key in force.
+    #[error("invalid key rotation: {0}")]
+    InvalidRotation(String),
+    /// The appender task has stopped (the server is shutting down).
+    #[error("the ledger appender has stopped")]
+    Closed,
+}
+
+/// A request to the appender task.
+pub(crate) struct Pending {
+    pub kind: EntryKind,
+    pub time: String,
+    pub body: Vec<u8>,
+    pub leaf: Hash,
+    /// For a `key-rotation` entry: the key that signs from this entry on.
+    pub rotate_to: Option<SignerKey>,
+    pub reply: oneshot::Sender<Result<Receipt, Arc<LedgerError>>>,
+}
+
+pub(crate) struct Shared {
+    pub store: Store,
+    pub origin: String,
+    pub signer: RwLock<SignerKey>,
+    /// The key file, re-read when the log's key in force is not ours.
+    pub key_path: Option<PathBuf>,
+}
+
+/// The ledger service: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Ledger {
+    shared: Arc<Shared>,
+    queue: mpsc::Sender<Pending>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger").field("origin", &self.shared.origin).finish_non_exhaustive()
+    }
+}
+
+impl Ledger {
+    /// Starts the appender for `store`, signing checkpoints for `origin`
+    /// with `signer` (see [`keys::signer_from_seed`]). `key_path` is the
+    /// signing-key file to re-read after a rotation by another process.
+    /// Signs a checkpoint of the current tree if none is stored yet, so
+    /// `/ledger/checkpoint` always has one. Needs a tokio runtime.
+    pub async fn open(
+        store: Store,
+        origin: &str,
+        signer: SignerKey,
+        key_path: Option<PathBuf>,
+    ) -> Result<Ledger, LedgerError> {
+        let shared = Arc::new(Shared { store, origin: origin.to_owned(), signer: RwLock::new(signer), key_path });
+        let (queue, rx) = mpsc::channel(appender::QUEUE_DEPTH);
+        tokio::spawn(appender::run(shared.clone(), rx));
+        let ledger = Ledger { shared, queue };
+        appender::ensure_checkpoint(&ledger.shared).await?;
+        Ok(ledger)
+    }
+
+    /// The checkpoint origin (and key name).
+    pub fn origin(&self) -> &str {
+        &self.shared.origin
+    }
+
+    /// The store the ledger lives in.
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    /// The verifier key of the key this server signs with now.
+    pub fn verifier_key(&self) -> VerifierKey {
+        self.shared.signer.read().unwrap_or_else(|e| e.into_inner()).verifier_key()
+    }
+
+    /// Records an event: builds the entry (time = now) and appends it.
+    pub async fn record(&self, payload: &Payload, actor: &str) -> Result<Receipt, LedgerError> {
+        let entry = Entry::new(payload, now(), actor)?;
+        self.append(&entry).await
+    }
+
+    /// Appends a pre-built entry (for example one signed by its actor).
+    /// `key-rotation` entries are refused here: use [`Ledger::rotate_key`].
+    pub async fn append(&self, entry: &Entry) -> Result<Receipt, LedgerError> {
+        if entry.kind == EntryKind::KeyRotation {
+            return Err(LedgerError::InvalidRotation("key rotations are appended with Ledger::rotate_key".into()));
+        }
+        // Full validation (schema, actor signature if any) before queueing.
+        entry.typed_payload()?;
+        entry.verify_signature()?;
+        self.submit(entry, None).await
+    }
+
+    /// Rotates the checkpoint key: appends a `key-rotation` entry signed by
+    /// the key in force (this server's) naming `new_signer`, and signs the
+    /// checkpoint that includes it, and every later one, with `new_signer`.
+    pub async fn rotate_key(&self, new_signer: SignerKey, reason: &str, actor: &str) -> Result<Receipt, LedgerError> {
+        let old = self.shared.signer.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let entry = keys::rotation_entry(&old, &new_signer, reason, actor, now())?;
+        self.submit(&entry, Some(new_signer)).await
+    }
+
+    async fn submit(&self, entry: &Entry, rotate_to: Option<SignerKey>) -> Result<Receipt, LedgerError> {
+        let body = entry.canonical_bytes()?;
+        let leaf = steward_ledger::merkle::hash_leaf(&body);
+        let (reply, rx) = oneshot::channel();
+        let pending = Pending { kind: entry.kind, time: entry.time.to_string(), body, leaf, rotate_to, reply };
+        self.queue.send(pending).await.map_err(|_| LedgerError::Closed)?;
+        match rx.await {
+            Ok(Ok(receipt)) => Ok(receipt),
+            Ok(Err(shared)) => Err(Arc::try_unwrap(shared).unwrap_or_else(|e| copy_error(&e))),
+            Err(_) => Err(LedgerError::Closed),
+        }
+    }
+}
+
+/// The log's first checkpoint key as the log itself records it: the
+/// `old_key` of its first `key-rotation` entry, or `None` when the key was
+/// never rotated (then the key in force is the first key).
+pub async fn first_key(store: &Store) -> Result<Option<VerifierKey>, StoreError> {
+    let Some(row) = store.ledger_first_entry_of_kind(EntryKind::KeyRotation.as_str()).await? else {
+        return Ok(None);
+    };
+    Ok(Entry::from_canonical_bytes(&row.body).ok().and_then(|e| e.key_rotation().ok().flatten()).map(|(old, _)| old))
+}
+
+/// A batch's error for each of its callers (the first gets the original).
+fn copy_error(e: &LedgerError) -> LedgerError {
+    match e {
+        LedgerError::InvalidEntry(e) => LedgerError::InvalidEntry(e.clone()),
+        LedgerError::Store(e) => LedgerError::Store(StoreError::Corrupt(format!("append failed: {e}"))),
+        LedgerError::Inconsistent(m) => LedgerError::Inconsistent(m.clone()),
+        LedgerError::KeyMismatch { in_force, ours } => {
+            LedgerError::KeyMismatch { in_force: in_force.clone(), ours: ours.clone() }
+        }
+        LedgerError::InvalidRotation(m) => LedgerError::InvalidRotation(m.clone()),
+        LedgerError::Closed => LedgerError::Closed,
+    }
+}
+
+/// The current time as a canonical entry timestamp (microseconds).
+pub fn now() -> Timestamp {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Timestamp::from_unix(d.as_secs(), d.subsec_micros() * 1000).expect("the clock is between 1970 and 9999")
+}

@@ -1,0 +1,488 @@
+//! The ledger's tables: entries (canonical bytes), the Merkle tree's
+//! complete-subtree hashes, signed checkpoints and the log head.
+//!
+//! Appends go through [`Store::ledger_append`], one transaction that first
+//! locks the single `ledger_head` row (`SELECT … FOR UPDATE` on PostgreSQL,
+//! `BEGIN IMMEDIATE` on SQLite), so any number of appenders, in any number
+//! of processes, produce one gapless sequence. What to write is computed by
+//! the caller (`crate::ledger`) from the stored head and frontier handed to
+//! it inside the transaction; this file only moves rows.
+//!
+//! Reads are shaped for O(log n) proofs: [`Store::ledger_nodes`] answers a
+//! `ProofPlan`'s node ids in one query, and long contiguous runs (the
+//! verifier's batches, tiles) as one range query per level.
+
+use super::{Pool, Store, StoreError, on_pool};
+use std::collections::HashMap;
+use steward_ledger::merkle::{Frontier, Hash, NodeId};
+use time::OffsetDateTime;
+
+/// The stored tree head: what the latest checkpoint signs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerHead {
+    /// Entries in the log.
+    pub size: u64,
+    /// The root hash at `size`.
+    pub root: Hash,
+    /// The verifier key in force after these entries (the key that signed
+    /// the latest checkpoint), or `None` before the first checkpoint.
+    pub key: Option<String>,
+}
+
+/// One stored entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntryRow {
+    pub index: u64,
+    /// Copied from the body, for filtering.
+    pub kind: String,
+    /// Copied from the body, for display.
+    pub time: String,
+    /// The canonical bytes: the Merkle leaf.
+    pub body: Vec<u8>,
+}
+
+/// One stored signed checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerCheckpointRow {
+    pub size: u64,
+    /// The signed note text.
+    pub note: Vec<u8>,
+    pub created_at: OffsetDateTime,
+}
+
+/// An entry to append: its canonical bytes and the columns copied from it.
+#[derive(Debug, Clone)]
+pub struct NewLedgerEntry {
+    pub kind: String,
+    pub time: String,
+    pub body: Vec<u8>,
+}
+
+/// What one append transaction writes besides the entries (which become
+/// `head.size ..`): the nodes they complete, the new head and its signed
+/// checkpoint.
+#[derive(Debug, Clone)]
+pub struct PreparedAppend {
+    pub nodes: Vec<(NodeId, Hash)>,
+    pub new_head: LedgerHead,
+    /// The signed checkpoint note for `new_head.size`.
+    pub checkpoint: Vec<u8>,
+}
+
+/// What [`Store::ledger_append`] hands the caller inside the transaction.
+#[derive(Debug, Clone)]
+pub struct LockedHead {
+    pub head: LedgerHead,
+    /// The stored frontier of `head.size` (checked against nothing yet:
+    /// the caller compares its root with `head.root`).
+    pub frontier: Frontier,
+    /// Whether any checkpoint is stored at all.
+    pub has_checkpoint: bool,
+}
+
+fn to_i64(v: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} {v} does not fit in a database integer")))
+}
+
+fn to_u64(v: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("stored {what} {v} is negative")))
+}
+
+fn to_hash(bytes: &[u8], what: &str) -> Result<Hash, StoreError> {
+    Hash::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+type HeadRow = (i64, Vec<u8>, Option<String>);
+
+fn head_from_row((size, root, key): HeadRow) -> Result<LedgerHead, StoreError> {
+    Ok(LedgerHead { size: to_u64(size, "ledger size")?, root: to_hash(&root, "ledger head root")?, key })
+}
+
+type EntryDbRow = (i64, String, String, Vec<u8>);
+
+fn entry_from_row((idx, kind, time, body): EntryDbRow) -> Result<LedgerEntryRow, StoreError> {
+    Ok(LedgerEntryRow { index: to_u64(idx, "entry index")?, kind, time, body })
+}
+
+type CheckpointDbRow = (i64, Vec<u8>, OffsetDateTime);
+
+fn checkpoint_from_row((size, note, created_at): CheckpointDbRow) -> Result<LedgerCheckpointRow, StoreError> {
+    Ok(LedgerCheckpointRow { size: to_u64(size, "checkpoint size")?, note, created_at })
+}
+
+/// Node ids up to which one `OR` query is used; longer lists are read as
+/// contiguous runs, one range query each.
+const POINT_QUERY_MAX: usize = 96;
+/// Rows per multi-row `INSERT` on SQLite (3 or 4 bound values each, well
+/// under SQLite's 32,766 variables).
+const SQLITE_INSERT_CHUNK: usize = 2000;
+
+/// `SELECT level, idx, hash … WHERE (level = $1 AND idx = $2) OR …`.
+fn point_query_sql(n: usize) -> String {
+    let mut sql = String::with_capacity(64 + n * 40);
+    sql.push_str("SELECT level, idx, hash FROM ledger_nodes WHERE ");
+    for i in 0..n {
+        if i > 0 {
+            sql.push_str(" OR ");
+        }
+        sql.push_str(&format!("(level = ${} AND idx = ${})", 2 * i + 1, 2 * i + 2));
+    }
+    sql
+}
+
+/// Splits ids into contiguous runs (same level, consecutive indexes).
+fn runs(ids: &[NodeId]) -> Vec<(u8, u64, u64)> {
+    let mut sorted: Vec<NodeId> = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out: Vec<(u8, u64, u64)> = Vec::new();
+    for id in sorted {
+        match out.last_mut() {
+            Some((level, _, end)) if *level == id.level && *end == id.index => *end += 1,
+            _ => out.push((id.level, id.index, id.index + 1)),
+        }
+    }
+    out
+}
+
+/// Orders fetched `(level, idx, hash)` rows as `ids` asked, failing on a
+/// missing node.
+fn order_hashes(ids: &[NodeId], rows: Vec<(i16, i64, Vec<u8>)>) -> Result<Vec<Hash>, StoreError> {
+    let mut found: HashMap<NodeId, Hash> = HashMap::with_capacity(rows.len());
+    for (level, idx, hash) in rows {
+        let id = NodeId::new(
+            u8::try_from(level).map_err(|_| StoreError::Corrupt(format!("stored node level {level}")))?,
+            to_u64(idx, "node index")?,
+        );
+        found.insert(id, to_hash(&hash, &format!("node ({}, {})", id.level, id.index))?);
+    }
+    ids.iter()
+        .map(|id| {
+            found
+                .get(id)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("ledger node ({}, {}) is missing", id.level, id.index)))
+        })
+        .collect()
+}
+
+/// Reads node hashes with one point query (for up to [`POINT_QUERY_MAX`]
+/// ids), inside a transaction or on the pool.
+macro_rules! fetch_points {
+    ($conn:expr, $ids:expr) => {{
+        let ids: &[NodeId] = $ids;
+        let sql = point_query_sql(ids.len());
+        let mut q = sqlx::query_as::<_, (i16, i64, Vec<u8>)>(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            q = q.bind(i16::from(id.level)).bind(to_i64(id.index, "node index")?);
+        }
+        q.fetch_all($conn).await
+    }};
+}
+
+impl Store {
+    /// The stored head (size, root, key in force).
+    pub async fn ledger_head(&self) -> Result<LedgerHead, StoreError> {
+        const SQL: &str = "SELECT size, root, key FROM ledger_head WHERE id = 1";
+        let row: HeadRow = on_pool!(self.pool(), p => sqlx::query_as(SQL).fetch_one(p).await)?;
+        head_from_row(row)
+    }
+
+    /// Appends in one transaction. Locks the head row, reads the stored
+    /// frontier, lets `prepare` compute what to write (entries, nodes,
+    /// checkpoint), checks that it starts exactly at the stored size, and
+    /// writes it all before committing. `prepare` may refuse (its error is
+    /// returned as `Ok(Err(e))`, nothing written).
+    pub async fn ledger_append<E>(
+        &self,
+        entries: &[NewLedgerEntry],
+        prepare: impl FnOnce(&LockedHead) -> Result<PreparedAppend, E>,
+    ) -> Result<Result<LedgerHead, E>, StoreError> {
+        const HEAD_SQLITE: &str = "SELECT size, root, key FROM ledger_head WHERE id = 1";
+        const HEAD_POSTGRES: &str = "SELECT size, root, key FROM ledger_head WHERE id = 1 FOR UPDATE";
+        const ANY_CHECKPOINT: &str = "SELECT EXISTS (SELECT 1 FROM ledger_checkpoints)";
+        const UPDATE_HEAD: &str = "UPDATE ledger_head SET size = $1, root = $2, key = $3 WHERE id = 1 AND size = $4";
+        const INSERT_CHECKPOINT: &str = "INSERT INTO ledger_checkpoints (size, note, created_at) VALUES ($1, $2, $3)";
+
+        // The shared part of the transaction, once per backend.
+        macro_rules! locked {
+            ($tx:ident, $head_sql:expr) => {{
+                let head = head_from_row(sqlx::query_as::<_, HeadRow>($head_sql).fetch_one(&mut *$tx).await?)?;
+                let ids = Frontier::node_ids(head.size);
+                let hashes = if ids.is_empty() {
+                    Vec::new()
+                } else {
+                    let rows = fetch_points!(&mut *$tx, &ids)?;
+                    order_hashes(&ids, rows)?
+                };
+                let frontier = Frontier::from_hashes(head.size, hashes)
+                    .map_err(|e| StoreError::Corrupt(format!("ledger frontier: {e}")))?;
+                let has_checkpoint: bool = sqlx::query_scalar(ANY_CHECKPOINT).fetch_one(&mut *$tx).await?;
+                LockedHead { head, frontier, has_checkpoint }
+            }};
+        }
+        macro_rules! finish {
+            ($tx:ident, $locked:expr, $prepared:expr) => {{
+                let locked: &LockedHead = $locked;
+                let prepared: &PreparedAppend = $prepared;
+                let updated = sqlx::query(UPDATE_HEAD)
+                    .bind(to_i64(prepared.new_head.size, "ledger size")?)
+                    .bind(prepared.new_head.root.as_bytes().to_vec())
+                    .bind(prepared.new_head.key.as_deref())
+                    .bind(to_i64(locked.head.size, "ledger size")?)
+                    .execute(&mut *$tx)
+                    .await?;
+                if updated.rows_affected() != 1 {
+                    return Err(StoreError::Conflict("the ledger head moved during an append".into()));
+                }
+                sqlx::query(INSERT_CHECKPOINT)
+                    .bind(to_i64(prepared.new_head.size, "checkpoint size")?)
+                    .bind(prepared.checkpoint.as_slice())
+                    .bind(super::now())
+                    .execute(&mut *$tx)
+                    .await?;
+            }};
+        }
+
+        let check = |locked: &LockedHead, prepared: &PreparedAppend| -> Result<(), StoreError> {
+            let want = locked.head.size + entries.len() as u64;
+            if prepared.new_head.size != want {
+                return Err(StoreError::Corrupt(format!(
+                    "append computed size {} for {} entries on size {}",
+                    prepared.new_head.size,
+                    entries.len(),
+                    locked.head.size
+                )));
+            }
+            Ok(())
+        };
+
+        match self.pool() {
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                let locked = locked!(tx, HEAD_SQLITE);
+                let prepared = match prepare(&locked) {
+                    Ok(p) => p,
+                    Err(e) => return Ok(Err(e)),
+                };
+                check(&locked, &prepared)?;
+                let first = locked.head.size;
+                for (c, chunk) in entries.chunks(SQLITE_INSERT_CHUNK).enumerate() {
+                    let mut sql = String::from("INSERT INTO ledger_entries (idx, kind, time, body) VALUES ");
+                    for i in 0..chunk.len() {
+                        if i > 0 {
+                            sql.push(',');
+                        }
+                        sql.push_str(&format!("(${},${},${},${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4));
+                    }
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for (i, e) in chunk.iter().enumerate() {
+                        let idx = first + (c * SQLITE_INSERT_CHUNK + i) as u64;
+                        q = q.bind(to_i64(idx, "entry index")?).bind(&e.kind).bind(&e.time).bind(e.body.as_slice());
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                for chunk in prepared.nodes.chunks(SQLITE_INSERT_CHUNK) {
+                    let mut sql = String::from("INSERT INTO ledger_nodes (level, idx, hash) VALUES ");
+                    for i in 0..chunk.len() {
+                        if i > 0 {
+                            sql.push(',');
+                        }
+                        sql.push_str(&format!("(${},${},${})", 3 * i + 1, 3 * i + 2, 3 * i + 3));
+                    }
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for (id, hash) in chunk {
+                        q = q
+                            .bind(i16::from(id.level))
+                            .bind(to_i64(id.index, "node index")?)
+                            .bind(hash.as_bytes().as_slice());
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                finish!(tx, &locked, &prepared);
+                tx.commit().await?;
+                Ok(Ok(prepared.new_head))
+            }
+            Pool::Postgres(p) => {
+                const ENTRIES: &str = "INSERT INTO ledger_entries (idx, kind, time, body) \
+                     SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bytea[])";
+                const NODES: &str = "INSERT INTO ledger_nodes (level, idx, hash) \
+                     SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::bytea[])";
+                let mut tx = p.begin().await?;
+                let locked = locked!(tx, HEAD_POSTGRES);
+                let prepared = match prepare(&locked) {
+                    Ok(p) => p,
+                    Err(e) => return Ok(Err(e)),
+                };
+                check(&locked, &prepared)?;
+                let first = locked.head.size;
+                if !entries.is_empty() {
+                    let idx = (0..entries.len())
+                        .map(|i| to_i64(first + i as u64, "entry index"))
+                        .collect::<Result<Vec<i64>, _>>()?;
+                    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+                    let times: Vec<&str> = entries.iter().map(|e| e.time.as_str()).collect();
+                    let bodies: Vec<&[u8]> = entries.iter().map(|e| e.body.as_slice()).collect();
+                    sqlx::query(ENTRIES).bind(idx).bind(kinds).bind(times).bind(bodies).execute(&mut *tx).await?;
+                }
+                if !prepared.nodes.is_empty() {
+                    let levels: Vec<i16> = prepared.nodes.iter().map(|(id, _)| i16::from(id.level)).collect();
+                    let idx = prepared
+                        .nodes
+                        .iter()
+                        .map(|(id, _)| to_i64(id.index, "node index"))
+                        .collect::<Result<Vec<i64>, _>>()?;
+                    let hashes: Vec<&[u8]> = prepared.nodes.iter().map(|(_, h)| h.as_bytes().as_slice()).collect();
+                    sqlx::query(NODES).bind(levels).bind(idx).bind(hashes).execute(&mut *tx).await?;
+                }
+                finish!(tx, &locked, &prepared);
+                tx.commit().await?;
+                Ok(Ok(prepared.new_head))
+            }
+        }
+    }
+
+    /// Node hashes in the order asked. A missing node is
+    /// [`StoreError::Corrupt`]. Up to [`POINT_QUERY_MAX`] ids take one
+    /// query; longer lists are read as one range query per contiguous run.
+    pub async fn ledger_nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if ids.len() <= POINT_QUERY_MAX {
+            let rows = on_pool!(self.pool(), p => fetch_points!(p, ids))?;
+            return order_hashes(ids, rows);
+        }
+        let mut rows = Vec::with_capacity(ids.len());
+        for (level, start, end) in runs(ids) {
+            for (idx, hash) in self.ledger_node_range(level, start, end).await? {
+                rows.push((i16::from(level), to_i64(idx, "node index")?, hash));
+            }
+        }
+        order_hashes(ids, rows)
+    }
+
+    /// The stored nodes `(level, start..end)` that exist, in index order.
+    async fn ledger_node_range(&self, level: u8, start: u64, end: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        const SQL: &str = "SELECT idx, hash FROM ledger_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx";
+        let (start, end) = (to_i64(start, "node index")?, to_i64(end.min(i64::MAX as u64), "node index")?);
+        let rows: Vec<(i64, Vec<u8>)> = on_pool!(self.pool(), p => sqlx::query_as(SQL)
+            .bind(i16::from(level)).bind(start).bind(end).fetch_all(p).await)?;
+        rows.into_iter().map(|(i, h)| Ok((to_u64(i, "node index")?, h))).collect()
+    }
+
+    /// Up to `limit` entries from index `start` on, in index order.
+    pub async fn ledger_entries(&self, start: u64, limit: u64) -> Result<Vec<LedgerEntryRow>, StoreError> {
+        const SQL: &str = "SELECT idx, kind, time, body FROM ledger_entries WHERE idx >= $1 ORDER BY idx LIMIT $2";
+        let rows: Vec<EntryDbRow> = on_pool!(self.pool(), p => sqlx::query_as(SQL)
+            .bind(to_i64(start, "entry index")?).bind(to_i64(limit, "limit")?).fetch_all(p).await)?;
+        rows.into_iter().map(entry_from_row).collect()
+    }
+
+    /// Newest first, optionally of one kind, below index `before` (for
+    /// paging), at most `limit`.
+    pub async fn ledger_recent_entries(
+        &self,
+        kind: Option<&str>,
+        before: Option<u64>,
+        limit: u64,
+    ) -> Result<Vec<LedgerEntryRow>, StoreError> {
+        const ALL: &str = "SELECT idx, kind, time, body FROM ledger_entries WHERE idx < $1 ORDER BY idx DESC LIMIT $2";
+        const KIND: &str = "SELECT idx, kind, time, body FROM ledger_entries \
+             WHERE kind = $3 AND idx < $1 ORDER BY idx DESC LIMIT $2";
+        let before = to_i64(before.unwrap_or(i64::MAX as u64).min(i64::MAX as u64), "entry index")?;
+        let limit = to_i64(limit, "limit")?;
+        let rows: Vec<EntryDbRow> = match kind {
+            None => on_pool!(self.pool(), p => sqlx::query_as(ALL).bind(before).bind(limit).fetch_all(p).await)?,
+            Some(kind) => on_pool!(self.pool(), p => sqlx::query_as(KIND)
+                .bind(before).bind(limit).bind(kind).fetch_all(p).await)?,
+        };
+        rows.into_iter().map(entry_from_row).collect()
+    }
+
+    /// One entry.
+    pub async fn ledger_entry(&self, index: u64) -> Result<Option<LedgerEntryRow>, StoreError> {
+        const SQL: &str = "SELECT idx, kind, time, body FROM ledger_entries WHERE idx = $1";
+        let Ok(index) = i64::try_from(index) else {
+            return Ok(None);
+        };
+        let row: Option<EntryDbRow> =
+            on_pool!(self.pool(), p => sqlx::query_as(SQL).bind(index).fetch_optional(p).await)?;
+        row.map(entry_from_row).transpose()
+    }
+
+    /// The first entry of a kind (for example the first key rotation).
+    pub async fn ledger_first_entry_of_kind(&self, kind: &str) -> Result<Option<LedgerEntryRow>, StoreError> {
+        const SQL: &str = "SELECT idx, kind, time, body FROM ledger_entries WHERE kind = $1 ORDER BY idx LIMIT 1";
+        let row: Option<EntryDbRow> =
+            on_pool!(self.pool(), p => sqlx::query_as(SQL).bind(kind).fetch_optional(p).await)?;
+        row.map(entry_from_row).transpose()
+    }
+
+    /// Number of stored entries (by counting rows, not from the head).
+    pub async fn ledger_entry_count(&self) -> Result<u64, StoreError> {
+        const SQL: &str = "SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_entries";
+        let n: i64 = on_pool!(self.pool(), p => sqlx::query_scalar(SQL).fetch_one(p).await)?;
+        to_u64(n, "entry count")
+    }
+
+    /// Stored checkpoints ordered by size (ties in storage order), skipping
+    /// `offset`.
+    pub async fn ledger_checkpoints(&self, offset: u64, limit: u64) -> Result<Vec<LedgerCheckpointRow>, StoreError> {
+        const SQL: &str = "SELECT size, note, created_at FROM ledger_checkpoints ORDER BY size, id LIMIT $1 OFFSET $2";
+        let rows: Vec<CheckpointDbRow> = on_pool!(self.pool(), p => sqlx::query_as(SQL)
+            .bind(to_i64(limit, "limit")?).bind(to_i64(offset, "offset")?).fetch_all(p).await)?;
+        rows.into_iter().map(checkpoint_from_row).collect()
+    }
+
+    /// Stored checkpoints with size above `after`, by size (for paging
+    /// without OFFSET scans).
+    pub async fn ledger_checkpoints_after(
+        &self,
+        after: Option<u64>,
+        limit: u64,
+    ) -> Result<Vec<LedgerCheckpointRow>, StoreError> {
+        const SQL: &str =
+            "SELECT size, note, created_at FROM ledger_checkpoints WHERE size > $1 ORDER BY size, id LIMIT $2";
+        let after = match after {
+            Some(a) => to_i64(a, "checkpoint size")?,
+            None => -1,
+        };
+        let rows: Vec<CheckpointDbRow> = on_pool!(self.pool(), p => sqlx::query_as(SQL)
+            .bind(after).bind(to_i64(limit, "limit")?).fetch_all(p).await)?;
+        rows.into_iter().map(checkpoint_from_row).collect()
+    }
+
+    /// The latest stored checkpoint (largest size).
+    pub async fn ledger_latest_checkpoint(&self) -> Result<Option<LedgerCheckpointRow>, StoreError> {
+        const SQL: &str = "SELECT size, note, created_at FROM ledger_checkpoints ORDER BY size DESC, id DESC LIMIT 1";
+        let row: Option<CheckpointDbRow> = on_pool!(self.pool(), p => sqlx::query_as(SQL).fetch_optional(p).await)?;
+        row.map(checkpoint_from_row).transpose()
+    }
+
+    /// Number of stored checkpoints.
+    pub async fn ledger_checkpoint_count(&self) -> Result<u64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM ledger_checkpoints";
+        let n: i64 = on_pool!(self.pool(), p => sqlx::query_scalar(SQL).fetch_one(p).await)?;
+        to_u64(n, "checkpoint count")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_group_contiguous_indexes_per_level() {
+        let ids = [NodeId::new(0, 5), NodeId::new(0, 4), NodeId::new(1, 2), NodeId::new(0, 7), NodeId::new(1, 3)];
+        assert_eq!(runs(&ids), vec![(0, 4, 6), (0, 7, 8), (1, 2, 4)]);
+    }
+
+    #[test]
+    fn point_query_numbers_placeholders() {
+        assert_eq!(
+            point_query_sql(2),
+            "SELECT level, idx, hash FROM ledger_nodes WHERE (level = $1 AND idx = $2) OR (level = $3 AND idx = $4)"
+        );
+    }
+}

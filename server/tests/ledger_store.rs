@@ -1,0 +1,211 @@
+//! The ledger's storage and appender contract, on SQLite and PostgreSQL:
+//! durable gapless appends with a signed checkpoint per batch, O(log n)
+//! proofs from the store, concurrent appenders (two pools), refusal to sign
+//! over a corrupted tree or with the wrong key, and key rotation.
+
+mod common;
+mod ledger_support;
+
+use common::TestDb;
+use ledger_support::*;
+use steward::ledger::{LedgerError, read};
+use steward::store::Store;
+use steward_ledger::checkpoint::Checkpoint;
+use steward_ledger::entry::{Entry, Payload, Timestamp, examples};
+use steward_ledger::merkle::{MemoryStore, hash_leaf, verify_consistency, verify_inclusion};
+
+on_both_backends!(
+    a_new_ledger_signs_an_empty_checkpoint,
+    appends_are_gapless_durable_and_checkpointed,
+    stored_entries_and_nodes_match_an_independent_tree,
+    proofs_from_the_store_verify,
+    two_pools_appending_concurrently_form_one_sequence,
+    a_corrupted_frontier_stops_appends_without_signing,
+    a_ledger_holding_another_key_refuses_to_sign,
+    key_rotation_switches_the_key_and_verification_follows_it,
+    invalid_and_oversized_entries_never_reach_the_log,
+    record_builds_the_entry_with_the_actor_and_time,
+);
+
+async fn a_new_ledger_signs_an_empty_checkpoint(db: &TestDb) {
+    let ledger = open_ledger(&db.store, 1).await;
+    let head = db.store.ledger_head().await.unwrap();
+    assert_eq!(head.size, 0);
+    assert_eq!(head.key.as_deref(), Some(signer(1).verifier_key().to_string().as_str()));
+    let (cp, _) = read::latest_checkpoint(&db.store).await.unwrap().unwrap();
+    assert_eq!((cp.origin(), cp.size()), (ORIGIN, 0));
+    // Opening again (a restart, or a second instance) adds nothing.
+    let _again = open_ledger(&db.store, 1).await;
+    assert_eq!(db.store.ledger_checkpoint_count().await.unwrap(), 1);
+    drop(ledger);
+    verify_db(&db.store, options(1)).await.unwrap();
+}
+
+async fn appends_are_gapless_durable_and_checkpointed(db: &TestDb) {
+    let ledger = open_ledger(&db.store, 1).await;
+    let mut indexes = append_many(&ledger, 0, 300, 32).await;
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..300).collect::<Vec<_>>());
+    // Batched: fewer checkpoints than entries, sizes strictly increasing.
+    let cps = db.store.ledger_checkpoints(0, 10_000).await.unwrap();
+    assert!(cps.len() < 301, "{} checkpoints for 300 entries", cps.len());
+    assert!(cps.windows(2).all(|w| w[0].size < w[1].size));
+    assert_eq!(cps.last().unwrap().size, 300);
+    // Durable: a fresh pool on the same database sees everything.
+    let reopened = Store::open(&db.url).await.unwrap();
+    assert_eq!(reopened.ledger_head().await.unwrap().size, 300);
+    let report = verify_db(&reopened, options(1)).await.unwrap();
+    assert_eq!(report.size, 300);
+    assert_eq!(report.checkpoints, cps.len() as u64);
+    reopened.close().await;
+}
+
+async fn stored_entries_and_nodes_match_an_independent_tree(db: &TestDb) {
+    let ledger = open_ledger(&db.store, 1).await;
+    let mut memory = MemoryStore::new();
+    for i in 0..70 {
+        let e = entry(i);
+        let receipt = ledger.append(&e).await.unwrap();
+        let bytes = e.canonical_bytes().unwrap();
+        assert_eq!(receipt.index, i);
+        assert_eq!(receipt.leaf_hash, hash_leaf(&bytes));
+        assert_eq!(receipt.tree_size, i + 1, "sequential appends are one batch each");
+        memory.append(hash_leaf(&bytes)).unwrap();
+    }
+    let head = db.store.ledger_head().await.unwrap();
+    assert_eq!((head.size, head.root), (70, memory.root()));
+    let rows = db.store.ledger_entries(0, 100).await.unwrap();
+    for (i, row) in rows.iter().enumerate() {
+        let e = entry(i as u64);
+        assert_eq!(row.body, e.canonical_bytes().unwrap());
+        assert_eq!(row.kind, e.kind.as_str());
+        assert_eq!(row.time, e.time.as_str());
+    }
+    for level in 0..7u8 {
+        let count = 70u64 >> level;
+        let ids: Vec<_> = (0..count).map(|i| steward_ledger::merkle::NodeId::new(level, i)).collect();
+        let stored = db.store.ledger_nodes(&ids).await.unwrap();
+        let want: Vec<_> = ids.iter().map(|id| memory.get(*id).unwrap()).collect();
+        assert_eq!(stored, want, "level {level}");
+    }
+    let missing = db.store.ledger_nodes(&[steward_ledger::merkle::NodeId::new(0, 70)]).await.unwrap_err();
+    assert!(missing.to_string().contains("(0, 70) is missing"), "{missing}");
+}
+
+async fn proofs_from_the_store_verify(db: &TestDb) {
+    let ledger = open_ledger(&db.store, 1).await;
+    append_many(&ledger, 0, 100, 1).await;
+    let published = read::published_size(&db.store).await.unwrap();
+    assert_eq!(published, 100);
+    for (index, size) in [(0, 1), (0, 100), (37, 38), (37, 100), (99, 100), (64, 65), (5, 64)] {
+        let leaf = hash_leaf(&entry(index).canonical_bytes().unwrap());
+        let proof = read::inclusion_proof(&db.store, index, size, published).await.unwrap();
+        let root = read::root_at(&db.store, size, published).await.unwrap();
+        verify_inclusion(&leaf, index, size, &proof, &root).unwrap();
+    }
+    for (from, to) in [(1, 100), (37, 64), (64, 100), (99, 100), (100, 100)] {
+        let proof = read::consistency_proof(&db.store, from, to, published).await.unwrap();
+        let r1 = read::root_at(&db.store, from, published).await.unwrap();
+        let r2 = read::root_at(&db.store, to, published).await.unwrap();
+        verify_consistency(from, to, &proof, &r1, &r2).unwrap();
+    }
+    assert!(read::inclusion_proof(&db.store, 5, 101, published).await.is_err(), "beyond the log");
+    assert!(read::inclusion_proof(&db.store, 100, 100, published).await.is_err(), "index out of range");
+    assert!(read::consistency_proof(&db.store, 0, 10, published).await.is_err(), "from the empty tree");
+    assert!(read::consistency_proof(&db.store, 20, 10, published).await.is_err(), "backwards");
+}
+
+async fn two_pools_appending_concurrently_form_one_sequence(db: &TestDb) {
+    // Two stores on one database stand for two server instances.
+    let other = Store::open(&db.url).await.unwrap();
+    let a = open_ledger(&db.store, 1).await;
+    let b = open_ledger(&other, 1).await;
+    let (ia, ib) = tokio::join!(append_many(&a, 0, 200, 24), append_many(&b, 1000, 200, 24));
+    let mut all: Vec<u64> = ia.iter().chain(ib.iter()).copied().collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..400).collect::<Vec<_>>(), "one gapless sequence, no duplicates");
+    let report = verify_db(&db.store, options(1)).await.unwrap();
+    assert_eq!(report.size, 400);
+    other.close().await;
+}
+
+async fn a_corrupted_frontier_stops_appends_without_signing(db: &TestDb) {
+    let ledger = open_ledger(&db.store, 1).await;
+    append_many(&ledger, 0, 6, 1).await; // frontier of 6: nodes (2, 0) and (1, 2)
+    let checkpoints = db.store.ledger_checkpoint_count().await.unwrap();
+    exec!(db.store, "UPDATE ledger_nodes SET hash = $1 WHERE level = 1 AND idx = 2", vec![0u8; 32]);
+    let err = ledger.append(&entry(6)).await.unwrap_err();
+    assert!(matches!(err, LedgerError::Inconsistent(_)), "{err}");
+    assert!(err.to_string().contains("refusing"), "{err}");
+    assert_eq!(db.store.ledger_checkpoint_count().await.unwrap(), checkpoints, "nothing signed");
+    assert_eq!(db.store.ledger_head().await.unwrap().size, 6, "nothing appended");
+}
+
+async fn a_ledger_holding_another_key_refuses_to_sign(db: &TestDb) {
+    let ledger = open_ledger(&db.store, 1).await;
+    ledger.append(&entry(0)).await.unwrap();
+    let stranger = open_ledger(&db.store, 2).await;
+    let err = stranger.append(&entry(1)).await.unwrap_err();
+    assert!(matches!(err, LedgerError::KeyMismatch { .. }), "{err}");
+    assert_eq!(db.store.ledger_head().await.unwrap().size, 1);
+    verify_db(&db.store, options(1)).await.unwrap();
+}
+
+async fn key_rotation_switches_the_key_and_verification_follows_it(db: &TestDb) {
+    let ledger = open_ledger(&db.store, 1).await;
+    append_many(&ledger, 0, 10, 4).await;
+    let receipt = ledger.rotate_key(signer(2), "scheduled", "cli:test").await.unwrap();
+    assert_eq!(receipt.index, 10);
+    assert_eq!(ledger.verifier_key(), signer(2).verifier_key());
+    append_many(&ledger, 11, 10, 4).await;
+    let head = db.store.ledger_head().await.unwrap();
+    assert_eq!(head.key.as_deref(), Some(signer(2).verifier_key().to_string().as_str()));
+    // Checkpoints from the rotation on are signed by the new key only.
+    let (cp, row) = read::latest_checkpoint(&db.store).await.unwrap().unwrap();
+    assert!(Checkpoint::open(&row.note, &[signer(1).verifier_key()]).is_err());
+    assert!(Checkpoint::open(&row.note, &[signer(2).verifier_key()]).is_ok());
+    assert_eq!(cp.size(), 21);
+    let report = verify_db(&db.store, options(1)).await.unwrap();
+    assert_eq!((report.size, report.key_rotations), (21, 1));
+    assert_eq!(report.current_key, signer(2).verifier_key());
+    // Starting from the new key is wrong: the early checkpoints are not its.
+    assert!(verify_db(&db.store, options(2)).await.is_err());
+    assert_eq!(steward::ledger::first_key(&db.store).await.unwrap(), Some(signer(1).verifier_key()));
+    // A second instance still holding the old key cannot sign any more.
+    let stale = open_ledger(&db.store, 1).await;
+    assert!(matches!(stale.append(&entry(99)).await.unwrap_err(), LedgerError::KeyMismatch { .. }));
+    // Rotating again from a key that is not in force is refused.
+    let err = stale.rotate_key(signer(3), "compromise", "cli:test").await.unwrap_err();
+    assert!(matches!(err, LedgerError::InvalidRotation(_)), "{err}");
+}
+
+async fn invalid_and_oversized_entries_never_reach_the_log(db: &TestDb) {
+    let ledger = open_ledger(&db.store, 1).await;
+    let Payload::ScanVerdict(mut verdict) = examples::scan_verdict() else { unreachable!() };
+    verdict.exceptions_applied = (0..5000).map(|i| format!("exception-{i:06}")).collect();
+    let big = Entry::new(&Payload::ScanVerdict(verdict), Timestamp::from_unix(0, 0).unwrap(), "ci");
+    let err = match big {
+        Ok(e) => ledger.append(&e).await.unwrap_err(),
+        Err(e) => LedgerError::InvalidEntry(e),
+    };
+    assert!(err.to_string().contains("65535") || err.to_string().contains("65,535"), "{err}");
+    // A tampered payload (denied > drift) fails schema validation.
+    let mut e = entry(0);
+    e.payload.insert("denied_count".into(), serde_json::json!(99));
+    assert!(matches!(ledger.append(&e).await.unwrap_err(), LedgerError::InvalidEntry(_)));
+    // A bad actor signature is refused.
+    let mut signed = entry(3);
+    signed.actor = "someone-else".into();
+    assert!(ledger.append(&signed).await.is_err());
+    assert_eq!(db.store.ledger_head().await.unwrap().size, 0);
+}
+
+async fn record_builds_the_entry_with_the_actor_and_time(db: &TestDb) {
+    let ledger = open_ledger(&db.store, 1).await;
+    let receipt = ledger.record(&examples::all()[1], "token:ci").await.unwrap();
+    let row = db.store.ledger_entry(receipt.index).await.unwrap().unwrap();
+    let e = Entry::from_canonical_bytes(&row.body).unwrap();
+    assert_eq!(e.actor, "token:ci");
+    assert!(e.time.as_str().starts_with("20"), "{}", e.time);
+    assert_eq!(row.kind, e.kind.as_str());
+}
