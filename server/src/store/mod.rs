@@ -21,14 +21,18 @@ use crate::config::DatabaseUrl;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+mod jobs;
 mod ledger;
 mod policies;
 mod postgres;
+mod scans;
 mod sqlite;
 mod tokens;
 
+pub use jobs::{Enqueued, Job, LeaseLost, NewJob};
 pub use ledger::{LedgerCheckpointRow, LedgerEntryRow, LedgerHead, LockedHead, NewLedgerEntry, PreparedAppend};
 pub use policies::{NewPolicyRevision, PolicyRevision};
+pub use scans::{NewScan, ScanFilter, ScanRecord, ScanSource};
 pub use tokens::{ApiToken, NewToken};
 
 /// A storage failure, classified so callers can map it to a response.

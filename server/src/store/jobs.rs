@@ -1,0 +1,257 @@
+//! The durable job queue. Jobs are claimed with a lease: a worker that dies
+//! mid-job loses its lease and another worker (or the same instance after a
+//! restart) takes the job over. Completion checks the lease, and a job's
+//! scan is stored in the same transaction that marks it done, so a job
+//! completes exactly once however often it is retried.
+//!
+//! Claiming is the one dialect difference: PostgreSQL uses
+//! `FOR UPDATE SKIP LOCKED` so instances never wait on each other; SQLite
+//! has a single writer, so its plain `UPDATE … RETURNING` is already atomic.
+
+use super::scans::{INSERT_SCAN, NewScan, ScanRecord, bind_scan};
+use super::{Pool, Store, StoreError, is_unique_violation, on_pool};
+use serde::Serialize;
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+/// A job to queue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: String,
+    /// Queuing the same key twice queues one job (forge delivery ids).
+    pub dedupe_key: Option<String>,
+    pub payload: Value,
+    pub max_attempts: i32,
+}
+
+/// What [`Store::enqueue_job`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "job_id", rename_all = "lowercase")]
+pub enum Enqueued {
+    Queued(i64),
+    /// A job with this dedupe key already exists.
+    Duplicate(i64),
+}
+
+impl Enqueued {
+    pub fn job_id(self) -> i64 {
+        match self {
+            Enqueued::Queued(id) | Enqueued::Duplicate(id) => id,
+        }
+    }
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub dedupe_key: Option<String>,
+    pub payload: Value,
+    /// `queued`, `running`, `done` or `failed`.
+    pub state: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub run_after: OffsetDateTime,
+    pub locked_by: Option<String>,
+    pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: i64,
+    kind: String,
+    dedupe_key: Option<String>,
+    payload: String,
+    state: String,
+    attempts: i32,
+    max_attempts: i32,
+    run_after: OffsetDateTime,
+    locked_by: Option<String>,
+    last_error: Option<String>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl TryFrom<JobRow> for Job {
+    type Error = StoreError;
+
+    fn try_from(r: JobRow) -> Result<Self, StoreError> {
+        let payload =
+            serde_json::from_str(&r.payload).map_err(|e| StoreError::Corrupt(format!("job {}: payload: {e}", r.id)))?;
+        Ok(Job {
+            id: r.id,
+            kind: r.kind,
+            dedupe_key: r.dedupe_key,
+            payload,
+            state: r.state,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+            run_after: r.run_after,
+            locked_by: r.locked_by,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const RETURNING: &str = "RETURNING id, kind, dedupe_key, payload, state, attempts, max_attempts, run_after, \
+     locked_by, last_error, created_at, updated_at";
+
+/// A finished job whose lease had passed to another worker: its result was
+/// not stored (the other worker's will be).
+#[derive(Debug, thiserror::Error)]
+#[error("job {0} is no longer leased to this worker")]
+pub struct LeaseLost(pub i64);
+
+impl Store {
+    /// Queues a job, or finds the one with the same dedupe key.
+    pub async fn enqueue_job(&self, job: &NewJob) -> Result<Enqueued, StoreError> {
+        const INSERT: &str = "INSERT INTO jobs (kind, dedupe_key, payload, state, max_attempts, run_after, \
+             created_at, updated_at) VALUES ($1, $2, $3, 'queued', $4, $5, $5, $5) RETURNING id";
+        const FIND: &str = "SELECT id FROM jobs WHERE dedupe_key = $1";
+        let now = super::now();
+        let payload = job.payload.to_string();
+        let inserted: Result<i64, sqlx::Error> = on_pool!(self.pool(), p => sqlx::query_scalar(INSERT)
+            .bind(&job.kind)
+            .bind(&job.dedupe_key)
+            .bind(&payload)
+            .bind(job.max_attempts)
+            .bind(now)
+            .fetch_one(p)
+            .await);
+        match inserted {
+            Ok(id) => Ok(Enqueued::Queued(id)),
+            Err(e) if is_unique_violation(&e) => {
+                let id: i64 =
+                    on_pool!(self.pool(), p => sqlx::query_scalar(FIND).bind(&job.dedupe_key).fetch_one(p).await)?;
+                Ok(Enqueued::Duplicate(id))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Claims the next runnable job for `worker` for `lease`: a queued job
+    /// whose time has come, or a running one whose lease ran out.
+    pub async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>, StoreError> {
+        let now = super::now();
+        let pick = "SELECT id FROM jobs WHERE (state = 'queued' AND run_after <= $3) \
+             OR (state = 'running' AND locked_until < $3) ORDER BY run_after, id LIMIT 1";
+        let lock = match self.pool() {
+            Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            Pool::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1, \
+             updated_at = $3 WHERE id = ({pick}{lock}) {RETURNING}"
+        );
+        let row: Option<JobRow> = on_pool!(self.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(worker)
+            .bind(now + lease)
+            .bind(now)
+            .fetch_optional(p)
+            .await)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    /// Extends a running job's lease (long fetches).
+    pub async fn extend_job_lease(&self, id: i64, worker: &str, lease: Duration) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3 AND state = 'running'";
+        let until = super::now() + lease;
+        let n = on_pool!(self.pool(), p => sqlx::query(SQL).bind(until).bind(id).bind(worker).execute(p).await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Stores the job's scan and marks the job done, in one transaction.
+    /// If the job already stored a scan (a retry after a crash), returns
+    /// that scan.
+    pub async fn complete_job_with_scan(
+        &self,
+        id: i64,
+        worker: &str,
+        scan: &NewScan,
+    ) -> Result<Result<ScanRecord, LeaseLost>, StoreError> {
+        const DONE: &str = "UPDATE jobs SET state = 'done', locked_by = NULL, locked_until = NULL, \
+             last_error = NULL, updated_at = $1 WHERE id = $2 AND locked_by = $3 AND state = 'running'";
+        const EXISTING: &str = "SELECT id, source, job_id, repository, base_ref, head_ref, base_commit, head_commit, \
+             pull_request, verdict, summary, findings, policy_revision, evaluated_at, report, ledger_index, created_at \
+             FROM scans WHERE job_id = $1";
+        let now = super::now();
+        on_pool!(self.pool(), p => {
+            let mut tx = p.begin().await?;
+            let marked = sqlx::query(DONE).bind(now).bind(id).bind(worker).execute(&mut *tx).await?.rows_affected();
+            if marked != 1 {
+                tx.rollback().await?;
+                return Ok(Err(LeaseLost(id)));
+            }
+            let existing: Option<ScanRecord> = sqlx::query_as(EXISTING).bind(id).fetch_optional(&mut *tx).await?;
+            let record = match existing {
+                Some(r) => r,
+                None => bind_scan!(sqlx::query_as(INSERT_SCAN), scan, now).fetch_one(&mut *tx).await?,
+            };
+            tx.commit().await?;
+            Ok(Ok(record))
+        })
+    }
+
+    /// Marks a job done without a scan (events that need no gate).
+    pub async fn complete_job(&self, id: i64, worker: &str) -> Result<Result<(), LeaseLost>, StoreError> {
+        const SQL: &str = "UPDATE jobs SET state = 'done', locked_by = NULL, locked_until = NULL, updated_at = $1 \
+             WHERE id = $2 AND locked_by = $3 AND state = 'running'";
+        let n = on_pool!(self.pool(), p => sqlx::query(SQL).bind(super::now()).bind(id).bind(worker).execute(p).await
+            .map(|r| r.rows_affected()))?;
+        Ok(if n == 1 { Ok(()) } else { Err(LeaseLost(id)) })
+    }
+
+    /// Records a failed attempt: queued again after `retry_in`, or `failed`
+    /// for good when attempts are used up. Returns the new state.
+    pub async fn fail_job_attempt(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        retry_in: Duration,
+    ) -> Result<Result<String, LeaseLost>, StoreError> {
+        const SQL: &str = "UPDATE jobs SET \
+             state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
+             run_after = $1, last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3 \
+             WHERE id = $4 AND locked_by = $5 AND state = 'running' RETURNING state";
+        let now = super::now();
+        let state: Option<String> = on_pool!(self.pool(), p => sqlx::query_scalar(SQL)
+            .bind(now + retry_in)
+            .bind(error)
+            .bind(now)
+            .bind(id)
+            .bind(worker)
+            .fetch_optional(p)
+            .await)?;
+        Ok(state.ok_or(LeaseLost(id)))
+    }
+
+    pub async fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {
+        let sql = format!("SELECT {} FROM jobs WHERE id = $1", &RETURNING["RETURNING ".len()..]);
+        let row: Option<JobRow> = on_pool!(self.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    /// Jobs, newest first.
+    pub async fn list_jobs(&self, limit: i64) -> Result<Vec<Job>, StoreError> {
+        let sql = format!("SELECT {} FROM jobs ORDER BY id DESC LIMIT $1", &RETURNING["RETURNING ".len()..]);
+        let rows: Vec<JobRow> = on_pool!(self.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(limit).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// Counts jobs by state, for `/metrics` and the dashboard.
+    pub async fn job_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        const SQL: &str = "SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state";
+        let rows: Vec<(String, i64)> = on_pool!(self.pool(), p => sqlx::query_as(SQL).fetch_all(p).await)?;
+        Ok(rows)
+    }
+}

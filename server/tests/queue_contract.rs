@@ -1,0 +1,153 @@
+//! The job queue and scan storage contract, on SQLite and PostgreSQL.
+
+mod common;
+
+use common::TestDb;
+use serde_json::json;
+use std::collections::HashSet;
+use steward::store::{Enqueued, NewJob, NewScan, ScanFilter, ScanSource};
+use time::Duration;
+
+on_both_backends!(
+    a_redelivered_key_queues_nothing,
+    a_claimed_job_is_not_claimed_again_until_its_lease_runs_out,
+    a_job_completes_exactly_once_even_when_its_lease_passed_on,
+    failed_attempts_back_off_then_fail_for_good,
+    concurrent_workers_claim_each_job_once,
+    scans_are_listed_filtered_and_tracked_until_recorded,
+);
+
+fn job(key: Option<&str>) -> NewJob {
+    NewJob { kind: "gate".into(), dedupe_key: key.map(str::to_string), payload: json!({"n": 1}), max_attempts: 3 }
+}
+
+fn scan(job_id: Option<i64>, verdict: &str, repo: &str) -> NewScan {
+    NewScan {
+        source: if job_id.is_some() { ScanSource::Webhook } else { ScanSource::Api },
+        job_id,
+        repository: Some(repo.into()),
+        base_ref: "main".into(),
+        head_ref: "feature".into(),
+        base_commit: Some("a".repeat(40)),
+        head_commit: Some("b".repeat(40)),
+        pull_request: Some(7),
+        verdict: verdict.into(),
+        summary: format!("{verdict}: test"),
+        findings: 1,
+        policy_revision: "sha256:00".into(),
+        evaluated_at: "2026-11-27T00:00:00Z".into(),
+        report: "{\"schema\":\"steward.gate/v1\"}".into(),
+    }
+}
+
+async fn a_redelivered_key_queues_nothing(db: &TestDb) {
+    let first = db.store.enqueue_job(&job(Some("delivery-1"))).await.unwrap();
+    let again = db.store.enqueue_job(&job(Some("delivery-1"))).await.unwrap();
+    assert!(matches!(first, Enqueued::Queued(_)));
+    assert_eq!(again, Enqueued::Duplicate(first.job_id()));
+    let other = db.store.enqueue_job(&job(None)).await.unwrap();
+    assert_ne!(other.job_id(), first.job_id());
+    assert_eq!(db.store.list_jobs(10).await.unwrap().len(), 2);
+}
+
+async fn a_claimed_job_is_not_claimed_again_until_its_lease_runs_out(db: &TestDb) {
+    let id = db.store.enqueue_job(&job(None)).await.unwrap().job_id();
+    let claimed = db.store.claim_job("a", Duration::minutes(5)).await.unwrap().expect("a job");
+    assert_eq!((claimed.id, claimed.attempts, claimed.state.as_str()), (id, 1, "running"));
+    assert_eq!(claimed.payload, json!({"n": 1}));
+    assert!(db.store.claim_job("b", Duration::minutes(5)).await.unwrap().is_none(), "leased to a");
+    // A lease that has already run out (the worker died) is taken over.
+    db.store.extend_job_lease(id, "a", Duration::seconds(-1)).await.unwrap();
+    let taken = db.store.claim_job("b", Duration::minutes(5)).await.unwrap().expect("taken over");
+    assert_eq!((taken.id, taken.attempts, taken.locked_by.as_deref()), (id, 2, Some("b")));
+    assert!(!db.store.extend_job_lease(id, "a", Duration::minutes(5)).await.unwrap(), "a lost its lease");
+}
+
+async fn a_job_completes_exactly_once_even_when_its_lease_passed_on(db: &TestDb) {
+    let id = db.store.enqueue_job(&job(None)).await.unwrap().job_id();
+    db.store.claim_job("a", Duration::seconds(-1)).await.unwrap().unwrap(); // a's lease is already over
+    db.store.claim_job("b", Duration::minutes(5)).await.unwrap().unwrap();
+    let stored = db.store.complete_job_with_scan(id, "b", &scan(Some(id), "deny", "o/r")).await.unwrap().unwrap();
+    assert_eq!(stored.job_id, Some(id));
+    // a finishes late: its result is refused, nothing is stored twice.
+    let late = db.store.complete_job_with_scan(id, "a", &scan(Some(id), "allow", "o/r")).await.unwrap();
+    assert!(late.is_err(), "a lost its lease");
+    let all = db.store.list_scans(&ScanFilter { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].verdict, "deny");
+    assert_eq!(db.store.job(id).await.unwrap().unwrap().state, "done");
+    assert!(db.store.claim_job("c", Duration::minutes(5)).await.unwrap().is_none(), "done jobs are not claimed");
+}
+
+async fn failed_attempts_back_off_then_fail_for_good(db: &TestDb) {
+    let id = db.store.enqueue_job(&job(None)).await.unwrap().job_id();
+    for attempt in 1..=3 {
+        let j = db.store.claim_job("w", Duration::minutes(5)).await.unwrap().expect("claimable");
+        assert_eq!(j.attempts, attempt);
+        let state = db.store.fail_job_attempt(id, "w", "forge said 502", Duration::seconds(-1)).await.unwrap().unwrap();
+        assert_eq!(state, if attempt < 3 { "queued" } else { "failed" });
+    }
+    let j = db.store.job(id).await.unwrap().unwrap();
+    assert_eq!((j.state.as_str(), j.last_error.as_deref()), ("failed", Some("forge said 502")));
+    assert!(db.store.claim_job("w", Duration::minutes(5)).await.unwrap().is_none());
+    // Backoff: a retry scheduled in the future is not claimable now.
+    let id2 = db.store.enqueue_job(&job(None)).await.unwrap().job_id();
+    db.store.claim_job("w", Duration::minutes(5)).await.unwrap().unwrap();
+    db.store.fail_job_attempt(id2, "w", "timeout", Duration::minutes(10)).await.unwrap().unwrap();
+    assert!(db.store.claim_job("w", Duration::minutes(5)).await.unwrap().is_none(), "waiting for its backoff");
+}
+
+async fn concurrent_workers_claim_each_job_once(db: &TestDb) {
+    for _ in 0..24 {
+        db.store.enqueue_job(&job(None)).await.unwrap();
+    }
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = db.store.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while let Some(j) = store.claim_job(&format!("w{w}"), Duration::minutes(5)).await.unwrap() {
+                    store.complete_job(j.id, &format!("w{w}")).await.unwrap().unwrap();
+                    mine.push(j.id);
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    for w in workers {
+        for id in w.await.unwrap() {
+            total += 1;
+            assert!(seen.insert(id), "job {id} was claimed twice");
+        }
+    }
+    assert_eq!(total, 24);
+}
+
+async fn scans_are_listed_filtered_and_tracked_until_recorded(db: &TestDb) {
+    let a = db.store.insert_scan(&scan(None, "deny", "o/one")).await.unwrap();
+    let b = db.store.insert_scan(&scan(None, "allow", "o/two")).await.unwrap();
+    let c = db.store.insert_scan(&scan(None, "deny", "o/two")).await.unwrap();
+    let list = |f: ScanFilter| {
+        let store = db.store.clone();
+        async move { store.list_scans(&f).await.unwrap().into_iter().map(|s| s.id).collect::<Vec<_>>() }
+    };
+    assert_eq!(list(ScanFilter { limit: 10, ..Default::default() }).await, vec![c.id, b.id, a.id]);
+    assert_eq!(
+        list(ScanFilter { verdict: Some("deny".into()), limit: 10, ..Default::default() }).await,
+        vec![c.id, a.id]
+    );
+    assert_eq!(
+        list(ScanFilter { repository: Some("o/two".into()), limit: 10, ..Default::default() }).await,
+        vec![c.id, b.id]
+    );
+    assert_eq!(list(ScanFilter { before: Some(c.id), limit: 1, ..Default::default() }).await, vec![b.id]);
+    assert!(db.store.list_scans(&ScanFilter { limit: 10, ..Default::default() }).await.unwrap()[0].report.is_empty());
+    assert_eq!(db.store.scan(a.id).await.unwrap().unwrap().report, "{\"schema\":\"steward.gate/v1\"}");
+    assert_eq!(db.store.scanned_repositories().await.unwrap(), vec!["o/one", "o/two"]);
+    assert_eq!(db.store.unrecorded_scans(10).await.unwrap().len(), 3);
+    db.store.set_scan_ledger_index(b.id, 41).await.unwrap();
+    let left: Vec<i64> = db.store.unrecorded_scans(10).await.unwrap().iter().map(|s| s.id).collect();
+    assert_eq!(left, vec![a.id, c.id]);
+}
