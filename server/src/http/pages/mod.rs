@@ -2,6 +2,8 @@
 //! `web/templates/`). Pages read from the store and render; they never
 //! write.
 
+mod ledger;
+
 use super::{AppState, PageError};
 use askama::Template;
 use axum::Router;
@@ -56,7 +58,7 @@ pub const NAV: &[NavItem] = &[
         label: "Ledger",
         href: "/ledger",
         summary: "The signed, append-only log of every verdict, decision and credit.",
-        available: false,
+        available: true,
     },
     NavItem {
         key: "leaderboard",
@@ -81,7 +83,7 @@ impl Layout {
 }
 
 pub(super) fn routes() -> Router<AppState> {
-    let mut router = Router::new().route("/", get(overview));
+    let mut router = Router::new().route("/", get(overview)).merge(ledger::routes());
     for item in NAV.iter().filter(|i| !i.available) {
         router = router.route(item.href, get(move || unavailable(item)));
     }
