@@ -167,7 +167,8 @@ impl VerifierKey {
 
     /// Parses `name+hexid+base64(0x01‖32-byte key)`, checking the key id.
     pub fn parse(text: &str) -> Result<VerifierKey, NoteError> {
-        let mut parts = text.split('+');
+        // The base64 key data may itself contain '+'; names and ids cannot.
+        let mut parts = text.splitn(3, '+');
         let (Some(name), Some(id), Some(data), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(NoteError::MalformedKey { reason: "expected <name>+<hex key id>+<base64 key>" });
         };
@@ -254,7 +255,7 @@ impl SignerKey {
         let rest = text
             .strip_prefix("PRIVATE+KEY+")
             .ok_or(NoteError::MalformedKey { reason: "signer key must start with PRIVATE+KEY+" })?;
-        let mut parts = rest.split('+');
+        let mut parts = rest.splitn(3, '+');
         let (Some(name), Some(id), Some(data), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(NoteError::MalformedKey { reason: "expected PRIVATE+KEY+<name>+<hex key id>+<base64 key>" });
         };
@@ -519,6 +520,19 @@ mod tests {
         let vkey = s.verifier_key().to_string();
         assert_eq!(VerifierKey::parse(&vkey).unwrap(), s.verifier_key());
         assert!(format!("{s:?}").contains("redacted"));
+    }
+
+    #[test]
+    fn keys_whose_base64_contains_plus_round_trip() {
+        let mut with_plus = 0;
+        for seed in 0..=255u8 {
+            let s = SignerKey::from_seed("example.com/log", &[seed; 32]).unwrap();
+            let vkey = s.verifier_key().to_string();
+            with_plus += usize::from(vkey.rsplit('+').count() > 3);
+            assert_eq!(VerifierKey::parse(&vkey).unwrap(), s.verifier_key(), "{vkey}");
+            assert_eq!(SignerKey::parse(&s.to_private_string()).unwrap().verifier_key(), s.verifier_key());
+        }
+        assert!(with_plus > 0, "some of these keys have '+' in their base64");
     }
 
     #[test]
