@@ -13,13 +13,13 @@ use crate::license::{ExpressionFacts, ResolvedLicense, value_facts};
 use crate::model::{DependencyGraph, Ecosystem, PackageIndex};
 use crate::paths::{DEFAULT_MAX_PATHS, PathIndex};
 use crate::scan::{Scan, ScannedGraph};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
 /// The kind of a finding. The kebab-case names are stable: reports, SARIF
 /// rule ids and policies use them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FindingCode {
     /// A package's license expression changed (also from unknown to known).
@@ -77,7 +77,7 @@ impl std::fmt::Display for FindingCode {
 }
 
 /// Whether the new version is above or below the old one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum VersionDirection {
     Upgrade,
@@ -86,14 +86,14 @@ pub enum VersionDirection {
 }
 
 /// A package on a dependency path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackageRef {
     pub name: String,
     pub version: String,
 }
 
 /// A package's license at one point, with the facts a policy needs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LicenseState {
     #[serde(flatten)]
     pub resolved: ResolvedLicense,
@@ -117,7 +117,7 @@ impl LicenseState {
 }
 
 /// One difference between the two scans.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub code: FindingCode,
     /// The graph's source path (the lockfile or SBOM).
@@ -138,7 +138,7 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new_license: Option<LicenseState>,
     /// The package is a dev/test-only dependency.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dev: bool,
     /// True when the package is a direct dependency.
     pub direct: bool,
@@ -152,17 +152,25 @@ pub struct Finding {
 }
 
 /// How the graphs of the two scans matched up.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GraphPair {
     pub path: String,
-    /// `both`, `old-only` or `new-only`.
-    pub presence: &'static str,
+    pub presence: Presence,
     pub old_packages: usize,
     pub new_packages: usize,
 }
 
+/// Which side of the comparison a graph exists on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Presence {
+    Both,
+    OldOnly,
+    NewOnly,
+}
+
 /// Counts per code.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub license_changed: usize,
     pub license_now_unknown: usize,
@@ -172,14 +180,14 @@ pub struct Summary {
 }
 
 /// The differences between two scans.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Drift {
     pub old: String,
     pub new: String,
     pub graphs: Vec<GraphPair>,
     pub summary: Summary,
     pub findings: Vec<Finding>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
@@ -222,9 +230,9 @@ pub fn diff_with(old: &Scan, new: &Scan, options: DiffOptions) -> Drift {
         graphs.push(GraphPair {
             path: path.clone(),
             presence: match (o, n) {
-                (Some(_), Some(_)) => "both",
-                (Some(_), None) => "old-only",
-                _ => "new-only",
+                (Some(_), Some(_)) => Presence::Both,
+                (Some(_), None) => Presence::OldOnly,
+                _ => Presence::NewOnly,
             },
             old_packages: o.map_or(0, |g| g.graph.packages.len()),
             new_packages: n.map_or(0, |g| g.graph.packages.len()),

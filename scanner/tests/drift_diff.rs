@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 use steward_scanner::drift::{
-    DiffOptions, FindingCode, VersionDirection, compare_versions, diff, diff_with, pep440_cmp,
+    DiffOptions, FindingCode, Presence, VersionDirection, compare_versions, diff, diff_with, pep440_cmp,
 };
 use steward_scanner::license::LicenseConfig;
 use steward_scanner::paths::PathIndex;
@@ -204,7 +204,7 @@ fn graphs_are_matched_by_path_and_a_new_graph_is_all_added() {
     let d = diff(&old, &new);
     assert_eq!(
         d.graphs.iter().map(|g| (g.path.as_str(), g.presence)).collect::<Vec<_>>(),
-        [("a/package-lock.json", "both"), ("b/package-lock.json", "new-only")]
+        [("a/package-lock.json", Presence::Both), ("b/package-lock.json", Presence::NewOnly)]
     );
     assert_eq!(d.findings.len(), 1);
     assert_eq!((d.findings[0].code, d.findings[0].graph.as_str()), (FindingCode::Added, "b/package-lock.json"));

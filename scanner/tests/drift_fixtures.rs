@@ -32,7 +32,11 @@ fn npm_v2_to_v3_rust_analyzer_two_files_compared_directly() {
     assert!(g.licenses.iter().filter(|l| l.is_known()).count() >= 100);
     let d = diff(&old, &new);
     assert_eq!(d.graphs.len(), 1);
-    assert_eq!(d.graphs[0].presence, "both", "differently named files of one format are paired");
+    assert_eq!(
+        d.graphs[0].presence,
+        steward_scanner::drift::Presence::Both,
+        "differently named files of one format are paired"
+    );
     assert!(
         d.findings.iter().all(|f| f.graph.ends_with("npm-lockv3-rust-analyzer-vscode-2024-12-02.package-lock.json"))
     );

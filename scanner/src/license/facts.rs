@@ -60,7 +60,7 @@ impl std::fmt::Display for LicenseCategory {
 }
 
 /// Facts about one license term (id, `+`, exception).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LicenseFacts {
     /// The term as written in the expression (`GPL-2.0-only WITH Classpath-exception-2.0`).
     pub license: String,
@@ -74,7 +74,7 @@ pub struct LicenseFacts {
 }
 
 /// Facts about one `OR` choice: every term in it must be honoured.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChoiceFacts {
     /// The choice as an expression (`MIT`, `Apache-2.0 AND BSD-3-Clause`).
     pub expression: String,
@@ -91,13 +91,13 @@ pub struct ChoiceFacts {
 }
 
 /// Facts about a whole expression, for policies.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpressionFacts {
     /// The choices a licensee has (disjunctive normal form).
     pub choices: Vec<ChoiceFacts>,
     /// True when the expression had more than [`MAX_CHOICES`] choices and
     /// only the first were kept.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub choices_truncated: bool,
     /// The category of the least restrictive choice (what a licensee can
     /// pick).
