@@ -11,7 +11,8 @@ use axum::routing::get;
 use std::collections::HashMap;
 use std::process::Command;
 
-const PAGES: &[&str] = &["/", "/scans", "/policies", "/artifacts", "/proposals", "/ledger", "/leaderboard", "/nope"];
+const PAGES: &[&str] =
+    &["/", "/scans", "/policies", "/artifacts", "/proposals", "/ledger", "/ledger/entries/0", "/leaderboard", "/nope"];
 
 /// A same-origin wrapper that loads a page in an iframe of the given width
 /// and writes measurements into `<pre id=result>` for `--dump-dom`.
@@ -75,7 +76,10 @@ async fn pages_fit_phone_and_laptop_widths_in_chromium() {
         return;
     };
     let db = common::TestDb::sqlite().await;
-    let app = db.app().await.route("/__measure", get(measure));
+    let state = db.state().await;
+    // One ledger entry, so the entry page has something to show.
+    state.ledger.record(&steward_ledger::entry::examples::all()[0], "token:ci").await.unwrap();
+    let app = steward::http::router(state).route("/__measure", get(measure));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
