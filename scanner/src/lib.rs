@@ -23,4 +23,4 @@ pub use discover::{detect, read_graphs};
 pub use model::{
     DependencyGraph, Ecosystem, LockfileFormat, Package, PackageIndex, ParseError, RawLicense, SourceLocation,
 };
-pub use source::{Directory, InputTree};
+pub use source::{Directory, InputTree, MemoryTree};

@@ -95,3 +95,46 @@ impl InputTree for Directory {
         std::fs::read(self.root.join(path))
     }
 }
+
+/// Files held in memory: documents received over an API, or tests.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryTree {
+    /// (relative path, bytes), kept sorted by path.
+    files: Vec<(String, Vec<u8>)>,
+}
+
+impl MemoryTree {
+    /// A tree of the given files.
+    pub fn new(files: impl IntoIterator<Item = (String, Vec<u8>)>) -> Self {
+        let mut files: Vec<(String, Vec<u8>)> = files.into_iter().collect();
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        files.dedup_by(|a, b| a.0 == b.0);
+        Self { files }
+    }
+
+    /// A tree holding one file (its name decides how it is parsed).
+    pub fn single(path: &str, bytes: Vec<u8>) -> Self {
+        Self::new([(path.trim_start_matches('/').to_string(), bytes)])
+    }
+}
+
+impl InputTree for MemoryTree {
+    fn describe(&self) -> String {
+        match self.files.as_slice() {
+            [(only, _)] => only.clone(),
+            files => format!("{} files", files.len()),
+        }
+    }
+
+    fn paths(&self) -> std::io::Result<Vec<String>> {
+        Ok(self.files.iter().map(|(p, _)| p.clone()).collect())
+    }
+
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        self.files
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, b)| b.clone())
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, format!("{path}: not in the tree")))
+    }
+}

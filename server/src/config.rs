@@ -18,7 +18,7 @@
 //! | `STEWARD_LOG_FORMAT` | `log_format` | `text` or `json` |
 //! | `STEWARD_BODY_LIMIT` | `body_limit` | largest accepted request body (`10MiB`, `65536`) |
 //! | `STEWARD_PUBLIC_URL` | `public_url` | the URL users reach the dashboard at (used in links) |
-//! | `STEWARD_LEDGER_ORIGIN` | `ledger_origin` | the ledger's checkpoint origin line and key name |
+//! | `STEWARD_LEDGER_ORIGIN` | `ledger_origin` | the ledger's checkpoint origin line and key name (default: the origin the database's log already has, else `<public host>/steward`) |
 //! | `STEWARD_POLICIES` | `policies` | policy bundle directory, or `embedded` for the bundle built into the binary |
 //!
 //! This module knows nothing about HTTP or SQL; it only checks that values
@@ -70,6 +70,153 @@ pub struct Layer {
     pub policies: Option<String>,
     /// `[licenses]`: how the scanner resolves licenses (file only).
     pub licenses: Option<steward_scanner::license::LicenseConfig>,
+    /// `[[repositories]]`: repositories the webhook accepts (file only).
+    pub repositories: Option<Vec<RepositoryFile>>,
+    /// `[jobs]`: the background job queue (file only).
+    pub jobs: Option<JobsConfig>,
+}
+
+/// A repository as written in `steward.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepositoryFile {
+    /// The forge's full name, e.g. `octo/app` (matched against webhook payloads).
+    pub name: String,
+    /// Where to fetch from: `https://…`, `ssh://…`, `git@host:path`, `file:///…` or a local path.
+    pub url: String,
+    /// Shared secret of the forge's webhook (or `webhook_secret_env`, the variable holding it).
+    pub webhook_secret: Option<String>,
+    pub webhook_secret_env: Option<String>,
+    /// API token for commit statuses and comments (or `token_env`).
+    pub token: Option<String>,
+    pub token_env: Option<String>,
+    /// A GitHub-compatible API base URL.
+    pub api_url: Option<String>,
+    /// Post the Markdown report as a pull request comment.
+    #[serde(default)]
+    pub comment: bool,
+    /// Fetch credentials: a user name with `password`/`password_env` (https),
+    /// or `ssh_key` (a private key file) for ssh remotes.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub password_env: Option<String>,
+    pub ssh_key: Option<PathBuf>,
+}
+
+/// `[jobs]` in `steward.toml`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    /// Jobs this instance runs at once.
+    pub workers: u32,
+    /// How long a claimed job is reserved; a worker that dies releases its
+    /// jobs when this runs out.
+    pub lease_seconds: u32,
+    /// Attempts before a job fails for good.
+    pub max_attempts: u32,
+    /// How often an idle worker looks for work.
+    pub poll_millis: u32,
+    /// The first retry waits this long; each further retry doubles it (at
+    /// most ten minutes).
+    pub backoff_seconds: u32,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig { workers: 2, lease_seconds: 300, max_attempts: 5, poll_millis: 500, backoff_seconds: 5 }
+    }
+}
+
+/// A secret from the configuration: never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value, for the one place that must use it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A validated repository.
+#[derive(Debug, Clone)]
+pub struct Repository {
+    pub name: String,
+    pub url: String,
+    pub webhook_secret: Secret,
+    pub token: Option<Secret>,
+    pub api_url: url::Url,
+    pub comment: bool,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub ssh_key: Option<PathBuf>,
+}
+
+fn validate_repositories(
+    list: &[RepositoryFile],
+    path: &Path,
+    env: EnvLookup<'_>,
+) -> Result<Vec<Repository>, ConfigError> {
+    let err = |i: usize, message: String| ConfigError::File {
+        path: path.to_path_buf(),
+        message: format!("repositories[{i}]: {message}"),
+    };
+    let secret =
+        |i: usize, field: &str, direct: &Option<String>, var: &Option<String>| -> Result<Option<Secret>, ConfigError> {
+            match (direct, var) {
+                (Some(_), Some(_)) => Err(err(i, format!("give `{field}` or `{field}_env`, not both"))),
+                (Some(v), None) => Ok(Some(Secret::new(v.clone()))),
+                (None, Some(name)) => match env(name).filter(|v| !v.is_empty()) {
+                    Some(v) => Ok(Some(Secret::new(v))),
+                    None => Err(err(i, format!("`{field}_env` names {name}, which is not set"))),
+                },
+                (None, None) => Ok(None),
+            }
+        };
+    let mut out: Vec<Repository> = Vec::new();
+    for (i, r) in list.iter().enumerate() {
+        if r.name.is_empty() || r.name.chars().any(char::is_whitespace) {
+            return Err(err(i, format!("invalid name {:?} (allowed: the forge's full name, e.g. octo/app)", r.name)));
+        }
+        if out.iter().any(|o| o.name == r.name) {
+            return Err(err(i, format!("repository {} is listed twice", r.name)));
+        }
+        if r.url.is_empty() {
+            return Err(err(i, "`url` is empty (allowed: https://…, ssh://…, file:///…, or a path)".into()));
+        }
+        let webhook_secret = secret(i, "webhook_secret", &r.webhook_secret, &r.webhook_secret_env)?
+            .ok_or_else(|| err(i, "needs `webhook_secret` or `webhook_secret_env`".into()))?;
+        if webhook_secret.expose().len() < 16 {
+            return Err(err(i, "the webhook secret is shorter than 16 characters".into()));
+        }
+        let api = r.api_url.clone().unwrap_or_else(|| "https://api.github.com".into());
+        let api_url = url::Url::parse(&api)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| err(i, format!("invalid `api_url` {api:?} (allowed: an http(s) URL)")))?;
+        out.push(Repository {
+            name: r.name.clone(),
+            url: r.url.clone(),
+            webhook_secret,
+            token: secret(i, "token", &r.token, &r.token_env)?,
+            api_url,
+            comment: r.comment,
+            username: r.username.clone(),
+            password: secret(i, "password", &r.password, &r.password_env)?,
+            ssh_key: r.ssh_key.clone(),
+        });
+    }
+    Ok(out)
 }
 
 /// A byte count written as an integer (`1048576`) or with a unit (`10MiB`).
@@ -219,6 +366,10 @@ pub struct Config {
     pub policies: Sourced<PolicySource>,
     /// The scanner's license settings (`[licenses]` in the file).
     pub licenses: steward_scanner::license::LicenseConfig,
+    /// Repositories the webhook accepts (`[[repositories]]` in the file).
+    pub repositories: Vec<Repository>,
+    /// The job queue (`[jobs]` in the file).
+    pub jobs: JobsConfig,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -465,10 +616,22 @@ impl Config {
         let policies = Sourced { value: policies, source };
 
         // [licenses] (file only; validated now so a bad value stops start-up)
-        let licenses = file.licenses.clone().unwrap_or_default();
+        // Tables come from the file (or, for embedding and tests, the flag layer).
+        let licenses = flags.licenses.clone().or_else(|| file.licenses.clone()).unwrap_or_default();
         if let Err(e) = licenses.validate() {
             let path = file_path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
             return Err(ConfigError::File { path, message: format!("licenses.{}: {}", e.field, e.message) });
+        }
+        let file_name = file_path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+        let repository_list = flags.repositories.as_ref().or(file.repositories.as_ref());
+        let repositories =
+            validate_repositories(repository_list.map(Vec::as_slice).unwrap_or_default(), &file_name, env)?;
+        let jobs = flags.jobs.clone().or_else(|| file.jobs.clone()).unwrap_or_default();
+        if jobs.workers == 0 || jobs.lease_seconds == 0 || jobs.max_attempts == 0 || jobs.poll_millis == 0 {
+            return Err(ConfigError::File {
+                path: file_name,
+                message: "jobs: workers, lease_seconds, max_attempts and poll_millis must be at least 1".into(),
+            });
         }
 
         Ok(Config {
@@ -482,6 +645,8 @@ impl Config {
             ledger_origin,
             policies,
             licenses,
+            repositories,
+            jobs,
             file: file_path,
         })
     }
@@ -516,6 +681,15 @@ impl Config {
             ("public_url", self.public_url.value.to_string(), self.public_url.source.clone()),
             ("ledger_origin", self.ledger_origin.value.clone(), self.ledger_origin.source.clone()),
             ("policies", self.policies.value.to_string(), self.policies.source.clone()),
+            (
+                "repositories",
+                if self.repositories.is_empty() {
+                    "none".to_string()
+                } else {
+                    self.repositories.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")
+                },
+                Source::File(self.file.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE))),
+            ),
         ]
     }
 }
@@ -615,6 +789,22 @@ mod tests {
         assert!(err.to_string().contains("licenses.confidence-threshold"), "{err}");
         let err = load_with(Some("[licenses]\nthreshold = 0.5\n"), &[], Layer::default()).unwrap_err();
         assert!(err.to_string().contains("unknown field `threshold`"), "{err}");
+    }
+
+    #[test]
+    fn repositories_resolve_secrets_from_the_environment_and_never_print_them() {
+        let file = "[[repositories]]\nname = \"octo/app\"\nurl = \"https://example.invalid/octo/app.git\"\n\
+                    webhook_secret_env = \"APP_SECRET\"\ntoken = \"tok-123\"\ncomment = true\n";
+        let c = load_with(Some(file), &[("APP_SECRET", "a-very-long-secret-value")], Layer::default()).unwrap();
+        let r = &c.repositories[0];
+        assert_eq!(r.webhook_secret.expose(), "a-very-long-secret-value");
+        assert_eq!(r.api_url.as_str(), "https://api.github.com/");
+        assert!(!format!("{c:?}").contains("a-very-long-secret-value"), "Debug must not print secrets");
+        assert!(!format!("{c:?}").contains("tok-123"));
+        let err = load_with(Some(file), &[], Layer::default()).unwrap_err();
+        assert!(err.to_string().contains("names APP_SECRET, which is not set"), "{err}");
+        let short = file.replace("webhook_secret_env = \"APP_SECRET\"", "webhook_secret = \"short\"");
+        assert!(load_with(Some(&short), &[], Layer::default()).unwrap_err().to_string().contains("shorter than 16"));
     }
 
     #[test]

@@ -11,12 +11,16 @@
 //! - [`policy`]: the loaded policy bundle and its atomic reload.
 //! - [`ledger`]: the signed append-only log: appends, checkpoints, proofs, verification sources.
 //! - [`gate`]: drift judged by the policy, and its reports.
+//! - [`forge`]: GitHub-compatible webhooks and the forge API client.
+//! - [`jobs`]: background workers for webhook gate jobs.
 
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod forge;
 pub mod gate;
 pub mod http;
+pub mod jobs;
 pub mod keys;
 pub mod ledger;
 pub mod policy;

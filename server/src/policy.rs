@@ -6,9 +6,12 @@
 //! Knows the store and the policy crate; not HTTP.
 
 use crate::config::PolicySource;
+use crate::ledger::{Ledger, LedgerError};
 use crate::store::{NewPolicyRevision, PolicyRevision, Store, StoreError};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
+use steward_ledger::entry::{Payload, PolicyFile, SchemaV1};
 use steward_policy::{Bundle, PolicyEngine, PolicyError, TestReport, run_tests};
 
 /// The default bundle, compiled into the binary from `policies/`. A test
@@ -30,6 +33,8 @@ pub enum LoadError {
     TestsFailed { failed: usize, total: usize, first: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot record the policy revision in the ledger: {0}")]
+    Ledger(#[from] LedgerError),
 }
 
 /// Reads the bundle from its source.
@@ -91,9 +96,11 @@ pub struct ReloadOutcome {
 
 impl PolicyState {
     /// Loads the configured bundle for the first time (start-up fails if it
-    /// is broken: there is nothing older to keep serving).
-    pub async fn load(source: PolicySource, store: &Store) -> Result<PolicyState, LoadError> {
-        let (active, _) = load_active(&source, store).await?;
+    /// is broken: there is nothing older to keep serving) and records its
+    /// revision in the ledger if it was never recorded.
+    pub async fn load(source: PolicySource, store: &Store, ledger: &Ledger) -> Result<PolicyState, LoadError> {
+        let (mut active, _) = load_active(&source, store).await?;
+        record_revision(ledger, store, &mut active, None).await?;
         Ok(PolicyState { source, active: Arc::new(RwLock::new(Arc::new(active))) })
     }
 
@@ -108,9 +115,10 @@ impl PolicyState {
 
     /// Re-reads the source; swaps only when the new bundle compiles and
     /// passes its tests.
-    pub async fn reload(&self, store: &Store) -> Result<ReloadOutcome, LoadError> {
+    pub async fn reload(&self, store: &Store, ledger: &Ledger) -> Result<ReloadOutcome, LoadError> {
         let before = self.current().revision.revision.clone();
-        let (active, new_revision) = load_active(&self.source, store).await?;
+        let (mut active, new_revision) = load_active(&self.source, store).await?;
+        record_revision(ledger, store, &mut active, Some(before.clone())).await?;
         let outcome = ReloadOutcome {
             revision: active.revision.revision.clone(),
             changed: active.revision.revision != before,
@@ -120,6 +128,44 @@ impl PolicyState {
         *self.active.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(active);
         Ok(outcome)
     }
+}
+
+/// Appends a `policy-revision` entry for a revision the ledger has not
+/// seen, and links it. Every verdict names its revision, so the ledger can
+/// show which exact bundle (by file hashes) made it.
+async fn record_revision(
+    ledger: &Ledger,
+    store: &Store,
+    active: &mut ActivePolicy,
+    parent: Option<String>,
+) -> Result<(), LoadError> {
+    if active.revision.ledger_index.is_some() {
+        return Ok(());
+    }
+    let files = active
+        .revision
+        .files
+        .iter()
+        .map(|(path, text)| PolicyFile { path: path.clone(), sha256: hex::encode(Sha256::digest(text.as_bytes())) })
+        .collect();
+    let payload = Payload::PolicyRevision(steward_ledger::entry::PolicyRevision {
+        schema: SchemaV1,
+        policy_set: "default".into(),
+        // The ledger keeps the bare hex digest (`sha256:` is implied).
+        revision: bare_hex(&active.revision.revision),
+        parent_revision: parent.filter(|p| *p != active.revision.revision).map(|p| bare_hex(&p)),
+        source: active.revision.source.clone(),
+        files,
+        message: Some(format!("{} tests passed", active.tests.passed)),
+    });
+    let receipt = ledger.record(&payload, "steward:policy-loader").await?;
+    store.set_policy_revision_ledger_index(active.revision.id, receipt.index as i64).await?;
+    active.revision.ledger_index = Some(receipt.index as i64);
+    Ok(())
+}
+
+fn bare_hex(revision: &str) -> String {
+    revision.strip_prefix("sha256:").unwrap_or(revision).to_string()
 }
 
 async fn load_active(source: &PolicySource, store: &Store) -> Result<(ActivePolicy, bool), LoadError> {

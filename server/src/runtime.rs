@@ -154,8 +154,14 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         "policy loaded"
     );
     spawn_reload_on_sighup(state.clone());
-    let app = http::router(state);
+    match crate::jobs::gate::requeue_unrecorded(&state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(jobs = n, "re-queued report jobs for scans missing their ledger entry"),
+        Err(e) => tracing::warn!(error = %e, "cannot look for unrecorded scans"),
+    }
     let (signal_tx, mut signal_rx) = tokio::sync::watch::channel(false);
+    let workers = crate::jobs::spawn_workers(state.clone(), signal_rx.clone());
+    let app = http::router(state);
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing in-flight requests");
@@ -173,9 +179,21 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         result = server => result.map_err(StartupError::Serve)?,
         () = deadline => tracing::warn!("in-flight requests did not finish within {SHUTDOWN_GRACE:?}; stopping anyway"),
     }
+    // Workers stop claiming at the signal; let a running job finish (its
+    // lease covers a crash, so a cut-off job is retried elsewhere).
+    let finish = futures_join(workers);
+    if tokio::time::timeout(SHUTDOWN_GRACE, finish).await.is_err() {
+        tracing::warn!("a background job did not finish within {SHUTDOWN_GRACE:?}; it will be retried");
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
+    for h in handles {
+        let _ = h.await;
+    }
 }
 
 /// Reloads the policy bundle on SIGHUP; a broken bundle is logged and the
@@ -188,7 +206,7 @@ fn spawn_reload_on_sighup(state: AppState) {
     };
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
-            match state.policy.reload(&state.store).await {
+            match state.policy.reload(&state.store, &state.ledger).await {
                 Ok(outcome) => {
                     tracing::info!(revision = %outcome.revision, changed = outcome.changed, "policy reloaded (SIGHUP)")
                 }

@@ -67,7 +67,8 @@ async fn every_section_renders_with_navigation_marking_the_current_page() {
 async fn unbuilt_sections_say_so_instead_of_showing_fake_data() {
     let db = common::TestDb::sqlite().await;
     let app = db.app().await;
-    for (path, _) in &SECTIONS[1..] {
+    // Sections whose feature has not landed yet.
+    for path in ["/artifacts", "/proposals", "/leaderboard"] {
         let (_, _, body) = get(&app, path, false).await;
         let doc = Html::parse_document(std::str::from_utf8(&body).unwrap());
         let empty = select(&doc, ".empty-state h2");

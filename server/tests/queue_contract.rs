@@ -84,7 +84,8 @@ async fn failed_attempts_back_off_then_fail_for_good(db: &TestDb) {
     for attempt in 1..=3 {
         let j = db.store.claim_job("w", Duration::minutes(5)).await.unwrap().expect("claimable");
         assert_eq!(j.attempts, attempt);
-        let state = db.store.fail_job_attempt(id, "w", "forge said 502", Duration::seconds(-1)).await.unwrap().unwrap();
+        let state =
+            db.store.fail_job_attempt(id, "w", "forge said 502", Some(Duration::seconds(-1))).await.unwrap().unwrap();
         assert_eq!(state, if attempt < 3 { "queued" } else { "failed" });
     }
     let j = db.store.job(id).await.unwrap().unwrap();
@@ -93,8 +94,13 @@ async fn failed_attempts_back_off_then_fail_for_good(db: &TestDb) {
     // Backoff: a retry scheduled in the future is not claimable now.
     let id2 = db.store.enqueue_job(&job(None)).await.unwrap().job_id();
     db.store.claim_job("w", Duration::minutes(5)).await.unwrap().unwrap();
-    db.store.fail_job_attempt(id2, "w", "timeout", Duration::minutes(10)).await.unwrap().unwrap();
+    db.store.fail_job_attempt(id2, "w", "timeout", Some(Duration::minutes(10))).await.unwrap().unwrap();
     assert!(db.store.claim_job("w", Duration::minutes(5)).await.unwrap().is_none(), "waiting for its backoff");
+    // A failure no retry can fix fails the job at once.
+    let id3 = db.store.enqueue_job(&job(None)).await.unwrap().job_id();
+    db.store.claim_job("w", Duration::minutes(5)).await.unwrap().unwrap();
+    let state = db.store.fail_job_attempt(id3, "w", "unknown repository", None).await.unwrap().unwrap();
+    assert_eq!(state, "failed");
 }
 
 async fn concurrent_workers_claim_each_job_once(db: &TestDb) {

@@ -4,9 +4,10 @@
 //!
 //! Knows the scanner and the policy engine; not HTTP or SQL.
 
+pub mod fetch;
 pub mod report;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use steward_policy::{Evaluation, PolicyEngine, PolicyError, Verdict, gate_input};
 use steward_scanner::drift::Drift;
@@ -16,7 +17,7 @@ use time::OffsetDateTime;
 pub const GATE_SCHEMA: &str = "steward.gate/v1";
 
 /// What was compared, for reports and the policy's `input.context`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GateContext {
     /// A repository name or path (`octo/app`, `.`).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -232,6 +232,24 @@ pub fn json(report: &GateReport) -> Value {
     })
 }
 
+/// Rebuilds a report from its `steward.gate/v1` JSON (as stored with each
+/// scan), so stored scans render exactly like fresh ones.
+pub fn from_json(doc: &Value) -> Result<GateReport, serde_json::Error> {
+    let field = |name: &str| doc.get(name).cloned().unwrap_or(Value::Null);
+    let drift_json = field("drift");
+    Ok(GateReport {
+        context: serde_json::from_value(field("context"))?,
+        evaluated_at: serde_json::from_value(field("evaluated_at"))?,
+        drift: serde_json::from_value(drift_json.clone())?,
+        drift_json,
+        evaluation: steward_policy::Evaluation {
+            revision: serde_json::from_value(field("policy_revision"))?,
+            verdict: serde_json::from_value(field("verdict"))?,
+            decisions: serde_json::from_value(field("decisions"))?,
+        },
+    })
+}
+
 /// SARIF 2.1.0: the scanner's results for the same findings, with levels
 /// set by the verdict (deny → error, review → warning, allow → note) and
 /// the deciding rule in each result's properties.

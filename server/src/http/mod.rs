@@ -62,7 +62,7 @@ impl AppState {
     /// revision recorded) and the ledger signed with `signing_key`.
     pub async fn build(store: Store, config: Config, signing_key: SigningKey) -> Result<Self, StartupError> {
         let ledger = open_ledger(&store, &config, &signing_key).await?;
-        let policy = PolicyState::load(config.policies.value.clone(), &store).await?;
+        let policy = PolicyState::load(config.policies.value.clone(), &store, &ledger).await?;
         Ok(AppState {
             store,
             config: Arc::new(config),
@@ -78,7 +78,15 @@ impl AppState {
 async fn open_ledger(store: &Store, config: &Config, signing_key: &SigningKey) -> Result<Ledger, StartupError> {
     use crate::ledger::LedgerError;
     use crate::store::StoreError;
-    let origin = &config.ledger_origin.value;
+    // An origin nobody configured follows the log: a log started on another
+    // port (whose default origin differed) keeps its name.
+    let stored = match config.ledger_origin.source {
+        crate::config::Source::Default => {
+            store.ledger_head().await?.key.and_then(|k| k.split('+').next().map(str::to_string))
+        }
+        _ => None,
+    };
+    let origin = stored.as_deref().unwrap_or(&config.ledger_origin.value);
     let signer = crate::ledger::keys::signer_from_seed(origin, signing_key)
         .map_err(|e| StartupError::Store(StoreError::Corrupt(format!("ledger key: {e}"))))?;
     Ledger::open(store.clone(), origin, signer, Some(config.signing_key_path())).await.map_err(|e| match e {

@@ -211,25 +211,27 @@ impl Store {
     }
 
     /// Records a failed attempt: queued again after `retry_in`, or `failed`
-    /// for good when attempts are used up. Returns the new state.
+    /// for good when attempts are used up or `retry_in` is `None` (a
+    /// failure no retry can fix). Returns the new state.
     pub async fn fail_job_attempt(
         &self,
         id: i64,
         worker: &str,
         error: &str,
-        retry_in: Duration,
+        retry_in: Option<Duration>,
     ) -> Result<Result<String, LeaseLost>, StoreError> {
         const SQL: &str = "UPDATE jobs SET \
-             state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
+             state = CASE WHEN $6 OR attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
              run_after = $1, last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3 \
              WHERE id = $4 AND locked_by = $5 AND state = 'running' RETURNING state";
         let now = super::now();
         let state: Option<String> = on_pool!(self.pool(), p => sqlx::query_scalar(SQL)
-            .bind(now + retry_in)
+            .bind(now + retry_in.unwrap_or(Duration::ZERO))
             .bind(error)
             .bind(now)
             .bind(id)
             .bind(worker)
+            .bind(retry_in.is_none())
             .fetch_optional(p)
             .await)?;
         Ok(state.ok_or(LeaseLost(id)))

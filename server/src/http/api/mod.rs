@@ -3,10 +3,12 @@
 
 mod ledger;
 mod policies;
+mod scans;
 mod tokens;
+mod webhooks;
 
 use super::{Access, ApiError, AppState, Routes};
-use crate::auth::Principal;
+use crate::auth::{Principal, Role};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{Method, StatusCode};
@@ -31,6 +33,12 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Method::GET, "/api/v1/ledger/entries/{index}", Access::Public, ledger::entry)
         .add(Method::GET, "/api/v1/ledger/consistency", Access::Public, ledger::consistency)
         .add(Method::GET, "/api/v1/ledger/key", Access::Public, ledger::key)
+        .add(Method::POST, "/api/v1/gate", Access::Roles(&[Role::Ci]), scans::judge)
+        .add(Method::GET, "/api/v1/scans", Access::Public, scans::list)
+        .add(Method::GET, "/api/v1/scans/{id}", Access::Public, scans::get)
+        .add(Method::GET, "/api/v1/jobs", Access::Roles(&[Role::Maintainer]), scans::jobs)
+        .add(Method::GET, "/api/v1/jobs/{id}", Access::Roles(&[Role::Maintainer]), scans::job)
+        .add(Method::POST, "/api/v1/webhooks/github", Access::Signature, webhooks::github)
 }
 
 /// `GET /api/v1/status`: version, database backend and migration state.
@@ -67,6 +75,24 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 _ => json_rejection_message(rejection),
             }),
         }
+    }
+}
+
+/// The raw request body (for signature checks), with the API's error
+/// format when it is too large.
+pub(super) struct RawBody(pub axum::body::Bytes);
+
+impl FromRequest<AppState> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        axum::body::Bytes::from_request(req, state).await.map(RawBody).map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(state.config.body_limit.value)
+            } else {
+                ApiError::BadRequest(rejection.body_text())
+            }
+        })
     }
 }
 

@@ -44,12 +44,13 @@ pub(super) async fn reload(
     State(state): State<AppState>,
     Extension(caller): Extension<Principal>,
 ) -> Result<Json<ReloadOutcome>, ApiError> {
-    match state.policy.reload(&state.store).await {
+    match state.policy.reload(&state.store, &state.ledger).await {
         Ok(outcome) => {
             tracing::info!(revision = %outcome.revision, changed = outcome.changed, by = %caller.name, "policy reloaded");
             Ok(Json(outcome))
         }
         Err(LoadError::Store(e)) => Err(e.into()),
+        Err(LoadError::Ledger(e)) => Err(ApiError::internal(e)),
         Err(e) => {
             tracing::warn!(error = %e, by = %caller.name, "policy reload rejected");
             Err(ApiError::Unprocessable(format!(

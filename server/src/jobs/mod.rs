@@ -1,0 +1,127 @@
+//! Background jobs: workers that claim jobs from the store's queue and run
+//! them. Every instance runs `[jobs] workers` of them; the queue's leases
+//! make sure several instances never run one job twice at once, and a job
+//! interrupted by a crash is taken over when its lease runs out.
+//!
+//! Job kinds:
+//! - `gate` ([`gate`]): fetch a repository, scan base..head, judge, store
+//!   the scan, queue its `report`.
+//! - `report` ([`gate`]): record the scan in the ledger, post the commit
+//!   status and optionally the pull request comment.
+//!
+//! Knows the store, the forge client, git (through `gate::fetch`), the
+//! scanner and the policy; not the server's HTTP layer.
+
+pub mod gate;
+
+use crate::http::AppState;
+use crate::store::{Job, StoreError};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How a job run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Finished (its result is stored).
+    Done,
+    /// Failed; `retry` says whether another attempt may succeed.
+    Failed { error: String, retry: bool },
+    /// Another worker holds the job now (our lease ran out).
+    LeaseLost,
+}
+
+impl From<StoreError> for Outcome {
+    fn from(e: StoreError) -> Self {
+        Outcome::Failed { error: format!("database: {e}"), retry: true }
+    }
+}
+
+/// A unique worker name: host, process and a random suffix.
+fn worker_name(n: u32) -> String {
+    let mut r = [0u8; 3];
+    let _ = getrandom::fill(&mut r);
+    format!("{}-{}-{}-{n}", hostname(), std::process::id(), hex::encode(r))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "host".into())
+}
+
+/// Starts the configured number of workers. They stop claiming new jobs
+/// when `stop` turns true and return after their current job.
+pub fn spawn_workers(state: AppState, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..state.config.jobs.workers)
+        .map(|n| {
+            let state = state.clone();
+            let stop = stop.clone();
+            tokio::spawn(async move { work(state, worker_name(n), stop).await })
+        })
+        .collect()
+}
+
+async fn work(state: AppState, worker: String, mut stop: watch::Receiver<bool>) {
+    let jobs = state.config.jobs.clone();
+    let lease = time::Duration::seconds(i64::from(jobs.lease_seconds));
+    let idle = Duration::from_millis(u64::from(jobs.poll_millis));
+    while !*stop.borrow() {
+        let job = match state.store.claim_job(&worker, lease).await {
+            Ok(Some(job)) => job,
+            Ok(None) => {
+                let _ = tokio::time::timeout(idle, stop.changed()).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim a job");
+                let _ = tokio::time::timeout(idle * 4, stop.changed()).await;
+                continue;
+            }
+        };
+        run_one(&state, &worker, job).await;
+    }
+}
+
+/// Runs one claimed job and records how it ended.
+pub async fn run_one(state: &AppState, worker: &str, job: Job) {
+    let span = tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
+    let _guard = span.enter();
+    let outcome = match job.kind.as_str() {
+        gate::GATE => gate::run_gate(state, worker, &job).await,
+        gate::REPORT => gate::run_report(state, worker, &job).await,
+        other => Outcome::Failed { error: format!("unknown job kind `{other}`"), retry: false },
+    };
+    match outcome {
+        Outcome::Done => tracing::info!("job done"),
+        Outcome::LeaseLost => tracing::warn!("job lease passed to another worker; result discarded"),
+        Outcome::Failed { error, retry } => {
+            let backoff = backoff(state.config.jobs.backoff_seconds, job.attempts, retry);
+            match state.store.fail_job_attempt(job.id, worker, &error, backoff).await {
+                Ok(Ok(next)) => tracing::warn!(error = %error, next_state = %next, "job attempt failed"),
+                Ok(Err(_)) => tracing::warn!(error = %error, "job failed after its lease passed on"),
+                Err(e) => tracing::error!(error = %e, "cannot record a failed job attempt"),
+            }
+        }
+    }
+}
+
+/// Exponential backoff before the next attempt; `None` when retrying
+/// cannot help (the job fails for good).
+fn backoff(base_seconds: u32, attempts: i32, retry: bool) -> Option<time::Duration> {
+    if !retry {
+        return None;
+    }
+    let exp = attempts.clamp(1, 16) as u32 - 1;
+    let secs = u64::from(base_seconds).saturating_mul(1u64 << exp).min(600);
+    Some(time::Duration::seconds(secs as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_doubles_and_caps_at_ten_minutes() {
+        let secs = |a| backoff(5, a, true).unwrap().whole_seconds();
+        assert_eq!((secs(1), secs(2), secs(4), secs(12)), (5, 10, 40, 600));
+        assert!(backoff(5, 1, false).is_none());
+    }
+}

@@ -1,0 +1,157 @@
+//! A stand-in for a GitHub-compatible forge's REST API (commit statuses and
+//! issue comments only). No real forge can run on the test machine, so this
+//! small axum server records what Steward posts; it can be told to fail or
+//! to stall, to exercise retries and crashes.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One request the forge received.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    /// `status` or `comment`.
+    pub kind: &'static str,
+    /// The commit sha (statuses) or the issue number (comments).
+    pub target: String,
+    pub body: Value,
+    pub authorization: Option<String>,
+}
+
+#[derive(Default)]
+struct Inner {
+    posted: Vec<Posted>,
+    /// Answer 502 to this many requests before succeeding.
+    fail_next: usize,
+    /// Hold each status request this long before answering.
+    stall: Option<Duration>,
+    /// Status requests that arrived (even ones still stalled).
+    received: usize,
+}
+
+#[derive(Clone, Default)]
+pub struct FakeForge {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl FakeForge {
+    /// Starts the forge on a free port; returns it and its base URL.
+    pub async fn start() -> (FakeForge, String) {
+        let forge = FakeForge::default();
+        let app = axum::Router::new()
+            .route("/repos/{owner}/{repo}/statuses/{sha}", post(status))
+            .route("/repos/{owner}/{repo}/issues/{number}/comments", post(comment))
+            .with_state(forge.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (forge, format!("http://{addr}/"))
+    }
+
+    pub fn posted(&self) -> Vec<Posted> {
+        self.inner.lock().unwrap().posted.clone()
+    }
+
+    pub fn statuses(&self) -> Vec<(String, String)> {
+        self.posted()
+            .iter()
+            .filter(|p| p.kind == "status")
+            .map(|p| {
+                (
+                    p.body["state"].as_str().unwrap_or("").to_string(),
+                    p.body["description"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    pub fn comments(&self) -> Vec<String> {
+        self.posted()
+            .iter()
+            .filter(|p| p.kind == "comment")
+            .map(|p| p.body["body"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    pub fn fail_next(&self, n: usize) {
+        self.inner.lock().unwrap().fail_next = n;
+    }
+
+    /// Status requests that arrived, including stalled ones.
+    pub fn received(&self) -> usize {
+        self.inner.lock().unwrap().received
+    }
+
+    pub fn stall(&self, d: Option<Duration>) {
+        self.inner.lock().unwrap().stall = d;
+    }
+
+    fn record(&self, kind: &'static str, target: String, body: Value, headers: &HeaderMap) -> StatusCode {
+        let mut inner = self.inner.lock().unwrap();
+        if inner.fail_next > 0 {
+            inner.fail_next -= 1;
+            return StatusCode::BAD_GATEWAY;
+        }
+        let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
+        inner.posted.push(Posted { kind, target, body, authorization });
+        StatusCode::CREATED
+    }
+}
+
+async fn status(
+    State(forge): State<FakeForge>,
+    Path((_, _, sha)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> StatusCode {
+    let stall = {
+        let mut inner = forge.inner.lock().unwrap();
+        inner.received += 1;
+        inner.stall
+    };
+    if let Some(d) = stall {
+        tokio::time::sleep(d).await;
+    }
+    forge.record("status", sha, body, &headers)
+}
+
+async fn comment(
+    State(forge): State<FakeForge>,
+    Path((_, _, number)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> StatusCode {
+    forge.record("comment", number, body, &headers)
+}
+
+/// A `pull_request` delivery shaped like the example in GitHub's webhook
+/// documentation (trimmed of avatar and API URLs Steward ignores).
+pub fn pull_request_event(repo: &str, number: u64, action: &str, base: &str, head: &str) -> Value {
+    let (owner, name) = repo.split_once('/').unwrap();
+    let user = serde_json::json!({"login": "octocat", "id": 1, "type": "User", "site_admin": false});
+    let repository = serde_json::json!({
+        "id": 1296269, "node_id": "MDEwOlJlcG9zaXRvcnkxMjk2MjY5", "name": name, "full_name": repo,
+        "private": false, "owner": {"login": owner, "id": 1, "type": "User"},
+        "html_url": format!("https://github.com/{repo}"), "default_branch": "main"
+    });
+    serde_json::json!({
+        "action": action,
+        "number": number,
+        "pull_request": {
+            "url": format!("https://api.github.com/repos/{repo}/pulls/{number}"),
+            "id": 1, "node_id": "MDExOlB1bGxSZXF1ZXN0MQ==", "number": number, "state": "open", "locked": false,
+            "title": "Update dependencies", "user": user, "body": "Bumps things.",
+            "created_at": "2026-11-20T19:01:12Z", "updated_at": "2026-11-20T19:01:12Z",
+            "head": {"label": format!("{owner}:feature"), "ref": "feature", "sha": head, "user": user, "repo": repository},
+            "base": {"label": format!("{owner}:main"), "ref": "main", "sha": base, "user": user, "repo": repository},
+            "merged": false, "draft": false, "commits": 1, "additions": 10, "deletions": 2, "changed_files": 1
+        },
+        "repository": repository,
+        "sender": user
+    })
+}

@@ -1,0 +1,280 @@
+//! The webhook end to end: a signed GitHub-style delivery is queued, a
+//! worker fetches the real git repository (file remote, made with git2),
+//! scans base..head, judges, stores the scan, records it in the ledger and
+//! posts commit statuses and a comment. The forge's REST API is the only
+//! stand-in (`common::forge::FakeForge`): no forge can run on this machine.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::TestDb;
+use common::forge::{FakeForge, pull_request_event};
+use common::git::{TestRepo, npm_lock};
+use http_body_util::BodyExt as _;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use steward::config::{JobsConfig, RepositoryFile, Secret};
+use steward::http::AppState;
+use tower::ServiceExt as _;
+
+const REPO: &str = "octo/app";
+const SECRET: &str = "webhook-secret-for-tests-0123456789";
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    commits: Vec<String>,
+    forge: FakeForge,
+    state: AppState,
+    app: axum::Router,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+/// A repository whose commits are: c0 Apache-2.0; c1 SSPL-1.0 (denied);
+/// c2 `MIT OR Apache-2.0`; c3 the same written `MIT/Apache-2.0`.
+async fn setup(db: &TestDb, policies: Option<&std::path::Path>) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = TestRepo::init(&dir.path().join("origin"));
+    let lock = "package-lock.json";
+    let commits: Vec<String> =
+        [("1.0.0", "Apache-2.0"), ("1.1.0", "SSPL-1.0"), ("1.2.0", "MIT OR Apache-2.0"), ("1.2.0", "MIT/Apache-2.0")]
+            .iter()
+            .map(|(v, l)| {
+                repo.commit(&[(lock, Some(&npm_lock(v, l)))], &format!("mongo-thing {v} under {l}")).to_string()
+            })
+            .collect();
+    let (forge, forge_url) = FakeForge::start().await;
+    let url = format!("file://{}", dir.path().join("origin").display());
+    let config = db.config_with(|l| {
+        l.repositories = Some(vec![RepositoryFile {
+            name: REPO.into(),
+            url,
+            webhook_secret: Some(SECRET.into()),
+            webhook_secret_env: None,
+            token: Some("forge-token-1".into()),
+            token_env: None,
+            api_url: Some(forge_url),
+            comment: true,
+            username: None,
+            password: None,
+            password_env: None,
+            ssh_key: None,
+        }]);
+        l.jobs =
+            Some(JobsConfig { workers: 1, lease_seconds: 30, max_attempts: 4, poll_millis: 50, backoff_seconds: 1 });
+        l.policies = policies.map(|p| p.display().to_string());
+    });
+    let state = db.state_with(config).await;
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    steward::jobs::spawn_workers(state.clone(), stop_rx);
+    let app = steward::http::router(state.clone());
+    Setup { _dir: dir, commits, forge, state, app, stop }
+}
+
+async fn deliver(app: &axum::Router, event: &str, delivery: &str, body: &Value, secret: &str) -> (StatusCode, Value) {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let signature = steward::forge::sign(&Secret::new(secret), &bytes);
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/webhooks/github")
+        .header("content-type", "application/json")
+        .header("x-github-event", event)
+        .header("x-github-delivery", delivery)
+        .header("x-hub-signature-256", signature)
+        .body(Body::from(bytes))
+        .unwrap();
+    let started = Instant::now();
+    let response = app.clone().oneshot(req).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2), "the webhook answers at once; the work is queued");
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn final_status(forge: &FakeForge) -> Option<(String, String)> {
+    forge.statuses().into_iter().rfind(|(s, _)| s != "pending")
+}
+
+on_both_backends!(denied_drift_posts_failure_with_report_comment_and_ledger_entry);
+
+async fn denied_drift_posts_failure_with_report_comment_and_ledger_entry(db: &TestDb) {
+    let s = setup(db, None).await;
+    let event = pull_request_event(REPO, 42, "opened", &s.commits[0], &s.commits[1]);
+    let (status, body) = deliver(&s.app, "pull_request", "d-1", &event, SECRET).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["status"], "queued");
+    wait_for("the final status", || final_status(&s.forge).is_some()).await;
+    wait_for("the comment", || !s.forge.comments().is_empty()).await;
+
+    let statuses = s.forge.statuses();
+    assert_eq!(statuses[0].0, "pending", "pending first: {statuses:?}");
+    let (state, description) = final_status(&s.forge).unwrap();
+    assert_eq!(state, "failure");
+    assert!(description.starts_with("deny: 1 denied"), "{description}");
+    let posted = s.forge.posted();
+    let last = posted.iter().rfind(|p| p.kind == "status").unwrap();
+    assert_eq!(last.target, s.commits[1], "the status is on the head commit");
+    assert_eq!(last.body["context"], "steward/license-drift");
+    assert_eq!(last.authorization.as_deref(), Some("Bearer forge-token-1"));
+    let target_url = last.body["target_url"].as_str().unwrap();
+    assert!(target_url.contains("/scans/"), "{target_url}");
+
+    let comment = &s.forge.comments()[0];
+    assert!(comment.contains("Steward license gate: **deny**"), "{comment}");
+    assert!(comment.contains("Apache-2.0 → SSPL-1.0"), "{comment}");
+    assert_eq!(posted.iter().find(|p| p.kind == "comment").unwrap().target, "42");
+
+    // The scan is stored once, with its ledger entry, and the log verifies.
+    let scans = all_scans(&s.state).await;
+    assert_eq!(scans.len(), 1);
+    assert_eq!((scans[0].verdict.as_str(), scans[0].pull_request), ("deny", Some(42)));
+    let index = scans[0].ledger_index.expect("recorded in the ledger");
+    let entry = s.state.store.ledger_entry(index as u64).await.unwrap().expect("entry");
+    assert_eq!(entry.kind, "scan-verdict");
+    let text = String::from_utf8_lossy(&entry.body).to_string();
+    assert!(text.contains("\"kind\":\"scan-verdict\"") && text.contains("\"outcome\":\"fail\""), "{text}");
+    let _ = s.stop.send(true);
+}
+
+async fn all_scans(state: &AppState) -> Vec<steward::store::ScanRecord> {
+    state.store.list_scans(&steward::store::ScanFilter { limit: 50, ..Default::default() }).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_change_of_spelling_only_posts_success() {
+    let db = TestDb::sqlite().await;
+    let s = setup(&db, None).await;
+    let event = pull_request_event(REPO, 7, "synchronize", &s.commits[2], &s.commits[3]);
+    let (status, _) = deliver(&s.app, "pull_request", "d-spelling", &event, SECRET).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    wait_for("the final status", || final_status(&s.forge).is_some()).await;
+    let (state, description) = final_status(&s.forge).unwrap();
+    assert_eq!((state.as_str(), description.as_str()), ("success", "allow: no license changes"));
+    let _ = s.stop.send(true);
+    db.cleanup().await;
+}
+
+fn policies_with_exception(expires: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_policies(dir.path());
+    let exception = format!(
+        "- id: EX-42\n  package: mongo-thing\n  license: SSPL-1.0\n  reason: evaluation build only\n  \
+         granted_by: legal@example.org\n  expires: {expires}\n"
+    );
+    std::fs::write(dir.path().join("data/exceptions.yaml"), exception).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn an_exception_passes_the_gate_and_is_named_in_the_report() {
+    let db = TestDb::sqlite().await;
+    let policies = policies_with_exception("2099-12-31");
+    let s = setup(&db, Some(policies.path())).await;
+    let event = pull_request_event(REPO, 8, "opened", &s.commits[0], &s.commits[1]);
+    deliver(&s.app, "pull_request", "d-exception", &event, SECRET).await;
+    wait_for("the comment", || !s.forge.comments().is_empty()).await;
+    let (state, description) = final_status(&s.forge).unwrap();
+    assert_eq!(state, "success", "{description}");
+    let comment = &s.forge.comments()[0];
+    assert!(
+        comment.contains("allowed by exception EX-42 (evaluation build only), granted by legal@example.org"),
+        "{comment}"
+    );
+    let _ = s.stop.send(true);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_expired_exception_no_longer_passes_and_the_report_says_so() {
+    let db = TestDb::sqlite().await;
+    let policies = policies_with_exception("2020-01-31");
+    let s = setup(&db, Some(policies.path())).await;
+    let event = pull_request_event(REPO, 9, "opened", &s.commits[0], &s.commits[1]);
+    deliver(&s.app, "pull_request", "d-expired", &event, SECRET).await;
+    wait_for("the comment", || !s.forge.comments().is_empty()).await;
+    assert_eq!(final_status(&s.forge).unwrap().0, "failure");
+    assert!(s.forge.comments()[0].contains("exception EX-42 expired on 2020-01-31"), "{}", s.forge.comments()[0]);
+    let _ = s.stop.send(true);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn bad_signatures_are_refused_before_parsing_and_queue_nothing() {
+    let db = TestDb::sqlite().await;
+    let s = setup(&db, None).await;
+    let event = pull_request_event(REPO, 1, "opened", &s.commits[0], &s.commits[1]);
+    let (status, body) = deliver(&s.app, "pull_request", "d-bad", &event, "not-the-secret-at-all-0000").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"]["code"], "unauthorized");
+    // A body that is not even JSON, with a wrong signature: still 401, not 400.
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/webhooks/github")
+        .header("x-github-event", "pull_request")
+        .header("x-github-delivery", "d-garbage")
+        .header("x-hub-signature-256", "sha256=00")
+        .body(Body::from("{not json"))
+        .unwrap();
+    assert_eq!(s.app.clone().oneshot(req).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    // No signature at all.
+    let req = Request::builder().method("POST").uri("/api/v1/webhooks/github").body(Body::from("{}")).unwrap();
+    assert_eq!(s.app.clone().oneshot(req).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    // Correctly signed, but for another repository than the payload names.
+    let other = pull_request_event("evil/fork", 1, "opened", &s.commits[0], &s.commits[1]);
+    let (status, _) = deliver(&s.app, "pull_request", "d-other", &other, SECRET).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(s.state.store.list_jobs(10).await.unwrap().is_empty(), "nothing was queued");
+    let _ = s.stop.send(true);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_redelivery_is_one_job_and_one_scan_and_irrelevant_events_are_ignored() {
+    let db = TestDb::sqlite().await;
+    let s = setup(&db, None).await;
+    let event = pull_request_event(REPO, 5, "opened", &s.commits[0], &s.commits[1]);
+    let (_, first) = deliver(&s.app, "pull_request", "d-same", &event, SECRET).await;
+    let (status, again) = deliver(&s.app, "pull_request", "d-same", &event, SECRET).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(again["status"], "duplicate");
+    assert_eq!(again["job_id"], first["job_id"]);
+    let closed = pull_request_event(REPO, 5, "closed", &s.commits[0], &s.commits[1]);
+    let (status, ignored) = deliver(&s.app, "pull_request", "d-closed", &closed, SECRET).await;
+    assert_eq!((status, ignored["status"].as_str()), (StatusCode::ACCEPTED, Some("ignored")));
+    let (status, pong) =
+        deliver(&s.app, "ping", "d-ping", &serde_json::json!({"zen": "hi", "repository": {"full_name": REPO}}), SECRET)
+            .await;
+    assert_eq!((status, pong["status"].as_str()), (StatusCode::OK, Some("pong")));
+    wait_for("the final status", || final_status(&s.forge).is_some()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(all_scans(&s.state).await.len(), 1);
+    let gate_jobs = s.state.store.list_jobs(10).await.unwrap().into_iter().filter(|j| j.kind == "gate").count();
+    assert_eq!(gate_jobs, 1);
+    let _ = s.stop.send(true);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_forge_is_retried_with_backoff_until_the_status_lands() {
+    let db = TestDb::sqlite().await;
+    let s = setup(&db, None).await;
+    // The pending status and the first two final-status attempts fail.
+    s.forge.fail_next(3);
+    let event = pull_request_event(REPO, 3, "opened", &s.commits[0], &s.commits[1]);
+    deliver(&s.app, "pull_request", "d-retry", &event, SECRET).await;
+    wait_for("the final status after retries", || final_status(&s.forge).is_some()).await;
+    assert_eq!(final_status(&s.forge).unwrap().0, "failure");
+    let report_job = s.state.store.list_jobs(10).await.unwrap().into_iter().find(|j| j.kind == "report").unwrap();
+    assert!(report_job.attempts >= 2, "the report job was retried: {report_job:?}");
+    assert_eq!(all_scans(&s.state).await.len(), 1, "retries did not store the scan twice");
+    let _ = s.stop.send(true);
+    db.cleanup().await;
+}
