@@ -74,15 +74,209 @@ pub fn workspace_members(file: &str, bytes: &[u8]) -> Result<(Vec<String>, Vec<S
 /// Parses a `Cargo.lock`. `manifests` are the `Cargo.toml` beside it and,
 /// optionally, its workspace members' manifests; their `[package] name`s
 /// are the roots.
+///
+/// Lockfiles exactly as cargo writes them (v2–v4) are read by a line scanner
+/// ([`read_as_written`]), several times faster than a TOML parse; anything
+/// else it is not sure about — comments or blank lines inside an array,
+/// escapes, other tables, v1's `[metadata]` — goes to the TOML parser, so
+/// both paths read every file they both accept identically.
 pub fn parse(file: &str, bytes: &[u8], manifests: &[Companion<'_>]) -> Result<DependencyGraph, ParseError> {
     let text = decode(file, bytes)?;
-    let lock: Lock<'_> = from_toml(file, text)?;
-    if let Some(v) = lock.version.as_ref().filter(|v| !SUPPORTED_VERSIONS.contains(v.get_ref())) {
-        return Err(ParseError::new(
-            file,
-            format!("unsupported Cargo.lock version {} (supported: 1, 2, 3, 4)", v.get_ref()),
-        )
-        .at(loc_at(text, v.span().start)));
+    let lock = match read_as_written(text) {
+        Some(lock) => lock,
+        None => read_toml(file, text)?,
+    };
+    build(file, text, lock, manifests)
+}
+
+/// [`parse`] through the TOML parser only (the reference the fast path is
+/// tested against).
+#[cfg(test)]
+fn parse_toml_only(file: &str, bytes: &[u8], manifests: &[Companion<'_>]) -> Result<DependencyGraph, ParseError> {
+    let text = decode(file, bytes)?;
+    let lock = read_toml(file, text)?;
+    build(file, text, lock, manifests)
+}
+
+/// A lockfile's content, however it was read. Offsets are byte offsets into
+/// the decoded text, for error locations.
+struct LockData<'a> {
+    /// `version = N` and the offset of `N`.
+    version: Option<(i64, usize)>,
+    packages: Vec<LockEntry<'a>>,
+}
+
+struct LockEntry<'a> {
+    name: Cow<'a, str>,
+    version: Cow<'a, str>,
+    source: Option<Cow<'a, str>>,
+    /// Dependency strings and the offset of each one's opening quote.
+    dependencies: Vec<(Cow<'a, str>, usize)>,
+}
+
+fn read_toml<'a>(file: &str, text: &'a str) -> Result<LockData<'a>, ParseError> {
+    let lock: Lock<'a> = from_toml(file, text)?;
+    Ok(LockData {
+        version: lock.version.map(|v| (*v.get_ref(), v.span().start)),
+        packages: lock
+            .package
+            .into_iter()
+            .map(|p| LockEntry {
+                name: p.name.into_inner(),
+                version: p.version,
+                source: p.source,
+                dependencies: p
+                    .dependencies
+                    .into_iter()
+                    .map(|d| {
+                        let at = d.span().start;
+                        (d.into_inner(), at)
+                    })
+                    .collect(),
+            })
+            .collect(),
+    })
+}
+
+/// Reads a lockfile in the exact shape cargo writes (v2–v4): comment lines,
+/// blank lines, `version = N` before the first table, `[[package]]` tables
+/// of `key = "string"` lines and one multi-line `dependencies` array of
+/// `"string",` lines. Strings without escapes only. `None` as soon as
+/// anything else appears (the caller then uses the TOML parser, which also
+/// reports any error). Every input it accepts is valid TOML that the TOML
+/// parser reads into the same values.
+fn read_as_written(text: &str) -> Option<LockData<'_>> {
+    let b = text.as_bytes();
+    let mut version: Option<(i64, usize)> = None;
+    let mut packages: Vec<LockEntry<'_>> = Vec::with_capacity(text.len() / 160);
+    // Per package: which of name, version, source, checksum, replace,
+    // dependencies were seen (a repeated key is invalid TOML).
+    let mut seen = 0u8;
+    let mut in_array = false;
+    let mut line_start = 0;
+    while line_start <= b.len() {
+        // One pass per line finds its end and refuses control characters
+        // other than tab (CR included): invalid TOML or not cargo's shape.
+        let mut end = line_start;
+        while let Some(&c) = b.get(end) {
+            if c < 0x20 || c == 0x7f {
+                if c == b'\n' {
+                    break;
+                }
+                if c != b'\t' {
+                    return None;
+                }
+            }
+            end += 1;
+        }
+        let (at, line) = trim_blanks(text, line_start, end);
+        line_start = end + 1;
+        if in_array {
+            if line == "]" {
+                in_array = false;
+                continue;
+            }
+            let value = simple_string(line.strip_suffix(',')?)?;
+            packages.last_mut()?.dependencies.push((Cow::Borrowed(value), at));
+            continue;
+        }
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line == "[[package]]" {
+            if !packages.is_empty() && seen & 3 != 3 {
+                return None; // the previous package lacks a name or version
+            }
+            packages.push(LockEntry {
+                name: Cow::Borrowed(""),
+                version: Cow::Borrowed(""),
+                source: None,
+                dependencies: Vec::new(),
+            });
+            seen = 0;
+            continue;
+        }
+        let eq = line.find('=')?;
+        let (_, key) = trim_blanks(line, 0, eq);
+        let (value_at, value) = trim_blanks(line, eq + 1, line.len());
+        let value_at = at + value_at;
+        let Some(p) = packages.last_mut() else {
+            // Before the first table: only `version = <decimal integer>`.
+            if key != "version" || version.is_some() {
+                return None;
+            }
+            let digits = value.as_bytes();
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) || (digits.len() > 1 && digits[0] == b'0') {
+                return None;
+            }
+            version = Some((value.parse().ok()?, value_at));
+            continue;
+        };
+        let bit = match key {
+            "name" => 1,
+            "version" => 2,
+            "source" => 4,
+            "checksum" => 8,
+            "replace" => 16,
+            "dependencies" => 32,
+            _ => return None,
+        };
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+        match bit {
+            32 => match value {
+                "[" => in_array = true,
+                "[]" => {}
+                _ => return None,
+            },
+            _ => {
+                let s = simple_string(value)?;
+                match bit {
+                    1 => p.name = Cow::Borrowed(s),
+                    2 => p.version = Cow::Borrowed(s),
+                    4 => p.source = Some(Cow::Borrowed(s)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    if in_array || (!packages.is_empty() && seen & 3 != 3) {
+        return None;
+    }
+    Some(LockData { version, packages })
+}
+
+/// `text[start..end]` without leading and trailing spaces and tabs, and the
+/// offset where it starts.
+fn trim_blanks(text: &str, mut start: usize, mut end: usize) -> (usize, &str) {
+    let b = text.as_bytes();
+    while start < end && matches!(b[start], b' ' | b'\t') {
+        start += 1;
+    }
+    while end > start && matches!(b[end - 1], b' ' | b'\t') {
+        end -= 1;
+    }
+    (start, &text[start..end])
+}
+
+/// The content of `"…"` when the whole of `s` is one basic string without
+/// escapes.
+fn simple_string(s: &str) -> Option<&str> {
+    let inner = s.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.bytes().any(|c| c == b'"' || c == b'\\')).then_some(inner)
+}
+
+fn build(
+    file: &str,
+    text: &str,
+    lock: LockData<'_>,
+    manifests: &[Companion<'_>],
+) -> Result<DependencyGraph, ParseError> {
+    if let Some((v, at)) = lock.version.filter(|(v, _)| !SUPPORTED_VERSIONS.contains(v)) {
+        return Err(ParseError::new(file, format!("unsupported Cargo.lock version {v} (supported: 1, 2, 3, 4)"))
+            .at(loc_at(text, at)));
     }
 
     let mut root_names: HashSet<String> = HashSet::new();
@@ -94,11 +288,12 @@ pub fn parse(file: &str, bytes: &[u8], manifests: &[Companion<'_>]) -> Result<De
         }
     }
 
-    let mut b = GraphBuilder::new(file, LockfileFormat::CargoLock);
-    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut idx_of = Vec::with_capacity(lock.package.len());
-    for p in &lock.package {
-        let name = p.name.get_ref().as_ref();
+    let packages = &lock.packages;
+    let mut b = GraphBuilder::with_capacity(file, LockfileFormat::CargoLock, packages.len());
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::with_capacity(packages.len());
+    let mut idx_of = Vec::with_capacity(packages.len());
+    for p in packages {
+        let name: &str = &p.name;
         let mut pkg = package(name, &p.version, Ecosystem::Cargo, p.source.as_ref().map(|s| s.to_string()));
         if p.source.as_deref().is_some_and(|s| s.starts_with("registry+") || s.starts_with("sparse+")) {
             pkg.purl = purl::for_package(Ecosystem::Cargo, name, &p.version);
@@ -108,19 +303,16 @@ pub fn parse(file: &str, bytes: &[u8], manifests: &[Companion<'_>]) -> Result<De
         by_name.entry(name).or_default().push(idx_of.len() - 1);
     }
 
-    for (pi, p) in lock.package.iter().enumerate() {
-        for dep in &p.dependencies {
-            let target = resolve(&lock.package, &by_name, dep.get_ref()).map_err(|msg| {
-                ParseError::new(file, format!("package `{}`: {msg}", p.name.get_ref()))
-                    .at(loc_at(text, dep.span().start))
-            })?;
+    for (pi, p) in packages.iter().enumerate() {
+        for (dep, at) in &p.dependencies {
+            let target = resolve(packages, &by_name, dep)
+                .map_err(|msg| ParseError::new(file, format!("package `{}`: {msg}", p.name)).at(loc_at(text, *at)))?;
             b.edge(idx_of[pi], idx_of[target]);
         }
     }
 
-    let sourceless: Vec<usize> = (0..lock.package.len()).filter(|&i| lock.package[i].source.is_none()).collect();
-    let named: Vec<usize> =
-        sourceless.iter().copied().filter(|&i| root_names.contains(lock.package[i].name.get_ref().as_ref())).collect();
+    let sourceless: Vec<usize> = (0..packages.len()).filter(|&i| packages[i].source.is_none()).collect();
+    let named: Vec<usize> = sourceless.iter().copied().filter(|&i| root_names.contains(&*packages[i].name)).collect();
     let roots = if named.is_empty() { sourceless } else { named };
     for i in roots {
         b.root(idx_of[i]);
@@ -130,21 +322,144 @@ pub fn parse(file: &str, bytes: &[u8], manifests: &[Companion<'_>]) -> Result<De
 
 /// Resolves `name`, `name version` or `name version (source)` to the index
 /// of exactly one lock package.
-fn resolve(packages: &[LockPackage<'_>], by_name: &HashMap<&str, Vec<usize>>, dep: &str) -> Result<usize, String> {
+fn resolve(packages: &[LockEntry<'_>], by_name: &HashMap<&str, Vec<usize>>, dep: &str) -> Result<usize, String> {
     let mut parts = dep.splitn(3, ' ');
     let name = parts.next().unwrap_or("");
     let version = parts.next();
     let source = parts.next().map(|s| s.trim().trim_start_matches('(').trim_end_matches(')'));
     let candidates = by_name.get(name).map(Vec::as_slice).unwrap_or(&[]);
-    let matching: Vec<usize> = candidates
+    let mut matching = candidates
         .iter()
         .copied()
         .filter(|&i| version.is_none_or(|v| packages[i].version == v))
-        .filter(|&i| source.is_none_or(|s| packages[i].source.as_deref() == Some(s)))
-        .collect();
-    match matching.as_slice() {
-        [one] => Ok(*one),
-        [] => Err(format!("dependency `{dep}` names no package in the lockfile")),
-        _ => Err(format!("dependency `{dep}` is ambiguous: {} packages match", matching.len())),
+        .filter(|&i| source.is_none_or(|s| packages[i].source.as_deref() == Some(s)));
+    match (matching.next(), matching.count()) {
+        (Some(one), 0) => Ok(one),
+        (None, _) => Err(format!("dependency `{dep}` names no package in the lockfile")),
+        (Some(_), more) => Err(format!("dependency `{dep}` is ambiguous: {} packages match", more + 1)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/data/lockfiles/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// Both readers give the same graph, or the same error.
+    fn same(bytes: &[u8]) {
+        let manifests = [Companion::new("Cargo.toml", b"[package]\nname = \"ripgrep\"\n")];
+        let fast = parse("Cargo.lock", bytes, &manifests);
+        let slow = parse_toml_only("Cargo.lock", bytes, &manifests);
+        assert_eq!(fast, slow, "input:\n{}", String::from_utf8_lossy(bytes));
+    }
+
+    fn is_fast(text: &str) -> bool {
+        read_as_written(text).is_some()
+    }
+
+    #[test]
+    fn the_line_reader_takes_what_cargo_writes() {
+        for name in ["cargo-v3-ripgrep-14.1.1.Cargo.lock", "cargo-v4-ripgrep-15.1.0.Cargo.lock"] {
+            let bytes = fixture(name);
+            assert!(is_fast(std::str::from_utf8(&bytes).unwrap()), "{name}");
+            same(&bytes);
+        }
+        // v1 keeps checksums in [metadata]: the TOML parser reads it.
+        let v1 = fixture("cargo-v1-ripgrep-12.1.1.Cargo.lock");
+        assert!(!is_fast(std::str::from_utf8(&v1).unwrap()));
+        same(&v1);
+    }
+
+    #[test]
+    fn the_line_reader_gives_up_on_anything_unusual() {
+        let base = "version = 4\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\ndependencies = [\n \"b\",\n]\n\n[[package]]\nname = \"b\"\nversion = \"2.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+        assert!(is_fast(base));
+        same(base.as_bytes());
+        let unusual = [
+            ("name = \"a\"", "name = \"a\" # comment"),
+            ("name = \"a\"", "name = 'a'"),
+            ("name = \"a\"", "name = \"\\u0061\""),
+            ("name = \"a\"", "\"name\" = \"a\""),
+            ("name = \"a\"", "name = \"a\"\nname = \"a\""),
+            ("name = \"a\"", "name = \"a\"\nfeatures = []"),
+            ("name = \"a\"", ""),
+            ("version = \"1.0.0\"", ""),
+            (" \"b\",\n", " \"b\"\n"),
+            (" \"b\",\n", " # a comment\n \"b\",\n"),
+            (" \"b\",\n", "\n \"b\",\n"),
+            ("dependencies = [\n \"b\",\n]", "dependencies = [\"b\"]"),
+            ("version = 4", "version = 04"),
+            ("version = 4", "version = \"4\""),
+            ("version = 4", "version = 4\nversion = 4"),
+            ("version = 4", "version = 99999999999999999999"),
+            ("version = 4", "version = 4\nfoo = \"x\""),
+            ("[[package]]\nname = \"b\"", "[metadata]\n\n[[package]]\nname = \"b\""),
+            ("[[package]]\nname = \"b\"", "[[package]] # b\nname = \"b\""),
+            ("\n", "\r\n"),
+        ];
+        for (from, to) in unusual {
+            let text = base.replacen(from, to, 1);
+            assert!(!is_fast(&text), "{text}");
+            same(text.as_bytes());
+        }
+        // Shapes it reads, identically.
+        for (from, to) in [
+            ("dependencies = [\n \"b\",\n]", "dependencies = []"),
+            ("name = \"a\"", "name   =\t\"a\"  "),
+            ("version = 4", "# hi\nversion = 4"),
+            ("version = 4", "version = 9"),
+            ("version = 4\n", ""),
+            (" \"b\",\n", " \"ghost\",\n"),
+            (" \"b\",\n", " \"b 2.0.0\",\n"),
+            (" \"b\",\n", " \"b 2.0.0 (registry+https://github.com/rust-lang/crates.io-index)\",\n"),
+            (" \"b\",\n", " \"b 9.9.9\",\n"),
+            ("name = \"a\"", "name = \"ä\""),
+        ] {
+            let text = base.replacen(from, to, 1);
+            assert!(is_fast(&text), "{text}");
+            same(text.as_bytes());
+        }
+    }
+
+    /// A poor man's differential fuzzer: random line edits of a real
+    /// lockfile, each read by both paths.
+    #[test]
+    fn both_readers_agree_on_mangled_lockfiles() {
+        let real = String::from_utf8(fixture("cargo-v4-ripgrep-15.1.0.Cargo.lock")).unwrap();
+        let lines: Vec<&str> = real.lines().take(120).collect();
+        let pieces =
+            ["", "]", "[", "[[package]]", "#", " \"memchr\",", "name = \"x\"", "version = 3", "dependencies = [", "\""];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..400 {
+            let mut l: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+            for _ in 0..1 + next(3) {
+                let at = next(l.len());
+                match next(4) {
+                    0 => {
+                        l.remove(at);
+                    }
+                    1 => l.insert(at, pieces[next(pieces.len())].to_owned()),
+                    2 => {
+                        let cut = next(l[at].len() + 1);
+                        l[at].truncate(cut);
+                    }
+                    _ => {
+                        let other = next(l.len());
+                        l.swap(at, other);
+                    }
+                }
+            }
+            same((l.join("\n") + "\n").as_bytes());
+        }
     }
 }

@@ -8,6 +8,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::marker::PhantomData;
 
 /// Checks the size cap and UTF-8, and strips a byte-order mark.
@@ -287,39 +288,90 @@ impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
 
 /// Builds a [`DependencyGraph`] keeping one package per
 /// (name, version, source), as the model requires.
+///
+/// The identity of a package is hashed once, with a randomly keyed SipHash
+/// (the input chooses the names), and nothing is cloned: the table maps the
+/// hash to the last package added with it, and `same_hash` chains packages
+/// whose identities share a hash.
 pub(crate) struct GraphBuilder {
     graph: DependencyGraph,
-    index: HashMap<(Ecosystem, String, String, Option<String>), PackageIndex>,
+    index: HashMap<u64, PackageIndex, BuildHasherDefault<HashValue>>,
+    same_hash: Vec<Option<PackageIndex>>,
+    hasher: RandomState,
+}
+
+/// A hasher for keys that already are hash values (of a keyed SipHash).
+#[derive(Default)]
+pub(crate) struct HashValue(u64);
+
+impl Hasher for HashValue {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 impl GraphBuilder {
     pub(crate) fn new(file: &str, format: LockfileFormat) -> Self {
-        Self { graph: DependencyGraph::new(SourceLocation { path: file.to_string(), format }), index: HashMap::new() }
+        Self::with_capacity(file, format, 0)
+    }
+
+    /// A builder for about `packages` packages.
+    pub(crate) fn with_capacity(file: &str, format: LockfileFormat, packages: usize) -> Self {
+        let mut graph = DependencyGraph::new(SourceLocation { path: file.to_string(), format });
+        graph.packages.reserve(packages);
+        graph.edges.reserve(packages);
+        Self {
+            graph,
+            index: HashMap::with_capacity_and_hasher(packages, BuildHasherDefault::default()),
+            same_hash: Vec::with_capacity(packages),
+            hasher: RandomState::new(),
+        }
     }
 
     /// Adds `package`, or merges it into the equal package already present
     /// (raw licenses are united; it stays `dev` only if both say so).
     pub(crate) fn add(&mut self, package: Package) -> PackageIndex {
-        let key = (package.ecosystem, package.name.clone(), package.version.clone(), package.source.clone());
-        if let Some(&i) = self.index.get(&key) {
+        let hash = self.hasher.hash_one((
+            package.ecosystem,
+            package.name.as_str(),
+            package.version.as_str(),
+            package.source.as_deref(),
+        ));
+        let mut candidate = self.index.get(&hash).copied();
+        while let Some(i) = candidate {
             let existing = &mut self.graph.packages[i];
-            existing.dev &= package.dev;
-            for l in package.raw_licenses {
-                if !existing
-                    .raw_licenses
-                    .iter()
-                    .any(|e| e.value == l.value && field_tail(&e.field) == field_tail(&l.field))
-                {
-                    existing.raw_licenses.push(l);
+            if existing.ecosystem == package.ecosystem
+                && existing.name == package.name
+                && existing.version == package.version
+                && existing.source == package.source
+            {
+                existing.dev &= package.dev;
+                for l in package.raw_licenses {
+                    if !existing
+                        .raw_licenses
+                        .iter()
+                        .any(|e| e.value == l.value && field_tail(&e.field) == field_tail(&l.field))
+                    {
+                        existing.raw_licenses.push(l);
+                    }
                 }
+                if existing.purl.is_none() {
+                    existing.purl = package.purl;
+                }
+                return i;
             }
-            if existing.purl.is_none() {
-                existing.purl = package.purl;
-            }
-            return i;
+            candidate = self.same_hash[i];
         }
         let i = self.graph.push(package);
-        self.index.insert(key, i);
+        self.same_hash.push(self.index.insert(hash, i));
         i
     }
 
@@ -500,14 +552,21 @@ pub mod purl {
     /// Percent-encodes everything but the purl-safe characters.
     pub fn encode(s: &str) -> String {
         let mut out = String::with_capacity(s.len());
+        encode_into(&mut out, s);
+        out
+    }
+
+    fn encode_into(out: &mut String, s: &str) {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
         for b in s.bytes() {
             if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~') {
                 out.push(b as char);
             } else {
-                out.push_str(&format!("%{b:02X}"));
+                out.push('%');
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
             }
         }
-        out
     }
 
     /// The purl of a package of a known ecosystem: `pkg:cargo/name@v`,
@@ -518,20 +577,44 @@ pub mod purl {
         if name.is_empty() {
             return None;
         }
-        let path = match ecosystem {
-            Ecosystem::Cargo => format!("cargo/{}", encode(name)),
-            Ecosystem::Npm => match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
-                Some((scope, n)) => format!("npm/{}/{}", encode(&format!("@{scope}")), encode(n)),
-                None => format!("npm/{}", encode(name)),
-            },
-            Ecosystem::Go => {
-                let segs: Vec<String> = name.split('/').map(encode).collect();
-                format!("golang/{}", segs.join("/"))
+        let mut out = String::with_capacity(16 + name.len() + version.len());
+        match ecosystem {
+            Ecosystem::Cargo => {
+                out.push_str("pkg:cargo/");
+                encode_into(&mut out, name);
             }
-            Ecosystem::Pypi => format!("pypi/{}", encode(&super::pep503(name))),
+            Ecosystem::Npm => {
+                out.push_str("pkg:npm/");
+                match name.strip_prefix('@').and_then(|n| n.split_once('/')) {
+                    Some((scope, n)) => {
+                        out.push_str("%40");
+                        encode_into(&mut out, scope);
+                        out.push('/');
+                        encode_into(&mut out, n);
+                    }
+                    None => encode_into(&mut out, name),
+                }
+            }
+            Ecosystem::Go => {
+                out.push_str("pkg:golang/");
+                for (i, seg) in name.split('/').enumerate() {
+                    if i > 0 {
+                        out.push('/');
+                    }
+                    encode_into(&mut out, seg);
+                }
+            }
+            Ecosystem::Pypi => {
+                out.push_str("pkg:pypi/");
+                encode_into(&mut out, &super::pep503(name));
+            }
             Ecosystem::Other => return None,
-        };
-        Some(if version.is_empty() { format!("pkg:{path}") } else { format!("pkg:{path}@{}", encode(version)) })
+        }
+        if !version.is_empty() {
+            out.push('@');
+            encode_into(&mut out, version);
+        }
+        Some(out)
     }
 
     /// The ecosystem a purl names by its type (`pkg:cargo/…` → Cargo).
