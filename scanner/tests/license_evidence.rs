@@ -101,6 +101,68 @@ fn cargo_registry_cache_manifest_and_license_file() {
     }
 }
 
+/// Many crates (enough for the manifests to be read on several threads),
+/// in two registry directories, with manifests of every awkward shape: each
+/// resolves as a full TOML parse of its manifest would.
+#[test]
+fn cargo_registry_cache_many_crates_and_awkward_manifests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let registry = tmp.path().join("cargo-home/registry/src");
+    let (first, second) = (registry.join("a-index"), registry.join("b-index"));
+    let long = "x".repeat(40_000);
+    let shapes: Vec<(String, Option<&str>)> = vec![
+        ("[package]\nlicense = \"MIT\"\n".into(), Some("MIT")),
+        // The license after more than one read's worth of description.
+        (format!("[package]\ndescription = \"{long}\"\nlicense = \"Apache-2.0\"\n"), Some("Apache-2.0")),
+        // Lines inside a multi-line string that look like a table and a key.
+        (
+            "[package]\ndescription = \"\"\"\n[dependencies]\nlicense = \"GPL-3.0-only\"\n\"\"\"\nlicense = \"Zlib\"\n[lib]\n"
+                .into(),
+            Some("Zlib"),
+        ),
+        ("[package]\nlicense = \"\"\"\nISC\"\"\"\n\n[features]\nlicense = []\n".into(), Some("ISC")),
+        ("[package]\nlicense = 'MPL-2.0'\r\n[lib]\r\npath = \"x\"\r\n".into(), Some("MPL-2.0")),
+        ("[lib]\npath = \"x\"\n\n[package]\nlicense = \"BSD-3-Clause\"\n".into(), Some("BSD-3-Clause")),
+        ("package.license = \"Unlicense\"\n".into(), Some("Unlicense")),
+        ("package = { name = \"x\", license = \"0BSD\" }\n".into(), Some("0BSD")),
+        ("[package]\nlicense = \"MIT \\u004fR Apache-2.0\"\n".into(), Some("Apache-2.0 OR MIT")),
+        // Not a string: no license from the manifest (and no text here).
+        ("[package]\nlicense = { workspace = true }\n".into(), None),
+        ("[package]\nname = \"x\"\n".into(), None),
+        // Not TOML at all.
+        ("[package\nlicense = \"MIT\"\n".into(), None),
+    ];
+    let mut packages = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..150 {
+        let (text, want) = &shapes[i % shapes.len()];
+        let name = format!("crate{i}");
+        // Every third crate lives only in the second registry directory.
+        let dir = if i % 3 == 0 { &second } else { &first };
+        write(&dir.join(format!("{name}-1.0.{i}/Cargo.toml")), text);
+        packages.push(pkg(Ecosystem::Cargo, &name, &format!("1.0.{i}")));
+        expected.push(*want);
+    }
+    packages.push(pkg(Ecosystem::Cargo, "absent", "1.0.0"));
+    expected.push(None);
+    let g = graph("Cargo.lock", LockfileFormat::CargoLock, packages);
+    let config = isolated(tmp.path()).validate().unwrap();
+    let input = tempfile::tempdir().unwrap();
+    let resolved = Resolver::new(&config).resolve_graph(&Directory::new(input.path()), &g);
+    for (i, (r, want)) in resolved.iter().zip(&expected).enumerate() {
+        assert_eq!(r.canonical.as_deref(), *want, "crate {i}: {:?}", r.evidence);
+        if want.is_some() {
+            assert_eq!(r.evidence[0].source, EvidenceSource::LocalManifest, "crate {i}");
+            let dir = if i % 3 == 0 { "b-index" } else { "a-index" };
+            assert!(
+                r.evidence[0].file.ends_with(&format!("{dir}/crate{i}-1.0.{i}/Cargo.toml")),
+                "{}",
+                r.evidence[0].file
+            );
+        }
+    }
+}
+
 #[test]
 fn npm_input_fields_node_modules_and_see_license_in() {
     let input = tempfile::tempdir().unwrap();

@@ -320,7 +320,53 @@ impl<'a> Resolver<'a> {
             Some(i) => graph.source.path[..i].to_owned(),
             None => String::new(),
         };
+        self.prefetch_cargo_manifests(tree, &base_dir, graph);
         graph.packages.iter().map(|p| self.resolve(tree, &graph.source.path, &base_dir, p)).collect()
+    }
+
+    /// Reads the registry-cache manifests of the graph's crates on several
+    /// threads, into the process-wide cache that [`Self::resolve`] then
+    /// reads from. Reading one small file per crate is most of the time of
+    /// resolving a large Cargo.lock, and it parallelises well.
+    fn prefetch_cargo_manifests(&mut self, tree: &dyn InputTree, base_dir: &str, graph: &DependencyGraph) {
+        /// Fewer crates than this are not worth starting threads for.
+        const MIN_PARALLEL: usize = 64;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        if threads < 2 || !self.cargo_cache_enabled() {
+            return;
+        }
+        let mut wanted: Vec<String> = Vec::new();
+        for p in &graph.packages {
+            if p.ecosystem == Ecosystem::Cargo
+                && is_registry_crate(p)
+                && self.cargo_vendored_dir(tree, base_dir, p).is_none()
+            {
+                wanted.push(format!("{}-{}", p.name, p.version));
+            }
+        }
+        if wanted.len() < MIN_PARALLEL {
+            return;
+        }
+        let dirs = self.cargo_src_dirs();
+        if dirs.is_empty() {
+            return;
+        }
+        let chunk = wanted.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            for part in wanted.chunks(chunk) {
+                s.spawn(move || {
+                    for name in part {
+                        // The same search as `cargo_cache_manifest`: the
+                        // first registry directory that has the crate.
+                        for d in dirs {
+                            if cargo_manifest_fields(&d.join(name)).is_some() {
+                                break;
+                            }
+                        }
+                    }
+                });
+            }
+        });
     }
 
     /// Resolves one package found in `lockfile` (a path in `tree`).
@@ -518,9 +564,9 @@ impl<'a> Resolver<'a> {
                     self.cargo_manifest_in_tree(tree, &dir, &mut out);
                 }
                 if out.is_empty()
-                    && let Some(dir) = self.cargo_cache_dir(pkg)
+                    && let Some((dir, fields)) = self.cargo_cache_manifest(pkg)
                 {
-                    cargo_manifest_on_disk(&dir, self.config.raw.confidence_threshold, &mut out);
+                    self.cargo_manifest_on_disk(&dir, fields, &mut out);
                 }
             }
             Ecosystem::Npm => {
@@ -652,7 +698,7 @@ impl<'a> Resolver<'a> {
             let text = String::from_utf8_lossy(&bytes);
             let (license, license_file) = cargo_license_fields(&text);
             if let Some(l) = license {
-                out.push(manifest_evidence(&manifest_path, "package.license", &l));
+                out.push(self.manifest_evidence(manifest_path, "package.license", &l));
                 return;
             }
             if let Some(f) = license_file
@@ -665,16 +711,13 @@ impl<'a> Resolver<'a> {
         self.texts_in_tree(tree, dir, out);
     }
 
-    fn cargo_cache_dir(&mut self, pkg: &Package) -> Option<PathBuf> {
-        if !self.config.raw.local_caches && self.config.raw.cargo_home.is_none() {
-            return None;
-        }
-        // Only registry crates are in the registry cache (not path, git or
-        // workspace packages).
-        if !pkg.source.as_deref().is_some_and(|s| s.starts_with("registry+") || s.starts_with("sparse+")) {
-            return None;
-        }
-        let dirs = self.cargo_src_dirs.get_or_insert_with(|| {
+    fn cargo_cache_enabled(&self) -> bool {
+        self.config.raw.local_caches || self.config.raw.cargo_home.is_some()
+    }
+
+    /// `$CARGO_HOME/registry/src/*`, listed once.
+    fn cargo_src_dirs(&mut self) -> &[PathBuf] {
+        self.cargo_src_dirs.get_or_insert_with(|| {
             let home = self.config.raw.cargo_home.clone().or_else(|| {
                 std::env::var_os("CARGO_HOME")
                     .map(PathBuf::from)
@@ -686,9 +729,56 @@ impl<'a> Resolver<'a> {
                 .unwrap_or_default();
             dirs.sort();
             dirs
-        });
+        })
+    }
+
+    fn cargo_cache_dir(&mut self, pkg: &Package) -> Option<PathBuf> {
+        self.cargo_cache_manifest(pkg).map(|(dir, _)| dir)
+    }
+
+    /// The crate's directory in the cargo registry cache and its manifest's
+    /// `(license, license-file)`.
+    fn cargo_cache_manifest(&mut self, pkg: &Package) -> Option<(PathBuf, LicenseKeys)> {
+        if !self.cargo_cache_enabled() {
+            return None;
+        }
+        // Only registry crates are in the registry cache (not path, git or
+        // workspace packages).
+        if !is_registry_crate(pkg) {
+            return None;
+        }
         let name = format!("{}-{}", pkg.name, pkg.version);
-        dirs.iter().map(|d| d.join(&name)).find(|d| cargo_manifest_fields(d).is_some())
+        self.cargo_src_dirs().iter().find_map(|d| {
+            let dir = d.join(&name);
+            cargo_manifest_fields(&dir).map(|fields| (dir, fields))
+        })
+    }
+
+    fn cargo_manifest_on_disk(
+        &mut self,
+        dir: &Path,
+        (license, license_file): (Option<String>, Option<String>),
+        out: &mut Vec<Evidence>,
+    ) {
+        let threshold = self.config.raw.confidence_threshold;
+        if let Some(l) = license {
+            out.push(self.manifest_evidence(path_string(&dir.join("Cargo.toml")), "package.license", &l));
+            return;
+        }
+        if let Some(f) = license_file {
+            let p = dir.join(f);
+            if let Ok(b) = std::fs::read(&p) {
+                out.extend(text_evidence(&path_string(&p), &b, threshold));
+                return;
+            }
+        }
+        texts_on_disk(dir, threshold, out);
+    }
+
+    /// [`manifest_evidence`] with the reading of `value` cached.
+    fn manifest_evidence(&mut self, file: String, field: &str, value: &str) -> Evidence {
+        let parsed = self.parse(value);
+        evidence_from_manifest(file, field, value, parsed)
     }
 
     fn go_module_dir(&mut self, pkg: &Package) -> Option<PathBuf> {
@@ -774,10 +864,13 @@ fn see_license_in(value: &str) -> Option<String> {
 }
 
 fn manifest_evidence(file: &str, field: &str, value: &str) -> Evidence {
-    let parsed = parse_lenient(value);
+    evidence_from_manifest(file.to_owned(), field, value, parse_lenient(value))
+}
+
+fn evidence_from_manifest(file: String, field: &str, value: &str, parsed: Option<ParsedLicense>) -> Evidence {
     Evidence {
         source: EvidenceSource::LocalManifest,
-        file: file.to_owned(),
+        file,
         field: Some(field.to_owned()),
         value: value.to_owned(),
         expression: parsed.as_ref().map(|p| p.value.clone()),
@@ -817,70 +910,19 @@ pub fn text_evidence(file: &str, bytes: &[u8], threshold: f32) -> Option<Evidenc
     })
 }
 
-/// Reads `license` and `license-file` from the `[package]` table of a
-/// Cargo.toml. Registry manifests are normalised by `cargo publish`, so a
-/// line scan suffices and is much faster than a full TOML parse; anything
-/// unusual falls back to the TOML parser.
-pub fn cargo_license_fields(text: &str) -> (Option<String>, Option<String>) {
-    let mut in_package = false;
-    let mut license = None;
-    let mut license_file = None;
-    for line in text.lines() {
-        let l = line.trim();
-        if l.starts_with('[') {
-            in_package = l == "[package]";
-            continue;
-        }
-        if !in_package {
-            continue;
-        }
-        let Some((key, value)) = l.split_once('=') else {
-            continue;
-        };
-        let key = key.trim();
-        if key != "license" && key != "license-file" {
-            continue;
-        }
-        let value = value.trim();
-        // Fast path: a plain basic string, as `cargo publish` writes it.
-        if let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'))
-            && !inner.contains(['\\', '"'])
-        {
-            if key == "license" {
-                license = Some(inner.to_owned());
-            } else {
-                license_file = Some(inner.to_owned());
-            }
-            continue;
-        }
-        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
-            .ok()
-            .and_then(|t| t.get("v").and_then(|v| v.as_str().map(str::to_owned)));
-        let Some(v) = parsed else {
-            return cargo_license_fields_toml(text);
-        };
-        if key == "license" {
-            license = Some(v);
-        } else {
-            license_file = Some(v);
-        }
-    }
-    (license, license_file)
-}
+pub use super::manifest::cargo_license_fields;
 
-fn cargo_license_fields_toml(text: &str) -> (Option<String>, Option<String>) {
-    let Ok(table) = toml::from_str::<toml::Table>(text) else {
-        return (None, None);
-    };
-    let pkg = table.get("package");
-    let get = |k: &str| pkg.and_then(|p| p.get(k)).and_then(|v| v.as_str()).map(str::to_owned);
-    (get("license"), get("license-file"))
-}
+/// `(license, license-file)` of a `Cargo.toml`'s `[package]`.
+type LicenseKeys = (Option<String>, Option<String>);
 
-type ManifestFields = Option<(Option<String>, Option<String>)>;
+type ManifestFields = Option<LicenseKeys>;
 
-fn manifest_cache() -> &'static std::sync::Mutex<HashMap<PathBuf, ManifestFields>> {
-    static CACHE: std::sync::OnceLock<std::sync::Mutex<HashMap<PathBuf, ManifestFields>>> = std::sync::OnceLock::new();
+/// Keyed by the directory's path as bytes (hashing an `OsString` is much
+/// cheaper than hashing a `Path` component by component).
+type ManifestCache = std::sync::Mutex<HashMap<std::ffi::OsString, ManifestFields>>;
+
+fn manifest_cache() -> &'static ManifestCache {
+    static CACHE: std::sync::OnceLock<ManifestCache> = std::sync::OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
@@ -899,36 +941,60 @@ pub fn clear_process_caches() {
 /// rewrites it), and a diff or a history reads the same crates many times.
 fn cargo_manifest_fields(dir: &Path) -> Option<(Option<String>, Option<String>)> {
     let cache = manifest_cache();
-    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(dir).cloned()) {
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(dir.as_os_str()).cloned()) {
         return hit;
     }
-    // One read, no stat: most look-ups in a large lockfile hit.
-    let fields = std::fs::read_to_string(dir.join("Cargo.toml")).ok().map(|text| cargo_license_fields(&text));
+    let fields = read_manifest_fields(&dir.join("Cargo.toml"));
     if let Ok(mut c) = cache.lock() {
         if c.len() >= 200_000 {
             c.clear();
         }
-        c.insert(dir.to_path_buf(), fields.clone());
+        c.insert(dir.as_os_str().to_owned(), fields.clone());
     }
     fields
 }
 
-fn cargo_manifest_on_disk(dir: &Path, threshold: f32, out: &mut Vec<Evidence>) {
-    let manifest = dir.join("Cargo.toml");
-    if let Some((license, license_file)) = cargo_manifest_fields(dir) {
-        if let Some(l) = license {
-            out.push(manifest_evidence(&manifest.display().to_string(), "package.license", &l));
-            return;
+/// `(license, license-file)` of a `Cargo.toml` on disk; `None` when it
+/// cannot be read or is not UTF-8. Usually one read of the file's start: a
+/// normalised registry manifest opens with `[package]`, and once that table
+/// has ended the rest of the file cannot change the answer (so the rest is
+/// neither read nor checked for UTF-8).
+fn read_manifest_fields(path: &Path) -> Option<(Option<String>, Option<String>)> {
+    use std::io::Read as _;
+    const FIRST_READ: usize = 16 * 1024;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut buf = vec![0u8; FIRST_READ];
+    let n = loop {
+        match file.read(&mut buf) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
         }
-        if let Some(f) = license_file {
-            let p = dir.join(f);
-            if let Ok(b) = std::fs::read(&p) {
-                out.extend(text_evidence(&p.display().to_string(), &b, threshold));
-                return;
-            }
-        }
+    };
+    buf.truncate(n);
+    let prefix = match std::str::from_utf8(&buf) {
+        Ok(text) => text,
+        // A character cut by the end of the read is fine; a bad byte is not.
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&buf[..e.valid_up_to()]).ok()?,
+        Err(_) => return None,
+    };
+    if n > 0
+        && let Some(fields) = super::manifest::package_license_keys_in_prefix(prefix)
+    {
+        return Some(fields);
     }
-    texts_on_disk(dir, threshold, out);
+    file.read_to_end(&mut buf).ok()?;
+    let text = std::str::from_utf8(&buf).ok()?;
+    Some(cargo_license_fields(text))
+}
+
+fn is_registry_crate(pkg: &Package) -> bool {
+    pkg.source.as_deref().is_some_and(|s| s.starts_with("registry+") || s.starts_with("sparse+"))
+}
+
+/// A path as a string, without the cost of `Display` for UTF-8 paths.
+fn path_string(p: &Path) -> String {
+    p.to_str().map_or_else(|| p.display().to_string(), str::to_owned)
 }
 
 fn npm_manifest_in_tree(

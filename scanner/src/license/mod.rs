@@ -8,6 +8,7 @@ pub mod detect;
 pub mod evidence;
 pub mod expr;
 pub mod facts;
+mod manifest;
 
 pub use evidence::{
     Clarification, ConfigError, Evidence, EvidenceSource, LicenseConfig, ResolvedLicense, Resolver, ValidLicenseConfig,
