@@ -69,6 +69,26 @@ fn dump_dom(browser: &str, url: &str, profile: &std::path::Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Judges a real drift (Apache-2.0 → SSPL-1.0) and stores it as a scan.
+async fn store_a_scan(state: &steward::http::AppState) -> i64 {
+    use steward_scanner::MemoryTree;
+    let side = |v: &str, l: &str| {
+        let tree = MemoryTree::single("package-lock.json", common::git::npm_lock(v, l).into_bytes());
+        steward_scanner::scan::scan(&tree, &Default::default()).unwrap()
+    };
+    let drift = steward_scanner::drift::diff(&side("1.0.0", "Apache-2.0"), &side("1.1.0", "SSPL-1.0"));
+    let context = steward::gate::GateContext {
+        repository: Some("octo/app".into()),
+        base: "main".into(),
+        head: "feature".into(),
+        ..Default::default()
+    };
+    let report =
+        steward::gate::judge(drift, &state.policy.current().engine, context, time::OffsetDateTime::now_utc()).unwrap();
+    let row = steward::jobs::gate::scan_row(&report, steward::store::ScanSource::Api, None).unwrap();
+    state.store.insert_scan(&row).await.unwrap().id
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_fit_phone_and_laptop_widths_in_chromium() {
     let Some(browser) = chromium() else {
@@ -79,6 +99,12 @@ async fn pages_fit_phone_and_laptop_widths_in_chromium() {
     let state = db.state().await;
     // One ledger entry, so the entry page has something to show.
     state.ledger.record(&steward_ledger::entry::examples::all()[0], "token:ci").await.unwrap();
+    // One stored scan with drift, so the scan page shows findings.
+    let scan_id = store_a_scan(&state).await;
+    let revision = state.policy.current().revision.revision.clone();
+    let mut pages: Vec<String> = PAGES.iter().map(|p| p.to_string()).collect();
+    pages.push(format!("/scans/{scan_id}"));
+    pages.push(format!("/policies/revisions/{revision}"));
     let app = steward::http::router(state).route("/__measure", get(measure));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -86,7 +112,7 @@ async fn pages_fit_phone_and_laptop_widths_in_chromium() {
     let profile = tempfile::tempdir().unwrap();
 
     for width in [360, 1280] {
-        for page in PAGES {
+        for page in &pages {
             let url = format!("http://{addr}/__measure?page={page}&w={width}");
             let browser = browser.clone();
             let profile = profile.path().to_path_buf();

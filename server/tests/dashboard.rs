@@ -119,3 +119,97 @@ async fn a_given_request_id_is_propagated() {
     assert_eq!(response.headers()["x-request-id"], "abc-123");
     db.cleanup().await;
 }
+
+/// Stores a judged scan (mongo-thing `old` → `new` license) through the
+/// gate API, as CI would.
+async fn gate(app: &axum::Router, token: &str, repo: &str, old: &str, new: &str) -> i64 {
+    let body = serde_json::json!({
+        "old": {"path": "package-lock.json", "content": common::git::npm_lock("1.0.0", old)},
+        "new": {"path": "package-lock.json", "content": common::git::npm_lock("1.1.0", new)},
+        "repository": repo, "base": "main", "head": "feature"
+    });
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/gate")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = app.clone().oneshot(req).await.unwrap();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["scan_id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn scans_list_filters_by_verdict_and_the_scan_page_shows_the_drift() {
+    let db = common::TestDb::sqlite().await;
+    let app = db.app().await;
+    let (_, _, body) = get(&app, "/scans", false).await;
+    let doc = Html::parse_document(std::str::from_utf8(&body).unwrap());
+    assert_eq!(select(&doc, ".empty-state h2").first().map(text).as_deref(), Some("No scans yet"));
+
+    let ci = auth::issue_token(&db.store, "ci", Role::Ci).await.unwrap().secret;
+    let denied = gate(&app, &ci, "octo/app", "Apache-2.0", "SSPL-1.0").await;
+    let allowed = gate(&app, &ci, "octo/web", "ISC", "MIT").await;
+
+    let (_, _, body) = get(&app, "/scans", false).await;
+    let doc = Html::parse_document(std::str::from_utf8(&body).unwrap());
+    let verdicts: Vec<String> = select(&doc, "table.scans tbody td .badge").iter().map(text).collect();
+    assert_eq!(verdicts, vec!["allow", "deny"], "newest first");
+    assert_eq!(select(&doc, ".legend li").iter().map(text).collect::<Vec<_>>(), vec!["deny 1", "review 0", "allow 1"]);
+
+    let (_, _, body) = get(&app, "/scans?verdict=deny", false).await;
+    let doc = Html::parse_document(std::str::from_utf8(&body).unwrap());
+    let links: Vec<String> = select(&doc, "table.scans tbody td a").iter().map(text).collect();
+    assert_eq!(links, vec![format!("#{denied}")]);
+    let (_, _, body) = get(&app, "/scans?repository=octo%2Fweb", false).await;
+    let doc = Html::parse_document(std::str::from_utf8(&body).unwrap());
+    assert_eq!(select(&doc, "table.scans tbody tr").len(), 1);
+    assert!(text(&select(&doc, "table.scans tbody tr")[0]).contains(&format!("#{allowed}")));
+
+    let (status, _, body) = get(&app, &format!("/scans/{denied}"), false).await;
+    assert_eq!(status, StatusCode::OK);
+    let doc = Html::parse_document(std::str::from_utf8(&body).unwrap());
+    let cells: Vec<String> = select(&doc, "table.drift tbody td").iter().map(text).collect();
+    assert_eq!(cells, vec!["deny", "mongo-thing", "1.0.0 → 1.1.0", "Apache-2.0", "SSPL-1.0", "licenses.deny"]);
+    assert_eq!(select(&doc, ".paths li").first().map(text).as_deref(), Some("express 4.18.2 → mongo-thing 1.1.0"));
+    let evidence: Vec<String> = select(&doc, ".evidence li").iter().map(text).collect();
+    assert!(evidence.iter().any(|e| e.starts_with("new: input-field") && e.contains("SSPL-1.0")), "{evidence:?}");
+    let ledger = select(&doc, "dl.facts a[href^='/ledger/entries/']");
+    assert_eq!(ledger.len(), 1, "the scan links its ledger entry");
+    let policy_link = select(&doc, "dl.facts a[href^='/policies/revisions/']");
+    assert!(text(&policy_link[0]).starts_with("sha256:"));
+
+    let (status, headers, _) = get(&app, "/scans/999", false).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn policies_page_shows_the_serving_revision_its_tests_and_files() {
+    let db = common::TestDb::sqlite().await;
+    let state = db.state().await;
+    let revision = state.policy.current().revision.revision.clone();
+    let app = steward::http::router(state);
+    let (_, _, body) = get(&app, "/policies", false).await;
+    let doc = Html::parse_document(std::str::from_utf8(&body).unwrap());
+    assert_eq!(select(&doc, "dl.facts dd.hash").first().map(text), Some(revision.clone()));
+    let results: Vec<String> = select(&doc, "table.tests tbody td .badge").iter().map(text).collect();
+    assert!(results.len() >= 18 && results.iter().all(|r| r == "pass"), "{results:?}");
+    let files: Vec<String> = select(&doc, "details.policy-file summary .mono").iter().map(text).collect();
+    assert_eq!(files[0], "exceptions.rego", "policies first: {files:?}");
+    assert!(files.contains(&"data/licenses.yaml".to_string()));
+    let history = select(&doc, "table.revisions tbody tr");
+    assert_eq!(history.len(), 1);
+    assert!(text(&history[0]).contains("serving"));
+
+    let (status, _, body) = get(&app, &format!("/policies/revisions/{revision}"), false).await;
+    assert_eq!(status, StatusCode::OK);
+    let doc = Html::parse_document(std::str::from_utf8(&body).unwrap());
+    let open: Vec<String> = select(&doc, "details.policy-file[open] pre code").iter().map(text).collect();
+    assert!(open.iter().any(|t| t.contains("package steward.license")), "policy files are shown open");
+    let (status, _, _) = get(&app, "/policies/revisions/sha256:0000", false).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    db.cleanup().await;
+}

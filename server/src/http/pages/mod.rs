@@ -3,6 +3,8 @@
 //! write.
 
 mod ledger;
+mod policies;
+mod scans;
 
 use super::{AppState, PageError};
 use askama::Template;
@@ -30,14 +32,14 @@ pub const NAV: &[NavItem] = &[
         label: "Scans",
         href: "/scans",
         summary: "License drift found between two commits or SBOMs, with the verdict of each scan.",
-        available: false,
+        available: true,
     },
     NavItem {
         key: "policies",
         label: "Policies",
         href: "/policies",
         summary: "The Rego policy bundle, its revisions and test status.",
-        available: false,
+        available: true,
     },
     NavItem {
         key: "artifacts",
@@ -83,7 +85,11 @@ impl Layout {
 }
 
 pub(super) fn routes() -> Router<AppState> {
-    let mut router = Router::new().route("/", get(overview)).merge(ledger::routes());
+    let mut router = Router::new()
+        .route("/", get(overview))
+        .merge(ledger::routes())
+        .merge(scans::routes())
+        .merge(policies::routes());
     for item in NAV.iter().filter(|i| !i.available) {
         router = router.route(item.href, get(move || unavailable(item)));
     }

@@ -1,0 +1,292 @@
+//! The Scans pages: gate results newest first with verdict and repository
+//! filters and a verdict chart, and one scan with its drift table (old →
+//! new license, dependency paths, evidence), the deciding rules, the policy
+//! revision and the ledger entry. Reads only.
+
+use super::{Layout, render};
+use crate::gate::GateReport;
+use crate::http::{AppState, PageError};
+use crate::jobs::gate::stored_report;
+use crate::store::{ScanFilter, ScanRecord};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use serde::Deserialize;
+use steward_scanner::drift::{Finding, FindingCode, LicenseState};
+
+/// Scans per page.
+const PAGE: i64 = 50;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/scans", get(index)).route("/scans/{id}", get(scan))
+}
+
+#[derive(Debug, Deserialize)]
+struct Filters {
+    verdict: Option<String>,
+    repository: Option<String>,
+    before: Option<i64>,
+}
+
+/// One row of the scans table.
+struct Row {
+    id: i64,
+    verdict: String,
+    repository: String,
+    points: String,
+    pull_request: Option<i64>,
+    summary: String,
+    time: String,
+    ledger_index: Option<i64>,
+}
+
+/// One bar of the verdict chart (percent widths of the listed scans).
+struct Bar {
+    verdict: &'static str,
+    count: usize,
+    percent: usize,
+}
+
+#[derive(Template)]
+#[template(path = "scans.html")]
+struct ScansPage {
+    layout: Layout,
+    rows: Vec<Row>,
+    bars: Vec<Bar>,
+    repositories: Vec<String>,
+    verdict: String,
+    repository: String,
+    older: Option<String>,
+    filtered: bool,
+}
+
+fn short(commit: &Option<String>, fallback: &str) -> String {
+    match commit {
+        Some(c) => c.chars().take(10).collect(),
+        None => fallback.to_string(),
+    }
+}
+
+fn when(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .map(|s| s.replace('T', " ").chars().take(16).collect())
+        .unwrap_or_default()
+}
+
+fn row(s: &ScanRecord) -> Row {
+    Row {
+        id: s.id,
+        verdict: s.verdict.clone(),
+        repository: s.repository.clone().unwrap_or_else(|| "—".into()),
+        points: format!("{} → {}", short(&s.base_commit, &s.base_ref), short(&s.head_commit, &s.head_ref)),
+        pull_request: s.pull_request,
+        summary: s.summary.clone(),
+        time: when(s.created_at),
+        ledger_index: s.ledger_index,
+    }
+}
+
+async fn index(State(state): State<AppState>, Query(f): Query<Filters>) -> Result<Response, PageError> {
+    let verdict = f.verdict.filter(|v| matches!(v.as_str(), "allow" | "review" | "deny"));
+    let repository = f.repository.filter(|r| !r.is_empty());
+    let filter = ScanFilter { verdict: verdict.clone(), repository: repository.clone(), before: f.before, limit: PAGE };
+    let scans = state.store.list_scans(&filter).await?;
+    let rows: Vec<Row> = scans.iter().map(row).collect();
+    let total = rows.len().max(1);
+    let bars = ["deny", "review", "allow"]
+        .into_iter()
+        .map(|v| {
+            let count = rows.iter().filter(|r| r.verdict == v).count();
+            Bar { verdict: v, count, percent: count * 100 / total }
+        })
+        .collect();
+    let mut query = String::new();
+    if let Some(v) = &verdict {
+        query.push_str(&format!("verdict={v}&"));
+    }
+    if let Some(r) = &repository {
+        query.push_str(&format!("repository={}&", urlencode(r)));
+    }
+    let older =
+        (rows.len() as i64 == PAGE).then(|| rows.last().map(|r| format!("/scans?{query}before={}", r.id))).flatten();
+    Ok(render(&ScansPage {
+        layout: Layout::new("scans"),
+        filtered: verdict.is_some() || repository.is_some(),
+        verdict: verdict.unwrap_or_default(),
+        repository: repository.unwrap_or_default(),
+        repositories: state.store.scanned_repositories().await?,
+        rows,
+        bars,
+        older,
+    }))
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// One judged finding on the scan page.
+struct DecisionView {
+    verdict: String,
+    package: String,
+    graph: String,
+    versions: String,
+    old_license: String,
+    new_license: String,
+    rule: String,
+    message: String,
+    choice: Option<String>,
+    exception: Option<String>,
+    expired: Vec<String>,
+    paths: Vec<String>,
+    more_paths: u64,
+    direct: bool,
+    evidence: Vec<String>,
+}
+
+/// A finding the policy did not judge (added without license change,
+/// removed, version-only).
+struct OtherView {
+    code: &'static str,
+    package: String,
+    versions: String,
+    license: String,
+    graph: String,
+}
+
+#[derive(Template)]
+#[template(path = "scan.html")]
+struct ScanPage {
+    layout: Layout,
+    scan: Row,
+    base: String,
+    head: String,
+    policy_revision: String,
+    evaluated_at: String,
+    source: String,
+    decisions: Vec<DecisionView>,
+    others: Vec<OtherView>,
+    unreadable: bool,
+}
+
+fn versions(f: &Finding) -> String {
+    match (&f.old_version, &f.new_version) {
+        (Some(a), Some(b)) if a != b => format!("{a} → {b}"),
+        (_, Some(v)) | (Some(v), None) => v.clone(),
+        (None, None) => String::new(),
+    }
+}
+
+fn license(state: &Option<LicenseState>) -> String {
+    state.as_ref().map(LicenseState::display).unwrap_or_else(|| "—".into())
+}
+
+fn evidence(state: &Option<LicenseState>, label: &str) -> Vec<String> {
+    let Some(s) = state else { return Vec::new() };
+    s.resolved
+        .evidence
+        .iter()
+        .take(2)
+        .map(|e| {
+            let source =
+                serde_json::to_value(e.source).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            let field = e.field.as_deref().map(|f| format!(" {f}")).unwrap_or_default();
+            format!("{label}: {source} — {}{field} = {:?} (confidence {:.2})", e.file, e.value, e.confidence)
+        })
+        .chain(s.resolved.unknown_reason.as_ref().map(|r| format!("{label}: unknown — {r}")))
+        .collect()
+}
+
+fn decision_views(report: &GateReport) -> Vec<DecisionView> {
+    report
+        .evaluation
+        .decisions
+        .iter()
+        .filter_map(|d| {
+            let f = report.drift.findings.get(d.finding)?;
+            Some(DecisionView {
+                verdict: d.verdict.as_str().into(),
+                package: f.name.clone(),
+                graph: f.graph.clone(),
+                versions: versions(f),
+                old_license: license(&f.old_license),
+                new_license: license(&f.new_license),
+                rule: d.rule.clone(),
+                message: d.message.clone(),
+                choice: d.choice.clone(),
+                exception: d
+                    .exception
+                    .as_ref()
+                    .map(|e| format!("{} — {} (granted by {}, until {})", e.id, e.reason, e.granted_by, e.expires)),
+                expired: d.expired_exceptions.iter().map(|e| format!("{} expired on {}", e.id, e.expired)).collect(),
+                paths: f
+                    .paths
+                    .iter()
+                    .map(|p| p.iter().map(|r| format!("{} {}", r.name, r.version)).collect::<Vec<_>>().join(" → "))
+                    .collect(),
+                more_paths: f.more_paths,
+                direct: f.direct,
+                evidence: evidence(&f.old_license, "old").into_iter().chain(evidence(&f.new_license, "new")).collect(),
+            })
+        })
+        .collect()
+}
+
+fn other_views(report: &GateReport) -> Vec<OtherView> {
+    let judged: Vec<usize> = report.evaluation.decisions.iter().map(|d| d.finding).collect();
+    report
+        .drift
+        .findings
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| {
+            !judged.contains(i) && !matches!(f.code, FindingCode::LicenseChanged | FindingCode::LicenseNowUnknown)
+        })
+        .map(|(_, f)| OtherView {
+            code: f.code.as_str(),
+            package: f.name.clone(),
+            versions: versions(f),
+            license: license(if f.new_license.is_some() { &f.new_license } else { &f.old_license }),
+            graph: f.graph.clone(),
+        })
+        .collect()
+}
+
+async fn scan(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, PageError> {
+    let record = state.store.scan(id).await?.ok_or_else(|| PageError::NotFound(format!("There is no scan {id}.")))?;
+    let report = stored_report(&record);
+    let (decisions, others, unreadable) = match &report {
+        Ok(r) => (decision_views(r), other_views(r), false),
+        Err(e) => {
+            tracing::error!(scan = id, error = %e, "stored report does not parse");
+            (Vec::new(), Vec::new(), true)
+        }
+    };
+    Ok(render(&ScanPage {
+        layout: Layout::new("scans"),
+        base: format!(
+            "{}{}",
+            record.base_ref,
+            record.base_commit.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
+        ),
+        head: format!(
+            "{}{}",
+            record.head_ref,
+            record.head_commit.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
+        ),
+        policy_revision: record.policy_revision.clone(),
+        evaluated_at: record.evaluated_at.clone(),
+        source: record.source.clone(),
+        scan: row(&record),
+        decisions,
+        others,
+        unreadable,
+    }))
+}
