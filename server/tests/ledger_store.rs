@@ -25,6 +25,7 @@ on_both_backends!(
     key_rotation_switches_the_key_and_verification_follows_it,
     invalid_and_oversized_entries_never_reach_the_log,
     record_builds_the_entry_with_the_actor_and_time,
+    a_server_picks_up_a_key_file_rotated_by_another_process,
 );
 
 async fn a_new_ledger_signs_an_empty_checkpoint(db: &TestDb) {
@@ -208,4 +209,30 @@ async fn record_builds_the_entry_with_the_actor_and_time(db: &TestDb) {
     assert_eq!(e.actor, "token:ci");
     assert!(e.time.as_str().starts_with("20"), "{}", e.time);
     assert_eq!(row.kind, e.kind.as_str());
+}
+
+fn write_key_file(path: &std::path::Path, seed: u8) {
+    use base64::Engine as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::write(path, format!("{}\n", base64::engine::general_purpose::STANDARD.encode([seed; 32]))).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+async fn a_server_picks_up_a_key_file_rotated_by_another_process(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("signing-key");
+    write_key_file(&key_path, 1);
+    let server =
+        steward::ledger::Ledger::open(db.store.clone(), ORIGIN, signer(1), Some(key_path.clone())).await.unwrap();
+    server.append(&entry(0)).await.unwrap();
+    // `steward ledger rotate-key` elsewhere: the rotation is in the log, but
+    // this server's key file is not replaced yet, so it refuses to sign.
+    open_ledger(&db.store, 1).await.rotate_key(signer(2), "scheduled", "cli").await.unwrap();
+    assert!(matches!(server.append(&entry(2)).await.unwrap_err(), LedgerError::KeyMismatch { .. }));
+    // Once the new key file is in place, the next append re-reads it.
+    write_key_file(&key_path, 2);
+    assert_eq!(server.append(&entry(3)).await.unwrap().index, 2);
+    assert_eq!(server.verifier_key(), signer(2).verifier_key());
+    let report = verify_db(&db.store, options(1)).await.unwrap();
+    assert_eq!((report.size, report.key_rotations), (3, 1));
 }
