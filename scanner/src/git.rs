@@ -123,6 +123,11 @@ impl InputTree for GitTree<'_> {
     fn content_id(&self, path: &str) -> Option<String> {
         self.tree.get_path(Path::new(path)).ok().map(|e| e.id().to_string())
     }
+
+    fn is_dir(&self, path: &str) -> Option<bool> {
+        let path = path.trim_end_matches('/');
+        Some(path.is_empty() || self.tree.get_path(Path::new(path)).is_ok_and(|e| e.kind() == Some(ObjectType::Tree)))
+    }
 }
 
 /// Scans the tree of the commit `rev` names.

@@ -23,6 +23,14 @@ pub trait InputTree {
     fn content_id(&self, _path: &str) -> Option<String> {
         None
     }
+
+    /// Whether `path` is a directory of the tree, when the tree can tell
+    /// cheaply; `None` when it cannot (callers then just try to read the
+    /// files they want). Lets license resolution skip thousands of reads
+    /// under a `node_modules` directory that is not there.
+    fn is_dir(&self, _path: &str) -> Option<bool> {
+        None
+    }
 }
 
 /// A directory on disk (or a single file, treated as a tree of one).
@@ -93,6 +101,10 @@ impl InputTree for Directory {
 
     fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
         std::fs::read(self.root.join(path))
+    }
+
+    fn is_dir(&self, path: &str) -> Option<bool> {
+        Some(self.root.join(path).is_dir())
     }
 }
 

@@ -121,6 +121,10 @@ fn git_tree_reads_the_object_database_without_a_checkout() {
     let id = tree.content_id("package-lock.json").unwrap();
     assert_eq!(id, repo.revparse_single(&format!("{}:package-lock.json", ids[0])).unwrap().id().to_string());
     assert_eq!(tree.read("missing").unwrap_err().kind(), std::io::ErrorKind::NotFound);
+    // Directories are known without reading (node_modules is never there).
+    assert_eq!(tree.is_dir(""), Some(true));
+    assert_eq!(tree.is_dir("node_modules"), Some(false));
+    assert_eq!(tree.is_dir("package.json"), Some(false));
 }
 
 #[test]

@@ -284,6 +284,8 @@ pub struct Resolver<'a> {
     go_mod_cache: Option<Option<PathBuf>>,
     dist_info: Option<HashMap<(String, String), PathBuf>>,
     tree_paths: Option<Vec<String>>,
+    /// The last base directory asked about and whether it has `node_modules`.
+    node_modules: Option<(String, bool)>,
 }
 
 impl<'a> Resolver<'a> {
@@ -295,6 +297,7 @@ impl<'a> Resolver<'a> {
             go_mod_cache: None,
             dist_info: None,
             tree_paths: None,
+            node_modules: None,
         }
     }
 
@@ -570,8 +573,10 @@ impl<'a> Resolver<'a> {
                 }
             }
             Ecosystem::Npm => {
-                let dir = join(base_dir, &format!("node_modules/{}", pkg.name));
-                npm_manifest_in_tree(tree, &dir, file_pointer, self.config.raw.confidence_threshold, &mut out);
+                if self.has_node_modules(tree, base_dir) {
+                    let dir = join(base_dir, &format!("node_modules/{}", pkg.name));
+                    npm_manifest_in_tree(tree, &dir, file_pointer, self.config.raw.confidence_threshold, &mut out);
+                }
             }
             Ecosystem::Go => {
                 let vendored = join(base_dir, &format!("vendor/{}", pkg.name));
@@ -686,6 +691,20 @@ impl<'a> Resolver<'a> {
             let manifest = format!("{d}/Cargo.toml");
             paths.binary_search_by(|p| p.as_str().cmp(&manifest)).is_ok()
         })
+    }
+
+    /// False when the tree says `<base_dir>/node_modules` is not a
+    /// directory (asked once per directory): then no package of the
+    /// lockfile has anything to read there.
+    fn has_node_modules(&mut self, tree: &dyn InputTree, base_dir: &str) -> bool {
+        if let Some((dir, has)) = &self.node_modules
+            && dir == base_dir
+        {
+            return *has;
+        }
+        let has = tree.is_dir(&join(base_dir, "node_modules")) != Some(false);
+        self.node_modules = Some((base_dir.to_owned(), has));
+        has
     }
 
     fn tree_paths(&mut self, tree: &dyn InputTree) -> &[String] {
@@ -1006,7 +1025,11 @@ fn npm_manifest_in_tree(
 ) {
     let manifest = format!("{dir}/package.json");
     let mut pointer = file_pointer.map(str::to_owned);
-    if let Ok(bytes) = tree.read(&manifest)
+    let read = tree.read(&manifest);
+    if read.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) && tree.is_dir(dir) == Some(false) {
+        return; // not installed: no manifest, no license file
+    }
+    if let Ok(bytes) = read
         && let Ok(json) = serde_json::from_slice::<serde_json::Value>(&bytes)
     {
         let license = match json.get("license") {
