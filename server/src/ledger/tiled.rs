@@ -218,13 +218,16 @@ impl Fetch for HttpFetch {
 /// (`levels[r]` holds the nodes `TILE_HEIGHT·L + r`).
 type DerivedTile = Arc<Vec<Vec<Hash>>>;
 
+/// The entry bundle read last: (bundle index, its entries).
+type CachedBundle = Option<(u64, Arc<Vec<Vec<u8>>>)>;
+
 /// A published log as a [`LogSource`].
 pub struct TiledSource<F> {
     fetch: F,
     size: u64,
     latest: Vec<u8>,
     tiles: Mutex<HashMap<(u8, u64), DerivedTile>>,
-    bundle: Mutex<Option<(u64, Arc<Vec<Vec<u8>>>)>>,
+    bundle: Mutex<CachedBundle>,
 }
 
 const TILE_CACHE: usize = 512;

@@ -27,7 +27,7 @@ pub fn entry(i: u64) -> Entry {
     let payload = &kinds[(i as usize) % kinds.len()];
     let mut e =
         Entry::new(payload, Timestamp::from_unix(1_780_000_000 + i, 0).unwrap(), &format!("token:t{i}")).unwrap();
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         e.sign(&SignerKey::from_seed("alice.example", &[9; 32]).unwrap()).unwrap();
     }
     e
