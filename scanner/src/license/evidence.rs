@@ -286,7 +286,14 @@ pub struct Resolver<'a> {
     tree_paths: Option<Vec<String>>,
     /// The last base directory asked about and whether it has `node_modules`.
     node_modules: Option<(String, bool)>,
+    /// The registry-cache look-up already done (on a worker thread) for the
+    /// package being resolved.
+    cargo_lookup: Option<CacheLookup>,
 }
+
+/// A crate's directory in the cargo registry cache and its manifest's
+/// license keys; `None` when no registry directory has the crate.
+type CacheLookup = Option<(PathBuf, LicenseKeys)>;
 
 impl<'a> Resolver<'a> {
     pub fn new(config: &'a ValidLicenseConfig) -> Self {
@@ -298,6 +305,7 @@ impl<'a> Resolver<'a> {
             dist_info: None,
             tree_paths: None,
             node_modules: None,
+            cargo_lookup: None,
         }
     }
 
@@ -309,12 +317,7 @@ impl<'a> Resolver<'a> {
     }
 
     fn parse(&mut self, raw: &str) -> Option<ParsedLicense> {
-        if let Some(p) = self.parsed.get(raw) {
-            return p.clone();
-        }
-        let p = parse_lenient(raw);
-        self.parsed.insert(raw.to_owned(), p.clone());
-        p
+        cached_parse(&mut self.parsed, raw)
     }
 
     /// Resolves every package of `graph`, in package order.
@@ -323,53 +326,71 @@ impl<'a> Resolver<'a> {
             Some(i) => graph.source.path[..i].to_owned(),
             None => String::new(),
         };
-        self.prefetch_cargo_manifests(tree, &base_dir, graph);
-        graph.packages.iter().map(|p| self.resolve(tree, &graph.source.path, &base_dir, p)).collect()
+        let mut prefetched = self.prefetch_cargo_manifests(tree, &base_dir, graph);
+        graph
+            .packages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                self.cargo_lookup = prefetched.get_mut(i).and_then(Option::take);
+                let resolved = self.resolve(tree, &graph.source.path, &base_dir, p);
+                self.cargo_lookup = None;
+                resolved
+            })
+            .collect()
     }
 
-    /// Reads the registry-cache manifests of the graph's crates on several
-    /// threads, into the process-wide cache that [`Self::resolve`] then
-    /// reads from. Reading one small file per crate is most of the time of
-    /// resolving a large Cargo.lock, and it parallelises well.
-    fn prefetch_cargo_manifests(&mut self, tree: &dyn InputTree, base_dir: &str, graph: &DependencyGraph) {
+    /// Looks up the graph's crates in the cargo registry cache on several
+    /// threads (reading one small file per crate is most of the time of
+    /// resolving a large Cargo.lock, and it parallelises well). The result
+    /// is indexed like `graph.packages`; `None` where nothing was looked up.
+    fn prefetch_cargo_manifests(
+        &mut self,
+        tree: &dyn InputTree,
+        base_dir: &str,
+        graph: &DependencyGraph,
+    ) -> Vec<Option<CacheLookup>> {
         /// Fewer crates than this are not worth starting threads for.
         const MIN_PARALLEL: usize = 64;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
         if threads < 2 || !self.cargo_cache_enabled() {
-            return;
+            return Vec::new();
         }
-        let mut wanted: Vec<String> = Vec::new();
-        for p in &graph.packages {
+        let mut wanted: Vec<(usize, String)> = Vec::new();
+        for (i, p) in graph.packages.iter().enumerate() {
             if p.ecosystem == Ecosystem::Cargo
                 && is_registry_crate(p)
                 && self.cargo_vendored_dir(tree, base_dir, p).is_none()
             {
-                wanted.push(format!("{}-{}", p.name, p.version));
+                wanted.push((i, format!("{}-{}", p.name, p.version)));
             }
         }
         if wanted.len() < MIN_PARALLEL {
-            return;
+            return Vec::new();
         }
         let dirs = self.cargo_src_dirs();
-        if dirs.is_empty() {
-            return;
-        }
         let chunk = wanted.len().div_ceil(threads);
+        let mut found: Vec<Option<CacheLookup>> = vec![None; graph.packages.len()];
         std::thread::scope(|s| {
-            for part in wanted.chunks(chunk) {
-                s.spawn(move || {
-                    for name in part {
-                        // The same search as `cargo_cache_manifest`: the
-                        // first registry directory that has the crate.
-                        for d in dirs {
-                            if cargo_manifest_fields(&d.join(name)).is_some() {
-                                break;
-                            }
-                        }
-                    }
-                });
+            let workers: Vec<_> = wanted
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|(i, name)| (*i, cargo_cache_lookup(dirs, name)))
+                            .collect::<Vec<(usize, CacheLookup)>>()
+                    })
+                })
+                .collect();
+            for w in workers {
+                // A worker that panicked leaves its crates to the
+                // sequential look-up.
+                for (i, hit) in w.join().unwrap_or_default() {
+                    found[i] = Some(hit);
+                }
             }
         });
+        found
     }
 
     /// Resolves one package found in `lockfile` (a path in `tree`).
@@ -566,10 +587,12 @@ impl<'a> Resolver<'a> {
                 if let Some(dir) = self.cargo_vendored_dir(tree, base_dir, pkg) {
                     self.cargo_manifest_in_tree(tree, &dir, &mut out);
                 }
+                let done = self.cargo_lookup.take();
                 if out.is_empty()
-                    && let Some((dir, fields)) = self.cargo_cache_manifest(pkg)
+                    && let Some((dir, keys)) = done.unwrap_or_else(|| self.cargo_cache_manifest(pkg))
                 {
-                    self.cargo_manifest_on_disk(&dir, fields, &mut out);
+                    let threshold = self.config.raw.confidence_threshold;
+                    out = cargo_cache_evidence(&dir, keys, threshold, &mut self.parsed);
                 }
             }
             Ecosystem::Npm => {
@@ -767,31 +790,7 @@ impl<'a> Resolver<'a> {
             return None;
         }
         let name = format!("{}-{}", pkg.name, pkg.version);
-        self.cargo_src_dirs().iter().find_map(|d| {
-            let dir = d.join(&name);
-            cargo_manifest_fields(&dir).map(|fields| (dir, fields))
-        })
-    }
-
-    fn cargo_manifest_on_disk(
-        &mut self,
-        dir: &Path,
-        (license, license_file): (Option<String>, Option<String>),
-        out: &mut Vec<Evidence>,
-    ) {
-        let threshold = self.config.raw.confidence_threshold;
-        if let Some(l) = license {
-            out.push(self.manifest_evidence(path_string(&dir.join("Cargo.toml")), "package.license", &l));
-            return;
-        }
-        if let Some(f) = license_file {
-            let p = dir.join(f);
-            if let Ok(b) = std::fs::read(&p) {
-                out.extend(text_evidence(&path_string(&p), &b, threshold));
-                return;
-            }
-        }
-        texts_on_disk(dir, threshold, out);
+        cargo_cache_lookup(self.cargo_src_dirs(), &name)
     }
 
     /// [`manifest_evidence`] with the reading of `value` cached.
@@ -981,30 +980,82 @@ fn cargo_manifest_fields(dir: &Path) -> Option<(Option<String>, Option<String>)>
 fn read_manifest_fields(path: &Path) -> Option<(Option<String>, Option<String>)> {
     use std::io::Read as _;
     const FIRST_READ: usize = 16 * 1024;
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut buf = vec![0u8; FIRST_READ];
-    let n = loop {
-        match file.read(&mut buf) {
-            Ok(n) => break n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return None,
-        }
-    };
-    buf.truncate(n);
-    let prefix = match std::str::from_utf8(&buf) {
-        Ok(text) => text,
-        // A character cut by the end of the read is fine; a bad byte is not.
-        Err(e) if e.error_len().is_none() => std::str::from_utf8(&buf[..e.valid_up_to()]).ok()?,
-        Err(_) => return None,
-    };
-    if n > 0
-        && let Some(fields) = super::manifest::package_license_keys_in_prefix(prefix)
-    {
-        return Some(fields);
+    thread_local! {
+        // Zeroed once per thread, not once per manifest.
+        static FIRST: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    file.read_to_end(&mut buf).ok()?;
-    let text = std::str::from_utf8(&buf).ok()?;
-    Some(cargo_license_fields(text))
+    let mut file = std::fs::File::open(path).ok()?;
+    FIRST.with_borrow_mut(|buf| {
+        buf.resize(FIRST_READ, 0);
+        let n = loop {
+            match file.read(buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return None,
+            }
+        };
+        let head = &buf[..n];
+        let prefix = match std::str::from_utf8(head) {
+            Ok(text) => text,
+            // A character cut by the end of the read is fine; a bad byte is not.
+            Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
+            Err(_) => return None,
+        };
+        if n > 0
+            && let Some(fields) = super::manifest::package_license_keys_in_prefix(prefix)
+        {
+            return Some(fields);
+        }
+        let mut all = head.to_vec();
+        file.read_to_end(&mut all).ok()?;
+        let text = std::str::from_utf8(&all).ok()?;
+        Some(cargo_license_fields(text))
+    })
+}
+
+/// The first registry directory holding `name` (`<crate>-<version>`), and
+/// its manifest's license keys.
+fn cargo_cache_lookup(dirs: &[PathBuf], name: &str) -> CacheLookup {
+    dirs.iter().find_map(|d| {
+        let dir = d.join(name);
+        cargo_manifest_fields(&dir).map(|fields| (dir, fields))
+    })
+}
+
+/// Evidence from a crate's directory in the registry cache: the manifest's
+/// `license`, else the text of its `license-file`, else the license texts
+/// in the directory.
+fn cargo_cache_evidence(
+    dir: &Path,
+    (license, license_file): LicenseKeys,
+    threshold: f32,
+    parsed: &mut HashMap<String, Option<ParsedLicense>>,
+) -> Vec<Evidence> {
+    let mut out = Vec::new();
+    if let Some(l) = license {
+        let reading = cached_parse(parsed, &l);
+        out.push(evidence_from_manifest(path_string(&dir.join("Cargo.toml")), "package.license", &l, reading));
+        return out;
+    }
+    if let Some(f) = license_file {
+        let p = dir.join(f);
+        if let Ok(b) = std::fs::read(&p) {
+            out.extend(text_evidence(&path_string(&p), &b, threshold));
+            return out;
+        }
+    }
+    texts_on_disk(dir, threshold, &mut out);
+    out
+}
+
+/// [`parse_lenient`] through a cache of readings.
+fn cached_parse(cache: &mut HashMap<String, Option<ParsedLicense>>, raw: &str) -> Option<ParsedLicense> {
+    if let Some(p) = cache.get(raw) {
+        return p.clone();
+    }
+    let p = parse_lenient(raw);
+    cache.insert(raw.to_owned(), p.clone());
+    p
 }
 
 fn is_registry_crate(pkg: &Package) -> bool {
