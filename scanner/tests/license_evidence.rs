@@ -163,6 +163,47 @@ fn cargo_registry_cache_many_crates_and_awkward_manifests() {
     }
 }
 
+/// Workspace members and path crates (no `source` in Cargo.lock) are read
+/// from their own Cargo.toml in the tree, with `license.workspace = true`
+/// taken from the workspace root.
+#[test]
+fn cargo_workspace_members_read_their_manifests() {
+    let input = tempfile::tempdir().unwrap();
+    let root = input.path();
+    write(
+        &root.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"crates/*\"]\n\n[workspace.package]\nlicense = \"Apache-2.0\"\nlicense-file = \"LICENSE-WS\"\n",
+    );
+    write(&root.join("crates/a/Cargo.toml"), "[package]\nname = \"a\"\nlicense.workspace = true\n");
+    write(&root.join("crates/b/Cargo.toml"), "[package]\nname = \"b\"\nlicense = \"MIT OR Apache-2.0\"\n");
+    write(&root.join("crates/c/Cargo.toml"), "[package]\nname = \"c\"\nlicense-file = \"COPYING\"\n");
+    write(&root.join("crates/c/COPYING"), &data("MIT.txt"));
+    write(&root.join("crates/d/Cargo.toml"), "[package]\nname = \"d\"\nlicense-file = { workspace = true }\n");
+    write(&root.join("LICENSE-WS"), &data("MIT.txt"));
+    write(&root.join("crates/e/Cargo.toml"), "[package]\nname = \"e\"\n");
+    // A test fixture deeper in the tree with the same name does not win.
+    write(&root.join("crates/b/tests/data/b/Cargo.toml"), "[package]\nname = \"b\"\nlicense = \"GPL-3.0-only\"\n");
+    // Vendored manifests are not the tree's own crates.
+    write(&root.join("vendor/e-copy/Cargo.toml"), "[package]\nname = \"e\"\nlicense = \"GPL-3.0-only\"\n");
+    let mut packages: Vec<Package> =
+        ["a", "b", "c", "d", "e"].iter().map(|n| pkg(Ecosystem::Cargo, n, "0.1.0")).collect();
+    for p in &mut packages {
+        p.source = None;
+    }
+    let g = graph("Cargo.lock", LockfileFormat::CargoLock, packages);
+    let tmp = tempfile::tempdir().unwrap();
+    let config = isolated(tmp.path()).validate().unwrap();
+    let resolved = Resolver::new(&config).resolve_graph(&Directory::new(root), &g);
+    let canon: Vec<Option<&str>> = resolved.iter().map(|r| r.canonical.as_deref()).collect();
+    assert_eq!(canon, [Some("Apache-2.0"), Some("Apache-2.0 OR MIT"), Some("MIT"), Some("MIT"), None]);
+    assert_eq!(resolved[0].evidence[0].file, "Cargo.toml");
+    assert_eq!(resolved[0].evidence[0].field.as_deref(), Some("workspace.package.license"));
+    assert_eq!(resolved[1].evidence[0].file, "crates/b/Cargo.toml");
+    assert_eq!(resolved[2].evidence[0].file, "crates/c/COPYING");
+    assert_eq!(resolved[3].evidence[0].file, "LICENSE-WS");
+    assert!(resolved[4].unknown_reason.as_deref().unwrap().contains("workspace, path or git crate"));
+}
+
 #[test]
 fn npm_input_fields_node_modules_and_see_license_in() {
     let input = tempfile::tempdir().unwrap();

@@ -289,6 +289,9 @@ pub struct Resolver<'a> {
     /// The registry-cache look-up already done (on a worker thread) for the
     /// package being resolved.
     cargo_lookup: Option<CacheLookup>,
+    /// The base directory last asked about and its own crates' directories
+    /// by package name.
+    local_crates: Option<(String, HashMap<String, String>)>,
 }
 
 /// A crate's directory in the cargo registry cache and its manifest's
@@ -306,6 +309,7 @@ impl<'a> Resolver<'a> {
             tree_paths: None,
             node_modules: None,
             cargo_lookup: None,
+            local_crates: None,
         }
     }
 
@@ -534,7 +538,7 @@ impl<'a> Resolver<'a> {
                         .as_deref()
                         .is_some_and(|s| s.starts_with("registry+") || s.starts_with("sparse+")) =>
                 {
-                    "a workspace, path or git crate: Cargo.lock has no license field and only registry crates are looked up in the cargo registry cache"
+                    "a workspace, path or git crate whose Cargo.toml in the scanned tree has no license (or is not there): Cargo.lock has no license field and only registry crates are looked up in the cargo registry cache"
                 }
                 Ecosystem::Cargo => {
                     "the input has no license field and the crate is not in the local cargo registry cache"
@@ -586,6 +590,10 @@ impl<'a> Resolver<'a> {
             Ecosystem::Cargo => {
                 if let Some(dir) = self.cargo_vendored_dir(tree, base_dir, pkg) {
                     self.cargo_manifest_in_tree(tree, &dir, &mut out);
+                } else if pkg.source.is_none()
+                    && let Some(dir) = self.local_crate_dir(tree, base_dir, &pkg.name)
+                {
+                    self.local_crate_manifest(tree, base_dir, &dir, &mut out);
                 }
                 let done = self.cargo_lookup.take();
                 if out.is_empty()
@@ -678,7 +686,7 @@ impl<'a> Resolver<'a> {
         if self.tree_paths.is_none() {
             self.tree_paths = Some(tree.paths().unwrap_or_default());
         }
-        let prefix = format!("{dir}/");
+        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
         let paths = self.tree_paths.as_deref().unwrap_or_default();
         let start = paths.partition_point(|p| p.as_str() < prefix.as_str());
         paths[start..]
@@ -749,6 +757,86 @@ impl<'a> Resolver<'a> {
                 out.extend(text_evidence(&join(dir, &f), &b, self.config.raw.confidence_threshold));
                 return;
             }
+        }
+        self.texts_in_tree(tree, dir, out);
+    }
+
+    /// The directory of the tree's own crate `name` (a workspace member or
+    /// a path dependency: no `source` in Cargo.lock): the `Cargo.toml`
+    /// under `base_dir` whose `[package] name` it is, the one closest to
+    /// `base_dir` when several are. Manifests are read once per lockfile.
+    fn local_crate_dir(&mut self, tree: &dyn InputTree, base_dir: &str, name: &str) -> Option<String> {
+        if self.local_crates.as_ref().is_none_or(|(dir, _)| dir != base_dir) {
+            let prefix = if base_dir.is_empty() { String::new() } else { format!("{base_dir}/") };
+            let manifests: Vec<String> = self
+                .tree_paths(tree)
+                .iter()
+                .filter(|p| p.starts_with(&prefix) && (p.ends_with("/Cargo.toml") || *p == "Cargo.toml"))
+                .filter(|p| !p[prefix.len()..].split('/').any(|seg| seg == "vendor"))
+                .cloned()
+                .collect();
+            let mut by_name: HashMap<String, String> = HashMap::new();
+            for m in manifests {
+                let Ok(bytes) = tree.read(&m) else { continue };
+                let Ok(table) = toml::from_str::<toml::Table>(&String::from_utf8_lossy(&bytes)) else { continue };
+                let Some(n) = table.get("package").and_then(|p| p.get("name")).and_then(|n| n.as_str()) else {
+                    continue;
+                };
+                let dir = m.strip_suffix("Cargo.toml").unwrap_or("").trim_end_matches('/').to_owned();
+                let depth = |d: &str| if d.is_empty() { 0 } else { d.matches('/').count() + 1 };
+                match by_name.get(n) {
+                    Some(have) if depth(have) <= depth(&dir) => {}
+                    _ => {
+                        by_name.insert(n.to_owned(), dir);
+                    }
+                }
+            }
+            self.local_crates = Some((base_dir.to_owned(), by_name));
+        }
+        self.local_crates.as_ref().and_then(|(_, m)| m.get(name).cloned())
+    }
+
+    /// Evidence from a crate of the tree: its manifest's `license` (or the
+    /// workspace's, for `license.workspace = true`), else its
+    /// `license-file`, else the license texts in its directory.
+    fn local_crate_manifest(&mut self, tree: &dyn InputTree, base_dir: &str, dir: &str, out: &mut Vec<Evidence>) {
+        let manifest_path = join(dir, "Cargo.toml");
+        let Ok(bytes) = tree.read(&manifest_path) else { return };
+        let Ok(table) = toml::from_str::<toml::Table>(&String::from_utf8_lossy(&bytes)) else { return };
+        let package = table.get("package");
+        let inherits =
+            |key: &str| package.and_then(|p| p.get(key)).and_then(|v| v.get("workspace")).and_then(|w| w.as_bool());
+        let own = |key: &str| package.and_then(|p| p.get(key)).and_then(|v| v.as_str()).map(str::to_owned);
+        let workspace = || {
+            let root = join(base_dir, "Cargo.toml");
+            let bytes = tree.read(&root).ok()?;
+            let table = toml::from_str::<toml::Table>(&String::from_utf8_lossy(&bytes)).ok()?;
+            let ws = table.get("workspace")?.get("package")?.clone();
+            Some((root, ws))
+        };
+        if let Some(l) = own("license") {
+            out.push(self.manifest_evidence(manifest_path, "package.license", &l));
+            return;
+        }
+        let threshold = self.config.raw.confidence_threshold;
+        if inherits("license") == Some(true)
+            && let Some((root, ws)) = workspace()
+            && let Some(l) = ws.get("license").and_then(|v| v.as_str())
+        {
+            out.push(self.manifest_evidence(root, "workspace.package.license", l));
+            return;
+        }
+        let license_file = match own("license-file") {
+            Some(f) => Some(join(dir, &f)),
+            None if inherits("license-file") == Some(true) => workspace()
+                .and_then(|(_, ws)| ws.get("license-file").and_then(|v| v.as_str()).map(|f| join(base_dir, f))),
+            None => None,
+        };
+        if let Some(f) = license_file
+            && let Ok(b) = tree.read(&f)
+        {
+            out.extend(text_evidence(&f, &b, threshold));
+            return;
         }
         self.texts_in_tree(tree, dir, out);
     }
