@@ -167,6 +167,51 @@ fn order_hashes(ids: &[NodeId], rows: Vec<(i16, i64, Vec<u8>)>) -> Result<Vec<Ha
         .collect()
 }
 
+/// Decodes lowercase or uppercase hexadecimal; `None` if malformed.
+fn decode_hex(text: &[u8]) -> Option<Vec<u8>> {
+    const fn table() -> [u8; 256] {
+        let mut t = [0xffu8; 256];
+        let mut i = 0;
+        while i < 10 {
+            t[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            t[b'a' as usize + i] = 10 + i as u8;
+            t[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        t
+    }
+    static TABLE: [u8; 256] = table();
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 2);
+    for pair in text.chunks_exact(2) {
+        let (hi, lo) = (TABLE[usize::from(pair[0])], TABLE[usize::from(pair[1])]);
+        if hi == 0xff || lo == 0xff {
+            return None;
+        }
+        out.push(hi << 4 | lo);
+    }
+    Some(out)
+}
+
+/// Parses `idx:HEX,idx:HEX,…` (the SQLite bulk form of entry bodies).
+fn parse_bodies(text: &str) -> Option<Vec<(u64, Vec<u8>)>> {
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    text.split(',')
+        .map(|item| {
+            let (idx, hex) = item.split_once(':')?;
+            Some((idx.parse().ok()?, decode_hex(hex.as_bytes())?))
+        })
+        .collect()
+}
+
 /// Reads node hashes with one point query (for up to [`POINT_QUERY_MAX`]
 /// ids), inside a transaction or on the pool.
 macro_rules! fetch_points {
@@ -199,6 +244,7 @@ impl Store {
         entries: &[NewLedgerEntry],
         prepare: impl FnOnce(&LockedHead) -> Result<PreparedAppend, E>,
     ) -> Result<Result<LedgerHead, E>, StoreError> {
+        let _turn = self.write_turn().await;
         const HEAD_SQLITE: &str = "SELECT size, root, key FROM ledger_head WHERE id = 1";
         const HEAD_POSTGRES: &str = "SELECT size, root, key FROM ledger_head WHERE id = 1 FOR UPDATE";
         const ANY_CHECKPOINT: &str = "SELECT EXISTS (SELECT 1 FROM ledger_checkpoints)";
@@ -356,11 +402,52 @@ impl Store {
         }
         let mut rows = Vec::with_capacity(ids.len());
         for (level, start, end) in runs(ids) {
+            if let Some(hashes) = self.sqlite_node_range_bulk(level, start, end).await? {
+                for (k, hash) in hashes.into_iter().enumerate() {
+                    rows.push((i16::from(level), to_i64(start + k as u64, "node index")?, hash));
+                }
+                continue;
+            }
             for (idx, hash) in self.ledger_node_range(level, start, end).await? {
                 rows.push((i16::from(level), to_i64(idx, "node index")?, hash));
             }
         }
         order_hashes(ids, rows)
+    }
+
+    /// SQLite only: a whole run of nodes as one aggregated row (sqlx's
+    /// SQLite driver costs several microseconds per row, so the verifier's
+    /// millions of rows are read a run at a time). `None` when the run is
+    /// not complete and well-formed: the caller then reads row by row and
+    /// reports exactly what is wrong.
+    async fn sqlite_node_range_bulk(
+        &self,
+        level: u8,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        const SQL: &str = "SELECT COUNT(*), COALESCE(group_concat(hex(hash), '' ORDER BY idx), '') \
+             FROM ledger_nodes WHERE level = $1 AND idx >= $2 AND idx < $3";
+        let Pool::Sqlite(p) = self.pool() else {
+            return Ok(None);
+        };
+        if end - start < 64 {
+            return Ok(None);
+        }
+        let (count, text): (i64, String) = sqlx::query_as(SQL)
+            .bind(i16::from(level))
+            .bind(to_i64(start, "node index")?)
+            .bind(to_i64(end, "node index")?)
+            .fetch_one(p)
+            .await?;
+        let n = (end - start) as usize;
+        if count as u64 != end - start || text.len() != n * 64 {
+            return Ok(None);
+        }
+        let Some(bytes) = decode_hex(text.as_bytes()) else {
+            return Ok(None);
+        };
+        Ok(Some(bytes.chunks_exact(32).map(<[u8]>::to_vec).collect()))
     }
 
     /// The stored nodes `(level, start..end)` that exist, in index order.
@@ -378,6 +465,25 @@ impl Store {
         let rows: Vec<EntryDbRow> = on_pool!(self.pool(), p => sqlx::query_as(SQL)
             .bind(to_i64(start, "entry index")?).bind(to_i64(limit, "limit")?).fetch_all(p).await)?;
         rows.into_iter().map(entry_from_row).collect()
+    }
+
+    /// Up to `limit` `(index, canonical bytes)` from index `start` on, in
+    /// index order: what the verifier reads. On SQLite a batch is one
+    /// aggregated row (see [`Store::ledger_nodes`] for why).
+    pub async fn ledger_entry_bodies(&self, start: u64, limit: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        const BULK: &str = "SELECT COUNT(*), COALESCE(group_concat(idx || ':' || hex(body), ',' ORDER BY idx), '') \
+             FROM (SELECT idx, body FROM ledger_entries WHERE idx >= $1 ORDER BY idx LIMIT $2)";
+        const ROWS: &str = "SELECT idx, body FROM ledger_entries WHERE idx >= $1 ORDER BY idx LIMIT $2";
+        let (start_i, limit_i) = (to_i64(start, "entry index")?, to_i64(limit, "limit")?);
+        if let Pool::Sqlite(p) = self.pool() {
+            let (count, text): (i64, String) = sqlx::query_as(BULK).bind(start_i).bind(limit_i).fetch_one(p).await?;
+            if let Some(out) = parse_bodies(&text).filter(|out| out.len() as i64 == count) {
+                return Ok(out);
+            }
+        }
+        let rows: Vec<(i64, Vec<u8>)> =
+            on_pool!(self.pool(), p => sqlx::query_as(ROWS).bind(start_i).bind(limit_i).fetch_all(p).await)?;
+        rows.into_iter().map(|(i, b)| Ok((to_u64(i, "entry index")?, b))).collect()
     }
 
     /// Newest first, optionally of one kind, below index `before` (for
@@ -477,6 +583,16 @@ mod tests {
     fn runs_group_contiguous_indexes_per_level() {
         let ids = [NodeId::new(0, 5), NodeId::new(0, 4), NodeId::new(1, 2), NodeId::new(0, 7), NodeId::new(1, 3)];
         assert_eq!(runs(&ids), vec![(0, 4, 6), (0, 7, 8), (1, 2, 4)]);
+    }
+
+    #[test]
+    fn bulk_forms_decode() {
+        assert_eq!(decode_hex(b"00fFa1"), Some(vec![0, 255, 161]));
+        assert_eq!(decode_hex(b"0"), None);
+        assert_eq!(decode_hex(b"0g"), None);
+        assert_eq!(parse_bodies("3:7B7D,4:"), Some(vec![(3, b"{}".to_vec()), (4, Vec::new())]));
+        assert_eq!(parse_bodies(""), Some(Vec::new()));
+        assert_eq!(parse_bodies("x:00"), None);
     }
 
     #[test]
