@@ -155,17 +155,17 @@ fn read_as_written(text: &str) -> Option<LockData<'_>> {
     let mut in_array = false;
     let mut line_start = 0;
     while line_start <= b.len() {
-        // One pass per line finds its end and refuses control characters
-        // other than tab (CR included): invalid TOML or not cargo's shape.
+        // One pass per line finds its end, counts its quotes and refuses
+        // control characters other than tab (CR included) and backslashes:
+        // invalid TOML, or escapes cargo does not write.
         let mut end = line_start;
+        let mut quotes = 0usize;
         while let Some(&c) = b.get(end) {
-            if c < 0x20 || c == 0x7f {
-                if c == b'\n' {
-                    break;
-                }
-                if c != b'\t' {
-                    return None;
-                }
+            match BYTE_CLASS[usize::from(c)] {
+                PLAIN => {}
+                NEWLINE => break,
+                QUOTE => quotes += 1,
+                _ => return None,
             }
             end += 1;
         }
@@ -176,7 +176,7 @@ fn read_as_written(text: &str) -> Option<LockData<'_>> {
                 in_array = false;
                 continue;
             }
-            let value = simple_string(line.strip_suffix(',')?)?;
+            let value = simple_string(line.strip_suffix(',')?, quotes)?;
             packages.last_mut()?.dependencies.push((Cow::Borrowed(value), at));
             continue;
         }
@@ -232,7 +232,7 @@ fn read_as_written(text: &str) -> Option<LockData<'_>> {
                 _ => return None,
             },
             _ => {
-                let s = simple_string(value)?;
+                let s = simple_string(value, quotes)?;
                 match bit {
                     1 => p.name = Cow::Borrowed(s),
                     2 => p.version = Cow::Borrowed(s),
@@ -261,12 +261,33 @@ fn trim_blanks(text: &str, mut start: usize, mut end: usize) -> (usize, &str) {
     (start, &text[start..end])
 }
 
-/// The content of `"…"` when the whole of `s` is one basic string without
-/// escapes.
-fn simple_string(s: &str) -> Option<&str> {
+/// The content of `"…"` when the whole of `s` is one basic string; the
+/// line holding `s` has `quotes` quotes and no backslash (no escapes).
+fn simple_string(s: &str, quotes: usize) -> Option<&str> {
     let inner = s.strip_prefix('"')?.strip_suffix('"')?;
-    (!inner.bytes().any(|c| c == b'"' || c == b'\\')).then_some(inner)
+    (quotes == 2).then_some(inner)
 }
+
+const PLAIN: u8 = 0;
+const NEWLINE: u8 = 1;
+const QUOTE: u8 = 2;
+const REFUSED: u8 = 3;
+
+/// What the line reader must notice about each byte.
+static BYTE_CLASS: [u8; 256] = {
+    let mut class = [PLAIN; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        class[c] = REFUSED;
+        c += 1;
+    }
+    class[b'\t' as usize] = PLAIN;
+    class[b'\n' as usize] = NEWLINE;
+    class[0x7f] = REFUSED;
+    class[b'"' as usize] = QUOTE;
+    class[b'\\' as usize] = REFUSED;
+    class
+};
 
 fn build(
     file: &str,
@@ -290,7 +311,9 @@ fn build(
 
     let packages = &lock.packages;
     let mut b = GraphBuilder::with_capacity(file, LockfileFormat::CargoLock, packages.len());
-    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::with_capacity(packages.len());
+    // Packages by name: the last one with each name, chained to the others.
+    let mut by_name: HashMap<&str, usize> = HashMap::with_capacity(packages.len());
+    let mut same_name: Vec<Option<usize>> = Vec::with_capacity(packages.len());
     let mut idx_of = Vec::with_capacity(packages.len());
     for p in packages {
         let name: &str = &p.name;
@@ -299,13 +322,14 @@ fn build(
             pkg.purl = purl::for_package(Ecosystem::Cargo, name, &p.version);
         }
         let i = b.add(pkg);
+        same_name.push(by_name.insert(name, idx_of.len()));
         idx_of.push(i);
-        by_name.entry(name).or_default().push(idx_of.len() - 1);
     }
+    let names = SameName { by_name, same_name };
 
     for (pi, p) in packages.iter().enumerate() {
         for (dep, at) in &p.dependencies {
-            let target = resolve(packages, &by_name, dep)
+            let target = resolve(packages, &names, dep)
                 .map_err(|msg| ParseError::new(file, format!("package `{}`: {msg}", p.name)).at(loc_at(text, *at)))?;
             b.edge(idx_of[pi], idx_of[target]);
         }
@@ -320,17 +344,22 @@ fn build(
     Ok(b.finish())
 }
 
+/// Lock packages by name: `by_name` holds the last index with each name and
+/// `same_name[i]` the previous index with the name of `i`.
+struct SameName<'a> {
+    by_name: HashMap<&'a str, usize>,
+    same_name: Vec<Option<usize>>,
+}
+
 /// Resolves `name`, `name version` or `name version (source)` to the index
 /// of exactly one lock package.
-fn resolve(packages: &[LockEntry<'_>], by_name: &HashMap<&str, Vec<usize>>, dep: &str) -> Result<usize, String> {
+fn resolve(packages: &[LockEntry<'_>], names: &SameName<'_>, dep: &str) -> Result<usize, String> {
     let mut parts = dep.splitn(3, ' ');
     let name = parts.next().unwrap_or("");
     let version = parts.next();
     let source = parts.next().map(|s| s.trim().trim_start_matches('(').trim_end_matches(')'));
-    let candidates = by_name.get(name).map(Vec::as_slice).unwrap_or(&[]);
+    let candidates = std::iter::successors(names.by_name.get(name).copied(), |&i| names.same_name[i]);
     let mut matching = candidates
-        .iter()
-        .copied()
         .filter(|&i| version.is_none_or(|v| packages[i].version == v))
         .filter(|&i| source.is_none_or(|s| packages[i].source.as_deref() == Some(s)));
     match (matching.next(), matching.count()) {
