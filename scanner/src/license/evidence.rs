@@ -262,8 +262,13 @@ impl ResolvedLicense {
         }
     }
 
-    fn known(expr: LicenseExpr, confidence: f32, evidence: Vec<Evidence>, warnings: Vec<String>) -> Self {
-        let canonical = expr.canonical().to_string();
+    fn known_with_canonical(
+        expr: LicenseExpr,
+        canonical: String,
+        confidence: f32,
+        evidence: Vec<Evidence>,
+        warnings: Vec<String>,
+    ) -> Self {
         Self {
             expression: Some(LicenseValue::Expr(expr)),
             canonical: Some(canonical),
@@ -292,6 +297,10 @@ pub struct Resolver<'a> {
     /// The base directory last asked about and its own crates' directories
     /// by package name.
     local_crates: Option<(String, HashMap<String, String>)>,
+    /// The base directory last asked about and whether it has `vendor/`.
+    vendor: Option<(String, bool)>,
+    /// Canonical forms of the expressions resolved so far.
+    canonical: HashMap<LicenseExpr, String>,
 }
 
 /// A crate's directory in the cargo registry cache and its manifest's
@@ -310,6 +319,8 @@ impl<'a> Resolver<'a> {
             node_modules: None,
             cargo_lookup: None,
             local_crates: None,
+            vendor: None,
+            canonical: HashMap::new(),
         }
     }
 
@@ -318,6 +329,28 @@ impl<'a> Resolver<'a> {
     pub fn with_tree_paths(mut self, paths: Vec<String>) -> Self {
         self.tree_paths = Some(paths);
         self
+    }
+
+    /// [`ResolvedLicense::known`] with the canonical form cached: most
+    /// packages of a graph share a handful of expressions.
+    fn known(
+        &mut self,
+        expr: LicenseExpr,
+        confidence: f32,
+        evidence: Vec<Evidence>,
+        warnings: Vec<String>,
+    ) -> ResolvedLicense {
+        let canonical = match self.canonical.get(&expr) {
+            Some(c) => c.clone(),
+            None => {
+                let c = expr.canonical().to_string();
+                if self.canonical.len() < 4096 {
+                    self.canonical.insert(expr.clone(), c.clone());
+                }
+                c
+            }
+        };
+        ResolvedLicense::known_with_canonical(expr, canonical, confidence, evidence, warnings)
     }
 
     fn parse(&mut self, raw: &str) -> Option<ParsedLicense> {
@@ -443,7 +476,7 @@ impl<'a> Resolver<'a> {
                 });
                 // Keep what the input said, for the record.
                 evidence.extend(self.input_evidence(lockfile, pkg).into_iter().map(|(e, _)| e));
-                return ResolvedLicense::known(c.expression, 1.0, evidence, warnings);
+                return self.known(c.expression, 1.0, evidence, warnings);
             }
         }
 
@@ -501,7 +534,7 @@ impl<'a> Resolver<'a> {
             };
             let mut all: Vec<Evidence> = usable.into_iter().map(|(e, _)| e).collect();
             all.extend(evidence);
-            return ResolvedLicense::known(expr, confidence, all, warnings);
+            return self.known(expr, confidence, all, warnings);
         }
 
         // (b)+(c) Local manifests and license texts.
@@ -517,7 +550,7 @@ impl<'a> Resolver<'a> {
         let mut all = local;
         all.extend(evidence);
         if let Some((expr, confidence)) = best {
-            return ResolvedLicense::known(expr, confidence, all, warnings);
+            return self.known(expr, confidence, all, warnings);
         }
         if !self.config.raw.offline {
             warnings.push("registry look-ups are not implemented; the license was resolved offline".to_owned());
@@ -709,13 +742,19 @@ impl<'a> Resolver<'a> {
     }
 
     fn cargo_vendored_dir(&mut self, tree: &dyn InputTree, base_dir: &str, pkg: &Package) -> Option<String> {
-        let paths = self.tree_paths(tree);
-        // Most trees vendor nothing: one look for a vendor directory.
-        let vendor = join(base_dir, "vendor/");
-        let start = paths.partition_point(|p| p.as_str() < vendor.as_str());
-        if !paths.get(start).is_some_and(|p| p.starts_with(&vendor)) {
+        // Most trees vendor nothing: one look for a vendor directory per
+        // base directory.
+        if self.vendor.as_ref().is_none_or(|(dir, _)| dir != base_dir) {
+            let vendor = join(base_dir, "vendor/");
+            let paths = self.tree_paths(tree);
+            let start = paths.partition_point(|p| p.as_str() < vendor.as_str());
+            let has = paths.get(start).is_some_and(|p| p.starts_with(&vendor));
+            self.vendor = Some((base_dir.to_owned(), has));
+        }
+        if self.vendor.as_ref().is_some_and(|(_, has)| !has) {
             return None;
         }
+        let paths = self.tree_paths(tree);
         let with_version = join(base_dir, &format!("vendor/{}-{}", pkg.name, pkg.version));
         let plain = join(base_dir, &format!("vendor/{}", pkg.name));
         [with_version, plain].into_iter().find(|d| {
