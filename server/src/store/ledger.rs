@@ -167,49 +167,26 @@ fn order_hashes(ids: &[NodeId], rows: Vec<(i16, i64, Vec<u8>)>) -> Result<Vec<Ha
         .collect()
 }
 
-/// Decodes lowercase or uppercase hexadecimal; `None` if malformed.
-fn decode_hex(text: &[u8]) -> Option<Vec<u8>> {
-    const fn table() -> [u8; 256] {
-        let mut t = [0xffu8; 256];
-        let mut i = 0;
-        while i < 10 {
-            t[b'0' as usize + i] = i as u8;
-            i += 1;
-        }
-        let mut i = 0;
-        while i < 6 {
-            t[b'a' as usize + i] = 10 + i as u8;
-            t[b'A' as usize + i] = 10 + i as u8;
-            i += 1;
-        }
-        t
-    }
-    static TABLE: [u8; 256] = table();
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(text.len() / 2);
-    for pair in text.chunks_exact(2) {
-        let (hi, lo) = (TABLE[usize::from(pair[0])], TABLE[usize::from(pair[1])]);
-        if hi == 0xff || lo == 0xff {
+/// Parses `idx:len:<len bytes>…` (the SQLite bulk form of entry bodies);
+/// `None` if the framing is off in any way.
+fn parse_bodies(mut data: &[u8]) -> Option<Vec<(u64, Vec<u8>)>> {
+    fn number(data: &[u8]) -> Option<(u64, &[u8])> {
+        let end = data.iter().position(|b| *b == b':')?;
+        let digits = data.get(..end)?;
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        out.push(hi << 4 | lo);
+        Some((std::str::from_utf8(digits).ok()?.parse().ok()?, data.get(end + 1..)?))
+    }
+    let mut out = Vec::new();
+    while !data.is_empty() {
+        let (idx, rest) = number(data)?;
+        let (len, rest) = number(rest)?;
+        let len = usize::try_from(len).ok()?;
+        out.push((idx, rest.get(..len)?.to_vec()));
+        data = rest.get(len..)?;
     }
     Some(out)
-}
-
-/// Parses `idx:HEX,idx:HEX,…` (the SQLite bulk form of entry bodies).
-fn parse_bodies(text: &str) -> Option<Vec<(u64, Vec<u8>)>> {
-    if text.is_empty() {
-        return Some(Vec::new());
-    }
-    text.split(',')
-        .map(|item| {
-            let (idx, hex) = item.split_once(':')?;
-            Some((idx.parse().ok()?, decode_hex(hex.as_bytes())?))
-        })
-        .collect()
 }
 
 /// Reads node hashes with one point query (for up to [`POINT_QUERY_MAX`]
@@ -400,16 +377,40 @@ impl Store {
             let rows = on_pool!(self.pool(), p => fetch_points!(p, ids))?;
             return order_hashes(ids, rows);
         }
-        let mut rows = Vec::with_capacity(ids.len());
-        for (level, start, end) in runs(ids) {
-            if let Some(hashes) = self.sqlite_node_range_bulk(level, start, end).await? {
-                for (k, hash) in hashes.into_iter().enumerate() {
-                    rows.push((i16::from(level), to_i64(start + k as u64, "node index")?, hash));
-                }
+        let runs = runs(ids);
+        let mut bulk: Vec<(u8, u64, Vec<u8>)> = Vec::with_capacity(runs.len());
+        let mut rows = Vec::new();
+        for (level, start, end) in runs {
+            if let Some(bytes) = self.sqlite_node_range_bulk(level, start, end).await? {
+                bulk.push((level, start, bytes));
                 continue;
             }
             for (idx, hash) in self.ledger_node_range(level, start, end).await? {
                 rows.push((i16::from(level), to_i64(idx, "node index")?, hash));
+            }
+        }
+        if rows.is_empty() {
+            // Every run came back whole: index into the runs directly.
+            return ids
+                .iter()
+                .map(|id| {
+                    bulk.iter()
+                        .find(|(level, start, bytes)| {
+                            *level == id.level && id.index >= *start && id.index - start < (bytes.len() / 32) as u64
+                        })
+                        .and_then(|(_, start, bytes)| {
+                            let at = ((id.index - start) * 32) as usize;
+                            Hash::from_slice(bytes.get(at..at + 32)?).ok()
+                        })
+                        .ok_or_else(|| {
+                            StoreError::Corrupt(format!("ledger node ({}, {}) is missing", id.level, id.index))
+                        })
+                })
+                .collect();
+        }
+        for (level, start, bytes) in bulk {
+            for (k, hash) in bytes.chunks_exact(32).enumerate() {
+                rows.push((i16::from(level), to_i64(start + k as u64, "node index")?, hash.to_vec()));
             }
         }
         order_hashes(ids, rows)
@@ -420,13 +421,8 @@ impl Store {
     /// millions of rows are read a run at a time). `None` when the run is
     /// not complete and well-formed: the caller then reads row by row and
     /// reports exactly what is wrong.
-    async fn sqlite_node_range_bulk(
-        &self,
-        level: u8,
-        start: u64,
-        end: u64,
-    ) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
-        const SQL: &str = "SELECT COUNT(*), COALESCE(group_concat(hex(hash), '' ORDER BY idx), '') \
+    async fn sqlite_node_range_bulk(&self, level: u8, start: u64, end: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        const SQL: &str = "SELECT COUNT(*), CAST(COALESCE(group_concat(hash, '' ORDER BY idx), '') AS BLOB) \
              FROM ledger_nodes WHERE level = $1 AND idx >= $2 AND idx < $3";
         let Pool::Sqlite(p) = self.pool() else {
             return Ok(None);
@@ -434,20 +430,17 @@ impl Store {
         if end - start < 64 {
             return Ok(None);
         }
-        let (count, text): (i64, String) = sqlx::query_as(SQL)
+        let (count, bytes): (i64, Vec<u8>) = sqlx::query_as(SQL)
             .bind(i16::from(level))
             .bind(to_i64(start, "node index")?)
             .bind(to_i64(end, "node index")?)
             .fetch_one(p)
             .await?;
         let n = (end - start) as usize;
-        if count as u64 != end - start || text.len() != n * 64 {
+        if count as u64 != end - start || bytes.len() != n * 32 {
             return Ok(None);
         }
-        let Some(bytes) = decode_hex(text.as_bytes()) else {
-            return Ok(None);
-        };
-        Ok(Some(bytes.chunks_exact(32).map(<[u8]>::to_vec).collect()))
+        Ok(Some(bytes))
     }
 
     /// The stored nodes `(level, start..end)` that exist, in index order.
@@ -471,13 +464,14 @@ impl Store {
     /// index order: what the verifier reads. On SQLite a batch is one
     /// aggregated row (see [`Store::ledger_nodes`] for why).
     pub async fn ledger_entry_bodies(&self, start: u64, limit: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        const BULK: &str = "SELECT COUNT(*), COALESCE(group_concat(idx || ':' || hex(body), ',' ORDER BY idx), '') \
+        const BULK: &str = "SELECT COUNT(*), CAST(COALESCE(group_concat(\
+             idx || ':' || octet_length(body) || ':' || body, '' ORDER BY idx), '') AS BLOB) \
              FROM (SELECT idx, body FROM ledger_entries WHERE idx >= $1 ORDER BY idx LIMIT $2)";
         const ROWS: &str = "SELECT idx, body FROM ledger_entries WHERE idx >= $1 ORDER BY idx LIMIT $2";
         let (start_i, limit_i) = (to_i64(start, "entry index")?, to_i64(limit, "limit")?);
         if let Pool::Sqlite(p) = self.pool() {
-            let (count, text): (i64, String) = sqlx::query_as(BULK).bind(start_i).bind(limit_i).fetch_one(p).await?;
-            if let Some(out) = parse_bodies(&text).filter(|out| out.len() as i64 == count) {
+            let (count, bytes): (i64, Vec<u8>) = sqlx::query_as(BULK).bind(start_i).bind(limit_i).fetch_one(p).await?;
+            if let Some(out) = parse_bodies(&bytes).filter(|out| out.len() as i64 == count) {
                 return Ok(out);
             }
         }
@@ -586,13 +580,13 @@ mod tests {
     }
 
     #[test]
-    fn bulk_forms_decode() {
-        assert_eq!(decode_hex(b"00fFa1"), Some(vec![0, 255, 161]));
-        assert_eq!(decode_hex(b"0"), None);
-        assert_eq!(decode_hex(b"0g"), None);
-        assert_eq!(parse_bodies("3:7B7D,4:"), Some(vec![(3, b"{}".to_vec()), (4, Vec::new())]));
-        assert_eq!(parse_bodies(""), Some(Vec::new()));
-        assert_eq!(parse_bodies("x:00"), None);
+    fn bulk_bodies_decode() {
+        let parsed = parse_bodies(b"3:2:{}4:0:5:3:a:b");
+        assert_eq!(parsed, Some(vec![(3, b"{}".to_vec()), (4, Vec::new()), (5, b"a:b".to_vec())]));
+        assert_eq!(parse_bodies(b""), Some(Vec::new()));
+        assert_eq!(parse_bodies(b"x:1:a"), None);
+        assert_eq!(parse_bodies(b"3:5:ab"), None, "truncated");
+        assert_eq!(parse_bodies(b"3:2"), None);
     }
 
     #[test]
