@@ -422,7 +422,11 @@ impl Store {
     /// not complete and well-formed: the caller then reads row by row and
     /// reports exactly what is wrong.
     async fn sqlite_node_range_bulk(&self, level: u8, start: u64, end: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        const SQL: &str = "SELECT COUNT(*), CAST(COALESCE(group_concat(hash, '' ORDER BY idx), '') AS BLOB) \
+        // No ORDER BY inside the aggregate (it would build a sorter): the
+        // range scan of the primary key feeds rows in index order. Were it
+        // ever otherwise, verification would report mismatching nodes, never
+        // accept wrong ones.
+        const SQL: &str = "SELECT COUNT(*), CAST(COALESCE(group_concat(hash, ''), '') AS BLOB) \
              FROM ledger_nodes WHERE level = $1 AND idx >= $2 AND idx < $3";
         let Pool::Sqlite(p) = self.pool() else {
             return Ok(None);
@@ -465,13 +469,17 @@ impl Store {
     /// aggregated row (see [`Store::ledger_nodes`] for why).
     pub async fn ledger_entry_bodies(&self, start: u64, limit: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         const BULK: &str = "SELECT COUNT(*), CAST(COALESCE(group_concat(\
-             idx || ':' || octet_length(body) || ':' || body, '' ORDER BY idx), '') AS BLOB) \
+             idx || ':' || octet_length(body) || ':' || body, ''), '') AS BLOB) \
              FROM (SELECT idx, body FROM ledger_entries WHERE idx >= $1 ORDER BY idx LIMIT $2)";
         const ROWS: &str = "SELECT idx, body FROM ledger_entries WHERE idx >= $1 ORDER BY idx LIMIT $2";
         let (start_i, limit_i) = (to_i64(start, "entry index")?, to_i64(limit, "limit")?);
         if let Pool::Sqlite(p) = self.pool() {
             let (count, bytes): (i64, Vec<u8>) = sqlx::query_as(BULK).bind(start_i).bind(limit_i).fetch_one(p).await?;
-            if let Some(out) = parse_bodies(&bytes).filter(|out| out.len() as i64 == count) {
+            // The ordered subquery feeds the aggregate in index order; the
+            // framing carries each index, so any other order falls back.
+            let in_order =
+                |out: &Vec<(u64, Vec<u8>)>| out.len() as i64 == count && out.windows(2).all(|w| w[0].0 < w[1].0);
+            if let Some(out) = parse_bodies(&bytes).filter(in_order) {
                 return Ok(out);
             }
         }
