@@ -118,15 +118,19 @@ const POINT_QUERY_MAX: usize = 96;
 /// rows took 0.5 s, 32 rows ~0.1 ms), so many small statements win.
 const SQLITE_INSERT_CHUNK: usize = 32;
 
-/// `SELECT level, idx, hash … WHERE (level = $1 AND idx = $2) OR …`.
+/// One primary-key lookup per id, glued with `UNION ALL` (cheaper to plan
+/// and run than an `OR` chain, on both backends).
 fn point_query_sql(n: usize) -> String {
-    let mut sql = String::with_capacity(64 + n * 40);
-    sql.push_str("SELECT level, idx, hash FROM ledger_nodes WHERE ");
+    let mut sql = String::with_capacity(n * 72);
     for i in 0..n {
         if i > 0 {
-            sql.push_str(" OR ");
+            sql.push_str(" UNION ALL ");
         }
-        sql.push_str(&format!("(level = ${} AND idx = ${})", 2 * i + 1, 2 * i + 2));
+        sql.push_str(&format!(
+            "SELECT level, idx, hash FROM ledger_nodes WHERE level = ${} AND idx = ${}",
+            2 * i + 1,
+            2 * i + 2
+        ));
     }
     sql
 }
@@ -601,7 +605,8 @@ mod tests {
     fn point_query_numbers_placeholders() {
         assert_eq!(
             point_query_sql(2),
-            "SELECT level, idx, hash FROM ledger_nodes WHERE (level = $1 AND idx = $2) OR (level = $3 AND idx = $4)"
+            "SELECT level, idx, hash FROM ledger_nodes WHERE level = $1 AND idx = $2 UNION ALL \
+             SELECT level, idx, hash FROM ledger_nodes WHERE level = $3 AND idx = $4"
         );
     }
 }
