@@ -10,6 +10,9 @@
 //! `run` prints, per ecosystem, the time of each phase of one cold
 //! `steward diff` (both sides parsed, resolved, then compared) and the
 //! total; the process-wide manifest cache is cleared before each iteration.
+//! Then the best and median totals and the CPU time per diff (all threads,
+//! user + system), which is what other load on the machine does not
+//! inflate.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -44,7 +47,8 @@ fn run(root: &Path, iters: usize, only: Option<&str>) {
         LicenseConfig { local_caches: false, cargo_home: Some(root.join("cargo-home")), ..LicenseConfig::default() };
     for eco in ["cargo", "npm"].into_iter().filter(|e| only.is_none_or(|o| o == *e)) {
         let (o, n) = (Directory::new(root.join(eco).join("old")), Directory::new(root.join(eco).join("new")));
-        let mut best = Duration::MAX;
+        let mut totals: Vec<Duration> = Vec::with_capacity(iters);
+        let cpu_before = process_cpu();
         for _ in 0..iters {
             steward_scanner::license::evidence::clear_process_caches();
             let t0 = Instant::now();
@@ -58,7 +62,7 @@ fn run(root: &Path, iters: usize, only: Option<&str>) {
             let t3 = Instant::now();
             std::hint::black_box(&d);
             let total = t3 - t0;
-            best = best.min(total);
+            totals.push(total);
             eprintln!(
                 "{eco}: parse {:?}, resolve {:?}, diff {:?}, total {:?} ({} license changed)",
                 t1 - t0,
@@ -68,8 +72,27 @@ fn run(root: &Path, iters: usize, only: Option<&str>) {
                 d.summary.license_changed
             );
         }
-        eprintln!("{eco}: best of {iters}: {best:?}");
+        totals.sort();
+        let cpu = process_cpu().zip(cpu_before).map(|(after, before)| (after - before) / iters.max(1) as u32);
+        eprintln!(
+            "{eco}: best of {iters}: {:?}, median {:?}; CPU per diff (user+sys, all threads): {}",
+            totals[0],
+            totals[totals.len() / 2],
+            cpu.map_or_else(|| "n/a".to_owned(), |c| format!("{c:?}"))
+        );
     }
+}
+
+/// User + system CPU time of the whole process (all threads) from
+/// `/proc/self/stat`, in clock ticks of 10 ms (Linux's USER_HZ). Unlike
+/// wall time it does not grow when other work competes for the cores.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }
 
 fn main() {
