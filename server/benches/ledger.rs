@@ -221,7 +221,7 @@ async fn bench_proof(store: &Store, config: &Config) {
         let t = Instant::now();
         let proof = read::inclusion_proof(store, i, published, published).await.expect("proof");
         samples.push(t.elapsed());
-        assert_eq!(proof.len(), 20);
+        assert!(!proof.is_empty());
     }
     let (p50, p99, max) = percentiles(samples);
     println!(
