@@ -32,6 +32,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Key(#[from] keys::KeyError),
+    #[error("cannot open the ledger: {0}")]
+    Ledger(String),
     #[error("cannot load the policy bundle: {0}")]
     Policy(#[from] crate::policy::LoadError),
     #[error("server error: {0}")]

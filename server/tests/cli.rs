@@ -265,3 +265,22 @@ fn sigkill_under_write_load_leaves_a_database_that_opens_with_every_acknowledged
         assert!(stored.contains(name), "acknowledged write {name} was lost");
     }
 }
+
+#[test]
+fn a_default_ledger_origin_follows_the_stored_log_across_ports() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Server::start(dir.path(), &[]);
+    let port = first.addr.port();
+    first.signal("TERM");
+    assert_eq!(first.wait(Duration::from_secs(10)), Some(0));
+    // Another port (another default origin): the log keeps its name.
+    let mut second = Server::start(dir.path(), &[]);
+    let key = http(second.addr, "GET", "/api/v1/ledger/key", &[], b"").unwrap().json();
+    let expected = format!("127.0.0.1:{port}/steward+");
+    assert!(key["key"].as_str().unwrap().starts_with(&expected), "{key}");
+    second.signal("TERM");
+    second.wait(Duration::from_secs(10));
+    let out = run(dir.path(), &["ledger", "key"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with(&expected), "{}", stdout(&out));
+}

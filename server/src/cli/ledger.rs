@@ -5,7 +5,7 @@
 //! arguments).
 
 use super::{Failure, GlobalArgs, OutputFormat};
-use crate::config::{Config, DatabaseUrl};
+use crate::config::DatabaseUrl;
 use crate::ledger::keys::{next_key_path, promote_next_key, signer_from_seed};
 use crate::ledger::source::StoreSource;
 use crate::ledger::tiled::{DirFetch, HttpFetch, TiledSource};
@@ -376,7 +376,7 @@ fn export(global: &GlobalArgs, dir: &Path) -> Result<ExitCode, Failure> {
     })?
 }
 
-fn load_signer(config: &Config, path: &Path) -> Result<steward_ledger::note::SignerKey, Failure> {
+fn load_signer(origin: &str, path: &Path) -> Result<steward_ledger::note::SignerKey, Failure> {
     if !path.exists() {
         return Err(Failure(format!(
             "no signing key at {}; `steward serve` creates it on first start",
@@ -384,17 +384,23 @@ fn load_signer(config: &Config, path: &Path) -> Result<steward_ledger::note::Sig
         )));
     }
     let seed = crate::keys::load(path)?;
-    Ok(signer_from_seed(&config.ledger_origin.value, &seed)?)
+    Ok(signer_from_seed(origin, &seed)?)
 }
 
 fn key(global: &GlobalArgs, format: OutputFormat) -> Result<ExitCode, Failure> {
     let config = global.load(|_| {})?;
-    let signer = load_signer(&config, &config.signing_key_path())?;
+    let origin = runtime()?.block_on(async {
+        let store = runtime::open_store(&config).await?.store;
+        let origin = crate::ledger::effective_origin(&store, &config).await;
+        store.close().await;
+        Ok::<_, Failure>(origin?)
+    })?;
+    let signer = load_signer(&origin, &config.signing_key_path())?;
     let vkey = signer.verifier_key();
     match format {
         OutputFormat::Json => println!(
             "{}",
-            json!({"origin": config.ledger_origin.value, "key": vkey.to_string(), "key_id": format!("{:08x}", vkey.key_id())})
+            json!({"origin": origin, "key": vkey.to_string(), "key_id": format!("{:08x}", vkey.key_id())})
         ),
         OutputFormat::Text => println!("{vkey}"),
     }
@@ -405,14 +411,15 @@ fn rotate_key(global: &GlobalArgs, reason: &str) -> Result<ExitCode, Failure> {
     let config = global.load(|_| {})?;
     let key_path = config.signing_key_path();
     let next_path = next_key_path(&key_path);
-    let old = load_signer(&config, &key_path)?;
     let rt = runtime()?;
     rt.block_on(async {
         let store = runtime::open_store(&config).await?.store;
         let result = async {
+            let origin = crate::ledger::effective_origin(&store, &config).await?;
+            let old = load_signer(&origin, &key_path)?;
             let head = store.ledger_head().await?;
             let (next_seed, _) = crate::keys::load_or_create(&next_path)?;
-            let new = signer_from_seed(&config.ledger_origin.value, &next_seed)?;
+            let new = signer_from_seed(&origin, &next_seed)?;
             let in_force = head.key.clone().unwrap_or_else(|| old.verifier_key().to_string());
             if in_force == new.verifier_key().to_string() {
                 // An earlier run appended the rotation and stopped before
@@ -427,7 +434,7 @@ fn rotate_key(global: &GlobalArgs, reason: &str) -> Result<ExitCode, Failure> {
                     old.verifier_key()
                 )));
             }
-            let ledger = Ledger::open(store.clone(), &config.ledger_origin.value, old.clone(), None).await.map_err(|e| Failure(e.to_string()))?;
+            let ledger = Ledger::open(store.clone(), &origin, old.clone(), None).await.map_err(|e| Failure(e.to_string()))?;
             let receipt = ledger.rotate_key(new.clone(), reason, "cli:rotate-key").await.map_err(|e| Failure(e.to_string()))?;
             let retired = promote_next_key(&key_path)?;
             println!(

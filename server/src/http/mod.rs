@@ -77,21 +77,12 @@ impl AppState {
 /// The ledger, signing with the server key under the configured origin.
 async fn open_ledger(store: &Store, config: &Config, signing_key: &SigningKey) -> Result<Ledger, StartupError> {
     use crate::ledger::LedgerError;
-    use crate::store::StoreError;
-    // An origin nobody configured follows the log: a log started on another
-    // port (whose default origin differed) keeps its name.
-    let stored = match config.ledger_origin.source {
-        crate::config::Source::Default => {
-            store.ledger_head().await?.key.and_then(|k| k.split('+').next().map(str::to_string))
-        }
-        _ => None,
-    };
-    let origin = stored.as_deref().unwrap_or(&config.ledger_origin.value);
+    let origin = &crate::ledger::effective_origin(store, config).await?;
     let signer = crate::ledger::keys::signer_from_seed(origin, signing_key)
-        .map_err(|e| StartupError::Store(StoreError::Corrupt(format!("ledger key: {e}"))))?;
+        .map_err(|e| StartupError::Ledger(format!("the signing key cannot sign as {origin}: {e}")))?;
     Ledger::open(store.clone(), origin, signer, Some(config.signing_key_path())).await.map_err(|e| match e {
         LedgerError::Store(e) => StartupError::Store(e),
-        other => StartupError::Store(StoreError::Corrupt(format!("ledger: {other}"))),
+        other => StartupError::Ledger(other.to_string()),
     })
 }
 

@@ -50,6 +50,20 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use appender::MAX_BATCH;
 
+/// The origin (and key name) to sign under: `ledger_origin` when someone
+/// configured it; otherwise the origin of the log already in the database,
+/// so a server restarted on another port (whose default origin differs)
+/// keeps signing its own log; otherwise the default.
+pub async fn effective_origin(store: &Store, config: &crate::config::Config) -> Result<String, StoreError> {
+    if config.ledger_origin.source == crate::config::Source::Default
+        && let Some(key) = store.ledger_head().await?.key
+        && let Some(name) = key.split('+').next()
+    {
+        return Ok(name.to_string());
+    }
+    Ok(config.ledger_origin.value.clone())
+}
+
 /// Proof that an entry is in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Receipt {

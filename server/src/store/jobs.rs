@@ -9,10 +9,11 @@
 //! has a single writer, so its plain `UPDATE … RETURNING` is already atomic.
 
 use super::scans::{INSERT_SCAN, NewScan, ScanRecord, bind_scan};
-use super::{Pool, Store, StoreError, is_unique_violation, on_pool};
+use super::{Pool, Store, StoreError, on_pool};
 use serde::Serialize;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
+use tokio::sync::{mpsc, oneshot};
 
 /// A job to queue.
 #[derive(Debug, Clone)]
@@ -111,35 +112,57 @@ const RETURNING: &str = "RETURNING id, kind, dedupe_key, payload, state, attempt
 pub struct LeaseLost(pub i64);
 
 impl Store {
-    /// Queues a job, or finds the one with the same dedupe key.
+    /// Queues a job, or finds the one with the same dedupe key. Concurrent
+    /// calls share one transaction (group commit): under load, webhook
+    /// answers wait for one durable commit, not for a queue of them.
     pub async fn enqueue_job(&self, job: &NewJob) -> Result<Enqueued, StoreError> {
-        const INSERT: &str = "INSERT INTO jobs (kind, dedupe_key, payload, state, max_attempts, run_after, \
-             created_at, updated_at) VALUES ($1, $2, $3, 'queued', $4, $5, $5, $5) RETURNING id";
-        const FIND: &str = "SELECT id FROM jobs WHERE dedupe_key = $1";
-        let now = super::now();
-        let payload = job.payload.to_string();
-        let inserted: Result<i64, sqlx::Error> = on_pool!(self.pool(), p => sqlx::query_scalar(INSERT)
-            .bind(&job.kind)
-            .bind(&job.dedupe_key)
-            .bind(&payload)
-            .bind(job.max_attempts)
-            .bind(now)
-            .fetch_one(p)
-            .await);
-        match inserted {
-            Ok(id) => Ok(Enqueued::Queued(id)),
-            Err(e) if is_unique_violation(&e) => {
-                let id: i64 =
-                    on_pool!(self.pool(), p => sqlx::query_scalar(FIND).bind(&job.dedupe_key).fetch_one(p).await)?;
-                Ok(Enqueued::Duplicate(id))
+        if let Some(queue) = &self.enqueuer {
+            let (reply, answer) = oneshot::channel();
+            if queue.send((job.clone(), reply)).await.is_ok()
+                && let Ok(result) = answer.await
+            {
+                return result;
             }
-            Err(e) => Err(e.into()),
         }
+        // No batcher (or it has stopped): commit this one alone.
+        let mut results = self.enqueue_batch(std::slice::from_ref(job)).await?;
+        results.pop().ok_or_else(|| StoreError::Corrupt("enqueue returned nothing".into()))
+    }
+
+    /// Queues several jobs in one transaction.
+    async fn enqueue_batch(&self, jobs: &[NewJob]) -> Result<Vec<Enqueued>, StoreError> {
+        const INSERT: &str = "INSERT INTO jobs (kind, dedupe_key, payload, state, max_attempts, run_after, \
+             created_at, updated_at) VALUES ($1, $2, $3, 'queued', $4, $5, $5, $5) \
+             ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
+        const FIND: &str = "SELECT id FROM jobs WHERE dedupe_key = $1";
+        let _turn = self.write_turn().await;
+        let now = super::now();
+        on_pool!(self.pool(), p => {
+            let mut tx = p.begin().await?;
+            let mut out = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                let inserted: Option<i64> = sqlx::query_scalar(INSERT)
+                    .bind(&job.kind)
+                    .bind(&job.dedupe_key)
+                    .bind(job.payload.to_string())
+                    .bind(job.max_attempts)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                out.push(match inserted {
+                    Some(id) => Enqueued::Queued(id),
+                    None => Enqueued::Duplicate(sqlx::query_scalar(FIND).bind(&job.dedupe_key).fetch_one(&mut *tx).await?),
+                });
+            }
+            tx.commit().await?;
+            Ok(out)
+        })
     }
 
     /// Claims the next runnable job for `worker` for `lease`: a queued job
     /// whose time has come, or a running one whose lease ran out.
     pub async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>, StoreError> {
+        let _turn = self.write_turn().await;
         let now = super::now();
         let pick = "SELECT id FROM jobs WHERE (state = 'queued' AND run_after <= $3) \
              OR (state = 'running' AND locked_until < $3) ORDER BY run_after, id LIMIT 1";
@@ -162,6 +185,7 @@ impl Store {
 
     /// Extends a running job's lease (long fetches).
     pub async fn extend_job_lease(&self, id: i64, worker: &str, lease: Duration) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
         const SQL: &str = "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3 AND state = 'running'";
         let until = super::now() + lease;
         let n = on_pool!(self.pool(), p => sqlx::query(SQL).bind(until).bind(id).bind(worker).execute(p).await
@@ -178,6 +202,7 @@ impl Store {
         worker: &str,
         scan: &NewScan,
     ) -> Result<Result<ScanRecord, LeaseLost>, StoreError> {
+        let _turn = self.write_turn().await;
         const DONE: &str = "UPDATE jobs SET state = 'done', locked_by = NULL, locked_until = NULL, \
              last_error = NULL, updated_at = $1 WHERE id = $2 AND locked_by = $3 AND state = 'running'";
         const EXISTING: &str = "SELECT id, source, job_id, repository, base_ref, head_ref, base_commit, head_commit, \
@@ -203,6 +228,7 @@ impl Store {
 
     /// Marks a job done without a scan (events that need no gate).
     pub async fn complete_job(&self, id: i64, worker: &str) -> Result<Result<(), LeaseLost>, StoreError> {
+        let _turn = self.write_turn().await;
         const SQL: &str = "UPDATE jobs SET state = 'done', locked_by = NULL, locked_until = NULL, updated_at = $1 \
              WHERE id = $2 AND locked_by = $3 AND state = 'running'";
         let n = on_pool!(self.pool(), p => sqlx::query(SQL).bind(super::now()).bind(id).bind(worker).execute(p).await
@@ -220,6 +246,7 @@ impl Store {
         error: &str,
         retry_in: Option<Duration>,
     ) -> Result<Result<String, LeaseLost>, StoreError> {
+        let _turn = self.write_turn().await;
         const SQL: &str = "UPDATE jobs SET \
              state = CASE WHEN $6 OR attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
              run_after = $1, last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3 \
@@ -256,4 +283,46 @@ impl Store {
         let rows: Vec<(String, i64)> = on_pool!(self.pool(), p => sqlx::query_as(SQL).fetch_all(p).await)?;
         Ok(rows)
     }
+}
+
+/// A job and where to send its outcome.
+pub(super) type EnqueueRequest = (NewJob, oneshot::Sender<Result<Enqueued, StoreError>>);
+
+/// The most jobs one group commit takes.
+const MAX_ENQUEUE_BATCH: usize = 256;
+
+/// Starts the group-commit task for `store` (a clone without a batcher of
+/// its own); it ends when every sender is dropped.
+pub(super) fn spawn_enqueuer(store: Store) -> mpsc::Sender<EnqueueRequest> {
+    let (tx, mut rx) = mpsc::channel::<EnqueueRequest>(1024);
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < MAX_ENQUEUE_BATCH {
+                match rx.try_recv() {
+                    Ok(more) => batch.push(more),
+                    Err(_) => break,
+                }
+            }
+            let jobs: Vec<NewJob> = batch.iter().map(|(j, _)| j.clone()).collect();
+            match store.enqueue_batch(&jobs).await {
+                Ok(results) => {
+                    for ((_, reply), result) in batch.into_iter().zip(results) {
+                        let _ = reply.send(Ok(result));
+                    }
+                }
+                // One bad job must not fail the others: retry each alone so
+                // each caller gets its own answer.
+                Err(_) => {
+                    for (job, reply) in batch {
+                        let result = store.enqueue_batch(std::slice::from_ref(&job)).await.and_then(|mut r| {
+                            r.pop().ok_or_else(|| StoreError::Corrupt("enqueue returned nothing".into()))
+                        });
+                        let _ = reply.send(result);
+                    }
+                }
+            }
+        }
+    });
+    tx
 }

@@ -126,15 +126,40 @@ pub(crate) use on_pool;
 pub struct Store {
     pool: Pool,
     max_connections: u32,
+    /// SQLite has one writer at a time. Writers of this process queue here,
+    /// first come first served, instead of in SQLite's busy handler, which
+    /// sleeps and retries (turning contention into latency spikes of
+    /// seconds) and cannot help a read transaction that must upgrade.
+    /// Unused on PostgreSQL.
+    sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// When this process last recorded each token's use, so authenticated
+    /// requests write `last_used_at` at most once a minute per token.
+    recent_touches: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, OffsetDateTime>>>,
+    /// Group commit of job enqueues (see `jobs.rs`). The batcher's own copy
+    /// of the store has none, so dropping every other copy stops it.
+    enqueuer: Option<tokio::sync::mpsc::Sender<jobs::EnqueueRequest>>,
 }
 
 impl Store {
     /// Opens the database the URL names and applies the embedded
     /// migrations. Refuses a database migrated by a newer binary.
     pub async fn open(url: &DatabaseUrl) -> Result<Store, StoreError> {
-        match url {
-            DatabaseUrl::Sqlite(u) => sqlite::open(u).await,
-            DatabaseUrl::Postgres(u) => postgres::open(u).await,
+        let mut store = match url {
+            DatabaseUrl::Sqlite(u) => sqlite::open(u).await?,
+            DatabaseUrl::Postgres(u) => postgres::open(u).await?,
+        };
+        store.enqueuer = Some(jobs::spawn_enqueuer(store.clone()));
+        Ok(store)
+    }
+
+    /// A store around an open pool (for the backends' `open`).
+    fn new(pool: Pool, max_connections: u32) -> Store {
+        Store {
+            pool,
+            max_connections,
+            sqlite_writer: Default::default(),
+            recent_touches: Default::default(),
+            enqueuer: None,
         }
     }
 
@@ -149,6 +174,15 @@ impl Store {
     /// that corrupt stored bytes on purpose.
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// Held for the duration of every write transaction: on SQLite it
+    /// serialises this process's writers fairly; on PostgreSQL it is `None`.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.pool {
+            Pool::Sqlite(_) => Some(self.sqlite_writer.lock().await),
+            Pool::Postgres(_) => None,
+        }
     }
 
     /// Cheap round trip to the database.

@@ -75,6 +75,7 @@ impl Store {
     /// Records a load of `new`: inserts the revision the first time it is
     /// seen (returning `true`), otherwise only updates `last_loaded_at`.
     pub async fn record_policy_revision(&self, new: &NewPolicyRevision) -> Result<(PolicyRevision, bool), StoreError> {
+        let _turn = self.write_turn().await;
         const TOUCH: &str = "UPDATE policy_revisions SET last_loaded_at = $1 WHERE revision = $2 \
              RETURNING id, revision, files, tests_passed, tests_failed, source, first_loaded_at, last_loaded_at, ledger_index";
         const INSERT: &str = "INSERT INTO policy_revisions \
@@ -125,6 +126,7 @@ impl Store {
 
     /// Links a revision to the ledger entry that records it.
     pub async fn set_policy_revision_ledger_index(&self, id: i64, index: i64) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         const SQL: &str = "UPDATE policy_revisions SET ledger_index = $1 WHERE id = $2 AND ledger_index IS NULL";
         on_pool!(self.pool(), p => sqlx::query(SQL).bind(index).bind(id).execute(p).await.map(|_| ()))?;
         Ok(())

@@ -23,5 +23,5 @@ pub async fn open(url: &str) -> Result<Store, StoreError> {
         .await
         .map_err(unavailable)?;
     MIGRATOR.run(&pool).await.map_err(migrate_error)?;
-    Ok(Store { pool: Pool::Postgres(pool), max_connections: MAX_CONNECTIONS })
+    Ok(Store::new(Pool::Postgres(pool), MAX_CONNECTIONS))
 }

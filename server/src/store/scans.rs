@@ -119,6 +119,7 @@ pub(super) use bind_scan;
 impl Store {
     /// Stores a scan that no job produced (the gate API).
     pub async fn insert_scan(&self, scan: &NewScan) -> Result<ScanRecord, StoreError> {
+        let _turn = self.write_turn().await;
         let now = super::now();
         let row: ScanRecord =
             on_pool!(self.pool(), p => bind_scan!(sqlx::query_as(INSERT_SCAN), scan, now).fetch_one(p).await)?;
@@ -159,6 +160,7 @@ impl Store {
 
     /// Links a scan to its ledger entry.
     pub async fn set_scan_ledger_index(&self, id: i64, index: i64) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await;
         const SQL: &str = "UPDATE scans SET ledger_index = $1 WHERE id = $2 AND ledger_index IS NULL";
         on_pool!(self.pool(), p => sqlx::query(SQL).bind(index).bind(id).execute(p).await.map(|_| ()))?;
         Ok(())

@@ -29,5 +29,5 @@ pub async fn open(url: &str) -> Result<Store, StoreError> {
         .await
         .map_err(unavailable)?;
     MIGRATOR.run(&pool).await.map_err(migrate_error)?;
-    Ok(Store { pool: Pool::Sqlite(pool), max_connections: MAX_CONNECTIONS })
+    Ok(Store::new(Pool::Sqlite(pool), MAX_CONNECTIONS))
 }

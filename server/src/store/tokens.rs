@@ -70,6 +70,7 @@ impl Store {
     /// Stores a token. Fails with [`StoreError::Conflict`] when a live
     /// token already has this name.
     pub async fn create_token(&self, new: NewToken) -> Result<ApiToken, StoreError> {
+        let _turn = self.write_turn().await;
         const SQL: &str = "INSERT INTO api_tokens (name, role, token_hash, token_prefix, created_at) \
              VALUES ($1, $2, $3, $4, $5) \
              RETURNING id, name, role, token_prefix, created_at, last_used_at, revoked_at";
@@ -110,6 +111,14 @@ impl Store {
     /// Records that a token was used, at most once a minute per token so
     /// authenticated reads do not each become a write.
     pub async fn touch_token(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError> {
+        {
+            let mut recent = self.recent_touches.lock().unwrap_or_else(|e| e.into_inner());
+            if recent.get(&id).is_some_and(|last| at - *last < TOUCH_INTERVAL) {
+                return Ok(());
+            }
+            recent.insert(id, at);
+        }
+        let _turn = self.write_turn().await;
         const SQL: &str =
             "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)";
         let before = at - TOUCH_INTERVAL;
@@ -120,6 +129,7 @@ impl Store {
     /// Revokes the live token with this id (all digits) or name. Returns
     /// the revoked token, or `None` when no live token matched.
     pub async fn revoke_token(&self, id_or_name: &str) -> Result<Option<ApiToken>, StoreError> {
+        let _turn = self.write_turn().await;
         const BY_ID: &str = "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
              RETURNING id, name, role, token_prefix, created_at, last_used_at, revoked_at";
         const BY_NAME: &str = "UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL \
