@@ -263,36 +263,3 @@ fn parallel_prechecks_report_the_same_first_failure() {
     o.threads = 2;
     assert_eq!(verify_log(&log, &o, |_| {}).unwrap().key_rotations, 1);
 }
-
-/// The performance bound, as a test to run in release:
-/// `cargo test --release -p steward-ledger --test verify_log -- --ignored --nocapture`
-#[test]
-#[ignore = "builds a 1,000,000-entry log; run in release"]
-fn one_million_entries_verify_within_five_seconds() {
-    let signer = key(1);
-    let kinds: Vec<Payload> = examples::all().into_iter().filter(|p| !matches!(p, Payload::KeyRotation(_))).collect();
-    let mut log = MemoryLog::new();
-    for i in 0..1_000_000u64 {
-        let time = Timestamp::from_unix(1_780_000_000 + i, 0).unwrap();
-        let e = Entry::new(&kinds[(i as usize) % kinds.len()], time, "token:ci").unwrap();
-        log.append(e.canonical_bytes().unwrap()).unwrap();
-        if (i + 1) % 1000 == 0 {
-            log.checkpoint(ORIGIN, &signer).unwrap();
-        }
-    }
-    for checks in [EntryChecks::LeafOnly, EntryChecks::Parse] {
-        for threads in [1, 2] {
-            let mut o = VerifyOptions::new(ORIGIN, signer.verifier_key());
-            o.entry_checks = checks;
-            o.threads = threads;
-            let start = std::time::Instant::now();
-            let report = verify_log(&log, &o, |_| {}).unwrap();
-            let elapsed = start.elapsed();
-            println!(
-                "{checks:?}, {threads} thread(s): {} entries, {} checkpoints in {elapsed:.2?}",
-                report.size, report.checkpoints
-            );
-            assert!(elapsed.as_secs_f64() <= 5.0, "{checks:?} took {elapsed:?}");
-        }
-    }
-}
