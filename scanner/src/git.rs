@@ -133,14 +133,31 @@ impl InputTree for GitTree<'_> {
 /// Scans the tree of the commit `rev` names.
 pub fn scan_rev(repo: &Repository, rev: &str, config: &LicenseConfig) -> Result<Scan, GitError> {
     let valid = config.validate().map_err(ScanError::from)?;
-    Ok(scan_valid(&GitTree::at(repo, rev)?, &valid)?)
+    scan_rev_valid(repo, rev, &valid)
+}
+
+/// [`scan_rev`] with an already validated configuration (which may carry
+/// a registry source).
+pub fn scan_rev_valid(repo: &Repository, rev: &str, config: &ValidLicenseConfig) -> Result<Scan, GitError> {
+    Ok(scan_valid(&GitTree::at(repo, rev)?, config)?)
 }
 
 /// Drift between two revisions, read from the object database.
 pub fn diff_revs(repo: &Repository, base: &str, head: &str, config: &LicenseConfig) -> Result<Drift, GitError> {
     let valid = config.validate().map_err(ScanError::from)?;
-    let old = scan_valid(&GitTree::at(repo, base)?, &valid)?;
-    let new = scan_valid(&GitTree::at(repo, head)?, &valid)?;
+    diff_revs_valid(repo, base, head, &valid)
+}
+
+/// [`diff_revs`] with an already validated configuration (which may carry
+/// a registry source).
+pub fn diff_revs_valid(
+    repo: &Repository,
+    base: &str,
+    head: &str,
+    config: &ValidLicenseConfig,
+) -> Result<Drift, GitError> {
+    let old = scan_valid(&GitTree::at(repo, base)?, config)?;
+    let new = scan_valid(&GitTree::at(repo, head)?, config)?;
     Ok(diff(&old, &new))
 }
 
@@ -209,6 +226,19 @@ pub fn history_from(
     on_progress: &mut dyn FnMut(Progress),
 ) -> Result<History, GitError> {
     let valid = config.validate().map_err(ScanError::from)?;
+    history_valid(repo, head, since, path_glob, &valid, on_progress)
+}
+
+/// [`history_from`] with an already validated configuration (which may
+/// carry a registry source).
+pub fn history_valid(
+    repo: &Repository,
+    head: &str,
+    since: Option<&str>,
+    path_glob: Option<&str>,
+    valid: &ValidLicenseConfig,
+    on_progress: &mut dyn FnMut(Progress),
+) -> Result<History, GitError> {
     let head_commit = resolve_commit(repo, head)?;
     let mut walk = repo.revwalk().map_err(git_err(repo, "starting a revision walk"))?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(git_err(repo, "sorting the walk"))?;
@@ -245,10 +275,10 @@ pub fn history_from(
             scanned += 1;
             let old_scan = match (&parent, carried.take()) {
                 (Some(p), Some((c, s))) if c == p.id() => s,
-                (Some(p), _) => filtered(scan_valid(&GitTree::of_commit(repo, p)?, &valid)?, path_glob),
+                (Some(p), _) => filtered(scan_valid(&GitTree::of_commit(repo, p)?, valid)?, path_glob),
                 (None, _) => Scan { input: "(empty tree)".to_owned(), graphs: Vec::new(), warnings: Vec::new() },
             };
-            let new_scan = filtered(scan_commit(repo, &commit, &valid)?, path_glob);
+            let new_scan = filtered(scan_commit(repo, &commit, valid)?, path_glob);
             let drift = diff(&old_scan, &new_scan);
             if drift.has_license_drift() {
                 entries.push(HistoryEntry {

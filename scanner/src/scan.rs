@@ -2,7 +2,10 @@
 //! package's license resolved with evidence.
 //!
 //! [`scan`] is what `steward scan PATH` calls; [`scan_graphs`] is the same
-//! for graphs the caller already has (tests, SBOM pairs, benchmarks).
+//! for graphs the caller already has (tests, SBOM pairs, benchmarks). The
+//! `_valid` forms take a [`ValidLicenseConfig`], which is also how a
+//! registry source reaches the resolver (`offline = false`, see
+//! [`ValidLicenseConfig::with_registry`]).
 
 use crate::license::{ConfigError, LicenseConfig, ResolvedLicense, Resolver, ValidLicenseConfig};
 use crate::model::{DependencyGraph, ParseError};
@@ -83,9 +86,13 @@ pub fn scan_graphs(
 pub fn scan_graphs_valid(tree: &dyn InputTree, graphs: Vec<DependencyGraph>, config: &ValidLicenseConfig) -> Scan {
     let mut resolver = Resolver::new(config);
     let mut warnings = Vec::new();
-    if !config.config().offline {
-        warnings
-            .push("offline = false: registry look-ups are not implemented; licenses were resolved offline".to_owned());
+    if !config.config().offline && config.registry().is_none() {
+        warnings.push(
+            "licenses.offline = false, but no registry source was given to the scanner \
+             (`steward scan --online` and the server give one; a library caller uses \
+             ValidLicenseConfig::with_registry): licenses were resolved from local data only"
+                .to_owned(),
+        );
     }
     let graphs = graphs
         .into_iter()
@@ -94,5 +101,13 @@ pub fn scan_graphs_valid(tree: &dyn InputTree, graphs: Vec<DependencyGraph>, con
             ScannedGraph { graph, licenses }
         })
         .collect();
+    let failed = resolver.registry_failures();
+    if failed > 0 {
+        warnings.push(format!(
+            "{failed} registry look-up{} failed; {} unknown (see the package warnings)",
+            if failed == 1 { "" } else { "s" },
+            if failed == 1 { "that package's license stays" } else { "those packages' licenses stay" }
+        ));
+    }
     Scan { input: tree.describe(), graphs, warnings }
 }

@@ -9,24 +9,35 @@
 //! 3. local manifests: the cargo registry source cache, `node_modules`,
 //!    the Go module cache, Python `*.dist-info/METADATA`, vendored
 //!    directories;
-//! 4. text detection on LICENSE/COPYING/NOTICE files found there.
+//! 4. text detection on LICENSE/COPYING/NOTICE files found there;
+//! 5. only when [`LicenseConfig::offline`] is `false` (default `true`) and
+//!    a [`RegistrySource`] was given ([`ValidLicenseConfig::with_registry`]):
+//!    the public registry's metadata for the exact version (crates.io, npm,
+//!    PyPI; see [`super::registry`]). Registry evidence is declared, not
+//!    verified, so its confidence is [`REGISTRY_CONFIDENCE`] of the
+//!    reading's. A failed look-up is a warning on the package, never an
+//!    aborted scan.
 //!
-//! Registry metadata (the public registries' APIs) is not implemented:
-//! [`LicenseConfig::offline`] defaults to `true` and setting it to `false`
-//! only produces a warning. A package with no license data is unknown, with
-//! the reason; it is never guessed.
+//! A package with no license data is unknown, with the reason; it is never
+//! guessed.
 //!
 //! Reads local caches from the file system and the input through
-//! [`InputTree`]; no network.
+//! [`InputTree`]; the network only through the caller's [`RegistrySource`].
 
 use super::detect::{self, Detection};
 use super::expr::{LicenseExpr, LicenseValue, ParsedLicense, parse_lenient};
+use super::registry::{RegistryAnswer, RegistryConfig, RegistryError, RegistryLicense, RegistryRecord, RegistrySource};
 use crate::model::{DependencyGraph, Ecosystem, Package};
 use crate::source::InputTree;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Registry evidence's confidence is this share of its reading's: the
+/// registry repeats what the package declares, nobody checked it.
+pub const REGISTRY_CONFIDENCE: f32 = 0.9;
 
 /// License settings, as read from `[licenses]` in `steward.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,9 +57,14 @@ pub struct LicenseConfig {
     /// Python `site-packages` directories to read `*.dist-info` from, in
     /// addition to `$VIRTUAL_ENV/lib/python*/site-packages`.
     pub site_packages: Vec<PathBuf>,
-    /// Never contact a registry. Registry look-ups are not implemented;
-    /// `false` is accepted and reported as a warning.
+    /// Never contact a registry (the default). `false` looks up, for
+    /// packages that neither the input nor local data decided, the license
+    /// the public registry declares (`[licenses.registry]`); it needs a
+    /// [`RegistrySource`] ([`ValidLicenseConfig::with_registry`]), without
+    /// which a scan warns and stays offline.
     pub offline: bool,
+    /// `[licenses.registry]`: registry URLs, time limit and cache directory.
+    pub registry: RegistryConfig,
 }
 
 impl Default for LicenseConfig {
@@ -61,6 +77,7 @@ impl Default for LicenseConfig {
             go_mod_cache: None,
             site_packages: Vec::new(),
             offline: true,
+            registry: RegistryConfig::default(),
         }
     }
 }
@@ -100,11 +117,24 @@ pub struct ConfigError {
     pub message: String,
 }
 
-/// A [`LicenseConfig`] whose values were checked.
+/// A [`LicenseConfig`] whose values were checked, and the registry source
+/// used when `offline` is `false`.
 #[derive(Debug, Clone)]
 pub struct ValidLicenseConfig {
     pub(crate) raw: LicenseConfig,
     pub(crate) clarifications: Vec<ValidClarification>,
+    pub(crate) registry: Option<SharedSource>,
+}
+
+/// A registry source shared by every resolver of a scan (and by the
+/// threads that look packages up).
+#[derive(Clone)]
+pub(crate) struct SharedSource(pub(crate) Arc<dyn RegistrySource>);
+
+impl std::fmt::Debug for SharedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RegistrySource")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +149,7 @@ impl LicenseConfig {
     /// Checks every value; the error names the first bad one.
     pub fn validate(&self) -> Result<ValidLicenseConfig, ConfigError> {
         let err = |field: String, message: String| ConfigError { field, message };
+        self.registry.check().map_err(|(field, message)| err(field, message))?;
         if !(self.confidence_threshold > 0.0 && self.confidence_threshold <= 1.0) {
             return Err(err(
                 "confidence-threshold".into(),
@@ -155,13 +186,31 @@ impl LicenseConfig {
             };
             clarifications.push(ValidClarification { raw: c.clone(), expression, version_req, sha256 });
         }
-        Ok(ValidLicenseConfig { raw: self.clone(), clarifications })
+        Ok(ValidLicenseConfig { raw: self.clone(), clarifications, registry: None })
     }
 }
 
 impl ValidLicenseConfig {
     pub fn config(&self) -> &LicenseConfig {
         &self.raw
+    }
+
+    /// Gives the resolvers a registry to ask when `offline` is `false`
+    /// (with `offline = true` the source is kept but never called).
+    pub fn with_registry(mut self, source: Arc<dyn RegistrySource>) -> Self {
+        self.registry = Some(SharedSource(source));
+        self
+    }
+
+    /// The registry source, if one was given.
+    pub fn registry(&self) -> Option<&Arc<dyn RegistrySource>> {
+        self.registry.as_ref().map(|s| &s.0)
+    }
+
+    /// True when packages without local license data are looked up in a
+    /// registry: `offline = false` and a source was given.
+    pub fn looks_up_registries(&self) -> bool {
+        !self.raw.offline && self.registry.is_some()
     }
 }
 
@@ -301,7 +350,30 @@ pub struct Resolver<'a> {
     vendor: Option<(String, bool)>,
     /// Canonical forms of the expressions resolved so far.
     canonical: HashMap<LicenseExpr, String>,
+    /// Registry answers so far, by (ecosystem, name, version).
+    registry_answers: HashMap<RegistryKey, Result<RegistryAnswer, RegistryError>>,
+    /// While [`Resolver::resolve_graph`] runs, registry look-ups wait and
+    /// are then done together on several threads; `deferred` tells that the
+    /// package just resolved waits for one.
+    defer_registry: bool,
+    deferred: bool,
+    /// Packages whose registry look-up failed.
+    registry_failures: usize,
 }
+
+type RegistryKey = (Ecosystem, String, String);
+
+/// Whether a package that nothing local decided is looked up in a registry.
+enum RegistryPlan {
+    /// Offline, or no source: the offline reason stands as it is.
+    Off,
+    /// Online, but a registry cannot help; the reason says why.
+    Skip(String),
+    Ask,
+}
+
+/// Registry look-ups done at once (they wait on the network, not the CPU).
+const REGISTRY_THREADS: usize = 8;
 
 /// A crate's directory in the cargo registry cache and its manifest's
 /// license keys; `None` when no registry directory has the crate.
@@ -321,7 +393,17 @@ impl<'a> Resolver<'a> {
             local_crates: None,
             vendor: None,
             canonical: HashMap::new(),
+            registry_answers: HashMap::new(),
+            defer_registry: false,
+            deferred: false,
+            registry_failures: 0,
         }
+    }
+
+    /// Packages whose registry look-up failed so far (each also carries a
+    /// warning).
+    pub fn registry_failures(&self) -> usize {
+        self.registry_failures
     }
 
     /// Gives the resolver the tree's file list (for vendored directories),
@@ -364,17 +446,217 @@ impl<'a> Resolver<'a> {
             None => String::new(),
         };
         let mut prefetched = self.prefetch_cargo_manifests(tree, &base_dir, graph);
-        graph
+        let mut waiting: Vec<usize> = Vec::new();
+        self.defer_registry = true;
+        let mut resolved: Vec<ResolvedLicense> = graph
             .packages
             .iter()
             .enumerate()
             .map(|(i, p)| {
                 self.cargo_lookup = prefetched.get_mut(i).and_then(Option::take);
+                self.deferred = false;
                 let resolved = self.resolve(tree, &graph.source.path, &base_dir, p);
+                if self.deferred {
+                    waiting.push(i);
+                }
                 self.cargo_lookup = None;
                 resolved
             })
-            .collect()
+            .collect();
+        self.defer_registry = false;
+        self.deferred = false;
+        if !waiting.is_empty() {
+            self.look_up_all(waiting.iter().map(|&i| &graph.packages[i]));
+            for i in waiting {
+                let pkg = &graph.packages[i];
+                let offline = std::mem::replace(&mut resolved[i], ResolvedLicense::unknown("", Vec::new(), Vec::new()));
+                let answer = self.registry_answers.get(&registry_key(pkg)).cloned().unwrap_or_else(|| {
+                    Err(RegistryError::Unavailable {
+                        url: String::new(),
+                        message: "the registry look-up did not finish".to_owned(),
+                    })
+                });
+                resolved[i] = self.with_registry(offline, answer);
+            }
+        }
+        resolved
+    }
+
+    /// Looks up every package not asked about yet, on up to
+    /// [`REGISTRY_THREADS`] threads, and keeps the answers.
+    fn look_up_all<'p>(&mut self, packages: impl Iterator<Item = &'p Package>) {
+        let Some(SharedSource(source)) = self.config.registry.clone() else { return };
+        let mut keys: Vec<RegistryKey> = Vec::new();
+        for p in packages {
+            let key = registry_key(p);
+            if !self.registry_answers.contains_key(&key) && !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let threads = keys.len().min(REGISTRY_THREADS);
+        let (keys_ref, next_ref, source_ref) = (&keys, &next, &source);
+        let answers: Vec<(usize, Result<RegistryAnswer, RegistryError>)> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(move || {
+                        let mut out = Vec::new();
+                        loop {
+                            let i = next_ref.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some((eco, name, version)) = keys_ref.get(i) else { break };
+                            out.push((i, source_ref.lookup(*eco, name, version)));
+                        }
+                        out
+                    })
+                })
+                .collect();
+            // A look-up that panicked leaves its package without an
+            // answer (reported as a failed look-up).
+            workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+        });
+        for (i, answer) in answers {
+            if let Some(key) = keys.get(i) {
+                self.registry_answers.insert(key.clone(), answer);
+            }
+        }
+    }
+
+    /// The registry's answer for `pkg`, asked now unless known.
+    fn look_up(&mut self, pkg: &Package) -> Result<RegistryAnswer, RegistryError> {
+        let key = registry_key(pkg);
+        if let Some(a) = self.registry_answers.get(&key) {
+            return a.clone();
+        }
+        let answer = match &self.config.registry {
+            Some(SharedSource(source)) => source.lookup(pkg.ecosystem, &pkg.name, &pkg.version),
+            None => Err(RegistryError::Unavailable { url: String::new(), message: "no registry source".to_owned() }),
+        };
+        self.registry_answers.insert(key, answer.clone());
+        answer
+    }
+
+    /// Whether `pkg` is looked up in a registry once nothing local decided.
+    fn registry_plan(&self, pkg: &Package) -> RegistryPlan {
+        if !self.config.looks_up_registries() {
+            return RegistryPlan::Off;
+        }
+        let from = |s: &str| format!("it comes from {s}, not a registry, so no registry was asked");
+        match pkg.ecosystem {
+            Ecosystem::Go => {
+                return RegistryPlan::Skip(
+                    "Go's module proxy serves no license metadata, so no registry can be asked".to_owned(),
+                );
+            }
+            Ecosystem::Other => {
+                return RegistryPlan::Skip("only crates.io, npm and PyPI are looked up".to_owned());
+            }
+            Ecosystem::Cargo => match pkg.source.as_deref() {
+                Some(s) if is_crates_io(s) => {}
+                Some(s) if is_registry_crate(pkg) => {
+                    return RegistryPlan::Skip(format!("the crate comes from {s}; only crates.io is looked up"));
+                }
+                Some(s) => return RegistryPlan::Skip(from(s)),
+                None => {
+                    return RegistryPlan::Skip("it is the project's own crate, so no registry was asked".to_owned());
+                }
+            },
+            Ecosystem::Npm | Ecosystem::Pypi => match pkg.source.as_deref() {
+                None => {
+                    return RegistryPlan::Skip("it is the project's own package, so no registry was asked".to_owned());
+                }
+                Some(s) if is_local_or_vcs(s) => return RegistryPlan::Skip(from(s)),
+                Some(_) => {}
+            },
+        }
+        if pkg.version.trim().is_empty() {
+            return RegistryPlan::Skip("the input gives no exact version to look up in the registry".to_owned());
+        }
+        RegistryPlan::Ask
+    }
+
+    /// An unknown license decided again with the registry's answer.
+    fn with_registry(
+        &mut self,
+        offline: ResolvedLicense,
+        answer: Result<RegistryAnswer, RegistryError>,
+    ) -> ResolvedLicense {
+        let ResolvedLicense { mut evidence, mut warnings, unknown_reason, .. } = offline;
+        let reason = unknown_reason.unwrap_or_default();
+        let (ev, said) = match answer {
+            Ok(RegistryAnswer::Found(record)) => {
+                let ev = self.registry_evidence(&record);
+                if let Some(LicenseValue::Expr(expr)) = &ev.expression {
+                    let (expr, confidence) = (expr.clone(), ev.confidence);
+                    evidence.insert(0, ev);
+                    return self.known(expr, confidence, evidence, warnings);
+                }
+                let said = match (&ev.expression, &record.license) {
+                    (_, RegistryLicense::Declared { expression }) if see_license_in(expression).is_some() => format!(
+                        "the registry ({}) says the license is in a file of the package (\"{}\"), which registry metadata does not include",
+                        record.url, record.value
+                    ),
+                    (Some(v), _) => format!("the registry ({}) says {v} in {}", record.url, record.field),
+                    (None, _) => format!(
+                        "the license text the registry has ({}, {}) matched no license above the threshold",
+                        record.url, record.field
+                    ),
+                };
+                (Some(ev), said)
+            }
+            Ok(RegistryAnswer::NoLicense { url }) => {
+                (None, format!("the registry's metadata ({url}) has no license field"))
+            }
+            Ok(RegistryAnswer::NotFound { url }) => {
+                (None, format!("the registry does not have this version ({url} answered 404 Not Found)"))
+            }
+            Err(e) => {
+                self.registry_failures += 1;
+                warnings.push(format!("registry look-up failed: {e}"));
+                (None, format!("the registry look-up failed ({e})"))
+            }
+        };
+        evidence.extend(ev);
+        ResolvedLicense::unknown(format!("{reason}; {said}"), evidence, warnings)
+    }
+
+    /// Evidence from a registry record.
+    fn registry_evidence(&mut self, record: &RegistryRecord) -> Evidence {
+        let mut ev = match &record.license {
+            RegistryLicense::Declared { expression } => {
+                let parsed = self.parse(expression);
+                let mut ev = evidence_from_manifest(record.url.clone(), &record.field, &record.value, parsed);
+                if see_license_in(expression).is_some() {
+                    ev.expression = None;
+                    ev.confidence = 0.0;
+                }
+                if record.field == "info.classifiers" {
+                    // As for installed metadata: a classifier is coarse.
+                    ev.confidence = ev.confidence.min(0.8);
+                }
+                ev
+            }
+            RegistryLicense::Text { text } => {
+                let threshold = self.config.raw.confidence_threshold;
+                let mut ev = text_evidence(&record.url, text.as_bytes(), threshold).unwrap_or_else(|| Evidence {
+                    source: EvidenceSource::LicenseText,
+                    file: record.url.clone(),
+                    field: None,
+                    value: "(an empty license text)".to_owned(),
+                    expression: None,
+                    confidence: 0.0,
+                    parameters: BTreeMap::new(),
+                    warnings: Vec::new(),
+                });
+                ev.field = Some(record.field.clone());
+                if record.field == "package.license-file" {
+                    ev.warnings.insert(0, format!("license-file = {:?}", record.value));
+                }
+                ev
+            }
+        };
+        ev.source = EvidenceSource::Registry;
+        ev.confidence *= REGISTRY_CONFIDENCE;
+        ev
     }
 
     /// Looks up the graph's crates in the cargo registry cache on several
@@ -552,9 +834,6 @@ impl<'a> Resolver<'a> {
         if let Some((expr, confidence)) = best {
             return self.known(expr, confidence, all, warnings);
         }
-        if !self.config.raw.offline {
-            warnings.push("registry look-ups are not implemented; the license was resolved offline".to_owned());
-        }
         let reason = if said_none {
             "the input says NONE (no license)".to_owned()
         } else if said_noassertion {
@@ -583,7 +862,31 @@ impl<'a> Resolver<'a> {
             };
             format!("no license data: {where_}")
         };
-        ResolvedLicense::unknown(reason, all, warnings)
+        let offline = ResolvedLicense::unknown(reason, all, warnings);
+        if said_none {
+            // The input decided: there is no license.
+            return offline;
+        }
+        // (e) The registry, when online.
+        match self.registry_plan(pkg) {
+            RegistryPlan::Off => offline,
+            RegistryPlan::Skip(why) => {
+                let mut offline = offline;
+                if let Some(r) = offline.unknown_reason.as_mut() {
+                    r.push_str("; ");
+                    r.push_str(&why);
+                }
+                offline
+            }
+            RegistryPlan::Ask if self.defer_registry => {
+                self.deferred = true;
+                offline
+            }
+            RegistryPlan::Ask => {
+                let answer = self.look_up(pkg);
+                self.with_registry(offline, answer)
+            }
+        }
     }
 
     fn input_evidence(&mut self, lockfile: &str, pkg: &Package) -> Vec<(Evidence, Option<ParsedLicense>)> {
@@ -1189,6 +1492,23 @@ fn is_registry_crate(pkg: &Package) -> bool {
     pkg.source.as_deref().is_some_and(|s| s.starts_with("registry+") || s.starts_with("sparse+"))
 }
 
+/// crates.io's index, git or sparse (mirrors replace the source, not the
+/// lockfile's name for it).
+fn is_crates_io(source: &str) -> bool {
+    source == "registry+https://github.com/rust-lang/crates.io-index" || source == "sparse+https://index.crates.io/"
+}
+
+/// npm and PyPI sources that name no registry: git, paths, links.
+fn is_local_or_vcs(source: &str) -> bool {
+    ["git+", "git:", "github:", "path+", "file:", "link:", "workspace:", "portal:"]
+        .iter()
+        .any(|p| source.starts_with(p))
+}
+
+fn registry_key(pkg: &Package) -> RegistryKey {
+    (pkg.ecosystem, pkg.name.clone(), pkg.version.clone())
+}
+
 /// A path as a string, without the cost of `Display` for UTF-8 paths.
 fn path_string(p: &Path) -> String {
     p.to_str().map_or_else(|| p.display().to_string(), str::to_owned)
@@ -1407,7 +1727,7 @@ fn python_metadata(dir: &Path, threshold: f32, out: &mut Vec<Evidence>) {
 }
 
 /// Maps a trove classifier to an SPDX id where the classifier is precise.
-fn classifier_license(c: &str) -> Option<&'static str> {
+pub(crate) fn classifier_license(c: &str) -> Option<&'static str> {
     let last = c.rsplit("::").next()?.trim();
     Some(match last {
         "MIT License" => "MIT",

@@ -1,6 +1,8 @@
 //! Licenses: lenient SPDX expression parsing ([`expr`]), facts a policy
-//! needs ([`facts`]), text detection ([`detect`]) and per-package
-//! resolution with evidence ([`evidence`]).
+//! needs ([`facts`]), text detection ([`detect`]), per-package
+//! resolution with evidence ([`evidence`]) and registry metadata
+//! ([`registry`]: the trait a caller that reaches the registries
+//! implements, and pure parsers of their documents).
 //!
 //! Depends on the graph model only; knows nothing of reports, drift or git.
 
@@ -9,11 +11,14 @@ pub mod evidence;
 pub mod expr;
 pub mod facts;
 mod manifest;
+pub mod registry;
 
 pub use evidence::{
-    Clarification, ConfigError, Evidence, EvidenceSource, LicenseConfig, ResolvedLicense, Resolver, ValidLicenseConfig,
+    Clarification, ConfigError, Evidence, EvidenceSource, LicenseConfig, REGISTRY_CONFIDENCE, ResolvedLicense,
+    Resolver, ValidLicenseConfig,
 };
 pub use expr::{LicenseExpr, LicenseTerm, LicenseValue, ParsedLicense, parse_lenient};
 pub use facts::{
     ChoiceFacts, CopyleftStrength, ExpressionFacts, LicenseCategory, LicenseFacts, expression_facts, value_facts,
 };
+pub use registry::{RegistryAnswer, RegistryConfig, RegistryError, RegistryLicense, RegistryRecord, RegistrySource};
