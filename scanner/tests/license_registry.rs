@@ -208,14 +208,20 @@ fn only_registry_packages_are_looked_up_and_go_says_why_not() {
         pkg(Ecosystem::Cargo, "private", Some("registry+https://my.registry.example/index")),
         pkg(Ecosystem::Cargo, "serde", Some("registry+https://github.com/rust-lang/crates.io-index")),
         pkg(Ecosystem::Pypi, "requests", Some("registry")),
+        pkg(Ecosystem::Npm, "internal", Some("https://npm.corp.example/internal/-/internal-1.0.0.tgz")),
+        pkg(Ecosystem::Npm, "via-yarn", Some("https://registry.yarnpkg.com/via-yarn/-/via-yarn-1.0.0.tgz")),
+        pkg(Ecosystem::Pypi, "private-lib", Some("https://pypi.corp.example/simple")),
+        pkg(Ecosystem::Pypi, "django", Some("https://pypi.org/simple")),
     ];
     let r = Resolver::new(&valid).resolve_graph(&tree(), &graph(packages));
-    assert_eq!(fake.asked(), ["cargo:serde@1.0.0", "pypi:requests@1.0.0"]);
+    assert_eq!(fake.asked(), ["cargo:serde@1.0.0", "npm:via-yarn@1.0.0", "pypi:django@1.0.0", "pypi:requests@1.0.0"]);
     let reason = |i: usize| r[i].unknown_reason.clone().unwrap();
     assert!(reason(0).contains("Go's module proxy serves no license metadata"), "{}", reason(0));
     assert!(reason(1).contains("not a registry"), "{}", reason(1));
     assert!(reason(2).contains("project's own package"), "{}", reason(2));
     assert!(reason(3).contains("only crates.io is looked up"), "{}", reason(3));
+    assert!(reason(6).contains("resolved from npm.corp.example, not from the registry"), "{}", reason(6));
+    assert!(reason(8).contains("pypi.corp.example"), "{}", reason(8));
 }
 
 #[test]

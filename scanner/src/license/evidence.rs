@@ -565,7 +565,22 @@ impl<'a> Resolver<'a> {
                     return RegistryPlan::Skip("it is the project's own package, so no registry was asked".to_owned());
                 }
                 Some(s) if is_local_or_vcs(s) => return RegistryPlan::Skip(from(s)),
-                Some(_) => {}
+                Some(s) => {
+                    // A package from a private registry may have a public
+                    // namesake that is another package: only ask the
+                    // registry it came from.
+                    let configured = self.config.raw.registry.base_url(pkg.ecosystem).and_then(url_host);
+                    if let Some(host) = url_host(s)
+                        && !is_public_registry_host(pkg.ecosystem, &host)
+                        && configured.as_deref() != Some(host.as_str())
+                    {
+                        return RegistryPlan::Skip(format!(
+                            "it was resolved from {host}, not from the registry that is looked up ({}), \
+                             so no registry was asked (a namesake there may be another package)",
+                            configured.as_deref().unwrap_or("none")
+                        ));
+                    }
+                }
             },
         }
         if pkg.version.trim().is_empty() {
@@ -1503,6 +1518,29 @@ fn is_local_or_vcs(source: &str) -> bool {
     ["git+", "git:", "github:", "path+", "file:", "link:", "workspace:", "portal:"]
         .iter()
         .any(|p| source.starts_with(p))
+}
+
+/// The host (lower case, without user or port) of a URL; `None` when the
+/// value is not a URL.
+fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?;
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => host.split(':').next()?,
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// Hosts that serve the public registry's packages (npm's own and yarn's
+/// mirror of it; PyPI and its file host).
+fn is_public_registry_host(ecosystem: Ecosystem, host: &str) -> bool {
+    match ecosystem {
+        Ecosystem::Npm => matches!(host, "registry.npmjs.org" | "registry.yarnpkg.com"),
+        Ecosystem::Pypi => matches!(host, "pypi.org" | "files.pythonhosted.org" | "pypi.python.org"),
+        _ => false,
+    }
 }
 
 fn registry_key(pkg: &Package) -> RegistryKey {

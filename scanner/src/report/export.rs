@@ -48,7 +48,11 @@ fn declared(g: &ScannedGraph, i: usize) -> String {
     g.licenses[i]
         .evidence
         .iter()
-        .find(|e| matches!(e.source, EvidenceSource::InputField | EvidenceSource::LocalManifest))
+        // What the package declares: its lockfile entry, its manifest, or
+        // the registry's copy of the manifest's license field.
+        .find(|e| {
+            matches!(e.source, EvidenceSource::InputField | EvidenceSource::LocalManifest | EvidenceSource::Registry)
+        })
         .and_then(|e| e.expression.as_ref())
         .map(|e| e.to_string())
         .unwrap_or_else(|| "NOASSERTION".to_owned())
