@@ -13,6 +13,7 @@
 //! - [`gate`]: drift judged by the policy, and its reports.
 //! - [`forge`]: GitHub-compatible webhooks and the forge API client.
 //! - [`jobs`]: background workers for webhook gate jobs.
+//! - [`registry`]: package registry look-ups over HTTP for the scanner (off by default), cached on disk.
 
 pub mod auth;
 pub mod cli;
@@ -24,5 +25,6 @@ pub mod jobs;
 pub mod keys;
 pub mod ledger;
 pub mod policy;
+pub mod registry;
 pub mod runtime;
 pub mod store;

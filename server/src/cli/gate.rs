@@ -2,7 +2,7 @@
 //! the report, and exit 0 (allow), 1 (deny), 3 (review needed) or 2
 //! (error). For any CI system.
 
-use super::scan::{emit, open_repo};
+use super::scan::{RegistryArgs, emit, open_repo};
 use super::{Failure, GlobalArgs};
 use crate::gate::{self, GateContext, report};
 use crate::policy::{compile, read_bundle};
@@ -49,6 +49,8 @@ pub struct GateArgs {
     /// Evaluate as of this time (RFC 3339) instead of now, e.g. to reproduce an old verdict
     #[arg(long, value_name = "TIME")]
     now: Option<String>,
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 pub fn run(global: &GlobalArgs, args: GateArgs) -> Result<ExitCode, Failure> {
@@ -58,11 +60,12 @@ pub fn run(global: &GlobalArgs, args: GateArgs) -> Result<ExitCode, Failure> {
             .map_err(|e| Failure(format!("--now {t:?}: not an RFC 3339 time ({e})")))?,
         None => time::OffsetDateTime::now_utc(),
     };
+    let licenses = args.registry.licenses(&config)?;
     let compiled = compile(read_bundle(&config.policies.value)?)?;
     let repo = open_repo(&args.repo)?;
     let base_commit = git::resolve_commit(&repo, &args.base)?.id().to_string();
     let head_commit = git::resolve_commit(&repo, &args.head)?.id().to_string();
-    let drift = git::diff_revs(&repo, &args.base, &args.head, &config.licenses)?;
+    let drift = git::diff_revs_valid(&repo, &args.base, &args.head, &licenses)?;
     let context = GateContext {
         repository: Some(args.repo.display().to_string()),
         base: args.base.clone(),

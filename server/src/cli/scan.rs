@@ -5,10 +5,12 @@
 //! `history`, at least one commit changed a license), 2 error.
 
 use super::{Failure, GlobalArgs};
+use crate::config::Config;
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use steward_scanner::license::ValidLicenseConfig;
 use steward_scanner::report::{self, ExportOptions, HumanOptions};
 use steward_scanner::{Directory, drift, git};
 
@@ -55,6 +57,27 @@ pub struct ScanArgs {
     /// Write the report to FILE instead of standard output
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+/// `--online`, shared by the commands that scan.
+#[derive(Debug, Clone, Args)]
+pub struct RegistryArgs {
+    /// Look up packages without local license data in the public registries (crates.io, npm, PyPI);
+    /// overrides `licenses.offline`. Sends package names and versions to the registries; answers are
+    /// cached under <data_dir>/cache/registry (or `licenses.registry.cache-dir`)
+    #[arg(long)]
+    pub online: bool,
+}
+
+impl RegistryArgs {
+    /// The validated `[licenses]` settings, with a registry source when
+    /// `--online` or `offline = false`.
+    pub fn licenses(&self, config: &Config) -> Result<ValidLicenseConfig, Failure> {
+        crate::registry::license_config(config, self.online)
+            .map_err(|e| Failure(format!("invalid license configuration: {e}")))
+    }
 }
 
 /// Compare two points and report license drift.
@@ -88,6 +111,8 @@ pub struct DiffArgs {
     /// Write the report to FILE instead of standard output
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 /// List every commit on the first-parent history that changed a
@@ -109,13 +134,16 @@ pub struct HistoryArgs {
     /// Write the report to FILE instead of standard output
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 pub fn scan(global: &GlobalArgs, args: ScanArgs) -> Result<ExitCode, Failure> {
     let config = global.load(|_| {})?;
+    let licenses = args.registry.licenses(&config)?;
     require_exists(&args.path)?;
     let tree = Directory::new(&args.path);
-    let scan = steward_scanner::scan::scan(&tree, &config.licenses)?;
+    let scan = steward_scanner::scan::scan_valid(&tree, &licenses)?;
     let text = match args.format {
         ScanFormat::Text => report::scan_human(&scan, &human(&args.output, true)),
         ScanFormat::Json => report::scan_json(&scan),
@@ -128,17 +156,18 @@ pub fn scan(global: &GlobalArgs, args: ScanArgs) -> Result<ExitCode, Failure> {
 
 pub fn diff(global: &GlobalArgs, args: DiffArgs) -> Result<ExitCode, Failure> {
     let config = global.load(|_| {})?;
+    let licenses = args.registry.licenses(&config)?;
     let drift = match (&args.repo, &args.old, &args.new) {
         (Some(repo), _, _) => {
             let repo = open_repo(repo)?;
             let (base, head) = (args.base.as_deref().unwrap_or_default(), args.head.as_deref().unwrap_or_default());
-            git::diff_revs(&repo, base, head, &config.licenses)?
+            git::diff_revs_valid(&repo, base, head, &licenses)?
         }
         (None, Some(old), Some(new)) => {
             require_exists(old)?;
             require_exists(new)?;
-            let old = steward_scanner::scan::scan(&Directory::new(old), &config.licenses)?;
-            let new = steward_scanner::scan::scan(&Directory::new(new), &config.licenses)?;
+            let old = steward_scanner::scan::scan_valid(&Directory::new(old), &licenses)?;
+            let new = steward_scanner::scan::scan_valid(&Directory::new(new), &licenses)?;
             drift::diff(&old, &new)
         }
         _ => return Err(Failure("give OLD and NEW, or --repo with --base and --head".into())),
@@ -155,6 +184,7 @@ pub fn diff(global: &GlobalArgs, args: DiffArgs) -> Result<ExitCode, Failure> {
 
 pub fn history(global: &GlobalArgs, args: HistoryArgs) -> Result<ExitCode, Failure> {
     let config = global.load(|_| {})?;
+    let licenses = args.registry.licenses(&config)?;
     let repo = open_repo(&args.repo)?;
     let bar = progress_bar();
     let mut on_progress = |p: git::Progress| {
@@ -162,7 +192,8 @@ pub fn history(global: &GlobalArgs, args: HistoryArgs) -> Result<ExitCode, Failu
         bar.set_position(p.done as u64);
         bar.set_message(format!("{} scanned", p.scanned));
     };
-    let result = git::history(&repo, args.since.as_deref(), args.path.as_deref(), &config.licenses, &mut on_progress);
+    let result =
+        git::history_valid(&repo, "HEAD", args.since.as_deref(), args.path.as_deref(), &licenses, &mut on_progress);
     bar.finish_and_clear();
     let history = result?;
     let text = match args.format {

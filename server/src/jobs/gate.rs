@@ -116,21 +116,25 @@ pub async fn run_gate(state: &AppState, worker: &str, job: &Job) -> Outcome {
 }
 
 /// Fetches, scans and judges in a blocking task (git and the scanner are
-/// synchronous and CPU-bound).
+/// synchronous and CPU-bound; registry look-ups, when `[licenses] offline =
+/// false`, use a blocking HTTP client that must not run on a runtime
+/// thread).
 async fn judge_commits(state: &AppState, repo: &RepoConfig, job: &GateJob) -> Result<GateReport, Outcome> {
     let cache = state.config.data_dir.value.join("repos");
     let repo = repo.clone();
     let job = job.clone();
-    let licenses = state.config.licenses.clone();
+    let config = state.config.clone();
     let policy = state.policy.current();
     let task = tokio::task::spawn_blocking(move || -> Result<GateReport, Outcome> {
+        let licenses = crate::registry::license_config(&config, false)
+            .map_err(|e| Outcome::Failed { error: format!("invalid license configuration: {e}"), retry: false })?;
         let extra: Vec<String> = job
             .pull_request
             .map(|n| vec![format!("+refs/pull/{n}/head:refs/remotes/origin/pull/{n}")])
             .unwrap_or_default();
         let git = fetch::ensure_commits(&cache, &repo, &extra, &[&job.base_sha, &job.head_sha])
             .map_err(|e| Outcome::Failed { error: e.to_string(), retry: true })?;
-        let drift = steward_scanner::git::diff_revs(&git, &job.base_sha, &job.head_sha, &licenses)
+        let drift = steward_scanner::git::diff_revs_valid(&git, &job.base_sha, &job.head_sha, &licenses)
             .map_err(|e| Outcome::Failed { error: e.to_string(), retry: false })?;
         let context = GateContext {
             repository: Some(job.repository.clone()),

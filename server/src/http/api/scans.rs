@@ -42,7 +42,7 @@ pub(super) async fn judge(
     Extension(caller): Extension<Principal>,
     ApiJson(req): ApiJson<GateRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let licenses = state.config.licenses.clone();
+    let config = state.config.clone();
     let policy = state.policy.current();
     let context = GateContext {
         repository: req.repository.clone(),
@@ -50,10 +50,14 @@ pub(super) async fn judge(
         head: req.head.clone().unwrap_or_else(|| req.new.path.clone()),
         ..GateContext::default()
     };
+    // Blocking: the scanner, and registry look-ups when `offline = false`.
     let report = tokio::task::spawn_blocking(move || -> Result<gate::GateReport, ApiError> {
+        let licenses = crate::registry::license_config(&config, false)
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("invalid license configuration: {e}")))?;
         let scan_side = |label: &str, doc: &Document| {
             let tree = MemoryTree::single(&doc.path, doc.content.as_bytes().to_vec());
-            steward_scanner::scan::scan(&tree, &licenses).map_err(|e| ApiError::Unprocessable(format!("{label}: {e}")))
+            steward_scanner::scan::scan_valid(&tree, &licenses)
+                .map_err(|e| ApiError::Unprocessable(format!("{label}: {e}")))
         };
         let old = scan_side("old", &req.old)?;
         let new = scan_side("new", &req.new)?;

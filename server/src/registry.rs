@@ -1,0 +1,379 @@
+//! Registry look-ups over HTTP for the scanner, when `[licenses] offline =
+//! false` or a command's `--online`: npm's per-version documents, PyPI's
+//! version JSON and the `Cargo.toml` inside crates.io's `.crate` archives,
+//! each answer cached on disk. The only code that talks to a package
+//! registry; what the documents mean is the scanner's
+//! (`steward_scanner::license::registry`).
+//!
+//! **Cache.** One JSON file per (ecosystem, registry, name, version):
+//! `<cache>/<ecosystem>/<host>-<hash of the base URL>/<name>/<version>.json`,
+//! every part percent-encoded so no name leaves the directory. It holds the
+//! extracted answer (a license record, "no license field" or "not found"
+//! for a 404), never an error: timeouts, refused connections and other
+//! HTTP errors are asked again next run. A published version is immutable,
+//! so a cached answer is used without any request. Files are written to a
+//! temporary name and renamed, so readers never see half a file.
+//!
+//! **Threads.** The client is blocking reqwest, which must not run on a
+//! tokio worker thread: the scanner calls [`HttpRegistry::lookup`] from its
+//! own threads, the commands are synchronous, the server scans inside
+//! `spawn_blocking`, and a call that still finds itself inside a runtime
+//! sends its request from a short-lived plain thread.
+
+use crate::config::Config;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use steward_scanner::Ecosystem;
+use steward_scanner::license::registry::{
+    self, MAX_CRATE_FILE_BYTES, MAX_DOCUMENT_BYTES, RegistryAnswer, RegistryConfig, RegistryError, RegistrySource,
+    encode_segment,
+};
+use steward_scanner::license::{ConfigError, ValidLicenseConfig};
+
+/// The largest `.crate` downloaded.
+pub const MAX_CRATE_BYTES: u64 = 20 << 20;
+/// The most bytes unpacked from one `.crate` while looking for a file.
+const MAX_UNPACKED_BYTES: u64 = 256 << 20;
+/// The largest cache file read back.
+const MAX_CACHE_FILE_BYTES: u64 = 2 << 20;
+/// After this many failed requests in a row to one registry, the rest of
+/// the run does not ask it again (a registry that is down would otherwise
+/// cost one time-out per package).
+const MAX_CONSECUTIVE_FAILURES: u32 = 5;
+const CACHE_SCHEMA: &str = "steward.registry-cache/v1";
+
+/// The validated `[licenses]` settings, with an [`HttpRegistry`] when
+/// registry look-ups are on (`offline = false` in the file, or `online`
+/// from a command's `--online`). The cache directory defaults to
+/// `<data_dir>/cache/registry`.
+pub fn license_config(config: &Config, online: bool) -> Result<ValidLicenseConfig, ConfigError> {
+    let mut licenses = config.licenses.clone();
+    if online {
+        licenses.offline = false;
+    }
+    let valid = licenses.validate()?;
+    if licenses.offline {
+        return Ok(valid);
+    }
+    let cache = cache_dir(config);
+    Ok(valid.with_registry(Arc::new(HttpRegistry::new(licenses.registry, cache))))
+}
+
+/// `licenses.registry.cache-dir`, else `<data_dir>/cache/registry`.
+pub fn cache_dir(config: &Config) -> PathBuf {
+    config.licenses.registry.cache_dir.clone().unwrap_or_else(|| config.data_dir.value.join("cache").join("registry"))
+}
+
+/// A [`RegistrySource`] over HTTP with a disk cache.
+pub struct HttpRegistry {
+    config: RegistryConfig,
+    cache_dir: PathBuf,
+    /// Built on first use, on the thread of the first request.
+    client: OnceLock<Result<reqwest::blocking::Client, String>>,
+    /// Transient failures of this run, by URL: not asked twice (a diff
+    /// scans two points that share most packages).
+    failed: Mutex<HashMap<String, RegistryError>>,
+    /// Failed requests in a row, by registry base URL.
+    failing: Mutex<HashMap<String, (u32, String)>>,
+}
+
+/// What a cache file holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CacheEntry {
+    schema: String,
+    /// When the answer was fetched (RFC 3339), for people.
+    fetched_at: String,
+    answer: RegistryAnswer,
+}
+
+impl HttpRegistry {
+    pub fn new(config: RegistryConfig, cache_dir: PathBuf) -> Self {
+        Self {
+            config,
+            cache_dir,
+            client: OnceLock::new(),
+            failed: Mutex::new(HashMap::new()),
+            failing: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The cache file of one package version (inside the cache directory
+    /// whatever the name holds).
+    pub fn cache_path(&self, ecosystem: Ecosystem, name: &str, version: &str) -> PathBuf {
+        let base = self.config.base_url(ecosystem).unwrap_or("");
+        let host = base.split_once("://").map_or(base, |(_, rest)| rest).split('/').next().unwrap_or("");
+        let hash = hex::encode(Sha256::digest(base.as_bytes()));
+        let registry_dir = format!("{}-{}", file_name(host), &hash[..12]);
+        self.cache_dir
+            .join(ecosystem.to_string())
+            .join(registry_dir)
+            .join(file_name(name))
+            .join(format!("{}.json", file_name(version)))
+    }
+
+    fn client(&self) -> Result<&reqwest::blocking::Client, RegistryError> {
+        let built = self.client.get_or_init(|| {
+            reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(self.config.timeout_secs))
+                .connect_timeout(Duration::from_secs(self.config.timeout_secs))
+                .user_agent(concat!("steward/", env!("CARGO_PKG_VERSION"), " (license metadata)"))
+                .build()
+                .map_err(|e| e.to_string())
+        });
+        built.as_ref().map_err(|e| RegistryError::Unavailable {
+            url: String::new(),
+            message: format!("cannot build the HTTP client: {e}"),
+        })
+    }
+
+    /// GET `url`: its body, or `None` for 404/410. At most `limit` bytes.
+    fn get(&self, url: &str, limit: u64) -> Result<Option<Vec<u8>>, RegistryError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // Blocking reqwest panics on a runtime's thread.
+            return std::thread::scope(|s| {
+                s.spawn(|| self.get_now(url, limit)).join().unwrap_or_else(|_| {
+                    Err(RegistryError::Unavailable { url: url.to_owned(), message: "the request panicked".into() })
+                })
+            });
+        }
+        self.get_now(url, limit)
+    }
+
+    fn get_now(&self, url: &str, limit: u64) -> Result<Option<Vec<u8>>, RegistryError> {
+        let unavailable = |message: String| RegistryError::Unavailable { url: url.to_owned(), message };
+        let client = self.client()?;
+        tracing::debug!(url, "registry request");
+        let response = client.get(url).send().map_err(|e| {
+            unavailable(if e.is_timeout() {
+                format!("no answer within {} s", self.config.timeout_secs)
+            } else {
+                request_error(&e)
+            })
+        })?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(unavailable(format!("HTTP {status}")));
+        }
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Err(RegistryError::TooLarge { url: url.to_owned(), limit });
+        }
+        let mut body = Vec::new();
+        response.take(limit + 1).read_to_end(&mut body).map_err(|e| unavailable(format!("reading the body: {e}")))?;
+        if body.len() as u64 > limit {
+            return Err(RegistryError::TooLarge { url: url.to_owned(), limit });
+        }
+        Ok(Some(body))
+    }
+
+    /// Fetches and reads one document (no cache).
+    fn fetch(&self, ecosystem: Ecosystem, name: &str, version: &str) -> Result<RegistryAnswer, RegistryError> {
+        let url = self.config.document_url(ecosystem, name, version)?;
+        let limit = if ecosystem == Ecosystem::Cargo { MAX_CRATE_BYTES } else { MAX_DOCUMENT_BYTES as u64 };
+        let Some(body) = self.get(&url, limit)? else {
+            return Ok(RegistryAnswer::NotFound { url });
+        };
+        match ecosystem {
+            Ecosystem::Npm => registry::parse_npm_version(&url, &body),
+            Ecosystem::Pypi => registry::parse_pypi_version(&url, &body),
+            Ecosystem::Cargo => crate_answer(&url, name, version, &body),
+            Ecosystem::Go | Ecosystem::Other => Err(RegistryError::Unsupported { ecosystem }),
+        }
+    }
+}
+
+impl RegistrySource for HttpRegistry {
+    fn lookup(&self, ecosystem: Ecosystem, name: &str, version: &str) -> Result<RegistryAnswer, RegistryError> {
+        let url = self.config.document_url(ecosystem, name, version)?;
+        let path = self.cache_path(ecosystem, name, version);
+        if let Some(answer) = read_cache(&path) {
+            return Ok(answer);
+        }
+        if let Some(e) = self.failed.lock().ok().and_then(|f| f.get(&url).cloned()) {
+            return Err(e);
+        }
+        let base = self.config.base_url(ecosystem).unwrap_or("").to_owned();
+        if let Some((n, last)) = self.failing.lock().ok().and_then(|f| f.get(&base).cloned())
+            && n >= MAX_CONSECUTIVE_FAILURES
+        {
+            return Err(RegistryError::Unavailable {
+                url,
+                message: format!("not asked: the last {n} requests to {base} failed (the last with: {last})"),
+            });
+        }
+        let answer = self.fetch(ecosystem, name, version);
+        match &answer {
+            Ok(a) => {
+                if let Err(e) = write_cache(&path, a) {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot write the registry cache");
+                }
+            }
+            Err(e) if e.is_transient() => {
+                if let Ok(mut f) = self.failed.lock() {
+                    f.insert(url.clone(), e.clone());
+                }
+            }
+            Err(_) => {}
+        }
+        if let Ok(mut f) = self.failing.lock() {
+            match &answer {
+                Err(e) if e.is_transient() => {
+                    let slot = f.entry(base).or_insert((0, String::new()));
+                    slot.0 += 1;
+                    slot.1 = e.to_string();
+                }
+                _ => {
+                    f.remove(&base);
+                }
+            }
+        }
+        answer
+    }
+}
+
+/// A reqwest error without the URL (the caller names it) and with its
+/// causes, which say what went wrong (`Connection refused`).
+fn request_error(e: &reqwest::Error) -> String {
+    let mut message = String::from(if e.is_connect() { "cannot connect" } else { "request failed" });
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
+
+/// The answer of a downloaded `.crate`: its `<name>-<version>/Cargo.toml`
+/// and, for `license-file`, that file.
+fn crate_answer(url: &str, name: &str, version: &str, archive: &[u8]) -> Result<RegistryAnswer, RegistryError> {
+    let root = format!("{name}-{version}");
+    let manifest_path = format!("{root}/Cargo.toml");
+    let manifest = crate_file(url, archive, &manifest_path)?.ok_or_else(|| RegistryError::Malformed {
+        url: url.to_owned(),
+        field: manifest_path.clone(),
+        message: "not in the archive".into(),
+    })?;
+    let mut read = |relative: &str| crate_file(url, archive, &format!("{root}/{relative}")).ok().flatten();
+    registry::parse_crate_manifest(url, &manifest_path, &manifest, &mut read)
+}
+
+/// The regular file `wanted` (`name-1.0.0/Cargo.toml`) of a gzip tar, when
+/// it is there and at most [`MAX_CRATE_FILE_BYTES`]. Reads at most
+/// [`MAX_UNPACKED_BYTES`] of the unpacked archive.
+fn crate_file(url: &str, archive: &[u8], wanted: &str) -> Result<Option<Vec<u8>>, RegistryError> {
+    let malformed =
+        |message: String| RegistryError::Malformed { url: url.to_owned(), field: wanted.to_owned(), message };
+    let mut unpacked = flate2::read::GzDecoder::new(archive).take(MAX_UNPACKED_BYTES);
+    let found = (|| {
+        let mut tar = tar::Archive::new(&mut unpacked);
+        let entries = tar.entries().map_err(|e| malformed(format!("not a gzip tar archive: {e}")))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| malformed(format!("reading the archive: {e}")))?;
+            let path = entry.path_bytes();
+            let path = path.strip_prefix(b"./").unwrap_or(&path[..]);
+            if path != wanted.as_bytes() || !entry.header().entry_type().is_file() {
+                continue;
+            }
+            if entry.size() > MAX_CRATE_FILE_BYTES as u64 {
+                return Err(RegistryError::TooLarge {
+                    url: format!("{url}#{wanted}"),
+                    limit: MAX_CRATE_FILE_BYTES as u64,
+                });
+            }
+            let mut bytes = Vec::new();
+            (&mut entry)
+                .take(MAX_CRATE_FILE_BYTES as u64)
+                .read_to_end(&mut bytes)
+                .map_err(|e| malformed(format!("reading the file: {e}")))?;
+            return Ok(Some(bytes));
+        }
+        Ok(None)
+    })();
+    if unpacked.limit() == 0 {
+        return Err(RegistryError::TooLarge { url: url.to_owned(), limit: MAX_UNPACKED_BYTES });
+    }
+    found
+}
+
+/// A name as one safe file name: percent-encoded (no `/`, no `..`), and
+/// hashed when too long for a file system.
+fn file_name(s: &str) -> String {
+    if s.is_empty() {
+        return "%".to_owned(); // never an encoding's output
+    }
+    let encoded = encode_segment(s);
+    if encoded.len() > 150 {
+        return format!("%sha256-{}", hex::encode(Sha256::digest(s.as_bytes())));
+    }
+    encoded
+}
+
+fn read_cache(path: &Path) -> Option<RegistryAnswer> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CACHE_FILE_BYTES).read_to_end(&mut bytes).ok()?;
+    match serde_json::from_slice::<CacheEntry>(&bytes) {
+        Ok(entry) if entry.schema == CACHE_SCHEMA => Some(entry.answer),
+        // Another format or a damaged file: asked again and rewritten.
+        _ => {
+            tracing::debug!(path = %path.display(), "ignoring an unreadable registry cache file");
+            None
+        }
+    }
+}
+
+/// Writes `answer` to `path` through a temporary file and a rename.
+fn write_cache(path: &Path, answer: &RegistryAnswer) -> std::io::Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().ok_or_else(|| std::io::Error::other("cache path has no directory"))?;
+    std::fs::create_dir_all(dir)?;
+    let entry = CacheEntry {
+        schema: CACHE_SCHEMA.to_owned(),
+        fetched_at: crate::gate::rfc3339(time::OffsetDateTime::now_utc()),
+        answer: answer.clone(),
+    };
+    let bytes = serde_json::to_vec_pretty(&entry).map_err(std::io::Error::other)?;
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".tmp-{}-{n}", std::process::id()));
+    let written = (|| {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_paths_stay_inside_the_cache_directory() {
+        let r = HttpRegistry::new(RegistryConfig::default(), PathBuf::from("/cache"));
+        for (name, version) in [("@scope/pkg", "1.0.0"), ("../../etc", ".."), ("a/../../b", "1/../../2"), ("", "")] {
+            let p = r.cache_path(Ecosystem::Npm, name, version);
+            assert!(p.to_string_lossy().starts_with("/cache/npm/registry.npmjs.org-"), "{}", p.display());
+            let below: Vec<_> = p.strip_prefix("/cache").unwrap().components().collect();
+            assert_eq!(below.len(), 4, "{}", p.display());
+            assert!(below.iter().all(|c| matches!(c, std::path::Component::Normal(_))), "{}", p.display());
+        }
+        let p = r.cache_path(Ecosystem::Npm, "@scope/pkg", "1.0.0");
+        assert!(p.ends_with("%40scope%2Fpkg/1.0.0.json"), "{}", p.display());
+        let long = "x".repeat(300);
+        let p = r.cache_path(Ecosystem::Pypi, &long, "1");
+        assert!(p.file_name().is_some() && p.parent().unwrap().file_name().unwrap().len() < 100);
+    }
+}

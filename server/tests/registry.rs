@@ -1,0 +1,494 @@
+//! Registry look-ups over HTTP with the disk cache (`server/src/registry.rs`),
+//! through `steward scan | diff | gate` and `POST /api/v1/gate`.
+//!
+//! The public registries cannot be reached from tests, so a stand-in
+//! registry runs in the test: a `std::net::TcpListener` thread on
+//! 127.0.0.1 that serves an npm per-version document, a PyPI version JSON
+//! and real gzip-tar `.crate` archives built here with `tar` and `flate2`,
+//! and records every request path.
+
+mod common;
+
+use common::TestDb;
+use common::git::TestRepo;
+use common::server::{run, stderr, stdout};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use steward::registry::HttpRegistry;
+use steward_scanner::Ecosystem;
+use steward_scanner::license::{RegistryAnswer, RegistryConfig, RegistrySource};
+
+/// The stand-in registry: canned answers by path, every request recorded.
+struct StandIn {
+    addr: SocketAddr,
+    requests: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+type Routes = HashMap<String, (u16, Vec<u8>)>;
+
+impl StandIn {
+    fn start(routes: Routes) -> StandIn {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (log, stopping) = (requests.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    serve(stream, &routes, &log);
+                }
+            }
+        });
+        StandIn { addr, requests, stop, thread: Some(thread) }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The paths asked so far, sorted; clears the record.
+    fn take_requests(&self) -> Vec<String> {
+        let mut r = std::mem::take(&mut *self.requests.lock().unwrap());
+        r.sort();
+        r
+    }
+
+    /// Stops serving and closes the port.
+    fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr); // wakes the accept loop
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// One request per connection: reads the head, answers, closes.
+fn serve(mut stream: TcpStream, routes: &Routes, log: &Mutex<Vec<String>>) {
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+    log.lock().unwrap().push(path.clone());
+    let (status, body) = routes.get(&path).cloned().unwrap_or((404, b"{\"error\":\"Not found\"}".to_vec()));
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        _ => "Internal Server Error",
+    };
+    let _ = write!(stream, "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    let _ = stream.write_all(&body);
+}
+
+/// A `.crate`: a gzip tar of `<name>-<version>/…`, as cargo packages it.
+fn crate_archive(name: &str, version: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    for (path, bytes) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("{name}-{version}/{path}"), *bytes).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+fn mit_text() -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scanner/tests/data/licenses/MIT.txt")).unwrap()
+}
+
+fn routes() -> Routes {
+    let json = |v: Value| (200, v.to_string().into_bytes());
+    let mut r: Routes = HashMap::new();
+    r.insert("/npm/left-pad/1.3.0".into(), json(json!({"name": "left-pad", "version": "1.3.0", "license": "WTFPL"})));
+    r.insert(
+        "/npm/left-pad/1.3.1".into(),
+        json(json!({"name": "left-pad", "version": "1.3.1", "license": "GPL-3.0-only"})),
+    );
+    r.insert("/npm/@scope/pkg/2.0.0".into(), json(json!({"name": "@scope/pkg", "license": {"type": "Apache-2.0"}})));
+    r.insert(
+        "/npm/legacy/0.1.0".into(),
+        json(json!({"name": "legacy", "licenses": [{"type": "MIT", "url": "http://x/mit"}, {"type": "Apache-2.0"}]})),
+    );
+    r.insert("/npm/broken/1.0.0".into(), (500, b"oops".to_vec()));
+    r.insert("/npm/garbled/1.0.0".into(), (200, b"{\"name\": \"garbled\", \"license\": ".to_vec()));
+    r.insert("/npm/has-license/1.0.0".into(), json(json!({"license": "GPL-3.0-only"})));
+    // `/npm/gone/9.9.9` is not served: 404.
+    r.insert(
+        "/pypi/requests/2.31.0/json".into(),
+        json(json!({"info": {"name": "requests", "license": "", "classifiers": [
+            "Programming Language :: Python :: 3",
+            "License :: OSI Approved :: Apache Software License"
+        ]}, "urls": []})),
+    );
+    let manifest =
+        b"[package]\nedition = \"2021\"\nname = \"tiny\"\nversion = \"0.1.0\"\nlicense = \"MIT OR Apache-2.0\"\n";
+    r.insert(
+        "/crates/tiny/tiny-0.1.0.crate".into(),
+        (
+            200,
+            crate_archive(
+                "tiny",
+                "0.1.0",
+                &[("Cargo.toml.orig", b"junk"), ("Cargo.toml", manifest), ("src/lib.rs", b"")],
+            ),
+        ),
+    );
+    let mit = mit_text();
+    let manifest = b"[package]\nname = \"filed\"\nversion = \"0.2.0\"\nlicense-file = \"LICENSE\"\n";
+    r.insert(
+        "/crates/filed/filed-0.2.0.crate".into(),
+        (200, crate_archive("filed", "0.2.0", &[("LICENSE", &mit), ("Cargo.toml", manifest)])),
+    );
+    r
+}
+
+/// package-lock v3: `app` → each `(name, version, license in the lockfile)`.
+fn npm_lock(packages: &[(&str, &str, Option<&str>)]) -> String {
+    let mut deps = serde_json::Map::new();
+    let mut entries = serde_json::Map::new();
+    for (name, version, license) in packages {
+        deps.insert(name.to_string(), json!(format!("^{version}")));
+        let mut e =
+            json!({"version": version, "resolved": format!("https://registry.npmjs.org/{name}/-/x-{version}.tgz")});
+        if let Some(l) = license {
+            e["license"] = json!(l);
+        }
+        entries.insert(format!("node_modules/{name}"), e);
+    }
+    entries.insert("".into(), json!({"name": "app", "version": "1.0.0", "dependencies": deps}));
+    serde_json::to_string_pretty(&json!({"name": "app", "version": "1.0.0", "lockfileVersion": 3, "packages": entries}))
+        .unwrap()
+}
+
+const CARGO_LOCK: &str = r#"version = 4
+
+[[package]]
+name = "app"
+version = "1.0.0"
+dependencies = ["filed", "tiny"]
+
+[[package]]
+name = "filed"
+version = "0.2.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+
+[[package]]
+name = "tiny"
+version = "0.1.0"
+source = "sparse+https://index.crates.io/"
+"#;
+
+/// A working directory with `steward.toml` pointing the registries at the
+/// stand-in, and a project `proj/` with an npm, a pip and a Cargo lockfile.
+fn workdir(stand_in: &StandIn, extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let url = stand_in.url();
+    std::fs::write(
+        dir.path().join("steward.toml"),
+        format!(
+            "[licenses]\nlocal-caches = false\n{extra}\n[licenses.registry]\nnpm = \"{url}/npm\"\n\
+             pypi = \"{url}/pypi/\"\ncrates = \"{url}/crates\"\ntimeout-secs = 5\n"
+        ),
+    )
+    .unwrap();
+    let proj = dir.path().join("proj");
+    std::fs::create_dir_all(&proj).unwrap();
+    let lock = npm_lock(&[
+        ("left-pad", "1.3.0", None),
+        ("@scope/pkg", "2.0.0", None),
+        ("legacy", "0.1.0", None),
+        ("gone", "9.9.9", None),
+        ("broken", "1.0.0", None),
+        ("garbled", "1.0.0", None),
+        ("has-license", "1.0.0", Some("ISC")),
+    ]);
+    std::fs::write(proj.join("package-lock.json"), lock).unwrap();
+    std::fs::write(proj.join("requirements.txt"), "requests==2.31.0\n").unwrap();
+    std::fs::write(proj.join("Cargo.lock"), CARGO_LOCK).unwrap();
+    dir
+}
+
+fn scan_json(dir: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["scan", "proj", "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = run(dir, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(&out)))
+}
+
+/// The License object of package `name` in a `steward.scan/v1` report.
+fn license<'a>(scan: &'a Value, name: &str) -> &'a Value {
+    scan["graphs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["packages"].as_array().unwrap())
+        .find(|p| p["name"] == name)
+        .map(|p| &p["license"])
+        .unwrap_or_else(|| panic!("no package {name}"))
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn offline_by_default_sends_no_request_and_says_why() {
+    let stand_in = StandIn::start(routes());
+    let dir = workdir(&stand_in, "");
+    let scan = scan_json(dir.path(), &[]);
+    assert_eq!(stand_in.take_requests(), Vec::<String>::new(), "offline is the default: not one request");
+    let l = license(&scan, "left-pad");
+    assert!(l.get("expression").is_none(), "{l}");
+    let reason = l["unknown_reason"].as_str().unwrap();
+    assert!(reason.starts_with("no license data: the input has no license field"), "{reason}");
+    assert_eq!(license(&scan, "has-license")["expression"], "ISC");
+    assert!(!dir.path().join("steward-data").exists(), "offline writes no cache");
+    assert!(scan.get("warnings").is_none(), "{scan}");
+}
+
+#[test]
+fn online_resolves_from_the_registries_then_from_the_disk_cache() {
+    let stand_in = StandIn::start(routes());
+    let dir = workdir(&stand_in, "");
+    let url = stand_in.url();
+    let scan = scan_json(dir.path(), &["--online"]);
+
+    // npm: `license`, `license.type` (scoped name), legacy `licenses[]`.
+    let l = license(&scan, "left-pad");
+    assert_eq!(l["expression"], "WTFPL", "{l}");
+    let ev = &l["evidence"][0];
+    assert_eq!(ev["source"], "registry");
+    assert_eq!(ev["file"], format!("{url}/npm/left-pad/1.3.0"));
+    assert_eq!(ev["field"], "license");
+    assert!((l["confidence"].as_f64().unwrap() - 0.9).abs() < 1e-6, "{l}");
+    assert_eq!(license(&scan, "@scope/pkg")["expression"], "Apache-2.0");
+    assert_eq!(license(&scan, "@scope/pkg")["evidence"][0]["field"], "license.type");
+    let legacy = license(&scan, "legacy");
+    assert_eq!(legacy["canonical"], "Apache-2.0 OR MIT", "{legacy}");
+    assert_eq!(legacy["evidence"][0]["field"], "licenses[*].type");
+    // PyPI: no license_expression, an empty license, a classifier.
+    let requests = license(&scan, "requests");
+    assert_eq!(requests["expression"], "Apache-2.0", "{requests}");
+    assert_eq!(requests["evidence"][0]["field"], "info.classifiers");
+    assert_eq!(requests["evidence"][0]["file"], format!("{url}/pypi/requests/2.31.0/json"));
+    // crates.io: the Cargo.toml inside the .crate; license-file's text.
+    let tiny = license(&scan, "tiny");
+    assert_eq!(tiny["expression"], "MIT OR Apache-2.0", "{tiny}");
+    assert_eq!(tiny["evidence"][0]["file"], format!("{url}/crates/tiny/tiny-0.1.0.crate"));
+    assert_eq!(tiny["evidence"][0]["field"], "package.license");
+    let filed = license(&scan, "filed");
+    assert_eq!(filed["expression"], "MIT", "{filed}");
+    assert_eq!(filed["evidence"][0]["field"], "package.license-file");
+    // 404: unknown with the reason. 500: a warning. Bad JSON: URL and field.
+    let gone = license(&scan, "gone")["unknown_reason"].as_str().unwrap();
+    assert!(gone.contains(&format!("{url}/npm/gone/9.9.9 answered 404 Not Found")), "{gone}");
+    let broken = license(&scan, "broken");
+    assert!(broken.get("expression").is_none());
+    let warning = broken["warnings"][0].as_str().unwrap();
+    assert!(warning.starts_with(&format!("registry look-up failed: {url}/npm/broken/1.0.0: HTTP 500")), "{warning}");
+    let garbled = license(&scan, "garbled")["warnings"][0].as_str().unwrap();
+    assert!(garbled.contains(&format!("{url}/npm/garbled/1.0.0: (document): not JSON")), "{garbled}");
+    let warnings = scan["warnings"].to_string();
+    assert!(warnings.contains("2 registry look-ups failed"), "{warnings}");
+    // Local evidence wins: the lockfile's license, no request; the
+    // project's own crate is not looked up either.
+    assert_eq!(license(&scan, "has-license")["expression"], "ISC");
+    assert_eq!(license(&scan, "has-license")["evidence"][0]["source"], "input-field");
+    let mut expected = vec![
+        "/crates/filed/filed-0.2.0.crate",
+        "/crates/tiny/tiny-0.1.0.crate",
+        "/npm/@scope/pkg/2.0.0",
+        "/npm/broken/1.0.0",
+        "/npm/garbled/1.0.0",
+        "/npm/gone/9.9.9",
+        "/npm/legacy/0.1.0",
+        "/npm/left-pad/1.3.0",
+        "/pypi/requests/2.31.0/json",
+    ];
+    expected.sort();
+    assert_eq!(stand_in.take_requests(), expected);
+
+    // The cache: one file per answer under <data_dir>/cache/registry, the
+    // scoped name inside it, 404s kept, errors not.
+    let cache = dir.path().join("steward-data/cache/registry");
+    let files = files_under(&cache);
+    assert_eq!(files.len(), 7, "{files:#?}");
+    let cache_root = cache.canonicalize().unwrap();
+    assert!(files.iter().all(|f| f.canonicalize().unwrap().starts_with(&cache_root)));
+    let scoped = files.iter().find(|f| f.to_string_lossy().contains("%40scope%2Fpkg")).expect("scoped cache file");
+    assert!(scoped.ends_with("%40scope%2Fpkg/2.0.0.json"), "{}", scoped.display());
+    let gone_file = files.iter().find(|f| f.to_string_lossy().contains("/gone/")).expect("404 is cached");
+    assert!(std::fs::read_to_string(gone_file).unwrap().contains("\"answer\": \"not-found\""));
+    assert!(!files.iter().any(|f| f.to_string_lossy().contains("/broken/")), "a 500 is not cached");
+    assert!(!files.iter().any(|f| f.to_string_lossy().contains("/garbled/")), "a bad document is not cached");
+    assert!(!files.iter().any(|f| f.file_name().unwrap().to_string_lossy().starts_with(".tmp")));
+
+    // Second run: only what was not cached is asked again.
+    let again = scan_json(dir.path(), &["--online"]);
+    assert_eq!(stand_in.take_requests(), ["/npm/broken/1.0.0", "/npm/garbled/1.0.0"]);
+    assert_eq!(license(&again, "left-pad"), license(&scan, "left-pad"));
+
+    // Third run with the registry gone: the cache answers; failures warn.
+    stand_in.stop();
+    let offline_registry = scan_json(dir.path(), &["--online"]);
+    for name in ["left-pad", "@scope/pkg", "legacy", "requests", "tiny", "filed"] {
+        assert_eq!(license(&offline_registry, name), license(&scan, name), "{name} from the cache");
+    }
+    assert!(license(&offline_registry, "gone")["unknown_reason"].as_str().unwrap().contains("404"));
+    let broken = license(&offline_registry, "broken")["warnings"][0].as_str().unwrap();
+    assert!(broken.contains("cannot connect"), "{broken}");
+}
+
+#[test]
+fn offline_false_in_the_file_turns_look_ups_on_for_diff_and_gate() {
+    let stand_in = StandIn::start(routes());
+    let dir = workdir(&stand_in, "offline = false");
+    let path = dir.path();
+    std::fs::write(path.join("old.package-lock.json"), npm_lock(&[("left-pad", "1.3.0", None)])).unwrap();
+    std::fs::write(path.join("new.package-lock.json"), npm_lock(&[("left-pad", "1.3.1", None)])).unwrap();
+
+    let out = run(path, &["diff", "old.package-lock.json", "new.package-lock.json", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "license drift found: {}{}", stdout(&out), stderr(&out));
+    let drift: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let finding = &drift["findings"][0];
+    assert_eq!(finding["code"], "license-changed", "{drift}");
+    assert_eq!(finding["old_license"]["expression"], "WTFPL");
+    assert_eq!(finding["new_license"]["expression"], "GPL-3.0-only");
+    assert_eq!(stand_in.take_requests(), ["/npm/left-pad/1.3.0", "/npm/left-pad/1.3.1"]);
+
+    let repo = TestRepo::init(&path.join("repo"));
+    let c1 = repo.commit(&[("package-lock.json", Some(&npm_lock(&[("left-pad", "1.3.0", None)])))], "one").to_string();
+    let c2 = repo.commit(&[("package-lock.json", Some(&npm_lock(&[("left-pad", "1.3.1", None)])))], "two").to_string();
+    let out = run(path, &["gate", "--repo", "repo", "--base", &c1, "--head", &c2, "--format", "json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", stderr(&out)));
+    assert_eq!(report["drift"]["findings"][0]["new_license"]["expression"], "GPL-3.0-only", "{report}");
+    assert_ne!(report["verdict"], "allow", "a strong copyleft license arrived: {report}");
+    assert_eq!(stand_in.take_requests(), Vec::<String>::new(), "both versions came from the cache");
+}
+
+#[test]
+fn the_gate_api_looks_up_registries_when_the_configuration_says_so() {
+    let stand_in = StandIn::start(routes());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        use axum::body::Body;
+        use axum::http::{Request, header};
+        use http_body_util::BodyExt as _;
+        use tower::ServiceExt as _;
+
+        let db = TestDb::sqlite().await;
+        let url = stand_in.url();
+        let config = db.config_with(|l| {
+            l.licenses = Some(steward_scanner::license::LicenseConfig {
+                local_caches: false,
+                offline: false,
+                registry: RegistryConfig { npm: format!("{url}/npm"), ..RegistryConfig::default() },
+                ..Default::default()
+            })
+        });
+        let cache = config.data_dir.value.join("cache/registry");
+        let app = steward::http::router(db.state_with(config).await);
+        let ci = steward::auth::issue_token(&db.store, "ci", steward::auth::Role::Ci).await.unwrap().secret;
+        let body = json!({
+            "old": {"path": "package-lock.json", "content": npm_lock(&[("left-pad", "1.3.0", None)])},
+            "new": {"path": "package-lock.json", "content": npm_lock(&[("left-pad", "1.3.1", None)])},
+        });
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/v1/gate")
+            .header(header::AUTHORIZATION, format!("Bearer {ci}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let response = app.oneshot(req).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let report: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        assert_eq!(status, 200, "{report}");
+        let finding = &report["drift"]["findings"][0];
+        assert_eq!(finding["old_license"]["expression"], "WTFPL", "{report}");
+        assert_eq!(finding["new_license"]["expression"], "GPL-3.0-only");
+        assert_eq!(stand_in.take_requests(), ["/npm/left-pad/1.3.0", "/npm/left-pad/1.3.1"]);
+        assert_eq!(files_under(&cache).len(), 2, "the server's cache is under its data directory");
+        db.cleanup().await;
+    });
+}
+
+#[tokio::test]
+async fn a_look_up_on_a_runtime_thread_does_not_panic() {
+    // Blocking reqwest panics on a runtime's thread; the source moves the
+    // request to a plain thread instead.
+    let stand_in = StandIn::start(routes());
+    let dir = tempfile::tempdir().unwrap();
+    let config = RegistryConfig { npm: format!("{}/npm", stand_in.url()), ..RegistryConfig::default() };
+    let registry = HttpRegistry::new(config, dir.path().to_path_buf());
+    let answer = registry.lookup(Ecosystem::Npm, "left-pad", "1.3.0").unwrap();
+    assert!(matches!(answer, RegistryAnswer::Found(ref r) if r.field == "license"), "{answer:?}");
+    let path = registry.cache_path(Ecosystem::Npm, "left-pad", "1.3.0");
+    assert!(path.starts_with(dir.path()) && path.is_file(), "{}", path.display());
+    drop(registry);
+}
+
+#[test]
+fn bad_registry_settings_are_refused_and_the_flag_is_documented() {
+    let stand_in = StandIn::start(routes());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("steward.toml"), "[licenses.registry]\nnpm = \"ftp://mirror.example/npm\"\n")
+        .unwrap();
+    std::fs::write(dir.path().join("package-lock.json"), npm_lock(&[("left-pad", "1.3.0", None)])).unwrap();
+    let out = run(dir.path(), &["scan", "package-lock.json", "--online"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("licenses.registry.npm"), "{}", stderr(&out));
+    assert_eq!(stand_in.take_requests(), Vec::<String>::new());
+    for command in ["scan", "diff", "history", "gate"] {
+        let out = run(dir.path(), &[command, "--help"]);
+        let help = stdout(&out);
+        assert!(help.contains("--online"), "{command}: {help}");
+        assert!(help.contains("overrides `licenses.offline`"), "{command}: {help}");
+    }
+}
