@@ -392,8 +392,13 @@ fn offline_false_in_the_file_turns_look_ups_on_for_diff_and_gate() {
     std::fs::write(path.join("old.package-lock.json"), npm_lock(&[("left-pad", "1.3.0", None)])).unwrap();
     std::fs::write(path.join("new.package-lock.json"), npm_lock(&[("left-pad", "1.3.1", None)])).unwrap();
 
-    let out = run(path, &["diff", "old.package-lock.json", "new.package-lock.json", "--format", "json"]);
+    let out = run(
+        path,
+        &["diff", "old.package-lock.json", "new.package-lock.json", "--format", "json", "--log-level", "steward=debug"],
+    );
     assert_eq!(out.status.code(), Some(1), "license drift found: {}{}", stdout(&out), stderr(&out));
+    let log = stderr(&out);
+    assert!(log.contains("registry request") && log.contains("/npm/left-pad/1.3.1"), "each URL at debug: {log}");
     let drift: Value = serde_json::from_slice(&out.stdout).unwrap();
     let finding = &drift["findings"][0];
     assert_eq!(finding["code"], "license-changed", "{drift}");

@@ -73,10 +73,15 @@ pub struct RegistryArgs {
 
 impl RegistryArgs {
     /// The validated `[licenses]` settings, with a registry source when
-    /// `--online` or `offline = false`.
+    /// `--online` or `offline = false`. Registry look-ups log to stderr
+    /// (warnings; each URL with `--log-level steward=debug`).
     pub fn licenses(&self, config: &Config) -> Result<ValidLicenseConfig, Failure> {
-        crate::registry::license_config(config, self.online)
-            .map_err(|e| Failure(format!("invalid license configuration: {e}")))
+        let licenses = crate::registry::license_config(config, self.online)
+            .map_err(|e| Failure(format!("invalid license configuration: {e}")))?;
+        if licenses.looks_up_registries() {
+            crate::runtime::init_tracing(config);
+        }
+        Ok(licenses)
     }
 }
 
