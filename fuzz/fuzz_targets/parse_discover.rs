@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(graphs) = read_graphs(&OneFile { path, bytes }) {
         assert!(graphs.len() <= 1);
         for g in &graphs {
-            assert_eq!(g.edges.len(), g.packages.len());
+            g.check_invariants().unwrap();
             assert_eq!(g.source.path, path);
         }
     }

@@ -4,28 +4,16 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use steward_scanner::DependencyGraph;
-#[allow(unused_imports)]
 use steward_scanner::parse::{self, Companion};
 
-fn check(g: &DependencyGraph) {
-    assert_eq!(g.edges.len(), g.packages.len());
-    assert!(g.edges.iter().flatten().chain(&g.roots).all(|&i| i < g.packages.len()));
-}
-
-/// Splits the input at NUL bytes: the main file, then companions.
-#[allow(dead_code)]
-fn parts(data: &[u8]) -> Vec<&[u8]> {
-    data.split(|&b| b == 0).collect()
-}
-
 fuzz_target!(|data: &[u8]| {
-    let p = parts(data);
+    // The main file, then companions, separated by NUL bytes.
+    let p: Vec<&[u8]> = data.split(|&b| b == 0).collect();
     let pj = p.get(1).map(|b| Companion::new("package.json", b));
     if let Ok(g) = parse::yarn::parse("yarn.lock", p[0], pj) {
-        check(&g);
+        g.check_invariants().unwrap();
     }
     if let Ok(g) = parse::yarn::parse_berry("yarn.lock", data) {
-        check(&g);
+        g.check_invariants().unwrap();
     }
 });

@@ -129,6 +129,38 @@ impl DependencyGraph {
         self.packages.len() - 1
     }
 
+    /// Checks the invariants every parser guarantees: one adjacency list
+    /// per package, every edge and root names a package, no edge twice, and
+    /// no package twice (same ecosystem, name, version and source). The
+    /// fuzz targets and the parser tests assert it on every graph.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let n = self.packages.len();
+        if self.edges.len() != n {
+            return Err(format!("{} adjacency lists for {n} packages", self.edges.len()));
+        }
+        for (i, deps) in self.edges.iter().enumerate() {
+            let mut seen = std::collections::HashSet::with_capacity(deps.len());
+            for &d in deps {
+                if d >= n {
+                    return Err(format!("edge {i} -> {d} names no package (there are {n})"));
+                }
+                if !seen.insert(d) {
+                    return Err(format!("edge {i} -> {d} appears twice"));
+                }
+            }
+        }
+        if let Some(r) = self.roots.iter().find(|&&r| r >= n) {
+            return Err(format!("root {r} names no package (there are {n})"));
+        }
+        let mut keys = std::collections::HashSet::with_capacity(n);
+        for p in &self.packages {
+            if !keys.insert((p.ecosystem, &p.name, &p.version, &p.source)) {
+                return Err(format!("package {}@{} ({:?}) appears twice", p.name, p.version, p.source));
+            }
+        }
+        Ok(())
+    }
+
     /// Adds the edge `from -> to` once.
     pub fn add_edge(&mut self, from: PackageIndex, to: PackageIndex) {
         let deps = &mut self.edges[from];
@@ -171,5 +203,55 @@ impl ParseError {
     pub fn at(mut self, location: impl Into<String>) -> Self {
         self.location = Some(location.into());
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(name: &str) -> Package {
+        Package {
+            name: name.into(),
+            version: "1.0.0".into(),
+            ecosystem: Ecosystem::Cargo,
+            purl: None,
+            source: None,
+            raw_licenses: Vec::new(),
+            dev: false,
+        }
+    }
+
+    fn graph(names: &[&str]) -> DependencyGraph {
+        let mut g =
+            DependencyGraph::new(SourceLocation { path: "Cargo.lock".into(), format: LockfileFormat::CargoLock });
+        for n in names {
+            g.push(package(n));
+        }
+        g
+    }
+
+    #[test]
+    fn invariants_name_what_is_broken() {
+        let mut g = graph(&["a", "b"]);
+        g.add_edge(0, 1);
+        g.roots.push(0);
+        assert_eq!(g.check_invariants(), Ok(()));
+
+        let mut bad = g.clone();
+        bad.edges[0].push(1);
+        assert_eq!(bad.check_invariants(), Err("edge 0 -> 1 appears twice".into()));
+        let mut bad = g.clone();
+        bad.edges[1].push(7);
+        assert_eq!(bad.check_invariants(), Err("edge 1 -> 7 names no package (there are 2)".into()));
+        let mut bad = g.clone();
+        bad.roots.push(2);
+        assert_eq!(bad.check_invariants(), Err("root 2 names no package (there are 2)".into()));
+        let mut bad = g.clone();
+        bad.edges.pop();
+        assert_eq!(bad.check_invariants(), Err("1 adjacency lists for 2 packages".into()));
+        let mut bad = g;
+        bad.push(package("a"));
+        assert!(bad.check_invariants().unwrap_err().contains("package a@1.0.0"));
     }
 }

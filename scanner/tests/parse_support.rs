@@ -45,31 +45,10 @@ pub fn has_edge(g: &DependencyGraph, from: usize, to: usize) -> bool {
     g.edges[from].contains(&to)
 }
 
-/// Checks the model's invariants: indices in range, one package per
-/// (name, version, source), one edge list per package.
+/// Checks the model's invariants (`DependencyGraph::check_invariants`).
 pub fn check_invariants(g: &DependencyGraph) {
-    assert_eq!(g.edges.len(), g.packages.len(), "edges.len() == packages.len()");
-    for (i, deps) in g.edges.iter().enumerate() {
-        for &d in deps {
-            assert!(d < g.packages.len(), "edge {i} -> {d} out of range");
-        }
-        let mut sorted = deps.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        assert_eq!(sorted.len(), deps.len(), "duplicate edge from {i}");
-    }
-    for &r in &g.roots {
-        assert!(r < g.packages.len());
-    }
-    let mut keys = std::collections::HashSet::new();
-    for p in &g.packages {
-        assert!(
-            keys.insert((p.ecosystem, p.name.clone(), p.version.clone(), p.source.clone())),
-            "package {}@{} ({:?}) appears twice",
-            p.name,
-            p.version,
-            p.source
-        );
+    if let Err(e) = g.check_invariants() {
+        panic!("{}: {e}", g.source.path);
     }
 }
 
