@@ -245,6 +245,34 @@ fn proof_prints_and_checks_an_inclusion_proof() {
 }
 
 #[test]
+fn proof_from_an_exported_directory_matches_the_database() {
+    let f = Fixture::new(300);
+    let dir = f.dir.path().join("export");
+    f.export(&dir);
+    let dir = dir.display().to_string();
+    for args in [vec!["33"], vec!["299"], vec!["33", "--size", "257"], vec!["256", "--size", "257"]] {
+        let json = |source: &[&str]| {
+            let mut all = vec!["ledger", "proof"];
+            all.extend_from_slice(&args);
+            all.extend_from_slice(source);
+            all.extend_from_slice(&["--format", "json"]);
+            let out = f.run(&all);
+            assert!(out.status.success(), "{all:?}: {}", stderr(&out));
+            serde_json::from_slice::<Value>(&out.stdout).unwrap()
+        };
+        let (from_db, from_dir) = (json(&[]), json(&["--dir", &dir]));
+        assert_eq!(from_dir["valid"], true, "{args:?}: {from_dir}");
+        for key in ["index", "tree_size", "leaf_hash", "root", "hashes", "checkpoint"] {
+            assert_eq!(from_dir[key], from_db[key], "{args:?}: {key}");
+        }
+    }
+    assert_one_line_error(&f.run(&["ledger", "proof", "300", "--dir", &dir]), "no entry 300");
+    // A bundle removed from the export: the error names it, nothing panics.
+    std::fs::remove_file(std::path::Path::new(&dir).join("tile/entries/000")).unwrap();
+    assert_one_line_error(&f.run(&["ledger", "proof", "3", "--dir", &dir]), "entry bundle");
+}
+
+#[test]
 fn bad_arguments_and_unreachable_sources_are_one_line_errors() {
     let f = Fixture::new(5);
     let key = f.key();
@@ -255,9 +283,10 @@ fn bad_arguments_and_unreachable_sources_are_one_line_errors() {
     );
     assert_one_line_error(&f.run(&["ledger", "verify", "--key", &key, "--url", "http://127.0.0.1:1/"]), "127.0.0.1");
     assert_one_line_error(
-        &f.run(&["ledger", "verify", "--key", &key, "--url", "https://example.org/"]),
-        "only http://",
+        &f.run(&["ledger", "verify", "--key", &key, "--url", "ftp://example.org/"]),
+        "only http:// and https://",
     );
+    assert_one_line_error(&f.run(&["ledger", "verify", "--key", &key, "--url", "https://127.0.0.1:1/"]), "127.0.0.1");
     let empty = f.dir.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     assert_one_line_error(

@@ -83,9 +83,9 @@ async fn deliver(app: &axum::Router, event: &str, delivery: &str, body: &Value, 
         .header("x-hub-signature-256", signature)
         .body(Body::from(bytes))
         .unwrap();
-    let started = Instant::now();
+    // How fast it answers is the webhook bench's business (docs/BENCHMARKS.md);
+    // here the answer must say the work was queued, not done.
     let response = app.clone().oneshot(req).await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(2), "the webhook answers at once; the work is queued");
     let status = response.status();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))

@@ -8,7 +8,7 @@ use super::{Failure, GlobalArgs, OutputFormat};
 use crate::config::DatabaseUrl;
 use crate::ledger::keys::{next_key_path, promote_next_key, signer_from_seed};
 use crate::ledger::source::StoreSource;
-use crate::ledger::tiled::{DirFetch, HttpFetch, TiledSource};
+use crate::ledger::tiled::{DirFetch, HttpFetch, TiledError, TiledSource};
 use crate::ledger::{Ledger, read};
 use crate::runtime;
 use crate::store::Store;
@@ -51,7 +51,8 @@ pub enum LedgerCommand {
 /// Where to read the log from (at most one; default: the configured database).
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// A running Steward server, e.g. http://127.0.0.1:8080/ (reads the tile layout)
+    /// A running Steward server or a static mirror, http:// or https://, e.g. https://steward.example.org/
+    /// (reads the tile layout)
     #[arg(long, value_name = "URL", conflicts_with_all = ["database", "dir"])]
     url: Option<String>,
     /// A database URL, sqlite://PATH or postgres://USER@HOST/DB [default: the configured database]
@@ -296,8 +297,29 @@ fn proof(global: &GlobalArgs, args: ProofArgs) -> Result<ExitCode, Failure> {
             hashes,
             v["checkpoint"].as_str().map(str::to_owned),
         )
-    } else if args.source.dir.is_some() {
-        return Err(Failure("proofs are read from a server (--url) or a database (--database); verify a directory with `steward ledger verify --dir`".into()));
+    } else if let Some(dir) = &args.source.dir {
+        // An exported tile layout: the proof and the root are computed from
+        // its tiles, the leaf from its entry bundle.
+        let fail = |e: TiledError| Failure(format!("{}: {e}", dir.display()));
+        let source = TiledSource::open(DirFetch::new(dir)).map_err(fail)?;
+        let size = args.size.unwrap_or(source.size());
+        if args.index >= size || size > source.size() {
+            return Err(Failure(format!(
+                "{}: no entry {} in a tree of size {size} (the export holds {} entries)",
+                dir.display(),
+                args.index,
+                source.size()
+            )));
+        }
+        let entry = source.read_entries(args.index, 1).map_err(fail)?.pop().ok_or_else(|| {
+            Failure(format!("{}: the entry bundle holding entry {} is missing", dir.display(), args.index))
+        })?;
+        let tree = |e: steward_ledger::merkle::TreeError<TiledError>| Failure(format!("{}: {e}", dir.display()));
+        let hashes = steward_ledger::merkle::inclusion_proof(&source, args.index, size).map_err(tree)?;
+        let root = steward_ledger::merkle::root_hash(&source, size).map_err(tree)?;
+        let checkpoint =
+            (size == source.size()).then(|| String::from_utf8_lossy(source.latest_checkpoint()).into_owned());
+        (steward_ledger::merkle::hash_leaf(&entry.bytes), size, root, hashes, checkpoint)
     } else {
         let url = database_url(global, args.source.database.as_deref())?;
         super::block_on(async {

@@ -15,7 +15,6 @@
 
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;
-use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -98,41 +97,40 @@ impl Fetch for DirFetch {
     }
 }
 
-/// A running Steward server (plain HTTP).
+/// A running Steward server or a static mirror of its `/ledger/` layout,
+/// over `http://` or `https://` (reqwest's blocking client: call it from a
+/// plain thread, not from async code).
 pub struct HttpFetch {
-    host: String,
-    port: u16,
+    client: reqwest::blocking::Client,
+    /// The base URL without its trailing slash.
     base: String,
 }
 
 impl HttpFetch {
-    /// `url` is the server's base URL, e.g. `http://127.0.0.1:8080/`.
+    /// `url` is the server's base URL, e.g. `https://steward.example.org/`.
     pub fn new(url: &str) -> Result<HttpFetch, TiledError> {
         let parsed = url::Url::parse(url).map_err(|e| TiledError::BadUrl(format!("{url}: {e}")))?;
-        if parsed.scheme() != "http" {
-            return Err(TiledError::BadUrl(format!(
-                "{url}: only http:// URLs can be read directly; for https, `steward ledger export` on the \
-                 server (or a mirror) and verify the directory"
-            )));
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(TiledError::BadUrl(format!("{url}: only http:// and https:// URLs can be read")));
         }
-        let host = parsed.host_str().ok_or_else(|| TiledError::BadUrl(format!("{url}: no host")))?.to_owned();
-        let port = parsed.port_or_known_default().unwrap_or(80);
-        Ok(HttpFetch { host, port, base: parsed.path().trim_end_matches('/').to_owned() })
+        if parsed.host_str().is_none() {
+            return Err(TiledError::BadUrl(format!("{url}: no host")));
+        }
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!("steward-ledger-verify/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TiledError::BadUrl(format!("{url}: {e}")))?;
+        Ok(HttpFetch { client, base: parsed.as_str().trim_end_matches('/').to_owned() })
     }
 
     fn request(&self, path: &str) -> Result<(u16, Vec<u8>), TiledError> {
         let target = format!("{}{path}", self.base);
-        let io = |e: std::io::Error| TiledError::Io { path: target.clone(), message: e.to_string() };
-        let mut stream = std::net::TcpStream::connect((self.host.as_str(), self.port)).map_err(io)?;
-        stream.set_read_timeout(Some(Duration::from_secs(60))).map_err(io)?;
-        let head = format!(
-            "GET {target} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\nUser-Agent: steward-ledger-verify\r\n\r\n",
-            self.host, self.port
-        );
-        stream.write_all(head.as_bytes()).map_err(io)?;
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).map_err(io)?;
-        parse_response(&raw).ok_or_else(|| TiledError::Malformed(format!("{target}: malformed HTTP response")))
+        let io = |e: reqwest::Error| TiledError::Io { path: target.clone(), message: e.without_url().to_string() };
+        let response = self.client.get(&target).send().map_err(io)?;
+        let status = response.status().as_u16();
+        let body = response.bytes().map_err(io)?;
+        Ok((status, body.to_vec()))
     }
 
     /// A JSON API response body; any status but 200 is an error carrying
@@ -166,33 +164,6 @@ impl HttpFetch {
                 ),
             }),
         }
-    }
-}
-
-fn parse_response(raw: &[u8]) -> Option<(u16, Vec<u8>)> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(raw.get(..split)?).ok()?;
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
-    let chunked = lines.any(|l| {
-        l.split_once(':').is_some_and(|(k, v)| {
-            k.trim().eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked")
-        })
-    });
-    let mut body = raw.get(split + 4..)?;
-    if !chunked {
-        return Some((status, body.to_vec()));
-    }
-    let mut out = Vec::new();
-    loop {
-        let end = body.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(body.get(..end)?).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        if size == 0 {
-            return Some((status, out));
-        }
-        out.extend_from_slice(body.get(end + 2..end + 2 + size)?);
-        body = body.get(end + 2 + size + 2..)?;
     }
 }
 
