@@ -1,7 +1,15 @@
 //! Webhook answer latency under load: signed `pull_request` deliveries,
-//! each with a new delivery id (so each queues a job), sent by 16
-//! concurrent clients over real HTTP to the real router, on SQLite (and on
-//! PostgreSQL when `STEWARD_BENCH_POSTGRES_URL` names a database).
+//! each with a new delivery id (so each queues a job), over real HTTP to the
+//! real router, on SQLite (and on PostgreSQL when
+//! `STEWARD_BENCH_POSTGRES_URL` names a database). Two loads:
+//!
+//! - **paced**: deliveries arrive at a fixed rate (`STEWARD_BENCH_RATE`,
+//!   default 500/s, far above what a forge sends one installation), each
+//!   on its own connection task; latency counts from the moment a delivery
+//!   was due, so a stalled server is not hidden (no coordinated omission);
+//! - **saturated**: 16 clients send back to back, as fast as the server
+//!   answers (the throughput ceiling; latency there is mostly queueing,
+//!   16 in flight ÷ throughput).
 //!
 //!     cargo bench -p steward-server --bench webhook
 //!
@@ -68,12 +76,67 @@ async fn run(database_url: String, label: &str) {
     let body = Arc::new(payload());
     let signature = steward::forge::sign(&Secret::new(SECRET), &body);
     let client = reqwest::Client::new();
+    let send = Delivery { client, url, body, signature };
+    let rate: u32 = std::env::var("STEWARD_BENCH_RATE").ok().and_then(|r| r.parse().ok()).unwrap_or(500);
+    paced(&send, label, rate).await;
+    saturated(&send, label).await;
+}
+
+/// What every request needs.
+#[derive(Clone)]
+struct Delivery {
+    client: reqwest::Client,
+    url: String,
+    body: Arc<Vec<u8>>,
+    signature: String,
+}
+
+impl Delivery {
+    async fn send(&self, id: String) {
+        let response = self
+            .client
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("x-github-event", "pull_request")
+            .header("x-github-delivery", id)
+            .header("x-hub-signature-256", &self.signature)
+            .body(self.body.as_ref().clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+    }
+}
+
+/// Deliveries due at a fixed rate; latency from the time each was due.
+async fn paced(send: &Delivery, label: &str, rate: u32) {
+    let period = Duration::from_secs_f64(1.0 / f64::from(rate));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..REQUESTS)
+        .map(|n| {
+            let due = started + period * n as u32;
+            let send = send.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep_until(due.into()).await;
+                send.send(format!("paced-{n}")).await;
+                due.elapsed()
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(REQUESTS);
+    for t in tasks {
+        all.push(t.await.unwrap());
+    }
+    report(label, &format!("paced {rate}/s"), all, started.elapsed());
+}
+
+/// `CLIENTS` clients sending back to back.
+async fn saturated(send: &Delivery, label: &str) {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|_| {
-            let (client, url, body, signature, next) =
-                (client.clone(), url.clone(), body.clone(), signature.clone(), next.clone());
+            let (send, next) = (send.clone(), next.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 loop {
@@ -82,17 +145,7 @@ async fn run(database_url: String, label: &str) {
                         break latencies;
                     }
                     let t = Instant::now();
-                    let response = client
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .header("x-github-event", "pull_request")
-                        .header("x-github-delivery", format!("bench-{n}"))
-                        .header("x-hub-signature-256", &signature)
-                        .body(body.as_ref().clone())
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(response.status(), 202);
+                    send.send(format!("saturated-{n}")).await;
                     latencies.push(t.elapsed());
                 }
             })
@@ -102,11 +155,14 @@ async fn run(database_url: String, label: &str) {
     for t in tasks {
         all.extend(t.await.unwrap());
     }
-    let wall = started.elapsed();
+    report(label, &format!("{CLIENTS} clients"), all, started.elapsed());
+}
+
+fn report(label: &str, load: &str, mut all: Vec<Duration>, wall: Duration) {
     all.sort();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
     println!(
-        "webhook {label:<9} {} requests, {CLIENTS} clients: p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms  ({:.0} req/s)",
+        "webhook {label:<9} {load:<12} {} requests: p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms  ({:.0} req/s)",
         all.len(),
         pct(0.50),
         pct(0.90),
