@@ -104,7 +104,7 @@ pub struct RepositoryFile {
 }
 
 /// `[jobs]` in `steward.toml`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JobsConfig {
     /// Jobs this instance runs at once.
@@ -656,6 +656,12 @@ impl Config {
         Config::load(config_file, flags, &|k| std::env::var(k).ok())
     }
 
+    /// Where registry look-ups are cached: `licenses.registry.cache-dir`,
+    /// else `<data_dir>/cache/registry`.
+    pub fn registry_cache_dir(&self) -> PathBuf {
+        self.licenses.registry.cache_dir.clone().unwrap_or_else(|| self.data_dir.value.join("cache").join("registry"))
+    }
+
     /// Where the server keeps its ed25519 checkpoint signing key.
     pub fn signing_key_path(&self) -> PathBuf {
         self.data_dir.value.join("signing-key")
@@ -688,9 +694,58 @@ impl Config {
                 } else {
                     self.repositories.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")
                 },
-                Source::File(self.file.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE))),
+                self.table_source(self.repositories.is_empty()),
+            ),
+            (
+                "licenses",
+                self.licenses_summary(),
+                self.table_source(self.licenses == steward_scanner::license::LicenseConfig::default()),
+            ),
+            (
+                "jobs",
+                format!(
+                    "{} workers, lease {}s, {} attempts, backoff {}s, poll {}ms",
+                    self.jobs.workers,
+                    self.jobs.lease_seconds,
+                    self.jobs.max_attempts,
+                    self.jobs.backoff_seconds,
+                    self.jobs.poll_millis
+                ),
+                self.table_source(self.jobs == JobsConfig::default()),
             ),
         ]
+    }
+
+    /// Where a table's value came from: the file, unless it is the default.
+    fn table_source(&self, is_default: bool) -> Source {
+        if is_default {
+            Source::Default
+        } else {
+            Source::File(self.file.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE)))
+        }
+    }
+
+    /// `[licenses]` in one line: where licenses may come from.
+    fn licenses_summary(&self) -> String {
+        let l = &self.licenses;
+        let mut parts = vec![
+            format!("text threshold {}", l.confidence_threshold),
+            format!("{} clarification(s)", l.clarifications.len()),
+            format!("local caches {}", if l.local_caches { "on" } else { "off" }),
+        ];
+        if l.offline {
+            parts.push("offline".into());
+        } else {
+            let cache = self.registry_cache_dir();
+            parts.push(format!(
+                "registries npm {}, crates {}, pypi {} (cache {})",
+                l.registry.npm,
+                l.registry.crates,
+                l.registry.pypi,
+                cache.display()
+            ));
+        }
+        parts.join(", ")
     }
 }
 

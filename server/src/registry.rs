@@ -60,13 +60,8 @@ pub fn license_config(config: &Config, online: bool) -> Result<ValidLicenseConfi
     if licenses.offline {
         return Ok(valid);
     }
-    let cache = cache_dir(config);
+    let cache = config.registry_cache_dir();
     Ok(valid.with_registry(Arc::new(HttpRegistry::new(licenses.registry, cache))))
-}
-
-/// `licenses.registry.cache-dir`, else `<data_dir>/cache/registry`.
-pub fn cache_dir(config: &Config) -> PathBuf {
-    config.licenses.registry.cache_dir.clone().unwrap_or_else(|| config.data_dir.value.join("cache").join("registry"))
 }
 
 /// A [`RegistrySource`] over HTTP with a disk cache.
