@@ -101,9 +101,9 @@ impl HttpRegistry {
     /// whatever the name holds).
     pub fn cache_path(&self, ecosystem: Ecosystem, name: &str, version: &str) -> PathBuf {
         let base = self.config.base_url(ecosystem).unwrap_or("");
-        let host = base.split_once("://").map_or(base, |(_, rest)| rest).split('/').next().unwrap_or("");
+        let host = registry::url_host(base).unwrap_or_default();
         let hash = hex::encode(Sha256::digest(base.as_bytes()));
-        let registry_dir = format!("{}-{}", file_name(host), &hash[..12]);
+        let registry_dir = format!("{}-{}", file_name(&host), &hash[..12]);
         self.cache_dir
             .join(ecosystem.to_string())
             .join(registry_dir)
@@ -168,9 +168,14 @@ impl HttpRegistry {
         Ok(Some(body))
     }
 
-    /// Fetches and reads one document (no cache).
-    fn fetch(&self, ecosystem: Ecosystem, name: &str, version: &str) -> Result<RegistryAnswer, RegistryError> {
-        let url = self.config.document_url(ecosystem, name, version)?;
+    /// Fetches and reads one document, `url` (no cache).
+    fn fetch(
+        &self,
+        url: String,
+        ecosystem: Ecosystem,
+        name: &str,
+        version: &str,
+    ) -> Result<RegistryAnswer, RegistryError> {
         let limit = if ecosystem == Ecosystem::Cargo { MAX_CRATE_BYTES } else { MAX_DOCUMENT_BYTES as u64 };
         let Some(body) = self.get(&url, limit)? else {
             return Ok(RegistryAnswer::NotFound { url });
@@ -203,7 +208,7 @@ impl RegistrySource for HttpRegistry {
                 message: format!("not asked: the last {n} requests to {base} failed (the last with: {last})"),
             });
         }
-        let answer = self.fetch(ecosystem, name, version);
+        let answer = self.fetch(url.clone(), ecosystem, name, version);
         match &answer {
             Ok(a) => {
                 if let Err(e) = write_cache(&path, a) {

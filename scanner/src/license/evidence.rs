@@ -26,7 +26,9 @@
 
 use super::detect::{self, Detection};
 use super::expr::{LicenseExpr, LicenseValue, ParsedLicense, parse_lenient};
-use super::registry::{RegistryAnswer, RegistryConfig, RegistryError, RegistryLicense, RegistryRecord, RegistrySource};
+use super::registry::{
+    RegistryAnswer, RegistryConfig, RegistryError, RegistryLicense, RegistryRecord, RegistrySource, url_host,
+};
 use crate::model::{DependencyGraph, Ecosystem, Package};
 use crate::source::InputTree;
 use serde::{Deserialize, Serialize};
@@ -1520,19 +1522,6 @@ fn is_local_or_vcs(source: &str) -> bool {
         .any(|p| source.starts_with(p))
 }
 
-/// The host (lower case, without user or port) of a URL; `None` when the
-/// value is not a URL.
-fn url_host(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit('@').next()?;
-    let host = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next()?,
-        None => host.split(':').next()?,
-    };
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
-}
-
 /// Hosts that serve the public registry's packages (npm's own and yarn's
 /// mirror of it; PyPI and its file host).
 fn is_public_registry_host(ecosystem: Ecosystem, host: &str) -> bool {
@@ -1659,20 +1648,7 @@ pub fn go_escape(path: &str) -> String {
 
 /// PEP 503 normalised name, with `_` as dist-info directories use.
 fn pep503(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut last_sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !last_sep {
-                out.push('_');
-            }
-            last_sep = true;
-        } else {
-            out.push(c.to_ascii_lowercase());
-            last_sep = false;
-        }
-    }
-    out
+    super::registry::pypi_normalize(name).replace('-', "_")
 }
 
 fn python_metadata(dir: &Path, threshold: f32, out: &mut Vec<Evidence>) {

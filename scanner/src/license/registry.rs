@@ -222,6 +222,19 @@ fn check_base_url(value: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The host (lower case, without user or port) of a URL; `None` when the
+/// value is not a URL.
+pub fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?;
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => host.split(':').next()?,
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters, so the
 /// result is one path segment (no `/`, no `..` meaning).
 pub fn encode_segment(s: &str) -> String {
