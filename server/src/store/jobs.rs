@@ -125,6 +125,11 @@ impl Store {
             }
         }
         // No batcher (or it has stopped): commit this one alone.
+        self.enqueue_alone(job).await
+    }
+
+    /// Queues one job in a transaction of its own.
+    async fn enqueue_alone(&self, job: &NewJob) -> Result<Enqueued, StoreError> {
         let mut results = self.enqueue_batch(std::slice::from_ref(job)).await?;
         results.pop().ok_or_else(|| StoreError::Corrupt("enqueue returned nothing".into()))
     }
@@ -315,10 +320,7 @@ pub(super) fn spawn_enqueuer(store: Store) -> mpsc::Sender<EnqueueRequest> {
                 // each caller gets its own answer.
                 Err(_) => {
                     for (job, reply) in batch {
-                        let result = store.enqueue_batch(std::slice::from_ref(&job)).await.and_then(|mut r| {
-                            r.pop().ok_or_else(|| StoreError::Corrupt("enqueue returned nothing".into()))
-                        });
-                        let _ = reply.send(result);
+                        let _ = reply.send(store.enqueue_alone(&job).await);
                     }
                 }
             }
