@@ -213,24 +213,12 @@ pub fn history(
     config: &LicenseConfig,
     on_progress: &mut dyn FnMut(Progress),
 ) -> Result<History, GitError> {
-    history_from(repo, "HEAD", since, path_glob, config, on_progress)
-}
-
-/// [`history`] from a given head revision.
-pub fn history_from(
-    repo: &Repository,
-    head: &str,
-    since: Option<&str>,
-    path_glob: Option<&str>,
-    config: &LicenseConfig,
-    on_progress: &mut dyn FnMut(Progress),
-) -> Result<History, GitError> {
     let valid = config.validate().map_err(ScanError::from)?;
-    history_valid(repo, head, since, path_glob, &valid, on_progress)
+    history_valid(repo, "HEAD", since, path_glob, &valid, on_progress)
 }
 
-/// [`history_from`] with an already validated configuration (which may
-/// carry a registry source).
+/// [`history`] from the revision `head`, with an already validated
+/// configuration (which may carry a registry source).
 pub fn history_valid(
     repo: &Repository,
     head: &str,
