@@ -113,41 +113,37 @@ async fn drop_postgres(admin: &str, name: &str) {
 }
 
 async fn bench_append(entries: &std::sync::Arc<Entries>) {
-    const N: u64 = 200_000;
-    const CALLERS: u64 = 2048;
     let dir = tempfile::tempdir().expect("tempdir");
     let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("append.db").display())).expect("url");
     let store = Store::open(&url).await.expect("open");
-    let ledger = Ledger::open(store.clone(), ORIGIN, signer(), None).await.expect("ledger");
-    append_load(&ledger, entries, 0, 10_000, CALLERS).await; // warm up
-    let took = append_load(&ledger, entries, 10_000, N, CALLERS).await;
-    let checkpoints = store.ledger_checkpoint_count().await.expect("count");
-    println!(
-        "append  sqlite    {N} durable appends, {CALLERS} concurrent callers: {:.2} s = {:.0} appends/s ({} checkpoints signed, mean batch {:.0})",
-        took.as_secs_f64(),
-        N as f64 / took.as_secs_f64(),
-        checkpoints,
-        (N + 10_000) as f64 / checkpoints.max(1) as f64
-    );
+    append_throughput("sqlite", &store, entries).await;
     store.close().await;
 
     if let Some((store, admin, name)) = postgres_store().await {
-        let ledger = Ledger::open(store.clone(), ORIGIN, signer(), None).await.expect("ledger");
-        append_load(&ledger, entries, 0, 10_000, CALLERS).await;
-        let took = append_load(&ledger, entries, 10_000, N, CALLERS).await;
-        let checkpoints = store.ledger_checkpoint_count().await.expect("count");
-        println!(
-            "append  postgres  {N} durable appends, {CALLERS} concurrent callers: {:.2} s = {:.0} appends/s ({} checkpoints signed, mean batch {:.0})",
-            took.as_secs_f64(),
-            N as f64 / took.as_secs_f64(),
-            checkpoints,
-            (N + 10_000) as f64 / checkpoints.max(1) as f64
-        );
+        append_throughput("postgres", &store, entries).await;
         store.close().await;
         drop_postgres(&admin, &name).await;
     } else {
         println!("append  postgres  skipped: set STEWARD_TEST_POSTGRES_URL");
     }
+}
+
+/// Durable appends per second into an empty `store`, after a warm-up.
+async fn append_throughput(label: &str, store: &Store, entries: &std::sync::Arc<Entries>) {
+    const WARM_UP: u64 = 10_000;
+    const N: u64 = 200_000;
+    const CALLERS: u64 = 2048;
+    let ledger = Ledger::open(store.clone(), ORIGIN, signer(), None).await.expect("ledger");
+    append_load(&ledger, entries, 0, WARM_UP, CALLERS).await;
+    let took = append_load(&ledger, entries, WARM_UP, N, CALLERS).await;
+    let checkpoints = store.ledger_checkpoint_count().await.expect("count");
+    println!(
+        "append  {label:<9} {N} durable appends, {CALLERS} concurrent callers: {:.2} s = {:.0} appends/s ({} checkpoints signed, mean batch {:.0})",
+        took.as_secs_f64(),
+        N as f64 / took.as_secs_f64(),
+        checkpoints,
+        (N + WARM_UP) as f64 / checkpoints.max(1) as f64
+    );
 }
 
 fn bench_dir() -> PathBuf {
