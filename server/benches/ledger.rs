@@ -225,7 +225,7 @@ async fn bench_proof(store: &Store, config: &Config) {
     );
 
     let key = ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]);
-    let state = steward::http::AppState::build(store.clone(), config.clone(), key).await.expect("state");
+    let state = steward::app::AppState::build(store.clone(), config.clone(), key).await.expect("state");
     let app = steward::http::router(state);
     let mut samples = Vec::with_capacity(SAMPLES);
     for n in 0..SAMPLES + 500 {

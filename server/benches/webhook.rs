@@ -66,7 +66,7 @@ async fn run(database_url: String, label: &str) {
     let config = Config::load(None, &layer, &|_| None).unwrap();
     let store = steward::store::Store::open(&config.database_url.value).await.unwrap();
     let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
-    let state = steward::http::AppState::build(store, config, key).await.unwrap();
+    let state = steward::app::AppState::build(store, config, key).await.unwrap();
     // No workers: this measures the answer, not the jobs.
     let app = steward::http::router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -4,6 +4,9 @@
 //! - [`cli`]: argument parsing and dispatch; no logic.
 //! - [`config`]: layered configuration, validated before anything runs.
 //! - [`runtime`]: start-up (data dir, store, key) and graceful shutdown.
+//! - [`app`]: the application layer (server state, scan pipeline and
+//!   recording, job payloads, forge events → jobs) that `http`, `jobs` and
+//!   `cli` call.
 //! - [`http`]: the axum app; the only module that knows HTTP.
 //! - [`store`]: SQLite and PostgreSQL; the only module that knows SQL.
 //! - [`auth`]: tokens and roles.
@@ -15,6 +18,7 @@
 //! - [`jobs`]: background workers for webhook gate jobs.
 //! - [`registry`]: package registry look-ups over HTTP for the scanner (off by default), cached on disk.
 
+pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;

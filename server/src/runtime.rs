@@ -4,10 +4,11 @@
 //! Start-up either completes or leaves nothing behind: a data directory
 //! created by a start that then fails is removed again.
 
+use crate::app::{AppState, StartupError};
 use crate::config::{Config, LogFormat};
-use crate::http::{self, AppState};
+use crate::http;
 use crate::keys::{self, KeyOrigin};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use std::io::IsTerminal as _;
 use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
@@ -16,29 +17,6 @@ use tokio::net::TcpListener;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
-/// Why the server could not start (or stopped abnormally). One line each.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error("cannot listen on {addr}: {source} (set `listen` in steward.toml, STEWARD_LISTEN or --listen)")]
-    Listen { addr: std::net::SocketAddr, source: std::io::Error },
-    #[error("cannot create data directory {path}: {source} (set `data_dir`, STEWARD_DATA_DIR or --data-dir)")]
-    DataDir { path: PathBuf, source: std::io::Error },
-    #[error("data directory {path} is not writable: {source}")]
-    NotWritable { path: PathBuf, source: std::io::Error },
-    #[error("the directory {0} for the SQLite database does not exist")]
-    SqliteParent(PathBuf),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Key(#[from] keys::KeyError),
-    #[error("cannot open the ledger: {0}")]
-    Ledger(String),
-    #[error("cannot load the policy bundle: {0}")]
-    Policy(#[from] crate::policy::LoadError),
-    #[error("server error: {0}")]
-    Serve(std::io::Error),
-}
 
 /// An opened store and whether this start created the data directory.
 pub struct Opened {
@@ -156,7 +134,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         "policy loaded"
     );
     spawn_reload_on_sighup(state.clone());
-    match crate::jobs::gate::requeue_unrecorded(&state).await {
+    match crate::app::scans::requeue_unrecorded(&state).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(jobs = n, "re-queued report jobs for scans missing their ledger entry"),
         Err(e) => tracing::warn!(error = %e, "cannot look for unrecorded scans"),

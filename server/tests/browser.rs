@@ -70,7 +70,7 @@ fn dump_dom(browser: &str, url: &str, profile: &std::path::Path) -> String {
 }
 
 /// Judges a real drift (Apache-2.0 → SSPL-1.0) and stores it as a scan.
-async fn store_a_scan(state: &steward::http::AppState) -> i64 {
+async fn store_a_scan(state: &steward::app::AppState) -> i64 {
     use steward_scanner::MemoryTree;
     let side = |v: &str, l: &str| {
         let tree = MemoryTree::single("package-lock.json", common::git::npm_lock(v, l).into_bytes());
@@ -85,7 +85,7 @@ async fn store_a_scan(state: &steward::http::AppState) -> i64 {
     };
     let report =
         steward::gate::judge(drift, &state.policy.current().engine, context, time::OffsetDateTime::now_utc()).unwrap();
-    let row = steward::jobs::gate::scan_row(&report, steward::store::ScanSource::Api, None).unwrap();
+    let row = steward::app::scans::scan_row(&report, steward::store::ScanSource::Api, None).unwrap();
     state.store.insert_scan(&row).await.unwrap().id
 }
 

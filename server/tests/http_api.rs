@@ -273,17 +273,19 @@ fn futures_body(text: String) -> Body {
 
 async fn internal_causes_are_not_sent_to_clients(db: &TestDb) {
     let app = db.app().await;
-    db.store.close().await; // every query now fails inside sqlx
+    db.store.close().await; // every query now fails inside sqlx: the database is unavailable
     let r = send(&app, request(Method::GET, "/api/v1/status", None, None)).await;
-    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     let v = r.json();
-    assert_eq!(v["error"]["code"], "internal");
-    assert_eq!(v["error"]["message"], "internal server error");
+    assert_eq!(v["error"]["code"], "unavailable");
+    assert_eq!(v["error"]["message"], "the database is unavailable; nothing was stored, try again later");
     let text = r.text().to_lowercase();
     assert!(!text.contains("pool") && !text.contains("sqlx") && !text.contains("closed"), "{text}");
     let r = send(&app, request(Method::GET, "/readyz", None, None)).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     let r = send(&app, request(Method::GET, "/", None, None)).await;
-    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(r.text().contains("Something went wrong on our side"));
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    let text = r.text();
+    assert!(text.contains("The database is unavailable"), "{text}");
+    assert!(!text.to_lowercase().contains("sqlx") && !text.contains("closed"), "{text}");
 }

@@ -5,7 +5,8 @@ mod common;
 use common::TestDb;
 use serde_json::json;
 use std::collections::HashSet;
-use steward::store::{Enqueued, NewJob, NewScan, ScanFilter, ScanSource};
+use steward::store::{Enqueued, JobKind, JobState, NewJob, NewScan, ScanFilter, ScanSource};
+use steward_policy::Verdict;
 use time::Duration;
 
 on_both_backends!(
@@ -18,7 +19,7 @@ on_both_backends!(
 );
 
 fn job(key: Option<&str>) -> NewJob {
-    NewJob { kind: "gate".into(), dedupe_key: key.map(str::to_string), payload: json!({"n": 1}), max_attempts: 3 }
+    NewJob { kind: JobKind::Gate, dedupe_key: key.map(str::to_string), payload: json!({"n": 1}), max_attempts: 3 }
 }
 
 fn scan(job_id: Option<i64>, verdict: &str, repo: &str) -> NewScan {
@@ -31,7 +32,7 @@ fn scan(job_id: Option<i64>, verdict: &str, repo: &str) -> NewScan {
         base_commit: Some("a".repeat(40)),
         head_commit: Some("b".repeat(40)),
         pull_request: Some(7),
-        verdict: verdict.into(),
+        verdict: verdict.parse().unwrap(),
         summary: format!("{verdict}: test"),
         findings: 1,
         policy_revision: "sha256:00".into(),
@@ -74,8 +75,8 @@ async fn a_job_completes_exactly_once_even_when_its_lease_passed_on(db: &TestDb)
     assert!(late.is_err(), "a lost its lease");
     let all = db.store.list_scans(&ScanFilter { limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(all.len(), 1);
-    assert_eq!(all[0].verdict, "deny");
-    assert_eq!(db.store.job(id).await.unwrap().unwrap().state, "done");
+    assert_eq!(all[0].verdict, Verdict::Deny);
+    assert_eq!(db.store.job(id).await.unwrap().unwrap().state, JobState::Done);
     assert!(db.store.claim_job("c", Duration::minutes(5)).await.unwrap().is_none(), "done jobs are not claimed");
 }
 
@@ -86,7 +87,7 @@ async fn failed_attempts_back_off_then_fail_for_good(db: &TestDb) {
         assert_eq!(j.attempts, attempt);
         let state =
             db.store.fail_job_attempt(id, "w", "forge said 502", Some(Duration::seconds(-1))).await.unwrap().unwrap();
-        assert_eq!(state, if attempt < 3 { "queued" } else { "failed" });
+        assert_eq!(state, if attempt < 3 { JobState::Queued } else { JobState::Failed });
     }
     let j = db.store.job(id).await.unwrap().unwrap();
     assert_eq!((j.state.as_str(), j.last_error.as_deref()), ("failed", Some("forge said 502")));
@@ -100,7 +101,7 @@ async fn failed_attempts_back_off_then_fail_for_good(db: &TestDb) {
     let id3 = db.store.enqueue_job(&job(None)).await.unwrap().job_id();
     db.store.claim_job("w", Duration::minutes(5)).await.unwrap().unwrap();
     let state = db.store.fail_job_attempt(id3, "w", "unknown repository", None).await.unwrap().unwrap();
-    assert_eq!(state, "failed");
+    assert_eq!(state, JobState::Failed);
 }
 
 async fn concurrent_workers_claim_each_job_once(db: &TestDb) {
@@ -141,7 +142,7 @@ async fn scans_are_listed_filtered_and_tracked_until_recorded(db: &TestDb) {
     };
     assert_eq!(list(ScanFilter { limit: 10, ..Default::default() }).await, vec![c.id, b.id, a.id]);
     assert_eq!(
-        list(ScanFilter { verdict: Some("deny".into()), limit: 10, ..Default::default() }).await,
+        list(ScanFilter { verdict: Some(Verdict::Deny), limit: 10, ..Default::default() }).await,
         vec![c.id, a.id]
     );
     assert_eq!(

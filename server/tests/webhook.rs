@@ -14,8 +14,9 @@ use common::git::{TestRepo, npm_lock};
 use http_body_util::BodyExt as _;
 use serde_json::Value;
 use std::time::{Duration, Instant};
+use steward::app::AppState;
 use steward::config::{JobsConfig, RepositoryFile, Secret};
-use steward::http::AppState;
+use steward::store::JobKind;
 use tower::ServiceExt as _;
 
 const REPO: &str = "octo/app";
@@ -256,7 +257,7 @@ async fn a_redelivery_is_one_job_and_one_scan_and_irrelevant_events_are_ignored(
     wait_for("the final status", || final_status(&s.forge).is_some()).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(all_scans(&s.state).await.len(), 1);
-    let gate_jobs = s.state.store.list_jobs(10).await.unwrap().into_iter().filter(|j| j.kind == "gate").count();
+    let gate_jobs = s.state.store.list_jobs(10).await.unwrap().into_iter().filter(|j| j.kind == JobKind::Gate).count();
     assert_eq!(gate_jobs, 1);
     let _ = s.stop.send(true);
     db.cleanup().await;
@@ -272,7 +273,8 @@ async fn an_unreachable_forge_is_retried_with_backoff_until_the_status_lands() {
     deliver(&s.app, "pull_request", "d-retry", &event, SECRET).await;
     wait_for("the final status after retries", || final_status(&s.forge).is_some()).await;
     assert_eq!(final_status(&s.forge).unwrap().0, "failure");
-    let report_job = s.state.store.list_jobs(10).await.unwrap().into_iter().find(|j| j.kind == "report").unwrap();
+    let report_job =
+        s.state.store.list_jobs(10).await.unwrap().into_iter().find(|j| j.kind == JobKind::Report).unwrap();
     assert!(report_job.attempts >= 2, "the report job was retried: {report_job:?}");
     assert_eq!(all_scans(&s.state).await.len(), 1, "retries did not store the scan twice");
     let _ = s.stop.send(true);

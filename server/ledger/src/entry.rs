@@ -554,12 +554,40 @@ pub enum VerdictOutcome {
     Fail,
 }
 
+/// What kind of points a scan compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubjectKind {
+    /// A pull request's base and head commits.
+    PullRequest,
+    /// Two commits (a push).
+    Commits,
+    /// Two SBOMs.
+    Sboms,
+    /// Two lockfiles or other files.
+    Files,
+}
+
+impl SubjectKind {
+    pub const ALL: [SubjectKind; 4] =
+        [SubjectKind::PullRequest, SubjectKind::Commits, SubjectKind::Sboms, SubjectKind::Files];
+
+    /// The serde spelling (`pull-request`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::PullRequest => "pull-request",
+            SubjectKind::Commits => "commits",
+            SubjectKind::Sboms => "sboms",
+            SubjectKind::Files => "files",
+        }
+    }
+}
+
 /// What a scan compared.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScanSubject {
-    /// `pull-request`, `commits`, `sboms` or `files`.
-    pub kind: String,
+    pub kind: SubjectKind,
     /// The older side: commit id, SBOM digest or file digest.
     pub base: String,
     /// The newer side.
@@ -1008,11 +1036,7 @@ impl Payload {
         };
         match self {
             Payload::ScanVerdict(p) => {
-                nonempty(&[
-                    ("project", &p.project),
-                    ("policy_revision", &p.policy_revision),
-                    ("subject.kind", &p.subject.kind),
-                ])?;
+                nonempty(&[("project", &p.project), ("policy_revision", &p.policy_revision)])?;
                 if !is_hex64(&p.report_sha256) {
                     return fail("report_sha256 must be 64 lowercase hex digits");
                 }
@@ -1114,6 +1138,15 @@ impl Payload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subject_kind_as_str_is_its_serde_form() {
+        for k in SubjectKind::ALL {
+            assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(k.as_str()));
+            assert_eq!(serde_json::from_value::<SubjectKind>(serde_json::json!(k.as_str())).unwrap(), k);
+        }
+        assert!(serde_json::from_value::<SubjectKind>(serde_json::json!("")).is_err());
+    }
 
     fn time() -> Timestamp {
         Timestamp::parse("2026-03-01T12:00:00Z").unwrap()
@@ -1275,7 +1308,7 @@ pub mod examples {
             schema: SchemaV1,
             project: "acme/widget".into(),
             subject: ScanSubject {
-                kind: "pull-request".into(),
+                kind: SubjectKind::PullRequest,
                 base: "4c1d0e5".into(),
                 head: "9e8f7a6".into(),
                 change: Some("1234".into()),

@@ -21,7 +21,7 @@ pub mod verdict;
 pub use bundle::{Bundle, BundleFile, FileKind};
 pub use engine::{ENTRYPOINT, PolicyEngine, gate_input};
 pub use testing::{TestOutcome, TestReport, run_tests};
-pub use verdict::{AppliedException, Decision, Evaluation, ExpiredException, Verdict};
+pub use verdict::{AppliedException, Decision, Evaluation, ExpiredException, UnknownVerdict, Verdict};
 
 /// Anything that can go wrong loading or evaluating a bundle. Messages name
 /// the file and, where the parser knows them, the line and column.

@@ -15,6 +15,8 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    pub const ALL: [Verdict; 3] = [Verdict::Allow, Verdict::Review, Verdict::Deny];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Allow => "allow",
@@ -24,15 +26,21 @@ impl Verdict {
     }
 
     fn parse(s: &str, field: &str) -> Result<Verdict, PolicyError> {
-        match s {
-            "allow" => Ok(Verdict::Allow),
-            "review" => Ok(Verdict::Review),
-            "deny" => Ok(Verdict::Deny),
-            other => Err(PolicyError::Output {
-                field: field.into(),
-                message: format!("`{other}` is not a verdict (allowed: allow, review, deny)"),
-            }),
-        }
+        s.parse().map_err(|e: UnknownVerdict| PolicyError::Output { field: field.into(), message: e.to_string() })
+    }
+}
+
+/// A string that is not `allow`, `review` or `deny`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a verdict (allowed: allow, review, deny)")]
+pub struct UnknownVerdict(pub String);
+
+impl std::str::FromStr for Verdict {
+    type Err = UnknownVerdict;
+
+    /// Exactly the serde spelling (`allow`, `review`, `deny`).
+    fn from_str(s: &str) -> Result<Verdict, UnknownVerdict> {
+        Verdict::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| UnknownVerdict(s.to_string()))
     }
 }
 
@@ -124,4 +132,19 @@ fn normalise(v: &Value) -> Value {
         v["finding"] = Value::from(f as u64);
     }
     v
+}
+
+#[cfg(test)]
+mod verdict_string_tests {
+    use super::Verdict;
+
+    #[test]
+    fn as_str_parse_and_serde_agree() {
+        for v in Verdict::ALL {
+            assert_eq!(v.as_str().parse::<Verdict>(), Ok(v));
+            assert_eq!(serde_json::to_value(v).unwrap(), serde_json::json!(v.as_str()));
+        }
+        assert!("pass".parse::<Verdict>().is_err());
+        assert!("Allow".parse::<Verdict>().is_err());
+    }
 }

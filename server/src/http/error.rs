@@ -29,8 +29,10 @@ pub enum ApiError {
     PayloadTooLarge(u64),
     #[error("{0}")]
     Unprocessable(String),
-    #[error("the database is unavailable")]
-    Unavailable,
+    /// The database cannot take the request now (unreachable, disk full);
+    /// nothing was stored. The message says which, without internals.
+    #[error("{0}")]
+    Unavailable(&'static str),
     /// Anything the client cannot fix. The cause is logged, not sent.
     #[error("internal server error")]
     Internal(#[source] anyhow::Error),
@@ -47,7 +49,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -63,7 +65,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::Unprocessable(_) => "unprocessable",
-            ApiError::Unavailable => "unavailable",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -79,7 +81,11 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(msg) => ApiError::Conflict(msg),
             StoreError::Unavailable { .. } => {
                 tracing::error!(error = %e, "database unavailable");
-                ApiError::Unavailable
+                ApiError::Unavailable("the database is unavailable; nothing was stored, try again later")
+            }
+            StoreError::Full(_) => {
+                tracing::error!(error = %e, "database disk full");
+                ApiError::Unavailable("the database's disk is full; nothing was stored, try again later")
             }
             other => ApiError::Internal(other.into()),
         }
@@ -97,6 +103,9 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         response
     }
 }
@@ -106,13 +115,16 @@ impl IntoResponse for ApiError {
 pub enum PageError {
     #[error("{0}")]
     NotFound(String),
+    /// The database cannot answer now (logged).
+    #[error("the database is unavailable")]
+    Unavailable(#[source] StoreError),
     #[error("internal server error")]
     Internal(#[source] anyhow::Error),
 }
 
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
-        PageError::Internal(e.into())
+        if e.is_transient() { PageError::Unavailable(e) } else { PageError::Internal(e.into()) }
     }
 }
 
@@ -126,6 +138,10 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
             PageError::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
+            PageError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "database unavailable rendering a page");
+                (StatusCode::SERVICE_UNAVAILABLE, "The database is unavailable right now. Try again shortly.".into())
+            }
             PageError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "internal error rendering a page");
                 (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. It has been logged.".into())

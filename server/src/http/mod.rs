@@ -9,7 +9,8 @@
 //! test can check that no write route accepts an anonymous request.
 //!
 //! **Invariant:** this module (and its children) is the only one that knows
-//! HTTP. It calls the store and the domain crates; they never call back.
+//! HTTP. Handlers call the application layer (`crate::app`) and read from
+//! the store; nothing outside `runtime` and `cli` imports this module.
 
 mod access;
 mod api;
@@ -22,13 +23,8 @@ mod tiles;
 
 pub use access::Access;
 pub use error::{ApiError, PageError};
-pub use metrics::Metrics;
 
-use crate::config::Config;
-use crate::ledger::Ledger;
-use crate::policy::PolicyState;
-use crate::runtime::StartupError;
-use crate::store::Store;
+use crate::app::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::handler::Handler;
@@ -36,55 +32,10 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
-use ed25519_dalek::SigningKey;
-use std::sync::Arc;
-use std::time::Instant;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
-
-/// Everything a request handler may use.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub config: Arc<Config>,
-    pub metrics: Arc<Metrics>,
-    pub policy: PolicyState,
-    /// The signed append-only log: domain code records events with
-    /// [`Ledger::record`] / [`Ledger::append`].
-    pub ledger: Ledger,
-    pub started: Instant,
-}
-
-impl AppState {
-    /// Loads what the app needs beyond the store: the policy bundle (its
-    /// revision recorded) and the ledger signed with `signing_key`.
-    pub async fn build(store: Store, config: Config, signing_key: SigningKey) -> Result<Self, StartupError> {
-        let ledger = open_ledger(&store, &config, &signing_key).await?;
-        let policy = PolicyState::load(config.policies.value.clone(), &store, &ledger).await?;
-        Ok(AppState {
-            store,
-            config: Arc::new(config),
-            metrics: Arc::new(Metrics::new()),
-            policy,
-            ledger,
-            started: Instant::now(),
-        })
-    }
-}
-
-/// The ledger, signing with the server key under the configured origin.
-async fn open_ledger(store: &Store, config: &Config, signing_key: &SigningKey) -> Result<Ledger, StartupError> {
-    use crate::ledger::LedgerError;
-    let origin = &crate::ledger::effective_origin(store, config).await?;
-    let signer = crate::ledger::keys::signer_from_seed(origin, signing_key)
-        .map_err(|e| StartupError::Ledger(format!("the signing key cannot sign as {origin}: {e}")))?;
-    Ledger::open(store.clone(), origin, signer, Some(config.signing_key_path())).await.map_err(|e| match e {
-        LedgerError::Store(e) => StartupError::Store(e),
-        other => StartupError::Ledger(other.to_string()),
-    })
-}
 
 /// One declared API route, as the route-enumeration test sees it.
 #[derive(Debug, Clone)]

@@ -3,21 +3,22 @@
 //! make sure several instances never run one job twice at once, and a job
 //! interrupted by a crash is taken over when its lease runs out.
 //!
-//! Job kinds:
+//! Job kinds ([`JobKind`]; payloads in `crate::app::jobs`):
 //! - `gate` ([`gate`]): fetch a repository, scan base..head, judge, store
 //!   the scan, queue its `report`.
 //! - `report` ([`gate`]): record the scan in the ledger, post the commit
 //!   status and optionally the pull request comment.
 //!
-//! Knows the store, the forge client, git (through `gate::fetch`), the
-//! scanner and the policy; not the server's HTTP layer.
+//! Calls the application layer (`crate::app`) and the forge client; never
+//! the server's HTTP layer.
 
 pub mod gate;
 
-use crate::http::AppState;
-use crate::store::{Job, StoreError};
+use crate::app::AppState;
+use crate::store::{Job, JobKind, StoreError};
 use std::time::Duration;
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
 /// How a job run ended.
 #[derive(Debug)]
@@ -83,11 +84,13 @@ async fn work(state: AppState, worker: String, mut stop: watch::Receiver<bool>) 
 /// Runs one claimed job and records how it ended.
 pub async fn run_one(state: &AppState, worker: &str, job: Job) {
     let span = tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
-    let _guard = span.enter();
-    let outcome = match job.kind.as_str() {
-        gate::GATE => gate::run_gate(state, worker, &job).await,
-        gate::REPORT => gate::run_report(state, worker, &job).await,
-        other => Outcome::Failed { error: format!("unknown job kind `{other}`"), retry: false },
+    run_in_span(state, worker, job).instrument(span).await
+}
+
+async fn run_in_span(state: &AppState, worker: &str, job: Job) {
+    let outcome = match job.kind {
+        JobKind::Gate => gate::run_gate(state, worker, &job).await,
+        JobKind::Report => gate::run_report(state, worker, &job).await,
     };
     match outcome {
         Outcome::Done => tracing::info!("job done"),

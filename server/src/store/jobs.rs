@@ -8,17 +8,84 @@
 //! `FOR UPDATE SKIP LOCKED` so instances never wait on each other; SQLite
 //! has a single writer, so its plain `UPDATE … RETURNING` is already atomic.
 
-use super::scans::{INSERT_SCAN, NewScan, ScanRecord, bind_scan};
+use super::scans::{INSERT_SCAN, NewScan, ScanRecord, ScanRow, bind_scan};
 use super::{Pool, Store, StoreError, on_pool};
 use serde::Serialize;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::{mpsc, oneshot};
 
+/// What a job does. The store keeps the kind as text; a worker claims only
+/// kinds this binary knows ([`JobKind::ALL`]), so during a rolling upgrade
+/// an older instance leaves a newer kind to the instances that know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobKind {
+    /// Fetch a repository, scan base..head, judge, store the scan.
+    Gate,
+    /// Record a stored scan in the ledger and report it to the forge.
+    Report,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 2] = [JobKind::Gate, JobKind::Report];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Gate => "gate",
+            JobKind::Report => "report",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for JobKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    /// Failed for good (attempts used up, or a failure no retry can fix).
+    Failed,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 4] = [JobState::Queued, JobState::Running, JobState::Done, JobState::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobState> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for JobState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A job to queue.
 #[derive(Debug, Clone)]
 pub struct NewJob {
-    pub kind: String,
+    pub kind: JobKind,
     /// Queuing the same key twice queues one job (forge delivery ids).
     pub dedupe_key: Option<String>,
     pub payload: Value,
@@ -46,11 +113,10 @@ impl Enqueued {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Job {
     pub id: i64,
-    pub kind: String,
+    pub kind: JobKind,
     pub dedupe_key: Option<String>,
     pub payload: Value,
-    /// `queued`, `running`, `done` or `failed`.
-    pub state: String,
+    pub state: JobState,
     pub attempts: i32,
     pub max_attempts: i32,
     #[serde(with = "time::serde::rfc3339")]
@@ -83,14 +149,16 @@ impl TryFrom<JobRow> for Job {
     type Error = StoreError;
 
     fn try_from(r: JobRow) -> Result<Self, StoreError> {
-        let payload =
-            serde_json::from_str(&r.payload).map_err(|e| StoreError::Corrupt(format!("job {}: payload: {e}", r.id)))?;
+        let corrupt = |what: String| StoreError::Corrupt(format!("job {}: {what}", r.id));
+        let payload = serde_json::from_str(&r.payload).map_err(|e| corrupt(format!("payload: {e}")))?;
+        let kind = JobKind::parse(&r.kind).ok_or_else(|| corrupt(format!("kind `{}` is not known", r.kind)))?;
+        let state = JobState::parse(&r.state).ok_or_else(|| corrupt(format!("state `{}` is not known", r.state)))?;
         Ok(Job {
             id: r.id,
-            kind: r.kind,
+            kind,
             dedupe_key: r.dedupe_key,
             payload,
-            state: r.state,
+            state,
             attempts: r.attempts,
             max_attempts: r.max_attempts,
             run_after: r.run_after,
@@ -147,7 +215,7 @@ impl Store {
             let mut out = Vec::with_capacity(jobs.len());
             for job in jobs {
                 let inserted: Option<i64> = sqlx::query_scalar(INSERT)
-                    .bind(&job.kind)
+                    .bind(job.kind.as_str())
                     .bind(&job.dedupe_key)
                     .bind(job.payload.to_string())
                     .bind(job.max_attempts)
@@ -165,12 +233,17 @@ impl Store {
     }
 
     /// Claims the next runnable job for `worker` for `lease`: a queued job
-    /// whose time has come, or a running one whose lease ran out.
+    /// whose time has come, or a running one whose lease ran out, of a kind
+    /// this binary knows.
     pub async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>, StoreError> {
         let _turn = self.write_turn().await;
         let now = super::now();
-        let pick = "SELECT id FROM jobs WHERE (state = 'queued' AND run_after <= $3) \
-             OR (state = 'running' AND locked_until < $3) ORDER BY run_after, id LIMIT 1";
+        // The kinds are this binary's own constants, not input.
+        let kinds = JobKind::ALL.map(|k| format!("'{}'", k.as_str())).join(", ");
+        let pick = format!(
+            "SELECT id FROM jobs WHERE ((state = 'queued' AND run_after <= $3) \
+             OR (state = 'running' AND locked_until < $3)) AND kind IN ({kinds}) ORDER BY run_after, id LIMIT 1"
+        );
         let lock = match self.pool() {
             Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
             Pool::Sqlite(_) => "",
@@ -221,11 +294,12 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(Err(LeaseLost(id)));
             }
-            let existing: Option<ScanRecord> = sqlx::query_as(EXISTING).bind(id).fetch_optional(&mut *tx).await?;
-            let record = match existing {
+            let existing: Option<ScanRow> = sqlx::query_as(EXISTING).bind(id).fetch_optional(&mut *tx).await?;
+            let row: ScanRow = match existing {
                 Some(r) => r,
                 None => bind_scan!(sqlx::query_as(INSERT_SCAN), scan, now).fetch_one(&mut *tx).await?,
             };
+            let record = ScanRecord::try_from(row)?;
             tx.commit().await?;
             Ok(Ok(record))
         })
@@ -250,7 +324,7 @@ impl Store {
         worker: &str,
         error: &str,
         retry_in: Option<Duration>,
-    ) -> Result<Result<String, LeaseLost>, StoreError> {
+    ) -> Result<Result<JobState, LeaseLost>, StoreError> {
         let _turn = self.write_turn().await;
         const SQL: &str = "UPDATE jobs SET \
              state = CASE WHEN $6 OR attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
@@ -266,7 +340,10 @@ impl Store {
             .bind(retry_in.is_none())
             .fetch_optional(p)
             .await)?;
-        Ok(state.ok_or(LeaseLost(id)))
+        let Some(state) = state else { return Ok(Err(LeaseLost(id))) };
+        let state = JobState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("job {id}: state `{state}` is not known")))?;
+        Ok(Ok(state))
     }
 
     pub async fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {
@@ -283,10 +360,16 @@ impl Store {
     }
 
     /// Counts jobs by state, for `/metrics` and the dashboard.
-    pub async fn job_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+    pub async fn job_counts(&self) -> Result<Vec<(JobState, i64)>, StoreError> {
         const SQL: &str = "SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state";
         let rows: Vec<(String, i64)> = on_pool!(self.pool(), p => sqlx::query_as(SQL).fetch_all(p).await)?;
-        Ok(rows)
+        rows.into_iter()
+            .map(|(s, n)| {
+                JobState::parse(&s)
+                    .map(|state| (state, n))
+                    .ok_or_else(|| StoreError::Corrupt(format!("a job's state `{s}` is not known")))
+            })
+            .collect()
     }
 }
 

@@ -29,7 +29,7 @@ mod scans;
 mod sqlite;
 mod tokens;
 
-pub use jobs::{Enqueued, Job, LeaseLost, NewJob};
+pub use jobs::{Enqueued, Job, JobKind, JobState, LeaseLost, NewJob};
 pub use ledger::{LedgerCheckpointRow, LedgerEntryRow, LedgerHead, LockedHead, NewLedgerEntry, PreparedAppend};
 pub use policies::{NewPolicyRevision, PolicyRevision};
 pub use scans::{NewScan, ScanFilter, ScanRecord, ScanSource};
@@ -55,9 +55,45 @@ pub enum StoreError {
     /// Stored data does not have the shape the code expects.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
-    /// Any other database error.
+    /// The disk that holds the database is full (SQLite `SQLITE_FULL`,
+    /// PostgreSQL `disk_full`): the write was not stored.
+    #[error("the database's disk is full; the write was not stored: {0}")]
+    Full(String),
+    /// Any other database error (the driver's message; never a value the
+    /// caller could match on: sqlx types stay inside this module).
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        use sqlx::Error as E;
+        match &e {
+            E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) => {
+                StoreError::Unavailable { backend: "configured", message: e.to_string() }
+            }
+            E::Database(db) if is_disk_full(db.as_ref()) => StoreError::Full(db.message().to_string()),
+            _ => StoreError::Database(e.to_string()),
+        }
+    }
+}
+
+impl StoreError {
+    /// True when the failure is about the database's availability (it may
+    /// pass: a restart, a reconnect, freed disk), not about the request.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. } | StoreError::Full(_))
+    }
+}
+
+/// SQLite's `SQLITE_FULL` (13, and its extended codes) or PostgreSQL's
+/// `disk_full` (53100).
+fn is_disk_full(db: &dyn sqlx::error::DatabaseError) -> bool {
+    let code = db.code();
+    let code = code.as_deref().unwrap_or("");
+    code == "53100"
+        || code.parse::<i32>().is_ok_and(|c| c & 0xff == 13)
+        || db.message().contains("database or disk is full")
 }
 
 /// Which implementation is in use.

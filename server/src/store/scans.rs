@@ -4,6 +4,7 @@
 
 use super::{Store, StoreError, on_pool};
 use serde::Serialize;
+use steward_policy::Verdict;
 use time::OffsetDateTime;
 
 /// Where a scan came from.
@@ -15,11 +16,17 @@ pub enum ScanSource {
 }
 
 impl ScanSource {
+    pub const ALL: [ScanSource; 2] = [ScanSource::Webhook, ScanSource::Api];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ScanSource::Webhook => "webhook",
             ScanSource::Api => "api",
         }
+    }
+
+    fn parse(s: &str) -> Option<ScanSource> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 
@@ -34,8 +41,7 @@ pub struct NewScan {
     pub base_commit: Option<String>,
     pub head_commit: Option<String>,
     pub pull_request: Option<i64>,
-    /// `allow`, `review` or `deny`.
-    pub verdict: String,
+    pub verdict: Verdict,
     pub summary: String,
     pub findings: i32,
     pub policy_revision: String,
@@ -45,10 +51,10 @@ pub struct NewScan {
 }
 
 /// A stored scan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScanRecord {
     pub id: i64,
-    pub source: String,
+    pub source: ScanSource,
     pub job_id: Option<i64>,
     pub repository: Option<String>,
     pub base_ref: String,
@@ -56,7 +62,7 @@ pub struct ScanRecord {
     pub base_commit: Option<String>,
     pub head_commit: Option<String>,
     pub pull_request: Option<i64>,
-    pub verdict: String,
+    pub verdict: Verdict,
     pub summary: String,
     pub findings: i32,
     pub policy_revision: String,
@@ -69,10 +75,62 @@ pub struct ScanRecord {
     pub created_at: OffsetDateTime,
 }
 
+/// A scan as the database returns it; checked into a [`ScanRecord`].
+#[derive(sqlx::FromRow)]
+pub(super) struct ScanRow {
+    id: i64,
+    source: String,
+    job_id: Option<i64>,
+    repository: Option<String>,
+    base_ref: String,
+    head_ref: String,
+    base_commit: Option<String>,
+    head_commit: Option<String>,
+    pull_request: Option<i64>,
+    verdict: String,
+    summary: String,
+    findings: i32,
+    policy_revision: String,
+    evaluated_at: String,
+    report: String,
+    ledger_index: Option<i64>,
+    created_at: OffsetDateTime,
+}
+
+impl TryFrom<ScanRow> for ScanRecord {
+    type Error = StoreError;
+
+    fn try_from(r: ScanRow) -> Result<Self, StoreError> {
+        let source = ScanSource::parse(&r.source)
+            .ok_or_else(|| StoreError::Corrupt(format!("scan {}: source `{}` is not known", r.id, r.source)))?;
+        let verdict =
+            r.verdict.parse::<Verdict>().map_err(|e| StoreError::Corrupt(format!("scan {}: verdict: {e}", r.id)))?;
+        Ok(ScanRecord {
+            id: r.id,
+            source,
+            job_id: r.job_id,
+            repository: r.repository,
+            base_ref: r.base_ref,
+            head_ref: r.head_ref,
+            base_commit: r.base_commit,
+            head_commit: r.head_commit,
+            pull_request: r.pull_request,
+            verdict,
+            summary: r.summary,
+            findings: r.findings,
+            policy_revision: r.policy_revision,
+            evaluated_at: r.evaluated_at,
+            report: r.report,
+            ledger_index: r.ledger_index,
+            created_at: r.created_at,
+        })
+    }
+}
+
 /// Which scans to list, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct ScanFilter {
-    pub verdict: Option<String>,
+    pub verdict: Option<Verdict>,
     pub repository: Option<String>,
     /// Only scans with an id below this (for paging).
     pub before: Option<i64>,
@@ -105,7 +163,7 @@ macro_rules! bind_scan {
             .bind(&$s.base_commit)
             .bind(&$s.head_commit)
             .bind($s.pull_request)
-            .bind(&$s.verdict)
+            .bind($s.verdict.as_str())
             .bind(&$s.summary)
             .bind($s.findings)
             .bind(&$s.policy_revision)
@@ -121,15 +179,15 @@ impl Store {
     pub async fn insert_scan(&self, scan: &NewScan) -> Result<ScanRecord, StoreError> {
         let _turn = self.write_turn().await;
         let now = super::now();
-        let row: ScanRecord =
+        let row: ScanRow =
             on_pool!(self.pool(), p => bind_scan!(sqlx::query_as(INSERT_SCAN), scan, now).fetch_one(p).await)?;
-        Ok(row)
+        row.try_into()
     }
 
     pub async fn scan(&self, id: i64) -> Result<Option<ScanRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM scans WHERE id = $1");
-        let row: Option<ScanRecord> = on_pool!(self.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await)?;
-        Ok(row)
+        let row: Option<ScanRow> = on_pool!(self.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await)?;
+        row.map(TryInto::try_into).transpose()
     }
 
     /// Scans newest first, without their reports.
@@ -140,14 +198,14 @@ impl Store {
              ORDER BY id DESC LIMIT $4"
         );
         let limit = filter.limit.clamp(1, 500);
-        let rows: Vec<ScanRecord> = on_pool!(self.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(&filter.verdict)
+        let rows: Vec<ScanRow> = on_pool!(self.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(filter.verdict.map(Verdict::as_str))
             .bind(&filter.repository)
             .bind(filter.before)
             .bind(limit)
             .fetch_all(p)
             .await)?;
-        Ok(rows)
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 
     /// Repositories that have scans, for the dashboard's filter.
@@ -170,7 +228,7 @@ impl Store {
     /// and recording), oldest first.
     pub async fn unrecorded_scans(&self, limit: i64) -> Result<Vec<ScanRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM scans WHERE ledger_index IS NULL ORDER BY id LIMIT $1");
-        let rows: Vec<ScanRecord> = on_pool!(self.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(limit).fetch_all(p).await)?;
-        Ok(rows)
+        let rows: Vec<ScanRow> = on_pool!(self.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(limit).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 }

@@ -7,8 +7,9 @@ pub mod forge;
 pub mod git;
 pub mod server;
 
+use steward::app::AppState;
 use steward::config::{Config, DatabaseUrl, Layer};
-use steward::http::{self, AppState};
+use steward::http;
 use steward::store::Store;
 use tempfile::TempDir;
 

@@ -4,7 +4,8 @@
 //!
 //! Hashes are lowercase hex in JSON; checkpoints are C2SP signed-note text.
 
-use crate::http::{ApiError, AppState};
+use crate::app::AppState;
+use crate::http::ApiError;
 use crate::ledger::read::{self, ReadError};
 use crate::ledger::tiled::CheckpointLine;
 use crate::store::LedgerEntryRow;

@@ -1,8 +1,9 @@
 //! `/api/v1/policies`: the policy serving now, its revision history, and
 //! reload (admin).
 
+use crate::app::AppState;
 use crate::auth::Principal;
-use crate::http::{ApiError, AppState};
+use crate::http::ApiError;
 use crate::policy::{LoadError, ReloadOutcome};
 use crate::store::PolicyRevision;
 use axum::extract::{Path, State};

@@ -1,8 +1,9 @@
 //! `/api/v1/tokens`: issue, list and revoke API tokens (admin only).
 
 use super::ApiJson;
+use crate::app::AppState;
 use crate::auth::{self, IssueError, IssuedToken, Principal, Role};
-use crate::http::{ApiError, AppState};
+use crate::http::ApiError;
 use crate::store::ApiToken;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -7,11 +7,13 @@
 //! the same `X-GitHub-Delivery` queues nothing new.
 
 use super::RawBody;
+use crate::app::AppState;
+use crate::app::events::{self, EventAction, EventError};
+use crate::app::jobs;
 use crate::config::Repository;
-use crate::forge::{self, AnyEvent, PullRequestEvent, PushEvent};
-use crate::http::{ApiError, AppState};
-use crate::jobs::gate::{GATE, GateJob};
-use crate::store::{Enqueued, NewJob};
+use crate::forge::{self, AnyEvent};
+use crate::http::ApiError;
+use crate::store::Enqueued;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -20,9 +22,6 @@ use serde_json::{Value, json};
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
-
-/// The pull request actions that change what would be merged.
-const PR_ACTIONS: &[&str] = &["opened", "synchronize", "reopened"];
 
 pub(super) async fn github(
     State(state): State<AppState>,
@@ -49,59 +48,17 @@ pub(super) async fn github(
     let delivery = header(&headers, "x-github-delivery")
         .ok_or_else(|| ApiError::BadRequest("missing X-GitHub-Delivery".into()))?;
 
-    let job = match event {
-        "ping" => return Ok((StatusCode::OK, Json(json!({ "status": "pong", "repository": repo.name })))),
-        "pull_request" => {
-            let e: PullRequestEvent = serde_json::from_slice(&body)
-                .map_err(|e| ApiError::Unprocessable(format!("not a pull_request event: {e}")))?;
-            if !PR_ACTIONS.contains(&e.action.as_str()) {
-                return Ok(ignored(&format!("pull_request action `{}` does not change the code", e.action)));
-            }
-            GateJob {
-                repository: repo.name.clone(),
-                event: event.into(),
-                delivery: delivery.into(),
-                base_ref: e.pull_request.base.git_ref,
-                head_ref: e.pull_request.head.git_ref,
-                base_sha: e.pull_request.base.sha,
-                head_sha: e.pull_request.head.sha,
-                pull_request: Some(e.number),
-            }
+    let job = match events::action_for(&repo.name, event, delivery, &body) {
+        Ok(EventAction::Pong) => {
+            return Ok((StatusCode::OK, Json(json!({ "status": "pong", "repository": repo.name }))));
         }
-        "push" => {
-            let e: PushEvent =
-                serde_json::from_slice(&body).map_err(|e| ApiError::Unprocessable(format!("not a push event: {e}")))?;
-            if e.deleted || e.after.bytes().all(|b| b == b'0') {
-                return Ok(ignored("the push deleted the branch"));
-            }
-            if e.before.bytes().all(|b| b == b'0') {
-                return Ok(ignored("a new branch has no previous commit to compare with"));
-            }
-            GateJob {
-                repository: repo.name.clone(),
-                event: event.into(),
-                delivery: delivery.into(),
-                base_ref: e.before.clone(),
-                head_ref: e.git_ref,
-                base_sha: e.before,
-                head_sha: e.after,
-                pull_request: None,
-            }
+        Ok(EventAction::Ignored(reason)) => {
+            return Ok((StatusCode::ACCEPTED, Json(json!({ "status": "ignored", "reason": reason }))));
         }
-        other => return Ok(ignored(&format!("event `{other}` is not one Steward acts on"))),
+        Ok(EventAction::Gate(job)) => job,
+        Err(EventError::Malformed(message)) => return Err(ApiError::Unprocessable(message)),
     };
-    for sha in [&job.base_sha, &job.head_sha] {
-        if sha.len() != 40 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ApiError::Unprocessable(format!("`{sha}` is not a commit id")));
-        }
-    }
-    let new = NewJob {
-        kind: GATE.into(),
-        dedupe_key: Some(format!("github:{delivery}")),
-        payload: serde_json::to_value(&job).map_err(ApiError::internal)?,
-        max_attempts: state.config.jobs.max_attempts as i32,
-    };
-    let queued = state.store.enqueue_job(&new).await?;
+    let queued = jobs::queue_gate(&state, &job).await?;
     let status = match queued {
         Enqueued::Queued(id) => {
             tracing::info!(job = id, repository = %repo.name, event, delivery, "webhook queued a gate job");
@@ -113,8 +70,4 @@ pub(super) async fn github(
         }
     };
     Ok((StatusCode::ACCEPTED, Json(json!({ "status": status, "job_id": queued.job_id() }))))
-}
-
-fn ignored(reason: &str) -> (StatusCode, Json<Value>) {
-    (StatusCode::ACCEPTED, Json(json!({ "status": "ignored", "reason": reason })))
 }

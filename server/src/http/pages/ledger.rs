@@ -3,7 +3,8 @@
 //! hash and inclusion proof against the latest checkpoint. Reads only.
 
 use super::{Layout, render};
-use crate::http::{AppState, PageError};
+use crate::app::AppState;
+use crate::http::PageError;
 use crate::ledger::read;
 use crate::store::LedgerEntryRow;
 use askama::Template;

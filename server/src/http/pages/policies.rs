@@ -3,7 +3,8 @@
 //! verdict can be re-explained with the policy that made it. Reads only.
 
 use super::{Layout, render};
-use crate::http::{AppState, PageError};
+use crate::app::AppState;
+use crate::http::PageError;
 use crate::store::PolicyRevision;
 use askama::Template;
 use axum::Router;

@@ -4,9 +4,10 @@
 //! revision and the ledger entry. Reads only.
 
 use super::{Layout, render};
+use crate::app::AppState;
+use crate::app::scans::stored_report;
 use crate::gate::GateReport;
-use crate::http::{AppState, PageError};
-use crate::jobs::gate::stored_report;
+use crate::http::PageError;
 use crate::store::{ScanFilter, ScanRecord};
 use askama::Template;
 use axum::Router;
@@ -14,6 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
+use steward_policy::Verdict;
 use steward_scanner::drift::{Finding, FindingCode, LicenseState};
 
 /// Scans per page.
@@ -78,7 +80,7 @@ fn when(t: time::OffsetDateTime) -> String {
 fn row(s: &ScanRecord) -> Row {
     Row {
         id: s.id,
-        verdict: s.verdict.clone(),
+        verdict: s.verdict.as_str().to_string(),
         repository: s.repository.clone().unwrap_or_else(|| "—".into()),
         points: format!("{} → {}", short(&s.base_commit, &s.base_ref), short(&s.head_commit, &s.head_ref)),
         pull_request: s.pull_request,
@@ -89,17 +91,17 @@ fn row(s: &ScanRecord) -> Row {
 }
 
 async fn index(State(state): State<AppState>, Query(f): Query<Filters>) -> Result<Response, PageError> {
-    let verdict = f.verdict.filter(|v| matches!(v.as_str(), "allow" | "review" | "deny"));
+    let verdict = f.verdict.and_then(|v| v.parse::<Verdict>().ok());
     let repository = f.repository.filter(|r| !r.is_empty());
-    let filter = ScanFilter { verdict: verdict.clone(), repository: repository.clone(), before: f.before, limit: PAGE };
+    let filter = ScanFilter { verdict, repository: repository.clone(), before: f.before, limit: PAGE };
     let scans = state.store.list_scans(&filter).await?;
     let rows: Vec<Row> = scans.iter().map(row).collect();
     let total = rows.len().max(1);
-    let bars = ["deny", "review", "allow"]
+    let bars = [Verdict::Deny, Verdict::Review, Verdict::Allow]
         .into_iter()
         .map(|v| {
-            let count = rows.iter().filter(|r| r.verdict == v).count();
-            Bar { verdict: v, count, percent: count * 100 / total }
+            let count = scans.iter().filter(|s| s.verdict == v).count();
+            Bar { verdict: v.as_str(), count, percent: count * 100 / total }
         })
         .collect();
     let mut query = String::new();
@@ -114,7 +116,7 @@ async fn index(State(state): State<AppState>, Query(f): Query<Filters>) -> Resul
     Ok(render(&ScansPage {
         layout: Layout::new("scans"),
         filtered: verdict.is_some() || repository.is_some(),
-        verdict: verdict.unwrap_or_default(),
+        verdict: verdict.map(|v| v.as_str().to_string()).unwrap_or_default(),
         repository: repository.unwrap_or_default(),
         repositories: state.store.scanned_repositories().await?,
         rows,
@@ -283,7 +285,7 @@ async fn scan(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Resp
         ),
         policy_revision: record.policy_revision.clone(),
         evaluated_at: record.evaluated_at.clone(),
-        source: record.source.clone(),
+        source: record.source.as_str().to_string(),
         scan: row(&record),
         decisions,
         others,

@@ -1,0 +1,83 @@
+//! Job payloads and how each job is queued. The workers that run them are
+//! in `crate::jobs`; the webhook handler and the start-up sweep queue them
+//! through the functions here, so every job of a kind is built one way.
+
+use super::AppState;
+use crate::store::{Enqueued, JobKind, NewJob, StoreError};
+use serde::{Deserialize, Serialize};
+
+/// The forge event a `gate` job checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateEvent {
+    PullRequest,
+    Push,
+}
+
+impl GateEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateEvent::PullRequest => "pull_request",
+            GateEvent::Push => "push",
+        }
+    }
+}
+
+/// A `gate` job's payload: what a webhook delivery asks to check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateJob {
+    pub repository: String,
+    pub event: GateEvent,
+    pub delivery: String,
+    pub base_ref: String,
+    pub head_ref: String,
+    pub base_sha: String,
+    pub head_sha: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<u64>,
+}
+
+/// A `report` job's payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportJob {
+    pub scan_id: i64,
+}
+
+/// Queues a `gate` job, once per delivery id of the repository.
+pub async fn queue_gate(state: &AppState, job: &GateJob) -> Result<Enqueued, StoreError> {
+    let new = NewJob {
+        kind: JobKind::Gate,
+        dedupe_key: Some(format!("github:{}", job.delivery)),
+        payload: serde_json::to_value(job).expect("a gate job serialises"),
+        max_attempts: state.config.jobs.max_attempts as i32,
+    };
+    state.store.enqueue_job(&new).await
+}
+
+/// Queues the `report` job of a stored scan (once per scan).
+pub async fn queue_report(state: &AppState, scan_id: i64) -> Result<Enqueued, StoreError> {
+    let new = NewJob {
+        kind: JobKind::Report,
+        dedupe_key: Some(format!("report:scan:{scan_id}")),
+        payload: serde_json::to_value(ReportJob { scan_id }).expect("a report job serialises"),
+        max_attempts: state.config.jobs.max_attempts as i32,
+    };
+    state.store.enqueue_job(&new).await
+}
+
+/// A job's payload, or why it cannot be read (a failure no retry fixes).
+pub fn payload<T: serde::de::DeserializeOwned>(job: &crate::store::Job) -> Result<T, String> {
+    serde_json::from_value(job.payload.clone()).map_err(|e| format!("bad {} job payload: {e}", job.kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gate_event_as_str_is_its_serde_form() {
+        for e in [GateEvent::PullRequest, GateEvent::Push] {
+            assert_eq!(serde_json::to_value(e).unwrap(), serde_json::json!(e.as_str()));
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The application layer: what the server does, independent of how it is
+//! asked. HTTP handlers (`http`), background jobs (`jobs`) and CLI commands
+//! (`cli`) call these services; none of them calls another adapter.
+//!
+//! - [`state`]: [`AppState`], everything a running server holds (store,
+//!   configuration, metrics, policy bundle, ledger), and how it is built.
+//! - [`metrics`]: the process's Prometheus registry (the HTTP middleware
+//!   that feeds it lives in `http`).
+//! - [`scans`]: the scan-and-judge pipeline (blocking work off the runtime
+//!   threads), storing a judged report and recording it in the ledger.
+//! - [`jobs`]: the job payloads and how each job is queued.
+//! - [`events`]: forge webhook events mapped to jobs (data in, job out).
+//!
+//! **Layering** (see `docs/ARCHITECTURE.md`): `cli`, `runtime` → `http`,
+//! `jobs` → `app` → `gate`, `policy`, `ledger`, `forge`, `registry`,
+//! `auth`, `keys` → `store`, `config`. Nothing here imports `http`, `jobs`,
+//! `cli` or `runtime`; `.ci/run` checks it.
+
+pub mod events;
+pub mod jobs;
+pub mod metrics;
+pub mod scans;
+pub mod state;
+
+pub use metrics::Metrics;
+pub use state::{AppState, StartupError};
