@@ -6,9 +6,9 @@
 //! entropy, so there is nothing to brute-force) and an 8-character prefix
 //! so people can tell their tokens apart in lists.
 //!
-//! Knows the store (to issue tokens) but not HTTP.
+//! Knows neither SQL nor HTTP; issuing a token (which stores it) is
+//! `crate::app::tokens`.
 
-use crate::store::{ApiToken, NewToken, Store, StoreError};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -115,35 +115,6 @@ pub fn validate_token_name(name: &str) -> Result<(), String> {
         return Err(format!("invalid token name `{name}`: a name must not be only digits"));
     }
     Ok(())
-}
-
-/// A token just issued: what was stored and the secret to show once.
-#[derive(Debug, Clone, Serialize)]
-pub struct IssuedToken {
-    pub token: ApiToken,
-    pub secret: String,
-}
-
-/// Why a token could not be issued.
-#[derive(Debug, thiserror::Error)]
-pub enum IssueError {
-    #[error("{0}")]
-    InvalidName(String),
-    #[error("no randomness available: {0}")]
-    Random(getrandom::Error),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Generates a token, stores its hash and returns the secret once. Used by
-/// both `steward token create` and `POST /api/v1/tokens`.
-pub async fn issue_token(store: &Store, name: &str, role: Role) -> Result<IssuedToken, IssueError> {
-    validate_token_name(name).map_err(IssueError::InvalidName)?;
-    let generated = generate_token().map_err(IssueError::Random)?;
-    let token = store
-        .create_token(NewToken { name: name.to_string(), role, hash: generated.hash, prefix: generated.display_prefix })
-        .await?;
-    Ok(IssuedToken { token, secret: generated.secret })
 }
 
 /// Who made a request: the token's name and role.

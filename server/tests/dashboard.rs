@@ -6,7 +6,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use scraper::{Html, Selector};
-use steward::auth::{self, Role};
+use steward::app::tokens;
+use steward::auth::Role;
 use tower::ServiceExt as _;
 
 async fn get(app: &axum::Router, path: &str, gzip: bool) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
@@ -81,8 +82,8 @@ async fn unbuilt_sections_say_so_instead_of_showing_fake_data() {
 #[tokio::test]
 async fn overview_shows_real_server_state() {
     let db = common::TestDb::sqlite().await;
-    auth::issue_token(&db.store, "a", Role::Ci).await.unwrap();
-    auth::issue_token(&db.store, "b", Role::Voter).await.unwrap();
+    tokens::issue_token(&db.store, "a", Role::Ci).await.unwrap();
+    tokens::issue_token(&db.store, "b", Role::Voter).await.unwrap();
     db.store.revoke_token("b").await.unwrap();
     let app = db.app().await;
     let (_, _, body) = get(&app, "/", false).await;
@@ -148,7 +149,7 @@ async fn scans_list_filters_by_verdict_and_the_scan_page_shows_the_drift() {
     let doc = Html::parse_document(std::str::from_utf8(&body).unwrap());
     assert_eq!(select(&doc, ".empty-state h2").first().map(text).as_deref(), Some("No scans yet"));
 
-    let ci = auth::issue_token(&db.store, "ci", Role::Ci).await.unwrap().secret;
+    let ci = tokens::issue_token(&db.store, "ci", Role::Ci).await.unwrap().secret;
     let denied = gate(&app, &ci, "octo/app", "Apache-2.0", "SSPL-1.0").await;
     let allowed = gate(&app, &ci, "octo/web", "ISC", "MIT").await;
 

@@ -10,7 +10,8 @@ use common::TestDb;
 use common::git::npm_lock;
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
-use steward::auth::{self, Role};
+use steward::app::tokens;
+use steward::auth::Role;
 use tower::ServiceExt as _;
 
 on_both_backends!(gate_api_judges_stores_and_records, gate_api_rejects_documents_it_cannot_read);
@@ -39,7 +40,7 @@ async fn call(
 
 async fn gate_api_judges_stores_and_records(db: &TestDb) {
     let app = db.app().await;
-    let ci = auth::issue_token(&db.store, "ci-main", Role::Ci).await.unwrap().secret;
+    let ci = tokens::issue_token(&db.store, "ci-main", Role::Ci).await.unwrap().secret;
     let request = json!({
         "old": {"path": "package-lock.json", "content": npm_lock("1.0.0", "Apache-2.0")},
         "new": {"path": "package-lock.json", "content": npm_lock("1.1.0", "SSPL-1.0")},
@@ -82,7 +83,7 @@ async fn gate_api_judges_stores_and_records(db: &TestDb) {
 
 async fn gate_api_rejects_documents_it_cannot_read(db: &TestDb) {
     let app = db.app().await;
-    let ci = auth::issue_token(&db.store, "ci", Role::Ci).await.unwrap().secret;
+    let ci = tokens::issue_token(&db.store, "ci", Role::Ci).await.unwrap().secret;
     let unknown = json!({
         "old": {"path": "notes.txt", "content": "hello"},
         "new": {"path": "notes.txt", "content": "hello"}

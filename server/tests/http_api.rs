@@ -8,6 +8,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use common::TestDb;
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
+use steward::app::tokens;
 use steward::auth::{self, Role};
 use steward::http::{Access, api_routes};
 use tower::ServiceExt as _;
@@ -58,7 +59,7 @@ fn request(method: Method, path: &str, token: Option<&str>, body: Option<Value>)
 }
 
 async fn token(db: &TestDb, name: &str, role: Role) -> String {
-    auth::issue_token(&db.store, name, role).await.unwrap().secret
+    tokens::issue_token(&db.store, name, role).await.unwrap().secret
 }
 
 /// `/api/v1/tokens/{id}` → `/api/v1/tokens/1`

@@ -9,7 +9,8 @@ use axum::http::{Request, StatusCode, header};
 use common::TestDb;
 use http_body_util::BodyExt as _;
 use serde_json::Value;
-use steward::auth::{self, Role};
+use steward::app::tokens;
+use steward::auth::Role;
 use tower::ServiceExt as _;
 
 on_both_backends!(
@@ -33,7 +34,7 @@ async fn reload_swaps_only_to_bundles_that_compile_and_pass_their_tests(db: &Tes
     common::copy_policies(dir.path());
     let config = db.config_with(|l| l.policies = Some(dir.path().display().to_string()));
     let app = steward::http::router(db.state_with(config).await);
-    let admin = auth::issue_token(&db.store, "admin", Role::Admin).await.unwrap().secret;
+    let admin = tokens::issue_token(&db.store, "admin", Role::Admin).await.unwrap().secret;
 
     let (_, current) = call(&app, "GET", "/api/v1/policies", None).await;
     let first = current["revision"].as_str().unwrap().to_string();

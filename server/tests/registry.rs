@@ -438,7 +438,7 @@ fn the_gate_api_looks_up_registries_when_the_configuration_says_so() {
         });
         let cache = config.data_dir.value.join("cache/registry");
         let app = steward::http::router(db.state_with(config).await);
-        let ci = steward::auth::issue_token(&db.store, "ci", steward::auth::Role::Ci).await.unwrap().secret;
+        let ci = steward::app::tokens::issue_token(&db.store, "ci", steward::auth::Role::Ci).await.unwrap().secret;
         let body = json!({
             "old": {"path": "package-lock.json", "content": npm_lock(&[("left-pad", "1.3.0", None)])},
             "new": {"path": "package-lock.json", "content": npm_lock(&[("left-pad", "1.3.1", None)])},

@@ -10,10 +10,11 @@
 //!   threads), storing a judged report and recording it in the ledger.
 //! - [`jobs`]: the job payloads and how each job is queued.
 //! - [`events`]: forge webhook events mapped to jobs (data in, job out).
+//! - [`tokens`]: issuing API tokens.
 //!
 //! **Layering** (see `docs/ARCHITECTURE.md`): `cli`, `runtime` → `http`,
 //! `jobs` → `app` → `gate`, `policy`, `ledger`, `forge`, `registry`,
-//! `auth`, `keys` → `store`, `config`. Nothing here imports `http`, `jobs`,
+//! `keys` → `store`, `config`, `auth`. Nothing here imports `http`, `jobs`,
 //! `cli` or `runtime`; `.ci/run` checks it.
 
 pub mod events;
@@ -21,6 +22,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod scans;
 pub mod state;
+pub mod tokens;
 
 pub use metrics::Metrics;
 pub use state::{AppState, StartupError};

@@ -2,7 +2,8 @@
 //! database (no running server needed).
 
 use super::{Failure, GlobalArgs, OutputFormat, block_on};
-use crate::auth::{self, Role};
+use crate::app::tokens;
+use crate::auth::Role;
 use crate::runtime;
 use clap::Subcommand;
 use std::process::ExitCode;
@@ -44,7 +45,7 @@ pub fn run(global: &GlobalArgs, cmd: TokenCommand) -> Result<ExitCode, Failure> 
         let store = runtime::open_store(&config).await?.store;
         let result = match cmd {
             TokenCommand::Create { role, name, format } => {
-                let issued = auth::issue_token(&store, &name, role).await?;
+                let issued = tokens::issue_token(&store, &name, role).await?;
                 match format {
                     OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&issued)?),
                     OutputFormat::Text => {

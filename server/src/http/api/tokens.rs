@@ -2,7 +2,8 @@
 
 use super::ApiJson;
 use crate::app::AppState;
-use crate::auth::{self, IssueError, IssuedToken, Principal, Role};
+use crate::app::tokens::{self, IssueError, IssuedToken};
+use crate::auth::{Principal, Role};
 use crate::http::ApiError;
 use crate::store::ApiToken;
 use axum::extract::{Path, State};
@@ -23,7 +24,7 @@ pub(super) async fn create(
     Extension(caller): Extension<Principal>,
     ApiJson(body): ApiJson<CreateToken>,
 ) -> Result<(StatusCode, Json<IssuedToken>), ApiError> {
-    let issued = auth::issue_token(&state.store, &body.name, body.role).await.map_err(|e| match e {
+    let issued = tokens::issue_token(&state.store, &body.name, body.role).await.map_err(|e| match e {
         IssueError::InvalidName(m) => ApiError::Unprocessable(m),
         IssueError::Store(e) => e.into(),
         IssueError::Random(e) => ApiError::internal(anyhow::anyhow!("no randomness: {e}")),
