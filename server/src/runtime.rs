@@ -134,13 +134,9 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         "policy loaded"
     );
     spawn_reload_on_sighup(state.clone());
-    match crate::app::scans::requeue_unrecorded(&state).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(jobs = n, "re-queued report jobs for scans missing their ledger entry"),
-        Err(e) => tracing::warn!(error = %e, "cannot look for unrecorded scans"),
-    }
     let (signal_tx, mut signal_rx) = tokio::sync::watch::channel(false);
-    let workers = crate::jobs::spawn_workers(state.clone(), signal_rx.clone());
+    let mut workers = crate::jobs::spawn_workers(state.clone(), signal_rx.clone());
+    workers.push(crate::jobs::spawn_sweeper(state.clone(), signal_rx.clone()));
     let app = http::router(state);
     tokio::spawn(async move {
         shutdown_signal().await;

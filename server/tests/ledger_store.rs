@@ -8,7 +8,7 @@ mod ledger_support;
 
 use common::TestDb;
 use ledger_support::*;
-use steward::ledger::{LedgerError, read};
+use steward::ledger::{Ledger, LedgerError, read};
 use steward::store::Store;
 use steward_ledger::checkpoint::Checkpoint;
 use steward_ledger::entry::{Entry, Payload, Timestamp, examples};
@@ -145,8 +145,9 @@ async fn a_corrupted_frontier_stops_appends_without_signing(db: &TestDb) {
 async fn a_ledger_holding_another_key_refuses_to_sign(db: &TestDb) {
     let ledger = open_ledger(&db.store, 1).await;
     ledger.append(&entry(0)).await.unwrap();
-    let stranger = open_ledger(&db.store, 2).await;
-    let err = stranger.append(&entry(1)).await.unwrap_err();
+    // A ledger holding another key does not even open (the server refuses
+    // to start instead of serving with a ledger that cannot sign).
+    let err = Ledger::open(db.store.clone(), ORIGIN, signer(2), None).await.unwrap_err();
     assert!(matches!(err, LedgerError::KeyMismatch { .. }), "{err}");
     assert_eq!(db.store.ledger_head().await.unwrap().size, 1);
     verify_db(&db.store, options(1)).await.unwrap();
@@ -154,6 +155,8 @@ async fn a_ledger_holding_another_key_refuses_to_sign(db: &TestDb) {
 
 async fn key_rotation_switches_the_key_and_verification_follows_it(db: &TestDb) {
     let ledger = open_ledger(&db.store, 1).await;
+    // A second instance with the same key, running while the key rotates.
+    let stale = open_ledger(&db.store, 1).await;
     append_many(&ledger, 0, 10, 4).await;
     let receipt = ledger.rotate_key(signer(2), "scheduled", "cli:test").await.unwrap();
     assert_eq!(receipt.index, 10);
@@ -173,8 +176,10 @@ async fn key_rotation_switches_the_key_and_verification_follows_it(db: &TestDb) 
     assert!(verify_db(&db.store, options(2)).await.is_err());
     assert_eq!(steward::ledger::first_key(&db.store).await.unwrap(), Some(signer(1).verifier_key()));
     // A second instance still holding the old key cannot sign any more.
-    let stale = open_ledger(&db.store, 1).await;
     assert!(matches!(stale.append(&entry(99)).await.unwrap_err(), LedgerError::KeyMismatch { .. }));
+    // … and a new one with the old key does not open.
+    let err = Ledger::open(db.store.clone(), ORIGIN, signer(1), None).await.unwrap_err();
+    assert!(matches!(err, LedgerError::KeyMismatch { .. }), "{err}");
     // Rotating again from a key that is not in force is refused.
     let err = stale.rotate_key(signer(3), "compromise", "cli:test").await.unwrap_err();
     assert!(matches!(err, LedgerError::InvalidRotation(_)), "{err}");

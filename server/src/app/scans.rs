@@ -8,7 +8,7 @@ use super::AppState;
 use super::jobs::GateJob;
 use crate::config::Repository;
 use crate::gate::{self, GateContext, GateReport, fetch};
-use crate::store::{NewScan, ScanRecord, ScanSource, StoreError};
+use crate::store::{Enqueued, NewScan, ScanRecord, ScanSource, StoreError};
 use sha2::{Digest, Sha256};
 use steward_ledger::entry::{Payload, ScanSubject, ScanVerdict, SchemaV1, SubjectKind, VerdictOutcome};
 use steward_policy::Verdict;
@@ -206,9 +206,11 @@ pub fn verdict_entry(scan: &ScanRecord, report: &GateReport) -> ScanVerdict {
     }
 }
 
-/// Records scans that never got their ledger entry (a crash between
-/// storing a scan and recording it): API scans directly, webhook scans by
-/// re-queuing their `report` job. Run at start-up; returns the jobs queued.
+/// Records scans that never got their ledger entry (the ledger could not
+/// append, or a crash between storing a scan and recording it): API scans
+/// directly, webhook scans by (re-)queuing their `report` job. Run at
+/// start-up and periodically (`jobs::spawn_sweeper`); returns the jobs
+/// queued.
 pub async fn requeue_unrecorded(state: &AppState) -> Result<usize, StoreError> {
     let mut queued = 0;
     for scan in state.store.unrecorded_scans(1000).await? {
@@ -218,8 +220,15 @@ pub async fn requeue_unrecorded(state: &AppState) -> Result<usize, StoreError> {
             }
             continue;
         }
-        if let crate::store::Enqueued::Queued(_) = super::jobs::queue_report(state, scan.id).await? {
-            queued += 1;
+        // A report job that failed for good (its attempts ran out while
+        // the ledger could not append) is given fresh attempts.
+        match super::jobs::queue_report(state, scan.id).await? {
+            Enqueued::Queued(_) => queued += 1,
+            Enqueued::Duplicate(id) => {
+                if state.store.retry_failed_job(id).await? {
+                    queued += 1;
+                }
+            }
         }
     }
     Ok(queued)

@@ -411,18 +411,37 @@ fn load_signer(origin: &str, path: &Path) -> Result<steward_ledger::note::Signer
 
 fn key(global: &GlobalArgs, format: OutputFormat) -> Result<ExitCode, Failure> {
     let config = global.load(|_| {})?;
-    let origin = runtime()?.block_on(async {
+    let (origin, in_force) = runtime()?.block_on(async {
         let store = runtime::open_store(&config).await?.store;
-        let origin = crate::ledger::effective_origin(&store, &config).await;
+        let result = async {
+            let origin = crate::ledger::effective_origin(&store, &config).await?;
+            let head = store.ledger_head().await?;
+            Ok::<_, Failure>((origin, head.key))
+        }
+        .await;
         store.close().await;
-        Ok::<_, Failure>(origin?)
+        result
     })?;
-    let signer = load_signer(&origin, &config.signing_key_path())?;
-    let vkey = signer.verifier_key();
+    let file_key = load_signer(&origin, &config.signing_key_path())?.verifier_key();
+    // The key verifiers need is the log's key in force; the key file only
+    // matters when the log has no checkpoint yet.
+    let (key, source) = match &in_force {
+        Some(k) => (k.clone(), "ledger"),
+        None => (file_key.to_string(), "key-file"),
+    };
+    let file_matches = file_key.to_string() == key;
+    if !file_matches {
+        eprintln!(
+            "warning: the signing-key file {} holds {file_key}, not the ledger's key in force; `steward serve` refuses to start with it",
+            config.signing_key_path().display()
+        );
+    }
+    let vkey: VerifierKey = key.parse().map_err(|e| Failure(format!("the ledger's key in force {key:?}: {e}")))?;
     match format {
         OutputFormat::Json => println!(
             "{}",
-            json!({"origin": origin, "key": vkey.to_string(), "key_id": format!("{:08x}", vkey.key_id())})
+            json!({"origin": origin, "key": vkey.to_string(), "key_id": format!("{:08x}", vkey.key_id()),
+                   "source": source, "key_file_matches": file_matches})
         ),
         OutputFormat::Text => println!("{vkey}"),
     }

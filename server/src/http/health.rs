@@ -18,7 +18,8 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The database is reachable and its migrations are exactly this binary's.
+/// The database is reachable, its migrations are exactly this binary's, and
+/// writes work (after a failed write, a probe write must succeed).
 async fn readyz(State(state): State<AppState>) -> Response {
     let backend = state.store.backend().as_str();
     let status = match state.store.ping().await {
@@ -34,6 +35,20 @@ async fn readyz(State(state): State<AppState>) -> Response {
     };
     match status {
         Ok(m) if m.is_current() => {
+            // A write failed for a reason outside the request (full disk):
+            // ready again only once a real write succeeds.
+            if let Err(e) = state.store.check_writable().await {
+                tracing::warn!(error = %e, "readiness: writes are failing");
+                let reason = match e {
+                    crate::store::StoreError::Full(_) => "writes are failing: the database's disk is full",
+                    _ => "writes are failing",
+                };
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(json!({ "status": "unavailable", "database": backend, "reason": reason, "migrations": m })),
+                )
+                    .into_response();
+            }
             Json(json!({ "status": "ready", "database": backend, "migrations": m })).into_response()
         }
         Ok(m) => (

@@ -81,6 +81,26 @@ async fn work(state: AppState, worker: String, mut stop: watch::Receiver<bool>) 
     }
 }
 
+/// How often the sweep looks for scans without their ledger entry.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Starts the sweep: at start-up and then every [`SWEEP_INTERVAL`], scans
+/// stored without their ledger entry (the ledger could not append: a full
+/// disk, a crash between the two writes) are recorded, so the ledger
+/// catches up by itself when the fault passes. Stops with `stop`.
+pub fn spawn_sweeper(state: AppState, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while !*stop.borrow() {
+            match crate::app::scans::requeue_unrecorded(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "re-queued report jobs for scans missing their ledger entry"),
+                Err(e) => tracing::warn!(error = %e, "cannot look for unrecorded scans"),
+            }
+            let _ = tokio::time::timeout(SWEEP_INTERVAL, stop.changed()).await;
+        }
+    })
+}
+
 /// Runs one claimed job and records how it ended.
 pub async fn run_one(state: &AppState, worker: &str, job: Job) {
     let span = tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);

@@ -152,7 +152,7 @@ fn current_signer(shared: &Shared) -> SignerKey {
 
 /// Our signer, if it is the key in force; otherwise the key file is re-read
 /// once (another process may have rotated the key).
-fn signer_in_force(shared: &Shared, in_force: Option<&str>) -> Result<SignerKey, LedgerError> {
+pub(super) fn signer_in_force(shared: &Shared, in_force: Option<&str>) -> Result<SignerKey, LedgerError> {
     let ours = current_signer(shared);
     let Some(in_force) = in_force else {
         return Ok(ours);

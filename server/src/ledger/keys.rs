@@ -41,6 +41,15 @@ pub fn rotation_entry(
     Ok(entry)
 }
 
+/// True when the key file at `path` exists and its key, named `origin`,
+/// is `verifier_key`.
+pub fn key_file_matches(path: &Path, origin: &str, verifier_key: &str) -> bool {
+    crate::keys::load(path)
+        .ok()
+        .and_then(|seed| signer_from_seed(origin, &seed).ok())
+        .is_some_and(|s| s.verifier_key().to_string() == verifier_key)
+}
+
 /// Where the next key waits during a rotation.
 pub fn next_key_path(key_path: &Path) -> PathBuf {
     with_suffix(key_path, ".next")

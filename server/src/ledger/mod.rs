@@ -96,10 +96,17 @@ pub enum LedgerError {
     Inconsistent(String),
     /// The key in force in the log is not this server's key.
     #[error(
-        "refusing to sign: the ledger's checkpoint key is {in_force}, but this server holds {ours}; \
-         restart it with the current signing-key file"
+        "refusing to sign: the ledger's checkpoint key is {in_force}, but the signing-key file holds {ours}; \
+         restore the signing-key file that signs this ledger (a new key needs `steward ledger rotate-key`)"
     )]
     KeyMismatch { in_force: String, ours: String },
+    /// A rotation stopped between appending its entry and renaming the key
+    /// files: the key in force waits in `next`.
+    #[error(
+        "a key rotation is not finished: the key in force is in {}; run `steward ledger rotate-key` again to finish it",
+        next.display()
+    )]
+    PendingRotation { next: PathBuf },
     /// A key rotation that does not start from the key in force.
     #[error("invalid key rotation: {0}")]
     InvalidRotation(String),
@@ -153,6 +160,19 @@ impl Ledger {
         key_path: Option<PathBuf>,
     ) -> Result<Ledger, LedgerError> {
         let shared = Arc::new(Shared { store, origin: origin.to_owned(), signer: RwLock::new(signer), key_path });
+        // A server whose key is not the log's key in force could never sign:
+        // refuse to start rather than run with a ledger that refuses appends.
+        let head = shared.store.ledger_head().await?;
+        if let Err(e) = appender::signer_in_force(&shared, head.key.as_deref()) {
+            return Err(match (&e, &shared.key_path) {
+                (LedgerError::KeyMismatch { in_force, .. }, Some(path))
+                    if keys::key_file_matches(&keys::next_key_path(path), origin, in_force) =>
+                {
+                    LedgerError::PendingRotation { next: keys::next_key_path(path) }
+                }
+                _ => e,
+            });
+        }
         let (queue, rx) = mpsc::channel(appender::QUEUE_DEPTH);
         tokio::spawn(appender::run(shared.clone(), rx));
         let ledger = Ledger { shared, queue };
@@ -236,6 +256,7 @@ fn copy_error(e: &LedgerError) -> LedgerError {
             LedgerError::KeyMismatch { in_force: in_force.clone(), ours: ours.clone() }
         }
         LedgerError::InvalidRotation(m) => LedgerError::InvalidRotation(m.clone()),
+        LedgerError::PendingRotation { next } => LedgerError::PendingRotation { next: next.clone() },
         LedgerError::Closed => LedgerError::Closed,
     }
 }

@@ -7,6 +7,9 @@
 //! Claiming is the one dialect difference: PostgreSQL uses
 //! `FOR UPDATE SKIP LOCKED` so instances never wait on each other; SQLite
 //! has a single writer, so its plain `UPDATE … RETURNING` is already atomic.
+//! Every `… RETURNING` write runs in an explicit transaction whose commit is
+//! checked: read with `fetch_one`, an autocommitted statement hands back its
+//! row even when the commit after it fails.
 
 use super::scans::{INSERT_SCAN, NewScan, ScanRecord, ScanRow, bind_scan};
 use super::{Pool, Store, StoreError, on_pool};
@@ -204,6 +207,12 @@ impl Store {
 
     /// Queues several jobs in one transaction.
     async fn enqueue_batch(&self, jobs: &[NewJob]) -> Result<Vec<Enqueued>, StoreError> {
+        let result = self.enqueue_batch_tx(jobs).await;
+        self.note_write(&result);
+        result
+    }
+
+    async fn enqueue_batch_tx(&self, jobs: &[NewJob]) -> Result<Vec<Enqueued>, StoreError> {
         const INSERT: &str = "INSERT INTO jobs (kind, dedupe_key, payload, state, max_attempts, run_after, \
              created_at, updated_at) VALUES ($1, $2, $3, 'queued', $4, $5, $5, $5) \
              ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
@@ -252,12 +261,18 @@ impl Store {
             "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1, \
              updated_at = $3 WHERE id = ({pick}{lock}) {RETURNING}"
         );
-        let row: Option<JobRow> = on_pool!(self.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(worker)
-            .bind(now + lease)
-            .bind(now)
-            .fetch_optional(p)
-            .await)?;
+        // In a transaction of its own, committed explicitly (see `insert_scan`).
+        let row: Option<JobRow> = on_pool!(self.pool(), p => {
+            let mut tx = p.begin().await?;
+            let row = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(worker)
+                .bind(now + lease)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            row
+        });
         row.map(TryInto::try_into).transpose()
     }
 
@@ -275,6 +290,17 @@ impl Store {
     /// If the job already stored a scan (a retry after a crash), returns
     /// that scan.
     pub async fn complete_job_with_scan(
+        &self,
+        id: i64,
+        worker: &str,
+        scan: &NewScan,
+    ) -> Result<Result<ScanRecord, LeaseLost>, StoreError> {
+        let result = self.complete_job_with_scan_tx(id, worker, scan).await;
+        self.note_write(&result);
+        result
+    }
+
+    async fn complete_job_with_scan_tx(
         &self,
         id: i64,
         worker: &str,
@@ -305,6 +331,18 @@ impl Store {
         })
     }
 
+    /// Queues a job that failed for good once more, with fresh attempts
+    /// (its cause may have passed: a full disk, a forge outage). Returns
+    /// whether the job was failed.
+    pub async fn retry_failed_job(&self, id: i64) -> Result<bool, StoreError> {
+        let _turn = self.write_turn().await;
+        const SQL: &str = "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1, updated_at = $1 \
+             WHERE id = $2 AND state = 'failed'";
+        let n = on_pool!(self.pool(), p => sqlx::query(SQL).bind(super::now()).bind(id).execute(p).await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
     /// Marks a job done without a scan (events that need no gate).
     pub async fn complete_job(&self, id: i64, worker: &str) -> Result<Result<(), LeaseLost>, StoreError> {
         let _turn = self.write_turn().await;
@@ -331,15 +369,20 @@ impl Store {
              run_after = $1, last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3 \
              WHERE id = $4 AND locked_by = $5 AND state = 'running' RETURNING state";
         let now = super::now();
-        let state: Option<String> = on_pool!(self.pool(), p => sqlx::query_scalar(SQL)
-            .bind(now + retry_in.unwrap_or(Duration::ZERO))
-            .bind(error)
-            .bind(now)
-            .bind(id)
-            .bind(worker)
-            .bind(retry_in.is_none())
-            .fetch_optional(p)
-            .await)?;
+        let state: Option<String> = on_pool!(self.pool(), p => {
+            let mut tx = p.begin().await?;
+            let state = sqlx::query_scalar(SQL)
+                .bind(now + retry_in.unwrap_or(Duration::ZERO))
+                .bind(error)
+                .bind(now)
+                .bind(id)
+                .bind(worker)
+                .bind(retry_in.is_none())
+                .fetch_optional(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            state
+        });
         let Some(state) = state else { return Ok(Err(LeaseLost(id))) };
         let state = JobState::parse(&state)
             .ok_or_else(|| StoreError::Corrupt(format!("job {id}: state `{state}` is not known")))?;

@@ -225,6 +225,16 @@ impl Store {
         entries: &[NewLedgerEntry],
         prepare: impl FnOnce(&LockedHead) -> Result<PreparedAppend, E>,
     ) -> Result<Result<LedgerHead, E>, StoreError> {
+        let result = self.ledger_append_tx(entries, prepare).await;
+        self.note_write(&result);
+        result
+    }
+
+    async fn ledger_append_tx<E>(
+        &self,
+        entries: &[NewLedgerEntry],
+        prepare: impl FnOnce(&LockedHead) -> Result<PreparedAppend, E>,
+    ) -> Result<Result<LedgerHead, E>, StoreError> {
         let _turn = self.write_turn().await;
         const HEAD_SQLITE: &str = "SELECT size, root, key FROM ledger_head WHERE id = 1";
         const HEAD_POSTGRES: &str = "SELECT size, root, key FROM ledger_head WHERE id = 1 FOR UPDATE";

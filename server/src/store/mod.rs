@@ -96,6 +96,11 @@ fn is_disk_full(db: &dyn sqlx::error::DatabaseError) -> bool {
         || db.message().contains("database or disk is full")
 }
 
+/// Below this much free space on the SQLite database's filesystem, the
+/// store does not call itself writable (`/readyz`): a write that fails
+/// halfway is a failed request, and SQLite's journal needs room to commit.
+pub const MIN_FREE_BYTES: u64 = 1024 * 1024;
+
 /// Which implementation is in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -174,6 +179,12 @@ pub struct Store {
     /// Group commit of job enqueues (see `jobs.rs`). The batcher's own copy
     /// of the store has none, so dropping every other copy stops it.
     enqueuer: Option<tokio::sync::mpsc::Sender<jobs::EnqueueRequest>>,
+    /// Why the last write failed for a reason outside the request (a full
+    /// disk, an unreachable database), until a write succeeds again; what
+    /// `/readyz` reports.
+    write_fault: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    /// The SQLite database file (for its filesystem's free space).
+    sqlite_path: Option<std::sync::Arc<std::path::PathBuf>>,
 }
 
 impl Store {
@@ -185,6 +196,7 @@ impl Store {
             DatabaseUrl::Postgres(u) => postgres::open(u).await?,
         };
         store.enqueuer = Some(jobs::spawn_enqueuer(store.clone()));
+        store.sqlite_path = url.sqlite_path().map(std::sync::Arc::new);
         Ok(store)
     }
 
@@ -196,6 +208,8 @@ impl Store {
             sqlite_writer: Default::default(),
             recent_touches: Default::default(),
             enqueuer: None,
+            write_fault: Default::default(),
+            sqlite_path: None,
         }
     }
 
@@ -219,6 +233,62 @@ impl Store {
             Pool::Sqlite(_) => Some(self.sqlite_writer.lock().await),
             Pool::Postgres(_) => None,
         }
+    }
+
+    /// Remembers how a write went: a transient failure (full disk,
+    /// unreachable database) is the store's fault until a write succeeds.
+    pub(crate) fn note_write<T>(&self, result: &Result<T, StoreError>) {
+        let mut fault = self.write_fault.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(_) => *fault = None,
+            Err(e) if e.is_transient() => *fault = Some(e.to_string()),
+            Err(_) => {}
+        }
+    }
+
+    /// Why writes are failing, if the last write failed for a reason
+    /// outside the request and none has succeeded since.
+    pub fn write_fault(&self) -> Option<String> {
+        self.write_fault.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A real write that changes nothing (the ledger head row rewritten
+    /// with its own values): it needs the same room in the database as any
+    /// other write, so it tells whether writes work again. Clears or sets
+    /// [`Store::write_fault`].
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        let result = async {
+            let _turn = self.write_turn().await;
+            const SQL: &str = "UPDATE ledger_head SET size = size WHERE id = 1";
+            on_pool!(&self.pool, p => {
+                let mut tx = p.begin().await?;
+                sqlx::query(SQL).execute(&mut *tx).await?;
+                tx.commit().await?;
+            });
+            Ok(())
+        }
+        .await;
+        self.note_write(&result);
+        result
+    }
+
+    /// Whether writes can be expected to work: on SQLite the database's
+    /// filesystem has at least [`MIN_FREE_BYTES`] free; after a write failed
+    /// for a reason outside the request, a probe write must succeed.
+    pub async fn check_writable(&self) -> Result<(), StoreError> {
+        if let Some(path) = &self.sqlite_path {
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            if let Ok(fs) = rustix::fs::statvfs(dir) {
+                let free = fs.f_bavail.saturating_mul(fs.f_frsize);
+                if free < MIN_FREE_BYTES {
+                    return Err(StoreError::Full(format!("{free} bytes free on {}", dir.display())));
+                }
+            }
+        }
+        if self.write_fault().is_some() {
+            self.probe_write().await?;
+        }
+        Ok(())
     }
 
     /// Cheap round trip to the database.
@@ -248,6 +318,21 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(&self.pool, p => p.close().await)
     }
+}
+
+/// Whether a connection going back to the pool can be reused. A connection
+/// whose `COMMIT` failed (a full disk) keeps sqlx's transaction depth above
+/// zero after the database rolled back, and then refuses every later
+/// `BEGIN` ("begin_with at non-zero transaction depth"): it is closed
+/// instead, so the next writer gets a fresh connection and the store
+/// recovers by itself when space returns.
+async fn reusable<C: sqlx::Connection>(conn: &mut C) -> Result<bool, sqlx::Error> {
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // A rollback queued by a dropped transaction runs before the ping.
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
 }
 
 /// Maps migrator errors to [`StoreError`], recognising a database that is

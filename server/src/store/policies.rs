@@ -87,20 +87,32 @@ impl Store {
         // Two attempts: an instance that loses an insert race finds the
         // winner's row on the second pass.
         for _ in 0..2 {
-            let existing: Option<RevisionRow> = on_pool!(self.pool(), p => sqlx::query_as(TOUCH)
-                .bind(now).bind(&new.revision).fetch_optional(p).await)?;
+            // Explicit transactions, committed and checked (see `insert_scan`).
+            let existing: Option<RevisionRow> = on_pool!(self.pool(), p => {
+                let mut tx = p.begin().await?;
+                let row = sqlx::query_as(TOUCH).bind(now).bind(&new.revision).fetch_optional(&mut *tx).await?;
+                tx.commit().await?;
+                row
+            });
             if let Some(row) = existing {
                 return Ok((row.try_into()?, false));
             }
-            let inserted: Result<RevisionRow, sqlx::Error> = on_pool!(self.pool(), p => sqlx::query_as(INSERT)
-                .bind(&new.revision)
-                .bind(&files)
-                .bind(new.tests_passed)
-                .bind(new.tests_failed)
-                .bind(&new.source)
-                .bind(now)
-                .fetch_one(p)
-                .await);
+            let inserted: Result<RevisionRow, sqlx::Error> = on_pool!(self.pool(), p => {
+                let mut tx = p.begin().await?;
+                match sqlx::query_as(INSERT)
+                    .bind(&new.revision)
+                    .bind(&files)
+                    .bind(new.tests_passed)
+                    .bind(new.tests_failed)
+                    .bind(&new.source)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await
+                {
+                    Ok(row) => tx.commit().await.map(|()| row),
+                    Err(e) => Err(e),
+                }
+            });
             match inserted {
                 Ok(row) => return Ok((row.try_into()?, true)),
                 Err(e) if is_unique_violation(&e) => continue,

@@ -18,6 +18,7 @@ pub async fn open(url: &str) -> Result<Store, StoreError> {
     let options = PgConnectOptions::from_str(url).map_err(unavailable)?;
     let pool = PgPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
+        .after_release(|conn, _| Box::pin(super::reusable(conn)))
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await

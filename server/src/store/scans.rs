@@ -177,10 +177,23 @@ pub(super) use bind_scan;
 impl Store {
     /// Stores a scan that no job produced (the gate API).
     pub async fn insert_scan(&self, scan: &NewScan) -> Result<ScanRecord, StoreError> {
+        let result = self.insert_scan_tx(scan).await;
+        self.note_write(&result);
+        result
+    }
+
+    async fn insert_scan_tx(&self, scan: &NewScan) -> Result<ScanRecord, StoreError> {
         let _turn = self.write_turn().await;
         let now = super::now();
-        let row: ScanRow =
-            on_pool!(self.pool(), p => bind_scan!(sqlx::query_as(INSERT_SCAN), scan, now).fetch_one(p).await)?;
+        // An explicit transaction: a single `INSERT … RETURNING` read with
+        // `fetch_one` would hand back the row even when the implicit commit
+        // after it fails (a full disk), a success for a row never stored.
+        let row: ScanRow = on_pool!(self.pool(), p => {
+            let mut tx = p.begin().await?;
+            let row = bind_scan!(sqlx::query_as(INSERT_SCAN), scan, now).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            row
+        });
         row.try_into()
     }
 

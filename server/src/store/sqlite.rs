@@ -24,6 +24,7 @@ pub async fn open(url: &str) -> Result<Store, StoreError> {
         .busy_timeout(Duration::from_secs(10));
     let pool = SqlitePoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
+        .after_release(|conn, _| Box::pin(super::reusable(conn)))
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await

@@ -75,14 +75,22 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5) \
              RETURNING id, name, role, token_prefix, created_at, last_used_at, revoked_at";
         let now = super::now();
-        let row: Result<TokenRow, sqlx::Error> = on_pool!(self.pool(), p => sqlx::query_as(SQL)
-            .bind(&new.name)
-            .bind(new.role.as_str())
-            .bind(&new.hash)
-            .bind(&new.prefix)
-            .bind(now)
-            .fetch_one(p)
-            .await);
+        // An explicit transaction, committed and checked (see `insert_scan`).
+        let row: Result<TokenRow, sqlx::Error> = on_pool!(self.pool(), p => {
+            let mut tx = p.begin().await?;
+            match sqlx::query_as(SQL)
+                .bind(&new.name)
+                .bind(new.role.as_str())
+                .bind(&new.hash)
+                .bind(&new.prefix)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+            {
+                Ok(row) => tx.commit().await.map(|()| row),
+                Err(e) => Err(e),
+            }
+        });
         match row {
             Ok(row) => row.try_into(),
             Err(e) if is_unique_violation(&e) => {
@@ -135,12 +143,16 @@ impl Store {
         const BY_NAME: &str = "UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL \
              RETURNING id, name, role, token_prefix, created_at, last_used_at, revoked_at";
         let now = super::now();
-        let row: Option<TokenRow> = match id_or_name.parse::<i64>() {
-            Ok(id) => on_pool!(self.pool(), p => sqlx::query_as(BY_ID).bind(now).bind(id).fetch_optional(p).await)?,
-            Err(_) => {
-                on_pool!(self.pool(), p => sqlx::query_as(BY_NAME).bind(now).bind(id_or_name).fetch_optional(p).await)?
-            }
-        };
+        // An explicit transaction, committed and checked (see `insert_scan`).
+        let row: Option<TokenRow> = on_pool!(self.pool(), p => {
+            let mut tx = p.begin().await?;
+            let row = match id_or_name.parse::<i64>() {
+                Ok(id) => sqlx::query_as(BY_ID).bind(now).bind(id).fetch_optional(&mut *tx).await?,
+                Err(_) => sqlx::query_as(BY_NAME).bind(now).bind(id_or_name).fetch_optional(&mut *tx).await?,
+            };
+            tx.commit().await?;
+            row
+        });
         row.map(TryInto::try_into).transpose()
     }
 }

@@ -69,14 +69,15 @@ pub(super) async fn judge(
     let row = scans::scan_row(&report, ScanSource::Api, None).map_err(ApiError::internal)?;
     let scan = state.store.insert_scan(&row).await?;
     let actor = format!("token:{}", caller.name);
-    let ledger_index = match scans::record_scan(&state, &scan, &actor).await {
-        Ok(index) => Some(index),
-        Err(e) => {
-            // The scan is stored; recovery at start-up records it later.
-            tracing::error!(scan = scan.id, error = %e, "cannot record the scan in the ledger");
-            None
-        }
-    };
+    // A verdict is acknowledged only once it is in the ledger. If the
+    // append fails, the stored scan is recorded later by the sweep
+    // (`jobs::spawn_sweeper`), and the caller is told to try again.
+    let ledger_index = scans::record_scan(&state, &scan, &actor).await.map_err(|e| {
+        tracing::error!(scan = scan.id, error = %e, "cannot record the scan in the ledger");
+        ApiError::Unavailable(
+            "the verdict could not be recorded in the ledger (it will be recorded automatically); try again later",
+        )
+    })?;
     let mut doc = gate::report::json(&report);
     doc["scan_id"] = json!(scan.id);
     doc["scan_url"] = json!(scans::scan_url(&state, scan.id));
