@@ -18,6 +18,7 @@ pub mod license;
 pub mod paths;
 pub mod report;
 pub mod scan;
+pub mod version;
 
 pub use discover::{detect, read_graphs};
 pub use model::{

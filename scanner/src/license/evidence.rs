@@ -226,7 +226,7 @@ impl ValidClarification {
         }
         match (&self.raw.version_req, &self.version_req) {
             (None, _) => true,
-            (Some(_), Some(req)) => crate::drift::parse_semver(&pkg.version).is_some_and(|v| req.matches(&v)),
+            (Some(_), Some(req)) => crate::version::parse_semver(&pkg.version).is_some_and(|v| req.matches(&v)),
             (Some(exact), None) => exact.trim_start_matches(['=', 'v']) == pkg.version.trim_start_matches('v'),
         }
     }
