@@ -15,6 +15,7 @@ pub mod parse;
 pub mod drift;
 pub mod git;
 pub mod license;
+pub mod names;
 pub mod paths;
 pub mod report;
 pub mod scan;

@@ -1648,7 +1648,7 @@ pub fn go_escape(path: &str) -> String {
 
 /// PEP 503 normalised name, with `_` as dist-info directories use.
 fn pep503(name: &str) -> String {
-    super::registry::pypi_normalize(name).replace('-', "_")
+    crate::names::pep503(name).replace('-', "_")
 }
 
 fn python_metadata(dir: &Path, threshold: f32, out: &mut Vec<Evidence>) {

@@ -495,24 +495,6 @@ pub(crate) fn mark_dev(g: &mut DependencyGraph, dev_edges: &HashSet<(PackageInde
     }
 }
 
-/// PEP 503 normalized Python project name: lowercase, runs of `-_.` as `-`.
-pub(crate) fn pep503(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut sep = false;
-    for c in name.trim().chars() {
-        if c == '-' || c == '_' || c == '.' {
-            sep = true;
-        } else {
-            if sep && !out.is_empty() {
-                out.push('-');
-            }
-            sep = false;
-            out.extend(c.to_lowercase());
-        }
-    }
-    out
-}
-
 /// Splits an npm package specifier `name@range` (`@scope/name@range`) at the
 /// `@` that ends the name.
 pub(crate) fn split_npm_spec(spec: &str) -> Option<(&str, &str)> {
@@ -606,7 +588,7 @@ pub mod purl {
             }
             Ecosystem::Pypi => {
                 out.push_str("pkg:pypi/");
-                encode_into(&mut out, &super::pep503(name));
+                encode_into(&mut out, &crate::names::pep503(name));
             }
             Ecosystem::Other => return None,
         }
@@ -663,13 +645,6 @@ pub mod purl {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pep503_normalizes() {
-        assert_eq!(pep503("Typing_Extensions"), "typing-extensions");
-        assert_eq!(pep503("zope.interface"), "zope-interface");
-        assert_eq!(pep503("a__b--c"), "a-b-c");
-    }
 
     #[test]
     fn purls() {
