@@ -24,6 +24,7 @@
 //! Reads local caches from the file system and the input through
 //! [`InputTree`]; the network only through the caller's [`RegistrySource`].
 
+use super::classifiers::classifier_license;
 use super::detect::{self, Detection};
 use super::expr::{LicenseExpr, LicenseValue, ParsedLicense, parse_lenient};
 use super::registry::{
@@ -1738,40 +1739,4 @@ fn python_metadata(dir: &Path, threshold: f32, out: &mut Vec<Evidence>) {
             }
         }
     }
-}
-
-/// Maps a trove classifier to an SPDX id where the classifier is precise.
-pub(crate) fn classifier_license(c: &str) -> Option<&'static str> {
-    let last = c.rsplit("::").next()?.trim();
-    Some(match last {
-        "MIT License" => "MIT",
-        "MIT No Attribution License (MIT-0)" => "MIT-0",
-        "Apache Software License" => "Apache-2.0",
-        "BSD License" => "LicenseRef-BSD",
-        "ISC License (ISCL)" => "ISC",
-        "Python Software Foundation License" => "PSF-2.0",
-        "Mozilla Public License 2.0 (MPL 2.0)" => "MPL-2.0",
-        "Mozilla Public License 1.1 (MPL 1.1)" => "MPL-1.1",
-        "GNU General Public License v2 (GPLv2)" => "GPL-2.0-only",
-        "GNU General Public License v2 or later (GPLv2+)" => "GPL-2.0-or-later",
-        "GNU General Public License v3 (GPLv3)" => "GPL-3.0-only",
-        "GNU General Public License v3 or later (GPLv3+)" => "GPL-3.0-or-later",
-        "GNU Lesser General Public License v2 (LGPLv2)" => "LGPL-2.0-only",
-        "GNU Lesser General Public License v2 or later (LGPLv2+)" => "LGPL-2.0-or-later",
-        "GNU Lesser General Public License v3 (LGPLv3)" => "LGPL-3.0-only",
-        "GNU Lesser General Public License v3 or later (LGPLv3+)" => "LGPL-3.0-or-later",
-        "GNU Affero General Public License v3" => "AGPL-3.0-only",
-        "GNU Affero General Public License v3 or later (AGPLv3+)" => "AGPL-3.0-or-later",
-        "The Unlicense (Unlicense)" => "Unlicense",
-        "Zope Public License" => "ZPL-2.1",
-        "Eclipse Public License 2.0 (EPL-2.0)" => "EPL-2.0",
-        "Eclipse Public License 1.0 (EPL-1.0)" => "EPL-1.0",
-        "European Union Public Licence 1.2 (EUPL 1.2)" => "EUPL-1.2",
-        "Boost Software License 1.0 (BSL-1.0)" => "BSL-1.0",
-        "zlib/libpng License" => "Zlib",
-        "Public Domain" => "LicenseRef-public-domain",
-        "CC0 1.0 Universal (CC0 1.0) Public Domain Dedication" => "CC0-1.0",
-        "Other/Proprietary License" => "LicenseRef-proprietary",
-        _ => return None,
-    })
 }

@@ -446,7 +446,7 @@ pub fn parse_pypi_version(url: &str, body: &[u8]) -> Result<RegistryAnswer, Regi
         }
     }
     let mut mapped: Vec<&str> = Vec::new();
-    for id in classifiers.iter().filter_map(|c| super::evidence::classifier_license(c)) {
+    for id in classifiers.iter().filter_map(|c| super::classifiers::classifier_license(c)) {
         if !mapped.contains(&id) {
             mapped.push(id);
         }
