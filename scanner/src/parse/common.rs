@@ -2,7 +2,6 @@
 //! locations, order-preserving maps for serde, the graph builder that keeps
 //! one package per (name, version, source), and purls.
 
-use super::MAX_INPUT_BYTES;
 use crate::model::{DependencyGraph, Ecosystem, LockfileFormat, Package, PackageIndex, ParseError, SourceLocation};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use std::borrow::Cow;
@@ -10,6 +9,11 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::marker::PhantomData;
+
+/// Inputs larger than this are refused before parsing (512 MiB). The largest
+/// real lockfiles are a few tens of MiB; an SBOM of 50,000 components is
+/// about 60 MiB.
+pub const MAX_INPUT_BYTES: usize = 512 * 1024 * 1024;
 
 /// Checks the size cap and UTF-8, and strips a byte-order mark.
 pub(crate) fn decode<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, ParseError> {
