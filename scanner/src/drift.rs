@@ -44,6 +44,7 @@ impl FindingCode {
         FindingCode::VersionChanged,
     ];
 
+    /// The stable kebab-case name, as serialized (`license-changed`).
     pub fn as_str(self) -> &'static str {
         match self {
             FindingCode::LicenseChanged => "license-changed",
@@ -531,5 +532,27 @@ fn display(l: &ResolvedLicense) -> String {
     match &l.expression {
         Some(e) => e.to_string(),
         None => "unknown".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FindingCode;
+
+    #[test]
+    fn code_as_str_is_the_serde_name() {
+        for code in FindingCode::ALL {
+            // Fails to compile when a variant is added: add it to ALL too.
+            match code {
+                FindingCode::LicenseChanged
+                | FindingCode::LicenseNowUnknown
+                | FindingCode::Added
+                | FindingCode::Removed
+                | FindingCode::VersionChanged => {}
+            }
+            assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(code.as_str()));
+            assert_eq!(serde_json::from_value::<FindingCode>(serde_json::json!(code.as_str())).unwrap(), code);
+            assert_eq!(code.to_string(), code.as_str());
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Human-readable reports: aligned tables, colour only when asked.
 
+use super::finding::{category_change, evidence_line, license_change, path_text, version_change};
 use super::table::Table;
-use super::{category_change, evidence_line, license_change, path_text, version_change};
 use crate::drift::{Drift, Finding, FindingCode};
 use crate::git::History;
 use crate::license::value_facts;
@@ -181,11 +181,7 @@ pub fn scan_human(scan: &Scan, options: &HumanOptions) -> String {
     );
     for g in &scan.graphs {
         out.push('\n');
-        let format = serde_json::to_value(g.graph.source.format)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let _ = writeln!(out, "{} ({format})", p.bold(&g.graph.source.path));
+        let _ = writeln!(out, "{} ({})", p.bold(&g.graph.source.path), g.graph.source.format.as_str());
         let mut t = Table::new(&["PACKAGE", "VERSION", "LICENSE", "CATEGORY", "SOURCE", "CONFIDENCE"]);
         let mut unknown = 0;
         for (i, (pkg, lic)) in g.graph.packages.iter().zip(&g.licenses).enumerate() {
@@ -199,13 +195,8 @@ pub fn scan_human(scan: &Scan, options: &HumanOptions) -> String {
                     ("unknown".to_owned(), "unknown".to_owned())
                 }
             };
-            let source = lic
-                .evidence
-                .first()
-                .filter(|_| lic.expression.is_some())
-                .and_then(|e| serde_json::to_value(e.source).ok())
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_else(|| "-".to_owned());
+            let source =
+                lic.evidence.first().filter(|_| lic.expression.is_some()).map_or("-", |e| e.source.as_str()).to_owned();
             let confidence = if lic.expression.is_some() { format!("{:.2}", lic.confidence) } else { "-".to_owned() };
             t.row(vec![pkg.name.clone(), pkg.version.clone(), license, category, source, confidence]);
         }
