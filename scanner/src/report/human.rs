@@ -167,7 +167,9 @@ pub fn drift_human(drift: &Drift, options: &HumanOptions) -> String {
     out
 }
 
-/// A scan report: one table per graph.
+/// A scan report: one table per graph, listing every package; the graph's
+/// roots (the project's own packages, or what an SBOM describes) are marked
+/// `(root)`.
 pub fn scan_human(scan: &Scan, options: &HumanOptions) -> String {
     let p = Paint(options.color);
     let mut out = String::new();
@@ -184,10 +186,16 @@ pub fn scan_human(scan: &Scan, options: &HumanOptions) -> String {
         let _ = writeln!(out, "{} ({})", p.bold(&g.graph.source.path), g.graph.source.format.as_str());
         let mut t = Table::new(&["PACKAGE", "VERSION", "LICENSE", "CATEGORY", "SOURCE", "CONFIDENCE"]);
         let mut unknown = 0;
-        for (i, (pkg, lic)) in g.graph.packages.iter().zip(&g.licenses).enumerate() {
-            if g.graph.roots.contains(&i) {
-                continue;
+        let mut is_root = vec![false; g.graph.packages.len()];
+        for &r in &g.graph.roots {
+            if let Some(root) = is_root.get_mut(r) {
+                *root = true;
             }
+        }
+        for (i, (pkg, lic)) in g.graph.packages.iter().zip(&g.licenses).enumerate() {
+            // Every package is listed; the project's own (or what an SBOM
+            // describes) is marked, not left out.
+            let name = if is_root[i] { format!("{} (root)", pkg.name) } else { pkg.name.clone() };
             let (license, category) = match &lic.expression {
                 Some(e) => (e.to_string(), value_facts(e).least_restrictive.to_string()),
                 None => {
@@ -198,7 +206,7 @@ pub fn scan_human(scan: &Scan, options: &HumanOptions) -> String {
             let source =
                 lic.evidence.first().filter(|_| lic.expression.is_some()).map_or("-", |e| e.source.as_str()).to_owned();
             let confidence = if lic.expression.is_some() { format!("{:.2}", lic.confidence) } else { "-".to_owned() };
-            t.row(vec![pkg.name.clone(), pkg.version.clone(), license, category, source, confidence]);
+            t.row(vec![name, pkg.version.clone(), license, category, source, confidence]);
         }
         out.push_str(
             &t.render("  ", &|col, cell| if col == 2 && cell == "unknown" { p.yellow(cell) } else { cell.to_owned() }),
