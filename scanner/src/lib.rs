@@ -15,9 +15,11 @@ pub mod parse;
 pub mod drift;
 pub mod git;
 pub mod license;
+pub mod names;
 pub mod paths;
 pub mod report;
 pub mod scan;
+pub mod version;
 
 pub use discover::{detect, read_graphs};
 pub use model::{

@@ -57,6 +57,45 @@ pub enum LockfileFormat {
     CyclonedxJson,
 }
 
+impl LockfileFormat {
+    pub const ALL: [LockfileFormat; 11] = [
+        LockfileFormat::CargoLock,
+        LockfileFormat::NpmPackageLock,
+        LockfileFormat::PnpmLock,
+        LockfileFormat::YarnClassic,
+        LockfileFormat::YarnBerry,
+        LockfileFormat::GoMod,
+        LockfileFormat::PoetryLock,
+        LockfileFormat::UvLock,
+        LockfileFormat::PipRequirements,
+        LockfileFormat::SpdxJson,
+        LockfileFormat::CyclonedxJson,
+    ];
+
+    /// The stable kebab-case name, as serialized (`cargo-lock`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockfileFormat::CargoLock => "cargo-lock",
+            LockfileFormat::NpmPackageLock => "npm-package-lock",
+            LockfileFormat::PnpmLock => "pnpm-lock",
+            LockfileFormat::YarnClassic => "yarn-classic",
+            LockfileFormat::YarnBerry => "yarn-berry",
+            LockfileFormat::GoMod => "go-mod",
+            LockfileFormat::PoetryLock => "poetry-lock",
+            LockfileFormat::UvLock => "uv-lock",
+            LockfileFormat::PipRequirements => "pip-requirements",
+            LockfileFormat::SpdxJson => "spdx-json",
+            LockfileFormat::CyclonedxJson => "cyclonedx-json",
+        }
+    }
+}
+
+impl fmt::Display for LockfileFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A license string exactly as it appears in the input, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawLicense {
@@ -253,5 +292,28 @@ mod tests {
         let mut bad = g;
         bad.push(package("a"));
         assert!(bad.check_invariants().unwrap_err().contains("package a@1.0.0"));
+    }
+
+    #[test]
+    fn format_as_str_is_the_serde_name() {
+        for format in LockfileFormat::ALL {
+            // Fails to compile when a variant is added: add it to ALL too.
+            match format {
+                LockfileFormat::CargoLock
+                | LockfileFormat::NpmPackageLock
+                | LockfileFormat::PnpmLock
+                | LockfileFormat::YarnClassic
+                | LockfileFormat::YarnBerry
+                | LockfileFormat::GoMod
+                | LockfileFormat::PoetryLock
+                | LockfileFormat::UvLock
+                | LockfileFormat::PipRequirements
+                | LockfileFormat::SpdxJson
+                | LockfileFormat::CyclonedxJson => {}
+            }
+            assert_eq!(serde_json::to_value(format).unwrap(), serde_json::json!(format.as_str()));
+            assert_eq!(serde_json::from_value::<LockfileFormat>(serde_json::json!(format.as_str())).unwrap(), format);
+            assert_eq!(format.to_string(), format.as_str());
+        }
     }
 }

@@ -2,12 +2,11 @@
 //! changes, dependency paths.
 
 use std::cmp::Ordering;
-use steward_scanner::drift::{
-    DiffOptions, FindingCode, Presence, VersionDirection, compare_versions, diff, diff_with, pep440_cmp,
-};
+use steward_scanner::drift::{DiffOptions, FindingCode, Presence, VersionDirection, diff, diff_with};
 use steward_scanner::license::LicenseConfig;
 use steward_scanner::paths::PathIndex;
 use steward_scanner::scan::{Scan, scan_graphs};
+use steward_scanner::version::{compare_versions, pep440_cmp};
 use steward_scanner::{DependencyGraph, Directory, Ecosystem, LockfileFormat, Package, RawLicense, SourceLocation};
 
 /// `(name, version, license)`; `deps` as `(from, to)` by name@version.

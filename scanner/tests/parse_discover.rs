@@ -174,7 +174,7 @@ fn fixtures_directories_read_every_fixture() {
     // 15 files, 14 inputs: the go.sum fixture is a companion.
     assert_eq!(lockfiles.len(), 14);
     let sboms = read_graphs(&Directory::new(data("sbom"))).unwrap();
-    assert_eq!(sboms.len(), 6);
+    assert_eq!(sboms.len(), 7);
     let paths: Vec<&str> = lockfiles.iter().map(|g| g.source.path.as_str()).collect();
     let mut sorted = paths.clone();
     sorted.sort();

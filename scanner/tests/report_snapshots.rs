@@ -175,6 +175,36 @@ fn scan_reports() {
     assert!(chalk["license"]["unknown_reason"].as_str().unwrap().contains("node_modules"));
 }
 
+/// `steward scan` of an SPDX SBOM of a container image lists every package
+/// and marks the roots. The fixture is hand-written in the shape of an image
+/// SBOM: the 16 packages of the Alpine 3.19 base image, their `DEPENDS_ON`
+/// relations and the licenses Alpine declares, and no described package, so
+/// the roots are the 6 packages nothing depends on. The table used to drop
+/// the roots: "16 packages" over 10 rows.
+#[test]
+fn scan_table_lists_every_package_of_an_image_sbom_and_marks_roots() {
+    let file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sbom/spdx-2.3-alpine-3.19-image.spdx.json");
+    let g = steward_scanner::parse::spdx::parse("alpine.spdx.json", &std::fs::read(file).unwrap()).unwrap();
+    assert_eq!((g.packages.len(), g.roots.len()), (16, 6));
+    let s = scan("alpine:3.19", g.clone());
+    let text = report::scan_human(&s, &HumanOptions::default());
+    assert!(text.starts_with("Scan: alpine:3.19 (1 graphs, 16 packages)\n"), "{text}");
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.trim_start().starts_with("PACKAGE") && !l.contains("unknown license;"))
+        .collect();
+    assert_eq!(rows.len(), 16, "{text}");
+    for (i, p) in g.packages.iter().enumerate() {
+        let row = rows
+            .iter()
+            .find(|r| r.split_whitespace().next() == Some(p.name.as_str()))
+            .unwrap_or_else(|| panic!("{} is not in the table:\n{text}", p.name));
+        assert_eq!(row.contains(" (root) "), g.roots.contains(&i), "{row}");
+    }
+    insta::assert_snapshot!("report_scan_human_image_sbom", text);
+}
+
 #[test]
 fn spdx_export() {
     let (_, new, _) = fixture();

@@ -39,6 +39,18 @@ pub enum LicenseCategory {
 }
 
 impl LicenseCategory {
+    pub const ALL: [LicenseCategory; 8] = [
+        LicenseCategory::PublicDomain,
+        LicenseCategory::Permissive,
+        LicenseCategory::WeakCopyleft,
+        LicenseCategory::StrongCopyleft,
+        LicenseCategory::NetworkCopyleft,
+        LicenseCategory::SourceAvailable,
+        LicenseCategory::Proprietary,
+        LicenseCategory::Unknown,
+    ];
+
+    /// The stable kebab-case name, as serialized (`source-available`).
     pub fn as_str(self) -> &'static str {
         match self {
             LicenseCategory::PublicDomain => "public-domain",
@@ -376,5 +388,31 @@ pub fn value_facts(value: &LicenseValue) -> ExpressionFacts {
             copyleft: CopyleftStrength::None,
             licenses: Vec::new(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LicenseCategory;
+
+    #[test]
+    fn category_as_str_is_the_serde_name() {
+        for category in LicenseCategory::ALL {
+            // Fails to compile when a variant is added: add it to ALL too.
+            match category {
+                LicenseCategory::PublicDomain
+                | LicenseCategory::Permissive
+                | LicenseCategory::WeakCopyleft
+                | LicenseCategory::StrongCopyleft
+                | LicenseCategory::NetworkCopyleft
+                | LicenseCategory::SourceAvailable
+                | LicenseCategory::Proprietary
+                | LicenseCategory::Unknown => {}
+            }
+            assert_eq!(serde_json::to_value(category).unwrap(), serde_json::json!(category.as_str()));
+            let back: LicenseCategory = serde_json::from_value(serde_json::json!(category.as_str())).unwrap();
+            assert_eq!(back, category);
+            assert_eq!(category.to_string(), category.as_str());
+        }
     }
 }

@@ -6,6 +6,7 @@
 //!
 //! Depends on the graph model only; knows nothing of reports, drift or git.
 
+mod classifiers;
 pub mod detect;
 pub mod evidence;
 pub mod expr;

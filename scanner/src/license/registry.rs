@@ -23,6 +23,7 @@
 //! the parsers refuse documents larger than [`MAX_DOCUMENT_BYTES`].
 
 use crate::model::Ecosystem;
+use crate::names::pep503;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -179,7 +180,8 @@ impl RegistryConfig {
     }
 
     /// The URL of the document that holds the license of `name` at
-    /// `version`: npm's per-version document, PyPI's version JSON, the
+    /// `version`: npm's per-version document, PyPI's version JSON (at the
+    /// PEP 503 normalised name, which PyPI serves without a redirect), the
     /// `.crate` archive. Each part is percent-encoded, so no name can
     /// leave the registry's path.
     pub fn document_url(&self, ecosystem: Ecosystem, name: &str, version: &str) -> Result<String, RegistryError> {
@@ -198,7 +200,7 @@ impl RegistryConfig {
                 let n = encode_segment(name);
                 format!("{base}/{n}/{n}-{v}.crate")
             }
-            Ecosystem::Pypi => format!("{base}/{}/{v}/json", encode_segment(&pypi_normalize(name))),
+            Ecosystem::Pypi => format!("{base}/{}/{v}/json", encode_segment(&pep503(name))),
             Ecosystem::Go | Ecosystem::Other => return Err(RegistryError::Unsupported { ecosystem }),
         })
     }
@@ -244,25 +246,6 @@ pub fn encode_segment(s: &str) -> String {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// PEP 503 normalised name (`Foo_Bar.baz` → `foo-bar-baz`), as PyPI's URLs
-/// use without a redirect.
-pub fn pypi_normalize(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut last_sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !last_sep {
-                out.push('-');
-            }
-            last_sep = true;
-        } else {
-            out.push(c.to_ascii_lowercase());
-            last_sep = false;
         }
     }
     out
@@ -463,7 +446,7 @@ pub fn parse_pypi_version(url: &str, body: &[u8]) -> Result<RegistryAnswer, Regi
         }
     }
     let mut mapped: Vec<&str> = Vec::new();
-    for id in classifiers.iter().filter_map(|c| super::evidence::classifier_license(c)) {
+    for id in classifiers.iter().filter_map(|c| super::classifiers::classifier_license(c)) {
         if !mapped.contains(&id) {
             mapped.push(id);
         }

@@ -2,7 +2,6 @@
 //! locations, order-preserving maps for serde, the graph builder that keeps
 //! one package per (name, version, source), and purls.
 
-use super::MAX_INPUT_BYTES;
 use crate::model::{DependencyGraph, Ecosystem, LockfileFormat, Package, PackageIndex, ParseError, SourceLocation};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use std::borrow::Cow;
@@ -10,6 +9,11 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::marker::PhantomData;
+
+/// Inputs larger than this are refused before parsing (512 MiB). The largest
+/// real lockfiles are a few tens of MiB; an SBOM of 50,000 components is
+/// about 60 MiB.
+pub const MAX_INPUT_BYTES: usize = 512 * 1024 * 1024;
 
 /// Checks the size cap and UTF-8, and strips a byte-order mark.
 pub(crate) fn decode<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, ParseError> {
@@ -495,24 +499,6 @@ pub(crate) fn mark_dev(g: &mut DependencyGraph, dev_edges: &HashSet<(PackageInde
     }
 }
 
-/// PEP 503 normalized Python project name: lowercase, runs of `-_.` as `-`.
-pub(crate) fn pep503(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut sep = false;
-    for c in name.trim().chars() {
-        if c == '-' || c == '_' || c == '.' {
-            sep = true;
-        } else {
-            if sep && !out.is_empty() {
-                out.push('-');
-            }
-            sep = false;
-            out.extend(c.to_lowercase());
-        }
-    }
-    out
-}
-
 /// Splits an npm package specifier `name@range` (`@scope/name@range`) at the
 /// `@` that ends the name.
 pub(crate) fn split_npm_spec(spec: &str) -> Option<(&str, &str)> {
@@ -606,7 +592,7 @@ pub mod purl {
             }
             Ecosystem::Pypi => {
                 out.push_str("pkg:pypi/");
-                encode_into(&mut out, &super::pep503(name));
+                encode_into(&mut out, &crate::names::pep503(name));
             }
             Ecosystem::Other => return None,
         }
@@ -663,13 +649,6 @@ pub mod purl {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pep503_normalizes() {
-        assert_eq!(pep503("Typing_Extensions"), "typing-extensions");
-        assert_eq!(pep503("zope.interface"), "zope-interface");
-        assert_eq!(pep503("a__b--c"), "a-b-c");
-    }
 
     #[test]
     fn purls() {

@@ -37,12 +37,7 @@ pub mod yarn;
 
 mod common;
 
-pub use common::purl;
-
-/// Inputs larger than this are refused before parsing (512 MiB). The largest
-/// real lockfiles are a few tens of MiB; an SBOM of 50,000 components is
-/// about 60 MiB.
-pub const MAX_INPUT_BYTES: usize = 512 * 1024 * 1024;
+pub use common::{MAX_INPUT_BYTES, purl};
 
 /// `source` of a package that comes from its ecosystem's registry when the
 /// input does not record which registry (pnpm, Go modules, requirements).

@@ -17,10 +17,9 @@
 //! `dev`: lock-version 1.x `category = "dev"`; 2.x `groups` without `main`.
 
 use super::Companion;
-use super::common::{
-    Entries, GraphBuilder, connect_orphans, decode, from_toml, loc_at, package, pep503, purl, synthetic_root,
-};
+use super::common::{Entries, GraphBuilder, connect_orphans, decode, from_toml, loc_at, package, purl, synthetic_root};
 use crate::model::{DependencyGraph, Ecosystem, LockfileFormat, PackageIndex, ParseError};
+use crate::names::pep503;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use std::borrow::Cow;

@@ -20,8 +20,9 @@
 //! without any `# via` annotation is a direct dependency of the root.
 //! Environment markers are kept out of the graph: every listed package is in.
 
-use super::common::{GraphBuilder, decode, join_path, parent_dir, pep503, purl, synthetic_root};
+use super::common::{GraphBuilder, decode, join_path, parent_dir, purl, synthetic_root};
 use crate::model::{DependencyGraph, Ecosystem, LockfileFormat, PackageIndex, ParseError};
+use crate::names::pep503;
 use crate::source::InputTree;
 use std::collections::{HashMap, HashSet};
 

@@ -8,8 +8,9 @@
 //! when one name resolves to several packages, e.g. per-platform forks).
 //! `dev`: packages reachable only through some package's `dev-dependencies`.
 
-use super::common::{Entries, GraphBuilder, decode, from_toml, loc_at, mark_dev, package, pep503, purl};
+use super::common::{Entries, GraphBuilder, decode, from_toml, loc_at, mark_dev, package, purl};
 use crate::model::{DependencyGraph, Ecosystem, LockfileFormat, PackageIndex, ParseError};
+use crate::names::pep503;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};

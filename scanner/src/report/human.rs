@@ -1,7 +1,7 @@
 //! Human-readable reports: aligned tables, colour only when asked.
 
+use super::finding::{category_change, evidence_line, license_change, path_text, version_change};
 use super::table::Table;
-use super::{category_change, evidence_line, license_change, path_text, version_change};
 use crate::drift::{Drift, Finding, FindingCode};
 use crate::git::History;
 use crate::license::value_facts;
@@ -167,7 +167,9 @@ pub fn drift_human(drift: &Drift, options: &HumanOptions) -> String {
     out
 }
 
-/// A scan report: one table per graph.
+/// A scan report: one table per graph, listing every package; the graph's
+/// roots (the project's own packages, or what an SBOM describes) are marked
+/// `(root)`.
 pub fn scan_human(scan: &Scan, options: &HumanOptions) -> String {
     let p = Paint(options.color);
     let mut out = String::new();
@@ -181,17 +183,19 @@ pub fn scan_human(scan: &Scan, options: &HumanOptions) -> String {
     );
     for g in &scan.graphs {
         out.push('\n');
-        let format = serde_json::to_value(g.graph.source.format)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let _ = writeln!(out, "{} ({format})", p.bold(&g.graph.source.path));
+        let _ = writeln!(out, "{} ({})", p.bold(&g.graph.source.path), g.graph.source.format.as_str());
         let mut t = Table::new(&["PACKAGE", "VERSION", "LICENSE", "CATEGORY", "SOURCE", "CONFIDENCE"]);
         let mut unknown = 0;
-        for (i, (pkg, lic)) in g.graph.packages.iter().zip(&g.licenses).enumerate() {
-            if g.graph.roots.contains(&i) {
-                continue;
+        let mut is_root = vec![false; g.graph.packages.len()];
+        for &r in &g.graph.roots {
+            if let Some(root) = is_root.get_mut(r) {
+                *root = true;
             }
+        }
+        for (i, (pkg, lic)) in g.graph.packages.iter().zip(&g.licenses).enumerate() {
+            // Every package is listed; the project's own (or what an SBOM
+            // describes) is marked, not left out.
+            let name = if is_root[i] { format!("{} (root)", pkg.name) } else { pkg.name.clone() };
             let (license, category) = match &lic.expression {
                 Some(e) => (e.to_string(), value_facts(e).least_restrictive.to_string()),
                 None => {
@@ -199,15 +203,10 @@ pub fn scan_human(scan: &Scan, options: &HumanOptions) -> String {
                     ("unknown".to_owned(), "unknown".to_owned())
                 }
             };
-            let source = lic
-                .evidence
-                .first()
-                .filter(|_| lic.expression.is_some())
-                .and_then(|e| serde_json::to_value(e.source).ok())
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_else(|| "-".to_owned());
+            let source =
+                lic.evidence.first().filter(|_| lic.expression.is_some()).map_or("-", |e| e.source.as_str()).to_owned();
             let confidence = if lic.expression.is_some() { format!("{:.2}", lic.confidence) } else { "-".to_owned() };
-            t.row(vec![pkg.name.clone(), pkg.version.clone(), license, category, source, confidence]);
+            t.row(vec![name, pkg.version.clone(), license, category, source, confidence]);
         }
         out.push_str(
             &t.render("  ", &|col, cell| if col == 2 && cell == "unknown" { p.yellow(cell) } else { cell.to_owned() }),

@@ -1,7 +1,7 @@
 //! Markdown for a pull request comment: license drift in a table, evidence
 //! and every path in a collapsed section, other changes collapsed too.
 
-use super::{category_change, evidence_line, license_change, path_text, version_change};
+use super::finding::{category_change, evidence_line, license_change, path_text, version_change};
 use crate::drift::{Drift, Finding};
 use std::fmt::Write as _;
 

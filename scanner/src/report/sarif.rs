@@ -1,7 +1,7 @@
 //! SARIF 2.1.0 for code scanning: one rule per finding code, one result per
 //! finding, located in the lockfile or SBOM the graph came from.
 
-use super::{license_change, path_text, version_change};
+use super::finding::{license_change, path_text, version_change};
 use crate::drift::{Drift, Finding, FindingCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
