@@ -11,7 +11,7 @@
 //!
 //! Other files (READMEs) are ignored and do not change the revision.
 
-use crate::PolicyError;
+use crate::error::PolicyError;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::path::Path;

@@ -1,7 +1,8 @@
 //! A compiled bundle and its evaluation.
 
+use crate::bundle::Bundle;
+use crate::error::PolicyError;
 use crate::verdict::{Evaluation, parse_report};
-use crate::{Bundle, PolicyError};
 use serde_json::{Value, json};
 use std::sync::Arc;
 

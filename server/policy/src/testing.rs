@@ -1,8 +1,9 @@
 //! Runs a bundle's tests: every rule named `test_*` in a `*_test.rego`
 //! file, OPA's convention. A test passes when it evaluates to `true`.
 
+use crate::bundle::Bundle;
 use crate::engine::{syntax_error, to_regorus};
-use crate::{Bundle, PolicyError};
+use crate::error::PolicyError;
 use serde::Serialize;
 use std::time::Instant;
 

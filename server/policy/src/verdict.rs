@@ -1,7 +1,7 @@
 //! Verdicts as values: what the policy decided about each finding and
 //! overall, parsed strictly from the policy's output.
 
-use crate::PolicyError;
+use crate::error::PolicyError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

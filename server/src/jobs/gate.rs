@@ -8,7 +8,7 @@
 //! while the forge is unreachable. Each step is safe to repeat after a
 //! crash.
 
-use super::Outcome;
+use super::outcome::Outcome;
 use crate::app::AppState;
 use crate::app::jobs::{self as payloads, GateJob, ReportJob};
 use crate::app::scans::{self, JudgeError};

@@ -13,29 +13,15 @@
 //! the server's HTTP layer.
 
 pub mod gate;
+mod outcome;
+
+pub use outcome::Outcome;
 
 use crate::app::AppState;
-use crate::store::{Job, JobKind, StoreError};
+use crate::store::{Job, JobKind};
 use std::time::Duration;
 use tokio::sync::watch;
 use tracing::Instrument as _;
-
-/// How a job run ended.
-#[derive(Debug)]
-pub enum Outcome {
-    /// Finished (its result is stored).
-    Done,
-    /// Failed; `retry` says whether another attempt may succeed.
-    Failed { error: String, retry: bool },
-    /// Another worker holds the job now (our lease ran out).
-    LeaseLost,
-}
-
-impl From<StoreError> for Outcome {
-    fn from(e: StoreError) -> Self {
-        Outcome::Failed { error: format!("database: {e}"), retry: true }
-    }
-}
 
 /// A unique worker name: host, process and a random suffix.
 fn worker_name(n: u32) -> String {

@@ -6,7 +6,7 @@
 //! up to [`MAX_BATCH`] entries. A `key-rotation` entry is always a batch of
 //! its own, because the checkpoint that includes it is signed by the new key.
 
-use super::{LedgerError, Pending, Receipt, Shared};
+use super::shared::{LedgerError, Pending, Receipt, Shared};
 use crate::store::{LockedHead, NewLedgerEntry, PreparedAppend, StoreError};
 use std::sync::Arc;
 use steward_ledger::checkpoint::Checkpoint;

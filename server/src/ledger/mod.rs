@@ -37,18 +37,20 @@
 mod appender;
 pub mod keys;
 pub mod read;
+mod shared;
 pub mod source;
 pub mod tiled;
 
 use crate::store::{Store, StoreError};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use steward_ledger::entry::{Entry, EntryError, EntryKind, Payload, Timestamp};
-use steward_ledger::merkle::Hash;
+use steward_ledger::entry::{Entry, EntryKind, Payload, Timestamp};
 use steward_ledger::note::{SignerKey, VerifierKey};
 use tokio::sync::{mpsc, oneshot};
 
 pub use appender::MAX_BATCH;
+pub use shared::{LedgerError, Receipt};
+use shared::{Pending, Shared, copy_error};
 
 /// The origin (and key name) to sign under: `ledger_origin` when someone
 /// configured it; otherwise the origin of the log already in the database,
@@ -62,76 +64,6 @@ pub async fn effective_origin(store: &Store, config: &crate::config::Config) -> 
         return Ok(name.to_string());
     }
     Ok(config.ledger_origin.value.clone())
-}
-
-/// Proof that an entry is in the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Receipt {
-    /// The entry's index (0-based).
-    pub index: u64,
-    /// Its RFC 6962 leaf hash.
-    #[serde(serialize_with = "hex_hash")]
-    pub leaf_hash: Hash,
-    /// The size of the signed checkpoint committed with it (the first one
-    /// that includes it).
-    pub tree_size: u64,
-}
-
-fn hex_hash<S: serde::Serializer>(h: &Hash, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&h.to_hex())
-}
-
-/// Why an append was not acknowledged.
-#[derive(Debug, thiserror::Error)]
-pub enum LedgerError {
-    /// The entry itself is invalid (schema, size over 65,535 bytes, …).
-    #[error("invalid ledger entry: {0}")]
-    InvalidEntry(#[from] EntryError),
-    /// The database failed; the entry was not acknowledged.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The stored tree does not match its head: appending stops rather
-    /// than signing a checkpoint inconsistent with the previous one.
-    #[error("refusing to append: {0}")]
-    Inconsistent(String),
-    /// The key in force in the log is not this server's key.
-    #[error(
-        "refusing to sign: the ledger's checkpoint key is {in_force}, but the signing-key file holds {ours}; \
-         restore the signing-key file that signs this ledger (a new key needs `steward ledger rotate-key`)"
-    )]
-    KeyMismatch { in_force: String, ours: String },
-    /// A rotation stopped between appending its entry and renaming the key
-    /// files: the key in force waits in `next`.
-    #[error(
-        "a key rotation is not finished: the key in force is in {}; run `steward ledger rotate-key` again to finish it",
-        next.display()
-    )]
-    PendingRotation { next: PathBuf },
-    /// A key rotation that does not start from the key in force.
-    #[error("invalid key rotation: {0}")]
-    InvalidRotation(String),
-    /// The appender task has stopped (the server is shutting down).
-    #[error("the ledger appender has stopped")]
-    Closed,
-}
-
-/// A request to the appender task.
-pub(crate) struct Pending {
-    pub kind: EntryKind,
-    pub time: String,
-    pub body: Vec<u8>,
-    pub leaf: Hash,
-    /// For a `key-rotation` entry: the key that signs from this entry on.
-    pub rotate_to: Option<SignerKey>,
-    pub reply: oneshot::Sender<Result<Receipt, Arc<LedgerError>>>,
-}
-
-pub(crate) struct Shared {
-    pub store: Store,
-    pub origin: String,
-    pub signer: RwLock<SignerKey>,
-    /// The key file, re-read when the log's key in force is not ours.
-    pub key_path: Option<PathBuf>,
 }
 
 /// The ledger service: cheap to clone, shared by every request.
@@ -244,21 +176,6 @@ pub async fn first_key(store: &Store) -> Result<Option<VerifierKey>, StoreError>
         return Ok(None);
     };
     Ok(Entry::from_canonical_bytes(&row.body).ok().and_then(|e| e.key_rotation().ok().flatten()).map(|(old, _)| old))
-}
-
-/// A batch's error for each of its callers (the first gets the original).
-fn copy_error(e: &LedgerError) -> LedgerError {
-    match e {
-        LedgerError::InvalidEntry(e) => LedgerError::InvalidEntry(e.clone()),
-        LedgerError::Store(e) => LedgerError::Store(StoreError::Corrupt(format!("append failed: {e}"))),
-        LedgerError::Inconsistent(m) => LedgerError::Inconsistent(m.clone()),
-        LedgerError::KeyMismatch { in_force, ours } => {
-            LedgerError::KeyMismatch { in_force: in_force.clone(), ours: ours.clone() }
-        }
-        LedgerError::InvalidRotation(m) => LedgerError::InvalidRotation(m.clone()),
-        LedgerError::PendingRotation { next } => LedgerError::PendingRotation { next: next.clone() },
-        LedgerError::Closed => LedgerError::Closed,
-    }
 }
 
 /// The current time as a canonical entry timestamp (microseconds).

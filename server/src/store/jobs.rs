@@ -11,126 +11,12 @@
 //! checked: read with `fetch_one`, an autocommitted statement hands back its
 //! row even when the commit after it fails.
 
+use super::error::StoreError;
+use super::pool::{Pool, Store, now, on_pool};
+use super::queue::{EnqueueRequest, Enqueued, Job, JobKind, JobState, LeaseLost, NewJob};
 use super::scans::{INSERT_SCAN, NewScan, ScanRecord, ScanRow, bind_scan};
-use super::{Pool, Store, StoreError, on_pool};
-use serde::Serialize;
-use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::{mpsc, oneshot};
-
-/// What a job does. The store keeps the kind as text; a worker claims only
-/// kinds this binary knows ([`JobKind::ALL`]), so during a rolling upgrade
-/// an older instance leaves a newer kind to the instances that know it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum JobKind {
-    /// Fetch a repository, scan base..head, judge, store the scan.
-    Gate,
-    /// Record a stored scan in the ledger and report it to the forge.
-    Report,
-}
-
-impl JobKind {
-    pub const ALL: [JobKind; 2] = [JobKind::Gate, JobKind::Report];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Gate => "gate",
-            JobKind::Report => "report",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<JobKind> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for JobKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where a job is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JobState {
-    Queued,
-    Running,
-    Done,
-    /// Failed for good (attempts used up, or a failure no retry can fix).
-    Failed,
-}
-
-impl JobState {
-    pub const ALL: [JobState; 4] = [JobState::Queued, JobState::Running, JobState::Done, JobState::Failed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Queued => "queued",
-            JobState::Running => "running",
-            JobState::Done => "done",
-            JobState::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<JobState> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for JobState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A job to queue.
-#[derive(Debug, Clone)]
-pub struct NewJob {
-    pub kind: JobKind,
-    /// Queuing the same key twice queues one job (forge delivery ids).
-    pub dedupe_key: Option<String>,
-    pub payload: Value,
-    pub max_attempts: i32,
-}
-
-/// What [`Store::enqueue_job`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", content = "job_id", rename_all = "lowercase")]
-pub enum Enqueued {
-    Queued(i64),
-    /// A job with this dedupe key already exists.
-    Duplicate(i64),
-}
-
-impl Enqueued {
-    pub fn job_id(self) -> i64 {
-        match self {
-            Enqueued::Queued(id) | Enqueued::Duplicate(id) => id,
-        }
-    }
-}
-
-/// A job as stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Job {
-    pub id: i64,
-    pub kind: JobKind,
-    pub dedupe_key: Option<String>,
-    pub payload: Value,
-    pub state: JobState,
-    pub attempts: i32,
-    pub max_attempts: i32,
-    #[serde(with = "time::serde::rfc3339")]
-    pub run_after: OffsetDateTime,
-    pub locked_by: Option<String>,
-    pub last_error: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,
-}
 
 #[derive(sqlx::FromRow)]
 struct JobRow {
@@ -176,12 +62,6 @@ impl TryFrom<JobRow> for Job {
 const RETURNING: &str = "RETURNING id, kind, dedupe_key, payload, state, attempts, max_attempts, run_after, \
      locked_by, last_error, created_at, updated_at";
 
-/// A finished job whose lease had passed to another worker: its result was
-/// not stored (the other worker's will be).
-#[derive(Debug, thiserror::Error)]
-#[error("job {0} is no longer leased to this worker")]
-pub struct LeaseLost(pub i64);
-
 impl Store {
     /// Queues a job, or finds the one with the same dedupe key. Concurrent
     /// calls share one transaction (group commit): under load, webhook
@@ -218,7 +98,7 @@ impl Store {
              ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
         const FIND: &str = "SELECT id FROM jobs WHERE dedupe_key = $1";
         let _turn = self.write_turn().await;
-        let now = super::now();
+        let now = now();
         on_pool!(self.pool(), p => {
             let mut tx = p.begin().await?;
             let mut out = Vec::with_capacity(jobs.len());
@@ -246,7 +126,7 @@ impl Store {
     /// this binary knows.
     pub async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>, StoreError> {
         let _turn = self.write_turn().await;
-        let now = super::now();
+        let now = now();
         // The kinds are this binary's own constants, not input.
         let kinds = JobKind::ALL.map(|k| format!("'{}'", k.as_str())).join(", ");
         let pick = format!(
@@ -280,7 +160,7 @@ impl Store {
     pub async fn extend_job_lease(&self, id: i64, worker: &str, lease: Duration) -> Result<bool, StoreError> {
         let _turn = self.write_turn().await;
         const SQL: &str = "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3 AND state = 'running'";
-        let until = super::now() + lease;
+        let until = now() + lease;
         let n = on_pool!(self.pool(), p => sqlx::query(SQL).bind(until).bind(id).bind(worker).execute(p).await
             .map(|r| r.rows_affected()))?;
         Ok(n == 1)
@@ -312,7 +192,7 @@ impl Store {
         const EXISTING: &str = "SELECT id, source, job_id, repository, base_ref, head_ref, base_commit, head_commit, \
              pull_request, verdict, summary, findings, policy_revision, evaluated_at, report, ledger_index, created_at \
              FROM scans WHERE job_id = $1";
-        let now = super::now();
+        let now = now();
         on_pool!(self.pool(), p => {
             let mut tx = p.begin().await?;
             let marked = sqlx::query(DONE).bind(now).bind(id).bind(worker).execute(&mut *tx).await?.rows_affected();
@@ -338,7 +218,7 @@ impl Store {
         let _turn = self.write_turn().await;
         const SQL: &str = "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1, updated_at = $1 \
              WHERE id = $2 AND state = 'failed'";
-        let n = on_pool!(self.pool(), p => sqlx::query(SQL).bind(super::now()).bind(id).execute(p).await
+        let n = on_pool!(self.pool(), p => sqlx::query(SQL).bind(now()).bind(id).execute(p).await
             .map(|r| r.rows_affected()))?;
         Ok(n == 1)
     }
@@ -348,7 +228,7 @@ impl Store {
         let _turn = self.write_turn().await;
         const SQL: &str = "UPDATE jobs SET state = 'done', locked_by = NULL, locked_until = NULL, updated_at = $1 \
              WHERE id = $2 AND locked_by = $3 AND state = 'running'";
-        let n = on_pool!(self.pool(), p => sqlx::query(SQL).bind(super::now()).bind(id).bind(worker).execute(p).await
+        let n = on_pool!(self.pool(), p => sqlx::query(SQL).bind(now()).bind(id).bind(worker).execute(p).await
             .map(|r| r.rows_affected()))?;
         Ok(if n == 1 { Ok(()) } else { Err(LeaseLost(id)) })
     }
@@ -368,7 +248,7 @@ impl Store {
              state = CASE WHEN $6 OR attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
              run_after = $1, last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = $3 \
              WHERE id = $4 AND locked_by = $5 AND state = 'running' RETURNING state";
-        let now = super::now();
+        let now = now();
         let state: Option<String> = on_pool!(self.pool(), p => {
             let mut tx = p.begin().await?;
             let state = sqlx::query_scalar(SQL)
@@ -415,9 +295,6 @@ impl Store {
             .collect()
     }
 }
-
-/// A job and where to send its outcome.
-pub(super) type EnqueueRequest = (NewJob, oneshot::Sender<Result<Enqueued, StoreError>>);
 
 /// The most jobs one group commit takes.
 const MAX_ENQUEUE_BATCH: usize = 256;

@@ -12,7 +12,8 @@
 //! `ProofPlan`'s node ids in one query, and long contiguous runs (the
 //! verifier's batches, tiles) as one range query per level.
 
-use super::{Pool, Store, StoreError, on_pool};
+use super::error::StoreError;
+use super::pool::{Pool, Store, now, on_pool};
 use std::collections::HashMap;
 use steward_ledger::merkle::{Frontier, Hash, NodeId};
 use time::OffsetDateTime;
@@ -276,7 +277,7 @@ impl Store {
                 sqlx::query(INSERT_CHECKPOINT)
                     .bind(to_i64(prepared.new_head.size, "checkpoint size")?)
                     .bind(prepared.checkpoint.as_slice())
-                    .bind(super::now())
+                    .bind(now())
                     .execute(&mut *$tx)
                     .await?;
             }};

@@ -2,7 +2,8 @@
 //! with its files, so any old verdict can be re-explained with the exact
 //! policy that made it.
 
-use super::{Store, StoreError, is_unique_violation, on_pool};
+use super::error::{StoreError, is_unique_violation};
+use super::pool::{Store, now, on_pool};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -82,7 +83,7 @@ impl Store {
              (revision, files, tests_passed, tests_failed, source, first_loaded_at, last_loaded_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6) \
              RETURNING id, revision, files, tests_passed, tests_failed, source, first_loaded_at, last_loaded_at, ledger_index";
-        let now = super::now();
+        let now = now();
         let files = serde_json::to_string(&new.files).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         // Two attempts: an instance that loses an insert race finds the
         // winner's row on the second pass.

@@ -2,7 +2,8 @@
 //! database. Migrations take PostgreSQL's advisory lock, so instances
 //! starting together migrate once.
 
-use super::{Pool, Store, StoreError, migrate_error};
+use super::error::{StoreError, migrate_error};
+use super::pool::{Pool, Store, reusable};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
@@ -18,7 +19,7 @@ pub async fn open(url: &str) -> Result<Store, StoreError> {
     let options = PgConnectOptions::from_str(url).map_err(unavailable)?;
     let pool = PgPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
-        .after_release(|conn, _| Box::pin(super::reusable(conn)))
+        .after_release(|conn, _| Box::pin(reusable(conn)))
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await

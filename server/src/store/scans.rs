@@ -2,7 +2,8 @@
 //! JSON report, the policy revision that judged it and, once recorded, its
 //! ledger entry.
 
-use super::{Store, StoreError, on_pool};
+use super::error::StoreError;
+use super::pool::{Store, now, on_pool};
 use serde::Serialize;
 use steward_policy::Verdict;
 use time::OffsetDateTime;
@@ -184,7 +185,7 @@ impl Store {
 
     async fn insert_scan_tx(&self, scan: &NewScan) -> Result<ScanRecord, StoreError> {
         let _turn = self.write_turn().await;
-        let now = super::now();
+        let now = now();
         // An explicit transaction: a single `INSERT … RETURNING` read with
         // `fetch_one` would hand back the row even when the implicit commit
         // after it fails (a full disk), a success for a row never stored.

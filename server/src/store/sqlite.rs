@@ -2,7 +2,8 @@
 //! write acknowledged to a client survives a crash of the process or the
 //! machine, and readers never block the writer.
 
-use super::{Pool, Store, StoreError, migrate_error};
+use super::error::{StoreError, migrate_error};
+use super::pool::{Pool, Store, reusable};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
@@ -24,7 +25,7 @@ pub async fn open(url: &str) -> Result<Store, StoreError> {
         .busy_timeout(Duration::from_secs(10));
     let pool = SqlitePoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
-        .after_release(|conn, _| Box::pin(super::reusable(conn)))
+        .after_release(|conn, _| Box::pin(reusable(conn)))
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await

@@ -1,6 +1,7 @@
 //! API tokens: create, list, look up by hash, touch, revoke.
 
-use super::{Store, StoreError, is_unique_violation, on_pool};
+use super::error::{StoreError, is_unique_violation};
+use super::pool::{Store, now, on_pool};
 use crate::auth::Role;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -74,7 +75,7 @@ impl Store {
         const SQL: &str = "INSERT INTO api_tokens (name, role, token_hash, token_prefix, created_at) \
              VALUES ($1, $2, $3, $4, $5) \
              RETURNING id, name, role, token_prefix, created_at, last_used_at, revoked_at";
-        let now = super::now();
+        let now = now();
         // An explicit transaction, committed and checked (see `insert_scan`).
         let row: Result<TokenRow, sqlx::Error> = on_pool!(self.pool(), p => {
             let mut tx = p.begin().await?;
@@ -142,7 +143,7 @@ impl Store {
              RETURNING id, name, role, token_prefix, created_at, last_used_at, revoked_at";
         const BY_NAME: &str = "UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL \
              RETURNING id, name, role, token_prefix, created_at, last_used_at, revoked_at";
-        let now = super::now();
+        let now = now();
         // An explicit transaction, committed and checked (see `insert_scan`).
         let row: Option<TokenRow> = on_pool!(self.pool(), p => {
             let mut tx = p.begin().await?;
