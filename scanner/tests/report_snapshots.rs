@@ -240,3 +240,78 @@ fn no_drift_reads_as_such() {
     assert!(report::drift_human(&d, &HumanOptions::default()).contains("No dependency changed its license."));
     assert!(report::drift_markdown(&d).contains("No license drift"));
 }
+
+/// Hostile package names, versions and licenses, as anyone who opens a
+/// pull request can write them into a lockfile.
+const HOSTILE_NAME: &str = "evil](https://attacker.example/x) ![t](https://attacker.example/p.png) @octo-org/admins <img src=x onerror=alert(1)> **bold** `tick` | pipe\nnewline \x1b[2J\x1b]8;;https://attacker.example\x07";
+const HOSTILE_VERSION: &str = "1.0.0 [v](https://attacker.example/v) @everyone";
+
+/// `markdown` with every code span removed: what GitHub renders as
+/// Markdown rather than as literal text.
+fn outside_code_spans(markdown: &str) -> String {
+    let mut out = String::new();
+    let mut rest = markdown;
+    while let Some(start) = rest.find('`') {
+        out.push_str(&rest[..start]);
+        let run = rest[start..].chars().take_while(|&c| c == '`').count();
+        let fence = "`".repeat(run);
+        let after = &rest[start + run..];
+        // The closing fence: the same number of backticks, not part of a longer run.
+        let mut close = None;
+        let mut i = 0;
+        while let Some(pos) = after[i..].find(&fence) {
+            let at = i + pos;
+            let longer = after[at + run..].starts_with('`') || (at > 0 && after[..at].ends_with('`'));
+            if !longer {
+                close = Some(at);
+                break;
+            }
+            i = at + run;
+        }
+        match close {
+            Some(at) => rest = &after[at + run..],
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn hostile_strings_are_inert_in_every_report() {
+    let old = scan("old", graph(&[("express", "4.18.2", Some("MIT"))], &[("web", "express@4.18.2")]));
+    let new = scan(
+        "new",
+        graph(
+            &[("express", "4.18.2", Some("MIT")), (HOSTILE_NAME, HOSTILE_VERSION, Some(HOSTILE_NAME))],
+            &[("web", "express@4.18.2"), ("express@4.18.2", &format!("{HOSTILE_NAME}@{HOSTILE_VERSION}"))],
+        ),
+    );
+    let d = diff(&old, &new);
+    assert!(d.findings.iter().any(|f| f.name == HOSTILE_NAME), "the fixture has the hostile package");
+
+    let md = report::drift_markdown(&d);
+    let rendered = outside_code_spans(&md);
+    for bad in ["](", "<img", "@octo-org", "@everyone", "https://attacker", "**bold**", "\x1b"] {
+        assert!(!rendered.contains(bad), "`{bad}` is live Markdown outside code spans:\n{md}");
+    }
+    for line in md.lines().filter(|l| l.starts_with('|')) {
+        // Every table row keeps its columns: pipes inside cells are escaped.
+        let cells = line.replace("\\|", "").matches('|').count();
+        assert!(cells == 7 || cells == 6, "a table row lost its shape: {line}");
+    }
+
+    let text = report::drift_human(&d, &HumanOptions::default());
+    assert!(!text.contains('\x1b') && !text.contains('\x07'), "control characters reach the terminal:\n{text:?}");
+    assert!(text.contains("\\u{1b}[2J"), "shown escaped instead: {text}");
+
+    let sarif = report::drift_sarif(&d);
+    let doc: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    for r in doc["runs"][0]["results"].as_array().unwrap() {
+        let m = r["message"]["text"].as_str().unwrap();
+        assert!(!m.contains('\x1b') && !m.contains('\x07'), "{m:?}");
+    }
+}

@@ -122,7 +122,7 @@ fn gate_denies_sspl_drift_with_every_format() {
     let md = stdout(&out);
     assert!(md.contains("Steward license gate: **deny**"), "{md}");
     assert!(
-        md.contains("| ❌ deny | `mongo-thing` | 1.0.0 → 1.1.0 | Apache-2.0 → SSPL-1.0 | `licenses.deny` |"),
+        md.contains("| ❌ deny | `mongo-thing` | `1.0.0 → 1.1.0` | `Apache-2.0 → SSPL-1.0` | `licenses.deny` |"),
         "{md}"
     );
     assert!(md.contains("Pulled in by: `express 4.18.2 → mongo-thing 1.1.0`"), "{md}");

@@ -1,5 +1,6 @@
 //! Human-readable reports: aligned tables, colour only when asked.
 
+use super::escape::terminal as term;
 use super::finding::{category_change, evidence_line, license_change, path_text, version_change};
 use super::table::Table;
 use crate::drift::{Drift, Finding, FindingCode};
@@ -65,7 +66,7 @@ impl Paint {
 pub fn drift_human(drift: &Drift, options: &HumanOptions) -> String {
     let p = Paint(options.color);
     let mut out = String::new();
-    let _ = writeln!(out, "{} {} → {}", p.bold("License drift:"), drift.old, drift.new);
+    let _ = writeln!(out, "{} {} → {}", p.bold("License drift:"), term(&drift.old), term(&drift.new));
     let license: Vec<&Finding> = drift.license_findings().collect();
     out.push('\n');
     if license.is_empty() {
@@ -97,14 +98,14 @@ pub fn drift_human(drift: &Drift, options: &HumanOptions) -> String {
         }));
         for f in &license {
             out.push('\n');
-            let _ = writeln!(out, "{} {} ({})", p.bold(&f.name), version_change(f), f.graph);
+            let _ = writeln!(out, "{} {} ({})", p.bold(&term(&f.name)), term(&version_change(f)), term(&f.graph));
             if f.direct {
                 let _ = writeln!(out, "  via: direct dependency");
             } else if f.paths.is_empty() {
                 let _ = writeln!(out, "  via: no path from a direct dependency");
             }
             for (i, path) in f.paths.iter().enumerate().filter(|(_, p)| p.len() > 1 || !f.direct) {
-                let _ = writeln!(out, "  {} {}", if i == 0 { "via:" } else { "    " }, path_text(path));
+                let _ = writeln!(out, "  {} {}", if i == 0 { "via:" } else { "    " }, term(&path_text(path)));
             }
             if f.more_paths > 0 {
                 let _ = writeln!(
@@ -115,12 +116,12 @@ pub fn drift_human(drift: &Drift, options: &HumanOptions) -> String {
                 );
             }
             if let Some(old) = &f.old_license {
-                let _ = writeln!(out, "  old: {} — {}", old.display(), evidence_line(&old.resolved));
+                let _ = writeln!(out, "  old: {} — {}", term(&old.display()), term(&evidence_line(&old.resolved)));
             }
             if let Some(new) = &f.new_license {
-                let _ = writeln!(out, "  new: {} — {}", new.display(), evidence_line(&new.resolved));
+                let _ = writeln!(out, "  new: {} — {}", term(&new.display()), term(&evidence_line(&new.resolved)));
                 for (k, v) in new.resolved.evidence.first().map(|e| &e.parameters).into_iter().flatten() {
-                    let _ = writeln!(out, "       {k}: {v}");
+                    let _ = writeln!(out, "       {}: {}", term(k), term(v));
                 }
             }
         }
@@ -162,7 +163,7 @@ pub fn drift_human(drift: &Drift, options: &HumanOptions) -> String {
         s.version_changed
     );
     for w in &drift.warnings {
-        let _ = writeln!(out, "{} {w}", p.yellow("warning:"));
+        let _ = writeln!(out, "{} {}", p.yellow("warning:"), term(&w.to_string()));
     }
     out
 }
@@ -177,13 +178,13 @@ pub fn scan_human(scan: &Scan, options: &HumanOptions) -> String {
         out,
         "{} {} ({} graphs, {} packages)",
         p.bold("Scan:"),
-        scan.input,
+        term(&scan.input),
         scan.graphs.len(),
         scan.package_count()
     );
     for g in &scan.graphs {
         out.push('\n');
-        let _ = writeln!(out, "{} ({})", p.bold(&g.graph.source.path), g.graph.source.format.as_str());
+        let _ = writeln!(out, "{} ({})", p.bold(&term(&g.graph.source.path)), g.graph.source.format.as_str());
         let mut t = Table::new(&["PACKAGE", "VERSION", "LICENSE", "CATEGORY", "SOURCE", "CONFIDENCE"]);
         let mut unknown = 0;
         let mut is_root = vec![false; g.graph.packages.len()];
@@ -216,7 +217,7 @@ pub fn scan_human(scan: &Scan, options: &HumanOptions) -> String {
         }
     }
     for w in &scan.warnings {
-        let _ = writeln!(out, "{} {w}", p.yellow("warning:"));
+        let _ = writeln!(out, "{} {}", p.yellow("warning:"), term(&w.to_string()));
     }
     out
 }
@@ -229,14 +230,20 @@ pub fn history_human(history: &History, options: &HumanOptions) -> String {
         out,
         "{} {}: {} commits walked, {} with changed dependency inputs, {} changed a license",
         p.bold("History:"),
-        history.repo,
+        term(&history.repo),
         history.commits_walked,
         history.commits_scanned,
         history.entries.len()
     );
     for e in &history.entries {
         out.push('\n');
-        let _ = writeln!(out, "{} {} {}", p.bold(&e.commit[..e.commit.len().min(12)]), e.author, e.summary);
+        let _ = writeln!(
+            out,
+            "{} {} {}",
+            p.bold(&term(&e.commit[..e.commit.len().min(12)])),
+            term(&e.author),
+            term(&e.summary)
+        );
         let mut t = Table::new(&["CODE", "GRAPH", "PACKAGE", "VERSION", "LICENSE", "CATEGORY"]);
         for f in e.drift.license_findings() {
             t.row(vec![

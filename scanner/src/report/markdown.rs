@@ -1,17 +1,10 @@
 //! Markdown for a pull request comment: license drift in a table, evidence
 //! and every path in a collapsed section, other changes collapsed too.
 
+use super::escape::md_code as code;
 use super::finding::{category_change, evidence_line, license_change, path_text, version_change};
 use crate::drift::{Drift, Finding};
 use std::fmt::Write as _;
-
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
-fn code(s: &str) -> String {
-    if s.is_empty() { String::new() } else { format!("`{}`", s.replace('`', "'")) }
-}
 
 /// The drift report as a Markdown comment.
 pub fn drift_markdown(drift: &Drift) -> String {
@@ -19,12 +12,8 @@ pub fn drift_markdown(drift: &Drift) -> String {
     let license: Vec<&Finding> = drift.license_findings().collect();
     if license.is_empty() {
         let _ = writeln!(out, "### ✅ No license drift\n");
-        let _ = writeln!(
-            out,
-            "No dependency changed its license between `{}` and `{}`.",
-            cell(&drift.old),
-            cell(&drift.new)
-        );
+        let _ =
+            writeln!(out, "No dependency changed its license between {} and {}.", code(&drift.old), code(&drift.new));
     } else {
         let _ = writeln!(
             out,
@@ -49,26 +38,26 @@ pub fn drift_markdown(drift: &Drift) -> String {
                 "| `{}` | {} | {} | {} | {} | {} |",
                 f.code,
                 code(&f.name),
-                cell(&version_change(f)),
-                cell(&license_change(f).split(" → ").map(code).collect::<Vec<_>>().join(" → ")),
-                cell(&category_change(f)),
-                cell(&via)
+                code(&version_change(f)),
+                license_change(f).split(" → ").map(code).collect::<Vec<_>>().join(" → "),
+                category_change(f),
+                via
             );
         }
         let _ = writeln!(out, "\n<details><summary>Evidence and dependency paths</summary>\n");
         for f in &license {
-            let _ = writeln!(out, "#### `{}` {} (`{}`)\n", cell(&f.name), cell(&version_change(f)), cell(&f.graph));
+            let _ = writeln!(out, "#### {} {} ({})\n", code(&f.name), code(&version_change(f)), code(&f.graph));
             for path in &f.paths {
-                let _ = writeln!(out, "- via {}", cell(&path_text(path)));
+                let _ = writeln!(out, "- via {}", code(&path_text(path)));
             }
             if f.more_paths > 0 {
                 let _ = writeln!(out, "- … and {} more paths", f.more_paths);
             }
             if let Some(l) = &f.old_license {
-                let _ = writeln!(out, "- old: {} — {}", code(&l.display()), cell(&evidence_line(&l.resolved)));
+                let _ = writeln!(out, "- old: {} — {}", code(&l.display()), code(&evidence_line(&l.resolved)));
             }
             if let Some(l) = &f.new_license {
-                let _ = writeln!(out, "- new: {} — {}", code(&l.display()), cell(&evidence_line(&l.resolved)));
+                let _ = writeln!(out, "- new: {} — {}", code(&l.display()), code(&evidence_line(&l.resolved)));
             }
             out.push('\n');
         }
@@ -86,7 +75,7 @@ pub fn drift_markdown(drift: &Drift) -> String {
                 f.code,
                 code(&f.graph),
                 code(&f.name),
-                cell(&version_change(f)),
+                code(&version_change(f)),
                 code(&license_change(f))
             );
         }

@@ -6,8 +6,10 @@
 //! Every renderer takes a value and returns a `String`; none writes to a
 //! terminal or decides about colour (the caller knows whether it is a TTY).
 //! The parts of a finding (version and license change, dependency path,
-//! evidence) are rendered by [`finding`], the one place that spells them.
+//! evidence) are rendered by [`finding`], the one place that spells them;
+//! untrusted strings are escaped for their destination by [`escape`].
 
+pub mod escape;
 mod export;
 pub mod finding;
 mod human;

@@ -91,7 +91,7 @@ pub fn drift_sarif_with_sources(drift: &Drift, source: &dyn Fn(&str) -> Option<S
                 "ruleId": f.code.as_str(),
                 "ruleIndex": rule_index,
                 "level": level(f.code),
-                "message": { "text": message },
+                "message": { "text": super::escape::plain(&message) },
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": { "uri": f.graph },

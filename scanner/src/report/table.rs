@@ -12,8 +12,10 @@ impl Table {
         Self { header: header.iter().map(|h| (*h).to_owned()).collect(), rows: Vec::new() }
     }
 
+    /// Adds a row. Cells are data (package names, versions, …): control
+    /// characters are escaped ([`super::escape::terminal`]).
     pub(crate) fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(cells.iter().map(|c| super::escape::terminal(c)).collect());
     }
 
     /// Renders with `indent` before each line; `paint(column, cell)` may

@@ -5,42 +5,24 @@
 use super::{GATE_SCHEMA, GateReport};
 use serde_json::{Value, json};
 use steward_policy::{Decision, Verdict};
-use steward_scanner::drift::{Finding, LicenseState};
+use steward_scanner::drift::Finding;
+use steward_scanner::report::escape::{md_code, plain, terminal};
+use steward_scanner::report::finding::{evidence_text, license_change, path_text, version_change};
 
 fn finding<'a>(report: &'a GateReport, d: &Decision) -> Option<&'a Finding> {
     report.drift.findings.get(d.finding)
 }
 
-fn versions(f: &Finding) -> String {
-    match (&f.old_version, &f.new_version) {
-        (Some(a), Some(b)) if a != b => format!("{a} → {b}"),
-        (_, Some(v)) | (Some(v), None) => v.clone(),
-        (None, None) => String::new(),
-    }
-}
-
-fn license(state: &Option<LicenseState>) -> String {
-    state.as_ref().map(LicenseState::display).unwrap_or_else(|| "none".into())
-}
-
-fn licenses(f: &Finding) -> String {
-    if f.old_license.is_none() {
-        return license(&f.new_license);
-    }
-    format!("{} → {}", license(&f.old_license), license(&f.new_license))
-}
-
-fn path_text(path: &[steward_scanner::drift::PackageRef]) -> String {
-    path.iter().map(|p| format!("{} {}", p.name, p.version)).collect::<Vec<_>>().join(" → ")
-}
-
+/// The deciding evidence of the new license, if any.
 fn evidence(f: &Finding) -> Option<String> {
-    let e = f.new_license.as_ref()?.resolved.evidence.first()?;
-    let field = e.field.as_deref().map(|x| format!(" {x}")).unwrap_or_default();
-    // The source's kebab-case name, exactly as the JSON report spells it.
-    let source = serde_json::to_value(e.source).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-    Some(format!("{source}: {}{} = {:?} (confidence {:.2})", e.file, field, e.value, e.confidence))
+    f.new_license.as_ref()?.resolved.evidence.first().map(evidence_text)
 }
+
+/// The most findings a pull request comment details; the rest are on the
+/// scan page (GitHub refuses comments over 65,536 characters).
+const COMMENT_DETAILS: usize = 50;
+/// The most rows the comment's table shows.
+const COMMENT_ROWS: usize = 200;
 
 fn short(revision: &str) -> &str {
     revision.get(..19).unwrap_or(revision)
@@ -74,7 +56,7 @@ pub fn text(report: &GateReport, color: bool) -> String {
         "Steward gate: {}  ({})\n{}\npolicy {} · evaluated {}\n",
         paint(verdict, &verdict.as_str().to_uppercase()),
         report.summary(),
-        points(report),
+        terminal(&points(report)),
         short(&report.evaluation.revision),
         report.evaluated_at
     ));
@@ -88,7 +70,13 @@ pub fn text(report: &GateReport, color: bool) -> String {
         .iter()
         .filter_map(|d| {
             let f = finding(report, d)?;
-            Some([d.verdict.as_str().to_string(), f.name.clone(), versions(f), licenses(f), d.rule.clone()])
+            Some([
+                d.verdict.as_str().to_string(),
+                terminal(&f.name),
+                terminal(&version_change(f)),
+                terminal(&license_change(f)),
+                terminal(&d.rule),
+            ])
         })
         .collect();
     let header = ["VERDICT", "PACKAGE", "VERSION", "LICENSE", "RULE"];
@@ -116,13 +104,19 @@ pub fn text(report: &GateReport, color: bool) -> String {
     }
     for d in &report.evaluation.decisions {
         let Some(f) = finding(report, d) else { continue };
-        out.push_str(&format!("\n{} {} {} ({})\n", paint(d.verdict, d.verdict.as_str()), f.name, versions(f), f.graph));
-        out.push_str(&format!("  {}\n", d.message));
+        out.push_str(&format!(
+            "\n{} {} {} ({})\n",
+            paint(d.verdict, d.verdict.as_str()),
+            terminal(&f.name),
+            terminal(&version_change(f)),
+            terminal(&f.graph)
+        ));
+        out.push_str(&format!("  {}\n", terminal(&d.message)));
         if let Some(choice) = &d.choice {
-            out.push_str(&format!("  choice: {choice}\n"));
+            out.push_str(&format!("  choice: {}\n", terminal(choice)));
         }
         for (i, p) in f.paths.iter().enumerate() {
-            out.push_str(&format!("  {} {}\n", if i == 0 { "via:" } else { "    " }, path_text(p)));
+            out.push_str(&format!("  {} {}\n", if i == 0 { "via:" } else { "    " }, terminal(&path_text(p))));
         }
         if f.more_paths > 0 {
             out.push_str(&format!("       … and {} more paths\n", f.more_paths));
@@ -131,7 +125,7 @@ pub fn text(report: &GateReport, color: bool) -> String {
             out.push_str("  direct dependency\n");
         }
         if let Some(e) = evidence(f) {
-            out.push_str(&format!("  evidence: {e}\n"));
+            out.push_str(&format!("  evidence: {}\n", terminal(&e)));
         }
     }
     out
@@ -145,57 +139,67 @@ fn icon(v: Verdict) -> &'static str {
     }
 }
 
-/// Markdown cell text: no line breaks, no table pipes.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
 /// Markdown for a pull request comment. `details_url` links the scan page.
+/// Every value from the inputs (names, versions, licenses, refs, policy
+/// messages) is a code span ([`md_code`]): nothing in a lockfile can become
+/// a link, an image, a mention or HTML in the comment.
 pub fn markdown(report: &GateReport, details_url: Option<&str>) -> String {
     let v = report.verdict();
     let mut out = format!("### {} Steward license gate: **{}**\n\n", icon(v), v);
-    out.push_str(&format!("{} — `{}`\n\n", report.summary(), cell(&points(report))));
-    if report.evaluation.decisions.is_empty() {
+    out.push_str(&format!("{} — {}\n\n", report.summary(), md_code(&points(report))));
+    let decisions = &report.evaluation.decisions;
+    if decisions.is_empty() {
         out.push_str("No dependency license changed.\n\n");
     } else {
         out.push_str("| Verdict | Package | Version | License | Rule |\n| --- | --- | --- | --- | --- |\n");
-        for d in &report.evaluation.decisions {
+        for d in decisions.iter().take(COMMENT_ROWS) {
             let Some(f) = finding(report, d) else { continue };
             out.push_str(&format!(
-                "| {} {} | `{}` | {} | {} | `{}` |\n",
+                "| {} {} | {} | {} | {} | {} |\n",
                 icon(d.verdict),
                 d.verdict,
-                cell(&f.name),
-                cell(&versions(f)),
-                cell(&licenses(f)),
-                cell(&d.rule)
+                md_code(&f.name),
+                md_code(&version_change(f)),
+                md_code(&license_change(f)),
+                md_code(&d.rule)
             ));
         }
+        if decisions.len() > COMMENT_ROWS {
+            out.push_str(&format!("\n… and {} more findings (see the details).\n", decisions.len() - COMMENT_ROWS));
+        }
         out.push_str("\n<details><summary>Why, and which dependencies pull them in</summary>\n\n");
-        for d in &report.evaluation.decisions {
+        for d in decisions.iter().take(COMMENT_DETAILS) {
             let Some(f) = finding(report, d) else { continue };
-            out.push_str(&format!("**{} {}** in `{}`\n", cell(&f.name), cell(&versions(f)), cell(&f.graph)));
-            out.push_str(&format!("- {}\n", cell(&d.message)));
+            out.push_str(&format!(
+                "**{} {}** in {}\n",
+                md_code(&f.name),
+                md_code(&version_change(f)),
+                md_code(&f.graph)
+            ));
+            out.push_str(&format!("- {}\n", md_code(&d.message)));
             if let Some(choice) = &d.choice {
-                out.push_str(&format!("- Choice taken: `{}`\n", cell(choice)));
+                out.push_str(&format!("- Choice taken: {}\n", md_code(choice)));
             }
             for p in &f.paths {
-                out.push_str(&format!("- Pulled in by: `{}`\n", cell(&path_text(p))));
+                out.push_str(&format!("- Pulled in by: {}\n", md_code(&path_text(p))));
             }
             if f.more_paths > 0 {
                 out.push_str(&format!("- … and {} more paths\n", f.more_paths));
             }
             if let Some(e) = evidence(f) {
-                out.push_str(&format!("- Evidence: {}\n", cell(&e)));
+                out.push_str(&format!("- Evidence: {}\n", md_code(&e)));
             }
             out.push('\n');
+        }
+        if decisions.len() > COMMENT_DETAILS {
+            out.push_str(&format!("… {} more findings are on the scan page.\n\n", decisions.len() - COMMENT_DETAILS));
         }
         out.push_str("</details>\n\n");
     }
     out.push_str(&format!(
-        "<sub>Policy revision `{}` · evaluated {}",
-        short(&report.evaluation.revision),
-        report.evaluated_at
+        "<sub>Policy revision {} · evaluated {}",
+        md_code(short(&report.evaluation.revision)),
+        md_code(&report.evaluated_at)
     ));
     if let Some(url) = details_url {
         out.push_str(&format!(" · [details]({url})"));
@@ -264,7 +268,7 @@ pub fn sarif(report: &GateReport, source: &dyn Fn(&str) -> Option<String>) -> St
                 Verdict::Review => "warning",
                 Verdict::Allow => "note",
             });
-            r["message"]["text"] = json!(format!("[{}] {}", d.verdict, d.message));
+            r["message"]["text"] = json!(format!("[{}] {}", d.verdict, plain(&d.message)));
             r["properties"]["verdict"] = json!(d.verdict);
             r["properties"]["policyRule"] = json!(d.rule);
         }

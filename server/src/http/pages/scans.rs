@@ -16,7 +16,8 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 use steward_policy::Verdict;
-use steward_scanner::drift::{Finding, FindingCode, LicenseState};
+use steward_scanner::drift::{FindingCode, LicenseState};
+use steward_scanner::report::finding::{evidence_text, path_text, version_change};
 
 /// Scans per page.
 const PAGE: i64 = 50;
@@ -178,14 +179,6 @@ struct ScanPage {
     unreadable: bool,
 }
 
-fn versions(f: &Finding) -> String {
-    match (&f.old_version, &f.new_version) {
-        (Some(a), Some(b)) if a != b => format!("{a} → {b}"),
-        (_, Some(v)) | (Some(v), None) => v.clone(),
-        (None, None) => String::new(),
-    }
-}
-
 fn license(state: &Option<LicenseState>) -> String {
     state.as_ref().map(LicenseState::display).unwrap_or_else(|| "—".into())
 }
@@ -196,12 +189,7 @@ fn evidence(state: &Option<LicenseState>, label: &str) -> Vec<String> {
         .evidence
         .iter()
         .take(2)
-        .map(|e| {
-            let source =
-                serde_json::to_value(e.source).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-            let field = e.field.as_deref().map(|f| format!(" {f}")).unwrap_or_default();
-            format!("{label}: {source} — {}{field} = {:?} (confidence {:.2})", e.file, e.value, e.confidence)
-        })
+        .map(|e| format!("{label}: {}", evidence_text(e)))
         .chain(s.resolved.unknown_reason.as_ref().map(|r| format!("{label}: unknown — {r}")))
         .collect()
 }
@@ -217,7 +205,7 @@ fn decision_views(report: &GateReport) -> Vec<DecisionView> {
                 verdict: d.verdict.as_str().into(),
                 package: f.name.clone(),
                 graph: f.graph.clone(),
-                versions: versions(f),
+                versions: version_change(f),
                 old_license: license(&f.old_license),
                 new_license: license(&f.new_license),
                 rule: d.rule.clone(),
@@ -228,11 +216,7 @@ fn decision_views(report: &GateReport) -> Vec<DecisionView> {
                     .as_ref()
                     .map(|e| format!("{} — {} (granted by {}, until {})", e.id, e.reason, e.granted_by, e.expires)),
                 expired: d.expired_exceptions.iter().map(|e| format!("{} expired on {}", e.id, e.expired)).collect(),
-                paths: f
-                    .paths
-                    .iter()
-                    .map(|p| p.iter().map(|r| format!("{} {}", r.name, r.version)).collect::<Vec<_>>().join(" → "))
-                    .collect(),
+                paths: f.paths.iter().map(|p| path_text(p)).collect(),
                 more_paths: f.more_paths,
                 direct: f.direct,
                 evidence: evidence(&f.old_license, "old").into_iter().chain(evidence(&f.new_license, "new")).collect(),
@@ -254,7 +238,7 @@ fn other_views(report: &GateReport) -> Vec<OtherView> {
         .map(|(_, f)| OtherView {
             code: f.code.as_str(),
             package: f.name.clone(),
-            versions: versions(f),
+            versions: version_change(f),
             license: license(if f.new_license.is_some() { &f.new_license } else { &f.old_license }),
             graph: f.graph.clone(),
         })
