@@ -43,11 +43,31 @@ pub struct ReportJob {
     pub scan_id: i64,
 }
 
-/// Queues a `gate` job, once per delivery id of the repository.
+/// What a gate job means, for deduplication: the repository, the event,
+/// the pull request, both commits and the policy revision in force. The
+/// same signed body sent again — a redelivery, or a replay with a fresh
+/// `X-GitHub-Delivery` — means the same and is queued once; a delivery id
+/// counts only within its repository (it is not part of the key). A new
+/// policy revision (say, an exception granted by vote) lets the same
+/// commits be judged again.
+pub fn gate_dedupe_key(job: &GateJob, policy_revision: &str) -> String {
+    format!(
+        "gate:{}:{}:{}:{}..{}:{}",
+        job.repository,
+        job.event.as_str(),
+        job.pull_request.map(|n| n.to_string()).unwrap_or_default(),
+        job.base_sha,
+        job.head_sha,
+        policy_revision
+    )
+}
+
+/// Queues a `gate` job once per meaning ([`gate_dedupe_key`]).
 pub async fn queue_gate(state: &AppState, job: &GateJob) -> Result<Enqueued, StoreError> {
+    let revision = state.policy.current().revision.revision.clone();
     let new = NewJob {
         kind: JobKind::Gate,
-        dedupe_key: Some(format!("github:{}", job.delivery)),
+        dedupe_key: Some(gate_dedupe_key(job, &revision)),
         payload: serde_json::to_value(job).expect("a gate job serialises"),
         max_attempts: state.config.jobs.max_attempts as i32,
     };
