@@ -1058,6 +1058,55 @@ mod tests {
     }
 
     #[test]
+    fn passwords_are_redacted_even_from_urls_that_do_not_parse() {
+        for (raw, shown) in [
+            ("postgres://u:secret@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:secret@ho st/db", "postgres://u:***@ho st/db"),
+            ("postgres://u:se/cr@et@h:1/db", "postgres://u:***@h:1/db"),
+            (
+                "postgresql://h/db?user=u&password=secret&sslmode=require",
+                "postgresql://h/db?user=u&password=***&sslmode=require",
+            ),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            ("sqlite://data/a:b@c.db", "sqlite://data/a:b@c.db"),
+        ] {
+            assert_eq!(redact_url(raw), shown, "{raw}");
+        }
+        let err = load_with(None, &[("DATABASE_URL", "postgres://u:hunter2@ho st/db")], Layer::default()).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn server_limits_accept_durations_and_counts_and_reject_nonsense() {
+        let c = load_with(
+            Some("header_timeout = \"500ms\"\nbody_timeout = 90\nidle_timeout = \"2m\"\nmax_connections = 8\n"),
+            &[],
+            Layer::default(),
+        )
+        .unwrap();
+        assert_eq!(c.header_timeout.value, Duration::from_millis(500));
+        assert_eq!(c.body_timeout.value, Duration::from_secs(90));
+        assert_eq!(c.idle_timeout.value, Duration::from_secs(120));
+        assert_eq!(c.max_connections.value, 8);
+        assert_eq!(c.read_access.value, ReadAccess::Public);
+        let d = load_with(None, &[], Layer::default()).unwrap();
+        assert_eq!(
+            (d.header_timeout.value, d.body_timeout.value, d.idle_timeout.value, d.max_connections.value),
+            (Duration::from_secs(10), Duration::from_secs(60), Duration::from_secs(30), 256)
+        );
+        for (var, value) in [
+            ("STEWARD_HEADER_TIMEOUT", "50ms"),
+            ("STEWARD_IDLE_TIMEOUT", "2d"),
+            ("STEWARD_BODY_TIMEOUT", "5h"),
+            ("STEWARD_MAX_CONNECTIONS", "-1"),
+            ("STEWARD_READ_ACCESS", "Token"),
+        ] {
+            let err = load_with(None, &[(var, value)], Layer::default()).unwrap_err().to_string();
+            assert!(err.contains(var) && err.contains("allowed"), "{var}={value}: {err}");
+        }
+    }
+
+    #[test]
     fn body_limit_accepts_units_and_rejects_nonsense() {
         let c = load_with(Some("body_limit = \"512KiB\"\n"), &[], Layer::default()).unwrap();
         assert_eq!(c.body_limit.value, 512 * 1024);

@@ -178,6 +178,10 @@ async fn token_read_access_guards_the_dashboard_and_read_api_but_not_the_ledger(
         }
     }
     assert!(guarded >= 10, "pages and read API routes are guarded ({guarded})");
+    // The dashboard writes nothing: its only non-GET routes are sign-in and sign-out.
+    for route in page_routes(&state).iter().filter(|r| r.method != Method::GET) {
+        assert_eq!(route.access, Access::SignIn, "{} {}", route.method, route.path);
+    }
     // Scans, policies and the dashboard are guarded; the ledger's
     // verification reads, health and metrics stay public.
     for public in ["/api/v1/ledger/checkpoint", "/api/v1/ledger/key", "/ledger/checkpoint", "/healthz", "/metrics"] {
