@@ -20,6 +20,18 @@
 //! | `STEWARD_PUBLIC_URL` | `public_url` | the URL users reach the dashboard at (used in links) |
 //! | `STEWARD_LEDGER_ORIGIN` | `ledger_origin` | the ledger's checkpoint origin line and key name (default: the origin the database's log already has, else `<public host>/steward`) |
 //! | `STEWARD_POLICIES` | `policies` | policy bundle directory, or `embedded` for the bundle built into the binary |
+//! | `STEWARD_HEADER_TIMEOUT` | `header_timeout` | time to finish a request's head once its first byte arrived (`10s`, `500ms`) |
+//! | `STEWARD_BODY_TIMEOUT` | `body_timeout` | time to receive a whole request body, from the end of its head (`60s`) |
+//! | `STEWARD_IDLE_TIMEOUT` | `idle_timeout` | a connection that sends nothing for this long between requests is closed (`30s`) |
+//! | `STEWARD_MAX_CONNECTIONS` | `max_connections` | connections served at once; more wait in the listen backlog (`256`) |
+//! | `STEWARD_READ_ACCESS` | `read_access` | `public` (default) or `token`: whether the dashboard and read API need a token |
+//!
+//! Durations are an integer number of seconds or a number with a unit
+//! (`ms`, `s`, `m`, `h`).
+//!
+//! Loading also collects warnings (never errors) about files others can
+//! read: a configuration file that holds secrets, and the data directory.
+//! Commands print them; the server logs them.
 //!
 //! This module knows nothing about HTTP or SQL; it only checks that values
 //! are well-formed.
@@ -28,6 +40,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The name of the configuration file looked up in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "steward.toml";
@@ -68,6 +81,11 @@ pub struct Layer {
     pub public_url: Option<String>,
     pub ledger_origin: Option<String>,
     pub policies: Option<String>,
+    pub header_timeout: Option<DurationText>,
+    pub body_timeout: Option<DurationText>,
+    pub idle_timeout: Option<DurationText>,
+    pub max_connections: Option<Count>,
+    pub read_access: Option<String>,
     /// `[licenses]`: how the scanner resolves licenses (file only).
     pub licenses: Option<steward_scanner::license::LicenseConfig>,
     /// `[[repositories]]`: repositories the webhook accepts (file only).
@@ -250,6 +268,88 @@ impl ByteSize {
     }
 }
 
+/// A duration written as whole seconds (`30`) or with a unit (`500ms`,
+/// `10s`, `2m`, `1h`). Hand-written like [`ByteSize`]: four units need no
+/// dependency.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum DurationText {
+    Seconds(u64),
+    Text(String),
+}
+
+impl DurationText {
+    fn shown(&self) -> String {
+        match self {
+            DurationText::Seconds(n) => n.to_string(),
+            DurationText::Text(t) => t.clone(),
+        }
+    }
+
+    fn parse(&self) -> Result<Duration, String> {
+        let text = match self {
+            DurationText::Seconds(n) => return Ok(Duration::from_secs(*n)),
+            DurationText::Text(t) => t.trim(),
+        };
+        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let (digits, unit) = text.split_at(split);
+        let n: u64 = digits.parse().map_err(|_| format!("`{text}` does not start with a number"))?;
+        let millis: u64 = match unit.trim() {
+            "ms" => 1,
+            "" | "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            other => return Err(format!("unknown unit `{other}`")),
+        };
+        n.checked_mul(millis).map(Duration::from_millis).ok_or_else(|| format!("`{text}` is too large"))
+    }
+}
+
+/// A count written as an integer (file) or text (environment, flags).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Count {
+    Number(u64),
+    Text(String),
+}
+
+impl Count {
+    fn shown(&self) -> String {
+        match self {
+            Count::Number(n) => n.to_string(),
+            Count::Text(t) => t.clone(),
+        }
+    }
+
+    fn parse(&self) -> Result<u64, String> {
+        match self {
+            Count::Number(n) => Ok(*n),
+            Count::Text(t) => t.trim().parse().map_err(|_| format!("`{t}` is not a whole number")),
+        }
+    }
+}
+
+/// Who may read the dashboard and the read API (`read_access`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadAccess {
+    /// Anyone (the default).
+    Public,
+    /// A valid API token (`Authorization: Bearer …`), or a dashboard
+    /// session obtained by posting one on `/login`. The ledger's
+    /// verification reads, health and metrics stay public.
+    Token,
+}
+
+impl fmt::Display for ReadAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReadAccess::Public => "public",
+            ReadAccess::Token => "token",
+        })
+    }
+}
+
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -313,14 +413,35 @@ impl DatabaseUrl {
     }
 }
 
-fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
+/// `raw` with any password replaced by `***`: the one in the user
+/// information (between the first `:` after `//` and the last `@`) and any
+/// `password=` query parameter. Works on the text, so a URL that does not
+/// parse is redacted too (it may redact more than the password, never less).
+pub fn redact_url(raw: &str) -> String {
+    let mut out = match raw.split_once("://") {
+        Some((scheme, rest)) if !scheme.starts_with("sqlite") => match rest.rfind('@') {
+            Some(at) => match rest[..at].find(':') {
+                Some(colon) => format!("{scheme}://{}:***{}", &rest[..colon], &rest[at..]),
+                None => raw.to_string(),
+            },
+            None => raw.to_string(),
+        },
         _ => raw.to_string(),
+    };
+    // `?password=…` / `&password=…`, up to the next `&` or `#`.
+    let mut from = 0;
+    while let Some(pos) = out[from..].find("password=").map(|p| p + from) {
+        let starts_param = pos > 0 && matches!(out.as_bytes()[pos - 1], b'?' | b'&');
+        let value = pos + "password=".len();
+        if !starts_param {
+            from = value;
+            continue;
+        }
+        let end = out[value..].find(['&', '#']).map_or(out.len(), |e| e + value);
+        out.replace_range(value..end, "***");
+        from = value + 3;
     }
+    out
 }
 
 /// Where the policy bundle is read from.
@@ -364,6 +485,16 @@ pub struct Config {
     pub public_url: Sourced<url::Url>,
     pub ledger_origin: Sourced<String>,
     pub policies: Sourced<PolicySource>,
+    /// Time to finish a request head once its first byte arrived.
+    pub header_timeout: Sourced<Duration>,
+    /// Time to receive a whole request body, counted from its head.
+    pub body_timeout: Sourced<Duration>,
+    /// A connection that sends nothing between requests for this long is closed.
+    pub idle_timeout: Sourced<Duration>,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: Sourced<usize>,
+    /// Whether the dashboard and the read API need a token.
+    pub read_access: Sourced<ReadAccess>,
     /// The scanner's license settings (`[licenses]` in the file).
     pub licenses: steward_scanner::license::LicenseConfig,
     /// Repositories the webhook accepts (`[[repositories]]` in the file).
@@ -372,6 +503,9 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
+    /// Things that work but should be fixed (files others can read), one
+    /// line each with the fix.
+    pub warnings: Vec<String>,
 }
 
 /// A configuration that cannot be used. Each variant names what and where.
@@ -401,6 +535,11 @@ fn env_layer(env: EnvLookup<'_>) -> (Layer, Vec<(&'static str, &'static str)>) {
         ("public_url", "STEWARD_PUBLIC_URL"),
         ("ledger_origin", "STEWARD_LEDGER_ORIGIN"),
         ("policies", "STEWARD_POLICIES"),
+        ("header_timeout", "STEWARD_HEADER_TIMEOUT"),
+        ("body_timeout", "STEWARD_BODY_TIMEOUT"),
+        ("idle_timeout", "STEWARD_IDLE_TIMEOUT"),
+        ("max_connections", "STEWARD_MAX_CONNECTIONS"),
+        ("read_access", "STEWARD_READ_ACCESS"),
     ];
     let mut layer = Layer::default();
     let mut used = Vec::new();
@@ -419,6 +558,11 @@ fn env_layer(env: EnvLookup<'_>) -> (Layer, Vec<(&'static str, &'static str)>) {
             "public_url" => layer.public_url = Some(value),
             "ledger_origin" => layer.ledger_origin = Some(value),
             "policies" => layer.policies = Some(value),
+            "header_timeout" => layer.header_timeout = Some(DurationText::Text(value)),
+            "body_timeout" => layer.body_timeout = Some(DurationText::Text(value)),
+            "idle_timeout" => layer.idle_timeout = Some(DurationText::Text(value)),
+            "max_connections" => layer.max_connections = Some(Count::Text(value)),
+            "read_access" => layer.read_access = Some(value),
             _ => unreachable!("every key in VARS is handled"),
         }
     }
@@ -459,6 +603,33 @@ fn pick<T: Clone>(
         return Some((v.clone(), Source::File(path.clone())));
     }
     None
+}
+
+/// Whether the file itself holds a secret (not just the name of a variable
+/// holding one): a repository's webhook secret, token or password, or a
+/// database password.
+fn file_holds_secrets(file: &Layer) -> bool {
+    let repository_secret = file
+        .repositories
+        .iter()
+        .flatten()
+        .any(|r| r.webhook_secret.is_some() || r.token.is_some() || r.password.is_some());
+    let database_password = file.database_url.as_deref().is_some_and(|url| redact_url(url) != url);
+    repository_secret || database_password
+}
+
+/// A warning when `path` can be read (or, for a directory, entered) by
+/// users other than its owner.
+fn readable_by_others(path: &Path, what: &str, holds: &str, fix: u32) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "{what} {} {holds} and other users can access it (mode {mode:03o}); run `chmod {fix:o} {}`",
+            path.display(),
+            path.display()
+        )
+    })
 }
 
 impl Config {
@@ -615,6 +786,40 @@ impl Config {
         };
         let policies = Sourced { value: policies, source };
 
+        // Connection limits and timeouts
+        let duration = |key: &'static str, raw: Option<(DurationText, Source)>, default: u64, max: Duration| {
+            let (raw, source) = raw.unwrap_or((DurationText::Seconds(default), Source::Default));
+            let allowed = "a duration from 100ms to the maximum, such as 500ms, 10s or 2m";
+            let value = raw.parse().map_err(|reason| invalid(key, raw.shown(), source.clone(), reason, allowed))?;
+            if value < Duration::from_millis(100) || value > max {
+                let reason = format!("out of range (at most {}s)", max.as_secs());
+                return Err(invalid(key, raw.shown(), source, reason, allowed));
+            }
+            Ok(Sourced { value, source })
+        };
+        let header_timeout =
+            duration("header_timeout", merged!(header_timeout, "--header-timeout"), 10, Duration::from_secs(600))?;
+        let body_timeout =
+            duration("body_timeout", merged!(body_timeout, "--body-timeout"), 60, Duration::from_secs(3600))?;
+        let idle_timeout =
+            duration("idle_timeout", merged!(idle_timeout, "--idle-timeout"), 30, Duration::from_secs(3600))?;
+        let (raw, source) =
+            merged!(max_connections, "--max-connections").unwrap_or((Count::Number(256), Source::Default));
+        let allowed = "a whole number from 1 to 100000";
+        let n =
+            raw.parse().map_err(|reason| invalid("max_connections", raw.shown(), source.clone(), reason, allowed))?;
+        if !(1..=100_000).contains(&n) {
+            return Err(invalid("max_connections", raw.shown(), source, "out of range".into(), allowed));
+        }
+        let max_connections = Sourced { value: n as usize, source };
+        let (raw, source) = merged!(read_access, "--read-access").unwrap_or(("public".into(), Source::Default));
+        let read_access = match raw.as_str() {
+            "public" => ReadAccess::Public,
+            "token" => ReadAccess::Token,
+            _ => return Err(invalid("read_access", raw, source, "unknown value".into(), "public, token")),
+        };
+        let read_access = Sourced { value: read_access, source };
+
         // [licenses] (file only; validated now so a bad value stops start-up)
         // Tables come from the file (or, for embedding and tests, the flag layer).
         let licenses = flags.licenses.clone().or_else(|| file.licenses.clone()).unwrap_or_default();
@@ -634,6 +839,21 @@ impl Config {
             });
         }
 
+        let mut warnings = Vec::new();
+        if let Some(path) = &file_path
+            && file_holds_secrets(&file)
+        {
+            warnings.extend(readable_by_others(path, "configuration file", "holds secrets", 0o600));
+        }
+        if data_dir.value.is_dir() {
+            warnings.extend(readable_by_others(
+                &data_dir.value,
+                "data directory",
+                "holds the database and signing key",
+                0o700,
+            ));
+        }
+
         Ok(Config {
             listen,
             data_dir,
@@ -644,10 +864,16 @@ impl Config {
             public_url,
             ledger_origin,
             policies,
+            header_timeout,
+            body_timeout,
+            idle_timeout,
+            max_connections,
+            read_access,
             licenses,
             repositories,
             jobs,
             file: file_path,
+            warnings,
         })
     }
 
@@ -687,6 +913,11 @@ impl Config {
             ("public_url", self.public_url.value.to_string(), self.public_url.source.clone()),
             ("ledger_origin", self.ledger_origin.value.clone(), self.ledger_origin.source.clone()),
             ("policies", self.policies.value.to_string(), self.policies.source.clone()),
+            ("header_timeout", show_duration(self.header_timeout.value), self.header_timeout.source.clone()),
+            ("body_timeout", show_duration(self.body_timeout.value), self.body_timeout.source.clone()),
+            ("idle_timeout", show_duration(self.idle_timeout.value), self.idle_timeout.source.clone()),
+            ("max_connections", self.max_connections.value.to_string(), self.max_connections.source.clone()),
+            ("read_access", self.read_access.value.to_string(), self.read_access.source.clone()),
             (
                 "repositories",
                 if self.repositories.is_empty() {
@@ -747,6 +978,11 @@ impl Config {
         }
         parts.join(", ")
     }
+}
+
+/// `10s`, `1500ms`: how `config check` shows a duration.
+fn show_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 { format!("{}s", d.as_secs()) } else { format!("{}ms", d.as_millis()) }
 }
 
 #[cfg(test)]
@@ -819,6 +1055,55 @@ mod tests {
         let rows = c.rows();
         let db = rows.iter().find(|r| r.0 == "database_url").unwrap();
         assert_eq!(db.1, "postgres://u:***@h/db");
+    }
+
+    #[test]
+    fn passwords_are_redacted_even_from_urls_that_do_not_parse() {
+        for (raw, shown) in [
+            ("postgres://u:secret@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:secret@ho st/db", "postgres://u:***@ho st/db"),
+            ("postgres://u:se/cr@et@h:1/db", "postgres://u:***@h:1/db"),
+            (
+                "postgresql://h/db?user=u&password=secret&sslmode=require",
+                "postgresql://h/db?user=u&password=***&sslmode=require",
+            ),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            ("sqlite://data/a:b@c.db", "sqlite://data/a:b@c.db"),
+        ] {
+            assert_eq!(redact_url(raw), shown, "{raw}");
+        }
+        let err = load_with(None, &[("DATABASE_URL", "postgres://u:hunter2@ho st/db")], Layer::default()).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn server_limits_accept_durations_and_counts_and_reject_nonsense() {
+        let c = load_with(
+            Some("header_timeout = \"500ms\"\nbody_timeout = 90\nidle_timeout = \"2m\"\nmax_connections = 8\n"),
+            &[],
+            Layer::default(),
+        )
+        .unwrap();
+        assert_eq!(c.header_timeout.value, Duration::from_millis(500));
+        assert_eq!(c.body_timeout.value, Duration::from_secs(90));
+        assert_eq!(c.idle_timeout.value, Duration::from_secs(120));
+        assert_eq!(c.max_connections.value, 8);
+        assert_eq!(c.read_access.value, ReadAccess::Public);
+        let d = load_with(None, &[], Layer::default()).unwrap();
+        assert_eq!(
+            (d.header_timeout.value, d.body_timeout.value, d.idle_timeout.value, d.max_connections.value),
+            (Duration::from_secs(10), Duration::from_secs(60), Duration::from_secs(30), 256)
+        );
+        for (var, value) in [
+            ("STEWARD_HEADER_TIMEOUT", "50ms"),
+            ("STEWARD_IDLE_TIMEOUT", "2d"),
+            ("STEWARD_BODY_TIMEOUT", "5h"),
+            ("STEWARD_MAX_CONNECTIONS", "-1"),
+            ("STEWARD_READ_ACCESS", "Token"),
+        ] {
+            let err = load_with(None, &[(var, value)], Layer::default()).unwrap_err().to_string();
+            assert!(err.contains(var) && err.contains("allowed"), "{var}={value}: {err}");
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! Knows HTTP as a *client* of the forge (reqwest); the server's own HTTP
 //! layer is `http`. Tokens are sent only in the `Authorization` header and
-//! never logged.
+//! never logged: an error body from the forge reaches a message only as a
+//! bounded excerpt with the token and credentials masked ([`error_excerpt`]).
 
 use crate::config::Secret;
 use hmac::{KeyInit as _, Mac as _};
@@ -24,6 +25,15 @@ pub fn signature_matches(secret: &Secret, body: &[u8], header: &str) -> bool {
     let Ok(mut mac) = HmacSha256::new_from_slice(secret.expose().as_bytes()) else { return false };
     mac.update(body);
     mac.verify_slice(&expected).is_ok()
+}
+
+/// Whether a signature header has the only shape that can match:
+/// `sha256=` and 64 hex digits (checked before the body is read).
+pub fn signature_well_formed(header: &str) -> bool {
+    header
+        .trim()
+        .strip_prefix("sha256=")
+        .is_some_and(|hex_sig| hex_sig.len() == 64 && hex_sig.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The signature header value for `body` (for tests and tools).
@@ -174,10 +184,60 @@ impl ForgeClient {
         if status.is_success() {
             return Ok(());
         }
-        let text: String = response.text().await.unwrap_or_default().chars().take(300).collect();
+        let body = read_prefix(response, ERROR_BODY_READ).await;
+        let excerpt = error_excerpt(&body, self.token.as_ref());
         let retryable = status.is_server_error() || status.as_u16() == 429;
-        Err(fail(format!("the forge answered {status}: {text}"), retryable))
+        Err(fail(format!("the forge answered {status}: {excerpt}"), retryable))
     }
+}
+
+/// The most of a forge's error body that is read.
+const ERROR_BODY_READ: usize = 8 * 1024;
+/// The most characters of it that reach an error message (and the log).
+pub const ERROR_EXCERPT_CHARS: usize = 200;
+
+/// The first `limit` bytes of a response body (a hostile forge cannot make
+/// Steward buffer more).
+async fn read_prefix(mut response: reqwest::Response, limit: usize) -> String {
+    let mut bytes = Vec::new();
+    while bytes.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk[..chunk.len().min(limit - bytes.len())]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// What of a forge's error body may be logged: its JSON `message` when it
+/// has one (GitHub's shape), else the text; with the token and anything
+/// after `Bearer`/`token`/`Basic` masked (a forge may echo the request),
+/// control characters replaced, and at most [`ERROR_EXCERPT_CHARS`]
+/// characters. Masking happens before cutting, so a cut cannot leave part
+/// of a token behind.
+pub fn error_excerpt(body: &str, token: Option<&Secret>) -> String {
+    let message = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| body.to_owned());
+    let mut text = message;
+    if let Some(token) = token.map(Secret::expose).filter(|t| !t.is_empty()) {
+        text = text.replace(token, "***");
+    }
+    let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let mut masked: Vec<&str> = Vec::new();
+    let mut mask_next = false;
+    for word in text.split_whitespace() {
+        masked.push(if mask_next { "***" } else { word });
+        let bare = word.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_ascii_lowercase();
+        mask_next = matches!(bare.as_str(), "bearer" | "token" | "basic" | "authorization");
+    }
+    let joined = masked.join(" ");
+    let mut excerpt: String = joined.chars().take(ERROR_EXCERPT_CHARS).collect();
+    if joined.chars().count() > ERROR_EXCERPT_CHARS {
+        excerpt.push('…');
+    }
+    excerpt
 }
 
 #[cfg(test)]
@@ -196,5 +256,28 @@ mod tests {
         assert!(!signature_matches(&secret, b"Hello, World!", "sha1=abc"));
         assert!(!signature_matches(&secret, b"Hello, World!", "sha256=zz"));
         assert!(!signature_matches(&secret, b"Hello, World!", ""));
+        assert!(signature_well_formed(header));
+        assert!(!signature_well_formed("sha256=abc"));
+        assert!(!signature_well_formed("sha1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"));
+        assert!(!signature_well_formed(&header.replace('e', "g")));
+    }
+
+    #[test]
+    fn error_excerpts_mask_the_token_and_credentials_and_are_bounded() {
+        let token = Secret::new("ghp_0123456789abcdef0123456789abcdef0123");
+        let echo =
+            format!("{{\"message\": \"bad request\", \"headers\": \"authorization: Bearer {}\"}}", token.expose());
+        let excerpt = error_excerpt(&echo, Some(&token));
+        assert_eq!(excerpt, "bad request", "the JSON message only");
+        let plain = format!("Internal error\r\nAuthorization: token {}\r\n{}", token.expose(), "x".repeat(500));
+        let excerpt = error_excerpt(&plain, Some(&token));
+        assert!(!excerpt.contains("ghp_"), "{excerpt}");
+        assert!(!excerpt.contains('\r') && !excerpt.contains('\n'), "{excerpt}");
+        assert!(excerpt.chars().count() <= ERROR_EXCERPT_CHARS + 1, "{}", excerpt.len());
+        // A token cut by the length limit would leave a prefix: masking comes first.
+        let cut = format!("{}{}", "y ".repeat(95), token.expose());
+        assert!(!error_excerpt(&cut, Some(&token)).contains("ghp_0123"));
+        // Credentials other than our token are masked after their scheme word.
+        assert!(!error_excerpt("got Basic dXNlcjpwYXNz", None).contains("dXNlcjpwYXNz"));
     }
 }

@@ -91,7 +91,9 @@ pub fn init_tracing(config: &Config) {
 }
 
 /// Runs the server until SIGINT or SIGTERM, then lets in-flight requests
-/// finish (up to [`SHUTDOWN_GRACE`]).
+/// finish (up to [`SHUTDOWN_GRACE`]). Connections are served with the
+/// configured timeouts and connection limit (`http::serve`). The
+/// "steward is serving" line names the bound address (useful with port 0).
 pub async fn serve(config: Config) -> Result<(), StartupError> {
     let addr = config.listen.value;
     let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Listen { addr, source })?;
@@ -105,6 +107,9 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         }
     };
     let store = opened.store.clone();
+    // Dashboard sessions are signed with a key derived from the server key,
+    // so every instance sharing the key accepts the same sessions.
+    let session_key = http::SessionKey::derive(&signing_key.to_bytes());
     let state = match AppState::build(store.clone(), config, signing_key).await {
         Ok(state) => state,
         Err(e) => {
@@ -119,8 +124,12 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         }
         KeyOrigin::Loaded => tracing::info!(path = %key_path.display(), "loaded the signing key"),
     }
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let bound = listener.local_addr().unwrap_or(addr);
     tracing::info!(
-        address = %addr,
+        address = %bound,
         url = %config.public_url.value,
         database = store.backend().as_str(),
         data_dir = %config.data_dir.value.display(),
@@ -134,26 +143,22 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         "policy loaded"
     );
     spawn_reload_on_sighup(state.clone());
-    let (signal_tx, mut signal_rx) = tokio::sync::watch::channel(false);
+    let (signal_tx, signal_rx) = tokio::sync::watch::channel(false);
     let mut workers = crate::jobs::spawn_workers(state.clone(), signal_rx.clone());
     workers.push(crate::jobs::spawn_sweeper(state.clone(), signal_rx.clone()));
-    let app = http::router(state);
+    let limits = http::serve::Limits::from_config(&config);
+    let app = http::router_with_session_key(state, session_key);
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing in-flight requests");
         let _ = signal_tx.send(true);
     });
-    let mut graceful_rx = signal_rx.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let _ = graceful_rx.wait_for(|stop| *stop).await;
-    });
-    let deadline = async move {
-        let _ = signal_rx.wait_for(|stop| *stop).await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    let mut stop = signal_rx.clone();
+    let stopped = async move {
+        let _ = stop.wait_for(|stop| *stop).await;
     };
-    tokio::select! {
-        result = server => result.map_err(StartupError::Serve)?,
-        () = deadline => tracing::warn!("in-flight requests did not finish within {SHUTDOWN_GRACE:?}; stopping anyway"),
+    if !http::serve::serve(listener, app, limits, stopped, SHUTDOWN_GRACE).await {
+        tracing::warn!("in-flight requests did not finish within {SHUTDOWN_GRACE:?}; stopping anyway");
     }
     // Workers stop claiming at the signal; let a running job finish (its
     // lease covers a crash, so a cut-off job is retried elsewhere).

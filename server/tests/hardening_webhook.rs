@@ -159,13 +159,16 @@ fn all_scans() -> steward::store::ScanFilter {
     steward::store::ScanFilter { limit: 500, ..Default::default() }
 }
 
+/// A package of a test lockfile: name, version, license.
+type Pkg = (&'static str, &'static str, Option<&'static str>);
+
 const SSPL: Option<&str> = Some("SSPL-1.0");
 const GPL: Option<&str> = Some("GPL-3.0-only");
 
 /// Each step from one commit to the next makes exactly one judged finding.
 fn matrix_locks() -> (Vec<String>, Vec<(&'static str, &'static str)>) {
     let a = |l: Option<&'static str>| ("a", "1.0.0", l);
-    let steps: Vec<(Vec<(&str, &str, Option<&str>)>, (&str, &str))> = vec![
+    let steps: Vec<(Vec<Pkg>, (&str, &str))> = vec![
         (vec![a(Some("MIT"))], ("", "")),
         (vec![a(Some("Apache-2.0"))], ("license-changed", "allow")),
         (vec![a(GPL)], ("license-changed", "review")),

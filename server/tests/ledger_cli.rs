@@ -53,6 +53,9 @@ impl Fixture {
     fn append(&self, from: u64, n: u64) {
         let config = self.config();
         std::fs::create_dir_all(self.data()).unwrap();
+        // Owner-only, as `steward serve` makes it (an open one is warned about).
+        let owner_only = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
+        std::fs::set_permissions(self.data(), owner_only).unwrap();
         self.rt.block_on(async {
             let store = Store::open(&config.database_url.value).await.unwrap();
             let (seed, _) = steward::keys::load_or_create(&config.signing_key_path()).unwrap();

@@ -26,21 +26,21 @@ pub fn run(global: &GlobalArgs, cmd: ConfigCommand) -> Result<ExitCode, Failure>
                 .iter()
                 .map(|(k, v, source)| (k.to_string(), json!({ "value": v, "source": source.to_string() })))
                 .collect();
-            let out = json!({ "file": config.file, "valid": true, "settings": values });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            let out = json!({ "file": config.file, "valid": true, "settings": values, "warnings": config.warnings });
+            outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         OutputFormat::Text => {
             match &config.file {
-                Some(p) => println!("configuration file: {}", p.display()),
-                None => println!("configuration file: none (defaults, environment and flags only)"),
+                Some(p) => outln!("configuration file: {}", p.display()),
+                None => outln!("configuration file: none (defaults, environment and flags only)"),
             }
             let key_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
             let value_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
-            println!("{:key_width$}  {:value_width$}  SOURCE", "KEY", "VALUE");
+            outln!("{:key_width$}  {:value_width$}  SOURCE", "KEY", "VALUE");
             for (key, value, source) in rows {
-                println!("{key:key_width$}  {value:value_width$}  {source}");
+                outln!("{key:key_width$}  {value:value_width$}  {source}");
             }
-            println!("configuration is valid");
+            outln!("configuration is valid");
         }
     }
     Ok(ExitCode::SUCCESS)

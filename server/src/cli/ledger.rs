@@ -222,7 +222,7 @@ fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<ExitCode, Failure> {
         Verdict::Valid(report, origin) => {
             let latest = report.latest_checkpoint.as_ref();
             match args.format {
-                OutputFormat::Json => println!(
+                OutputFormat::Json => outln!(
                     "{}",
                     json!({
                         "valid": true,
@@ -236,9 +236,13 @@ fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<ExitCode, Failure> {
                     })
                 ),
                 OutputFormat::Text => {
-                    println!(
+                    outln!(
                         "ledger valid: {} entries, root {}, {} checkpoints checked, {} key rotation(s); key in force {}",
-                        report.size, report.root, report.checkpoints, report.key_rotations, report.current_key
+                        report.size,
+                        report.root,
+                        report.checkpoints,
+                        report.key_rotations,
+                        report.current_key
                     );
                 }
             }
@@ -247,9 +251,9 @@ fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<ExitCode, Failure> {
         Verdict::Invalid { index, code, reason } => {
             match args.format {
                 OutputFormat::Json => {
-                    println!("{}", json!({"valid": false, "index": index, "code": code, "reason": reason}))
+                    outln!("{}", json!({"valid": false, "index": index, "code": code, "reason": reason}))
                 }
-                OutputFormat::Text => println!("ledger INVALID at index {index}: {reason} ({code})"),
+                OutputFormat::Text => outln!("ledger INVALID at index {index}: {reason} ({code})"),
             }
             Ok(ExitCode::from(1))
         }
@@ -346,7 +350,7 @@ fn proof(global: &GlobalArgs, args: ProofArgs) -> Result<ExitCode, Failure> {
     };
     let valid = verify_inclusion(&leaf, args.index, size, &hashes, &root);
     match args.format {
-        OutputFormat::Json => println!(
+        OutputFormat::Json => outln!(
             "{}",
             json!({
                 "index": args.index,
@@ -359,15 +363,15 @@ fn proof(global: &GlobalArgs, args: ProofArgs) -> Result<ExitCode, Failure> {
             })
         ),
         OutputFormat::Text => {
-            println!("entry {} in the tree of size {size}", args.index);
-            println!("leaf hash  {leaf}");
-            println!("root       {root}");
+            outln!("entry {} in the tree of size {size}", args.index);
+            outln!("leaf hash  {leaf}");
+            outln!("root       {root}");
             for (i, h) in hashes.iter().enumerate() {
-                println!("proof[{i:2}]  {h}");
+                outln!("proof[{i:2}]  {h}");
             }
             match &valid {
-                Ok(()) => println!("the proof verifies against the root"),
-                Err(e) => println!("the proof does NOT verify: {e}"),
+                Ok(()) => outln!("the proof verifies against the root"),
+                Err(e) => outln!("the proof does NOT verify: {e}"),
             }
         }
     }
@@ -386,7 +390,7 @@ fn export(global: &GlobalArgs, dir: &Path) -> Result<ExitCode, Failure> {
         bar.finish_and_clear();
         store.close().await;
         let report = result.map_err(|e| Failure(e.to_string()))?;
-        println!(
+        outln!(
             "exported {} entries to {}: {} entry bundles, {} hash tiles, {} checkpoints",
             report.size,
             dir.display(),
@@ -431,19 +435,19 @@ fn key(global: &GlobalArgs, format: OutputFormat) -> Result<ExitCode, Failure> {
     };
     let file_matches = file_key.to_string() == key;
     if !file_matches {
-        eprintln!(
+        errln!(
             "warning: the signing-key file {} holds {file_key}, not the ledger's key in force; `steward serve` refuses to start with it",
             config.signing_key_path().display()
         );
     }
     let vkey: VerifierKey = key.parse().map_err(|e| Failure(format!("the ledger's key in force {key:?}: {e}")))?;
     match format {
-        OutputFormat::Json => println!(
+        OutputFormat::Json => outln!(
             "{}",
             json!({"origin": origin, "key": vkey.to_string(), "key_id": format!("{:08x}", vkey.key_id()),
                    "source": source, "key_file_matches": file_matches})
         ),
-        OutputFormat::Text => println!("{vkey}"),
+        OutputFormat::Text => outln!("{vkey}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -466,7 +470,7 @@ fn rotate_key(global: &GlobalArgs, reason: &str) -> Result<ExitCode, Failure> {
                 // An earlier run appended the rotation and stopped before
                 // swapping the files: finish it.
                 let retired = promote_next_key(&key_path)?;
-                println!("finished an interrupted rotation; key in force {in_force}; old key file kept as {}", retired.display());
+                outln!("finished an interrupted rotation; key in force {in_force}; old key file kept as {}", retired.display());
                 return Ok(ExitCode::SUCCESS);
             }
             if in_force != old.verifier_key().to_string() {
@@ -478,7 +482,7 @@ fn rotate_key(global: &GlobalArgs, reason: &str) -> Result<ExitCode, Failure> {
             let ledger = Ledger::open(store.clone(), &origin, old.clone(), None).await.map_err(|e| Failure(e.to_string()))?;
             let receipt = ledger.rotate_key(new.clone(), reason, "cli:rotate-key").await.map_err(|e| Failure(e.to_string()))?;
             let retired = promote_next_key(&key_path)?;
-            println!(
+            outln!(
                 "rotated the ledger key at entry {}: {} -> {}\nold key file kept as {}; running servers pick the new key up on their next append",
                 receipt.index,
                 old.verifier_key(),

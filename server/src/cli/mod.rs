@@ -5,6 +5,24 @@
 //! Exit codes: 0 success, 2 error (bad configuration, unreachable
 //! database, …). Commands that report findings document their own codes
 //! (for example `diff`: 1 when drift is found).
+//!
+//! Commands print with [`outln!`] and [`errln!`], never `println!`: a closed
+//! pipe (`steward config check | head -1`) ends the output quietly instead
+//! of panicking, and the command keeps its exit code.
+
+/// `println!` for command output that stops quietly on a closed stdout.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_line(&mut ::std::io::stdout().lock(), ::std::format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` that stops quietly on a closed stderr.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_line(&mut ::std::io::stderr().lock(), ::std::format_args!($($arg)*))
+    };
+}
 
 mod config_cmd;
 mod gate;
@@ -98,7 +116,19 @@ impl GlobalArgs {
         }
     }
 
+    /// Loads the configuration and prints its warnings (one `warning: …`
+    /// line each on stderr).
     fn load(&self, extra: impl FnOnce(&mut Layer)) -> Result<Config, ConfigError> {
+        let config = self.load_quietly(extra)?;
+        for warning in &config.warnings {
+            errln!("warning: {warning}");
+        }
+        Ok(config)
+    }
+
+    /// Loads the configuration without printing its warnings (`serve` logs
+    /// them instead).
+    fn load_quietly(&self, extra: impl FnOnce(&mut Layer)) -> Result<Config, ConfigError> {
         let mut layer = self.layer();
         extra(&mut layer);
         Config::load_from_process(self.config.as_deref(), &layer)
@@ -136,10 +166,16 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(Failure(message)) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             ExitCode::from(2)
         }
     }
+}
+
+/// Writes one line; a write error (a closed pipe) is ignored, as `emit` does,
+/// so the reader going away never turns into a panic.
+pub(crate) fn write_line(out: &mut impl std::io::Write, args: std::fmt::Arguments<'_>) {
+    let _ = out.write_fmt(args).and_then(|()| out.write_all(b"\n"));
 }
 
 /// A current-thread runtime for commands that touch the database once.

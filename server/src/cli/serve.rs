@@ -20,7 +20,7 @@ pub struct ServeArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode, Failure> {
-    let config = global.load(|layer| {
+    let config = global.load_quietly(|layer| {
         layer.listen = args.listen;
         layer.public_url = args.public_url;
         layer.body_limit = args.body_limit;

@@ -47,11 +47,11 @@ pub fn run(global: &GlobalArgs, cmd: TokenCommand) -> Result<ExitCode, Failure> 
             TokenCommand::Create { role, name, format } => {
                 let issued = tokens::issue_token(&store, &name, role).await?;
                 match format {
-                    OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&issued)?),
+                    OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&issued)?),
                     OutputFormat::Text => {
-                        eprintln!("created token `{}` (id {}, role {})", issued.token.name, issued.token.id, role);
-                        eprintln!("store it now; it cannot be shown again:");
-                        println!("{}", issued.secret);
+                        errln!("created token `{}` (id {}, role {})", issued.token.name, issued.token.id, role);
+                        errln!("store it now; it cannot be shown again:");
+                        outln!("{}", issued.secret);
                     }
                 }
                 Ok(ExitCode::SUCCESS)
@@ -59,14 +59,14 @@ pub fn run(global: &GlobalArgs, cmd: TokenCommand) -> Result<ExitCode, Failure> 
             TokenCommand::List { format } => {
                 let tokens = store.list_tokens().await?;
                 match format {
-                    OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&tokens)?),
+                    OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&tokens)?),
                     OutputFormat::Text => print_tokens(&tokens),
                 }
                 Ok(ExitCode::SUCCESS)
             }
             TokenCommand::Revoke { token } => match store.revoke_token(&token).await? {
                 Some(t) => {
-                    println!("revoked token `{}` (id {})", t.name, t.id);
+                    outln!("revoked token `{}` (id {})", t.name, t.id);
                     Ok(ExitCode::SUCCESS)
                 }
                 None => Err(Failure(format!("no live token with id or name `{token}`"))),
@@ -79,14 +79,14 @@ pub fn run(global: &GlobalArgs, cmd: TokenCommand) -> Result<ExitCode, Failure> 
 
 fn print_tokens(tokens: &[crate::store::ApiToken]) {
     if tokens.is_empty() {
-        println!("no tokens; create one with `steward token create --role admin --name NAME`");
+        outln!("no tokens; create one with `steward token create --role admin --name NAME`");
         return;
     }
     let fmt_time = |t: &time::OffsetDateTime| {
         t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string())
     };
     let name_width = tokens.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
-    println!("{:>4}  {:name_width$}  {:10}  {:16}  {:20}  STATE", "ID", "NAME", "ROLE", "PREFIX", "CREATED");
+    outln!("{:>4}  {:name_width$}  {:10}  {:16}  {:20}  STATE", "ID", "NAME", "ROLE", "PREFIX", "CREATED");
     for t in tokens {
         let state = match &t.revoked_at {
             Some(at) => format!("revoked {}", fmt_time(at)),
@@ -95,7 +95,7 @@ fn print_tokens(tokens: &[crate::store::ApiToken]) {
                 None => "live, never used".into(),
             },
         };
-        println!(
+        outln!(
             "{:>4}  {:name_width$}  {:10}  {:16}  {:20}  {}",
             t.id,
             t.name,

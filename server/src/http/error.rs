@@ -27,6 +27,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(u64),
+    /// The body did not arrive within `body_timeout`.
+    #[error("the request body did not arrive within {}s", .0.as_secs_f64())]
+    RequestTimeout(std::time::Duration),
     #[error("{0}")]
     Unprocessable(String),
     /// The database cannot take the request now (unreachable, disk full);
@@ -48,6 +51,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -64,6 +68,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
+            ApiError::RequestTimeout(_) => "request-timeout",
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -103,11 +108,32 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of the body may still arrive: do not reuse the connection.
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
     }
+}
+
+/// Whether `error` (or one of its causes) is the body deadline running out
+/// (`body_timeout`, see `serve`).
+pub(super) fn is_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    causes(error).any(|e| e.is::<tower_http::timeout::TimeoutError>())
+}
+
+/// Whether `error` (or one of its causes) is the body-size limit.
+pub(super) fn is_length_limit(error: &(dyn std::error::Error + 'static)) -> bool {
+    causes(error).any(|e| e.is::<http_body_util::LengthLimitError>())
+}
+
+fn causes<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| e.source())
 }
 
 /// An error answered by a dashboard page.

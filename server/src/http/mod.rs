@@ -2,11 +2,16 @@
 //!
 //! [`router`] builds the whole app: the JSON API under `/api/v1/`, the
 //! dashboard pages, static assets, `/healthz`, `/readyz` and `/metrics`,
-//! wrapped in request ids, tracing, metrics, gzip and a body-size limit.
+//! wrapped in request ids, tracing, metrics, gzip, a body-size limit, a
+//! body deadline (`body_timeout`, answered 408) and security headers
+//! (Content-Security-Policy without inline scripts or styles, nosniff,
+//! frame denial, referrer policy). [`serve::serve`] runs it on a socket
+//! with the connection limits.
 //!
-//! Every API route is declared through [`Routes::add`] with an [`Access`]
-//! rule, and the list of declared routes is kept ([`Routes::specs`]) so a
-//! test can check that no write route accepts an anonymous request.
+//! Every API route and dashboard page is declared through [`Routes::add`]
+//! with an [`Access`] rule, and the list of declared routes is kept
+//! ([`Routes::specs`]) so a test can check that no write route accepts an
+//! anonymous request and that `read_access = "token"` guards every read.
 //!
 //! **Invariant:** this module (and its children) is the only one that knows
 //! HTTP. Handlers call the application layer (`crate::app`) and read from
@@ -19,23 +24,33 @@ mod error;
 mod health;
 mod metrics;
 pub(crate) mod pages;
+pub mod serve;
+mod session;
 mod tiles;
 
 pub use access::Access;
 pub use error::{ApiError, PageError};
+pub use session::SessionKey;
 
 use crate::app::AppState;
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::handler::Handler;
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
+use axum::{Extension, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyDeadlineLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+/// The Content-Security-Policy of every response: nothing inline, styles
+/// and images from this origin only, forms post here, never framed.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// One declared API route, as the route-enumeration test sees it.
 #[derive(Debug, Clone)]
@@ -82,14 +97,35 @@ pub fn api_routes(state: &AppState) -> Vec<RouteSpec> {
     api::routes(Routes::new(state.clone())).specs
 }
 
-/// Builds the complete application.
+/// The declared dashboard pages (without middleware), for tests.
+pub fn page_routes(state: &AppState) -> Vec<RouteSpec> {
+    pages::routes(Routes::new(state.clone())).specs
+}
+
+/// Builds the complete application, with a random key for dashboard
+/// sessions (they end with the process; `runtime` uses
+/// [`router_with_session_key`]).
 pub fn router(state: AppState) -> Router {
+    router_with_session_key(state, SessionKey::random())
+}
+
+/// Builds the complete application; dashboard sessions are signed with
+/// `session_key`.
+pub fn router_with_session_key(state: AppState, session_key: SessionKey) -> Router {
     let api = api::routes(Routes::new(state.clone()));
+    let pages = pages::routes(Routes::new(state.clone()));
     let body_limit = state.config.body_limit.value;
+    let body_timeout = state.config.body_timeout.value;
+    let header = |name: &'static str, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(
+            header::HeaderName::from_static(name),
+            header::HeaderValue::from_static(value),
+        )
+    };
 
     Router::new()
         .merge(api.router)
-        .merge(pages::routes())
+        .merge(pages.router)
         .merge(tiles::routes())
         .merge(assets::routes())
         .merge(health::routes())
@@ -97,7 +133,13 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(body_limit as usize))
+        .layer(RequestBodyDeadlineLayer::new(body_timeout))
         .layer(middleware::from_fn_with_state(state.clone(), reject_oversized))
+        .layer(Extension(session_key))
+        .layer(header("content-security-policy", CONTENT_SECURITY_POLICY))
+        .layer(header("x-content-type-options", "nosniff"))
+        .layer(header("x-frame-options", "DENY"))
+        .layer(header("referrer-policy", "same-origin"))
         .layer(CompressionLayer::new().gzip(true))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()))
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -4,13 +4,14 @@
 //!
 //! Hashes are lowercase hex in JSON; checkpoints are C2SP signed-note text.
 
+use super::ApiPath;
 use crate::app::AppState;
 use crate::http::ApiError;
 use crate::ledger::read::{self, ReadError};
 use crate::ledger::tiled::CheckpointLine;
 use crate::store::LedgerEntryRow;
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -31,7 +32,21 @@ impl From<ReadError> for ApiError {
     }
 }
 
-/// A `u64` query parameter, absent or a plain decimal.
+/// The largest index, size or offset a request may name: the store keeps
+/// them as signed 64-bit integers, so anything larger cannot exist.
+pub const MAX_NUMBER: u64 = i64::MAX as u64;
+
+/// A number from a query or path: a plain decimal from 0 to [`MAX_NUMBER`].
+fn number(what: &str, v: &str) -> Result<u64, ApiError> {
+    let shown: String = v.chars().take(40).collect();
+    match v.parse::<u64>() {
+        Ok(n) if n <= MAX_NUMBER => Ok(n),
+        Ok(_) => Err(ApiError::BadRequest(format!("{what} is too large (at most {MAX_NUMBER}), got `{shown}`"))),
+        Err(_) => Err(ApiError::BadRequest(format!("{what} must be a non-negative integer, got `{shown}`"))),
+    }
+}
+
+/// A number query parameter, absent or a plain decimal (see [`number`]).
 fn param(query: &Option<String>, name: &str) -> Result<Option<u64>, ApiError> {
     let Some(q) = query else {
         return Ok(None);
@@ -39,9 +54,7 @@ fn param(query: &Option<String>, name: &str) -> Result<Option<u64>, ApiError> {
     for pair in q.split('&') {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         if k == name {
-            return v.parse::<u64>().map(Some).map_err(|_| {
-                ApiError::BadRequest(format!("query parameter `{name}` must be a non-negative integer, got `{v}`"))
-            });
+            return number(&format!("query parameter `{name}`"), v).map(Some);
         }
     }
     Ok(None)
@@ -110,12 +123,10 @@ pub(super) async fn entries(State(state): State<AppState>, RawQuery(q): RawQuery
 /// proof against the latest checkpoint (or the tree of `size` entries).
 pub(super) async fn entry(
     State(state): State<AppState>,
-    Path(index): Path<String>,
+    ApiPath(index): ApiPath<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let index: u64 = index
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("entry index must be a non-negative integer, got `{index}`")))?;
+    let index = number("entry index", &index)?;
     let head = state.store.ledger_head().await?;
     let published = head.size;
     let size = param(&q, "size")?.unwrap_or(published);

@@ -1,12 +1,13 @@
 //! `/api/v1/policies`: the policy serving now, its revision history, and
 //! reload (admin).
 
+use super::ApiPath;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::http::ApiError;
 use crate::policy::{LoadError, ReloadOutcome};
 use crate::store::PolicyRevision;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 use serde_json::{Value, json};
 
@@ -31,7 +32,7 @@ pub(super) async fn revisions(State(state): State<AppState>) -> Result<Json<Vec<
 /// `GET /api/v1/policies/revisions/{revision}`: one revision with its files.
 pub(super) async fn revision(
     State(state): State<AppState>,
-    Path(revision): Path<String>,
+    ApiPath(revision): ApiPath<String>,
 ) -> Result<Json<PolicyRevision>, ApiError> {
     state.store.policy_revision(&revision).await?.map(Json).ok_or_else(|| {
         ApiError::NotFound(format!("no policy revision `{revision}` (revisions look like sha256:<64 hex>)"))

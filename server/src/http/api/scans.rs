@@ -2,13 +2,14 @@
 //! (stored gate results) and `/api/v1/jobs` (the webhook's queue).
 
 use super::ApiJson;
+use super::{ApiPath as Path, ApiQuery as Query};
 use crate::app::AppState;
 use crate::app::scans::{self, Document, JudgeError};
 use crate::auth::Principal;
 use crate::gate::{self, GateContext};
 use crate::http::ApiError;
 use crate::store::{Job, ScanFilter, ScanRecord, ScanSource};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};

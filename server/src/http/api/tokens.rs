@@ -1,12 +1,12 @@
 //! `/api/v1/tokens`: issue, list and revoke API tokens (admin only).
 
-use super::ApiJson;
+use super::{ApiJson, ApiPath};
 use crate::app::AppState;
 use crate::app::tokens::{self, IssueError, IssuedToken};
 use crate::auth::{Principal, Role};
 use crate::http::ApiError;
 use crate::store::ApiToken;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -42,7 +42,7 @@ pub(super) async fn list(State(state): State<AppState>) -> Result<Json<Vec<ApiTo
 pub(super) async fn revoke(
     State(state): State<AppState>,
     Extension(caller): Extension<Principal>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ApiToken>, ApiError> {
     let token = state
         .store

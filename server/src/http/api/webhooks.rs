@@ -1,12 +1,15 @@
 //! `POST /api/v1/webhooks/github`: GitHub-compatible webhook deliveries.
 //!
-//! The signature (`X-Hub-Signature-256`) is checked against every configured
-//! repository's secret over the raw body *before* anything is parsed; a
-//! body that matches none is refused with 401 and nothing is queued. The
+//! A delivery that cannot possibly authenticate is refused with 401 before
+//! its body is read: no `X-Hub-Signature-256` header, one that is not
+//! `sha256=` and 64 hex digits, or no configured repository. Otherwise the
+//! signature is checked against every configured repository's secret over
+//! the raw body *before* anything is parsed; a body that matches none is
+//! refused with 401 and nothing is queued. The
 //! handler then queues a `gate` job and answers 202 at once; redelivering
 //! the same `X-GitHub-Delivery` queues nothing new.
 
-use super::RawBody;
+use super::read_body;
 use crate::app::AppState;
 use crate::app::events::{self, EventAction, EventError};
 use crate::app::jobs;
@@ -15,6 +18,7 @@ use crate::forge::{self, AnyEvent};
 use crate::http::ApiError;
 use crate::store::Enqueued;
 use axum::Json;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
@@ -26,10 +30,18 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 pub(super) async fn github(
     State(state): State<AppState>,
     headers: HeaderMap,
-    RawBody(body): RawBody,
+    body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    // Refuse what cannot authenticate before reading (buffering) the body.
     let signature = header(&headers, "x-hub-signature-256")
         .ok_or(ApiError::Unauthorized("missing X-Hub-Signature-256: configure the webhook with a secret"))?;
+    if !forge::signature_well_formed(signature) {
+        return Err(ApiError::Unauthorized("X-Hub-Signature-256 must be `sha256=` and 64 hex digits"));
+    }
+    if state.config.repositories.is_empty() {
+        return Err(ApiError::Unauthorized("no repository is configured on this server ([[repositories]])"));
+    }
+    let body = read_body(body, &state).await?;
     let repo: &Repository = state
         .config
         .repositories

@@ -4,22 +4,24 @@
 
 use super::{Layout, render};
 use crate::app::AppState;
-use crate::http::PageError;
+use crate::http::{Access, PageError, Routes};
 use crate::ledger::read;
 use crate::store::LedgerEntryRow;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::Method;
 use axum::response::Response;
-use axum::routing::get;
 use steward_ledger::entry::{Entry, EntryKind};
 use steward_ledger::merkle::{hash_leaf, verify_inclusion};
 
 /// Entries per page.
 const PAGE: u64 = 25;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/ledger", get(index)).route("/ledger/entries/{index}", get(entry))
+/// The dashboard's ledger pages follow `read_access` like every page; the
+/// machine-readable ledger (`/api/v1/ledger/…`, `/ledger/checkpoint`,
+/// `/ledger/tile/…`) stays public for verifiers.
+pub(super) fn routes(r: Routes) -> Routes {
+    r.add(Method::GET, "/ledger", Access::Read, index).add(Method::GET, "/ledger/entries/{index}", Access::Read, entry)
 }
 
 /// One row of the entries table.

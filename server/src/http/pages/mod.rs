@@ -1,18 +1,24 @@
 //! The dashboard: server-rendered pages (askama templates in
 //! `web/templates/`). Pages read from the store and render; they never
-//! write.
+//! write (the sign-in form only sets a cookie). Every page is declared with
+//! `Access::Read` (see `access.rs`), so `read_access = "token"` puts the
+//! whole dashboard behind `/login`.
+//!
+//! Templates hold no inline script or style (the Content-Security-Policy
+//! forbids both); charts are SVG shapes sized by attributes.
 
 mod ledger;
+mod login;
 mod policies;
 mod scans;
 
-use super::{AppState, PageError};
+use super::{Access, AppState, PageError, Routes};
 use askama::Template;
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use serde::de::DeserializeOwned;
 
 /// One entry of the main navigation.
 pub struct NavItem {
@@ -84,16 +90,42 @@ impl Layout {
     }
 }
 
-pub(super) fn routes() -> Router<AppState> {
-    let mut router = Router::new()
-        .route("/", get(overview))
-        .merge(ledger::routes())
-        .merge(scans::routes())
-        .merge(policies::routes());
+/// Every dashboard page, each with its access rule.
+pub(super) fn routes(r: Routes) -> Routes {
+    let mut r = r.add(Method::GET, "/", Access::Read, overview);
+    r = ledger::routes(r);
+    r = scans::routes(r);
+    r = policies::routes(r);
+    r = login::routes(r);
     for item in NAV.iter().filter(|i| !i.available) {
-        router = router.route(item.href, get(move || unavailable(item)));
+        r = r.add(Method::GET, item.href, Access::Read, move || unavailable(item));
     }
-    router
+    r
+}
+
+/// Query parameters of a page; a malformed one is the HTML 400 page.
+pub(super) struct PageQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state).await.map(|Query(v)| PageQuery(v)).map_err(|rejection| {
+            let text = rejection.to_string();
+            let detail: String = text.split_once(": ").map_or(text.as_str(), |(_, d)| d).chars().take(200).collect();
+            error_page(StatusCode::BAD_REQUEST, &format!("The address has an invalid query: {detail}."))
+        })
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+pub(super) fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Renders a template into a response, or the error page.

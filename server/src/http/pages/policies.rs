@@ -4,16 +4,20 @@
 
 use super::{Layout, render};
 use crate::app::AppState;
-use crate::http::PageError;
+use crate::http::{Access, PageError, Routes};
 use crate::store::PolicyRevision;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::Method;
 use axum::response::Response;
-use axum::routing::get;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/policies", get(index)).route("/policies/revisions/{revision}", get(revision))
+pub(super) fn routes(r: Routes) -> Routes {
+    r.add(Method::GET, "/policies", Access::Read, index).add(
+        Method::GET,
+        "/policies/revisions/{revision}",
+        Access::Read,
+        revision,
+    )
 }
 
 struct FileView {
