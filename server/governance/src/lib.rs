@@ -30,7 +30,8 @@
 //!   `Some` is the `decision` to append now (early decision), and votes
 //!   stop. At the window's end (or in the start-up sweep), [`decide`] with
 //!   the closing time.
-//! - **Verify**: [`verify()`] over `(index, Entry)` in index order.
+//! - **Verify**: [`verify()`] over `(index, Entry)` in index order, or
+//!   [`verify_bytes`] over stored canonical bytes.
 //!
 //! **Must not depend on:** SQL, HTTP, async, the clock (times are inputs),
 //! the filesystem.
@@ -48,5 +49,5 @@ pub use proposal::{Electorate, OpenError, ProposalDraft, is_eligible, open_propo
 pub use registry::{Registry, RegistryError, Voter, VoterKey};
 pub use signature::{SignatureError, verify_entry_signature};
 pub use tally::{Counts, Share, Tally, final_outcome, quorum_required};
-pub use verify::{DecisionSummary, Failure, Verifier, VerifyError, VerifyReport, verify};
+pub use verify::{DecisionSummary, Failure, Verifier, VerifyError, VerifyReport, verify, verify_bytes};
 pub use vote::{Ballots, CheckedVote, ProposalStatus, VoteError, check_clock, check_vote, decide};

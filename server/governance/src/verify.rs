@@ -265,16 +265,22 @@ impl Verifier {
 
     /// Checks the entry at `index` (entries must come in index order).
     pub fn push(&mut self, index: u64, entry: &Entry) -> Result<(), VerifyError> {
+        if !is_governance(entry.kind) {
+            self.report.entries += 1;
+            return Ok(());
+        }
         let signature = needs_signature(entry.kind).then(|| verify_named_signature(entry, &mut self.keys));
-        self.push_checked(index, entry, signature)
+        self.push_checked(index, entry, entry.typed_payload(), signature)
     }
 
-    /// [`Verifier::push`] with the signature already checked against the
-    /// key the entry names (for vote and key-rotation entries).
+    /// [`Verifier::push`] with the payload decoded and the signature
+    /// checked against the key the entry names (vote and key-rotation
+    /// entries) beforehand, on another thread.
     fn push_checked(
         &mut self,
         index: u64,
         entry: &Entry,
+        payload: Result<Payload, EntryError>,
         signature: Option<Result<(), SignatureError>>,
     ) -> Result<(), VerifyError> {
         self.report.entries += 1;
@@ -282,7 +288,7 @@ impl Verifier {
         if !is_governance(entry.kind) {
             return Ok(());
         }
-        let payload = entry.typed_payload().map_err(|e| fail(Failure::Entry(e)))?;
+        let payload = payload.map_err(|e| fail(Failure::Entry(e)))?;
         match payload {
             Payload::VoterRegistration(r) => {
                 self.report.registrations += 1;
@@ -369,8 +375,11 @@ impl Verifier {
         signature: Option<Result<(), SignatureError>>,
     ) -> Result<(), Failure> {
         self.report.votes += 1;
-        let voter = self.registry.voter(&vote.voter).cloned();
-        let track = self.track(EntryKind::Vote, &vote.proposal_id)?;
+        let voter = self.registry.voter(&vote.voter);
+        let track = self
+            .tracks
+            .get_mut(&vote.proposal_id)
+            .ok_or_else(|| Failure::UnknownProposal { kind: EntryKind::Vote, proposal_id: vote.proposal_id.clone() })?;
         let status = if track.decided.is_some() {
             ProposalStatus::Decided
         } else if track.withdrawn_at.is_some() {
@@ -381,9 +390,8 @@ impl Verifier {
         if let (ProposalStatus::Open, Some((final_index, outcome))) = (status, track.final_at) {
             return Err(Failure::VoteAfterFinal { proposal_id: vote.proposal_id.clone(), final_index, outcome });
         }
-        let checked =
-            check_vote_payload(entry, vote, &track.proposal, status, voter.as_ref(), &track.electorate, signature)
-                .map_err(|error| Failure::Vote { proposal_id: vote.proposal_id.clone(), error })?;
+        let checked = check_vote_payload(entry, vote, &track.proposal, status, voter, &track.electorate, signature)
+            .map_err(|error| Failure::Vote { proposal_id: vote.proposal_id.clone(), error })?;
         track.ballots.record(&checked, index);
         track.first_vote.get_or_insert(index);
         track.final_at = final_outcome(&track.proposal, track.ballots.counts()).map(|o| (index, o));
@@ -537,64 +545,133 @@ fn needs_signature(kind: EntryKind) -> bool {
     matches!(kind, EntryKind::Vote | EntryKind::VoterKeyRotation)
 }
 
-/// Entries checked per batch; each batch's signatures are checked in
-/// parallel, then its entries in order.
+/// Entries checked per batch; each batch is parsed and its signatures
+/// checked in parallel, then its entries are applied in order.
 const BATCH: usize = 4096;
 
-/// Verifies every governance entry of a ledger given in index order and
-/// returns what it saw, or the first entry that does not follow.
-/// Signatures are checked on up to `available_parallelism` threads (the
-/// result does not depend on how many).
-pub fn verify<I>(entries: I) -> Result<VerifyReport, VerifyError>
-where
-    I: IntoIterator<Item = (u64, Entry)>,
-{
+/// An entry as given to [`verify`] or [`verify_bytes`].
+trait Input: Send {
+    /// The entry, or `None` for bytes whose kind is known not to be a
+    /// governance kind (not parsed: the ledger verifier checks those).
+    fn into_entry(self) -> Option<Result<Entry, EntryError>>;
+}
+
+impl Input for Entry {
+    fn into_entry(self) -> Option<Result<Entry, EntryError>> {
+        Some(Ok(self))
+    }
+}
+
+impl Input for Vec<u8> {
+    fn into_entry(self) -> Option<Result<Entry, EntryError>> {
+        match steward_ledger::entry::peek_kind(&self) {
+            Some(kind) if !is_governance(kind) => None,
+            _ => Some(Entry::from_canonical_bytes(&self)),
+        }
+    }
+}
+
+/// What the parallel phase prepares for one entry.
+enum Prepared {
+    /// Not a governance entry.
+    Skip,
+    /// Bytes that are not a valid entry.
+    Bad(EntryError),
+    /// A governance entry with its decoded payload and signature check.
+    Entry(Box<Entry>, Result<Payload, EntryError>, Option<Result<(), SignatureError>>),
+}
+
+fn prepare(input: impl Input, keys: &mut HashMap<String, Option<VerifierKey>>) -> Prepared {
+    match input.into_entry() {
+        None => Prepared::Skip,
+        Some(Err(e)) => Prepared::Bad(e),
+        Some(Ok(entry)) if !is_governance(entry.kind) => Prepared::Skip,
+        Some(Ok(entry)) => {
+            let signature = needs_signature(entry.kind).then(|| verify_named_signature(&entry, keys));
+            let payload = entry.typed_payload();
+            Prepared::Entry(Box::new(entry), payload, signature)
+        }
+    }
+}
+
+fn run<T: Input, I: IntoIterator<Item = (u64, T)>>(entries: I) -> Result<VerifyReport, VerifyError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let mut verifier = Verifier::new();
     let mut caches: Vec<HashMap<String, Option<VerifierKey>>> = vec![HashMap::new(); threads];
-    let mut batch: Vec<(u64, Entry)> = Vec::with_capacity(BATCH);
     let mut entries = entries.into_iter();
     loop {
-        batch.clear();
-        batch.extend(entries.by_ref().take(BATCH));
+        let mut batch: Vec<(u64, Option<T>)> = entries.by_ref().take(BATCH).map(|(i, e)| (i, Some(e))).collect();
         if batch.is_empty() {
             break;
         }
-        let signatures = check_signatures(&batch, &mut caches);
-        for ((index, entry), signature) in batch.iter().zip(signatures) {
-            verifier.push_checked(*index, entry, signature)?;
+        let indexes: Vec<u64> = batch.iter().map(|(i, _)| *i).collect();
+        let prepared = prepare_batch(&mut batch, &mut caches);
+        for (index, item) in indexes.into_iter().zip(prepared) {
+            match item {
+                Prepared::Skip => verifier.report.entries += 1,
+                Prepared::Bad(e) => return Err(VerifyError { index, failure: Failure::Entry(e) }),
+                Prepared::Entry(entry, payload, signature) => {
+                    verifier.push_checked(index, &entry, payload, signature)?;
+                }
+            }
         }
     }
     Ok(verifier.finish())
 }
 
-fn check_signatures(
-    batch: &[(u64, Entry)],
+fn prepare_batch<T: Input>(
+    batch: &mut [(u64, Option<T>)],
     caches: &mut [HashMap<String, Option<VerifierKey>>],
-) -> Vec<Option<Result<(), SignatureError>>> {
+) -> Vec<Prepared> {
     let per_thread = batch.len().div_ceil(caches.len().max(1)).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = batch
-            .chunks(per_thread)
+            .chunks_mut(per_thread)
             .zip(caches.iter_mut())
             .map(|(part, cache)| {
+                let len = part.len();
                 let handle = scope.spawn(move || {
-                    part.iter()
-                        .map(|(_, e)| needs_signature(e.kind).then(|| verify_named_signature(e, cache)))
+                    part.iter_mut()
+                        .map(|(_, item)| match item.take() {
+                            Some(input) => prepare(input, cache),
+                            None => Prepared::Skip,
+                        })
                         .collect::<Vec<_>>()
                 });
-                (part.len(), handle)
+                (len, handle)
             })
             .collect();
         handles
             .into_iter()
             .flat_map(|(len, h)| {
-                // A panic in a worker would be a bug; count its entries as
-                // failed checks rather than crash the verifier.
+                // A panic in a worker would be a bug; report its entries as
+                // invalid rather than crash the verifier.
                 h.join().unwrap_or_else(|_| {
-                    vec![Some(Err(SignatureError::Malformed("signature check failed".into()))); len]
+                    (0..len).map(|_| Prepared::Bad(EntryError::Json("entry check failed".into()))).collect()
                 })
             })
             .collect()
     })
+}
+
+/// Verifies every governance entry of a ledger given in index order and
+/// returns what it saw, or the first entry that does not follow. Payloads
+/// and signatures are checked on up to `available_parallelism` threads
+/// (the result does not depend on how many).
+pub fn verify<I>(entries: I) -> Result<VerifyReport, VerifyError>
+where
+    I: IntoIterator<Item = (u64, Entry)>,
+{
+    run(entries)
+}
+
+/// [`verify`] over stored canonical entry bytes: what `steward governance
+/// verify` reads from a database or an export. Bytes of other kinds are
+/// skipped by their kind (the ledger verifier checks them); governance
+/// entries are parsed in parallel.
+pub fn verify_bytes<I>(entries: I) -> Result<VerifyReport, VerifyError>
+where
+    I: IntoIterator<Item = (u64, Vec<u8>)>,
+{
+    run(entries)
 }

@@ -408,5 +408,23 @@ fn verify_in_one_batch_or_entry_by_entry_agrees() {
     for (i, e) in &w.h.entries {
         verifier.push(*i, e).unwrap();
     }
-    assert_eq!(verifier.finish(), verify(w.h.entries.clone()).unwrap());
+    let report = verifier.finish();
+    assert_eq!(report, verify(w.h.entries.clone()).unwrap());
+
+    // From stored bytes, with entries of other kinds in between (skipped by
+    // kind, still counted).
+    let other = Entry::new(&steward_ledger::entry::examples::scan_verdict(), at(1), "token:ci").unwrap();
+    let mut bytes: Vec<Vec<u8>> = w.h.entries.iter().map(|(_, e)| e.canonical_bytes().unwrap()).collect();
+    bytes.push(other.canonical_bytes().unwrap());
+    let from_bytes = steward_governance::verify_bytes(bytes.iter().cloned().enumerate().map(|(i, b)| (i as u64, b)));
+    let from_bytes = from_bytes.unwrap();
+    assert_eq!(from_bytes.entries, report.entries + 1);
+    assert_eq!((from_bytes.votes, from_bytes.decisions.len()), (report.votes, report.decisions.len()));
+    // One flipped byte in a vote's signature is found at its index.
+    let v = index_of(&w, |p| matches!(p, Payload::Vote(_)));
+    let text = String::from_utf8(bytes[v].clone()).unwrap();
+    let sig_at = text.find("\"sig\":\"").unwrap() + 7;
+    bytes[v][sig_at] = if bytes[v][sig_at] == b'A' { b'B' } else { b'A' };
+    let err = steward_governance::verify_bytes(bytes.into_iter().enumerate().map(|(i, b)| (i as u64, b))).unwrap_err();
+    assert_eq!((err.index, err.failure.code()), (v as u64, "bad-signature"), "{err}");
 }
