@@ -85,6 +85,29 @@ fn bench(c: &mut Criterion) {
         std::thread::available_parallelism().map_or(1, |n| n.get()),
     );
     assert_eq!(report.votes, (PROPOSALS * (COMMUNITY + 4)) as u64);
+    // The floor: the Ed25519 checks alone, on one thread.
+    let votes: Vec<(steward_ledger::note::VerifierKey, Vec<u8>, Vec<u8>)> = bytes
+        .iter()
+        .filter_map(|b| {
+            let e = steward_ledger::entry::Entry::from_canonical_bytes(b).ok()?;
+            let sig = e.signature.clone()?;
+            use base64::Engine as _;
+            let raw = base64::engine::general_purpose::STANDARD.decode(&sig.sig).ok()?;
+            Some((steward_ledger::note::VerifierKey::parse(&sig.key).ok()?, e.signing_bytes().ok()?, raw))
+        })
+        .collect();
+    let cpu = cpu_seconds();
+    let started = Instant::now();
+    assert!(votes.iter().all(|(k, m, s)| k.verify(m, s)));
+    eprintln!(
+        "Ed25519 verify_strict alone: {} signatures in {:.2?} wall, {:.2} s CPU (one thread)",
+        votes.len(),
+        started.elapsed(),
+        cpu_seconds() - cpu
+    );
+    if std::env::var_os("STEWARD_BENCH_ONCE").is_some() {
+        return; // one measured run only (profiling, quick checks)
+    }
 
     let mut g = c.benchmark_group("governance");
     g.sample_size(10);
