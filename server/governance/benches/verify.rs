@@ -16,7 +16,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use steward_governance::{GovernanceConfig, verify_bytes};
+use steward_governance::{GovernanceConfig, verify, verify_bytes};
 use steward_ledger::entry::{ProposalCategory, VoteChoice};
 use support::Harness;
 
@@ -105,6 +105,23 @@ fn bench(c: &mut Criterion) {
         started.elapsed(),
         cpu_seconds() - cpu
     );
+    if std::env::var_os("STEWARD_BENCH_PARTS").is_some() {
+        let time = |what: &str, f: &dyn Fn()| {
+            let cpu = cpu_seconds();
+            f();
+            eprintln!("  {what}: {:.2} s CPU", cpu_seconds() - cpu);
+        };
+        let parsed: Vec<steward_ledger::entry::Entry> =
+            bytes.iter().map(|b| steward_ledger::entry::Entry::from_canonical_bytes(b).expect("entry")).collect();
+        time("Entry::from_canonical_bytes", &|| {
+            bytes.iter().for_each(|b| drop(black_box(steward_ledger::entry::Entry::from_canonical_bytes(b))))
+        });
+        time("typed_payload", &|| parsed.iter().for_each(|e| drop(black_box(e.typed_payload()))));
+        time("signing_bytes", &|| parsed.iter().for_each(|e| drop(black_box(e.signing_bytes()))));
+        time("verify over parsed entries", &|| {
+            drop(black_box(verify(parsed.iter().cloned().enumerate().map(|(i, e)| (i as u64, e)))))
+        });
+    }
     if std::env::var_os("STEWARD_BENCH_ONCE").is_some() {
         return; // one measured run only (profiling, quick checks)
     }

@@ -146,6 +146,16 @@ impl Voter {
         key_owner: Option<&str>,
     ) -> Result<Voter, RegistryError> {
         Payload::VoterRegistration(registration.clone()).validate()?;
+        Voter::after_valid_registration(voter, registration, key_owner)
+    }
+
+    /// [`Voter::after_registration`] for a payload already validated
+    /// (decoded from an entry).
+    fn after_valid_registration(
+        voter: Option<&Voter>,
+        registration: &VoterRegistration,
+        key_owner: Option<&str>,
+    ) -> Result<Voter, RegistryError> {
         if let Some(owner) = key_owner.filter(|o| *o != registration.voter) {
             return Err(RegistryError::KeyTaken { key: registration.key.clone(), owner: owner.to_owned() });
         }
@@ -271,6 +281,12 @@ impl Registry {
         self.voters.values()
     }
 
+    /// The parsed key with this canonical text, if registered.
+    pub fn key(&self, text: &str) -> Option<&VerifierKey> {
+        let owner = self.key_owner.get(text)?;
+        self.voters.get(owner)?.key(text).map(|k| &k.key)
+    }
+
     /// The voter a key is registered to.
     pub fn key_owner(&self, key: &str) -> Option<&str> {
         self.key_owner.get(key).map(String::as_str)
@@ -278,7 +294,13 @@ impl Registry {
 
     /// Applies a `voter-registration` payload.
     pub fn register(&mut self, registration: &VoterRegistration) -> Result<(), RegistryError> {
-        let next = Voter::after_registration(
+        Payload::VoterRegistration(registration.clone()).validate()?;
+        self.register_valid(registration)
+    }
+
+    /// [`Registry::register`] for a payload already validated.
+    pub(crate) fn register_valid(&mut self, registration: &VoterRegistration) -> Result<(), RegistryError> {
+        let next = Voter::after_valid_registration(
             self.voters.get(&registration.voter),
             registration,
             self.key_owner(&registration.key),

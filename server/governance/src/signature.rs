@@ -9,6 +9,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use steward_ledger::entry::Entry;
 use steward_ledger::note::VerifierKey;
 
+use crate::registry::Registry;
+
 /// What is wrong with an entry's actor signature.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -50,15 +52,20 @@ pub fn verify_entry_signature(entry: &Entry, key_text: &str, key: &VerifierKey) 
 }
 
 /// Checks the signature against the key the entry names, whoever that
-/// is; the caller then checks that this key may act. `keys` caches parsed
-/// keys (parsing decompresses a curve point).
+/// is; the caller then checks that this key may act. Keys come parsed from
+/// the registry, or are parsed once into `keys` (parsing decompresses a
+/// curve point).
 pub(crate) fn verify_named_signature(
     entry: &Entry,
+    registered: &Registry,
     keys: &mut HashMap<String, Option<VerifierKey>>,
 ) -> Result<(), SignatureError> {
     let Some(sig) = &entry.signature else {
         return Err(SignatureError::Missing);
     };
+    if let Some(key) = registered.key(&sig.key) {
+        return check_with(entry, key, &sig.sig, &sig.key);
+    }
     let key = keys.entry(sig.key.clone()).or_insert_with(|| VerifierKey::parse(&sig.key).ok());
     let Some(key) = key else {
         return Err(SignatureError::Malformed(format!("{:?} is not a verifier key", short(&sig.key))));

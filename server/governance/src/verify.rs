@@ -269,7 +269,8 @@ impl Verifier {
             self.report.entries += 1;
             return Ok(());
         }
-        let signature = needs_signature(entry.kind).then(|| verify_named_signature(entry, &mut self.keys));
+        let signature =
+            needs_signature(entry.kind).then(|| verify_named_signature(entry, &self.registry, &mut self.keys));
         self.push_checked(index, entry, entry.typed_payload(), signature)
     }
 
@@ -292,7 +293,7 @@ impl Verifier {
         match payload {
             Payload::VoterRegistration(r) => {
                 self.report.registrations += 1;
-                self.registry.register(&r).map_err(|e| fail(Failure::Registry(e)))
+                self.registry.register_valid(&r).map_err(|e| fail(Failure::Registry(e)))
             }
             Payload::VoterKeyRotation(r) => {
                 self.report.key_rotations += 1;
@@ -551,22 +552,23 @@ const BATCH: usize = 4096;
 
 /// An entry as given to [`verify`] or [`verify_bytes`].
 trait Input: Send {
-    /// The entry, or `None` for bytes whose kind is known not to be a
-    /// governance kind (not parsed: the ledger verifier checks those).
-    fn into_entry(self) -> Option<Result<Entry, EntryError>>;
+    /// The entry and, if already decoded, its payload; `None` for bytes
+    /// whose kind is known not to be a governance kind (not parsed: the
+    /// ledger verifier checks those).
+    fn into_entry(self) -> Option<Result<(Entry, Option<Payload>), EntryError>>;
 }
 
 impl Input for Entry {
-    fn into_entry(self) -> Option<Result<Entry, EntryError>> {
-        Some(Ok(self))
+    fn into_entry(self) -> Option<Result<(Entry, Option<Payload>), EntryError>> {
+        Some(Ok((self, None)))
     }
 }
 
 impl Input for Vec<u8> {
-    fn into_entry(self) -> Option<Result<Entry, EntryError>> {
+    fn into_entry(self) -> Option<Result<(Entry, Option<Payload>), EntryError>> {
         match steward_ledger::entry::peek_kind(&self) {
             Some(kind) if !is_governance(kind) => None,
-            _ => Some(Entry::from_canonical_bytes(&self)),
+            _ => Some(Entry::from_canonical_bytes_with_payload(&self).map(|(e, p)| (e, Some(p)))),
         }
     }
 }
@@ -581,14 +583,14 @@ enum Prepared {
     Entry(Box<Entry>, Result<Payload, EntryError>, Option<Result<(), SignatureError>>),
 }
 
-fn prepare(input: impl Input, keys: &mut HashMap<String, Option<VerifierKey>>) -> Prepared {
+fn prepare(input: impl Input, registry: &Registry, keys: &mut HashMap<String, Option<VerifierKey>>) -> Prepared {
     match input.into_entry() {
         None => Prepared::Skip,
         Some(Err(e)) => Prepared::Bad(e),
-        Some(Ok(entry)) if !is_governance(entry.kind) => Prepared::Skip,
-        Some(Ok(entry)) => {
-            let signature = needs_signature(entry.kind).then(|| verify_named_signature(&entry, keys));
-            let payload = entry.typed_payload();
+        Some(Ok((entry, _))) if !is_governance(entry.kind) => Prepared::Skip,
+        Some(Ok((entry, payload))) => {
+            let signature = needs_signature(entry.kind).then(|| verify_named_signature(&entry, registry, keys));
+            let payload = payload.map_or_else(|| entry.typed_payload(), Ok);
             Prepared::Entry(Box::new(entry), payload, signature)
         }
     }
@@ -605,7 +607,8 @@ fn run<T: Input, I: IntoIterator<Item = (u64, T)>>(entries: I) -> Result<VerifyR
             break;
         }
         let indexes: Vec<u64> = batch.iter().map(|(i, _)| *i).collect();
-        let prepared = prepare_batch(&mut batch, &mut caches);
+        // Keys registered before this batch come parsed from the registry.
+        let prepared = prepare_batch(&mut batch, &verifier.registry, &mut caches);
         for (index, item) in indexes.into_iter().zip(prepared) {
             match item {
                 Prepared::Skip => verifier.report.entries += 1,
@@ -621,6 +624,7 @@ fn run<T: Input, I: IntoIterator<Item = (u64, T)>>(entries: I) -> Result<VerifyR
 
 fn prepare_batch<T: Input>(
     batch: &mut [(u64, Option<T>)],
+    registry: &Registry,
     caches: &mut [HashMap<String, Option<VerifierKey>>],
 ) -> Vec<Prepared> {
     let per_thread = batch.len().div_ceil(caches.len().max(1)).max(1);
@@ -633,7 +637,7 @@ fn prepare_batch<T: Input>(
                 let handle = scope.spawn(move || {
                     part.iter_mut()
                         .map(|(_, item)| match item.take() {
-                            Some(input) => prepare(input, cache),
+                            Some(input) => prepare(input, registry, cache),
                             None => Prepared::Skip,
                         })
                         .collect::<Vec<_>>()

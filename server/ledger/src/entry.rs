@@ -456,6 +456,12 @@ impl Entry {
     /// shape and a valid time and actor. The payload is checked against its
     /// kind's schema by [`Entry::typed_payload`], which this also calls.
     pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Entry, EntryError> {
+        Ok(Entry::from_canonical_bytes_with_payload(bytes)?.0)
+    }
+
+    /// [`Entry::from_canonical_bytes`], also returning the typed payload it
+    /// decoded and validated (so a caller does not decode it twice).
+    pub fn from_canonical_bytes_with_payload(bytes: &[u8]) -> Result<(Entry, Payload), EntryError> {
         if bytes.len() > MAX_ENTRY_SIZE {
             return Err(EntryError::TooLarge { len: bytes.len(), max: MAX_ENTRY_SIZE });
         }
@@ -469,8 +475,8 @@ impl Entry {
         }
         let entry =
             Entry { kind: env.kind, time: env.time, actor: env.actor, payload: env.payload, signature: env.signature };
-        entry.typed_payload()?;
-        Ok(entry)
+        let payload = entry.typed_payload()?;
+        Ok((entry, payload))
     }
 
     /// The payload decoded into its kind's schema and validated.
