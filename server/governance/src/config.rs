@@ -165,14 +165,12 @@ mod tests {
         let mut c = GovernanceConfig::default();
         c.classes[0].name = "Technical Committee".into();
         assert!(c.validate().unwrap_err().to_string().starts_with("governance.classes[0].name"));
-        let mut c = GovernanceConfig::default();
-        c.veto_classes = vec!["board".into()];
+        let c = GovernanceConfig { veto_classes: vec!["board".into()], ..GovernanceConfig::default() };
         assert_eq!(c.validate(), Err(ConfigError::UnknownVetoClass("board".into())));
         let mut c = GovernanceConfig::default();
         c.classes[1].quorum_bp = 10_001;
         assert!(c.validate().unwrap_err().to_string().contains("governance.classes.community: quorum_bp"));
-        let mut c = GovernanceConfig::default();
-        c.threshold_bp = 0;
+        let c = GovernanceConfig { threshold_bp: 0, ..GovernanceConfig::default() };
         assert_eq!(c.validate(), Err(ConfigError::Threshold(0)));
         let mut c = GovernanceConfig::default();
         c.classes.push(c.classes[0].clone());

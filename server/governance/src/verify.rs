@@ -91,7 +91,7 @@ pub enum Failure {
         /// The proposal.
         proposal_id: String,
         /// Why it is invalid.
-        error: VoteError,
+        error: Box<VoteError>,
     },
     /// A vote after the outcome was already final.
     #[error(
@@ -392,7 +392,7 @@ impl Verifier {
             return Err(Failure::VoteAfterFinal { proposal_id: vote.proposal_id.clone(), final_index, outcome });
         }
         let checked = check_vote_payload(entry, vote, &track.proposal, status, voter, &track.electorate, signature)
-            .map_err(|error| Failure::Vote { proposal_id: vote.proposal_id.clone(), error })?;
+            .map_err(|error| Failure::Vote { proposal_id: vote.proposal_id.clone(), error: Box::new(error) })?;
         track.ballots.record(&checked, index);
         track.first_vote.get_or_insert(index);
         track.final_at = final_outcome(&track.proposal, track.ballots.counts()).map(|o| (index, o));
@@ -573,6 +573,13 @@ impl Input for Vec<u8> {
     }
 }
 
+/// A governance entry with its decoded payload and signature check.
+struct Checked {
+    entry: Entry,
+    payload: Result<Payload, EntryError>,
+    signature: Option<Result<(), SignatureError>>,
+}
+
 /// What the parallel phase prepares for one entry.
 enum Prepared {
     /// Not a governance entry.
@@ -580,7 +587,7 @@ enum Prepared {
     /// Bytes that are not a valid entry.
     Bad(EntryError),
     /// A governance entry with its decoded payload and signature check.
-    Entry(Box<Entry>, Result<Payload, EntryError>, Option<Result<(), SignatureError>>),
+    Entry(Box<Checked>),
 }
 
 fn prepare(input: impl Input, registry: &Registry, keys: &mut HashMap<String, Option<VerifierKey>>) -> Prepared {
@@ -591,7 +598,7 @@ fn prepare(input: impl Input, registry: &Registry, keys: &mut HashMap<String, Op
         Some(Ok((entry, payload))) => {
             let signature = needs_signature(entry.kind).then(|| verify_named_signature(&entry, registry, keys));
             let payload = payload.map_or_else(|| entry.typed_payload(), Ok);
-            Prepared::Entry(Box::new(entry), payload, signature)
+            Prepared::Entry(Box::new(Checked { entry, payload, signature }))
         }
     }
 }
@@ -613,7 +620,8 @@ fn run<T: Input, I: IntoIterator<Item = (u64, T)>>(entries: I) -> Result<VerifyR
             match item {
                 Prepared::Skip => verifier.report.entries += 1,
                 Prepared::Bad(e) => return Err(VerifyError { index, failure: Failure::Entry(e) }),
-                Prepared::Entry(entry, payload, signature) => {
+                Prepared::Entry(prepared) => {
+                    let Checked { entry, payload, signature } = *prepared;
                     verifier.push_checked(index, &entry, payload, signature)?;
                 }
             }

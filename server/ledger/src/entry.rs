@@ -1130,17 +1130,18 @@ pub enum NameRule {
 impl NameRule {
     /// Whether `name` has this shape.
     pub fn accepts(self, name: &str) -> bool {
-        let (max, first_ok, rest_ok): (usize, fn(u8) -> bool, fn(u8) -> bool) = match self {
-            NameRule::Id => (64, |b| b.is_ascii_alphanumeric(), |b| b.is_ascii_alphanumeric() || b".-_".contains(&b)),
-            NameRule::Class => {
-                (64, |b| b.is_ascii_lowercase(), |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            }
-            NameRule::Identity => {
-                (128, |b| b.is_ascii_alphanumeric(), |b| b.is_ascii_alphanumeric() || b".-_@:".contains(&b))
-            }
+        let max = if self == NameRule::Identity { 128 } else { 64 };
+        let first_ok = |b: u8| match self {
+            NameRule::Class => b.is_ascii_lowercase(),
+            NameRule::Id | NameRule::Identity => b.is_ascii_alphanumeric(),
+        };
+        let rest_ok = |b: u8| match self {
+            NameRule::Id => b.is_ascii_alphanumeric() || b".-_".contains(&b),
+            NameRule::Class => b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-',
+            NameRule::Identity => b.is_ascii_alphanumeric() || b".-_@:".contains(&b),
         };
         let b = name.as_bytes();
-        !b.is_empty() && b.len() <= max && first_ok(b[0]) && b.iter().all(|c| rest_ok(*c))
+        b.first().is_some_and(|&c| first_ok(c)) && b.len() <= max && b.iter().all(|&c| rest_ok(c))
     }
 
     fn describe(self) -> &'static str {
