@@ -1680,6 +1680,16 @@ mod tests {
     }
 
     #[test]
+    fn the_example_in_entries_md_is_a_valid_signed_vote() {
+        let doc = include_str!("../ENTRIES.md");
+        let example = doc.lines().find(|l| l.starts_with("{\"actor\":\"alice\",\"kind\":\"vote\"")).unwrap();
+        let e = Entry::from_canonical_bytes(example.as_bytes()).unwrap();
+        let alice = SignerKey::from_seed("alice@steward", &[1; 32]).unwrap();
+        assert_eq!(e.verify_signature().unwrap(), Some(alice.verifier_key()));
+        assert!(matches!(e.typed_payload().unwrap(), Payload::Vote(_)));
+    }
+
+    #[test]
     fn every_kind_has_a_working_example() {
         for payload in crate::entry::examples::all() {
             let e = Entry::new(&payload, time(), "server").unwrap();
