@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use steward_ledger::entry::{Entry, EntryKind, Payload, Timestamp, VoterKeyRotation, VoterRegistration};
 use steward_ledger::note::VerifierKey;
 
-use crate::signature::{SignatureError, verify_entry_signature};
+use crate::signature::{SignatureError, shown, verify_entry_signature};
 
 /// One of a voter's keys with its validity window `[not_before, not_after)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -198,7 +198,7 @@ impl Voter {
     ) -> Result<Voter, RegistryError> {
         let voter = &rotation.voter;
         if entry.actor != *voter {
-            return Err(RegistryError::ActorMismatch { voter: voter.clone(), actor: entry.actor.clone() });
+            return Err(RegistryError::ActorMismatch { voter: voter.clone(), actor: shown(&entry.actor) });
         }
         let Some(old) = self.keys.iter().find(|k| k.text == rotation.old_key) else {
             return Err(RegistryError::KeyNotRegistered { voter: voter.clone(), key: rotation.old_key.clone() });
@@ -206,7 +206,7 @@ impl Voter {
         let signature = match signature_checked {
             Some(result) => result.and_then(|()| match &entry.signature {
                 Some(sig) if sig.key == old.text => Ok(()),
-                Some(sig) => Err(SignatureError::WrongKey { signed_by: sig.key.clone(), expected: old.text.clone() }),
+                Some(sig) => Err(SignatureError::WrongKey { signed_by: shown(&sig.key), expected: old.text.clone() }),
                 None => Err(SignatureError::Missing),
             }),
             None => verify_entry_signature(entry, &old.text, &old.key),

@@ -46,7 +46,7 @@ pub fn verify_entry_signature(entry: &Entry, key_text: &str, key: &VerifierKey) 
         return Err(SignatureError::Missing);
     };
     if sig.key != key_text {
-        return Err(SignatureError::WrongKey { signed_by: sig.key.clone(), expected: key_text.to_owned() });
+        return Err(SignatureError::WrongKey { signed_by: shown(&sig.key), expected: key_text.to_owned() });
     }
     check_with(entry, key, &sig.sig, key_text)
 }
@@ -74,5 +74,16 @@ pub(crate) fn verify_named_signature(
 }
 
 fn short(text: &str) -> String {
-    text.chars().take(120).collect()
+    shown(text)
+}
+
+/// An untrusted string (actor, key text) for an error message: at most 120
+/// characters, then `…`. Entries are at most 64 KiB, but messages should
+/// not carry that.
+pub(crate) fn shown(text: &str) -> String {
+    let mut out: String = text.chars().take(120).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
 }

@@ -19,7 +19,7 @@ use num_bigint::BigUint;
 use steward_ledger::entry::{ClassTally, Decision, DecisionOutcome, Proposal, SchemaV1, VoteChoice, VoterClass};
 
 /// Numbers of voters of one class by choice.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Counts {
     /// Voting yes.
     pub yes: u64,
@@ -110,7 +110,7 @@ impl Share {
 }
 
 /// A proposal's tally and outcome.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Tally {
     /// Per class, in the proposal's order.
     pub classes: Vec<ClassTally>,

@@ -24,7 +24,7 @@ use steward_ledger::note::VerifierKey;
 
 use crate::proposal::Electorate;
 use crate::registry::{Registry, RegistryError};
-use crate::signature::{SignatureError, verify_named_signature};
+use crate::signature::{SignatureError, shown, verify_named_signature};
 use crate::tally::final_outcome;
 use crate::vote::{Ballots, ProposalStatus, VoteError, check_vote_payload, decide};
 
@@ -191,7 +191,7 @@ impl Failure {
 }
 
 /// One decision that was recomputed and matched.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct DecisionSummary {
     /// The proposal.
     pub proposal_id: String,
@@ -205,8 +205,8 @@ pub struct DecisionSummary {
     pub votes_counted: u64,
 }
 
-/// What a successful verification saw.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// What a successful verification saw (serializes as the JSON report).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct VerifyReport {
     /// Entries read (all kinds).
     pub entries: u64,
@@ -360,8 +360,8 @@ impl Verifier {
         if entry.actor != track.author {
             return Err(Failure::WithdrawalNotByAuthor {
                 proposal_id: w.proposal_id.clone(),
-                actor: entry.actor.clone(),
-                author: track.author.clone(),
+                actor: shown(&entry.actor),
+                author: shown(&track.author),
             });
         }
         track.withdrawn_at = Some(index);

@@ -9,7 +9,7 @@ use steward_ledger::entry::{Decision, Entry, EntryKind, Payload, Proposal, Times
 
 use crate::proposal::Electorate;
 use crate::registry::Voter;
-use crate::signature::{SignatureError, verify_entry_signature};
+use crate::signature::{SignatureError, shown, verify_entry_signature};
 use crate::tally::{Counts, Tally};
 
 /// Where a proposal stands.
@@ -274,7 +274,7 @@ pub(crate) fn check_vote_payload(
         return Err(VoteError::Closed { time: entry.time.clone(), closes_at: proposal.closes_at.clone() });
     }
     if entry.actor != vote.voter {
-        return Err(VoteError::ActorMismatch { voter: vote.voter.clone(), actor: entry.actor.clone() });
+        return Err(VoteError::ActorMismatch { voter: vote.voter.clone(), actor: shown(&entry.actor) });
     }
     let Some(voter) = voter.filter(|v| v.id == vote.voter) else {
         return Err(VoteError::UnknownVoter(vote.voter.clone()));
@@ -296,10 +296,7 @@ pub(crate) fn check_vote_payload(
         return Err(VoteError::Unsigned(vote.voter.clone()));
     };
     let Some(key) = voter.key(&sig.key) else {
-        return Err(VoteError::KeyNotRegistered {
-            voter: vote.voter.clone(),
-            key: sig.key.chars().take(120).collect(),
-        });
+        return Err(VoteError::KeyNotRegistered { voter: vote.voter.clone(), key: shown(&sig.key) });
     };
     if !key.valid_at(&entry.time) {
         return Err(VoteError::KeyOutsideWindow {
