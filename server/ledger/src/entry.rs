@@ -111,8 +111,14 @@ pub enum EntryKind {
     ScanVerdict,
     /// A new revision of a policy set.
     PolicyRevision,
+    /// An admin registered a voter (classes and a key with its window).
+    VoterRegistration,
+    /// A voter replaced a key (signed by the old key).
+    VoterKeyRotation,
     /// A governance proposal was opened.
     Proposal,
+    /// A proposal was withdrawn by its author before any vote.
+    ProposalWithdrawal,
     /// A (signed) vote on a proposal.
     Vote,
     /// The outcome of a proposal, with its tally.
@@ -129,10 +135,13 @@ pub enum EntryKind {
 
 impl EntryKind {
     /// Every kind, in documentation order.
-    pub const ALL: [EntryKind; 9] = [
+    pub const ALL: [EntryKind; 12] = [
         EntryKind::ScanVerdict,
         EntryKind::PolicyRevision,
+        EntryKind::VoterRegistration,
+        EntryKind::VoterKeyRotation,
         EntryKind::Proposal,
+        EntryKind::ProposalWithdrawal,
         EntryKind::Vote,
         EntryKind::Decision,
         EntryKind::CreditAward,
@@ -146,7 +155,10 @@ impl EntryKind {
         match self {
             EntryKind::ScanVerdict => "scan-verdict",
             EntryKind::PolicyRevision => "policy-revision",
+            EntryKind::VoterRegistration => "voter-registration",
+            EntryKind::VoterKeyRotation => "voter-key-rotation",
             EntryKind::Proposal => "proposal",
+            EntryKind::ProposalWithdrawal => "proposal-withdrawal",
             EntryKind::Vote => "vote",
             EntryKind::Decision => "decision",
             EntryKind::CreditAward => "credit-award",
@@ -170,8 +182,9 @@ impl fmt::Display for EntryKind {
 
 /// A point in time as canonical RFC 3339 UTC: `YYYY-MM-DDTHH:MM:SSZ`, or
 /// with a fraction of 1–9 digits without trailing zeros. One instant has
-/// one spelling, so it hashes one way.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// one spelling, so it hashes one way. Ordered by the instant (a plain
+/// string comparison would put `…:05.5Z` before `…:05Z`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Timestamp(String);
 
@@ -268,6 +281,45 @@ impl Timestamp {
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS` (fixed width, so it orders as text) and the
+    /// fraction digits without the dot (no trailing zeros, so they order
+    /// as text too: `"25" < "5"` as 0.25 < 0.5).
+    fn parts(&self) -> (&str, &str) {
+        let (whole, rest) = self.0.split_at(19.min(self.0.len()));
+        (whole, rest.trim_start_matches('.').trim_end_matches('Z'))
+    }
+
+    /// Seconds since the Unix epoch (negative before 1970) and nanoseconds.
+    pub fn unix_time(&self) -> (i64, u32) {
+        let b = self.0.as_bytes();
+        let num = |r: std::ops::Range<usize>| -> i64 { b[r].iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')) };
+        let (year, month, day) = (num(0..4), num(5..7), num(8..10));
+        // Days from civil (Howard Hinnant's algorithm), valid for years 1–9999.
+        let y = if month <= 2 { year - 1 } else { year };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (month + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + day - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        let seconds = days * 86_400 + num(11..13) * 3600 + num(14..16) * 60 + num(17..19);
+        let frac = self.parts().1;
+        let nanos = frac.bytes().chain(std::iter::repeat(b'0')).take(9).fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+        (seconds, nanos)
+    }
+}
+
+impl PartialOrd for Timestamp {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Timestamp {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.parts().cmp(&other.parts())
     }
 }
 
@@ -404,6 +456,12 @@ impl Entry {
     /// shape and a valid time and actor. The payload is checked against its
     /// kind's schema by [`Entry::typed_payload`], which this also calls.
     pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Entry, EntryError> {
+        Ok(Entry::from_canonical_bytes_with_payload(bytes)?.0)
+    }
+
+    /// [`Entry::from_canonical_bytes`], also returning the typed payload it
+    /// decoded and validated (so a caller does not decode it twice).
+    pub fn from_canonical_bytes_with_payload(bytes: &[u8]) -> Result<(Entry, Payload), EntryError> {
         if bytes.len() > MAX_ENTRY_SIZE {
             return Err(EntryError::TooLarge { len: bytes.len(), max: MAX_ENTRY_SIZE });
         }
@@ -417,8 +475,8 @@ impl Entry {
         }
         let entry =
             Entry { kind: env.kind, time: env.time, actor: env.actor, payload: env.payload, signature: env.signature };
-        entry.typed_payload()?;
-        Ok(entry)
+        let payload = entry.typed_payload()?;
+        Ok((entry, payload))
     }
 
     /// The payload decoded into its kind's schema and validated.
@@ -653,16 +711,21 @@ pub struct PolicyRevision {
     pub message: Option<String>,
 }
 
-/// A voter class with its weight and quorum, in basis points (1/100 %).
+/// A voter class as copied into a proposal: its weight and quorum, and the
+/// number of voters eligible in it when the proposal opened.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VoterClass {
-    /// Class name, e.g. `technical-committee`.
+    /// Class name, e.g. `technical-committee` (lowercase letters, digits, `-`).
     pub name: String,
-    /// Weight of the class in the overall result; all weights sum to 10000.
+    /// Weight of the class in the overall result, ≥ 1; all weights sum to 10000.
     pub weight_bp: u32,
-    /// Share of the class's eligible voters that must vote.
+    /// Share of the class's eligible voters that must vote, in basis points.
     pub quorum_bp: u32,
+    /// Minimum number of voters that must vote, whatever the share.
+    pub quorum_min: u64,
+    /// Voters eligible in this class (the electorate rule in ENTRIES.md).
+    pub eligible: u64,
 }
 
 /// A license exception asked for or granted.
@@ -682,6 +745,83 @@ pub struct ExceptionScope {
     pub projects: Vec<String>,
 }
 
+/// The exception a `license-exception` proposal asks for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestedException {
+    /// What would be allowed.
+    pub scope: ExceptionScope,
+    /// When it would lapse; absent means never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// What a proposal is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProposalCategory {
+    /// A request for comments: a design or process change.
+    Rfc,
+    /// A license exception the CI gate honours once accepted.
+    LicenseException,
+    /// A change of policy.
+    PolicyChange,
+    /// Anything else.
+    Other,
+}
+
+impl ProposalCategory {
+    /// The kebab-case name used in JSON.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProposalCategory::Rfc => "rfc",
+            ProposalCategory::LicenseException => "license-exception",
+            ProposalCategory::PolicyChange => "policy-change",
+            ProposalCategory::Other => "other",
+        }
+    }
+}
+
+/// `voter-registration`: an admin registers a voter's classes and one key
+/// (or changes them: the classes are replaced, the key's window is set).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoterRegistration {
+    /// Payload schema version: always `1` for this type.
+    pub schema: SchemaV1,
+    /// The voter's identity.
+    pub voter: String,
+    /// The voter's classes from now on, sorted, without duplicates (may be
+    /// empty: the voter is in no class).
+    pub classes: Vec<String>,
+    /// The voter's Ed25519 verifier key (`name+hexid+base64`), canonical.
+    pub key: String,
+    /// The key is valid from this instant …
+    pub not_before: Timestamp,
+    /// … until (excluded) this one; absent means no end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<Timestamp>,
+}
+
+/// `voter-key-rotation`: a voter replaces a key with a new one. The entry
+/// must carry an actor signature by `old_key`; its `time` is when the old
+/// key stops and the new one starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoterKeyRotation {
+    /// Payload schema version: always `1` for this type.
+    pub schema: SchemaV1,
+    /// The voter's identity.
+    pub voter: String,
+    /// The key being retired (it signs this entry).
+    pub old_key: String,
+    /// The key taking over.
+    pub new_key: String,
+    /// End of the new key's window (excluded); absent means no end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<Timestamp>,
+}
+
 /// `proposal`: a governance proposal opened for voting.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -692,27 +832,40 @@ pub struct Proposal {
     pub proposal_id: String,
     /// Title.
     pub title: String,
-    /// `rfc`, `license-exception`, `policy-change` or `other`.
-    pub category: String,
-    /// SHA-256 (hex) of the proposal text.
+    /// What it is about.
+    pub category: ProposalCategory,
+    /// SHA-256 (hex) of the proposal's Markdown body.
     pub body_sha256: String,
-    /// Voter classes, weights summing to 10000.
+    /// Voter classes (weights summing to 10000) with their electorates.
     pub voter_classes: Vec<VoterClass>,
-    /// Weighted share of yes (of yes + no) needed to pass.
+    /// Weighted share of yes (of yes + no) needed to pass, 1–10000.
     pub threshold_bp: u32,
-    /// Classes whose members may veto.
+    /// Classes whose members may veto, sorted.
     pub veto_classes: Vec<String>,
     /// Voting opens.
     pub opens_at: Timestamp,
-    /// Voting closes.
+    /// Voting closes (excluded).
     pub closes_at: Timestamp,
-    /// For `license-exception` proposals: the exception asked for.
+    /// For `license-exception` proposals (and only them): the exception.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exception: Option<ExceptionScope>,
+    pub exception: Option<RequestedException>,
+}
+
+/// `proposal-withdrawal`: the author withdraws a proposal before any vote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalWithdrawal {
+    /// Payload schema version: always `1` for this type.
+    pub schema: SchemaV1,
+    /// The proposal withdrawn.
+    pub proposal_id: String,
+    /// Why, if said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A voter's choice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum VoteChoice {
     /// In favour.
@@ -721,11 +874,23 @@ pub enum VoteChoice {
     No,
     /// Counts for quorum only.
     Abstain,
-    /// Blocks the proposal (only for veto classes).
+    /// Blocks the proposal (only in veto classes).
     Veto,
 }
 
-/// `vote`: one vote; normally signed by the voter's key.
+impl VoteChoice {
+    /// The kebab-case name used in JSON.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            VoteChoice::Yes => "yes",
+            VoteChoice::No => "no",
+            VoteChoice::Abstain => "abstain",
+            VoteChoice::Veto => "veto",
+        }
+    }
+}
+
+/// `vote`: one vote, signed by the voter's key (the entry's `signature`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Vote {
@@ -733,20 +898,19 @@ pub struct Vote {
     pub schema: SchemaV1,
     /// The proposal voted on.
     pub proposal_id: String,
-    /// The voter's identity.
+    /// The proposal body's SHA-256 the voter read: a signature cannot be
+    /// replayed on another proposal or an edited body.
+    pub body_sha256: String,
+    /// The voter's identity (equal to the entry's actor).
     pub voter: String,
     /// The voter class voted in.
     pub class: String,
     /// The choice.
     pub choice: VoteChoice,
-    /// The voter's weight inside the class (usually 1).
-    pub weight: u64,
-    /// Replaces the voter's earlier vote on this proposal, if any.
-    pub supersedes_earlier: bool,
 }
 
 /// How a proposal ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DecisionOutcome {
     /// Passed.
@@ -757,27 +921,48 @@ pub enum DecisionOutcome {
     Vetoed,
     /// A class missed its quorum.
     NoQuorum,
-    /// Withdrawn before closing.
+    /// Withdrawn by its author before any vote.
     Withdrawn,
 }
 
-/// The tally of one voter class.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+impl DecisionOutcome {
+    /// The kebab-case name used in JSON.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DecisionOutcome::Accepted => "accepted",
+            DecisionOutcome::Rejected => "rejected",
+            DecisionOutcome::Vetoed => "vetoed",
+            DecisionOutcome::NoQuorum => "no-quorum",
+            DecisionOutcome::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+impl fmt::Display for DecisionOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The tally of one voter class: numbers of voters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClassTally {
     /// Class name.
     pub class: String,
-    /// Eligible voting weight.
+    /// Voters eligible (copied from the proposal).
     pub eligible: u64,
-    /// Weight voting yes.
+    /// Voters who had to vote for the quorum.
+    pub quorum_required: u64,
+    /// Voting yes.
     pub yes: u64,
-    /// Weight voting no.
+    /// Voting no.
     pub no: u64,
-    /// Weight abstaining.
+    /// Abstaining.
     pub abstain: u64,
-    /// Weight vetoing.
+    /// Vetoing.
     pub veto: u64,
-    /// Whether the class met its quorum.
+    /// Whether yes + no + abstain + veto reached `quorum_required`.
     pub quorum_met: bool,
 }
 
@@ -791,13 +976,14 @@ pub struct Decision {
     pub proposal_id: String,
     /// Outcome.
     pub outcome: DecisionOutcome,
-    /// Weighted yes share across classes, basis points.
+    /// Weighted yes share over the classes with yes or no votes, basis
+    /// points rounded down (0 when no class has any).
     pub yes_share_bp: u32,
-    /// Per-class tallies.
+    /// Per-class tallies, in the proposal's class order.
     pub tally: Vec<ClassTally>,
-    /// Number of vote entries counted.
+    /// Number of vote entries taken into account (replaced ones included).
     pub votes_counted: u64,
-    /// Ledger index of the last vote counted, if any.
+    /// Ledger index of the last vote taken into account, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_vote_index: Option<u64>,
 }
@@ -890,9 +1076,13 @@ pub struct ExceptionGranted {
     pub schema: SchemaV1,
     /// Exception id, unique in the ledger.
     pub exception_id: String,
-    /// The proposal that granted it, if it came from a vote.
+    /// The `license-exception` proposal whose decision granted it, if it
+    /// came from a vote (then `decision_index` is present too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proposal_id: Option<String>,
+    /// Ledger index of the `decision` entry that accepted the proposal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_index: Option<u64>,
     /// What is allowed.
     pub scope: ExceptionScope,
     /// When it lapses; absent means never.
@@ -907,8 +1097,14 @@ pub enum Payload {
     ScanVerdict(ScanVerdict),
     /// `policy-revision`
     PolicyRevision(PolicyRevision),
+    /// `voter-registration`
+    VoterRegistration(VoterRegistration),
+    /// `voter-key-rotation`
+    VoterKeyRotation(VoterKeyRotation),
     /// `proposal`
     Proposal(Proposal),
+    /// `proposal-withdrawal`
+    ProposalWithdrawal(ProposalWithdrawal),
     /// `vote`
     Vote(Vote),
     /// `decision`
@@ -936,13 +1132,129 @@ fn is_hex64(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// Most voter classes a proposal may have.
+pub const MAX_CLASSES: usize = 16;
+/// Longest proposal title, in characters.
+pub const MAX_TITLE_LEN: usize = 200;
+/// Longest free text (withdrawal reason) and exception-scope field, in characters.
+pub const MAX_TEXT_LEN: usize = 1000;
+/// Most projects an exception scope may name.
+pub const MAX_SCOPE_PROJECTS: usize = 100;
+
+/// The shapes of names in governance payloads. All are ASCII, so they are
+/// safe in URLs, file names and logs without escaping, and bounded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameRule {
+    /// Proposal and exception ids: 1–64 of `A-Z a-z 0-9 . _ -`, starting
+    /// with a letter or digit.
+    Id,
+    /// Voter class names: 1–64 of `a-z 0-9 -`, starting with a letter.
+    Class,
+    /// Voter identities: 1–128 of `A-Z a-z 0-9 . _ - @ :`, starting with a
+    /// letter or digit.
+    Identity,
+}
+
+impl NameRule {
+    /// Whether `name` has this shape.
+    pub fn accepts(self, name: &str) -> bool {
+        let max = if self == NameRule::Identity { 128 } else { 64 };
+        let first_ok = |b: u8| match self {
+            NameRule::Class => b.is_ascii_lowercase(),
+            NameRule::Id | NameRule::Identity => b.is_ascii_alphanumeric(),
+        };
+        let rest_ok = |b: u8| match self {
+            NameRule::Id => b.is_ascii_alphanumeric() || b".-_".contains(&b),
+            NameRule::Class => b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-',
+            NameRule::Identity => b.is_ascii_alphanumeric() || b".-_@:".contains(&b),
+        };
+        let b = name.as_bytes();
+        b.first().is_some_and(|&c| first_ok(c)) && b.len() <= max && b.iter().all(|&c| rest_ok(c))
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            NameRule::Id => "1 to 64 of A-Z a-z 0-9 . _ -, starting with a letter or digit",
+            NameRule::Class => "1 to 64 of a-z 0-9 -, starting with a letter",
+            NameRule::Identity => "1 to 128 of A-Z a-z 0-9 . _ - @ :, starting with a letter or digit",
+        }
+    }
+}
+
+fn invalid(kind: EntryKind, reason: String) -> EntryError {
+    EntryError::InvalidPayload { kind, reason }
+}
+
+/// Shows at most 64 characters of an untrusted value in an error message.
+fn shown(value: &str) -> String {
+    let mut out: String = value.chars().take(64).collect();
+    if out.len() < value.len() {
+        out.push('…');
+    }
+    format!("{out:?}")
+}
+
+fn check_name(kind: EntryKind, field: &str, value: &str, rule: NameRule) -> Result<(), EntryError> {
+    if rule.accepts(value) {
+        return Ok(());
+    }
+    Err(invalid(kind, format!("{field} {} must be {}", shown(value), rule.describe())))
+}
+
+fn check_sorted_names(kind: EntryKind, field: &str, values: &[String], rule: NameRule) -> Result<(), EntryError> {
+    for v in values {
+        check_name(kind, field, v, rule)?;
+    }
+    if values.len() > MAX_CLASSES || !values.windows(2).all(|w| w[0] < w[1]) {
+        return Err(invalid(kind, format!("{field} must be sorted, without duplicates, at most {MAX_CLASSES}")));
+    }
+    Ok(())
+}
+
+fn check_text(kind: EntryKind, field: &str, value: &str, max: usize) -> Result<(), EntryError> {
+    if value.trim().is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(invalid(
+            kind,
+            format!("{field} must be 1 to {max} characters without control characters, not {}", shown(value)),
+        ));
+    }
+    Ok(())
+}
+
+fn check_canonical_key(kind: EntryKind, field: &str, text: &str) -> Result<(), EntryError> {
+    let key = VerifierKey::parse(text).map_err(|e| invalid(kind, format!("{field}: {e}")))?;
+    if key.to_string() != text {
+        return Err(invalid(kind, format!("{field} is not in canonical form; expected {key}")));
+    }
+    Ok(())
+}
+
+fn check_scope(kind: EntryKind, scope: &ExceptionScope) -> Result<(), EntryError> {
+    check_text(kind, "scope.ecosystem", &scope.ecosystem, MAX_TEXT_LEN)?;
+    check_text(kind, "scope.package", &scope.package, MAX_TEXT_LEN)?;
+    check_text(kind, "scope.license", &scope.license, MAX_TEXT_LEN)?;
+    if let Some(v) = &scope.versions {
+        check_text(kind, "scope.versions", v, MAX_TEXT_LEN)?;
+    }
+    if scope.projects.len() > MAX_SCOPE_PROJECTS {
+        return Err(invalid(kind, format!("scope.projects holds at most {MAX_SCOPE_PROJECTS} projects")));
+    }
+    for p in &scope.projects {
+        check_text(kind, "scope.projects[]", p, MAX_TEXT_LEN)?;
+    }
+    Ok(())
+}
+
 impl Payload {
     /// The entry kind of this payload.
     pub fn kind(&self) -> EntryKind {
         match self {
             Payload::ScanVerdict(_) => EntryKind::ScanVerdict,
             Payload::PolicyRevision(_) => EntryKind::PolicyRevision,
+            Payload::VoterRegistration(_) => EntryKind::VoterRegistration,
+            Payload::VoterKeyRotation(_) => EntryKind::VoterKeyRotation,
             Payload::Proposal(_) => EntryKind::Proposal,
+            Payload::ProposalWithdrawal(_) => EntryKind::ProposalWithdrawal,
             Payload::Vote(_) => EntryKind::Vote,
             Payload::Decision(_) => EntryKind::Decision,
             Payload::CreditAward(_) => EntryKind::CreditAward,
@@ -957,7 +1269,10 @@ impl Payload {
         let value = match self {
             Payload::ScanVerdict(p) => serde_json::to_value(p),
             Payload::PolicyRevision(p) => serde_json::to_value(p),
+            Payload::VoterRegistration(p) => serde_json::to_value(p),
+            Payload::VoterKeyRotation(p) => serde_json::to_value(p),
             Payload::Proposal(p) => serde_json::to_value(p),
+            Payload::ProposalWithdrawal(p) => serde_json::to_value(p),
             Payload::Vote(p) => serde_json::to_value(p),
             Payload::Decision(p) => serde_json::to_value(p),
             Payload::CreditAward(p) => serde_json::to_value(p),
@@ -992,7 +1307,10 @@ impl Payload {
         Ok(match kind {
             EntryKind::ScanVerdict => Payload::ScanVerdict(typed(kind, map)?),
             EntryKind::PolicyRevision => Payload::PolicyRevision(typed(kind, map)?),
+            EntryKind::VoterRegistration => Payload::VoterRegistration(typed(kind, map)?),
+            EntryKind::VoterKeyRotation => Payload::VoterKeyRotation(typed(kind, map)?),
             EntryKind::Proposal => Payload::Proposal(typed(kind, map)?),
+            EntryKind::ProposalWithdrawal => Payload::ProposalWithdrawal(typed(kind, map)?),
             EntryKind::Vote => Payload::Vote(typed(kind, map)?),
             EntryKind::Decision => Payload::Decision(typed(kind, map)?),
             EntryKind::CreditAward => Payload::CreditAward(typed(kind, map)?),
@@ -1011,7 +1329,10 @@ impl Payload {
         Ok(match kind {
             EntryKind::ScanVerdict => Payload::ScanVerdict(typed(kind, json)?),
             EntryKind::PolicyRevision => Payload::PolicyRevision(typed(kind, json)?),
+            EntryKind::VoterRegistration => Payload::VoterRegistration(typed(kind, json)?),
+            EntryKind::VoterKeyRotation => Payload::VoterKeyRotation(typed(kind, json)?),
             EntryKind::Proposal => Payload::Proposal(typed(kind, json)?),
+            EntryKind::ProposalWithdrawal => Payload::ProposalWithdrawal(typed(kind, json)?),
             EntryKind::Vote => Payload::Vote(typed(kind, json)?),
             EntryKind::Decision => Payload::Decision(typed(kind, json)?),
             EntryKind::CreditAward => Payload::CreditAward(typed(kind, json)?),
@@ -1056,41 +1377,91 @@ impl Payload {
                     return fail("files must be sorted by path, without duplicates");
                 }
             }
+            Payload::VoterRegistration(p) => {
+                check_name(kind, "voter", &p.voter, NameRule::Identity)?;
+                check_sorted_names(kind, "classes", &p.classes, NameRule::Class)?;
+                check_canonical_key(kind, "key", &p.key)?;
+                if p.not_after.as_ref().is_some_and(|end| *end <= p.not_before) {
+                    return fail("not_after must be after not_before");
+                }
+            }
+            Payload::VoterKeyRotation(p) => {
+                check_name(kind, "voter", &p.voter, NameRule::Identity)?;
+                check_canonical_key(kind, "old_key", &p.old_key)?;
+                check_canonical_key(kind, "new_key", &p.new_key)?;
+                if p.old_key == p.new_key {
+                    return fail("new_key must differ from old_key");
+                }
+            }
             Payload::Proposal(p) => {
-                nonempty(&[("proposal_id", &p.proposal_id), ("title", &p.title)])?;
+                check_name(kind, "proposal_id", &p.proposal_id, NameRule::Id)?;
+                check_text(kind, "title", &p.title, MAX_TITLE_LEN)?;
                 if !is_hex64(&p.body_sha256) {
                     return fail("body_sha256 must be 64 lowercase hex digits");
                 }
-                if p.voter_classes.is_empty() {
-                    return fail("at least one voter class is required");
+                if p.voter_classes.is_empty() || p.voter_classes.len() > MAX_CLASSES {
+                    return fail(&format!("voter_classes must hold 1 to {MAX_CLASSES} classes"));
+                }
+                let mut names = std::collections::BTreeSet::new();
+                for c in &p.voter_classes {
+                    check_name(kind, "voter_classes[].name", &c.name, NameRule::Class)?;
+                    if !names.insert(c.name.as_str()) {
+                        return fail(&format!("voter class {} appears twice", c.name));
+                    }
+                    if c.weight_bp == 0 || c.quorum_bp > 10_000 {
+                        return fail(&format!(
+                            "voter class {}: weight_bp must be at least 1 and quorum_bp at most 10000",
+                            c.name
+                        ));
+                    }
                 }
                 let total: u64 = p.voter_classes.iter().map(|c| u64::from(c.weight_bp)).sum();
                 if total != 10_000 {
-                    return fail("voter class weights must sum to 10000 basis points");
+                    return fail(&format!("voter class weights sum to {total}; they must sum to 10000 basis points"));
                 }
-                if p.voter_classes.iter().any(|c| c.quorum_bp > 10_000 || c.name.is_empty()) {
-                    return fail("every voter class needs a name and a quorum of at most 10000");
+                if !(1..=10_000).contains(&p.threshold_bp) {
+                    return fail("threshold_bp must be between 1 and 10000");
                 }
-                if p.threshold_bp > 10_000 {
-                    return fail("threshold_bp must be at most 10000");
+                check_sorted_names(kind, "veto_classes", &p.veto_classes, NameRule::Class)?;
+                if let Some(v) = p.veto_classes.iter().find(|v| !names.contains(v.as_str())) {
+                    return fail(&format!("veto class {v} is not one of the voter classes"));
                 }
                 if p.closes_at <= p.opens_at {
                     return fail("closes_at must be after opens_at");
                 }
-                if p.category == "license-exception" && p.exception.is_none() {
-                    return fail("a license-exception proposal needs an exception scope");
+                match (&p.category, &p.exception) {
+                    (ProposalCategory::LicenseException, None) => {
+                        return fail("a license-exception proposal needs an exception");
+                    }
+                    (ProposalCategory::LicenseException, Some(e)) => check_scope(kind, &e.scope)?,
+                    (_, Some(_)) => return fail("only a license-exception proposal may carry an exception"),
+                    (_, None) => {}
+                }
+            }
+            Payload::ProposalWithdrawal(p) => {
+                check_name(kind, "proposal_id", &p.proposal_id, NameRule::Id)?;
+                if let Some(reason) = &p.reason {
+                    check_text(kind, "reason", reason, MAX_TEXT_LEN)?;
                 }
             }
             Payload::Vote(p) => {
-                nonempty(&[("proposal_id", &p.proposal_id), ("voter", &p.voter), ("class", &p.class)])?;
-                if p.weight == 0 {
-                    return fail("weight must be positive");
+                check_name(kind, "proposal_id", &p.proposal_id, NameRule::Id)?;
+                check_name(kind, "voter", &p.voter, NameRule::Identity)?;
+                check_name(kind, "class", &p.class, NameRule::Class)?;
+                if !is_hex64(&p.body_sha256) {
+                    return fail("body_sha256 must be 64 lowercase hex digits");
                 }
             }
             Payload::Decision(p) => {
-                nonempty(&[("proposal_id", &p.proposal_id)])?;
+                check_name(kind, "proposal_id", &p.proposal_id, NameRule::Id)?;
                 if p.yes_share_bp > 10_000 {
                     return fail("yes_share_bp must be at most 10000");
+                }
+                if p.tally.is_empty() || p.tally.len() > MAX_CLASSES {
+                    return fail(&format!("tally must hold 1 to {MAX_CLASSES} classes"));
+                }
+                for t in &p.tally {
+                    check_name(kind, "tally[].class", &t.class, NameRule::Class)?;
                 }
             }
             Payload::CreditAward(p) => {
@@ -1123,12 +1494,14 @@ impl Payload {
                 }
             }
             Payload::ExceptionGranted(p) => {
-                nonempty(&[
-                    ("exception_id", &p.exception_id),
-                    ("scope.ecosystem", &p.scope.ecosystem),
-                    ("scope.package", &p.scope.package),
-                    ("scope.license", &p.scope.license),
-                ])?;
+                check_name(kind, "exception_id", &p.exception_id, NameRule::Id)?;
+                if let Some(id) = &p.proposal_id {
+                    check_name(kind, "proposal_id", id, NameRule::Id)?;
+                }
+                if p.proposal_id.is_some() != p.decision_index.is_some() {
+                    return fail("proposal_id and decision_index go together");
+                }
+                check_scope(kind, &p.scope)?;
             }
         }
         Ok(())
@@ -1156,11 +1529,10 @@ mod tests {
         Payload::Vote(Vote {
             schema: SchemaV1,
             proposal_id: "rfc-12".into(),
+            body_sha256: "ab".repeat(32),
             voter: "alice".into(),
             class: "community".into(),
             choice: VoteChoice::Yes,
-            weight: 1,
-            supersedes_earlier: false,
         })
     }
 
@@ -1170,7 +1542,7 @@ mod tests {
         let bytes = e.canonical_bytes().unwrap();
         assert_eq!(
             String::from_utf8(bytes.clone()).unwrap(),
-            r#"{"actor":"token:ci","kind":"vote","payload":{"choice":"yes","class":"community","proposal_id":"rfc-12","schema":1,"supersedes_earlier":false,"voter":"alice","weight":1},"time":"2026-03-01T12:00:00Z","v":1}"#
+            r#"{"actor":"token:ci","kind":"vote","payload":{"body_sha256":"abababababababababababababababababababababababababababababababab","choice":"yes","class":"community","proposal_id":"rfc-12","schema":1,"voter":"alice"},"time":"2026-03-01T12:00:00Z","v":1}"#
         );
         let back = Entry::from_canonical_bytes(&bytes).unwrap();
         assert_eq!(back, e);
@@ -1199,16 +1571,18 @@ mod tests {
             text.replace("\"v\":1", "\"v\": 1"),
             text.replace("\"v\":1}", "\"v\":1,\"extra\":1}"),
             text.replace("\"v\":1", "\"v\":2"),
-            text.replace("\"weight\":1", "\"weight\":1.0"),
-            text.replace("\"weight\":1", "\"weight\":0"),
+            text.replace("\"schema\":1", "\"schema\":1.0"),
+            text.replace("\"voter\":\"alice\"", "\"voter\":\"al ice\""),
+            text.replace("\"class\":\"community\"", "\"class\":\"Community\""),
+            text.replace("\"body_sha256\":\"ab", "\"body_sha256\":\"AB"),
             text.replace("\"kind\":\"vote\"", "\"kind\":\"ballot\""),
             text.replace("\"schema\":1", "\"schema\":2"),
             text.replace("12:00:00Z", "12:00:00.000Z"),
             text.replace("12:00:00Z", "12:00:00+00:00"),
             text.replace("\"actor\":\"token:ci\"", "\"actor\":\"\""),
             text.replace("\"choice\":\"yes\"", "\"choice\":\"maybe\""),
-            text.replace("\"supersedes_earlier\":false,", ""),
-            text.replace("\"weight\":1", "\"weight\":1,\"x\":null"),
+            text.replace("\"class\":\"community\",", ""),
+            text.replace("\"schema\":1", "\"schema\":1,\"x\":null"),
             text.replace("\"choice\":\"yes\"", "\"choice\":null"),
             "[]".to_owned(),
             "{".to_owned(),
@@ -1221,16 +1595,13 @@ mod tests {
 
     #[test]
     fn oversized_entries_are_refused() {
-        let p = Payload::Vote(Vote {
+        let p = Payload::ProposalWithdrawal(ProposalWithdrawal {
             schema: SchemaV1,
-            proposal_id: "x".repeat(70_000),
-            voter: "a".into(),
-            class: "c".into(),
-            choice: VoteChoice::No,
-            weight: 1,
-            supersedes_earlier: false,
+            proposal_id: "rfc-1".into(),
+            reason: Some("x".repeat(1000)),
         });
-        let e = Entry::new(&p, time(), "a").unwrap();
+        let mut e = Entry::new(&p, time(), "a").unwrap();
+        e.actor = "a".repeat(70_000);
         assert!(matches!(e.canonical_bytes(), Err(EntryError::TooLarge { .. })));
     }
 
@@ -1259,6 +1630,70 @@ mod tests {
     }
 
     #[test]
+    fn timestamps_order_by_instant_and_convert_to_unix_time() {
+        let t = |s: &str| Timestamp::parse(s).unwrap();
+        assert!(t("2026-03-01T12:00:05Z") < t("2026-03-01T12:00:05.5Z"));
+        assert!(t("2026-03-01T12:00:05.25Z") < t("2026-03-01T12:00:05.5Z"));
+        assert!(t("2026-03-01T12:00:05.5Z") < t("2026-03-01T12:00:05.51Z"));
+        assert!(t("2026-03-01T12:00:05.999999999Z") < t("2026-03-01T12:00:06Z"));
+        assert!(t("2025-12-31T23:59:59Z") < t("2026-01-01T00:00:00Z"));
+        // unix_time inverts from_unix across the whole range, fractions included.
+        for (secs, nanos) in
+            [(0, 0), (1, 500_000_000), (951_782_400, 1), (1_709_251_200, 120), (253_402_300_799, 999_999_999)]
+        {
+            let ts = Timestamp::from_unix(secs, nanos).unwrap();
+            assert_eq!(ts.unix_time(), (secs as i64, nanos), "{ts}");
+        }
+        assert_eq!(t("1969-12-31T23:59:59Z").unix_time(), (-1, 0));
+        assert_eq!(t("0001-01-01T00:00:00Z").unix_time(), (-62_135_596_800, 0));
+    }
+
+    #[test]
+    fn governance_payloads_are_validated_with_clear_reasons() {
+        let Some(Payload::Proposal(proposal)) = examples::all().into_iter().find(|p| p.kind() == EntryKind::Proposal)
+        else {
+            panic!("example proposal");
+        };
+        let reason = |p: Payload| match p.validate() {
+            Err(EntryError::InvalidPayload { reason, .. }) => reason,
+            other => panic!("expected a rejection, got {other:?}"),
+        };
+        let with = |f: &dyn Fn(&mut Proposal)| {
+            let mut p = proposal.clone();
+            f(&mut p);
+            Payload::Proposal(p)
+        };
+        assert!(reason(with(&|p| p.voter_classes[0].weight_bp = 5000)).contains("sum to 9900"));
+        assert!(reason(with(&|p| p.voter_classes[1].name = "technical-committee".into())).contains("appears twice"));
+        assert!(reason(with(&|p| p.veto_classes = vec!["board".into()])).contains("veto class board"));
+        assert!(reason(with(&|p| p.threshold_bp = 0)).contains("threshold_bp"));
+        assert!(reason(with(&|p| p.exception = None)).contains("needs an exception"));
+        assert!(reason(with(&|p| p.category = ProposalCategory::Rfc)).contains("only a license-exception"));
+        assert!(reason(with(&|p| p.proposal_id = "rfc 1".into())).contains("proposal_id \"rfc 1\""));
+        assert!(reason(with(&|p| p.title = "a\u{7}b".into())).contains("title"));
+        assert!(reason(with(&|p| p.title = "x".repeat(201))).contains("title"));
+        assert!(reason(with(&|p| p.closes_at = p.opens_at.clone())).contains("closes_at"));
+
+        let key = SignerKey::from_seed("alice", &[3; 32]).unwrap().verifier_key().to_string();
+        let registration = |key: &str, classes: Vec<&str>| {
+            Payload::VoterRegistration(VoterRegistration {
+                schema: SchemaV1,
+                voter: "alice".into(),
+                classes: classes.into_iter().map(String::from).collect(),
+                key: key.into(),
+                not_before: time(),
+                not_after: None,
+            })
+        };
+        registration(&key, vec!["community", "technical-committee"]).validate().unwrap();
+        assert!(reason(registration(&key, vec!["technical-committee", "community"])).contains("sorted"));
+        assert!(reason(registration("alice+00000000+AQ==", vec![])).contains("key"));
+        // A second spelling of the same key (base64 without padding is refused by
+        // the parser; a different name is a different key): only canonical text.
+        assert!(reason(registration(&format!(" {key}"), vec![])).contains("key"));
+    }
+
+    #[test]
     fn key_rotation_must_be_signed_by_the_old_key() {
         let old = SignerKey::from_seed("steward.test/log", &[1; 32]).unwrap();
         let new = SignerKey::from_seed("steward.test/log", &[2; 32]).unwrap();
@@ -1275,6 +1710,16 @@ mod tests {
         e.sign(&old).unwrap();
         let (o, n) = e.key_rotation().unwrap().unwrap();
         assert_eq!((o, n), (old.verifier_key(), new.verifier_key()));
+    }
+
+    #[test]
+    fn the_example_in_entries_md_is_a_valid_signed_vote() {
+        let doc = include_str!("../ENTRIES.md");
+        let example = doc.lines().find(|l| l.starts_with("{\"actor\":\"alice\",\"kind\":\"vote\"")).unwrap();
+        let e = Entry::from_canonical_bytes(example.as_bytes()).unwrap();
+        let alice = SignerKey::from_seed("alice@steward", &[1; 32]).unwrap();
+        assert_eq!(e.verify_signature().unwrap(), Some(alice.verifier_key()));
+        assert!(matches!(e.typed_payload().unwrap(), Payload::Vote(_)));
     }
 
     #[test]
@@ -1322,7 +1767,12 @@ pub mod examples {
         })
     }
 
-    /// All nine kinds.
+    fn voter_key(seed: u8) -> String {
+        SignerKey::from_seed("alice@steward", &[seed; 32]).map(|k| k.verifier_key().to_string()).unwrap_or_default()
+    }
+
+    /// All twelve kinds (the first three stay `scan-verdict`,
+    /// `policy-revision`, `proposal`: tests and benchmarks index them).
     pub fn all() -> Vec<Payload> {
         let scope = ExceptionScope {
             ecosystem: "npm".into(),
@@ -1346,42 +1796,69 @@ pub mod examples {
                 schema: SchemaV1,
                 proposal_id: "exc-7".into(),
                 title: "Allow left-pad under BUSL".into(),
-                category: "license-exception".into(),
+                category: ProposalCategory::LicenseException,
                 body_sha256: HEX_B.into(),
                 voter_classes: vec![
-                    VoterClass { name: "technical-committee".into(), weight_bp: 5100, quorum_bp: 5000 },
-                    VoterClass { name: "community".into(), weight_bp: 4900, quorum_bp: 1000 },
+                    VoterClass {
+                        name: "technical-committee".into(),
+                        weight_bp: 5100,
+                        quorum_bp: 5000,
+                        quorum_min: 1,
+                        eligible: 5,
+                    },
+                    VoterClass {
+                        name: "community".into(),
+                        weight_bp: 4900,
+                        quorum_bp: 1000,
+                        quorum_min: 3,
+                        eligible: 40,
+                    },
                 ],
                 threshold_bp: 6667,
                 veto_classes: vec!["technical-committee".into()],
                 opens_at: ts("2026-03-01T00:00:00Z"),
                 closes_at: ts("2026-03-08T00:00:00Z"),
-                exception: Some(scope.clone()),
+                exception: Some(RequestedException {
+                    scope: scope.clone(),
+                    expires_at: Some(ts("2027-03-08T00:00:00Z")),
+                }),
             }),
             Payload::Vote(Vote {
                 schema: SchemaV1,
                 proposal_id: "exc-7".into(),
+                body_sha256: HEX_B.into(),
                 voter: "alice".into(),
                 class: "community".into(),
                 choice: VoteChoice::Yes,
-                weight: 1,
-                supersedes_earlier: false,
             }),
             Payload::Decision(Decision {
                 schema: SchemaV1,
                 proposal_id: "exc-7".into(),
                 outcome: DecisionOutcome::Accepted,
-                yes_share_bp: 8000,
-                tally: vec![ClassTally {
-                    class: "community".into(),
-                    eligible: 10,
-                    yes: 4,
-                    no: 1,
-                    abstain: 0,
-                    veto: 0,
-                    quorum_met: true,
-                }],
-                votes_counted: 5,
+                yes_share_bp: 8775,
+                tally: vec![
+                    ClassTally {
+                        class: "technical-committee".into(),
+                        eligible: 5,
+                        quorum_required: 3,
+                        yes: 3,
+                        no: 0,
+                        abstain: 0,
+                        veto: 0,
+                        quorum_met: true,
+                    },
+                    ClassTally {
+                        class: "community".into(),
+                        eligible: 40,
+                        quorum_required: 4,
+                        yes: 3,
+                        no: 1,
+                        abstain: 1,
+                        veto: 0,
+                        quorum_met: true,
+                    },
+                ],
+                votes_counted: 9,
                 last_vote_index: Some(41),
             }),
             Payload::CreditAward(CreditAward {
@@ -1412,8 +1889,29 @@ pub mod examples {
                 schema: SchemaV1,
                 exception_id: "exc-7".into(),
                 proposal_id: Some("exc-7".into()),
+                decision_index: Some(42),
                 scope,
                 expires_at: Some(ts("2027-03-08T00:00:00Z")),
+            }),
+            Payload::VoterRegistration(VoterRegistration {
+                schema: SchemaV1,
+                voter: "alice".into(),
+                classes: vec!["community".into()],
+                key: voter_key(1),
+                not_before: ts("2026-01-01T00:00:00Z"),
+                not_after: Some(ts("2027-01-01T00:00:00Z")),
+            }),
+            Payload::VoterKeyRotation(VoterKeyRotation {
+                schema: SchemaV1,
+                voter: "alice".into(),
+                old_key: voter_key(1),
+                new_key: voter_key(2),
+                not_after: None,
+            }),
+            Payload::ProposalWithdrawal(ProposalWithdrawal {
+                schema: SchemaV1,
+                proposal_id: "rfc-3".into(),
+                reason: Some("superseded by rfc-4".into()),
             }),
         ]
     }
