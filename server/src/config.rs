@@ -74,6 +74,8 @@ pub struct Layer {
     pub repositories: Option<Vec<RepositoryFile>>,
     /// `[jobs]`: the background job queue (file only).
     pub jobs: Option<JobsConfig>,
+    /// `[[registries]]`: OCI registry credentials and transport (file only).
+    pub registries: Option<Vec<crate::oci::RegistryFile>>,
 }
 
 /// A repository as written in `steward.toml`.
@@ -370,6 +372,8 @@ pub struct Config {
     pub repositories: Vec<Repository>,
     /// The job queue (`[jobs]` in the file).
     pub jobs: JobsConfig,
+    /// OCI registries' credentials (`[[registries]]` in the file).
+    pub registries: Vec<crate::oci::RegistryAuth>,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -634,6 +638,10 @@ impl Config {
             });
         }
 
+        let registry_list = flags.registries.as_ref().or(file.registries.as_ref());
+        let registries =
+            crate::oci::settings::validate_registries(registry_list.map(Vec::as_slice).unwrap_or_default(), &file_name, env)?;
+
         Ok(Config {
             listen,
             data_dir,
@@ -647,6 +655,7 @@ impl Config {
             licenses,
             repositories,
             jobs,
+            registries,
             file: file_path,
         })
     }

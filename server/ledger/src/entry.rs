@@ -921,8 +921,8 @@ pub struct ArtifactVerdict {
     pub verdict: ArtifactOutcome,
     /// Rules of the decisions that were not `allow`, sorted, no duplicates.
     pub rules: Vec<String>,
-    /// SHA-256 (hex) of the policy input (`steward.artifact-input/v1`) as
-    /// RFC 8785 JSON: the facts the policy was given.
+    /// SHA-256 (hex) of the policy input (`steward.artifact-input/v1`):
+    /// the compact JSON bytes the policy was given (the facts).
     pub facts_sha256: String,
     /// Manifest digests of the SBOM referrers read.
     pub sbom_digests: Vec<String>,
