@@ -17,8 +17,8 @@
 use super::client::{FetchedManifest, OciError, ReferrersVia, RegistryClient};
 use super::digest::Digest;
 use super::manifest::{
-    ArtifactKind, COSIGN_SIGNATURE_ANNOTATION, COSIGN_SIGNATURE_ARTIFACT, COSIGN_SIMPLE_SIGNING, Descriptor,
-    Manifest, SbomFormat,
+    ArtifactKind, COSIGN_SIGNATURE_ANNOTATION, COSIGN_SIGNATURE_ARTIFACT, COSIGN_SIMPLE_SIGNING, Descriptor, Manifest,
+    SbomFormat,
 };
 use super::reference::Reference;
 use super::signature::MAX_PAYLOAD_BYTES;
@@ -163,7 +163,11 @@ impl CheckError {
 }
 
 /// Reads everything the check needs from the registry.
-pub async fn collect(client: &RegistryClient, reference: &Reference, previous: &Previous) -> Result<Collected, CheckError> {
+pub async fn collect(
+    client: &RegistryClient,
+    reference: &Reference,
+    previous: &Previous,
+) -> Result<Collected, CheckError> {
     let limits = client.limits();
     let top = client.manifest(reference).await?;
     let digest = top.digest.clone();
@@ -214,7 +218,10 @@ pub async fn collect(client: &RegistryClient, reference: &Reference, previous: &
                 });
             }
             if index.manifests.len() > MAX_PLATFORMS {
-                warnings.push(format!("only the first {MAX_PLATFORMS} of {} index entries were read", index.manifests.len()));
+                warnings.push(format!(
+                    "only the first {MAX_PLATFORMS} of {} index entries were read",
+                    index.manifests.len()
+                ));
             }
         }
     }
@@ -340,7 +347,11 @@ async fn read_signatures(
     Ok(())
 }
 
-async fn read_previous(client: &RegistryClient, r: &Reference, warnings: &mut Vec<String>) -> Result<PreviousVersion, CheckError> {
+async fn read_previous(
+    client: &RegistryClient,
+    r: &Reference,
+    warnings: &mut Vec<String>,
+) -> Result<PreviousVersion, CheckError> {
     let m = client.manifest(r).await?;
     let at = r.at_digest(&m.digest);
     let referrers = client.referrers(&at, &m.digest, None).await?;
@@ -461,7 +472,12 @@ impl ArtifactReport {
             reference: c.reference.to_string(),
             digest: c.digest.to_string(),
             artifact_kind: c.kind.as_str().into(),
-            policy_revision: self.evaluation.revision.strip_prefix("sha256:").unwrap_or(&self.evaluation.revision).into(),
+            policy_revision: self
+                .evaluation
+                .revision
+                .strip_prefix("sha256:")
+                .unwrap_or(&self.evaluation.revision)
+                .into(),
             verdict: match self.verdict() {
                 Verdict::Allow => ArtifactOutcome::Allow,
                 Verdict::Review => ArtifactOutcome::Review,
@@ -709,7 +725,9 @@ mod tests {
     #[test]
     fn previous_version_is_the_greatest_semver_tag_below() {
         let tags: Vec<String> =
-            ["v1.0.0", "v1.2.0", "v1.10.0", "latest", "v2.0.0-rc.1", "sha256-abc", "1.1.0", "v2.0.0"].map(String::from).to_vec();
+            ["v1.0.0", "v1.2.0", "v1.10.0", "latest", "v2.0.0-rc.1", "sha256-abc", "1.1.0", "v2.0.0"]
+                .map(String::from)
+                .to_vec();
         let pick = |t: &str| pick_previous(&semver_of(t).unwrap(), &tags);
         assert_eq!(pick("v2.0.0").as_deref(), Some("v2.0.0-rc.1"));
         assert_eq!(pick("v1.10.0").as_deref(), Some("v1.2.0"));
@@ -719,7 +737,8 @@ mod tests {
 
     #[test]
     fn chart_config_is_read_from_the_helm_fixture() {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/oci/manifests/helm/chart-config.mychart-0.1.0.json");
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/oci/manifests/helm/chart-config.mychart-0.1.0.json");
         let chart = parse_chart_config(&std::fs::read(p).unwrap()).unwrap();
         assert_eq!((chart.name.as_str(), chart.version.as_str()), ("mychart", "0.1.0"));
         assert_eq!(chart.app_version.as_deref(), Some("1.16.0"));

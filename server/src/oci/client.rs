@@ -62,7 +62,9 @@ pub enum OciError {
     TooLarge { url: String, what: &'static str, limit: u64 },
     #[error("{url}: {message}")]
     Invalid { url: String, message: String },
-    #[error("refusing plain http:// to {host}: only loopback hosts, or hosts configured with `insecure = true` under [[registries]]")]
+    #[error(
+        "refusing plain http:// to {host}: only loopback hosts, or hosts configured with `insecure = true` under [[registries]]"
+    )]
     InsecureRefused { host: String },
 }
 
@@ -197,7 +199,10 @@ impl RegistryClient {
         let retry = if scheme.eq_ignore_ascii_case("basic") {
             let (u, p) = basic.ok_or_else(|| OciError::Unauthorized {
                 url: url.into(),
-                message: format!("the registry asks for a user name and password; configure them under [[registries]] host = {:?}", r.registry),
+                message: format!(
+                    "the registry asks for a user name and password; configure them under [[registries]] host = {:?}",
+                    r.registry
+                ),
             })?;
             Auth::Basic(u, p)
         } else if scheme.eq_ignore_ascii_case("bearer") && settings.is_none_or(|s| s.token.is_none()) {
@@ -322,7 +327,13 @@ impl RegistryClient {
     }
 
     /// A blob, checked against the descriptor's size and digest.
-    pub async fn blob(&self, r: &Reference, d: &Descriptor, limit: u64, what: &'static str) -> Result<Vec<u8>, OciError> {
+    pub async fn blob(
+        &self,
+        r: &Reference,
+        d: &Descriptor,
+        limit: u64,
+        what: &'static str,
+    ) -> Result<Vec<u8>, OciError> {
         let url = self.url(r, &format!("blobs/{}", d.digest))?;
         if d.size > limit {
             return Err(OciError::TooLarge { url, what, limit });
@@ -338,7 +349,10 @@ impl RegistryClient {
             return Err(OciError::DigestMismatch { url, expected: d.digest.to_string(), actual });
         }
         if bytes.len() as u64 != d.size {
-            return Err(OciError::Invalid { url, message: format!("{what} is {} bytes, the descriptor says {}", bytes.len(), d.size) });
+            return Err(OciError::Invalid {
+                url,
+                message: format!("{what} is {} bytes, the descriptor says {}", bytes.len(), d.size),
+            });
         }
         Ok(bytes)
     }
@@ -366,7 +380,8 @@ impl RegistryClient {
                 return self.referrers_by_tag(r, subject, artifact_type).await;
             }
             let response = check_status(response, &url).await?;
-            filtered |= header(&response, "oci-filters-applied").is_some_and(|h| h.split(',').any(|f| f.trim() == "artifactType"));
+            filtered |= header(&response, "oci-filters-applied")
+                .is_some_and(|h| h.split(',').any(|f| f.trim() == "artifactType"));
             let next = header(&response, "link").and_then(|l| next_link(&l));
             let bytes = read_limited(response, self.limits.manifest_bytes, &url, "referrers index").await?;
             let index = Manifest::parse(&bytes, Some(OCI_INDEX))
@@ -393,7 +408,12 @@ impl RegistryClient {
         Ok(Referrers { via: ReferrersVia::Api, descriptors })
     }
 
-    async fn referrers_by_tag(&self, r: &Reference, subject: &Digest, artifact_type: Option<&str>) -> Result<Referrers, OciError> {
+    async fn referrers_by_tag(
+        &self,
+        r: &Reference,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Referrers, OciError> {
         let tag = r.at_tag(&subject.referrers_tag());
         let mut descriptors = match self.manifest_optional(&tag).await? {
             None => Vec::new(),
@@ -455,7 +475,11 @@ async fn check_status(response: reqwest::Response, url: &str) -> Result<reqwest:
     let body = read_limited(response, 16 * 1024, url, "error body").await.unwrap_or_default();
     let detail = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
-        .and_then(|v| v.pointer("/errors/0/code").and_then(|c| c.as_str()).map(|c| format!(" ({})", c.chars().take(60).collect::<String>())))
+        .and_then(|v| {
+            v.pointer("/errors/0/code")
+                .and_then(|c| c.as_str())
+                .map(|c| format!(" ({})", c.chars().take(60).collect::<String>()))
+        })
         .unwrap_or_default();
     Err(OciError::Status { url: url.into(), status: status.as_u16(), detail })
 }
@@ -466,7 +490,12 @@ fn header(response: &reqwest::Response, name: &str) -> Option<String> {
 
 /// Reads a body of at most `limit` bytes (refusing early on a larger
 /// Content-Length).
-async fn read_limited(mut response: reqwest::Response, limit: u64, url: &str, what: &'static str) -> Result<Vec<u8>, OciError> {
+async fn read_limited(
+    mut response: reqwest::Response,
+    limit: u64,
+    url: &str,
+    what: &'static str,
+) -> Result<Vec<u8>, OciError> {
     if response.content_length().is_some_and(|n| n > limit) {
         return Err(OciError::TooLarge { url: url.into(), what, limit });
     }
@@ -567,7 +596,10 @@ mod tests {
         assert_eq!(p["scope"], "repository:a/b:pull");
         let (scheme, p) = parse_challenge(r#"Basic realm="x \"y\"", charset=UTF-8"#);
         assert_eq!((scheme.as_str(), p["realm"].as_str(), p["charset"].as_str()), ("Basic", "x \"y\"", "UTF-8"));
-        assert_eq!(next_link(r#"</v2/a/tags/list?n=2&last=b>; rel="next""#).as_deref(), Some("/v2/a/tags/list?n=2&last=b"));
+        assert_eq!(
+            next_link(r#"</v2/a/tags/list?n=2&last=b>; rel="next""#).as_deref(),
+            Some("/v2/a/tags/list?n=2&last=b")
+        );
         assert_eq!(next_link(r#"<https://x/y>; rel="prev""#), None);
         assert_eq!(url_encode("application/spdx+json"), "application%2Fspdx%2Bjson");
     }

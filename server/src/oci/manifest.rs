@@ -114,6 +114,7 @@ pub struct ImageIndex {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // a handful per check; boxing buys nothing
 pub enum Manifest {
     Image(ImageManifest),
     Index(ImageIndex),
@@ -174,9 +175,9 @@ impl Manifest {
                 raw.schema_version.map_or("missing".to_string(), |v| v.to_string())
             )));
         }
-        let header = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_string()).filter(|c| {
-            matches!(c.as_str(), OCI_MANIFEST | OCI_INDEX | DOCKER_MANIFEST | DOCKER_MANIFEST_LIST)
-        });
+        let header = content_type
+            .map(|c| c.split(';').next().unwrap_or("").trim().to_string())
+            .filter(|c| matches!(c.as_str(), OCI_MANIFEST | OCI_INDEX | DOCKER_MANIFEST | DOCKER_MANIFEST_LIST));
         let media_type = match (raw.media_type, header) {
             (Some(m), _) => m,
             (None, Some(h)) => h,
@@ -202,7 +203,9 @@ impl Manifest {
                 subject: raw.subject,
                 annotations: raw.annotations,
             })),
-            other => Err(ManifestError(format!("unsupported mediaType {:?}", other.chars().take(100).collect::<String>()))),
+            other => {
+                Err(ManifestError(format!("unsupported mediaType {:?}", other.chars().take(100).collect::<String>())))
+            }
         }
     }
 
@@ -279,7 +282,14 @@ mod tests {
             .manifests
             .iter()
             .filter_map(|d| d.platform.as_ref())
-            .map(|p| format!("{}/{}{}", p.os, p.architecture, p.variant.as_ref().map(|v| format!("/{v}")).unwrap_or_default()))
+            .map(|p| {
+                format!(
+                    "{}/{}{}",
+                    p.os,
+                    p.architecture,
+                    p.variant.as_ref().map(|v| format!("/{v}")).unwrap_or_default()
+                )
+            })
             .collect();
         assert!(platforms.contains(&"linux/arm/v7".to_string()), "{platforms:?}");
 
@@ -293,9 +303,11 @@ mod tests {
         assert_eq!(chart.kind(), ArtifactKind::HelmChart);
         assert_eq!(chart.media_type(), OCI_MANIFEST);
 
-        let tag_index =
-            Manifest::parse(&fixture("manifests/regclient-testrepo/referrers-tag-schema-index.sha256-dfae8f42.json"), None)
-                .unwrap();
+        let tag_index = Manifest::parse(
+            &fixture("manifests/regclient-testrepo/referrers-tag-schema-index.sha256-dfae8f42.json"),
+            None,
+        )
+        .unwrap();
         let Manifest::Index(t) = tag_index else { panic!() };
         assert!(t.manifests.iter().all(|d| d.artifact_type.is_some()));
     }
@@ -313,6 +325,9 @@ mod tests {
         ] {
             assert!(Manifest::parse(bad.as_bytes(), None).is_err(), "{bad}");
         }
-        assert_eq!(SbomFormat::from_media_type("application/vnd.cyclonedx+json; version=1.5"), Some(SbomFormat::CyclonedxJson));
+        assert_eq!(
+            SbomFormat::from_media_type("application/vnd.cyclonedx+json; version=1.5"),
+            Some(SbomFormat::CyclonedxJson)
+        );
     }
 }

@@ -223,7 +223,10 @@ mod tests {
     #[test]
     fn parses_tags_digests_ports_and_refuses_the_rest() {
         let r = Reference::parse("oci://127.0.0.1:5000/steward/demo:v1").unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()), ("127.0.0.1:5000", "steward/demo", Some("v1")));
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()),
+            ("127.0.0.1:5000", "steward/demo", Some("v1"))
+        );
         assert!(r.is_loopback());
         assert_eq!(r.repository_path(), "127.0.0.1:5000/steward/demo");
         assert_eq!(r.to_string(), "oci://127.0.0.1:5000/steward/demo:v1");

@@ -102,7 +102,13 @@ fn summary_lines(report: &ArtifactReport) -> Vec<(String, String)> {
         let status = if s.trusted { "trusted" } else { "not trusted" };
         rows.push((
             "signature".into(),
-            format!("{} {} {status}:{} — {}", serde_kebab(&s.source), s.manifest_digest, key.unwrap_or_default(), s.message),
+            format!(
+                "{} {} {status}:{} — {}",
+                serde_kebab(&s.source),
+                s.manifest_digest,
+                key.unwrap_or_default(),
+                s.message
+            ),
         ));
     }
     rows
@@ -132,7 +138,12 @@ pub fn text(report: &ArtifactReport, color: bool) -> String {
     }
     out.push('\n');
     for d in &report.evaluation.decisions {
-        out.push_str(&format!("  {:<7} {:<28} {}\n", paint(d.verdict, d.verdict.as_str()), d.rule, bounded(&d.message)));
+        out.push_str(&format!(
+            "  {:<7} {:<28} {}\n",
+            paint(d.verdict, d.verdict.as_str()),
+            d.rule,
+            bounded(&d.message)
+        ));
     }
     for w in &report.collected.warnings {
         out.push_str(&format!("\n  warning: {}", bounded(w)));
@@ -150,7 +161,12 @@ pub fn markdown(report: &ArtifactReport) -> String {
     let v = report.verdict();
     let c = &report.collected;
     let mut out = format!("### {} Steward artifact check: **{}**\n\n", icon(v), v);
-    out.push_str(&format!("`{}` — {} `{}`\n\n", md(&c.reference.to_string()).replace('`', ""), c.kind.as_str(), c.digest));
+    out.push_str(&format!(
+        "`{}` — {} `{}`\n\n",
+        md(&c.reference.to_string()).replace('`', ""),
+        c.kind.as_str(),
+        c.digest
+    ));
     out.push_str("| Verdict | Rule | Why |\n| --- | --- | --- |\n");
     for d in &report.evaluation.decisions {
         out.push_str(&format!("| {} {} | {} | {} |\n", icon(d.verdict), d.verdict, md(&d.rule), md(&d.message)));
@@ -161,7 +177,10 @@ pub fn markdown(report: &ArtifactReport) -> String {
     }
     if let Some(drift) = &report.drift {
         let findings: Vec<_> = drift.drift.license_findings().collect();
-        out.push_str(&format!("- **license drift**: {} license change(s) since the previous version\n", findings.len()));
+        out.push_str(&format!(
+            "- **license drift**: {} license change(s) since the previous version\n",
+            findings.len()
+        ));
         for f in findings {
             let path = f
                 .paths

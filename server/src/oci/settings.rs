@@ -70,7 +70,13 @@ pub fn validate_registries(
         if token.is_some() && password.is_some() {
             return Err(err(i, "give a `token` or a `username` and `password`, not both".into()));
         }
-        out.push(RegistryAuth { host: r.host.clone(), username: r.username.clone(), password, token, insecure: r.insecure });
+        out.push(RegistryAuth {
+            host: r.host.clone(),
+            username: r.username.clone(),
+            password,
+            token,
+            insecure: r.insecure,
+        });
     }
     Ok(out)
 }

@@ -121,8 +121,9 @@ impl PublicKey {
     /// True when `signature` (raw bytes) is this key's signature over `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match self {
-            PublicKey::Ed25519(k) => ed25519_dalek::Signature::from_slice(signature)
-                .is_ok_and(|s| k.verify_strict(message, &s).is_ok()),
+            PublicKey::Ed25519(k) => {
+                ed25519_dalek::Signature::from_slice(signature).is_ok_and(|s| k.verify_strict(message, &s).is_ok())
+            }
             PublicKey::P256(k) => {
                 use p256::ecdsa::signature::Verifier as _;
                 let sig = if signature.len() == 64 {

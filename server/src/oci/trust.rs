@@ -99,9 +99,12 @@ impl TrustedKeys {
                 (Some(p), None) => p.clone(),
                 (None, Some(f)) => {
                     let p = base.join(f);
-                    std::fs::read_to_string(&p).map_err(|e| field("public_key_file", format!("{}: {e}", p.display())))?
+                    std::fs::read_to_string(&p)
+                        .map_err(|e| field("public_key_file", format!("{}: {e}", p.display())))?
                 }
-                _ => return Err(field("public_key", "give `public_key` (PEM) or `public_key_file`, exactly one".into())),
+                _ => {
+                    return Err(field("public_key", "give `public_key` (PEM) or `public_key_file`, exactly one".into()));
+                }
             };
             let key = PublicKey::from_pem(&pem).map_err(|e| field("public_key", e.to_string()))?;
             let not_before = parse_time(&k.not_before).map_err(|m| field("not_before", m))?;
@@ -145,12 +148,16 @@ impl TrustedKeys {
                 }
                 Payload::TrustedKeyRetired(p) => {
                     let at = parse_time(p.not_after.as_str()).map_err(err)?;
-                    let k = keys.iter_mut().find(|k| k.id == p.key_id).ok_or_else(|| err(format!("unknown key {}", p.key_id)))?;
+                    let k = keys
+                        .iter_mut()
+                        .find(|k| k.id == p.key_id)
+                        .ok_or_else(|| err(format!("unknown key {}", p.key_id)))?;
                     k.not_after = Some(k.not_after.map_or(at, |old| old.min(at)));
                 }
                 Payload::TrustedKeyRotated(p) => {
                     let at = parse_time(p.effective_at.as_str()).map_err(err)?;
-                    let new = PublicKey::from_pem(&p.new_public_key).map_err(|e| err(format!("new_public_key: {e}")))?;
+                    let new =
+                        PublicKey::from_pem(&p.new_public_key).map_err(|e| err(format!("new_public_key: {e}")))?;
                     let old = keys
                         .iter_mut()
                         .find(|k| k.id == p.old_key_id)
@@ -164,7 +171,13 @@ impl TrustedKeys {
                     }
                     old.not_after = Some(old.not_after.map_or(at, |o| o.min(at)));
                     let owner = p.owner.clone();
-                    keys.push(TrustedKey { id: p.new_key_id.clone(), owner, not_before: at, not_after: None, key: new });
+                    keys.push(TrustedKey {
+                        id: p.new_key_id.clone(),
+                        owner,
+                        not_before: at,
+                        not_after: None,
+                        key: new,
+                    });
                 }
                 _ => {}
             }
@@ -275,7 +288,12 @@ pub struct SignatureFact {
 
 /// Judges one signature over the artifact `digest` in `repository_path`
 /// (`host/repository`). Pure: no network, no clock.
-pub fn assess(evidence: &SignatureEvidence, digest: &Digest, repository_path: &str, keys: &TrustedKeys) -> SignatureFact {
+pub fn assess(
+    evidence: &SignatureEvidence,
+    digest: &Digest,
+    repository_path: &str,
+    keys: &TrustedKeys,
+) -> SignatureFact {
     let mut fact = SignatureFact {
         source: evidence.source,
         manifest_digest: evidence.manifest_digest.to_string(),
@@ -319,7 +337,11 @@ pub fn assess(evidence: &SignatureEvidence, digest: &Digest, repository_path: &s
     let payload = match SimpleSigning::parse(&evidence.payload) {
         Ok(p) if p.payload_type == COSIGN_PAYLOAD_TYPE => p,
         Ok(p) => {
-            return fail(fact, SignatureProblem::BadPayload, format!("payload type is {:?}, not {COSIGN_PAYLOAD_TYPE:?}", p.payload_type));
+            return fail(
+                fact,
+                SignatureProblem::BadPayload,
+                format!("payload type is {:?}, not {COSIGN_PAYLOAD_TYPE:?}", p.payload_type),
+            );
         }
         Err(e) => return fail(fact, SignatureProblem::BadPayload, e),
     };
@@ -329,7 +351,11 @@ pub fn assess(evidence: &SignatureEvidence, digest: &Digest, repository_path: &s
     fact.identity_matches = signature::identity_matches(&payload.docker_reference, repository_path);
     fact.within_window = key.valid_at(evidence.first_seen);
     if !fact.digest_matches {
-        return fail(fact, SignatureProblem::DigestMismatch, format!("signs {}, not {digest}", payload.manifest_digest));
+        return fail(
+            fact,
+            SignatureProblem::DigestMismatch,
+            format!("signs {}, not {digest}", payload.manifest_digest),
+        );
     }
     if !fact.identity_matches {
         let m = format!("names {}, not {repository_path}", payload.docker_reference);
@@ -338,7 +364,8 @@ pub fn assess(evidence: &SignatureEvidence, digest: &Digest, repository_path: &s
     if !fact.within_window {
         let seen = format_time(evidence.first_seen);
         return if evidence.first_seen < key.not_before {
-            let m = format!("key {} is valid from {}; signature first seen {seen}", key.id, format_time(key.not_before));
+            let m =
+                format!("key {} is valid from {}; signature first seen {seen}", key.id, format_time(key.not_before));
             fail(fact, SignatureProblem::KeyNotYetValid, m)
         } else {
             let end = key.not_after.map(format_time).unwrap_or_default();
@@ -446,7 +473,13 @@ public_key_file = "registry-run/p256.pub"
         assert_eq!(k.keys[0].key.algorithm(), "ecdsa-p256");
         assert!(k.keys[0].valid_at(t("2030-01-01T00:00:00Z")));
         let cases = [
-            (ok.replace("public_key_file = \"registry-run/p256.pub\"", "public_key_file = \"cosign/sigstore-rs-rsa/rsa.pub\""), "keys[0].public_key: RSA keys are not supported"),
+            (
+                ok.replace(
+                    "public_key_file = \"registry-run/p256.pub\"",
+                    "public_key_file = \"cosign/sigstore-rs-rsa/rsa.pub\"",
+                ),
+                "keys[0].public_key: RSA keys are not supported",
+            ),
             (ok.replace("2026-01-01T00:00:00Z", "yesterday"), "keys[0].not_before"),
             (format!("{ok}not_after = \"2025-01-01T00:00:00Z\"\n"), "keys[0].not_after: must be after"),
             (ok.replace("owner = \"ci\"", "owner = \" \""), "keys[0].owner"),
