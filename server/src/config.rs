@@ -639,8 +639,11 @@ impl Config {
         }
 
         let registry_list = flags.registries.as_ref().or(file.registries.as_ref());
-        let registries =
-            crate::oci::settings::validate_registries(registry_list.map(Vec::as_slice).unwrap_or_default(), &file_name, env)?;
+        let registries = crate::oci::settings::validate_registries(
+            registry_list.map(Vec::as_slice).unwrap_or_default(),
+            &file_name,
+            env,
+        )?;
 
         Ok(Config {
             listen,

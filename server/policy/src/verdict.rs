@@ -156,7 +156,9 @@ pub(crate) fn parse_artifact_report(value: &Value, revision: &str) -> Result<Art
         }
         decisions.push(decision);
     }
-    decisions.sort_by(|a, b| b.verdict.cmp(&a.verdict).then_with(|| a.rule.cmp(&b.rule)).then_with(|| a.message.cmp(&b.message)));
+    decisions.sort_by(|a, b| {
+        b.verdict.cmp(&a.verdict).then_with(|| a.rule.cmp(&b.rule)).then_with(|| a.message.cmp(&b.message))
+    });
     let worst = decisions.iter().map(|d| d.verdict).max().unwrap_or(Verdict::Allow);
     if verdict < worst {
         return Err(out("verdict", &format!("`{verdict}` is more lenient than a decision's `{worst}`")));

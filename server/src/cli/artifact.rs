@@ -74,10 +74,7 @@ pub fn run(global: &GlobalArgs, cmd: ArtifactCommand) -> Result<ExitCode, Failur
 }
 
 fn time_arg(flag: &str, value: &Option<String>) -> Result<Option<time::OffsetDateTime>, Failure> {
-    value
-        .as_deref()
-        .map(|t| crate::oci::trust::parse_time(t).map_err(|e| Failure(format!("{flag}: {e}"))))
-        .transpose()
+    value.as_deref().map(|t| crate::oci::trust::parse_time(t).map_err(|e| Failure(format!("{flag}: {e}")))).transpose()
 }
 
 fn check(global: &GlobalArgs, args: CheckArgs) -> Result<ExitCode, Failure> {
@@ -106,13 +103,15 @@ fn check(global: &GlobalArgs, args: CheckArgs) -> Result<ExitCode, Failure> {
     if !compiled.engine.has_artifact_policy() {
         return Err(Failure("the policy bundle has no artifact policy (data.steward.artifact.report)".into()));
     }
-    let client = RegistryClient::new(config.registries.clone(), Limits::default(), Duration::from_secs(args.timeout.max(1)))?;
+    let client =
+        RegistryClient::new(config.registries.clone(), Limits::default(), Duration::from_secs(args.timeout.max(1)))?;
     let collected = super::block_on(crate::oci::collect(&client, &reference, &previous))??;
     let first_seen: BTreeMap<String, time::OffsetDateTime> = match first_seen {
         Some(t) => collected.signatures.iter().map(|s| (s.id(), t)).collect(),
         None => BTreeMap::new(),
     };
-    let inputs = AssessInputs { engine: &compiled.engine, licenses: &licenses, keys: &keys, now, first_seen: &first_seen };
+    let inputs =
+        AssessInputs { engine: &compiled.engine, licenses: &licenses, keys: &keys, now, first_seen: &first_seen };
     let report = crate::oci::assess(collected, &inputs)?;
     let text = match args.format {
         ArtifactFormat::Text => {
