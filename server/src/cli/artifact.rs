@@ -46,7 +46,7 @@ pub struct CheckArgs {
     output: Option<PathBuf>,
     /// Trusted signing keys: a TOML file of [[keys]] (id, owner, not_before, not_after, public_key
     /// or public_key_file). Without it no signature is trusted
-    #[arg(long, value_name = "FILE", env = "STEWARD_TRUSTED_KEYS")]
+    #[arg(long, value_name = "FILE")]
     trusted_keys: Option<PathBuf>,
     /// The previous version to measure license drift against: a tag, a reference, or `none`
     /// [default: the greatest semver tag below this one]

@@ -587,6 +587,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn plain_http_only_for_loopback_or_insecure_hosts() {
+        let insecure = RegistryAuth {
+            host: "lab.internal:5000".into(),
+            username: None,
+            password: None,
+            token: None,
+            insecure: true,
+        };
+        let c = RegistryClient::new(vec![insecure], Limits::default(), Duration::from_secs(1)).unwrap();
+        let base = |r: &str| c.base(&Reference::parse(r).unwrap()).unwrap();
+        assert_eq!(base("oci://registry.example.org/a:1"), "https://registry.example.org");
+        assert_eq!(base("oci://10.0.0.1:5000/a:1"), "https://10.0.0.1:5000");
+        assert_eq!(base("oci://127.0.0.1:5000/a:1"), "http://127.0.0.1:5000");
+        assert_eq!(base("oci://localhost/a:1"), "http://localhost");
+        assert_eq!(base("oci://lab.internal:5000/a:1"), "http://lab.internal:5000");
+        assert_eq!(base("oci://lab.internal/a:1"), "https://lab.internal");
+    }
+
+    #[test]
     fn challenges_and_links_are_parsed() {
         let (scheme, p) = parse_challenge(
             r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull""#,

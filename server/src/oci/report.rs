@@ -39,6 +39,12 @@ fn md(s: &str) -> String {
     out
 }
 
+/// Text for inside a code span: bounded, no backticks (nothing else is
+/// interpreted there).
+fn code(s: &str) -> String {
+    bounded(s).replace('`', "'")
+}
+
 fn icon(v: Verdict) -> &'static str {
     match v {
         Verdict::Allow => "✅",
@@ -161,12 +167,7 @@ pub fn markdown(report: &ArtifactReport) -> String {
     let v = report.verdict();
     let c = &report.collected;
     let mut out = format!("### {} Steward artifact check: **{}**\n\n", icon(v), v);
-    out.push_str(&format!(
-        "`{}` — {} `{}`\n\n",
-        md(&c.reference.to_string()).replace('`', ""),
-        c.kind.as_str(),
-        c.digest
-    ));
+    out.push_str(&format!("`{}` — {} `{}`\n\n", code(&c.reference.to_string()), c.kind.as_str(), c.digest));
     out.push_str("| Verdict | Rule | Why |\n| --- | --- | --- |\n");
     for d in &report.evaluation.decisions {
         out.push_str(&format!("| {} {} | {} | {} |\n", icon(d.verdict), d.verdict, md(&d.rule), md(&d.message)));

@@ -80,3 +80,37 @@ pub fn validate_registries(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(toml_text: &str) -> Result<Vec<RegistryAuth>, String> {
+        #[derive(Deserialize)]
+        struct F {
+            registries: Vec<RegistryFile>,
+        }
+        let f: F = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+        let env = |k: &str| (k == "REG_PW").then(|| "s3cret".to_string());
+        validate_registries(&f.registries, Path::new("steward.toml"), &env).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn registries_are_validated_and_secrets_hidden() {
+        let ok = entry("[[registries]]\nhost = \"reg.example:5000\"\nusername = \"ci\"\npassword_env = \"REG_PW\"\n")
+            .unwrap();
+        assert_eq!(ok[0].password.as_ref().unwrap().expose(), "s3cret");
+        assert!(!format!("{ok:?}").contains("s3cret"));
+        for (text, want) in [
+            ("[[registries]]\nhost = \"bad host\"\n", "registries[0]: invalid host"),
+            ("[[registries]]\nhost = \"r\"\nusername = \"ci\"\n", "go together"),
+            ("[[registries]]\nhost = \"r\"\npassword_env = \"NOPE\"\nusername = \"x\"\n", "NOPE, which is not set"),
+            ("[[registries]]\nhost = \"r\"\ntoken = \"t\"\nusername = \"x\"\npassword = \"p\"\n", "not both"),
+            ("[[registries]]\nhost = \"r\"\n[[registries]]\nhost = \"r\"\n", "listed twice"),
+            ("[[registries]]\nhost = \"r\"\nuser = \"x\"\n", "unknown field"),
+        ] {
+            let e = entry(text).unwrap_err();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+    }
+}

@@ -103,7 +103,10 @@ impl TrustedKeys {
                         .map_err(|e| field("public_key_file", format!("{}: {e}", p.display())))?
                 }
                 _ => {
-                    return Err(field("public_key", "give `public_key` (PEM) or `public_key_file`, exactly one".into()));
+                    return Err(field(
+                        "public_key",
+                        "give `public_key` (PEM) or `public_key_file`, exactly one".into(),
+                    ));
                 }
             };
             let key = PublicKey::from_pem(&pem).map_err(|e| field("public_key", e.to_string()))?;
@@ -457,6 +460,65 @@ mod tests {
         let mut junk = evidence(&sk, good, "2026-03-01T00:00:00Z");
         junk.signature = "%%%".into();
         assert_eq!(assess(&junk, &digest, repo, &trusted).problem, Some(SignatureProblem::BadEncoding));
+    }
+
+    #[test]
+    fn ledger_history_adds_rotates_and_retires_keys() {
+        use steward_ledger::entry::{SchemaV1, Timestamp, TrustedKeyAdded, TrustedKeyRetired, TrustedKeyRotated};
+        let (old_sk, old_pk) = p256_key(3);
+        let (_, new_pk) = p256_key(4);
+        let ts = |s: &str| Timestamp::parse(s).unwrap();
+        let added = Payload::TrustedKeyAdded(TrustedKeyAdded {
+            schema: SchemaV1,
+            key_id: "k1".into(),
+            owner: "release-team".into(),
+            algorithm: "ecdsa-p256".into(),
+            public_key: old_pk.to_pem(),
+            fingerprint: old_pk.fingerprint(),
+            not_before: ts("2026-01-01T00:00:00Z"),
+            not_after: None,
+            proposal_id: None,
+        });
+        let message = rotation_message("k1", "k2", &new_pk, "2026-06-01T00:00:00Z");
+        let sig: p256::ecdsa::Signature = old_sk.sign(&message);
+        use base64::Engine as _;
+        let rotated = |signature: String| {
+            Payload::TrustedKeyRotated(TrustedKeyRotated {
+                schema: SchemaV1,
+                old_key_id: "k1".into(),
+                new_key_id: "k2".into(),
+                owner: "release-team".into(),
+                new_algorithm: "ecdsa-p256".into(),
+                new_public_key: new_pk.to_pem(),
+                new_fingerprint: new_pk.fingerprint(),
+                effective_at: ts("2026-06-01T00:00:00Z"),
+                reason: "scheduled".into(),
+                proposal_id: None,
+                old_key_signature: Some(signature),
+            })
+        };
+        let good = rotated(base64::engine::general_purpose::STANDARD.encode(sig.to_der().as_bytes()));
+        let retired = Payload::TrustedKeyRetired(TrustedKeyRetired {
+            schema: SchemaV1,
+            key_id: "k2".into(),
+            not_after: ts("2026-09-01T00:00:00Z"),
+            reason: "compromise".into(),
+        });
+        for p in [&added, &good, &retired] {
+            p.validate().unwrap();
+        }
+        let keys = TrustedKeys::from_ledger([&added, &good, &retired]).unwrap();
+        let k1 = &keys.keys[0];
+        let k2 = &keys.keys[1];
+        assert!(k1.valid_at(t("2026-05-31T23:59:59Z")) && !k1.valid_at(t("2026-06-01T00:00:00Z")));
+        assert!(!k2.valid_at(t("2026-05-31T23:59:59Z")) && k2.valid_at(t("2026-06-01T00:00:00Z")));
+        assert!(!k2.valid_at(t("2026-09-01T00:00:00Z")));
+        // A rotation the old key did not sign is refused.
+        let forged = rotated(base64::engine::general_purpose::STANDARD.encode([1u8; 64]));
+        let err = TrustedKeys::from_ledger([&added, &forged]).unwrap_err();
+        assert!(err.message.contains("not signed by that key"), "{err}");
+        // Retiring an unknown key is refused.
+        assert!(TrustedKeys::from_ledger([&retired]).is_err());
     }
 
     #[test]
