@@ -43,14 +43,22 @@ impl PolicyEngine {
         // entrypoint is missing or errors on an empty report.
         let probe = gate_input(json!({ "findings": [] }), "1970-01-01T00:00:00Z", json!({}));
         compiled.evaluate(&probe)?;
-        // The artifact policy is optional, but when present it must
-        // evaluate on the smallest artifact input.
-        let probe = artifact_probe();
-        let value = compiled.query(&probe, ARTIFACT_ENTRYPOINT).map_err(|e| match e {
-            PolicyError::Eval(message) => PolicyError::Output { field: ARTIFACT_ENTRYPOINT.into(), message },
-            other => other,
-        })?;
-        if !value.is_null() {
+        // The artifact policy is optional (a bundle declares it with
+        // `package steward.artifact`), but when present it must evaluate on
+        // the smallest artifact input.
+        let declared =
+            compiled.bundle.policies().any(|f| f.text.lines().any(|l| l.trim() == "package steward.artifact"));
+        if declared {
+            let value = compiled.query(&artifact_probe(), ARTIFACT_ENTRYPOINT).map_err(|e| match e {
+                PolicyError::Eval(message) => PolicyError::Output { field: ARTIFACT_ENTRYPOINT.into(), message },
+                other => other,
+            })?;
+            if value.is_null() {
+                return Err(PolicyError::Output {
+                    field: ARTIFACT_ENTRYPOINT.into(),
+                    message: "undefined: the bundle must define it for every input".into(),
+                });
+            }
             parse_artifact_report(&value, compiled.revision())?;
             compiled.artifact = true;
         }
