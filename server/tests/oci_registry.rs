@@ -371,3 +371,55 @@ fn manifests_and_blobs_over_the_size_limit_are_refused() {
     let err = block_on(steward::oci::collect(&c, &r.at_digest(&image.digest), &Previous::Off)).unwrap_err();
     assert_eq!(err.code(), "too-large", "{err}");
 }
+
+#[test]
+fn image_index_lists_each_platform_and_docker_schema_2_is_an_image() {
+    let Some(reg) = Registry::distribution() else { return };
+    let (key, trusted) = release_key();
+    let amd = reg.push_image(REPO, "amd64", "amd64");
+    let arm = reg.push_image(REPO, "arm64", "arm64");
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}},{{"mediaType":"{OCI_MANIFEST}","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux","variant":"v8"}}}}]}}"#,
+        amd.digest, amd.size, arm.digest, arm.size
+    );
+    let digest = reg.put_manifest(REPO, "multi", index.as_bytes(), "application/vnd.oci.image.index.v1+json");
+    let desc = Desc { media_type: "application/vnd.oci.image.index.v1+json".into(), digest, size: index.len() };
+    let p = payload(&format!("{}/{REPO}", reg.host), &desc.digest);
+    reg.attach_signature(REPO, &desc, &p, &key.sign(&p), false);
+    let check = Check {
+        keys: &trusted,
+        previous: Previous::Off,
+        first_seen: Some(t("2026-03-01T00:00:00Z")),
+        now: t("2026-11-27T12:00:00Z"),
+    };
+    let r = check.run(&reg.reference(&format!("{REPO}:multi"))).unwrap();
+    assert_eq!(r.collected.kind, ArtifactKind::Index);
+    let platforms: Vec<String> = r
+        .collected
+        .platforms
+        .iter()
+        .map(|p| {
+            format!("{}/{}{}", p.os, p.architecture, p.variant.as_deref().map(|v| format!("/{v}")).unwrap_or_default())
+        })
+        .collect();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64/v8"]);
+    assert!(r.collected.platforms.iter().all(|p| p.kind == ArtifactKind::Image));
+    assert_eq!(r.collected.platforms[1].digest, arm.digest.to_string());
+    // An index needs no SBOM by default; the signature counts.
+    assert_eq!(r.verdict(), Verdict::Allow, "{}", messages(&r));
+
+    // Docker v2 schema 2: an image too.
+    let layer = std::fs::read(oci_support::data("registry-run/layer.tar.gz")).unwrap();
+    let config = br#"{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let (config_d, layer_d) = (reg.push_blob(REPO, config), reg.push_blob(REPO, &layer));
+    let docker = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"mediaType":"application/vnd.docker.container.image.v1+json","size":{},"digest":"{config_d}"}},"layers":[{{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":{},"digest":"{layer_d}"}}]}}"#,
+        config.len(),
+        layer.len()
+    );
+    reg.put_manifest(REPO, "docker", docker.as_bytes(), "application/vnd.docker.distribution.manifest.v2+json");
+    let r = check.run(&reg.reference(&format!("{REPO}:docker"))).unwrap();
+    assert_eq!(r.collected.kind, ArtifactKind::Image);
+    assert_eq!(r.collected.manifest.media_type(), "application/vnd.docker.distribution.manifest.v2+json");
+    assert_eq!(rules(&r, Verdict::Deny), ["sbom.required", "signature.required"], "{}", messages(&r));
+}

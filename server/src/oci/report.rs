@@ -103,13 +103,13 @@ fn summary_lines(report: &ArtifactReport) -> Vec<(String, String)> {
     for s in &report.signatures {
         let key = s.key.as_ref().map(|k| {
             let end = k.not_after.clone().unwrap_or_else(|| "open".into());
-            format!(" key {} ({}, {}, valid {} – {})", k.id, k.owner, k.algorithm, k.not_before, end)
+            format!(" (key {}, {}, {}, valid {} – {})", k.id, k.owner, k.algorithm, k.not_before, end)
         });
         let status = if s.trusted { "trusted" } else { "not trusted" };
         rows.push((
             "signature".into(),
             format!(
-                "{} {} {status}:{} — {}",
+                "{} {} {status}{}: {}",
                 serde_kebab(&s.source),
                 s.manifest_digest,
                 key.unwrap_or_default(),
