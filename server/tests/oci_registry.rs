@@ -423,3 +423,47 @@ fn image_index_lists_each_platform_and_docker_schema_2_is_an_image() {
     assert_eq!(r.collected.manifest.media_type(), "application/vnd.docker.distribution.manifest.v2+json");
     assert_eq!(rules(&r, Verdict::Deny), ["sbom.required", "signature.required"], "{}", messages(&r));
 }
+
+#[test]
+fn a_malformed_sbom_is_an_error_naming_the_referrer_and_a_dangling_referrer_a_warning() {
+    let Some(reg) = Registry::distribution() else { return };
+    let (key, trusted) = release_key();
+    let check = Check {
+        keys: &trusted,
+        previous: Previous::Off,
+        first_seen: Some(t("2026-03-01T00:00:00Z")),
+        now: t("2026-11-27T12:00:00Z"),
+    };
+    let signed = |tag: &str| {
+        let image = reg.push_image(REPO, tag, tag);
+        let p = payload(&format!("{}/{REPO}", reg.host), &image.digest);
+        reg.attach_signature(REPO, &image, &p, &key.sign(&p), true);
+        image
+    };
+
+    // A referrer without an SBOM layer, and one the tag-schema index lists
+    // but the registry no longer has (deleted after the index's last
+    // update): both skipped with a warning.
+    let image = signed("v1.0.0");
+    let empty = reg.push_blob(REPO, b"{}");
+    let no_layer = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","artifactType":"{SPDX}","config":{{"mediaType":"application/vnd.oci.empty.v1+json","digest":"{empty}","size":2}},"layers":[],"subject":{}}}"#,
+        image.json()
+    );
+    reg.attach(REPO, &image, SPDX, &no_layer);
+    let gone = reg.attach_sbom(REPO, &image, SPDX, &spdx("demo-app", &[]));
+    reg.delete_manifest(REPO, &gone.digest);
+    let r = check.run(&reg.reference(&format!("{REPO}:v1.0.0"))).unwrap();
+    let warnings = r.collected.warnings.join("\n");
+    assert!(warnings.contains(&format!("SBOM referrer {} is listed but not found", gone.digest)), "{warnings}");
+    assert!(warnings.contains("has no SBOM layer"), "{warnings}");
+    assert_eq!(rules(&r, Verdict::Deny), ["sbom.required"], "{}", messages(&r));
+
+    // An SBOM that does not parse: an error naming the referrer, no verdict.
+    let image = signed("v2.0.0");
+    let broken = reg.attach_sbom(REPO, &image, SPDX, "{\"spdxVersion\": \"SPDX-2.3\", \"packages\": [");
+    let err = check.run(&reg.reference(&format!("{REPO}:v2.0.0"))).unwrap_err();
+    assert_eq!(err.code(), "invalid-artifact", "{err}");
+    let text = err.to_string();
+    assert!(text.contains("sbom.spdx.json") && text.contains(&format!("referrer {}", broken.digest)), "{text}");
+}

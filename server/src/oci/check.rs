@@ -240,7 +240,11 @@ pub async fn collect(
                 sboms.push(doc);
             }
         } else if artifact_type == COSIGN_SIGNATURE_ARTIFACT {
-            let m = client.manifest(&at.at_digest(&d.digest)).await?;
+            // A referrers index may still list a deleted manifest.
+            let Some(m) = client.manifest_optional(&at.at_digest(&d.digest)).await? else {
+                warnings.push(format!("signature referrer {} is listed but not found; ignored", d.digest));
+                continue;
+            };
             if m.manifest.subject().map(|s| &s.digest) != Some(&digest) {
                 warnings.push(format!("signature referrer {} names another subject; ignored", d.digest));
                 continue;
@@ -292,7 +296,10 @@ async fn read_sbom(
     format: SbomFormat,
     warnings: &mut Vec<String>,
 ) -> Result<Option<SbomDocument>, CheckError> {
-    let m = client.manifest(&at.at_digest(&d.digest)).await?;
+    let Some(m) = client.manifest_optional(&at.at_digest(&d.digest)).await? else {
+        warnings.push(format!("SBOM referrer {} is listed but not found; ignored", d.digest));
+        return Ok(None);
+    };
     if m.manifest.subject().map(|s| &s.digest) != Some(subject) {
         warnings.push(format!("SBOM referrer {} names another subject; ignored", d.digest));
         return Ok(None);
@@ -509,8 +516,11 @@ fn sbom_file_names(docs: &[SbomDocument]) -> Vec<String> {
 /// The SBOMs as one scan: each document a file the scanner recognises.
 fn scan_sboms(label: String, docs: &[SbomDocument], licenses: &ValidLicenseConfig) -> Result<Scan, CheckError> {
     let names = sbom_file_names(docs);
+    let which: Vec<String> =
+        names.iter().zip(docs).map(|(n, d)| format!("{n} = referrer {}", d.manifest_digest)).collect();
     let tree = MemoryTree::new(names.into_iter().zip(docs.iter().map(|d| d.bytes.clone())));
-    let mut scan = scan_valid(&tree, licenses).map_err(|e| CheckError::Invalid(format!("SBOM: {e}")))?;
+    let mut scan = scan_valid(&tree, licenses)
+        .map_err(|e| CheckError::Invalid(format!("SBOM of {label}: {e} ({})", which.join(", "))))?;
     scan.input = label;
     Ok(scan)
 }

@@ -297,6 +297,12 @@ impl Registry {
         }
     }
 
+    /// Deletes a manifest by digest (docker-registry has deletes enabled).
+    pub fn delete_manifest(&self, repo: &str, digest: &Digest) {
+        let r = self.http.delete(format!("http://{}/v2/{repo}/manifests/{digest}", self.host)).send().unwrap();
+        assert!(r.status().is_success(), "DELETE {digest}: {}", r.status());
+    }
+
     /// The file a blob is stored in (docker-registry's filesystem layout).
     pub fn blob_file(&self, digest: &Digest) -> PathBuf {
         assert_eq!(self.kind, Kind::Distribution);
