@@ -61,7 +61,18 @@ pub struct Registry {
 }
 
 impl Drop for Registry {
+    /// SIGTERM to `timeout`, which passes it on to the registry and exits
+    /// (a SIGKILL would leave the registry running without its parent);
+    /// SIGKILL only if that does not end it within five seconds.
     fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
