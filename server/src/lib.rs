@@ -17,6 +17,7 @@
 //! - [`forge`]: GitHub-compatible webhooks and the forge API client.
 //! - [`jobs`]: background workers for webhook gate jobs.
 //! - [`registry`]: package registry look-ups over HTTP for the scanner (off by default), cached on disk.
+//! - [`oci`]: OCI artifact checks (images, indexes, Helm charts): registry client, referrers, SBOMs, signatures.
 
 pub mod app;
 pub mod auth;
@@ -28,6 +29,7 @@ pub mod http;
 pub mod jobs;
 pub mod keys;
 pub mod ledger;
+pub mod oci;
 pub mod policy;
 pub mod registry;
 pub mod runtime;

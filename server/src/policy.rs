@@ -17,6 +17,9 @@ use steward_policy::{Bundle, PolicyEngine, PolicyError, TestReport, run_tests};
 /// The default bundle, compiled into the binary from `policies/`. A test
 /// checks this list against the directory so the two cannot drift apart.
 pub const EMBEDDED_BUNDLE: &[(&str, &str)] = &[
+    ("artifact.rego", include_str!("../../policies/artifact.rego")),
+    ("artifact_test.rego", include_str!("../../policies/artifact_test.rego")),
+    ("data/artifact.yaml", include_str!("../../policies/data/artifact.yaml")),
     ("data/exceptions.yaml", include_str!("../../policies/data/exceptions.yaml")),
     ("data/licenses.yaml", include_str!("../../policies/data/licenses.yaml")),
     ("exceptions.rego", include_str!("../../policies/exceptions.rego")),

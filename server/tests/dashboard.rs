@@ -199,7 +199,7 @@ async fn policies_page_shows_the_serving_revision_its_tests_and_files() {
     let results: Vec<String> = select(&doc, "table.tests tbody td .badge").iter().map(text).collect();
     assert!(results.len() >= 18 && results.iter().all(|r| r == "pass"), "{results:?}");
     let files: Vec<String> = select(&doc, "details.policy-file summary .mono").iter().map(text).collect();
-    assert_eq!(files[0], "exceptions.rego", "policies first: {files:?}");
+    assert_eq!(files[0], "artifact.rego", "policies first: {files:?}");
     assert!(files.contains(&"data/licenses.yaml".to_string()));
     let history = select(&doc, "table.revisions tbody tr");
     assert_eq!(history.len(), 1);

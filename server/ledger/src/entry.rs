@@ -131,11 +131,19 @@ pub enum EntryKind {
     KeyRotation,
     /// A license exception the CI gate honours.
     ExceptionGranted,
+    /// A policy verdict on an OCI artifact (image, index, Helm chart).
+    ArtifactVerdict,
+    /// A key trusted to sign artifacts, with its validity window.
+    TrustedKeyAdded,
+    /// A trusted artifact key stops counting from a time on.
+    TrustedKeyRetired,
+    /// A trusted artifact key is replaced by another.
+    TrustedKeyRotated,
 }
 
 impl EntryKind {
     /// Every kind, in documentation order.
-    pub const ALL: [EntryKind; 12] = [
+    pub const ALL: [EntryKind; 16] = [
         EntryKind::ScanVerdict,
         EntryKind::PolicyRevision,
         EntryKind::VoterRegistration,
@@ -148,6 +156,10 @@ impl EntryKind {
         EntryKind::Redemption,
         EntryKind::KeyRotation,
         EntryKind::ExceptionGranted,
+        EntryKind::ArtifactVerdict,
+        EntryKind::TrustedKeyAdded,
+        EntryKind::TrustedKeyRetired,
+        EntryKind::TrustedKeyRotated,
     ];
 
     /// The kebab-case name used in JSON.
@@ -165,6 +177,10 @@ impl EntryKind {
             EntryKind::Redemption => "redemption",
             EntryKind::KeyRotation => "key-rotation",
             EntryKind::ExceptionGranted => "exception-granted",
+            EntryKind::ArtifactVerdict => "artifact-verdict",
+            EntryKind::TrustedKeyAdded => "trusted-key-added",
+            EntryKind::TrustedKeyRetired => "trusted-key-retired",
+            EntryKind::TrustedKeyRotated => "trusted-key-rotated",
         }
     }
 
@@ -1090,6 +1106,123 @@ pub struct ExceptionGranted {
     pub expires_at: Option<Timestamp>,
 }
 
+/// The policy's verdict on an artifact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArtifactOutcome {
+    /// Every rule passed.
+    Allow,
+    /// A person must look.
+    Review,
+    /// A rule denied the artifact.
+    Deny,
+}
+
+/// `artifact-verdict`: the policy's verdict on an OCI artifact, the
+/// digest of the facts it was given, and the policy revision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactVerdict {
+    /// Payload schema version: always `1` for this type.
+    pub schema: SchemaV1,
+    /// `host[:port]/repository`.
+    pub repository: String,
+    /// The reference as it was checked (`oci://…:tag` or `…@digest`).
+    pub reference: String,
+    /// The artifact's manifest digest, `sha256:<hex>` or `sha512:<hex>`.
+    pub digest: String,
+    /// `image`, `index`, `helm-chart` or `artifact`.
+    pub artifact_kind: String,
+    /// The policy revision (see `policy-revision`) that decided.
+    pub policy_revision: String,
+    /// The verdict.
+    pub verdict: ArtifactOutcome,
+    /// Rules of the decisions that were not `allow`, sorted, no duplicates.
+    pub rules: Vec<String>,
+    /// SHA-256 (hex) of the policy input (`steward.artifact-input/v1`):
+    /// the compact JSON bytes the policy was given (the facts).
+    pub facts_sha256: String,
+    /// Manifest digests of the SBOM referrers read.
+    pub sbom_digests: Vec<String>,
+    /// Ids of the trusted keys whose signatures counted.
+    pub signature_keys: Vec<String>,
+    /// The previous version's digest the license drift was measured against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_digest: Option<String>,
+}
+
+/// `trusted-key-added`: a key trusted to sign artifacts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedKeyAdded {
+    /// Payload schema version: always `1` for this type.
+    pub schema: SchemaV1,
+    /// Key id, unique in the ledger.
+    pub key_id: String,
+    /// Who holds the private key.
+    pub owner: String,
+    /// `ed25519` or `ecdsa-p256`.
+    pub algorithm: String,
+    /// The SubjectPublicKeyInfo as PEM.
+    pub public_key: String,
+    /// `sha256:<hex>` of the DER SubjectPublicKeyInfo.
+    pub fingerprint: String,
+    /// Signatures first seen before this do not count.
+    pub not_before: Timestamp,
+    /// Signatures first seen at or after this do not count; absent: open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<Timestamp>,
+    /// The proposal whose decision approved it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal_id: Option<String>,
+}
+
+/// `trusted-key-retired`: a trusted key stops counting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedKeyRetired {
+    /// Payload schema version: always `1` for this type.
+    pub schema: SchemaV1,
+    /// The key retired.
+    pub key_id: String,
+    /// From when its signatures no longer count (earlier windows stay).
+    pub not_after: Timestamp,
+    /// Why (`scheduled`, `compromise`, …).
+    pub reason: String,
+}
+
+/// `trusted-key-rotated`: a trusted key is replaced. Approved by the old
+/// key's signature or by a governance decision, exactly one of them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedKeyRotated {
+    /// Payload schema version: always `1` for this type.
+    pub schema: SchemaV1,
+    /// The key being replaced; its window ends at `effective_at`.
+    pub old_key_id: String,
+    /// The new key's id; its window starts at `effective_at`.
+    pub new_key_id: String,
+    /// Who holds the new key.
+    pub owner: String,
+    /// `ed25519` or `ecdsa-p256`.
+    pub new_algorithm: String,
+    /// The new SubjectPublicKeyInfo as PEM.
+    pub new_public_key: String,
+    /// `sha256:<hex>` of the new DER SubjectPublicKeyInfo.
+    pub new_fingerprint: String,
+    /// When the new key takes over.
+    pub effective_at: Timestamp,
+    /// Why (`scheduled`, `compromise`, …).
+    pub reason: String,
+    /// The proposal whose decision approved the rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal_id: Option<String>,
+    /// Base64 signature by the old key over the rotation message (see
+    /// ENTRIES.md); verified by the server, which knows the key algorithms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_key_signature: Option<String>,
+}
+
 /// A typed payload, one variant per [`EntryKind`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Payload {
@@ -1117,6 +1250,14 @@ pub enum Payload {
     KeyRotation(KeyRotation),
     /// `exception-granted`
     ExceptionGranted(ExceptionGranted),
+    /// `artifact-verdict`
+    ArtifactVerdict(ArtifactVerdict),
+    /// `trusted-key-added`
+    TrustedKeyAdded(TrustedKeyAdded),
+    /// `trusted-key-retired`
+    TrustedKeyRetired(TrustedKeyRetired),
+    /// `trusted-key-rotated`
+    TrustedKeyRotated(TrustedKeyRotated),
 }
 
 fn contains_null(v: &Value) -> bool {
@@ -1245,6 +1386,17 @@ fn check_scope(kind: EntryKind, scope: &ExceptionScope) -> Result<(), EntryError
     Ok(())
 }
 
+fn is_sha256_digest(s: &str) -> bool {
+    s.strip_prefix("sha256:").is_some_and(is_hex64)
+}
+
+/// `sha256:<64 hex>` or `sha512:<128 hex>`, as OCI digests are written.
+fn is_oci_digest(s: &str) -> bool {
+    is_sha256_digest(s)
+        || s.strip_prefix("sha512:")
+            .is_some_and(|h| h.len() == 128 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
 impl Payload {
     /// The entry kind of this payload.
     pub fn kind(&self) -> EntryKind {
@@ -1261,6 +1413,10 @@ impl Payload {
             Payload::Redemption(_) => EntryKind::Redemption,
             Payload::KeyRotation(_) => EntryKind::KeyRotation,
             Payload::ExceptionGranted(_) => EntryKind::ExceptionGranted,
+            Payload::ArtifactVerdict(_) => EntryKind::ArtifactVerdict,
+            Payload::TrustedKeyAdded(_) => EntryKind::TrustedKeyAdded,
+            Payload::TrustedKeyRetired(_) => EntryKind::TrustedKeyRetired,
+            Payload::TrustedKeyRotated(_) => EntryKind::TrustedKeyRotated,
         }
     }
 
@@ -1279,6 +1435,10 @@ impl Payload {
             Payload::Redemption(p) => serde_json::to_value(p),
             Payload::KeyRotation(p) => serde_json::to_value(p),
             Payload::ExceptionGranted(p) => serde_json::to_value(p),
+            Payload::ArtifactVerdict(p) => serde_json::to_value(p),
+            Payload::TrustedKeyAdded(p) => serde_json::to_value(p),
+            Payload::TrustedKeyRetired(p) => serde_json::to_value(p),
+            Payload::TrustedKeyRotated(p) => serde_json::to_value(p),
         }
         .map_err(|e| EntryError::Json(e.to_string()))?;
         jcs::check(&value)?;
@@ -1317,6 +1477,10 @@ impl Payload {
             EntryKind::Redemption => Payload::Redemption(typed(kind, map)?),
             EntryKind::KeyRotation => Payload::KeyRotation(typed(kind, map)?),
             EntryKind::ExceptionGranted => Payload::ExceptionGranted(typed(kind, map)?),
+            EntryKind::ArtifactVerdict => Payload::ArtifactVerdict(typed(kind, map)?),
+            EntryKind::TrustedKeyAdded => Payload::TrustedKeyAdded(typed(kind, map)?),
+            EntryKind::TrustedKeyRetired => Payload::TrustedKeyRetired(typed(kind, map)?),
+            EntryKind::TrustedKeyRotated => Payload::TrustedKeyRotated(typed(kind, map)?),
         })
     }
 
@@ -1339,6 +1503,10 @@ impl Payload {
             EntryKind::Redemption => Payload::Redemption(typed(kind, json)?),
             EntryKind::KeyRotation => Payload::KeyRotation(typed(kind, json)?),
             EntryKind::ExceptionGranted => Payload::ExceptionGranted(typed(kind, json)?),
+            EntryKind::ArtifactVerdict => Payload::ArtifactVerdict(typed(kind, json)?),
+            EntryKind::TrustedKeyAdded => Payload::TrustedKeyAdded(typed(kind, json)?),
+            EntryKind::TrustedKeyRetired => Payload::TrustedKeyRetired(typed(kind, json)?),
+            EntryKind::TrustedKeyRotated => Payload::TrustedKeyRotated(typed(kind, json)?),
         })
     }
 
@@ -1502,6 +1670,64 @@ impl Payload {
                     return fail("proposal_id and decision_index go together");
                 }
                 check_scope(kind, &p.scope)?;
+            }
+            Payload::ArtifactVerdict(p) => {
+                nonempty(&[
+                    ("repository", &p.repository),
+                    ("reference", &p.reference),
+                    ("artifact_kind", &p.artifact_kind),
+                ])?;
+                if !is_oci_digest(&p.digest) {
+                    return fail("digest must be sha256:<64 hex> or sha512:<128 hex>");
+                }
+                if p.previous_digest.as_deref().is_some_and(|d| !is_oci_digest(d)) {
+                    return fail("previous_digest must be sha256:<64 hex> or sha512:<128 hex>");
+                }
+                if p.sbom_digests.iter().any(|d| !is_oci_digest(d)) {
+                    return fail("every sbom_digests entry must be sha256:<64 hex> or sha512:<128 hex>");
+                }
+                if !is_hex64(&p.policy_revision) || !is_hex64(&p.facts_sha256) {
+                    return fail("policy_revision and facts_sha256 must be 64 lowercase hex digits");
+                }
+                if !p.rules.windows(2).all(|w| w[0] < w[1]) {
+                    return fail("rules must be sorted, without duplicates");
+                }
+            }
+            Payload::TrustedKeyAdded(p) => {
+                nonempty(&[("key_id", &p.key_id), ("owner", &p.owner), ("public_key", &p.public_key)])?;
+                if !matches!(p.algorithm.as_str(), "ed25519" | "ecdsa-p256") {
+                    return fail("algorithm must be ed25519 or ecdsa-p256");
+                }
+                if !is_sha256_digest(&p.fingerprint) {
+                    return fail("fingerprint must be sha256:<64 hex>");
+                }
+                if p.not_after.as_ref().is_some_and(|end| *end <= p.not_before) {
+                    return fail("not_after must be after not_before");
+                }
+            }
+            Payload::TrustedKeyRetired(p) => {
+                nonempty(&[("key_id", &p.key_id), ("reason", &p.reason)])?;
+            }
+            Payload::TrustedKeyRotated(p) => {
+                nonempty(&[
+                    ("old_key_id", &p.old_key_id),
+                    ("new_key_id", &p.new_key_id),
+                    ("owner", &p.owner),
+                    ("new_public_key", &p.new_public_key),
+                    ("reason", &p.reason),
+                ])?;
+                if p.old_key_id == p.new_key_id {
+                    return fail("new_key_id must differ from old_key_id");
+                }
+                if !matches!(p.new_algorithm.as_str(), "ed25519" | "ecdsa-p256") {
+                    return fail("new_algorithm must be ed25519 or ecdsa-p256");
+                }
+                if !is_sha256_digest(&p.new_fingerprint) {
+                    return fail("new_fingerprint must be sha256:<64 hex>");
+                }
+                if p.proposal_id.is_some() == p.old_key_signature.is_some() {
+                    return fail("exactly one of proposal_id and old_key_signature approves a rotation");
+                }
             }
         }
         Ok(())
@@ -1723,6 +1949,31 @@ mod tests {
     }
 
     #[test]
+    fn artifact_and_trusted_key_payloads_check_their_invariants() {
+        let all = crate::entry::examples::all();
+        let find = |k: EntryKind| all.iter().find(|p| p.kind() == k).cloned().unwrap();
+        let Payload::TrustedKeyRotated(rotated) = find(EntryKind::TrustedKeyRotated) else { panic!() };
+        let both = TrustedKeyRotated { old_key_signature: Some("c2ln".into()), ..rotated.clone() };
+        let neither = TrustedKeyRotated { proposal_id: None, ..rotated.clone() };
+        let same = TrustedKeyRotated { new_key_id: rotated.old_key_id.clone(), ..rotated.clone() };
+        for bad in [both, neither, same] {
+            assert!(Payload::TrustedKeyRotated(bad).validate().is_err());
+        }
+        let Payload::TrustedKeyAdded(added) = find(EntryKind::TrustedKeyAdded) else { panic!() };
+        let rsa = TrustedKeyAdded { algorithm: "rsa".into(), ..added.clone() };
+        let backwards = TrustedKeyAdded { not_after: Some(added.not_before.clone()), ..added.clone() };
+        for bad in [rsa, backwards] {
+            assert!(Payload::TrustedKeyAdded(bad).validate().is_err());
+        }
+        let Payload::ArtifactVerdict(verdict) = find(EntryKind::ArtifactVerdict) else { panic!() };
+        let short = ArtifactVerdict { digest: "sha256:abc".into(), ..verdict.clone() };
+        let unsorted = ArtifactVerdict { rules: vec!["b".into(), "a".into()], ..verdict.clone() };
+        for bad in [short, unsorted] {
+            assert!(Payload::ArtifactVerdict(bad).validate().is_err());
+        }
+    }
+
+    #[test]
     fn every_kind_has_a_working_example() {
         for payload in crate::entry::examples::all() {
             let e = Entry::new(&payload, time(), "server").unwrap();
@@ -1746,6 +1997,9 @@ pub mod examples {
     fn ts(s: &str) -> Timestamp {
         Timestamp(s.to_owned())
     }
+
+    /// sigstore-rs's test key (an ECDSA P-256 SubjectPublicKeyInfo).
+    const EXAMPLE_P256_PEM: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENptdY/l3nB0yqkXLBWkZWQwo6+cu\nOSWS1X9vPavpiQOoTTGC0xX57OojUadxF1cdQmrsiReWg2Wn4FneJfa8xw==\n-----END PUBLIC KEY-----\n";
 
     /// A `scan-verdict`.
     pub fn scan_verdict() -> Payload {
@@ -1771,7 +2025,7 @@ pub mod examples {
         SignerKey::from_seed("alice@steward", &[seed; 32]).map(|k| k.verifier_key().to_string()).unwrap_or_default()
     }
 
-    /// All twelve kinds (the first three stay `scan-verdict`,
+    /// All sixteen kinds (the first three stay `scan-verdict`,
     /// `policy-revision`, `proposal`: tests and benchmarks index them).
     pub fn all() -> Vec<Payload> {
         let scope = ExceptionScope {
@@ -1912,6 +2166,50 @@ pub mod examples {
                 schema: SchemaV1,
                 proposal_id: "rfc-3".into(),
                 reason: Some("superseded by rfc-4".into()),
+            }),
+            Payload::ArtifactVerdict(ArtifactVerdict {
+                schema: SchemaV1,
+                repository: "registry.example.org/acme/widget".into(),
+                reference: "oci://registry.example.org/acme/widget:1.4.0".into(),
+                digest: format!("sha256:{HEX_A}"),
+                artifact_kind: "image".into(),
+                policy_revision: HEX_B.into(),
+                verdict: ArtifactOutcome::Deny,
+                rules: vec!["signature.required".into()],
+                facts_sha256: HEX_A.into(),
+                sbom_digests: vec![format!("sha256:{HEX_B}")],
+                signature_keys: vec![],
+                previous_digest: Some(format!("sha256:{HEX_B}")),
+            }),
+            Payload::TrustedKeyAdded(TrustedKeyAdded {
+                schema: SchemaV1,
+                key_id: "release-2026".into(),
+                owner: "release-team".into(),
+                algorithm: "ecdsa-p256".into(),
+                public_key: EXAMPLE_P256_PEM.into(),
+                fingerprint: format!("sha256:{HEX_A}"),
+                not_before: ts("2026-01-01T00:00:00Z"),
+                not_after: Some(ts("2027-01-01T00:00:00Z")),
+                proposal_id: None,
+            }),
+            Payload::TrustedKeyRetired(TrustedKeyRetired {
+                schema: SchemaV1,
+                key_id: "release-2026".into(),
+                not_after: ts("2026-09-01T00:00:00Z"),
+                reason: "scheduled".into(),
+            }),
+            Payload::TrustedKeyRotated(TrustedKeyRotated {
+                schema: SchemaV1,
+                old_key_id: "release-2026".into(),
+                new_key_id: "release-2027".into(),
+                owner: "release-team".into(),
+                new_algorithm: "ecdsa-p256".into(),
+                new_public_key: EXAMPLE_P256_PEM.into(),
+                new_fingerprint: format!("sha256:{HEX_B}"),
+                effective_at: ts("2027-01-01T00:00:00Z"),
+                reason: "scheduled".into(),
+                proposal_id: Some("rfc-31".into()),
+                old_key_signature: None,
             }),
         ]
     }

@@ -2,7 +2,7 @@
 
 use crate::bundle::Bundle;
 use crate::error::PolicyError;
-use crate::verdict::{Evaluation, parse_report};
+use crate::verdict::{ArtifactEvaluation, Evaluation, parse_artifact_report, parse_report};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -12,6 +12,13 @@ pub const ENTRYPOINT: &str = "data.steward.license.report";
 /// The version of the input document (`input.schema`).
 pub const INPUT_SCHEMA: &str = "steward.gate-input/v1";
 
+/// The artifact policy's rule: `{"verdict", "decisions"}` for one OCI
+/// artifact. Optional: a bundle without it cannot check artifacts.
+pub const ARTIFACT_ENTRYPOINT: &str = "data.steward.artifact.report";
+
+/// The version of the artifact input document (`input.schema`).
+pub const ARTIFACT_INPUT_SCHEMA: &str = "steward.artifact-input/v1";
+
 /// A bundle's policies and data, parsed once and cloned per evaluation
 /// (regorus engines are cheap to clone and not shared across threads
 /// mutably).
@@ -19,6 +26,8 @@ pub const INPUT_SCHEMA: &str = "steward.gate-input/v1";
 pub struct PolicyEngine {
     engine: regorus::Engine,
     bundle: Arc<Bundle>,
+    /// The bundle defines [`ARTIFACT_ENTRYPOINT`].
+    artifact: bool,
 }
 
 impl PolicyEngine {
@@ -30,11 +39,30 @@ impl PolicyEngine {
             engine.add_policy(f.path.clone(), f.text.clone()).map_err(syntax_error)?;
         }
         engine.add_data(to_regorus(bundle.data())?).map_err(|e| PolicyError::Eval(e.to_string()))?;
-        let compiled = PolicyEngine { engine, bundle: Arc::new(bundle) };
+        let mut compiled = PolicyEngine { engine, bundle: Arc::new(bundle), artifact: false };
         // Fail at load time, not at the first pull request, when the
         // entrypoint is missing or errors on an empty report.
         let probe = gate_input(json!({ "findings": [] }), "1970-01-01T00:00:00Z", json!({}));
         compiled.evaluate(&probe)?;
+        // The artifact policy is optional (a bundle declares it with
+        // `package steward.artifact`), but when present it must evaluate on
+        // the smallest artifact input.
+        let declared =
+            compiled.bundle.policies().any(|f| f.text.lines().any(|l| l.trim() == "package steward.artifact"));
+        if declared {
+            let value = compiled.query(&artifact_probe(), ARTIFACT_ENTRYPOINT).map_err(|e| match e {
+                PolicyError::Eval(message) => PolicyError::Output { field: ARTIFACT_ENTRYPOINT.into(), message },
+                other => other,
+            })?;
+            if value.is_null() {
+                return Err(PolicyError::Output {
+                    field: ARTIFACT_ENTRYPOINT.into(),
+                    message: "undefined: the bundle must define it for every input".into(),
+                });
+            }
+            parse_artifact_report(&value, compiled.revision())?;
+            compiled.artifact = true;
+        }
         Ok(compiled)
     }
 
@@ -60,6 +88,33 @@ impl PolicyEngine {
             });
         }
         parse_report(&value, self.revision(), findings)
+    }
+
+    /// True when the bundle has an artifact policy ([`ARTIFACT_ENTRYPOINT`]).
+    pub fn has_artifact_policy(&self) -> bool {
+        self.artifact
+    }
+
+    /// Evaluates [`ARTIFACT_ENTRYPOINT`] on a `steward.artifact-input/v1`
+    /// document.
+    pub fn evaluate_artifact(&self, input: &Value) -> Result<ArtifactEvaluation, PolicyError> {
+        if !self.artifact {
+            return Err(PolicyError::Output {
+                field: ARTIFACT_ENTRYPOINT.into(),
+                message: "undefined: this bundle has no artifact policy (policies/artifact.rego)".into(),
+            });
+        }
+        let value = self.query(input, ARTIFACT_ENTRYPOINT).map_err(|e| match e {
+            PolicyError::Eval(message) => PolicyError::Output { field: ARTIFACT_ENTRYPOINT.into(), message },
+            other => other,
+        })?;
+        if value.is_null() {
+            return Err(PolicyError::Output {
+                field: ARTIFACT_ENTRYPOINT.into(),
+                message: "undefined: the bundle must define it for every input".into(),
+            });
+        }
+        parse_artifact_report(&value, self.revision())
     }
 
     /// Evaluates any rule path (`data.x.y`) or query, for debugging.
@@ -113,6 +168,21 @@ fn is_rule_path(q: &str) -> bool {
 
 pub(crate) fn to_regorus(v: &Value) -> Result<regorus::Value, PolicyError> {
     regorus::Value::from_json_str(&v.to_string()).map_err(|e| PolicyError::Eval(e.to_string()))
+}
+
+/// The smallest artifact input: an unsigned image without referrers.
+fn artifact_probe() -> Value {
+    json!({
+        "schema": ARTIFACT_INPUT_SCHEMA,
+        "now": "1970-01-01T00:00:00Z",
+        "artifact": {"reference": "oci://probe.invalid/probe:0", "registry": "probe.invalid", "repository": "probe",
+                     "digest": "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                     "media_type": "application/vnd.oci.image.manifest.v1+json", "kind": "image",
+                     "platforms": [], "annotations": {}},
+        "referrers": {"via": "api", "count": 0},
+        "sboms": [],
+        "signatures": [],
+    })
 }
 
 /// The input document a gate evaluates: the scanner's `steward.drift/v1`

@@ -5,7 +5,8 @@
 //!   directory, with a content hash (its *revision*).
 //! - [`engine`]: a compiled bundle that turns a drift report into an
 //!   [`Evaluation`]: one [`Decision`] per judged finding and an overall
-//!   [`Verdict`].
+//!   [`Verdict`]; and, when the bundle has an artifact policy, an OCI
+//!   artifact's facts into an [`ArtifactEvaluation`].
 //! - [`testing`]: runs the bundle's `test_*` rules (OPA's convention).
 //!
 //! **Invariant:** this is the only crate that knows Rego. It has no SQL,
@@ -20,7 +21,10 @@ pub mod testing;
 pub mod verdict;
 
 pub use bundle::{Bundle, BundleFile, FileKind};
-pub use engine::{ENTRYPOINT, PolicyEngine, gate_input};
+pub use engine::{ARTIFACT_ENTRYPOINT, ARTIFACT_INPUT_SCHEMA, ENTRYPOINT, PolicyEngine, gate_input};
 pub use error::PolicyError;
 pub use testing::{TestOutcome, TestReport, run_tests};
-pub use verdict::{AppliedException, Decision, Evaluation, ExpiredException, UnknownVerdict, Verdict};
+pub use verdict::{
+    AppliedException, ArtifactDecision, ArtifactEvaluation, Decision, Evaluation, ExpiredException, UnknownVerdict,
+    Verdict,
+};

@@ -122,6 +122,58 @@ pub(crate) fn parse_report(value: &Value, revision: &str, findings: usize) -> Re
     Ok(Evaluation { revision: revision.to_string(), verdict, decisions })
 }
 
+/// One rule's decision about an artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactDecision {
+    pub verdict: Verdict,
+    /// The rule that decided, e.g. `signature.required`, `sbom.required`,
+    /// `drift.license`, `helm.config-media-type`.
+    pub rule: String,
+    /// One sentence for people.
+    pub message: String,
+}
+
+/// The artifact policy's result on one artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactEvaluation {
+    /// The bundle revision that produced this evaluation.
+    pub revision: String,
+    pub verdict: Verdict,
+    /// Strictest first, then by rule and message.
+    pub decisions: Vec<ArtifactDecision>,
+}
+
+/// Parses the artifact entrypoint's value: `{"verdict", "decisions": [{verdict, rule, message}]}`.
+pub(crate) fn parse_artifact_report(value: &Value, revision: &str) -> Result<ArtifactEvaluation, PolicyError> {
+    let out = |field: &str, message: &str| PolicyError::Output { field: field.into(), message: message.into() };
+    let verdict =
+        value.get("verdict").and_then(Value::as_str).ok_or_else(|| out("verdict", "missing or not a string"))?;
+    let verdict = Verdict::parse(verdict, "verdict")?;
+    let raw =
+        value.get("decisions").and_then(Value::as_array).ok_or_else(|| out("decisions", "missing or not an array"))?;
+    let mut decisions = Vec::with_capacity(raw.len());
+    for (i, d) in raw.iter().enumerate() {
+        let field = format!("decisions[{i}]");
+        if let Some(v) = d.get("verdict").and_then(Value::as_str) {
+            Verdict::parse(v, &format!("{field}.verdict"))?;
+        }
+        let decision: ArtifactDecision = serde_json::from_value(d.clone()).map_err(|e| out(&field, &e.to_string()))?;
+        if decision.rule.is_empty() {
+            return Err(out(&format!("{field}.rule"), "must not be empty"));
+        }
+        decisions.push(decision);
+    }
+    decisions.sort_by(|a, b| {
+        b.verdict.cmp(&a.verdict).then_with(|| a.rule.cmp(&b.rule)).then_with(|| a.message.cmp(&b.message))
+    });
+    let worst = decisions.iter().map(|d| d.verdict).max().unwrap_or(Verdict::Allow);
+    if verdict < worst {
+        return Err(out("verdict", &format!("`{verdict}` is more lenient than a decision's `{worst}`")));
+    }
+    Ok(ArtifactEvaluation { revision: revision.to_string(), verdict, decisions })
+}
+
 /// Rego numbers arrive as floats (`3.0`); decision indexes are integers.
 fn normalise(v: &Value) -> Value {
     let mut v = v.clone();

@@ -80,3 +80,35 @@ fn inconsistent_policy_output_is_an_error_not_a_verdict() {
         .unwrap_err();
     assert!(err.to_string().contains("more lenient"), "{err}");
 }
+
+#[test]
+fn artifact_policy_is_optional_but_checked_when_declared() {
+    let license = "package steward.license\nimport rego.v1\nreport := {\"verdict\": \"allow\", \"decisions\": []}\n";
+    let only_license =
+        PolicyEngine::new(Bundle::from_files(vec![("l.rego".into(), license.as_bytes().to_vec())]).unwrap()).unwrap();
+    assert!(!only_license.has_artifact_policy());
+    let err = only_license.evaluate_artifact(&json!({})).unwrap_err();
+    assert!(err.to_string().contains("no artifact policy"), "{err}");
+
+    let lenient = "package steward.artifact\nimport rego.v1\nreport := {\"verdict\": \"allow\", \"decisions\": [{\"verdict\": \"deny\", \"rule\": \"r\", \"message\": \"m\"}]}\n";
+    let err = PolicyEngine::new(
+        Bundle::from_files(vec![
+            ("l.rego".into(), license.as_bytes().to_vec()),
+            ("a.rego".into(), lenient.as_bytes().to_vec()),
+        ])
+        .unwrap(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("more lenient"), "{err}");
+
+    let partial = "package steward.artifact\nimport rego.v1\nreport := {\"verdict\": \"allow\", \"decisions\": []} if input.artifact.kind == \"helm-chart\"\n";
+    let err = PolicyEngine::new(
+        Bundle::from_files(vec![
+            ("l.rego".into(), license.as_bytes().to_vec()),
+            ("a.rego".into(), partial.as_bytes().to_vec()),
+        ])
+        .unwrap(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("undefined"), "{err}");
+}

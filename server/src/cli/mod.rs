@@ -24,6 +24,7 @@ macro_rules! errln {
     };
 }
 
+mod artifact;
 mod config_cmd;
 mod gate;
 mod ledger;
@@ -93,6 +94,9 @@ pub enum Command {
     /// Test and evaluate the Rego policy bundle
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Check OCI artifacts (images, indexes, Helm charts) in a registry with the artifact policy
+    #[command(subcommand)]
+    Artifact(artifact::ArtifactCommand),
 }
 
 /// Output format of commands that print a report.
@@ -162,6 +166,7 @@ pub fn main() -> ExitCode {
         Command::History(args) => scan::history(&cli.global, args),
         Command::Gate(args) => gate::run(&cli.global, args),
         Command::Policy(cmd) => policy::run(&cli.global, cmd),
+        Command::Artifact(cmd) => artifact::run(&cli.global, cmd),
     };
     match result {
         Ok(code) => code,

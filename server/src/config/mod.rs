@@ -36,6 +36,10 @@
 //! This module knows nothing about HTTP or SQL; it only checks that values
 //! are well-formed.
 
+mod registries;
+
+pub use registries::{RegistryAuth, RegistryFile};
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::SocketAddr;
@@ -92,6 +96,8 @@ pub struct Layer {
     pub repositories: Option<Vec<RepositoryFile>>,
     /// `[jobs]`: the background job queue (file only).
     pub jobs: Option<JobsConfig>,
+    /// `[[registries]]`: OCI registry credentials and transport (file only).
+    pub registries: Option<Vec<RegistryFile>>,
 }
 
 /// A repository as written in `steward.toml`.
@@ -501,6 +507,8 @@ pub struct Config {
     pub repositories: Vec<Repository>,
     /// The job queue (`[jobs]` in the file).
     pub jobs: JobsConfig,
+    /// OCI registries' credentials (`[[registries]]` in the file).
+    pub registries: Vec<RegistryAuth>,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
     /// Things that work but should be fixed (files others can read), one
@@ -853,6 +861,9 @@ impl Config {
                 0o700,
             ));
         }
+        let registry_list = flags.registries.as_ref().or(file.registries.as_ref());
+        let registries =
+            registries::validate_registries(registry_list.map(Vec::as_slice).unwrap_or_default(), &file_name, env)?;
 
         Ok(Config {
             listen,
@@ -872,6 +883,7 @@ impl Config {
             licenses,
             repositories,
             jobs,
+            registries,
             file: file_path,
             warnings,
         })
