@@ -9,8 +9,6 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use steward_ledger::entry::Entry;
 use steward_ledger::note::VerifierKey;
 
-use crate::registry::Registry;
-
 /// What is wrong with an entry's actor signature.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -53,17 +51,17 @@ pub fn verify_entry_signature(entry: &Entry, key_text: &str, key: &VerifierKey) 
 
 /// Checks the signature against the key the entry names, whoever that
 /// is; the caller then checks that this key may act. Keys come parsed from
-/// the registry, or are parsed once into `keys` (parsing decompresses a
-/// curve point).
-pub(crate) fn verify_named_signature(
+/// `registered` (the voter registry's look-up), or are parsed once into
+/// `keys` (parsing decompresses a curve point).
+pub(crate) fn verify_named_signature<'k>(
     entry: &Entry,
-    registered: &Registry,
+    registered: impl Fn(&str) -> Option<&'k VerifierKey>,
     keys: &mut HashMap<String, Option<VerifierKey>>,
 ) -> Result<(), SignatureError> {
     let Some(sig) = &entry.signature else {
         return Err(SignatureError::Missing);
     };
-    if let Some(key) = registered.key(&sig.key) {
+    if let Some(key) = registered(&sig.key) {
         return check_with(entry, key, &sig.sig, &sig.key);
     }
     let key = keys.entry(sig.key.clone()).or_insert_with(|| VerifierKey::parse(&sig.key).ok());

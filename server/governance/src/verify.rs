@@ -269,8 +269,8 @@ impl Verifier {
             self.report.entries += 1;
             return Ok(());
         }
-        let signature =
-            needs_signature(entry.kind).then(|| verify_named_signature(entry, &self.registry, &mut self.keys));
+        let signature = needs_signature(entry.kind)
+            .then(|| verify_named_signature(entry, |k| self.registry.key(k), &mut self.keys));
         self.push_checked(index, entry, entry.typed_payload(), signature)
     }
 
@@ -596,7 +596,8 @@ fn prepare(input: impl Input, registry: &Registry, keys: &mut HashMap<String, Op
         Some(Err(e)) => Prepared::Bad(e),
         Some(Ok((entry, _))) if !is_governance(entry.kind) => Prepared::Skip,
         Some(Ok((entry, payload))) => {
-            let signature = needs_signature(entry.kind).then(|| verify_named_signature(&entry, registry, keys));
+            let signature =
+                needs_signature(entry.kind).then(|| verify_named_signature(&entry, |k| registry.key(k), keys));
             let payload = payload.map_or_else(|| entry.typed_payload(), Ok);
             Prepared::Entry(Box::new(Checked { entry, payload, signature }))
         }

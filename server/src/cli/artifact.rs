@@ -3,8 +3,8 @@
 //! report, and exit 0 (allow), 1 (deny), 3 (review) or 2 (error: nothing
 //! was allowed).
 
+use super::common::{Failure, GlobalArgs};
 use super::scan::emit;
-use super::{Failure, GlobalArgs};
 use crate::oci::check::{AssessInputs, Previous};
 use crate::oci::{Limits, Reference, RegistryClient, TrustedKeys, report};
 use crate::policy::{compile, read_bundle};
@@ -105,7 +105,7 @@ fn check(global: &GlobalArgs, args: CheckArgs) -> Result<ExitCode, Failure> {
     }
     let client =
         RegistryClient::new(config.registries.clone(), Limits::default(), Duration::from_secs(args.timeout.max(1)))?;
-    let collected = super::block_on(crate::oci::collect(&client, &reference, &previous))??;
+    let collected = super::common::block_on(crate::oci::collect(&client, &reference, &previous))??;
     let first_seen: BTreeMap<String, time::OffsetDateTime> = match first_seen {
         Some(t) => collected.signatures.iter().map(|s| (s.id(), t)).collect(),
         None => BTreeMap::new(),

@@ -1,7 +1,7 @@
 //! `steward config check`: print the effective configuration, with where
 //! each value came from and secrets redacted.
 
-use super::{Failure, GlobalArgs, OutputFormat};
+use super::common::{Failure, GlobalArgs, OutputFormat};
 use clap::Subcommand;
 use serde_json::json;
 use std::process::ExitCode;

@@ -2,8 +2,8 @@
 //! the report, and exit 0 (allow), 1 (deny), 3 (review needed) or 2
 //! (error). For any CI system.
 
+use super::common::{Failure, GlobalArgs};
 use super::scan::{RegistryArgs, emit, open_repo};
-use super::{Failure, GlobalArgs};
 use crate::gate::{self, GateContext, report};
 use crate::policy::{compile, read_bundle};
 use clap::{Args, ValueEnum};

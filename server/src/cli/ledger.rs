@@ -4,7 +4,7 @@
 //! index and the reason are printed), 2 it could not be read (or bad
 //! arguments).
 
-use super::{Failure, GlobalArgs, OutputFormat};
+use super::common::{Failure, GlobalArgs, OutputFormat};
 use crate::config::DatabaseUrl;
 use crate::ledger::keys::{next_key_path, promote_next_key, signer_from_seed};
 use crate::ledger::source::StoreSource;
@@ -326,7 +326,7 @@ fn proof(global: &GlobalArgs, args: ProofArgs) -> Result<ExitCode, Failure> {
         (steward_ledger::merkle::hash_leaf(&entry.bytes), size, root, hashes, checkpoint)
     } else {
         let url = database_url(global, args.source.database.as_deref())?;
-        super::block_on(async {
+        super::common::block_on(async {
             let store = open_database(&url).await?;
             let result = async {
                 let published = read::published_size(&store).await.map_err(|e| Failure(e.to_string()))?;
@@ -382,7 +382,7 @@ fn proof(global: &GlobalArgs, args: ProofArgs) -> Result<ExitCode, Failure> {
 fn export(global: &GlobalArgs, dir: &Path) -> Result<ExitCode, Failure> {
     let config = global.load(|_| {})?;
     let url = config.database_url.value.clone();
-    super::block_on(async {
+    super::common::block_on(async {
         let store = open_database(&url).await?;
         let total = store.ledger_head().await?.size;
         let bar = progress_bar(total, "exporting");

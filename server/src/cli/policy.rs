@@ -1,8 +1,8 @@
 //! `steward policy test` and `steward policy eval`: run the bundle's Rego
 //! tests, and evaluate it on an input for debugging.
 
+use super::common::{Failure, GlobalArgs, OutputFormat};
 use super::scan::emit;
-use super::{Failure, GlobalArgs, OutputFormat};
 use crate::config::PolicySource;
 use crate::gate::rfc3339;
 use crate::policy::read_bundle;

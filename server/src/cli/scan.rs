@@ -4,7 +4,7 @@
 //! Exit codes: 0 no license drift, 1 license drift found (or, for
 //! `history`, at least one commit changed a license), 2 error.
 
-use super::{Failure, GlobalArgs};
+use super::common::{Failure, GlobalArgs};
 use crate::config::Config;
 use clap::{Args, ValueEnum};
 use std::io::IsTerminal as _;

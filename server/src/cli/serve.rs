@@ -1,6 +1,6 @@
 //! `steward serve`: run the server.
 
-use super::{Failure, GlobalArgs, parse_byte_size};
+use super::common::{Failure, GlobalArgs, parse_byte_size};
 use crate::config::ByteSize;
 use crate::runtime;
 use clap::Args;

@@ -1,7 +1,7 @@
 //! `steward token create|list|revoke`: manage API tokens directly in the
 //! database (no running server needed).
 
-use super::{Failure, GlobalArgs, OutputFormat, block_on};
+use super::common::{Failure, GlobalArgs, OutputFormat, block_on};
 use crate::app::tokens;
 use crate::auth::Role;
 use crate::runtime;

@@ -2,8 +2,9 @@
 //! [`Access`] rule when it is added (see `Routes::add`); the rule runs as a
 //! route layer before the handler, so a handler cannot forget it.
 
+use super::error::is_api;
 use super::session::{self, SessionKey};
-use super::{ApiError, AppState, is_api};
+use super::{ApiError, AppState};
 use crate::auth::{self, Principal, Role};
 use crate::config::ReadAccess;
 use crate::store::Store;
@@ -109,7 +110,7 @@ async fn require_reader(State(store): State<Store>, mut req: Request, next: Next
 
 /// A redirect to the sign-in page that comes back to `next`.
 fn to_login(next: &str) -> Response {
-    let location = format!("/login?next={}", super::pages::urlencode(next));
+    let location = format!("/login?next={}", super::layout::urlencode(next));
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, v);

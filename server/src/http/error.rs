@@ -3,7 +3,7 @@
 //! answer an HTML error page. Internal causes are logged with the request's
 //! span (which carries the request id) and never sent to the client.
 
-use super::pages;
+use super::layout;
 use crate::store::StoreError;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -173,6 +173,12 @@ impl IntoResponse for PageError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. It has been logged.".into())
             }
         };
-        pages::error_page(status, &message)
+        layout::error_page(status, &message)
     }
+}
+
+/// Whether a path belongs to the JSON API (errors as JSON) rather than the
+/// dashboard (errors as the HTML page).
+pub(super) fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
 }

@@ -22,23 +22,25 @@ mod api;
 mod assets;
 mod error;
 mod health;
+mod layout;
 mod metrics;
-pub(crate) mod pages;
+mod pages;
+mod routes;
 pub mod serve;
 mod session;
 mod tiles;
 
 pub use access::Access;
+use error::is_api;
 pub use error::{ApiError, PageError};
+pub use routes::{RouteSpec, Routes};
 pub use session::SessionKey;
 
 use crate::app::AppState;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::handler::Handler;
-use axum::http::{Method, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, on};
 use axum::{Extension, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -51,46 +53,6 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 /// and images from this origin only, forms post here, never framed.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-/// One declared API route, as the route-enumeration test sees it.
-#[derive(Debug, Clone)]
-pub struct RouteSpec {
-    pub method: Method,
-    pub path: &'static str,
-    pub access: Access,
-}
-
-/// A router being built together with the list of what it serves.
-pub struct Routes {
-    router: Router<AppState>,
-    specs: Vec<RouteSpec>,
-    state: AppState,
-}
-
-impl Routes {
-    fn new(state: AppState) -> Self {
-        Routes { router: Router::new(), specs: Vec::new(), state }
-    }
-
-    /// Serves `handler` for `method path`, guarded by `access`.
-    pub fn add<H, T>(mut self, method: Method, path: &'static str, access: Access, handler: H) -> Self
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        let filter = MethodFilter::try_from(method.clone())
-            .unwrap_or_else(|_| panic!("route {path}: {method} is not a routable method"));
-        let route = access.apply(on(filter, handler), &self.state);
-        self.router = self.router.route(path, route);
-        self.specs.push(RouteSpec { method, path, access });
-        self
-    }
-
-    /// The declared routes.
-    pub fn specs(&self) -> &[RouteSpec] {
-        &self.specs
-    }
-}
 
 /// The declared API routes (without middleware), for tests.
 pub fn api_routes(state: &AppState) -> Vec<RouteSpec> {
@@ -155,10 +117,6 @@ pub fn router_with_session_key(state: AppState, session_key: SessionKey) -> Rout
         .with_state(state)
 }
 
-fn is_api(path: &str) -> bool {
-    path.starts_with("/api/")
-}
-
 async fn not_found(req: Request) -> Response {
     let path = req.uri().path().to_string();
     if is_api(&path) {
@@ -172,7 +130,7 @@ async fn method_not_allowed(req: Request) -> Response {
     if is_api(req.uri().path()) {
         ApiError::MethodNotAllowed.into_response()
     } else {
-        pages::error_page(StatusCode::METHOD_NOT_ALLOWED, "This page does not accept that method.")
+        layout::error_page(StatusCode::METHOD_NOT_ALLOWED, "This page does not accept that method.")
     }
 }
 
@@ -187,7 +145,7 @@ async fn reject_oversized(State(state): State<AppState>, req: Request, next: Nex
         if is_api(req.uri().path()) {
             return ApiError::PayloadTooLarge(limit).into_response();
         }
-        return pages::error_page(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.");
+        return layout::error_page(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.");
     }
     next.run(req).await
 }

@@ -4,7 +4,7 @@
 //!
 //! Hashes are lowercase hex in JSON; checkpoints are C2SP signed-note text.
 
-use super::ApiPath;
+use super::extract::ApiPath;
 use crate::app::AppState;
 use crate::http::ApiError;
 use crate::ledger::read::{self, ReadError};

@@ -1,7 +1,7 @@
 //! `/api/v1/policies`: the policy serving now, its revision history, and
 //! reload (admin).
 
-use super::ApiPath;
+use super::extract::ApiPath;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::http::ApiError;

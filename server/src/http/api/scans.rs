@@ -1,8 +1,8 @@
 //! `/api/v1/gate` (judge two lockfiles or SBOMs now), `/api/v1/scans`
 //! (stored gate results) and `/api/v1/jobs` (the webhook's queue).
 
-use super::ApiJson;
-use super::{ApiPath as Path, ApiQuery as Query};
+use super::extract::ApiJson;
+use super::extract::{ApiPath as Path, ApiQuery as Query};
 use crate::app::AppState;
 use crate::app::scans::{self, Document, JudgeError};
 use crate::auth::Principal;

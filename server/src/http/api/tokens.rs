@@ -1,6 +1,6 @@
 //! `/api/v1/tokens`: issue, list and revoke API tokens (admin only).
 
-use super::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath};
 use crate::app::AppState;
 use crate::app::tokens::{self, IssueError, IssuedToken};
 use crate::auth::{Principal, Role};

@@ -9,7 +9,7 @@
 //! handler then queues a `gate` job and answers 202 at once; redelivering
 //! the same `X-GitHub-Delivery` queues nothing new.
 
-use super::read_body;
+use super::extract::read_body;
 use crate::app::AppState;
 use crate::app::events::{self, EventAction, EventError};
 use crate::app::jobs;

@@ -2,8 +2,8 @@
 //! kind (newest first, paged), and one entry with its canonical JSON, leaf
 //! hash and inclusion proof against the latest checkpoint. Reads only.
 
-use super::{Layout, render};
 use crate::app::AppState;
+use crate::http::layout::{Layout, render};
 use crate::http::{Access, PageError, Routes};
 use crate::ledger::read;
 use crate::store::LedgerEntryRow;

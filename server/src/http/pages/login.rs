@@ -3,11 +3,11 @@
 //! session cookie (`session.rs`), `POST /logout` clears it. The token is
 //! never logged, echoed or stored in the cookie.
 
-use super::{Layout, error_page, render};
 use crate::app::AppState;
 use crate::auth::Role;
 use crate::config::ReadAccess;
 use crate::http::access::{check_token, session_principal};
+use crate::http::layout::{Layout, error_page, render};
 use crate::http::session::{self, SessionKey};
 use crate::http::{Access, ApiError, Routes};
 use askama::Template;

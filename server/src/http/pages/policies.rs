@@ -2,8 +2,8 @@
 //! the revision history, and any old revision's exact files, so an old
 //! verdict can be re-explained with the policy that made it. Reads only.
 
-use super::{Layout, render};
 use crate::app::AppState;
+use crate::http::layout::{Layout, render};
 use crate::http::{Access, PageError, Routes};
 use crate::store::PolicyRevision;
 use askama::Template;

@@ -3,10 +3,10 @@
 //! new license, dependency paths, evidence), the deciding rules, the policy
 //! revision and the ledger entry. Reads only.
 
-use super::{Layout, PageQuery, render, urlencode};
 use crate::app::AppState;
 use crate::app::scans::stored_report;
 use crate::gate::GateReport;
+use crate::http::layout::{Layout, PageQuery, render, urlencode};
 use crate::http::{Access, PageError, Routes};
 use crate::store::{ScanFilter, ScanRecord};
 use askama::Template;
