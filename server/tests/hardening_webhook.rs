@@ -212,7 +212,9 @@ async fn check_step(s: &Setup, number: u64, from: usize, to: usize, code: &str, 
 
 on_both_backends!(
     every_judged_code_and_verdict_reaches_the_ledger_and_a_final_status,
-    replays_with_fresh_delivery_ids_run_once
+    replays_with_fresh_delivery_ids_run_once,
+    a_change_that_cannot_be_judged_ends_in_an_error_status,
+    a_drift_over_the_finding_limit_is_refused_and_nothing_is_stored
 );
 
 async fn every_judged_code_and_verdict_reaches_the_ledger_and_a_final_status(db: &TestDb) {
@@ -271,4 +273,58 @@ async fn replays_with_fresh_delivery_ids_run_once(db: &TestDb) {
         }
     }
     assert_eq!(scan_verdicts, 1, "one ledger entry");
+}
+
+/// A lockfile that does not parse fails the job for good; the forge gets a
+/// final `error` status naming why, not `pending` forever.
+async fn a_change_that_cannot_be_judged_ends_in_an_error_status(db: &TestDb) {
+    let locks = vec![lock(&[("a", "1.0.0", Some("MIT"))]), "{ this is not a lockfile".to_string()];
+    let s = setup(db, &locks, None).await;
+    let event = pull_request_event(REPO, 9, "opened", &s.commits[0], &s.commits[1]);
+    let (status, body) = deliver(&s.app, "d-error", &event).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(final_status(&s.forge, &s.commits[1]).await, "error");
+    let description = s
+        .forge
+        .posted()
+        .into_iter()
+        .rfind(|p| p.kind == "status")
+        .map(|p| p.body["description"].as_str().unwrap_or("").to_string())
+        .unwrap();
+    assert!(description.contains("package-lock.json"), "names what failed: {description}");
+    assert!(description.chars().count() <= 140, "{description}");
+}
+
+/// Beyond `gate::MAX_FINDINGS` findings the gate API answers 422 with a
+/// clear message and stores nothing (the memory of a run stays bounded).
+async fn a_drift_over_the_finding_limit_is_refused_and_nothing_is_stored(db: &TestDb) {
+    let n = steward::gate::MAX_FINDINGS + 1;
+    let names: Vec<String> = (0..n).map(|i| format!("p{i}")).collect();
+    let side = |license: &'static str| {
+        let pkgs: Vec<(&str, &str, Option<&str>)> =
+            names.iter().map(|p| (p.as_str(), "1.0.0", Some(license))).collect();
+        lock(&pkgs)
+    };
+    let body = json!({
+        "old": {"path": "package-lock.json", "content": side("MIT")},
+        "new": {"path": "package-lock.json", "content": side("Apache-2.0")}
+    });
+    let config = db.config_with(|l| l.body_limit = Some(steward::config::ByteSize::Bytes(10 * 1024 * 1024)));
+    let app = steward::http::router(db.state_with(config).await);
+    let ci = steward::app::tokens::issue_token(&db.store, "ci", steward::auth::Role::Ci).await.unwrap().secret;
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/gate")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {ci}"))
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = app.oneshot_req(req).await;
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&format!("{n} dependency findings")) && message.contains("at most"), "{message}");
+    assert!(db.store.list_scans(&all_scans()).await.unwrap().is_empty(), "nothing stored");
 }

@@ -2,7 +2,7 @@
 
 use crate::bundle::Bundle;
 use crate::error::PolicyError;
-use crate::verdict::{ArtifactEvaluation, Evaluation, parse_artifact_report, parse_report};
+use crate::verdict::{ArtifactEvaluation, Evaluation, Verdict, parse_artifact_report, parse_report};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -75,7 +75,39 @@ impl PolicyEngine {
     }
 
     /// Evaluates [`ENTRYPOINT`] on an input built by [`gate_input`].
+    ///
+    /// Findings are judged in batches of [`POLICY_BATCH`]: each batch is the
+    /// same input with `drift.findings` cut to that batch (the summary and
+    /// graphs stay whole), and the decisions are renumbered back to the
+    /// whole list. This bounds the evaluator's memory (about 65 KB per
+    /// finding in regorus) whatever the size of the drift; it requires what
+    /// the default bundle does anyway: a decision depends on its own finding
+    /// (and on the summary, the context and the time), not on other findings.
     pub fn evaluate(&self, input: &Value) -> Result<Evaluation, PolicyError> {
+        let Some(findings) = input.pointer("/drift/findings").and_then(Value::as_array) else {
+            return self.evaluate_batch(input);
+        };
+        if findings.len() <= POLICY_BATCH {
+            return self.evaluate_batch(input);
+        }
+        let mut shell = input.clone();
+        shell["drift"]["findings"] = Value::Array(Vec::new());
+        let mut decisions = Vec::with_capacity(findings.len());
+        let mut verdict = Verdict::Allow;
+        for (n, batch) in findings.chunks(POLICY_BATCH).enumerate() {
+            shell["drift"]["findings"] = Value::Array(batch.to_vec());
+            let part = self.evaluate_batch(&shell)?;
+            verdict = verdict.max(part.verdict);
+            decisions.extend(part.decisions.into_iter().map(|mut d| {
+                d.finding += n * POLICY_BATCH;
+                d
+            }));
+        }
+        Ok(Evaluation { revision: self.revision().to_string(), verdict, decisions })
+    }
+
+    /// One evaluation of [`ENTRYPOINT`] on `input` as it is.
+    fn evaluate_batch(&self, input: &Value) -> Result<Evaluation, PolicyError> {
         let findings = input.pointer("/drift/findings").and_then(Value::as_array).map_or(0, Vec::len);
         let value = self.query(input, ENTRYPOINT).map_err(|e| match e {
             PolicyError::Eval(message) => PolicyError::Output { field: ENTRYPOINT.into(), message },
@@ -184,6 +216,9 @@ fn artifact_probe() -> Value {
         "signatures": [],
     })
 }
+
+/// Findings judged per evaluation (see [`PolicyEngine::evaluate`]).
+pub const POLICY_BATCH: usize = 500;
 
 /// The input document a gate evaluates: the scanner's `steward.drift/v1`
 /// report, the evaluation time (RFC 3339, UTC; exceptions expire against

@@ -21,7 +21,7 @@ pub mod testing;
 pub mod verdict;
 
 pub use bundle::{Bundle, BundleFile, FileKind};
-pub use engine::{ARTIFACT_ENTRYPOINT, ARTIFACT_INPUT_SCHEMA, ENTRYPOINT, PolicyEngine, gate_input};
+pub use engine::{ARTIFACT_ENTRYPOINT, ARTIFACT_INPUT_SCHEMA, ENTRYPOINT, POLICY_BATCH, PolicyEngine, gate_input};
 pub use error::PolicyError;
 pub use testing::{TestOutcome, TestReport, run_tests};
 pub use verdict::{

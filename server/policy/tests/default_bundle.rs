@@ -112,3 +112,36 @@ fn artifact_policy_is_optional_but_checked_when_declared() {
     .unwrap_err();
     assert!(err.to_string().contains("undefined"), "{err}");
 }
+
+/// A drift bigger than one policy batch is judged batch by batch and the
+/// decisions point back into the whole list: each decision's finding has
+/// the license its verdict says, and the verdict is the worst of all.
+#[test]
+fn large_drifts_are_judged_in_batches_with_whole_list_indexes() {
+    let engine = PolicyEngine::new(shipped()).unwrap();
+    let n = steward_policy::POLICY_BATCH * 2 + 137;
+    let license = |i: usize| if i % 7 == 3 { "SSPL-1.0" } else { "MIT" };
+    let findings: Vec<_> = (0..n)
+        .map(|i| {
+            if i % 5 == 0 {
+                json!({"code": "version-changed", "name": format!("v{i}"), "new_version": "2.0.0"})
+            } else {
+                let category = if license(i) == "MIT" { "permissive" } else { "source-available" };
+                json!({"code": "license-changed", "name": format!("p{i}"), "new_version": "1.0.0",
+                       "old_license": {"expression": "Apache-2.0"},
+                       "new_license": {"expression": license(i), "canonical": license(i),
+                          "facts": {"choices": [{"expression": license(i), "licenses": [license(i)], "category": category}],
+                                    "licenses": [{"license": license(i), "category": category}]}}})
+            }
+        })
+        .collect();
+    let eval =
+        engine.evaluate(&gate_input(json!({ "findings": findings }), "2026-11-27T00:00:00Z", json!({}))).unwrap();
+    let judged: Vec<usize> = (0..n).filter(|i| i % 5 != 0).collect();
+    assert_eq!(eval.decisions.iter().map(|d| d.finding).collect::<Vec<_>>(), judged, "every judged finding, in order");
+    for d in &eval.decisions {
+        let want = if license(d.finding) == "MIT" { Verdict::Allow } else { Verdict::Deny };
+        assert_eq!(d.verdict, want, "decision for finding {}: {d:?}", d.finding);
+    }
+    assert_eq!(eval.verdict, Verdict::Deny);
+}

@@ -46,8 +46,10 @@ where
         let licenses = crate::registry::license_config(&config, false)
             .map_err(|e| JudgeError::Internal(format!("invalid license configuration: {e}")))?;
         let drift = drift(&licenses)?;
-        gate::judge(drift, &policy.engine, context, time::OffsetDateTime::now_utc())
-            .map_err(|e| JudgeError::Internal(e.to_string()))
+        gate::judge(drift, &policy.engine, context, time::OffsetDateTime::now_utc()).map_err(|e| match e {
+            gate::GateError::TooManyFindings { .. } => JudgeError::Input(e.to_string()),
+            other => JudgeError::Internal(other.to_string()),
+        })
     });
     task.await.map_err(|e| JudgeError::Panicked(e.to_string()))?
 }

@@ -89,9 +89,19 @@ impl GateReport {
     }
 }
 
+/// The most findings one gate run judges. Beyond it the run is refused
+/// (`POST /api/v1/gate` answers 422, a webhook job posts an `error`
+/// status): the report and the stored scan grow with the findings (about
+/// 5 KB each in JSON), and a change this large needs a person, not a gate.
+pub const MAX_FINDINGS: usize = 2_500;
+
 /// Why the gate could not decide.
 #[derive(Debug, thiserror::Error)]
 pub enum GateError {
+    #[error(
+        "the change has {findings} dependency findings; a gate run judges at most {limit}: split the change or judge the lockfiles with `steward diff`"
+    )]
+    TooManyFindings { findings: usize, limit: usize },
     #[error("cannot serialise the drift report: {0}")]
     Serialise(#[from] serde_json::Error),
     #[error(transparent)]
@@ -105,6 +115,9 @@ pub fn judge(
     context: GateContext,
     now: OffsetDateTime,
 ) -> Result<GateReport, GateError> {
+    if drift.findings.len() > MAX_FINDINGS {
+        return Err(GateError::TooManyFindings { findings: drift.findings.len(), limit: MAX_FINDINGS });
+    }
     let drift_json: Value = serde_json::from_str(&steward_scanner::report::drift_json(&drift))?;
     let evaluated_at = rfc3339(now);
     let input = gate_input(drift_json.clone(), &evaluated_at, serde_json::to_value(&context)?);

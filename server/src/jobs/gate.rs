@@ -144,3 +144,18 @@ fn comment_markdown(state: &AppState, scan: &ScanRecord) -> Result<String, Outco
         .map_err(|e| Outcome::Failed { error: format!("stored report of scan {}: {e}", scan.id), retry: false })?;
     Ok(gate::report::markdown(&report, Some(&scans::scan_url(state, scan.id))))
 }
+
+/// A gate job that failed for good (a malformed lockfile, a drift too large
+/// to judge, an unreachable repository after every retry): the commit
+/// status becomes `error` with the reason, instead of staying `pending`.
+/// Best effort: a forge that cannot be reached now keeps the pending status.
+pub async fn post_gate_error(state: &AppState, job: &Job, error: &str) {
+    let Ok(payload) = payloads::payload::<GateJob>(job) else { return };
+    let Ok(repo) = repo_config(state, &payload.repository) else { return };
+    let Ok(client) = forge(repo) else { return };
+    // GitHub keeps at most 140 characters of a status description.
+    let reason: String = format!("Steward could not check this change: {error}").chars().take(140).collect();
+    if let Err(e) = client.post_status(&payload.head_sha, StatusState::Error, &reason, None).await {
+        tracing::warn!(error = %e, "cannot post the error status");
+    }
+}

@@ -18,7 +18,7 @@ mod outcome;
 pub use outcome::Outcome;
 
 use crate::app::AppState;
-use crate::store::{Job, JobKind};
+use crate::store::{Job, JobKind, JobState};
 use std::time::Duration;
 use tokio::sync::watch;
 use tracing::Instrument as _;
@@ -104,7 +104,13 @@ async fn run_in_span(state: &AppState, worker: &str, job: Job) {
         Outcome::Failed { error, retry } => {
             let backoff = backoff(state.config.jobs.backoff_seconds, job.attempts, retry);
             match state.store.fail_job_attempt(job.id, worker, &error, backoff).await {
-                Ok(Ok(next)) => tracing::warn!(error = %error, next_state = %next, "job attempt failed"),
+                Ok(Ok(next)) => {
+                    tracing::warn!(error = %error, next_state = %next, "job attempt failed");
+                    if next == JobState::Failed && job.kind == JobKind::Gate {
+                        // Never leave the forge's status at pending for good.
+                        gate::post_gate_error(state, &job, &error).await;
+                    }
+                }
                 Ok(Err(_)) => tracing::warn!(error = %error, "job failed after its lease passed on"),
                 Err(e) => tracing::error!(error = %e, "cannot record a failed job attempt"),
             }
