@@ -120,7 +120,18 @@ pub fn scan_url(state: &AppState, id: i64) -> String {
 
 /// The row stored for a judged report.
 pub fn scan_row(report: &GateReport, source: ScanSource, job_id: Option<i64>) -> Result<NewScan, serde_json::Error> {
-    let json = serde_json::to_string(&gate::report::json(report))?;
+    scan_row_from(report, &gate::report::json(report), source, job_id)
+}
+
+/// [`scan_row`] from the report's already rendered `steward.gate/v1`
+/// document (large drifts: render it once).
+pub fn scan_row_from(
+    report: &GateReport,
+    doc: &serde_json::Value,
+    source: ScanSource,
+    job_id: Option<i64>,
+) -> Result<NewScan, serde_json::Error> {
+    let json = serde_json::to_string(doc)?;
     let c = &report.context;
     Ok(NewScan {
         source,
@@ -163,7 +174,21 @@ pub async fn record_scan(state: &AppState, scan: &ScanRecord, actor: &str) -> Re
         return Ok(index as u64);
     }
     let report = stored_report(scan)?;
-    let payload = Payload::ScanVerdict(verdict_entry(scan, &report));
+    record_judged_scan(state, scan, &report, actor).await
+}
+
+/// [`record_scan`] for a scan whose typed report is at hand (it was just
+/// judged), without parsing the stored document back.
+pub async fn record_judged_scan(
+    state: &AppState,
+    scan: &ScanRecord,
+    report: &GateReport,
+    actor: &str,
+) -> Result<u64, RecordError> {
+    if let Some(index) = scan.ledger_index {
+        return Ok(index as u64);
+    }
+    let payload = Payload::ScanVerdict(verdict_entry(scan, report));
     let receipt = state.ledger.record(&payload, actor).await?;
     state.store.set_scan_ledger_index(scan.id, receipt.index as i64).await?;
     Ok(receipt.index)

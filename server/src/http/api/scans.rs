@@ -67,19 +67,22 @@ pub(super) async fn judge(
     };
     let report = scans::judge_documents(&state, req.old.into(), req.new.into(), context).await?;
 
-    let row = scans::scan_row(&report, ScanSource::Api, None).map_err(ApiError::internal)?;
+    // The report is rendered once (drifts can be large) and parsed back never.
+    let mut doc = gate::report::json(&report);
+    let row = scans::scan_row_from(&report, &doc, ScanSource::Api, None).map_err(ApiError::internal)?;
     let scan = state.store.insert_scan(&row).await?;
+    drop(row);
     let actor = format!("token:{}", caller.name);
     // A verdict is acknowledged only once it is in the ledger. If the
     // append fails, the stored scan is recorded later by the sweep
     // (`jobs::spawn_sweeper`), and the caller is told to try again.
-    let ledger_index = scans::record_scan(&state, &scan, &actor).await.map_err(|e| {
+    let ledger_index = scans::record_judged_scan(&state, &scan, &report, &actor).await.map_err(|e| {
         tracing::error!(scan = scan.id, error = %e, "cannot record the scan in the ledger");
         ApiError::Unavailable(
             "the verdict could not be recorded in the ledger (it will be recorded automatically); try again later",
         )
     })?;
-    let mut doc = gate::report::json(&report);
+    drop(report);
     doc["scan_id"] = json!(scan.id);
     doc["scan_url"] = json!(scans::scan_url(&state, scan.id));
     doc["ledger_index"] = json!(ledger_index);
