@@ -6,6 +6,8 @@
 //!   configuration, metrics, policy bundle, ledger), and how it is built.
 //! - [`metrics`]: the process's Prometheus registry (the HTTP middleware
 //!   that feeds it lives in `http`).
+//! - [`background`]: jobs' CPU work on threads of lower priority than the
+//!   threads that answer requests.
 //! - [`scans`]: the scan-and-judge pipeline (blocking work off the runtime
 //!   threads), storing a judged report and recording it in the ledger.
 //! - [`jobs`]: the job payloads and how each job is queued.
@@ -17,6 +19,7 @@
 //! `keys` → `store`, `config`, `auth`. Nothing here imports `http`, `jobs`,
 //! `cli` or `runtime`; `.ci/run` checks it.
 
+pub mod background;
 pub mod events;
 pub mod jobs;
 pub mod metrics;
