@@ -24,6 +24,8 @@ pub struct AppState {
     /// [`Ledger::record`] / [`Ledger::append`].
     pub ledger: Ledger,
     pub started: Instant,
+    /// Governance turns and vote combiners (`app::governance`).
+    pub governance: Arc<super::governance::Governance>,
 }
 
 impl AppState {
@@ -39,6 +41,7 @@ impl AppState {
             policy,
             ledger,
             started: Instant::now(),
+            governance: Arc::default(),
         })
     }
 
