@@ -51,7 +51,7 @@ CREATE TABLE gov_proposals (
     withdrawn_index BIGINT ,
     outcome         TEXT,
     decision_index  BIGINT  UNIQUE,
-    decided_at      TEXT
+    decided_at      TIMESTAMPTZ
 );
 CREATE INDEX gov_proposals_due ON gov_proposals (closes_at_ts) WHERE state <> 'decided';
 CREATE INDEX gov_proposals_by_time ON gov_proposals (opened_index DESC);

@@ -161,6 +161,8 @@ struct Cache {
     electorate: Electorate,
     ballots: Ballots,
     status: ProposalStatus,
+    /// Withdrawn by its author (then decided `withdrawn`).
+    withdrawn: bool,
     /// Ledger entries before this index are applied.
     synced_to: u64,
 }
@@ -583,6 +585,7 @@ async fn synced<'c>(
             author: stored.author,
             electorate,
             status: ProposalStatus::Open,
+            withdrawn: false,
             synced_to: stored.opened_index + 1,
         });
     }
@@ -605,6 +608,7 @@ async fn synced<'c>(
                 votes.push(stored_vote(&checked, proposal_id, index, &entry.time));
             }
             Payload::ProposalWithdrawal(w) if w.proposal_id == proposal_id => {
+                c.withdrawn = true;
                 if c.status == ProposalStatus::Open {
                     c.status = ProposalStatus::Withdrawn;
                 }
@@ -666,6 +670,7 @@ async fn append_decision(
         let receipt = receipts.next().expect("one result per entry")?;
         c.synced_to = c.synced_to.max(receipt.index + 1);
         c.status = ProposalStatus::Withdrawn;
+        c.withdrawn = true;
         state.store.gov_mark_withdrawn(&decision.proposal_id, receipt.index).await?;
     }
     let receipt = receipts.next().expect("one result per entry")?;
@@ -888,7 +893,8 @@ async fn vote_batch(state: &AppState, proposal_id: &str, c: &mut Cache, batch: V
     let skew = state.config.governance.max_clock_skew_seconds;
     let mut counts: Vec<Counts> = c.ballots.counts().to_vec();
     let mut latest: HashMap<(String, usize), VoteChoice> = HashMap::new();
-    let mut status = c.status;
+    // A withdrawn proposal is refused as withdrawn, even once decided.
+    let mut status = if c.withdrawn { ProposalStatus::Withdrawn } else { c.status };
     let mut voters: HashMap<String, Option<Voter>> = HashMap::new();
     let mut accepted: Vec<(PendingVote, CheckedVote)> = Vec::new();
     for pending in batch {
