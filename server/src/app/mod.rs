@@ -21,6 +21,7 @@
 
 pub mod events;
 pub mod governance;
+pub mod governance_turns;
 pub mod jobs;
 pub mod metrics;
 pub mod scans;

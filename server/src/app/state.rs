@@ -25,7 +25,7 @@ pub struct AppState {
     pub ledger: Ledger,
     pub started: Instant,
     /// Governance turns and vote combiners (`app::governance`).
-    pub governance: Arc<super::governance::Governance>,
+    pub governance: Arc<super::governance_turns::Governance>,
 }
 
 impl AppState {
