@@ -895,6 +895,30 @@ pub async fn view(state: &AppState, proposal_id: &str) -> Result<ProposalView, G
     Ok(ProposalView { proposal, parameters, tally, votes, decision, exception })
 }
 
+/// Parses list filters (the API's query and the page's): state, category,
+/// a limit between 1 and 1000 (default 100).
+pub fn parse_filter(
+    state: Option<&str>,
+    category: Option<&str>,
+    limit: Option<u32>,
+) -> Result<crate::store::ProposalFilter, String> {
+    let state = match state.filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(s.parse::<crate::store::ProposalState>().map_err(|e| format!("state: {e}"))?),
+    };
+    let category = match category.filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c @ ("rfc" | "license-exception" | "policy-change" | "other")) => Some(c.to_owned()),
+        Some(c) => {
+            return Err(format!(
+                "category: unknown category {:?} (allowed: rfc, license-exception, policy-change, other)",
+                c.chars().take(64).collect::<String>()
+            ));
+        }
+    };
+    Ok(crate::store::ProposalFilter { state, category, limit: i64::from(limit.unwrap_or(100).clamp(1, 1000)) })
+}
+
 /// Median seconds from opening to decision over the last `limit` decided
 /// proposals (withdrawn ones excluded); `None` when none.
 pub async fn median_time_to_decision(state: &AppState, limit: i64) -> Result<Option<i64>, StoreError> {

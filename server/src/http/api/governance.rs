@@ -11,7 +11,7 @@ use crate::app::governance::{
 };
 use crate::auth::Principal;
 use crate::http::ApiError;
-use crate::store::{ProposalFilter, ProposalState, StoredException, StoredProposal, StoredVoter};
+use crate::store::{StoredException, StoredProposal, StoredVoter};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -170,35 +170,13 @@ pub(super) struct ListQuery {
     limit: Option<u32>,
 }
 
-/// Parses the list filters (shared with the page).
-pub(in crate::http) fn filter(
-    state: Option<&str>,
-    category: Option<&str>,
-    limit: Option<u32>,
-) -> Result<ProposalFilter, String> {
-    let state = match state.filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(s.parse::<ProposalState>().map_err(|e| format!("state: {e}"))?),
-    };
-    let category = match category.filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c @ ("rfc" | "license-exception" | "policy-change" | "other")) => Some(c.to_owned()),
-        Some(c) => {
-            return Err(format!(
-                "category: unknown category {:?} (allowed: rfc, license-exception, policy-change, other)",
-                c.chars().take(64).collect::<String>()
-            ));
-        }
-    };
-    Ok(ProposalFilter { state, category, limit: i64::from(limit.unwrap_or(100).clamp(1, 1000)) })
-}
-
 /// `GET /api/v1/proposals?state=&category=&limit=`
 pub(super) async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<StoredProposal>>, ApiError> {
-    let f = filter(q.state.as_deref(), q.category.as_deref(), q.limit).map_err(ApiError::BadRequest)?;
+    let f =
+        governance::parse_filter(q.state.as_deref(), q.category.as_deref(), q.limit).map_err(ApiError::BadRequest)?;
     Ok(Json(state.store.gov_proposals(&f).await?))
 }
 
