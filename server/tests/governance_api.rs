@@ -9,6 +9,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use common::TestDb;
+use common::git::npm_lock;
 use http_body_util::BodyExt as _;
 use serde_json::{Value, json};
 use steward::app::AppState;
@@ -27,6 +28,7 @@ on_both_backends!(
     the_sweep_closes_a_proposal_whose_window_ended,
     roles_guard_the_governance_routes,
     a_decision_is_stored_once,
+    an_exception_granted_by_vote_turns_a_denied_gate_into_an_allowed_one,
 );
 
 pub struct Reply {
@@ -495,4 +497,75 @@ async fn a_decision_is_stored_once(db: &TestDb) {
     assert!(db.store.gov_record_decision(&d(1000)).await.unwrap());
     assert!(!db.store.gov_record_decision(&d(1001)).await.unwrap(), "a second decision is not stored");
     assert_eq!(db.store.gov_decision("once").await.unwrap().unwrap().ledger_index, 1000);
+}
+
+async fn gate(g: &Gov, ci: &str, repository: &str) -> Value {
+    let request = json!({
+        "old": {"path": "package-lock.json", "content": npm_lock("1.0.0", "Apache-2.0")},
+        "new": {"path": "package-lock.json", "content": npm_lock("1.1.0", "SSPL-1.0")},
+        "repository": repository, "base": "v1.0.0", "head": "v1.1.0"
+    });
+    let r = call(&g.app, Method::POST, "/api/v1/gate", Some(ci), request.to_string().into_bytes()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    r.json()
+}
+
+async fn an_exception_granted_by_vote_turns_a_denied_gate_into_an_allowed_one(db: &TestDb) {
+    let g = setup(db).await;
+    let ci = issue_token(&db.store, "ci", Role::Ci).await.unwrap().secret;
+    let voters = electorate(&g).await;
+    let before = gate(&g, &ci, "octo/app").await;
+    assert_eq!(before["verdict"], "deny", "{before}");
+    let revision_before = before["policy_revision"].as_str().unwrap().to_owned();
+
+    let exception = json!({"scope": {"ecosystem": "npm", "package": "mongo-thing", "versions": ">=1.1.0, <2.0.0",
+        "license": "SSPL-1.0", "projects": ["octo/app"]}, "expires_at": "2030-01-01T00:00:00Z"});
+    let r = open(
+        &g,
+        &g.maintainer,
+        "exc-mongo",
+        json!({"category": "license-exception", "exception": exception,
+        "body": "Allow mongo-thing under SSPL for octo/app: server-side only."}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+    let sha = digest("Allow mongo-thing under SSPL for octo/app: server-side only.");
+    let mut decision = Value::Null;
+    for (id, class, key) in voters.iter().filter(|v| ["tc1", "tc2", "c1", "c2", "c3"].contains(&v.0.as_str())) {
+        let r = vote(&g, "exc-mongo", ballot(key, id, "exc-mongo", &sha, class, VoteChoice::Yes, now())).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+        decision = r.json()["decision"].clone();
+    }
+    assert_eq!(decision["outcome"], "accepted", "{decision}");
+    let decision_index = decision["ledger_index"].as_u64().unwrap();
+    let exception_index = decision["exception_index"].as_u64().expect("an exception-granted entry");
+    let entry = db.store.ledger_entry(exception_index).await.unwrap().unwrap();
+    let body: Value = serde_json::from_slice(&entry.body).unwrap();
+    assert_eq!(body["kind"], "exception-granted");
+    assert_eq!(body["payload"]["decision_index"], decision_index);
+    assert_eq!(body["payload"]["scope"]["package"], "mongo-thing");
+
+    // The gate honours it from now on, under a new recorded revision, and
+    // the report names the proposal and the ledger entries.
+    let after = gate(&g, &ci, "octo/app").await;
+    assert_eq!(after["verdict"], "allow", "{after}");
+    assert_eq!(after["decisions"][0]["rule"], "exception");
+    let granted_by = after["decisions"][0]["exception"]["granted_by"].as_str().unwrap();
+    assert!(granted_by.contains("proposal exc-mongo"), "{granted_by}");
+    assert!(granted_by.contains(&format!("decision at ledger index {decision_index}")), "{granted_by}");
+    assert!(granted_by.contains(&format!("exception-granted at ledger index {exception_index}")), "{granted_by}");
+    let revision_after = after["policy_revision"].as_str().unwrap();
+    assert_ne!(revision_after, revision_before, "the effective policy revision changed");
+    let policy = call(&g.app, Method::GET, "/api/v1/policies", None, vec![]).await.json();
+    assert_eq!(policy["revision"], revision_after);
+    let recorded = policy["ledger_index"].as_u64().expect("the new revision is recorded in the ledger");
+    assert!(recorded > exception_index);
+    // Only for the projects it names.
+    let other = gate(&g, &ci, "octo/other").await;
+    assert_eq!(other["verdict"], "deny", "{other}");
+    // A fresh process (state rebuilt from the store) serves the same revision.
+    let fresh = db.state().await;
+    assert_eq!(fresh.policy.current().revision.revision, revision_after);
+    let report = verify(db).await;
+    assert_eq!(report.exceptions, 1);
 }

@@ -421,7 +421,7 @@ pub async fn open(state: &AppState, request: OpenRequest, actor: &str) -> Result
 // ---------------------------------------------------------------------------
 // One proposal's turn: votes, withdrawal, closing.
 
-const PROPOSAL_KINDS: [&str; 3] = ["vote", "decision", "proposal-withdrawal"];
+const PROPOSAL_KINDS: [&str; 4] = ["vote", "decision", "proposal-withdrawal", "exception-granted"];
 
 /// Loads (on first use) and catches up a proposal's cache from the ledger.
 async fn synced<'c>(
@@ -473,6 +473,9 @@ async fn synced<'c>(
             Payload::Decision(d) if d.proposal_id == proposal_id => {
                 c.status = ProposalStatus::Decided;
                 store_decision(state, &d, index, &entry.time).await?;
+            }
+            Payload::ExceptionGranted(g) if g.proposal_id.as_deref() == Some(proposal_id) => {
+                store_exception(state, &g, index, &entry.time).await?;
             }
             _ => {}
         }
@@ -564,7 +567,43 @@ async fn grant_exception(state: &AppState, granted: ExceptionGranted) -> Result<
         .map_err(|e| GovernanceError::Invalid(e.to_string()))?;
     let receipt = state.ledger.append(&entry).await?;
     store_exception(state, &granted, receipt.index, &time).await?;
+    refresh_exceptions(state).await;
     Ok(receipt.index)
+}
+
+/// Reloads the policy with the exceptions granted by vote when the stored
+/// ones differ from those in force (a grant here, or by another instance):
+/// the gate honours them from then on, under a new, recorded effective
+/// revision. A failure is logged; the bundle in force keeps serving.
+pub async fn refresh_exceptions(state: &AppState) -> bool {
+    let stored = match state.store.gov_exceptions().await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the exceptions granted by vote");
+            return false;
+        }
+    };
+    let ids: Vec<String> = stored.iter().map(|e| e.exception_id.clone()).collect();
+    if ids == state.policy.granted_ids() {
+        return false;
+    }
+    let granted = match stored.iter().map(crate::policy::VotedException::from_stored).collect::<Result<Vec<_>, _>>() {
+        Ok(g) => g,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the exceptions granted by vote");
+            return false;
+        }
+    };
+    match state.policy.set_granted(&state.store, &state.ledger, granted).await {
+        Ok(outcome) => {
+            tracing::info!(revision = %outcome.revision, exceptions = ids.len(), "policy reloaded with the exceptions granted by vote");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot reload the policy with the exceptions granted by vote");
+            false
+        }
+    }
 }
 
 async fn store_exception(
@@ -676,6 +715,7 @@ pub async fn close_if_due(state: &AppState, proposal_id: &str) -> Result<Option<
 /// Returns the decisions appended.
 pub async fn sweep(state: &AppState) -> Result<usize, GovernanceError> {
     with_registry_turn(state, async || Ok(())).await?;
+    refresh_exceptions(state).await;
     let due = state.store.gov_due_proposals(crate::store::now()).await?;
     let mut closed = 0;
     for id in due {
