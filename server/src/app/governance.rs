@@ -392,7 +392,7 @@ pub async fn open(state: &AppState, request: OpenRequest, actor: &str) -> Result
     if draft.closes_at <= now {
         return Err(GovernanceError::Invalid(format!("closes_at: {} is not in the future", draft.closes_at)));
     }
-    with_registry_turn(state, async || {
+    let receipt = with_registry_turn(state, async || {
         if state.store.gov_proposal(&draft.proposal_id).await?.is_some() {
             return Err(GovernanceError::Conflict(format!("proposal {} already exists", draft.proposal_id)));
         }
@@ -415,7 +415,9 @@ pub async fn open(state: &AppState, request: OpenRequest, actor: &str) -> Result
             .ok_or_else(|| corrupt("proposal", "not stored after opening"))?;
         Ok(OpenReceipt { proposal, ledger_index: index })
     })
-    .await
+    .await?;
+    state.governance.opened.notify_one();
+    Ok(receipt)
 }
 
 // ---------------------------------------------------------------------------
@@ -729,6 +731,22 @@ pub async fn sweep(state: &AppState) -> Result<usize, GovernanceError> {
         }
     }
     Ok(closed)
+}
+
+/// How long the sweeper may sleep before a proposal's window closes: just
+/// past the next closing time, at least `floor`, at most `ceiling`.
+pub async fn until_next_closing(
+    state: &AppState,
+    floor: std::time::Duration,
+    ceiling: std::time::Duration,
+) -> std::time::Duration {
+    match state.store.gov_next_closing().await {
+        Ok(Some(at)) => {
+            let left = (at - crate::store::now()).whole_milliseconds().max(0) as u64 + 20;
+            std::time::Duration::from_millis(left).clamp(floor, ceiling)
+        }
+        Ok(None) | Err(_) => ceiling,
+    }
 }
 
 /// Accepts a signed `vote` entry for `proposal_id`: checked by the crate

@@ -91,6 +91,8 @@ pub(super) fn copy_error(e: &GovernanceError) -> GovernanceError {
 #[derive(Default)]
 pub struct Governance {
     pub(super) registry: RwLock<()>,
+    /// Notified when a proposal opens, so the sweeper can plan to close it.
+    pub opened: tokio::sync::Notify,
     slots: StdMutex<HashMap<String, Arc<Slot>>>,
 }
 

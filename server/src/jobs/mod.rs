@@ -89,7 +89,14 @@ pub fn spawn_sweeper(state: AppState, mut stop: watch::Receiver<bool>) -> tokio:
                 Ok(n) => tracing::info!(decisions = n, "closed proposals whose voting window ended"),
                 Err(e) => tracing::warn!(error = %e, "cannot close overdue proposals"),
             }
-            let _ = tokio::time::timeout(SWEEP_INTERVAL, stop.changed()).await;
+            // Wake up when the next voting window closes, so proposals are
+            // decided at their window's end, not up to a minute later.
+            let wait = crate::app::governance::until_next_closing(&state, Duration::from_secs(1), SWEEP_INTERVAL).await;
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+                _ = state.governance.opened.notified() => {}
+            }
         }
     })
 }

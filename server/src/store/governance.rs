@@ -511,6 +511,14 @@ impl Store {
         Ok(on_pool!(self.pool(), p => sqlx::query_scalar(SQL).bind(now).fetch_all(p).await)?)
     }
 
+    /// When the next undecided proposal's window closes (overdue ones
+    /// included), for the sweeper's wake-up.
+    pub async fn gov_next_closing(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        const SQL: &str =
+            "SELECT closes_at_ts FROM gov_proposals WHERE state <> 'decided' ORDER BY closes_at_ts LIMIT 1";
+        Ok(on_pool!(self.pool(), p => sqlx::query_scalar(SQL).fetch_optional(p).await)?)
+    }
+
     /// A proposal's electorate as `(class, voter)` pairs.
     pub async fn gov_electorate(&self, proposal_id: &str) -> Result<Vec<(String, String)>, StoreError> {
         const SQL: &str = "SELECT class, voter FROM gov_electorate WHERE proposal_id = $1 ORDER BY class, voter";
