@@ -444,6 +444,8 @@ async fn synced<'c>(
             electorate,
             status: ProposalStatus::Open,
             withdrawn: false,
+            voters: HashMap::new(),
+            voters_at: 0,
             synced_to: stored.opened_index + 1,
         });
     }
@@ -758,17 +760,30 @@ pub async fn cast_vote(state: &AppState, proposal_id: &str, entry: Entry) -> Res
         return Err(VoteError::NotAVote(entry.kind).into());
     }
     let slot = state.governance.slot(proposal_id);
-    let (reply, rx) = oneshot::channel();
+    let (reply, mut rx) = oneshot::channel();
     slot.pending.lock().unwrap_or_else(|e| e.into_inner()).push(PendingVote { entry, reply });
-    {
-        let _registry = state.governance.registry.read().await;
-        let mut cache = slot.turn.lock().await;
+    loop {
+        // Wait for the reply or the turn, whichever comes first: a caller
+        // whose vote another caller's turn already took leaves the queue
+        // for the turn at once (otherwise callers convoy through the turn
+        // one vote at a time).
+        let turn = async {
+            let registry = state.governance.registry.read().await;
+            let cache = slot.turn.lock().await;
+            (registry, cache)
+        };
+        let (_registry, mut cache) = tokio::select! {
+            biased;
+            reply = &mut rx => {
+                return reply.unwrap_or_else(|_| Err(GovernanceError::Conflict("the vote was dropped; send it again".into())));
+            }
+            guards = turn => guards,
+        };
         let batch = std::mem::take(&mut *slot.pending.lock().unwrap_or_else(|e| e.into_inner()));
         if !batch.is_empty() {
             vote_turn(state, proposal_id, &mut cache, batch).await;
         }
     }
-    rx.await.unwrap_or_else(|_| Err(GovernanceError::Conflict("the vote was dropped; send it again".into())))
 }
 
 /// One turn over a batch of votes (holding the proposal's in-process turn).
@@ -809,7 +824,41 @@ async fn vote_batch(state: &AppState, proposal_id: &str, c: &mut Cache, batch: V
     let mut latest: HashMap<(String, usize), VoteChoice> = HashMap::new();
     // A withdrawn proposal is refused as withdrawn, even once decided.
     let mut status = if c.withdrawn { ProposalStatus::Withdrawn } else { c.status };
-    let mut voters: HashMap<String, Option<Voter>> = HashMap::new();
+    match state.store.gov_registry_next().await {
+        Ok(at) if at == c.voters_at => {}
+        Ok(at) => {
+            // One read of every voter rather than two queries per vote.
+            match state.store.gov_voters().await {
+                Ok(all) => {
+                    c.voters.clear();
+                    for v in &all {
+                        match to_voter(v) {
+                            Ok(voter) => {
+                                c.voters.insert(v.voter.clone(), Some(voter));
+                            }
+                            Err(e) => tracing::warn!(voter = %v.voter, error = %e, "unreadable voter"),
+                        }
+                    }
+                    c.voters_at = at;
+                }
+                Err(e) => {
+                    let e = GovernanceError::from(e);
+                    for p in batch {
+                        let _ = p.reply.send(Err(copy_error(&e)));
+                    }
+                    return true;
+                }
+            }
+        }
+        Err(e) => {
+            let e = GovernanceError::from(e);
+            for p in batch {
+                let _ = p.reply.send(Err(copy_error(&e)));
+            }
+            return true;
+        }
+    }
+    let voters = &mut c.voters;
     let mut accepted: Vec<(PendingVote, CheckedVote)> = Vec::new();
     for pending in batch {
         let checked = async {

@@ -131,6 +131,11 @@ pub(super) struct Cache {
     pub(super) status: ProposalStatus,
     /// Withdrawn by its author (then decided `withdrawn`).
     pub(super) withdrawn: bool,
+    /// Voters looked up for votes, valid while the registry stays at
+    /// `voters_at` (`Store::gov_registry_next`): registry writes take the
+    /// registry turn exclusively, so it cannot change during a vote turn.
+    pub(super) voters: HashMap<String, Option<steward_governance::Voter>>,
+    pub(super) voters_at: u64,
     /// Ledger entries before this index are applied.
     pub(super) synced_to: u64,
 }

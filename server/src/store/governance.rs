@@ -532,17 +532,36 @@ impl Store {
             return Ok(());
         }
         let _turn = self.write_turn().await;
-        const INSERT: &str = "INSERT INTO gov_votes (ledger_index, proposal_id, voter, class, choice, key, time) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (ledger_index) DO NOTHING";
         const COUNT: &str = "UPDATE gov_proposals SET votes_counted = \
              (SELECT COUNT(*) FROM gov_votes WHERE proposal_id = $1) WHERE proposal_id = $1";
+        // Multi-row inserts, 100 rows (700 parameters) a statement.
+        let mut statements = Vec::new();
+        for chunk in votes.chunks(100) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let b = i * 7;
+                    format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO gov_votes (ledger_index, proposal_id, voter, class, choice, key, time) VALUES {} \
+                 ON CONFLICT (ledger_index) DO NOTHING",
+                values.join(", ")
+            );
+            let indices =
+                chunk.iter().map(|v| to_i64(v.ledger_index, "ledger_index")).collect::<Result<Vec<_>, _>>()?;
+            statements.push((sql, chunk, indices));
+        }
         let result: Result<(), StoreError> = async {
             on_pool!(self.pool(), p => {
                 let mut tx = p.begin().await?;
-                for v in votes {
-                    sqlx::query(INSERT).bind(to_i64(v.ledger_index, "ledger_index")?).bind(&v.proposal_id)
-                        .bind(&v.voter).bind(&v.class).bind(&v.choice).bind(&v.key).bind(&v.time)
-                        .execute(&mut *tx).await?;
+                for (sql, chunk, indices) in &statements {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                    for (v, index) in chunk.iter().zip(indices) {
+                        q = q.bind(*index).bind(&v.proposal_id).bind(&v.voter).bind(&v.class).bind(&v.choice)
+                            .bind(&v.key).bind(&v.time);
+                    }
+                    q.execute(&mut *tx).await?;
                 }
                 sqlx::query(COUNT).bind(proposal_id).execute(&mut *tx).await?;
                 tx.commit().await?;
