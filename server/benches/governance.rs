@@ -11,7 +11,7 @@
 //! may veto (one member never votes, so nothing is decided early), signs
 //! `STEWARD_BENCH_ROUNDS` (default 4) votes per community member up front
 //! (the voters' cost, not the server's), then times
-//! `app::governance::cast_vote` with `STEWARD_BENCH_CALLERS` (default 64)
+//! `app::governance::cast_vote` with `STEWARD_BENCH_CALLERS` (default 256)
 //! concurrent callers: every vote checked by the governance crate
 //! (clock, proposal, window, voter, class, key, Ed25519 signature),
 //! appended to the ledger (group commit), counted, early decision tried.
@@ -56,7 +56,7 @@ async fn state(url: &DatabaseUrl, data: &std::path::Path) -> AppState {
 async fn run(label: &str, url: DatabaseUrl, data: &std::path::Path) {
     let voters = env_u64("STEWARD_BENCH_VOTERS", 1_000) as usize;
     let rounds = env_u64("STEWARD_BENCH_ROUNDS", 4) as usize;
-    let callers = env_u64("STEWARD_BENCH_CALLERS", 64) as usize;
+    let callers = env_u64("STEWARD_BENCH_CALLERS", 256) as usize;
     let state = state(&url, data).await;
     let started = Instant::now();
     let mut people: Vec<(String, &str)> =
