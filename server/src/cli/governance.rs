@@ -119,7 +119,7 @@ impl Category {
 #[derive(Debug, Subcommand)]
 pub enum ProposalCommand {
     /// Open a proposal for voting (maintainer token)
-    Open(OpenArgs),
+    Open(Box<OpenArgs>),
     /// List proposals
     List {
         /// Only proposals in this state: open, withdrawn, decided
@@ -380,7 +380,7 @@ fn join(list: &Value) -> String {
 
 pub fn run_proposal(cmd: ProposalCommand) -> Result<ExitCode, Failure> {
     match cmd {
-        ProposalCommand::Open(args) => open(args),
+        ProposalCommand::Open(args) => open(*args),
         ProposalCommand::List { state, category, server, format } => {
             let mut query = url::form_urlencoded::Serializer::new(String::new());
             if let Some(s) = &state {
