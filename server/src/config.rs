@@ -1011,6 +1011,30 @@ impl Config {
                 ),
                 self.table_source(self.jobs == JobsConfig::default()),
             ),
+            (
+                "governance",
+                format!(
+                    "{}; threshold {} bp; veto: {}; clock skew {}s",
+                    self.governance
+                        .params
+                        .classes
+                        .iter()
+                        .map(|c| format!(
+                            "{} {} bp (quorum {} bp, at least {})",
+                            c.name, c.weight_bp, c.quorum_bp, c.quorum_min
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    self.governance.params.threshold_bp,
+                    if self.governance.params.veto_classes.is_empty() {
+                        "none".to_string()
+                    } else {
+                        self.governance.params.veto_classes.join(", ")
+                    },
+                    self.governance.max_clock_skew_seconds
+                ),
+                self.table_source(self.governance == GovernanceSettings::default()),
+            ),
         ]
     }
 
@@ -1055,6 +1079,29 @@ fn show_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn governance_table_is_validated_and_names_the_field() {
+        let c = load_with(
+            Some("[governance]\nthreshold_bp = 6667\nveto_classes = [\"technical-committee\"]\n"),
+            &[],
+            Layer::default(),
+        )
+        .unwrap();
+        assert_eq!(c.governance.params.threshold_bp, 6667);
+        assert_eq!(c.governance.params.classes.len(), 2, "classes keep their default");
+        let err = load_with(
+            Some("[[governance.classes]]\nname = \"tc\"\nweight_bp = 6000\nquorum_bp = 5000\nquorum_min = 1\n"),
+            &[],
+            Layer::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("governance.classes: weights sum to 6000"), "{err}");
+        let err = load_with(Some("[governance]\nmax_clock_skew_seconds = 0\n"), &[], Layer::default()).unwrap_err();
+        assert!(err.to_string().contains("governance.max_clock_skew_seconds"), "{err}");
+        let err = load_with(Some("[governance]\nquorum = 3\n"), &[], Layer::default()).unwrap_err();
+        assert!(err.to_string().contains("unknown field `quorum`"), "{err}");
+    }
     use std::collections::HashMap;
 
     fn load_with(file: Option<&str>, env: &[(&str, &str)], flags: Layer) -> Result<Config, ConfigError> {
