@@ -494,20 +494,19 @@ fn print_proposal(v: &Value) {
     );
     let classes = params["voter_classes"].as_array().cloned().unwrap_or_default();
     for (i, c) in v["tally"]["classes"].as_array().into_iter().flatten().enumerate() {
+        let n = |k: &str| c[k].as_u64().unwrap_or(0);
+        let turnout = n("yes") + n("no") + n("abstain") + n("veto");
         outln!(
             "    {:<22} {:>6} {:>8} {:>5} {:>5} {:>7} {:>5}  {}/{} {}",
             c["class"].as_str().unwrap_or("?"),
-            classes.get(i).map(|k| k["weight_bp"].to_string()).unwrap_or_default(),
-            c["eligible"],
-            c["yes"],
-            c["no"],
-            c["abstain"],
-            c["veto"],
-            c["yes"].as_u64().unwrap_or(0)
-                + c["no"].as_u64().unwrap_or(0)
-                + c["abstain"].as_u64().unwrap_or(0)
-                + c["veto"].as_u64().unwrap_or(0),
-            c["quorum_required"],
+            classes.get(i).and_then(|k| k["weight_bp"].as_u64()).unwrap_or(0),
+            n("eligible"),
+            n("yes"),
+            n("no"),
+            n("abstain"),
+            n("veto"),
+            turnout,
+            n("quorum_required"),
             if c["quorum_met"].as_bool() == Some(true) { "met" } else { "not met" }
         );
     }
@@ -516,7 +515,7 @@ fn print_proposal(v: &Value) {
     for vote in &votes {
         outln!(
             "    #{:<8} {:<24} {:<22} {:<8} {}",
-            vote["ledger_index"],
+            vote["ledger_index"].as_u64().unwrap_or(0),
             term(vote["voter"].as_str().unwrap_or("?")),
             vote["class"].as_str().unwrap_or("?"),
             vote["choice"].as_str().unwrap_or("?"),
