@@ -154,7 +154,7 @@ async fn run(label: &str, url: DatabaseUrl, data: &std::path::Path) {
         signed.as_secs_f64(),
     );
     // The tally and the ledger are right (not timed).
-    let view = governance::view(&state, "bench").await.expect("view");
+    let view = governance::view(&state, "bench", usize::MAX).await.expect("view");
     assert_eq!(view.votes.len(), total);
     let counted: u64 = view.tally.classes[1].yes + view.tally.classes[1].no;
     assert_eq!(counted, voters as u64, "each voter counted once");

@@ -220,6 +220,7 @@ async fn a_proposal_is_decided_early_and_later_votes_are_refused(db: &TestDb) {
     assert_eq!(shown["proposal"]["state"], "decided");
     assert_eq!(shown["proposal"]["outcome"], "accepted");
     assert_eq!(shown["votes"].as_array().unwrap().len(), 7, "every vote entry, replaced ones included");
+    assert_eq!(shown["votes_total"], 7);
     assert_eq!(shown["tally"]["classes"][0]["yes"], 2);
     assert_eq!(shown["tally"]["classes"][1]["yes"], 3);
     assert_eq!(shown["decision"]["votes_counted"], 7);

@@ -964,14 +964,17 @@ pub struct ProposalView {
     pub parameters: Proposal,
     /// The tally now (or at the decision), per class.
     pub tally: steward_governance::Tally,
+    /// Vote entries in ledger order (at most the limit asked for).
     pub votes: Vec<StoredVote>,
+    /// Vote entries in all.
+    pub votes_total: usize,
     pub decision: Option<Decision>,
     pub exception: Option<StoredException>,
 }
 
 /// A proposal, its current tally (recomputed from the stored votes with the
-/// crate's tally) and its votes.
-pub async fn view(state: &AppState, proposal_id: &str) -> Result<ProposalView, GovernanceError> {
+/// crate's tally) and its first `max_votes` vote entries.
+pub async fn view(state: &AppState, proposal_id: &str, max_votes: usize) -> Result<ProposalView, GovernanceError> {
     let Some(proposal) = state.store.gov_proposal(proposal_id).await? else {
         return Err(GovernanceError::NotFound(format!("no proposal {proposal_id:?}")));
     };
@@ -999,7 +1002,10 @@ pub async fn view(state: &AppState, proposal_id: &str) -> Result<ProposalView, G
     }
     let tally = steward_governance::Tally::at_close(&parameters, ballots.counts());
     let exception = state.store.gov_exception_for(proposal_id).await?;
-    Ok(ProposalView { proposal, parameters, tally, votes, decision, exception })
+    let votes_total = votes.len();
+    let mut votes = votes;
+    votes.truncate(max_votes);
+    Ok(ProposalView { proposal, parameters, tally, votes, votes_total, decision, exception })
 }
 
 /// Parses list filters (the API's query and the page's): state, category,

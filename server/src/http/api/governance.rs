@@ -181,12 +181,13 @@ pub(super) async fn list(
 }
 
 /// `GET /api/v1/proposals/{id}`: the proposal, its parameters, the tally,
-/// every vote and the decision.
+/// its votes (the first 10,000 vote entries; `votes_total` counts all) and
+/// the decision.
 pub(super) async fn get(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ProposalView>, ApiError> {
-    Ok(Json(governance::view(&state, &id).await?))
+    Ok(Json(governance::view(&state, &id, 10_000).await?))
 }
 
 /// `POST /api/v1/proposals/{id}/votes` (voter) → 201: a `vote` entry

@@ -186,7 +186,7 @@ fn bp(v: u32) -> String {
 }
 
 async fn proposal(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, PageError> {
-    let view = match governance::view(&state, &id).await {
+    let view = match governance::view(&state, &id, usize::MAX).await {
         Ok(v) => v,
         Err(GovernanceError::NotFound(_)) => return Err(PageError::NotFound(format!("There is no proposal {id:?}."))),
         Err(GovernanceError::Store(e)) => return Err(e.into()),
