@@ -13,6 +13,8 @@
 //! - [`jobs`]: the job payloads and how each job is queued.
 //! - [`events`]: forge webhook events mapped to jobs (data in, job out).
 //! - [`tokens`]: issuing API tokens.
+//! - [`governance`]: voters, proposals, signed votes, early decision and
+//!   closing, exceptions granted by vote (rules from `steward_governance`).
 //!
 //! **Layering** (see `docs/ARCHITECTURE.md`): `cli`, `runtime` → `http`,
 //! `jobs` → `app` → `gate`, `policy`, `ledger`, `forge`, `registry`,
@@ -21,6 +23,8 @@
 
 pub mod background;
 pub mod events;
+pub mod governance;
+pub mod governance_turns;
 pub mod jobs;
 pub mod metrics;
 pub mod scans;

@@ -21,6 +21,7 @@ use crate::config::DatabaseUrl;
 use serde::Serialize;
 
 mod error;
+mod governance;
 mod jobs;
 mod ledger;
 mod policies;
@@ -32,6 +33,10 @@ mod sqlite;
 mod tokens;
 
 pub use error::StoreError;
+pub use governance::{
+    GovLock, NewProposal, ProposalFilter, ProposalState, StoredDecision, StoredException, StoredKey, StoredProposal,
+    StoredVote, StoredVoter,
+};
 pub use ledger::{LedgerCheckpointRow, LedgerEntryRow, LedgerHead, LockedHead, NewLedgerEntry, PreparedAppend};
 pub use policies::{NewPolicyRevision, PolicyRevision};
 pub(crate) use pool::on_pool;
