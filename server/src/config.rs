@@ -94,6 +94,79 @@ pub struct Layer {
     pub jobs: Option<JobsConfig>,
     /// `[[registries]]`: OCI registry credentials and transport (file only).
     pub registries: Option<Vec<RegistryFile>>,
+    /// `[credit]`: the rewards catalogue for contributor credit (file only).
+    pub credit: Option<CreditConfig>,
+}
+
+/// `[credit]` in `steward.toml`: what points can be redeemed for.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CreditConfig {
+    /// `[[credit.rewards]]`; default: `compute-quota`.
+    pub rewards: Vec<RewardConfig>,
+}
+
+/// One reward of the catalogue, bought in whole units.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewardConfig {
+    /// What people ask for, e.g. `compute-quota`.
+    pub name: String,
+    /// Points per unit.
+    pub points: u32,
+    /// vCPUs per unit.
+    pub vcpu: u32,
+    /// Memory per unit, MiB.
+    pub memory_mib: u32,
+    /// Months one unit lasts.
+    pub months: u32,
+    /// Most units in one redemption.
+    #[serde(default = "default_max_units")]
+    pub max_units: u32,
+}
+
+fn default_max_units() -> u32 {
+    16
+}
+
+impl Default for CreditConfig {
+    fn default() -> Self {
+        CreditConfig {
+            rewards: vec![RewardConfig {
+                name: "compute-quota".into(),
+                points: 100,
+                vcpu: 1,
+                memory_mib: 2048,
+                months: 1,
+                max_units: default_max_units(),
+            }],
+        }
+    }
+}
+
+impl CreditConfig {
+    /// Names unique and well-formed; every number at least 1.
+    fn validate(&self) -> Result<(), String> {
+        let mut names = std::collections::BTreeSet::new();
+        for (i, r) in self.rewards.iter().enumerate() {
+            if r.name.is_empty()
+                || r.name.len() > 64
+                || !r.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(format!("credit.rewards[{i}].name: 1 to 64 of a-z, 0-9 and -, not {:?}", r.name));
+            }
+            if !names.insert(r.name.as_str()) {
+                return Err(format!("credit.rewards[{i}].name: {} appears twice", r.name));
+            }
+            if r.points == 0 || r.vcpu == 0 || r.memory_mib == 0 || r.months == 0 || r.max_units == 0 {
+                return Err(format!(
+                    "credit.rewards[{i}] ({}): points, vcpu, memory_mib, months and max_units must be at least 1",
+                    r.name
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A repository as written in `steward.toml`.
@@ -505,6 +578,8 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// OCI registries' credentials (`[[registries]]` in the file).
     pub registries: Vec<RegistryAuth>,
+    /// The credit rewards catalogue (`[credit]` in the file).
+    pub credit: CreditConfig,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
     /// Things that work but should be fixed (files others can read), one
@@ -859,6 +934,8 @@ impl Config {
         }
         let registry_list = flags.registries.as_ref().or(file.registries.as_ref());
         let registries = validate_registries(registry_list.map(Vec::as_slice).unwrap_or_default(), &file_name, env)?;
+        let credit = flags.credit.clone().or_else(|| file.credit.clone()).unwrap_or_default();
+        credit.validate().map_err(|message| ConfigError::File { path: file_name.clone(), message })?;
 
         Ok(Config {
             listen,
@@ -879,6 +956,7 @@ impl Config {
             repositories,
             jobs,
             registries,
+            credit,
             file: file_path,
             warnings,
         })

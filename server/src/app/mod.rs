@@ -11,12 +11,16 @@
 //! - [`jobs`]: the job payloads and how each job is queued.
 //! - [`events`]: forge webhook events mapped to jobs (data in, job out).
 //! - [`tokens`]: issuing API tokens.
+//! - [`credit`]: contributor credit: awards from merged work (credit
+//!   policy), manual awards, corrections, redemptions and signed grants,
+//!   `credit verify`.
 //!
 //! **Layering** (see `docs/ARCHITECTURE.md`): `cli`, `runtime` → `http`,
 //! `jobs` → `app` → `gate`, `policy`, `ledger`, `forge`, `registry`,
 //! `keys` → `store`, `config`, `auth`. Nothing here imports `http`, `jobs`,
 //! `cli` or `runtime`; `.ci/run` checks it.
 
+pub mod credit;
 pub mod events;
 pub mod jobs;
 pub mod metrics;

@@ -8,10 +8,13 @@
 //!   the scan, queue its `report`.
 //! - `report` ([`gate`]): record the scan in the ledger, post the commit
 //!   status and optionally the pull request comment.
+//! - `credit` ([`credit`]): award contributor credit for a merged pull
+//!   request (or correct it after a label change).
 //!
 //! Calls the application layer (`crate::app`) and the forge client; never
 //! the server's HTTP layer.
 
+pub mod credit;
 pub mod gate;
 mod outcome;
 
@@ -97,6 +100,7 @@ async fn run_in_span(state: &AppState, worker: &str, job: Job) {
     let outcome = match job.kind {
         JobKind::Gate => gate::run_gate(state, worker, &job).await,
         JobKind::Report => gate::run_report(state, worker, &job).await,
+        JobKind::Credit => credit::run_credit(state, worker, &job).await,
     };
     match outcome {
         Outcome::Done => tracing::info!("job done"),

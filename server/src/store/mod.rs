@@ -20,6 +20,7 @@
 use crate::config::DatabaseUrl;
 use serde::Serialize;
 
+mod credit;
 mod error;
 mod jobs;
 mod ledger;
@@ -31,6 +32,10 @@ mod scans;
 mod sqlite;
 mod tokens;
 
+pub use credit::{
+    Award, AwardKind, CategoryTotal, Contributor, CreditCheck, CreditOutcome, LOCK_STRIPES, LeaderboardRow, NewAward,
+    NewRedemption, RecordedRedemption, RedemptionRecord, Since, credit_now,
+};
 pub use error::StoreError;
 pub use ledger::{LedgerCheckpointRow, LedgerEntryRow, LedgerHead, LockedHead, NewLedgerEntry, PreparedAppend};
 pub use policies::{NewPolicyRevision, PolicyRevision};
