@@ -830,6 +830,33 @@ pub async fn contributor_view(store: &Store, contributor: Contributor) -> Result
     Ok(ContributorView { contributor, awards, redemptions, history })
 }
 
+/// The leaderboard as CSV (rank from `offset + 1`): text fields quoted,
+/// and a leading `=`, `+`, `-` or `@` neutralised so a spreadsheet does not
+/// run a login as a formula.
+pub fn leaderboard_csv(rows: &[crate::store::LeaderboardRow], offset: usize) -> String {
+    let mut out = String::from("rank,contributor,login,points,awards,balance\n");
+    for (i, r) in rows.iter().enumerate() {
+        out.push_str(&format!(
+            "{},{}:{},{},{},{},{}\n",
+            offset + i + 1,
+            r.forge,
+            r.forge_user_id,
+            csv_field(&r.login),
+            r.points,
+            r.awards,
+            r.balance
+        ));
+    }
+    out
+}
+
+/// One quoted CSV text field.
+pub fn csv_field(s: &str) -> String {
+    let s: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s };
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
 // ---------------------------------------------------------------------------
 // Verification: balances from the ledger alone
 

@@ -27,6 +27,7 @@ macro_rules! errln {
 mod artifact;
 mod common;
 mod config_cmd;
+mod credit;
 mod gate;
 mod ledger;
 mod policy;
@@ -76,6 +77,9 @@ pub enum Command {
     /// Check OCI artifacts (images, indexes, Helm charts) in a registry with the artifact policy
     #[command(subcommand)]
     Artifact(artifact::ArtifactCommand),
+    /// Contributor credit: awards, leaderboard, balances, redemptions, grants, verify
+    #[command(subcommand)]
+    Credit(credit::CreditCommand),
 }
 
 /// Entry point of the binary.
@@ -92,6 +96,7 @@ pub fn main() -> ExitCode {
         Command::Gate(args) => gate::run(&cli.global, args),
         Command::Policy(cmd) => policy::run(&cli.global, cmd),
         Command::Artifact(cmd) => artifact::run(&cli.global, cmd),
+        Command::Credit(cmd) => credit::run(&cli.global, cmd),
     };
     match result {
         Ok(code) => code,
