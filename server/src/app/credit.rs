@@ -523,8 +523,8 @@ pub async fn manual_award(state: &AppState, actor: &str, req: &ManualAward) -> R
     match record_award(state, &new, url.as_str()).await? {
         Ok(a) => Ok(a),
         Err(existing) => Err(CreditError::Duplicate(format!(
-            "{} was already awarded for {} (award {})",
-            existing.award_id, url, existing.award_id
+            "{FORGE}:{user_id} was already awarded for {url} (award {}, ledger index {})",
+            existing.award_id, existing.ledger_index
         ))),
     }
 }
