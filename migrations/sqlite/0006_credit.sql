@@ -64,7 +64,7 @@ CREATE TABLE credit_redemptions (
 CREATE INDEX credit_redemptions_by_contributor ON credit_redemptions (contributor_id, redeemed_at);
 
 -- Points and awards per contributor, day (UTC, YYYY-MM-DD) and category:
--- the leaderboard's time windows and categories read these, not the awards.
+-- the leaderboard's 90-day window reads these, not the awards.
 CREATE TABLE credit_daily (
     day             TEXT    NOT NULL,
     category        TEXT    NOT NULL,
@@ -74,3 +74,33 @@ CREATE TABLE credit_daily (
     PRIMARY KEY (day, category, contributor_id)
 );
 CREATE INDEX credit_daily_by_contributor ON credit_daily (contributor_id, day);
+
+-- Points and awards per contributor, month (YYYY-MM) and category: "this
+-- month" reads one month's rows.
+CREATE TABLE credit_monthly (
+    month           TEXT    NOT NULL,
+    category        TEXT    NOT NULL,
+    contributor_id  INTEGER NOT NULL,
+    points          INTEGER NOT NULL,
+    awards          INTEGER NOT NULL,
+    PRIMARY KEY (month, category, contributor_id)
+);
+
+-- Points and awards per contributor and category, all time.
+CREATE TABLE credit_contributor_categories (
+    category        TEXT    NOT NULL,
+    contributor_id  INTEGER NOT NULL,
+    points          INTEGER NOT NULL,
+    awards          INTEGER NOT NULL,
+    PRIMARY KEY (category, contributor_id)
+);
+CREATE INDEX credit_contributor_categories_rank ON credit_contributor_categories (category, points DESC, contributor_id);
+
+-- Points and awards per day and category (the category balance chart).
+CREATE TABLE credit_category_daily (
+    day             TEXT    NOT NULL,
+    category        TEXT    NOT NULL,
+    points          INTEGER NOT NULL,
+    awards          INTEGER NOT NULL,
+    PRIMARY KEY (day, category)
+);

@@ -83,6 +83,18 @@ async fn roles_awards_corrections_and_csv(db: &TestDb) {
     let (_, cats, _) = call(&app, "GET", "/api/v1/credit/categories", None, None).await;
     assert_eq!(cats["categories"][0]["category"], "ci", "{cats}");
     assert_eq!(cats["categories"][0]["points"], 5, "{cats}");
+    // Every view reads its own precomputed totals; all agree here (the
+    // awards are from today, all in category ci, mona's corrected away).
+    for q in
+        ["period=this-month", "period=90d", "category=ci", "period=90d&category=ci", "period=this-month&category=ci"]
+    {
+        let (status, v, _) = call(&app, "GET", &format!("/api/v1/credit/leaderboard?{q}"), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{q}");
+        assert_eq!((v["total"].as_i64(), v["contributors"][0]["points"].as_i64()), (Some(1), Some(5)), "{q}: {v}");
+        assert_eq!(v["contributors"][0]["forge_user_id"], 11, "{q}: {v}");
+    }
+    let (_, v, _) = call(&app, "GET", "/api/v1/credit/leaderboard?category=docs", None, None).await;
+    assert_eq!(v["total"], 0, "{v}");
     let (status, _, _) = call(&app, "GET", "/api/v1/credit/leaderboard?period=yesterday", None, None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, view, _) = call(&app, "GET", "/api/v1/credit/contributors/mona", None, None).await;

@@ -779,7 +779,7 @@ impl Period {
         match self {
             Period::AllTime => Since::AllTime,
             Period::Last90Days => Since::Day(today - time::Duration::days(89)),
-            Period::ThisMonth => Since::Day(today.replace_day(1).unwrap_or(today)),
+            Period::ThisMonth => Since::Month(today.replace_day(1).unwrap_or(today)),
         }
     }
 }

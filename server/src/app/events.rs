@@ -83,11 +83,15 @@ pub fn action_for(repository: &str, event: &str, delivery: &str, body: &[u8]) ->
     let job = match event {
         "ping" => return Ok(EventAction::Pong),
         "pull_request" => {
-            let e: PullRequestEvent = serde_json::from_slice(body)
-                .map_err(|e| EventError::Malformed(format!("not a pull_request event: {e}")))?;
-            if CREDIT_ACTIONS.contains(&e.action.as_str()) {
+            // Credit reads the actions it handles with its own shape (a
+            // merged pull request needs no head or base).
+            if let Ok(ActionOnly { action }) = serde_json::from_slice::<ActionOnly>(body)
+                && CREDIT_ACTIONS.contains(&action.as_str())
+            {
                 return credit_action(repository, delivery, body);
             }
+            let e: PullRequestEvent = serde_json::from_slice(body)
+                .map_err(|e| EventError::Malformed(format!("not a pull_request event: {e}")))?;
             if !PR_ACTIONS.contains(&e.action.as_str()) {
                 return Ok(EventAction::Ignored(format!(
                     "pull_request action `{}` does not change the code",
@@ -141,6 +145,11 @@ pub fn action_for(repository: &str, event: &str, delivery: &str, body: &[u8]) ->
         }
     }
     Ok(EventAction::Gate(job))
+}
+
+#[derive(serde::Deserialize)]
+struct ActionOnly {
+    action: String,
 }
 
 /// A full SHA-1 commit id: 40 hex digits.

@@ -245,6 +245,8 @@ pub enum Since {
     AllTime,
     /// From this UTC day (inclusive, `YYYY-MM-DD`).
     Day(time::Date),
+    /// The calendar month (UTC) of this day.
+    Month(time::Date),
 }
 
 /// One leaderboard row.
@@ -317,10 +319,27 @@ macro_rules! store_award {
                 .fetch_one(&mut *$tx)
                 .await?;
             sqlx::query(UPDATE_TOTALS).bind(new.points).bind(count).bind(contributor_id).execute(&mut *$tx).await?;
-            sqlx::query(UPSERT_DAILY)
-                .bind(day_text(new.awarded_at.to_offset(time::UtcOffset::UTC).date()))
+            let day = day_text(new.awarded_at.to_offset(time::UtcOffset::UTC).date());
+            for (sql, key) in [(UPSERT_DAILY, day.clone()), (UPSERT_MONTHLY, day[..7].to_string())] {
+                sqlx::query(sql)
+                    .bind(key)
+                    .bind(&new.category)
+                    .bind(contributor_id)
+                    .bind(new.points)
+                    .bind(count)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            sqlx::query(UPSERT_CONTRIBUTOR_CATEGORY)
                 .bind(&new.category)
                 .bind(contributor_id)
+                .bind(new.points)
+                .bind(count)
+                .execute(&mut *$tx)
+                .await?;
+            sqlx::query(UPSERT_CATEGORY_DAILY)
+                .bind(&day)
+                .bind(&new.category)
                 .bind(new.points)
                 .bind(count)
                 .execute(&mut *$tx)
@@ -348,6 +367,19 @@ static INSERT_AWARD: LazyLock<String> = LazyLock::new(|| {
 
 const UPDATE_TOTALS: &str = "UPDATE credit_contributors SET balance = balance + $1, earned = earned + $1, \
      awards = awards + $2 WHERE id = $3";
+
+const UPSERT_MONTHLY: &str = "INSERT INTO credit_monthly (month, category, contributor_id, points, awards) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (month, category, contributor_id) DO UPDATE SET \
+     points = credit_monthly.points + excluded.points, awards = credit_monthly.awards + excluded.awards";
+
+const UPSERT_CONTRIBUTOR_CATEGORY: &str = "INSERT INTO credit_contributor_categories (category, contributor_id, \
+     points, awards) VALUES ($1, $2, $3, $4) ON CONFLICT (category, contributor_id) DO UPDATE SET \
+     points = credit_contributor_categories.points + excluded.points, \
+     awards = credit_contributor_categories.awards + excluded.awards";
+
+const UPSERT_CATEGORY_DAILY: &str = "INSERT INTO credit_category_daily (day, category, points, awards) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (day, category) DO UPDATE SET \
+     points = credit_category_daily.points + excluded.points, awards = credit_category_daily.awards + excluded.awards";
 
 const UPSERT_DAILY: &str = "INSERT INTO credit_daily (day, category, contributor_id, points, awards) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day, category, contributor_id) DO UPDATE SET \
@@ -595,23 +627,37 @@ impl Store {
                 rows = on_pool!(self.pool(), p => sqlx::query_as(SQL).bind(limit).bind(offset).fetch_all(p).await)?;
                 total = on_pool!(self.pool(), p => sqlx::query_scalar(COUNT).fetch_one(p).await)?;
             }
+            (Since::AllTime, Some(category)) => {
+                const SQL: &str = "SELECT c.id AS contributor_id, c.forge, c.forge_user_id, c.login, \
+                     t.points, t.awards, c.balance FROM credit_contributor_categories t \
+                     JOIN credit_contributors c ON c.id = t.contributor_id \
+                     WHERE t.category = $1 AND (t.points <> 0 OR t.awards <> 0) \
+                     ORDER BY t.points DESC, t.contributor_id LIMIT $2 OFFSET $3";
+                const COUNT: &str = "SELECT COUNT(*) FROM credit_contributor_categories \
+                     WHERE category = $1 AND (points <> 0 OR awards <> 0)";
+                rows = on_pool!(self.pool(), p => sqlx::query_as(SQL).bind(category).bind(limit).bind(offset)
+                    .fetch_all(p).await)?;
+                total = on_pool!(self.pool(), p => sqlx::query_scalar(COUNT).bind(category).fetch_one(p).await)?;
+            }
             (since, category) => {
-                let from = match since {
-                    Since::AllTime => String::new(),
-                    Since::Day(d) => day_text(d),
+                // A month reads one month's rows; a window of days the days'.
+                let (table, column, from, op) = match since {
+                    Since::Month(d) => ("credit_monthly", "month", day_text(d)[..7].to_string(), "="),
+                    Since::Day(d) => ("credit_daily", "day", day_text(d), ">="),
+                    Since::AllTime => ("credit_daily", "day", String::new(), ">="),
                 };
                 let category = category.unwrap_or("");
-                const FILTER: &str = "d.day >= $1 AND ($2 = '' OR d.category = $2)";
+                let filter = format!("d.{column} {op} $1 AND ($2 = '' OR d.category = $2)");
                 let sql = format!(
-                    "SELECT c.id AS contributor_id, c.forge, c.forge_user_id, c.login, \
-                     CAST(SUM(d.points) AS BIGINT) AS points, CAST(SUM(d.awards) AS BIGINT) AS awards, c.balance \
-                     FROM credit_daily d JOIN credit_contributors c ON c.id = d.contributor_id WHERE {FILTER} \
-                     GROUP BY c.id, c.forge, c.forge_user_id, c.login, c.balance \
-                     HAVING SUM(d.points) <> 0 OR SUM(d.awards) <> 0 \
-                     ORDER BY points DESC, c.id LIMIT $3 OFFSET $4"
+                    "SELECT c.id AS contributor_id, c.forge, c.forge_user_id, c.login, t.points, t.awards, c.balance \
+                     FROM (SELECT d.contributor_id, CAST(SUM(d.points) AS BIGINT) AS points, \
+                           CAST(SUM(d.awards) AS BIGINT) AS awards FROM {table} d WHERE {filter} \
+                           GROUP BY d.contributor_id HAVING SUM(d.points) <> 0 OR SUM(d.awards) <> 0 \
+                           ORDER BY points DESC, d.contributor_id LIMIT $3 OFFSET $4) t \
+                     JOIN credit_contributors c ON c.id = t.contributor_id ORDER BY t.points DESC, c.id"
                 );
                 let count = format!(
-                    "SELECT COUNT(*) FROM (SELECT d.contributor_id FROM credit_daily d WHERE {FILTER} \
+                    "SELECT COUNT(*) FROM (SELECT d.contributor_id FROM {table} d WHERE {filter} \
                      GROUP BY d.contributor_id HAVING SUM(d.points) <> 0 OR SUM(d.awards) <> 0) x"
                 );
                 rows = on_pool!(self.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
@@ -640,9 +686,10 @@ impl Store {
         let from = match since {
             Since::AllTime => String::new(),
             Since::Day(d) => day_text(d),
+            Since::Month(d) => format!("{}-01", &day_text(d)[..7]),
         };
         const SQL: &str = "SELECT category, CAST(SUM(points) AS BIGINT) AS points, CAST(SUM(awards) AS BIGINT) AS awards \
-             FROM credit_daily WHERE day >= $1 GROUP BY category ORDER BY category";
+             FROM credit_category_daily WHERE day >= $1 GROUP BY category ORDER BY category";
         Ok(on_pool!(self.pool(), p => sqlx::query_as(SQL).bind(&from).fetch_all(p).await)?)
     }
 
