@@ -177,3 +177,60 @@ on_both_backends!(
     login_rename_keeps_the_contributor_and_the_name_follows,
     label_removed_after_merge_is_a_correction_and_readding_awards_nothing,
 );
+
+/// A process that dies between the ledger append and the database commit
+/// leaves an award only the ledger holds: verify reports it, the sweeper's
+/// repair stores it as recorded, and a replay of the change awards nothing.
+async fn an_award_only_the_ledger_holds_is_repaired_and_not_awarded_again(db: &TestDb) {
+    use steward_ledger::entry::{CreditAward, Evidence, Payload, SchemaV1};
+    let (forge, url) = PullsForge::start().await;
+    forge.set(9, &["src/lib.rs"], &["fix"]);
+    let state = credit_state(db, &url).await;
+    let revision = state.policy.current().revision.revision.trim_start_matches("sha256:").to_string();
+    // Exactly the entry the credit job would have appended for PR 9.
+    let lost = Payload::CreditAward(CreditAward {
+        schema: SchemaV1,
+        award_id: format!("github:{REPO}#9:fix-e-easy:{}", OCTO.0),
+        contributor: format!("github:{}", OCTO.0),
+        points: 5,
+        rule: "fix-e-easy".into(),
+        evidence: Evidence {
+            source: "github".into(),
+            event_id: format!("{REPO}#9"),
+            url: Some("https://github.com/octo/app/pull/9".into()),
+        },
+        login: Some(OCTO.1.into()),
+        category: Some("code".into()),
+        policy_revision: Some(revision),
+        corrects: None,
+        reason: None,
+    });
+    let receipt = state.ledger.record(&lost, credit::WEBHOOK_ACTOR).await.unwrap();
+    let b = credit::verify(&state.store).await.unwrap().first_break.unwrap();
+    assert_eq!(b.rule, "database-mismatch", "{}", b.message);
+    // Too young for the sweeper's grace period: left to its writer.
+    let (n, next) = credit::repair(&state, std::time::Duration::from_secs(60), 0).await.unwrap();
+    assert_eq!(n, 0);
+    assert!(next <= receipt.index);
+    let (n, next) = credit::repair(&state, std::time::Duration::ZERO, next).await.unwrap();
+    assert_eq!(n, 1);
+    assert!(next > receipt.index);
+    assert_eq!(balance(&state, OCTO.0).await, 5);
+    let award = state.store.credit_award_by_id(&format!("github:{REPO}#9:fix-e-easy:{}", OCTO.0)).await.unwrap();
+    assert_eq!(award.unwrap().ledger_index, receipt.index as i64);
+    assert!(credit::verify(&state.store).await.unwrap().ok());
+    // The webhook arrives again (or the job is retried): nothing new.
+    let app = steward::http::router(state.clone());
+    let body = pr_event("closed", 9, OCTO, &["E-easy"], Some(MERGED), None);
+    deliver(&app, "pull_request", "again-9", &body).await;
+    run_jobs(&state).await;
+    assert_eq!(balance(&state, OCTO.0).await, 5);
+    let report = credit::verify(&state.store).await.unwrap();
+    assert!(report.ok(), "{:?}", report.first_break);
+    assert_eq!(report.awards, 1);
+}
+
+mod repair {
+    use super::*;
+    on_both_backends!(an_award_only_the_ledger_holds_is_repaired_and_not_awarded_again);
+}

@@ -858,6 +858,155 @@ pub fn csv_field(s: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------
+// Repair: entries the ledger holds but the database lost
+
+/// Stores the projection of every credit ledger entry older than `grace`
+/// that the database does not hold: a process that died between the
+/// ledger append and the database commit leaves such an entry. The ledger
+/// is authoritative, so the entry is applied as recorded (its index, time
+/// and actor; a redemption's grant is signed again). Younger entries are
+/// left alone: their writer may still be committing. The sweeper runs this
+/// every minute. Looks at entries from index `from` on (0 the first time);
+/// returns how many entries it stored and where the next run may start
+/// (every older entry below it is stored).
+pub async fn repair(state: &AppState, grace: std::time::Duration, from: u64) -> Result<(usize, u64), CreditError> {
+    let cutoff = OffsetDateTime::now_utc() - grace;
+    let mut after = from.checked_sub(1);
+    let mut repaired = 0;
+    let mut settled_up_to = None;
+    loop {
+        let batch = state.store.credit_unprojected(after, 1000).await?;
+        if batch.is_empty() {
+            break;
+        }
+        for (index, body) in batch {
+            after = Some(index);
+            let entry = Entry::from_canonical_bytes(&body).map_err(|e| CreditError::Invalid(e.to_string()))?;
+            let at = parse_time("time", &entry.time.to_string())?;
+            if at > cutoff {
+                settled_up_to.get_or_insert(index);
+                continue;
+            }
+            match project(state, index, &entry, at).await {
+                Ok(true) => repaired += 1,
+                Ok(false) => {}
+                Err(e) => tracing::error!(index, error = %e, "cannot repair a credit entry"),
+            }
+        }
+    }
+    let head = state.store.ledger_entry_count().await?;
+    let next = settled_up_to.unwrap_or(head).max(from);
+    if repaired > 0 {
+        tracing::warn!(entries = repaired, "stored credit entries the database had lost");
+    }
+    Ok((repaired, next))
+}
+
+/// Applies one ledger entry to the credit tables; false when the database
+/// already had its evidence (duplicate evidence in the ledger, which
+/// `credit verify` reports).
+async fn project(state: &AppState, index: u64, entry: &Entry, at: OffsetDateTime) -> Result<bool, CreditError> {
+    let payload = entry.typed_payload().map_err(|e| CreditError::Invalid(e.to_string()))?;
+    let who = |key: &str| -> Result<i64, CreditError> {
+        key.strip_prefix("github:")
+            .and_then(|i| i.parse().ok())
+            .ok_or_else(|| CreditError::Invalid(format!("contributor {key} is not github:<id>")))
+    };
+    match payload {
+        Payload::CreditAward(a) => {
+            let user = who(&a.contributor)?;
+            let login = match (&a.login, state.store.credit_contributor(FORGE, user).await?) {
+                (Some(l), _) => l.clone(),
+                (None, Some(c)) => c.login,
+                (None, None) => a.contributor.clone(),
+            };
+            let (kind, source, repository, change, rule, category) = if a.rule == CORRECTION_RULE {
+                let target = a.corrects.clone().unwrap_or_default();
+                let Some(orig) = state.store.credit_award_by_id(&target).await? else {
+                    return Err(CreditError::Invalid(format!("correction {} of unknown award {target}", a.award_id)));
+                };
+                (AwardKind::Correction, orig.source, orig.repository, orig.change, orig.rule, orig.category)
+            } else {
+                let (repository, change) = match a.evidence.event_id.rsplit_once('#') {
+                    Some((r, n)) if a.evidence.source == FORGE => (r.to_string(), n.to_string()),
+                    _ => (String::new(), a.evidence.event_id.clone()),
+                };
+                let category = a.category.clone().unwrap_or_else(|| "other".into());
+                (AwardKind::Award, a.evidence.source.clone(), repository, change, a.rule.clone(), category)
+            };
+            let new = NewAward {
+                award_id: a.award_id.clone(),
+                forge: FORGE.into(),
+                forge_user_id: user,
+                login,
+                kind,
+                source,
+                repository,
+                change,
+                rule,
+                category,
+                points: a.points,
+                corrects: a.corrects.clone(),
+                policy_revision: a.policy_revision.clone(),
+                evidence_url: a.evidence.url.clone(),
+                reason: a.reason.clone(),
+                actor: entry.actor.clone(),
+                awarded_at: at,
+            };
+            let i = index as i64;
+            match state.store.credit_award(&new, async move |_| Ok::<i64, std::convert::Infallible>(i)).await? {
+                CreditOutcome::Stored(_) => Ok(true),
+                _ => Ok(false),
+            }
+        }
+        Payload::Redemption(r) => {
+            let user = who(&r.contributor)?;
+            let c = state.store.credit_contributor(FORGE, user).await?;
+            let units = r.units.unwrap_or(1);
+            let grant = Grant {
+                schema: "steward.credit-grant/v1".into(),
+                redemption_id: r.redemption_id.clone(),
+                contributor: r.contributor.clone(),
+                login: c.map(|c| c.login).unwrap_or_else(|| r.contributor.clone()),
+                reward: r.reward.kind.clone(),
+                units,
+                vcpu: r.reward.vcpu,
+                memory_mib: r.reward.memory_mib,
+                months: r.reward.months,
+                points: r.points as i64,
+                valid_from: at.replace_nanosecond(0).unwrap_or(at).format(&Rfc3339).unwrap_or_default(),
+                valid_until: add_months(at.replace_nanosecond(0).unwrap_or(at), r.reward.months)
+                    .format(&Rfc3339)
+                    .unwrap_or_default(),
+                ledger_origin: state.ledger.origin().to_string(),
+                ledger_index: index as i64,
+            };
+            let document = state.ledger.sign_note(&grant_text(&grant))?;
+            let new = NewRedemption {
+                redemption_id: r.redemption_id.clone(),
+                forge: FORGE.into(),
+                forge_user_id: user,
+                reward: r.reward.kind.clone(),
+                units: i64::from(units),
+                points: r.points as i64,
+                actor: entry.actor.clone(),
+                redeemed_at: at,
+            };
+            let recorded = RecordedRedemption { ledger_index: index as i64, grant_document: document };
+            match state.store.credit_redeem(&new, async move |_| Ok::<_, std::convert::Infallible>(recorded)).await? {
+                CreditOutcome::Stored(_) => Ok(true),
+                CreditOutcome::Insufficient { balance } => Err(CreditError::Invalid(format!(
+                    "redemption {} at {index}: the database balance is {balance}, below the ledger's",
+                    r.redemption_id
+                ))),
+                _ => Ok(false),
+            }
+        }
+        _ => Ok(false),
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Verification: balances from the ledger alone
 
 /// The first credit entry that breaks a rule.

@@ -76,14 +76,22 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// Starts the sweep: at start-up and then every [`SWEEP_INTERVAL`], scans
 /// stored without their ledger entry (the ledger could not append: a full
 /// disk, a crash between the two writes) are recorded, so the ledger
-/// catches up by itself when the fault passes. Stops with `stop`.
+/// catches up by itself when the fault passes; and credit entries the
+/// ledger holds but the database lost are stored (`app::credit::repair`).
+/// Stops with `stop`.
 pub fn spawn_sweeper(state: AppState, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut credit_from = 0;
         while !*stop.borrow() {
             match crate::app::scans::requeue_unrecorded(&state).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(jobs = n, "re-queued report jobs for scans missing their ledger entry"),
                 Err(e) => tracing::warn!(error = %e, "cannot look for unrecorded scans"),
+            }
+            // Credit entries in the ledger that the database lost.
+            match crate::app::credit::repair(&state, SWEEP_INTERVAL, credit_from).await {
+                Ok((_, next)) => credit_from = next,
+                Err(e) => tracing::warn!(error = %e, "cannot repair credit entries"),
             }
             let _ = tokio::time::timeout(SWEEP_INTERVAL, stop.changed()).await;
         }

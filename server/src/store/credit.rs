@@ -693,6 +693,21 @@ impl Store {
         Ok(on_pool!(self.pool(), p => sqlx::query_as(SQL).bind(&from).fetch_all(p).await)?)
     }
 
+    /// Credit ledger entries after `after` (exclusive) that the credit
+    /// tables do not hold (a process died between the ledger append and
+    /// the database commit): (index, body), in index order.
+    pub async fn credit_unprojected(&self, after: Option<u64>, limit: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        const SQL: &str = "SELECT e.idx, e.body FROM ledger_entries e \
+             WHERE e.kind IN ('credit-award', 'redemption') AND e.idx > $1 \
+             AND NOT EXISTS (SELECT 1 FROM credit_awards a WHERE a.ledger_index = e.idx) \
+             AND NOT EXISTS (SELECT 1 FROM credit_redemptions r WHERE r.ledger_index = e.idx) \
+             ORDER BY e.idx LIMIT $2";
+        let after = after.map_or(-1, |a| a as i64);
+        let rows: Vec<(i64, Vec<u8>)> =
+            on_pool!(self.pool(), p => sqlx::query_as(SQL).bind(after).bind(limit as i64).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(|(i, b)| (i as u64, b)).collect())
+    }
+
     /// Credit ledger entries (`credit-award`, `redemption`) after `after`
     /// (exclusive; `None` from the start), in index order: (index, body).
     pub async fn credit_ledger_entries(
