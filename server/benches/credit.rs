@@ -76,7 +76,7 @@ fn config(url: &str, dir: &std::path::Path, forge: &str, workers: u32) -> Config
 }
 
 fn delivery(n: u64) -> Vec<u8> {
-    let labels = if n % 3 == 0 {
+    let labels = if n.is_multiple_of(3) {
         vec!["E-easy"]
     } else if n % 3 == 1 {
         vec!["docs-example"]
