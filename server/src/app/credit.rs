@@ -709,8 +709,11 @@ pub fn verify_grant(document: &str, key: &steward_ledger::note::VerifierKey) -> 
 pub fn resource_quota(g: &Grant, namespace: Option<&str>) -> String {
     let default_ns = format!("contrib-{}", dns_label(&g.login));
     let ns = namespace.map(dns_label).unwrap_or(default_ns);
-    let memory =
-        if g.memory_mib.is_multiple_of(1024) { format!("{}Gi", g.memory_mib / 1024) } else { format!("{}Mi", g.memory_mib) };
+    let memory = if g.memory_mib.is_multiple_of(1024) {
+        format!("{}Gi", g.memory_mib / 1024)
+    } else {
+        format!("{}Mi", g.memory_mib)
+    };
     format!(
         "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: steward-{id}\n  namespace: {ns}\n  labels:\n    \
          app.kubernetes.io/managed-by: steward\n  annotations:\n    steward.dev/contributor: \"{contributor}\"\n    \
