@@ -15,6 +15,10 @@
 //!
 //!     cargo bench -p steward-server --bench credit
 //!     STEWARD_BENCH_PRS=400 STEWARD_BENCH_AWARDS=1000000 STEWARD_BENCH_CONTRIBUTORS=10000 cargo bench …
+//!     STEWARD_BENCH_ONLY=leaderboard STEWARD_BENCH_SQLITE=0 STEWARD_BENCH_POSTGRES_URL=… STEWARD_BENCH_POSTGRES_URL2=… cargo bench …
+//!
+//! `STEWARD_BENCH_POSTGRES_URL` is used by the awards part,
+//! `STEWARD_BENCH_POSTGRES_URL2` (another empty database) by the leaderboard.
 
 use axum::body::Body;
 use axum::http::Request;
@@ -301,14 +305,17 @@ async fn leaderboard(url: &str, label: &str) {
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    // `awards` or `leaderboard` runs one part; `STEWARD_BENCH_SQLITE=0`
+    // skips SQLite.
     let only = std::env::var("STEWARD_BENCH_ONLY").unwrap_or_default();
+    let sqlite_on = std::env::var("STEWARD_BENCH_SQLITE").map_or(true, |v| v != "0");
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let sqlite = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
-        if only.is_empty() || only == "awards" {
+        if sqlite_on && (only.is_empty() || only == "awards") {
             awards_per_second(&sqlite("awards.db"), "sqlite").await;
         }
-        if only.is_empty() || only == "leaderboard" {
+        if sqlite_on && (only.is_empty() || only == "leaderboard") {
             leaderboard(&sqlite("board.db"), "sqlite").await;
         }
         if let Ok(url) = std::env::var("STEWARD_BENCH_POSTGRES_URL") {
