@@ -104,3 +104,19 @@ CREATE TABLE credit_category_daily (
     awards          INTEGER NOT NULL,
     PRIMARY KEY (day, category)
 );
+
+-- A rolling window's points per contributor (the last 90 days): awards
+-- dated on or after `credit_rolling_head.from_day` are added as they are
+-- stored; moving the window forward subtracts the days that leave it
+-- (from `credit_daily`), under the head row's lock.
+CREATE TABLE credit_rolling (
+    contributor_id  INTEGER PRIMARY KEY,
+    points          INTEGER NOT NULL,
+    awards          INTEGER NOT NULL
+);
+CREATE INDEX credit_rolling_rank ON credit_rolling (points DESC, contributor_id);
+CREATE TABLE credit_rolling_head (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    from_day  TEXT    NOT NULL
+);
+INSERT INTO credit_rolling_head (id, from_day) VALUES (1, '');

@@ -236,21 +236,29 @@ async fn seed(pool: &Pool, contributors: u64, awards: u64) {
          SELECT category, contributor_id, SUM(points), SUM(awards) FROM credit_daily GROUP BY 1, 2",
         "INSERT INTO credit_category_daily (day, category, points, awards) \
          SELECT day, category, SUM(points), SUM(awards) FROM credit_daily GROUP BY 1, 2",
-        "ANALYZE",
     ];
+    // The rolling 90-day window, as the store keeps it.
+    let from = (time::OffsetDateTime::now_utc().date() - time::Duration::days(89)).to_string();
+    let rolling = format!(
+        "INSERT INTO credit_rolling (contributor_id, points, awards) SELECT contributor_id, SUM(points), SUM(awards) \
+         FROM credit_daily WHERE day >= '{from}' GROUP BY contributor_id"
+    );
+    let head = format!("UPDATE credit_rolling_head SET from_day = '{from}' WHERE id = 1");
+    let rest: Vec<String> =
+        rest.iter().map(|s| s.to_string()).chain([rolling, head, "ANALYZE".to_string()]).collect();
     match pool {
         Pool::Postgres(p) => {
             sqlx::query(totals).execute(p).await.unwrap();
             sqlx::query(daily_pg).execute(p).await.unwrap();
-            for sql in rest {
-                sqlx::query(sql).execute(p).await.unwrap();
+            for sql in &rest {
+                sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).execute(p).await.unwrap();
             }
         }
         Pool::Sqlite(p) => {
             sqlx::query(totals).execute(p).await.unwrap();
             sqlx::query(daily_sqlite).execute(p).await.unwrap();
-            for sql in rest {
-                sqlx::query(sql).execute(p).await.unwrap();
+            for sql in &rest {
+                sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).execute(p).await.unwrap();
             }
         }
     }

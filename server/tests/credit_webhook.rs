@@ -234,3 +234,52 @@ mod repair {
     use super::*;
     on_both_backends!(an_award_only_the_ledger_holds_is_repaired_and_not_awarded_again);
 }
+
+/// The rolling 90-day total: awards dated in the window are added as they
+/// are stored; moving the window forward subtracts the days that leave it;
+/// a window that starts earlier than the rolling one is summed from the
+/// daily totals instead. Every view agrees with the awards.
+async fn the_rolling_window_moves_forward_and_agrees_with_the_daily_sums(db: &TestDb) {
+    use steward::store::Since;
+    let (forge, url) = PullsForge::start().await;
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    for (n, merged, who) in [(21, "2026-08-01T10:00:00Z", (7, "aug")), (22, "2026-09-15T10:00:00Z", (8, "sep"))] {
+        forge.set(n, &["src/lib.rs"], &["fix"]);
+        let body = pr_event("closed", n, who, &["docs-example"], Some(merged), None);
+        deliver(&app, "pull_request", &format!("w-{n}"), &body).await;
+    }
+    assert_eq!(run_jobs(&state).await, 2);
+    let day = |m: time::Month, d: u8| time::Date::from_calendar_date(2026, m, d).unwrap();
+    let board = |since| {
+        let state = state.clone();
+        async move {
+            let (rows, total) = state.store.credit_leaderboard(since, None, 10, 0).await.unwrap();
+            (total, rows.iter().map(|r| (r.login.clone(), r.points)).collect::<Vec<_>>())
+        }
+    };
+    assert!(state.store.credit_roll_window(day(time::Month::July, 1)).await.unwrap());
+    let both = (2, vec![("aug".to_string(), 20), ("sep".to_string(), 20)]);
+    assert_eq!(board(Since::Day(day(time::Month::July, 1))).await, both);
+    // Forward to September: August leaves the window.
+    assert_eq!(board(Since::Day(day(time::Month::September, 1))).await, (1, vec![("sep".to_string(), 20)]));
+    // An earlier start than the rolling window's: summed from the days.
+    assert!(!state.store.credit_roll_window(day(time::Month::July, 1)).await.unwrap());
+    assert_eq!(board(Since::Day(day(time::Month::July, 1))).await, both);
+    // An award dated before the window is not added to it; one inside is.
+    forge.set(23, &["src/lib.rs"], &["fix"]);
+    let old = pr_event("closed", 23, (7, "aug"), &["E-easy"], Some("2026-08-20T10:00:00Z"), None);
+    deliver(&app, "pull_request", "w-23", &old).await;
+    forge.set(24, &["src/lib.rs"], &["fix"]);
+    let new = pr_event("closed", 24, (7, "aug"), &["E-easy"], Some("2026-10-02T10:00:00Z"), None);
+    deliver(&app, "pull_request", "w-24", &new).await;
+    run_jobs(&state).await;
+    let expected = (2, vec![("sep".to_string(), 20), ("aug".to_string(), 5)]);
+    assert_eq!(board(Since::Day(day(time::Month::September, 1))).await, expected);
+    assert_eq!(board(Since::AllTime).await.1[0], ("aug".to_string(), 30), "20 + 5 + 5 in all time");
+}
+
+mod rolling {
+    use super::*;
+    on_both_backends!(the_rolling_window_moves_forward_and_agrees_with_the_daily_sums);
+}

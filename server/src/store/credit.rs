@@ -288,7 +288,7 @@ fn day_text(d: time::Date) -> String {
 /// this event is newer than the last one seen) and the day's totals, in
 /// the open transaction `$tx` (a macro: the body is compiled per backend).
 macro_rules! store_award {
-    ($tx:expr, $new:expr, $index:expr) => {
+    ($tx:expr, $new:expr, $index:expr, $postgres:expr) => {
         async {
             let new: &NewAward = $new;
             let (contributor_id,): (i64,) = sqlx::query_as(UPSERT_CONTRIBUTOR)
@@ -337,6 +337,17 @@ macro_rules! store_award {
                 .bind(count)
                 .execute(&mut *$tx)
                 .await?;
+            // PostgreSQL: FOR SHARE waits for a window move in progress.
+            let head_sql = if $postgres { ROLLING_HEAD_SHARE } else { ROLLING_HEAD };
+            let from_day: String = sqlx::query_scalar(head_sql).fetch_one(&mut *$tx).await?;
+            if day >= from_day {
+                sqlx::query(UPSERT_ROLLING)
+                    .bind(contributor_id)
+                    .bind(new.points)
+                    .bind(count)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
             sqlx::query(UPSERT_CATEGORY_DAILY)
                 .bind(&day)
                 .bind(&new.category)
@@ -380,6 +391,13 @@ const UPSERT_CONTRIBUTOR_CATEGORY: &str = "INSERT INTO credit_contributor_catego
 const UPSERT_CATEGORY_DAILY: &str = "INSERT INTO credit_category_daily (day, category, points, awards) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (day, category) DO UPDATE SET \
      points = credit_category_daily.points + excluded.points, awards = credit_category_daily.awards + excluded.awards";
+
+const ROLLING_HEAD: &str = "SELECT from_day FROM credit_rolling_head WHERE id = 1";
+const ROLLING_HEAD_SHARE: &str = "SELECT from_day FROM credit_rolling_head WHERE id = 1 FOR SHARE";
+
+const UPSERT_ROLLING: &str = "INSERT INTO credit_rolling (contributor_id, points, awards) VALUES ($1, $2, $3) \
+     ON CONFLICT (contributor_id) DO UPDATE SET points = credit_rolling.points + excluded.points, \
+     awards = credit_rolling.awards + excluded.awards";
 
 const UPSERT_DAILY: &str = "INSERT INTO credit_daily (day, category, contributor_id, points, awards) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day, category, contributor_id) DO UPDATE SET \
@@ -437,7 +455,7 @@ impl Store {
                 Some(tx) => (None, tx),
                 None => (self.write_turn().await, p.begin().await?),
             };
-            let row = store_award!(tx, new, index).await?;
+            let row = store_award!(tx, new, index, postgres).await?;
             tx.commit().await?;
             let award = Award::try_from(row).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
             Ok(CreditOutcome::Stored(award))
@@ -639,6 +657,16 @@ impl Store {
                     .fetch_all(p).await)?;
                 total = on_pool!(self.pool(), p => sqlx::query_scalar(COUNT).bind(category).fetch_one(p).await)?;
             }
+            (Since::Day(from), None) if self.credit_roll_window(from).await? => {
+                const SQL: &str = "SELECT c.id AS contributor_id, c.forge, c.forge_user_id, c.login, \
+                     r.points, r.awards, c.balance FROM credit_rolling r \
+                     JOIN credit_contributors c ON c.id = r.contributor_id \
+                     WHERE r.points <> 0 OR r.awards <> 0 \
+                     ORDER BY r.points DESC, r.contributor_id LIMIT $1 OFFSET $2";
+                const COUNT: &str = "SELECT COUNT(*) FROM credit_rolling WHERE points <> 0 OR awards <> 0";
+                rows = on_pool!(self.pool(), p => sqlx::query_as(SQL).bind(limit).bind(offset).fetch_all(p).await)?;
+                total = on_pool!(self.pool(), p => sqlx::query_scalar(COUNT).fetch_one(p).await)?;
+            }
             (since, category) => {
                 // A month reads one month's rows; a window of days the days'.
                 let (table, column, from, op) = match since {
@@ -679,6 +707,45 @@ impl Store {
             })
             .collect();
         Ok((rows, total))
+    }
+
+    /// Moves the rolling window to start at `from` (only forward): the
+    /// days before it are subtracted from `credit_rolling`. Returns true
+    /// when the window now starts at `from` (false: it already starts
+    /// later, and `from` cannot be served from it).
+    pub async fn credit_roll_window(&self, from: time::Date) -> Result<bool, StoreError> {
+        let from = day_text(from);
+        let current: String = on_pool!(self.pool(), p => sqlx::query_scalar(ROLLING_HEAD).fetch_one(p).await)?;
+        if current == from {
+            return Ok(true);
+        }
+        if current > from {
+            return Ok(false);
+        }
+        let postgres = matches!(self.pool(), Pool::Postgres(_));
+        const LOCK_PG: &str = "SELECT from_day FROM credit_rolling_head WHERE id = 1 FOR UPDATE";
+        const SUBTRACT: &str = "UPDATE credit_rolling SET points = credit_rolling.points - x.p, \
+             awards = credit_rolling.awards - x.n FROM (SELECT contributor_id, SUM(points) AS p, SUM(awards) AS n \
+             FROM credit_daily WHERE day >= $1 AND day < $2 GROUP BY contributor_id) x \
+             WHERE credit_rolling.contributor_id = x.contributor_id";
+        const MOVE: &str = "UPDATE credit_rolling_head SET from_day = $1 WHERE id = 1";
+        let _turn = self.write_turn().await;
+        let result: Result<bool, sqlx::Error> = on_pool!(self.pool(), p => async {
+            let mut tx = p.begin().await?;
+            let old: String = sqlx::query_scalar(if postgres { LOCK_PG } else { ROLLING_HEAD })
+                .fetch_one(&mut *tx).await?;
+            if old >= from {
+                tx.rollback().await?;
+                return Ok(old == from);
+            }
+            sqlx::query(SUBTRACT).bind(&old).bind(&from).execute(&mut *tx).await?;
+            sqlx::query(MOVE).bind(&from).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        }.await);
+        let result = result.map_err(StoreError::from);
+        self.note_write(&result.as_ref().map(|_| ()).map_err(clone_error));
+        result
     }
 
     /// Points and awards per category in the period, by category name.
