@@ -244,8 +244,7 @@ async fn seed(pool: &Pool, contributors: u64, awards: u64) {
          FROM credit_daily WHERE day >= '{from}' GROUP BY contributor_id"
     );
     let head = format!("UPDATE credit_rolling_head SET from_day = '{from}' WHERE id = 1");
-    let rest: Vec<String> =
-        rest.iter().map(|s| s.to_string()).chain([rolling, head, "ANALYZE".to_string()]).collect();
+    let rest: Vec<String> = rest.iter().map(|s| s.to_string()).chain([rolling, head, "ANALYZE".to_string()]).collect();
     match pool {
         Pool::Postgres(p) => {
             sqlx::query(totals).execute(p).await.unwrap();

@@ -125,3 +125,37 @@ pub(crate) fn parse_credit_report(value: &Value, revision: &str) -> Result<Credi
     };
     Ok(CreditEvaluation { revision: revision.to_string(), awards, unidentified_co_authors })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn award(points: Value, rule: &str, contributor: Value) -> Value {
+        json!({"rule": rule, "category": "docs", "rule_points": 20, "contributor": contributor,
+               "login": "octocat", "role": "author", "points": points})
+    }
+
+    #[test]
+    fn integral_floats_are_integers_and_bad_outputs_name_the_field() {
+        let ok =
+            parse_credit_report(&json!({"awards": [award(json!(7.0), "docs-example", json!(583231.0))]}), "r").unwrap();
+        assert_eq!((ok.awards[0].points, ok.awards[0].contributor), (7, 583231));
+        assert!(ok.unidentified_co_authors.is_empty());
+        for (bad, field) in [
+            (json!({"awards": [award(json!(7.5), "docs-example", json!(1))]}), "awards[0].points"),
+            (json!({"awards": [award(json!(0), "docs-example", json!(1))]}), "awards[0].points"),
+            (json!({"awards": [award(json!(2_000_000), "docs-example", json!(1))]}), "awards[0].points"),
+            (json!({"awards": [award(json!(5), "correction", json!(1))]}), "awards[0].rule"),
+            (json!({"awards": [award(json!(5), "manual", json!(1))]}), "awards[0].rule"),
+            (json!({"awards": [award(json!(5), "x", json!(-3))]}), "awards[0].contributor"),
+            (
+                json!({"awards": [award(json!(5), "x", json!(1)), award(json!(5), "x", json!(1))]}),
+                "awards[1].contributor",
+            ),
+            (json!({"awards": {}}), "awards"),
+        ] {
+            let err = parse_credit_report(&bad, "r").unwrap_err().to_string();
+            assert!(err.contains(&format!("{CREDIT_ENTRYPOINT}.{field}")), "{field}: {err}");
+        }
+    }
+}
