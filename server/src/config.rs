@@ -96,6 +96,8 @@ pub struct Layer {
     pub registries: Option<Vec<RegistryFile>>,
     /// `[governance]`: voter classes, threshold, veto classes (file only).
     pub governance: Option<GovernanceFile>,
+    /// `[credit]`: the rewards catalogue for contributor credit (file only).
+    pub credit: Option<CreditConfig>,
 }
 
 /// `[governance]` in `steward.toml`: the voting parameters (see
@@ -142,6 +144,77 @@ impl GovernanceFile {
             return Err(format!("governance.max_clock_skew_seconds: must be between 1 and 86400, not {skew}"));
         }
         Ok(GovernanceSettings { params, max_clock_skew_seconds: skew })
+    }
+}
+
+/// `[credit]` in `steward.toml`: what points can be redeemed for.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CreditConfig {
+    /// `[[credit.rewards]]`; default: `compute-quota`.
+    pub rewards: Vec<RewardConfig>,
+}
+
+/// One reward of the catalogue, bought in whole units.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewardConfig {
+    /// What people ask for, e.g. `compute-quota`.
+    pub name: String,
+    /// Points per unit.
+    pub points: u32,
+    /// vCPUs per unit.
+    pub vcpu: u32,
+    /// Memory per unit, MiB.
+    pub memory_mib: u32,
+    /// Months one unit lasts.
+    pub months: u32,
+    /// Most units in one redemption.
+    #[serde(default = "default_max_units")]
+    pub max_units: u32,
+}
+
+fn default_max_units() -> u32 {
+    16
+}
+
+impl Default for CreditConfig {
+    fn default() -> Self {
+        CreditConfig {
+            rewards: vec![RewardConfig {
+                name: "compute-quota".into(),
+                points: 100,
+                vcpu: 1,
+                memory_mib: 2048,
+                months: 1,
+                max_units: default_max_units(),
+            }],
+        }
+    }
+}
+
+impl CreditConfig {
+    /// Names unique and well-formed; every number at least 1.
+    fn validate(&self) -> Result<(), String> {
+        let mut names = std::collections::BTreeSet::new();
+        for (i, r) in self.rewards.iter().enumerate() {
+            if r.name.is_empty()
+                || r.name.len() > 64
+                || !r.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(format!("credit.rewards[{i}].name: 1 to 64 of a-z, 0-9 and -, not {:?}", r.name));
+            }
+            if !names.insert(r.name.as_str()) {
+                return Err(format!("credit.rewards[{i}].name: {} appears twice", r.name));
+            }
+            if r.points == 0 || r.vcpu == 0 || r.memory_mib == 0 || r.months == 0 || r.max_units == 0 {
+                return Err(format!(
+                    "credit.rewards[{i}] ({}): points, vcpu, memory_mib, months and max_units must be at least 1",
+                    r.name
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -556,6 +629,8 @@ pub struct Config {
     pub registries: Vec<RegistryAuth>,
     /// Voting parameters (`[governance]` in the file).
     pub governance: GovernanceSettings,
+    /// The credit rewards catalogue (`[credit]` in the file).
+    pub credit: CreditConfig,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
     /// Things that work but should be fixed (files others can read), one
@@ -918,6 +993,8 @@ impl Config {
             .unwrap_or_default()
             .validate()
             .map_err(|message| ConfigError::File { path: file_name.clone(), message })?;
+        let credit = flags.credit.clone().or_else(|| file.credit.clone()).unwrap_or_default();
+        credit.validate().map_err(|message| ConfigError::File { path: file_name.clone(), message })?;
 
         Ok(Config {
             listen,
@@ -939,6 +1016,7 @@ impl Config {
             jobs,
             registries,
             governance,
+            credit,
             file: file_path,
             warnings,
         })

@@ -71,6 +71,77 @@ pub struct PullRequestEvent {
     pub repository: RepositoryRef,
 }
 
+/// A forge account as events name it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct ForgeUser {
+    /// The stable numeric id (a login can be renamed; the id cannot).
+    pub id: i64,
+    pub login: String,
+    /// `User`, `Bot` or `Organization`.
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+}
+
+/// A label on a pull request.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Label {
+    pub name: String,
+}
+
+/// A pull request as a `closed`, `labeled` or `unlabeled` event carries it
+/// (the fields credit uses).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClosedPullRequest {
+    pub number: u64,
+    #[serde(default)]
+    pub merged: bool,
+    #[serde(default)]
+    pub merged_at: Option<String>,
+    #[serde(default)]
+    pub html_url: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    pub user: ForgeUser,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+    #[serde(default)]
+    pub merge_commit_sha: Option<String>,
+}
+
+/// `pull_request` event seen by credit: `closed` (merged or not),
+/// `labeled`, `unlabeled`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullRequestCreditEvent {
+    pub action: String,
+    pub pull_request: ClosedPullRequest,
+    /// The label added or removed (`labeled`, `unlabeled`).
+    #[serde(default)]
+    pub label: Option<Label>,
+}
+
+/// One file of a pull request (`GET /repos/{r}/pulls/{n}/files`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullRequestFile {
+    pub filename: String,
+}
+
+/// One commit of a pull request (`GET /repos/{r}/pulls/{n}/commits`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullRequestCommit {
+    pub commit: CommitText,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommitText {
+    pub message: String,
+}
+
+/// Most pages read of a pull request's files or commits (100 per page:
+/// GitHub lists at most 3,000 files and 250 commits).
+pub const MAX_PAGES: u32 = 30;
+
 /// `push` event (the fields Steward uses).
 #[derive(Debug, Clone, Deserialize)]
 pub struct PushEvent {
@@ -180,6 +251,63 @@ impl ForgeClient {
         .await
     }
 
+    /// Every changed path of a pull request (paged, at most [`MAX_PAGES`]).
+    pub async fn pull_request_files(&self, number: u64) -> Result<Vec<String>, ForgeError> {
+        let files: Vec<PullRequestFile> = self
+            .get_pages("list pull request files", &format!("repos/{}/pulls/{number}/files", self.repository))
+            .await?;
+        Ok(files.into_iter().map(|f| f.filename).collect())
+    }
+
+    /// Every commit message of a pull request (paged, at most [`MAX_PAGES`]).
+    pub async fn pull_request_commit_messages(&self, number: u64) -> Result<Vec<String>, ForgeError> {
+        let commits: Vec<PullRequestCommit> = self
+            .get_pages("list pull request commits", &format!("repos/{}/pulls/{number}/commits", self.repository))
+            .await?;
+        Ok(commits.into_iter().map(|c| c.commit.message).collect())
+    }
+
+    async fn get_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        action: &'static str,
+        path: &str,
+    ) -> Result<Vec<T>, ForgeError> {
+        let fail = |message: String, retryable: bool| ForgeError {
+            action,
+            repository: self.repository.clone(),
+            message,
+            retryable,
+        };
+        let mut all = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let mut request = self
+                .http
+                .get(format!("{}?per_page=100&page={page}", self.url(path)))
+                .header("Accept", "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", "2022-11-28");
+            if let Some(token) = &self.token {
+                request = request.bearer_auth(token.expose());
+            }
+            let response = request.send().await.map_err(|e| fail(format!("request failed: {e}"), true))?;
+            let status = response.status();
+            if !status.is_success() {
+                let body = read_prefix(response, ERROR_BODY_READ).await;
+                let excerpt = error_excerpt(&body, self.token.as_ref());
+                let retryable = status.is_server_error() || status.as_u16() == 429;
+                return Err(fail(format!("the forge answered {status}: {excerpt}"), retryable));
+            }
+            let body = read_prefix(response, PAGE_READ).await;
+            let items: Vec<T> = serde_json::from_str(&body)
+                .map_err(|e| fail(format!("the forge's answer is not the expected list: {e}"), false))?;
+            let done = items.len() < 100;
+            all.extend(items);
+            if done {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
     async fn post(&self, action: &'static str, path: &str, body: &serde_json::Value) -> Result<(), ForgeError> {
         let fail = |message: String, retryable: bool| ForgeError {
             action,
@@ -208,6 +336,9 @@ impl ForgeClient {
         Err(fail(format!("the forge answered {status}: {excerpt}"), retryable))
     }
 }
+
+/// The most of one page of a list that is read (100 files or commits).
+const PAGE_READ: usize = 4 << 20;
 
 /// The most of a forge's error body that is read.
 const ERROR_BODY_READ: usize = 8 * 1024;

@@ -20,7 +20,10 @@ use steward_policy::{Bundle, PolicyEngine, PolicyError, TestReport, run_tests};
 pub const EMBEDDED_BUNDLE: &[(&str, &str)] = &[
     ("artifact.rego", include_str!("../../policies/artifact.rego")),
     ("artifact_test.rego", include_str!("../../policies/artifact_test.rego")),
+    ("credit.rego", include_str!("../../policies/credit.rego")),
+    ("credit_test.rego", include_str!("../../policies/credit_test.rego")),
     ("data/artifact.yaml", include_str!("../../policies/data/artifact.yaml")),
+    ("data/credit.yaml", include_str!("../../policies/data/credit.yaml")),
     ("data/exceptions.yaml", include_str!("../../policies/data/exceptions.yaml")),
     ("data/licenses.yaml", include_str!("../../policies/data/licenses.yaml")),
     ("exceptions.rego", include_str!("../../policies/exceptions.rego")),

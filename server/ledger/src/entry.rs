@@ -1034,6 +1034,22 @@ pub struct CreditAward {
     pub rule: String,
     /// The event it was earned by.
     pub evidence: Evidence,
+    /// The contributor's display name (forge login) when awarded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    /// The kind of work (`code`, `docs`, `ci`, …) the rule belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// The policy revision (bare hex) whose rule granted the points;
+    /// absent for manual awards and corrections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_revision: Option<String>,
+    /// For a correction: the `award_id` it negates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrects: Option<String>,
+    /// Why (manual awards and corrections).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// What points were redeemed for.
@@ -1066,6 +1082,9 @@ pub struct Redemption {
     pub reward: Reward,
     /// The contributor's balance after this redemption (never negative).
     pub balance_after: u64,
+    /// How many catalogue units were bought (`reward` is their total).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<u32>,
 }
 
 /// `key-rotation`: the checkpoint key changes. The entry must carry an
@@ -1643,6 +1662,26 @@ impl Payload {
                 if p.points == 0 || (p.points < 0 && p.rule != "correction") {
                     return fail("points must be positive (negative only for rule correction)");
                 }
+                if (p.rule == "correction") != p.corrects.is_some() {
+                    return fail("a correction (and only a correction) names the award it corrects");
+                }
+                if p.rule == "correction" && p.points > 0 {
+                    return fail("a correction's points are negative");
+                }
+                for (name, value) in [
+                    ("login", &p.login),
+                    ("category", &p.category),
+                    ("corrects", &p.corrects),
+                    ("reason", &p.reason),
+                    ("evidence.url", &p.evidence.url),
+                ] {
+                    if let Some(v) = value {
+                        check_text(kind, name, v, MAX_TEXT_LEN)?;
+                    }
+                }
+                if p.policy_revision.as_deref().is_some_and(|r| !is_hex64(r)) {
+                    return fail("policy_revision must be 64 lowercase hex digits");
+                }
             }
             Payload::Redemption(p) => {
                 nonempty(&[
@@ -2122,6 +2161,11 @@ pub mod examples {
                 points: 5,
                 rule: "fix-e-easy".into(),
                 evidence: Evidence { source: "github".into(), event_id: "PR_kwDOAbc".into(), url: None },
+                login: None,
+                category: None,
+                policy_revision: None,
+                corrects: None,
+                reason: None,
             }),
             Payload::Redemption(Redemption {
                 schema: SchemaV1,
@@ -2130,6 +2174,7 @@ pub mod examples {
                 points: 100,
                 reward: Reward { kind: "compute-quota".into(), vcpu: 1, memory_mib: 2048, months: 1 },
                 balance_after: 20,
+                units: None,
             }),
             Payload::KeyRotation(KeyRotation {
                 schema: SchemaV1,

@@ -1,6 +1,7 @@
 //! A compiled bundle and its evaluation.
 
 use crate::bundle::Bundle;
+use crate::credit::{CREDIT_ENTRYPOINT, CreditEvaluation, credit_probe, parse_credit_report};
 use crate::error::PolicyError;
 use crate::verdict::{ArtifactEvaluation, Evaluation, Verdict, parse_artifact_report, parse_report};
 use serde_json::{Value, json};
@@ -28,6 +29,8 @@ pub struct PolicyEngine {
     bundle: Arc<Bundle>,
     /// The bundle defines [`ARTIFACT_ENTRYPOINT`].
     artifact: bool,
+    /// The bundle defines [`CREDIT_ENTRYPOINT`].
+    credit: bool,
 }
 
 impl PolicyEngine {
@@ -39,7 +42,7 @@ impl PolicyEngine {
             engine.add_policy(f.path.clone(), f.text.clone()).map_err(syntax_error)?;
         }
         engine.add_data(to_regorus(bundle.data())?).map_err(|e| PolicyError::Eval(e.to_string()))?;
-        let mut compiled = PolicyEngine { engine, bundle: Arc::new(bundle), artifact: false };
+        let mut compiled = PolicyEngine { engine, bundle: Arc::new(bundle), artifact: false, credit: false };
         // Fail at load time, not at the first pull request, when the
         // entrypoint is missing or errors on an empty report.
         let probe = gate_input(json!({ "findings": [] }), "1970-01-01T00:00:00Z", json!({}));
@@ -62,6 +65,11 @@ impl PolicyEngine {
             }
             parse_artifact_report(&value, compiled.revision())?;
             compiled.artifact = true;
+        }
+        // Likewise the credit policy (`package steward.credit`).
+        if compiled.bundle.policies().any(|f| f.text.lines().any(|l| l.trim() == "package steward.credit")) {
+            compiled.credit = true;
+            compiled.evaluate_credit(&credit_probe())?;
         }
         Ok(compiled)
     }
@@ -147,6 +155,33 @@ impl PolicyEngine {
             });
         }
         parse_artifact_report(&value, self.revision())
+    }
+
+    /// True when the bundle has a credit policy ([`CREDIT_ENTRYPOINT`]).
+    pub fn has_credit_policy(&self) -> bool {
+        self.credit
+    }
+
+    /// Evaluates [`CREDIT_ENTRYPOINT`] on a `steward.credit-input/v1`
+    /// document (see [`crate::credit_input`]).
+    pub fn evaluate_credit(&self, input: &Value) -> Result<CreditEvaluation, PolicyError> {
+        if !self.credit {
+            return Err(PolicyError::Output {
+                field: CREDIT_ENTRYPOINT.into(),
+                message: "undefined: this bundle has no credit policy (policies/credit.rego)".into(),
+            });
+        }
+        let value = self.query(input, CREDIT_ENTRYPOINT).map_err(|e| match e {
+            PolicyError::Eval(message) => PolicyError::Output { field: CREDIT_ENTRYPOINT.into(), message },
+            other => other,
+        })?;
+        if value.is_null() {
+            return Err(PolicyError::Output {
+                field: CREDIT_ENTRYPOINT.into(),
+                message: "undefined: the bundle must define it for every input".into(),
+            });
+        }
+        parse_credit_report(&value, self.revision())
     }
 
     /// Evaluates any rule path (`data.x.y`) or query, for debugging.

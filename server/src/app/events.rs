@@ -2,8 +2,8 @@
 //! authenticates the delivery and hands over the event name, delivery id
 //! and raw body; this module decides what Steward does with it.
 
-use super::jobs::{GateEvent, GateJob};
-use crate::forge::{PullRequestEvent, PushEvent};
+use super::jobs::{CreditAction, CreditJob, GateEvent, GateJob};
+use crate::forge::{PullRequestCreditEvent, PullRequestEvent, PushEvent};
 
 /// The pull request actions that change what would be merged.
 pub const PR_ACTIONS: &[&str] = &["opened", "synchronize", "reopened"];
@@ -17,6 +17,57 @@ pub enum EventAction {
     Ignored(String),
     /// Check this change.
     Gate(GateJob),
+    /// Award (or correct) credit for this merged pull request.
+    Credit(Box<CreditJob>),
+}
+
+/// The pull request actions that can change credit (once merged).
+pub const CREDIT_ACTIONS: &[&str] = &["closed", "labeled", "unlabeled"];
+
+/// Longest pull request body kept in a credit job (GitHub's limit).
+const MAX_BODY_CHARS: usize = 65_536;
+
+/// A `closed` (merged), `labeled` or `unlabeled` delivery of a merged pull
+/// request → a credit job; anything else is ignored.
+fn credit_action(repository: &str, delivery: &str, body: &[u8]) -> Result<EventAction, EventError> {
+    let e: PullRequestCreditEvent =
+        serde_json::from_slice(body).map_err(|e| EventError::Malformed(format!("not a pull_request event: {e}")))?;
+    let pr = e.pull_request;
+    if !pr.merged {
+        return Ok(EventAction::Ignored(match e.action.as_str() {
+            "closed" => "the pull request was closed without merging: no credit".into(),
+            _ => "labels of an unmerged pull request change no credit".into(),
+        }));
+    }
+    let action = match e.action.as_str() {
+        "closed" => CreditAction::Merged,
+        "labeled" => CreditAction::Labeled,
+        _ => CreditAction::Unlabeled,
+    };
+    let label = e.label.map(|l| l.name);
+    if action != CreditAction::Merged && label.is_none() {
+        return Err(EventError::Malformed(format!("a pull_request {} event names no `label`", e.action)));
+    }
+    let merged_at = pr
+        .merged_at
+        .filter(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).is_ok())
+        .ok_or_else(|| EventError::Malformed("a merged pull request needs `merged_at` (RFC 3339)".into()))?;
+    if pr.user.id <= 0 || pr.user.login.is_empty() {
+        return Err(EventError::Malformed("pull_request.user needs a positive `id` and a `login`".into()));
+    }
+    Ok(EventAction::Credit(Box::new(CreditJob {
+        repository: repository.to_string(),
+        number: pr.number,
+        delivery: delivery.to_string(),
+        action,
+        label,
+        labels: pr.labels.into_iter().map(|l| l.name).collect(),
+        author: pr.user,
+        merged_at,
+        url: pr.html_url,
+        title: pr.title.map(|t| t.chars().take(1000).collect()),
+        body: pr.body.map(|b| b.chars().take(MAX_BODY_CHARS).collect()),
+    })))
 }
 
 /// Why a delivery cannot be acted on. Both mean "do not retry".
@@ -32,6 +83,13 @@ pub fn action_for(repository: &str, event: &str, delivery: &str, body: &[u8]) ->
     let job = match event {
         "ping" => return Ok(EventAction::Pong),
         "pull_request" => {
+            // Credit reads the actions it handles with its own shape (a
+            // merged pull request needs no head or base).
+            if let Ok(ActionOnly { action }) = serde_json::from_slice::<ActionOnly>(body)
+                && CREDIT_ACTIONS.contains(&action.as_str())
+            {
+                return credit_action(repository, delivery, body);
+            }
             let e: PullRequestEvent = serde_json::from_slice(body)
                 .map_err(|e| EventError::Malformed(format!("not a pull_request event: {e}")))?;
             if !PR_ACTIONS.contains(&e.action.as_str()) {
@@ -87,6 +145,11 @@ pub fn action_for(repository: &str, event: &str, delivery: &str, body: &[u8]) ->
         }
     }
     Ok(EventAction::Gate(job))
+}
+
+#[derive(serde::Deserialize)]
+struct ActionOnly {
+    action: String,
 }
 
 /// A full SHA-1 commit id: 40 hex digits.

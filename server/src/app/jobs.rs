@@ -85,6 +85,78 @@ pub async fn queue_report(state: &AppState, scan_id: i64) -> Result<Enqueued, St
     state.store.enqueue_job(&new).await
 }
 
+/// What happened to a merged pull request that may change its credit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CreditAction {
+    /// `closed` with `merged: true`.
+    Merged,
+    /// A label added after the merge.
+    Labeled,
+    /// A label removed after the merge.
+    Unlabeled,
+}
+
+impl CreditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CreditAction::Merged => "merged",
+            CreditAction::Labeled => "labeled",
+            CreditAction::Unlabeled => "unlabeled",
+        }
+    }
+}
+
+/// A `credit` job's payload: a merged pull request's evidence from the
+/// delivery (changed paths and commit trailers are read from the forge
+/// when the job runs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditJob {
+    pub repository: String,
+    pub number: u64,
+    pub delivery: String,
+    pub action: CreditAction,
+    /// The label added or removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The labels after the event.
+    pub labels: Vec<String>,
+    pub author: crate::forge::ForgeUser,
+    /// RFC 3339: the policy's evaluation time.
+    pub merged_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// What a credit job means: the repository, the pull request, the action
+/// and the label it names (not the delivery id), so a redelivery or a
+/// replay with a fresh delivery id queues nothing. Awards are unique per
+/// (source, repository, change, rule, contributor) anyway.
+pub fn credit_dedupe_key(job: &CreditJob) -> String {
+    format!(
+        "credit:{}#{}:{}:{}",
+        job.repository,
+        job.number,
+        job.action.as_str(),
+        job.label.as_deref().unwrap_or_default()
+    )
+}
+
+/// Queues a `credit` job once per meaning ([`credit_dedupe_key`]).
+pub async fn queue_credit(state: &AppState, job: &CreditJob) -> Result<Enqueued, StoreError> {
+    let new = NewJob {
+        kind: JobKind::Credit,
+        dedupe_key: Some(credit_dedupe_key(job)),
+        payload: serde_json::to_value(job).expect("a credit job serialises"),
+        max_attempts: state.config.jobs.max_attempts as i32,
+    };
+    state.store.enqueue_job(&new).await
+}
+
 /// A job's payload, or why it cannot be read (a failure no retry fixes).
 pub fn payload<T: serde::de::DeserializeOwned>(job: &crate::store::Job) -> Result<T, String> {
     serde_json::from_value(job.payload.clone()).map_err(|e| format!("bad {} job payload: {e}", job.kind))

@@ -15,6 +15,9 @@
 //! - [`tokens`]: issuing API tokens.
 //! - [`governance`]: voters, proposals, signed votes, early decision and
 //!   closing, exceptions granted by vote (rules from `steward_governance`).
+//! - [`credit`]: contributor credit: awards from merged work (credit
+//!   policy), manual awards, corrections, redemptions and signed grants,
+//!   `credit verify`.
 //!
 //! **Layering** (see `docs/ARCHITECTURE.md`): `cli`, `runtime` → `http`,
 //! `jobs` → `app` → `gate`, `policy`, `ledger`, `forge`, `registry`,
@@ -22,6 +25,7 @@
 //! `cli` or `runtime`; `.ci/run` checks it.
 
 pub mod background;
+pub mod credit;
 pub mod events;
 pub mod governance;
 pub mod governance_turns;

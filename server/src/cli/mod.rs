@@ -28,6 +28,7 @@ mod artifact;
 mod client;
 mod common;
 mod config_cmd;
+mod credit;
 mod gate;
 mod governance;
 mod ledger;
@@ -89,6 +90,9 @@ pub enum Command {
     /// Verify every governance decision from the ledger alone
     #[command(subcommand)]
     Governance(governance::GovernanceCommand),
+    /// Contributor credit: awards, leaderboard, balances, redemptions, grants, verify
+    #[command(subcommand)]
+    Credit(credit::CreditCommand),
 }
 
 /// Entry point of the binary.
@@ -109,6 +113,7 @@ pub fn main() -> ExitCode {
         Command::Proposal(cmd) => governance::run_proposal(cmd),
         Command::Vote(args) => governance::run_vote(args),
         Command::Governance(cmd) => governance::run_governance(&cli.global, cmd),
+        Command::Credit(cmd) => credit::run(&cli.global, cmd),
     };
     match result {
         Ok(code) => code,

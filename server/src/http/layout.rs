@@ -62,7 +62,7 @@ pub const NAV: &[NavItem] = &[
         label: "Leaderboard",
         href: "/leaderboard",
         summary: "Contributor credit points and redemptions.",
-        available: false,
+        available: true,
     },
 ];
 

@@ -8,10 +8,13 @@
 //!   the scan, queue its `report`.
 //! - `report` ([`gate`]): record the scan in the ledger, post the commit
 //!   status and optionally the pull request comment.
+//! - `credit` ([`credit`]): award contributor credit for a merged pull
+//!   request (or correct it after a label change).
 //!
 //! Calls the application layer (`crate::app`) and the forge client; never
 //! the server's HTTP layer.
 
+pub mod credit;
 pub mod gate;
 mod outcome;
 
@@ -73,10 +76,13 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// Starts the sweep: at start-up and then every [`SWEEP_INTERVAL`], scans
 /// stored without their ledger entry (the ledger could not append: a full
 /// disk, a crash between the two writes) are recorded, so the ledger
-/// catches up by itself when the fault passes; and proposals whose voting
-/// window ended are closed (`app::governance::sweep`). Stops with `stop`.
+/// catches up by itself when the fault passes; proposals whose voting
+/// window ended are closed (`app::governance::sweep`); and credit entries
+/// the ledger holds but the database lost are stored
+/// (`app::credit::repair`). Stops with `stop`.
 pub fn spawn_sweeper(state: AppState, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut credit_from = 0;
         while !*stop.borrow() {
             match crate::app::scans::requeue_unrecorded(&state).await {
                 Ok(0) => {}
@@ -88,6 +94,11 @@ pub fn spawn_sweeper(state: AppState, mut stop: watch::Receiver<bool>) -> tokio:
                 Ok(0) => {}
                 Ok(n) => tracing::info!(decisions = n, "closed proposals whose voting window ended"),
                 Err(e) => tracing::warn!(error = %e, "cannot close overdue proposals"),
+            }
+            // Credit entries in the ledger that the database lost.
+            match crate::app::credit::repair(&state, SWEEP_INTERVAL, credit_from).await {
+                Ok((_, next)) => credit_from = next,
+                Err(e) => tracing::warn!(error = %e, "cannot repair credit entries"),
             }
             // Wake up when the next voting window closes, so proposals are
             // decided at their window's end, not up to a minute later.
@@ -111,6 +122,7 @@ async fn run_in_span(state: &AppState, worker: &str, job: Job) {
     let outcome = match job.kind {
         JobKind::Gate => gate::run_gate(state, worker, &job).await,
         JobKind::Report => gate::run_report(state, worker, &job).await,
+        JobKind::Credit => credit::run_credit(state, worker, &job).await,
     };
     match outcome {
         Outcome::Done => tracing::info!("job done"),

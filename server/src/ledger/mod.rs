@@ -130,6 +130,17 @@ impl Ledger {
         self.shared.signer.read().unwrap_or_else(|e| e.into_inner()).verifier_key()
     }
 
+    /// Signs `text` as a C2SP signed note with the key this server signs
+    /// checkpoints with, so anyone holding the ledger's verifier key
+    /// (`steward ledger key`) can check it offline (credit grants).
+    pub fn sign_note(&self, text: &str) -> Result<String, LedgerError> {
+        let mut note = steward_ledger::note::Note::new(text)
+            .map_err(|e| LedgerError::Inconsistent(format!("cannot make a signed note: {e}")))?;
+        let signer = self.shared.signer.read().unwrap_or_else(|e| e.into_inner()).clone();
+        note.sign(&signer).map_err(|e| LedgerError::Inconsistent(format!("cannot sign the note: {e}")))?;
+        Ok(note.to_text())
+    }
+
     /// Records an event: builds the entry (time = now) and appends it.
     pub async fn record(&self, payload: &Payload, actor: &str) -> Result<Receipt, LedgerError> {
         let entry = Entry::new(payload, now(), actor)?;

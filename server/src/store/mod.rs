@@ -20,6 +20,7 @@
 use crate::config::DatabaseUrl;
 use serde::Serialize;
 
+mod credit;
 mod error;
 mod governance;
 mod jobs;
@@ -32,6 +33,10 @@ mod scans;
 mod sqlite;
 mod tokens;
 
+pub use credit::{
+    Award, AwardKind, CategoryTotal, Contributor, CreditCheck, CreditOutcome, LOCK_STRIPES, LeaderboardRow, NewAward,
+    NewRedemption, RecordedRedemption, RedemptionRecord, Since, credit_now,
+};
 pub use error::StoreError;
 pub use governance::{
     GovLock, NewProposal, ProposalFilter, ProposalState, StoredDecision, StoredException, StoredKey, StoredProposal,

@@ -17,15 +17,18 @@ pub enum JobKind {
     Gate,
     /// Record a stored scan in the ledger and report it to the forge.
     Report,
+    /// Award (or correct) contributor credit for a merged pull request.
+    Credit,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 2] = [JobKind::Gate, JobKind::Report];
+    pub const ALL: [JobKind; 3] = [JobKind::Gate, JobKind::Report, JobKind::Credit];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Gate => "gate",
             JobKind::Report => "report",
+            JobKind::Credit => "credit",
         }
     }
 

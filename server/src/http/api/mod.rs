@@ -5,6 +5,7 @@
 //! and [`read_body`], whose rejections are [`ApiError`]s, so every malformed
 //! request is answered in the API's JSON error shape.
 
+mod credit;
 mod extract;
 mod governance;
 mod ledger;
@@ -54,7 +55,20 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Method::POST, "/api/v1/proposals/{id}/votes", Access::Roles(&[Role::Voter]), governance::vote)
         .add(Method::POST, "/api/v1/proposals/{id}/withdraw", Access::Roles(&[Role::Maintainer]), governance::withdraw)
         .add(Method::GET, "/api/v1/governance/exceptions", Access::Read, governance::exceptions)
+        // Contributor credit (docs/CREDIT.md): reads follow read_access,
+        // writes need a maintainer or admin token.
+        .add(Method::GET, "/api/v1/credit/leaderboard", Access::Read, credit::leaderboard)
+        .add(Method::GET, "/api/v1/credit/categories", Access::Read, credit::categories)
+        .add(Method::GET, "/api/v1/credit/contributors/{who}", Access::Read, credit::contributor)
+        .add(Method::GET, "/api/v1/credit/redemptions/{id}/grant", Access::Read, credit::grant)
+        .add(Method::POST, "/api/v1/credit/awards", CREDIT_WRITE, credit::award)
+        .add(Method::POST, "/api/v1/credit/corrections", CREDIT_WRITE, credit::correction)
+        .add(Method::POST, "/api/v1/credit/redemptions", CREDIT_WRITE, credit::redeem)
+        .add(Method::GET, "/api/v1/credit/verify", CREDIT_WRITE, credit::verify)
 }
+
+/// Who may award, correct, redeem and verify credit.
+const CREDIT_WRITE: Access = Access::Roles(&[Role::Maintainer, Role::Admin]);
 
 /// `GET /api/v1/status`: version, database backend and migration state.
 async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {

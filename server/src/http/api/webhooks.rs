@@ -68,6 +68,19 @@ pub(super) async fn github(
             return Ok((StatusCode::ACCEPTED, Json(json!({ "status": "ignored", "reason": reason }))));
         }
         Ok(EventAction::Gate(job)) => job,
+        Ok(EventAction::Credit(job)) => {
+            // Contributor credit (a merged pull request, or its labels
+            // after the merge): same authentication, dedupe and queue.
+            let queued = jobs::queue_credit(&state, &job).await?;
+            let status = match queued {
+                Enqueued::Queued(id) => {
+                    tracing::info!(job = id, repository = %repo.name, delivery, "webhook queued a credit job");
+                    "queued"
+                }
+                Enqueued::Duplicate(_) => "duplicate",
+            };
+            return Ok((StatusCode::ACCEPTED, Json(json!({ "status": status, "job_id": queued.job_id() }))));
+        }
         Err(EventError::Malformed(message)) => return Err(ApiError::Unprocessable(message)),
     };
     let queued = jobs::queue_gate(&state, &job).await?;

@@ -7,6 +7,7 @@
 //! Templates hold no inline script or style (the Content-Security-Policy
 //! forbids both); charts are SVG shapes sized by attributes.
 
+mod credit;
 mod ledger;
 mod login;
 mod policies;
@@ -27,6 +28,7 @@ pub(super) fn routes(r: Routes) -> Routes {
     r = policies::routes(r);
     r = proposals::routes(r);
     r = login::routes(r);
+    r = credit::routes(r);
     for item in NAV.iter().filter(|i| !i.available) {
         r = r.add(Method::GET, item.href, Access::Read, move || unavailable(item));
     }

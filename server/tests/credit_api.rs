@@ -1,0 +1,257 @@
+//! The credit API on SQLite and PostgreSQL: roles, manual awards,
+//! corrections, 50 concurrent redemptions on a balance that covers 10,
+//! grants as signed notes and ResourceQuota manifests, the CSV export,
+//! and `credit verify` finding each kind of rule break in the ledger.
+
+mod common;
+mod credit_support;
+
+use axum::http::StatusCode;
+use common::TestDb;
+use credit_support::{PullsForge, call, credit_state, token};
+use serde_json::json;
+use steward::app::credit;
+use steward::auth::Role;
+use steward_ledger::entry::{CreditAward, Evidence, Payload, Redemption, Reward, SchemaV1};
+
+async fn award(app: &axum::Router, tok: &str, user: i64, login: &str, points: i64, url: &str) -> serde_json::Value {
+    let body = json!({"contributor": {"user_id": user, "login": login}, "points": points,
+                      "reason": "maintains the CI templates", "evidence_url": url, "category": "ci"});
+    let (status, v, text) = call(app, "POST", "/api/v1/credit/awards", Some(tok), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    v
+}
+
+async fn roles_awards_corrections_and_csv(db: &TestDb) {
+    let (_forge, url) = PullsForge::start().await;
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    let maintainer = token(&state, Role::Maintainer, "maint").await;
+    let ci = token(&state, Role::Ci, "ci").await;
+    let body = json!({"contributor": {"user_id": 9, "login": "mona"}, "points": 20, "reason": "docs",
+                      "evidence_url": "https://example.org/docs/1"});
+    let (status, _, _) = call(&app, "POST", "/api/v1/credit/awards", None, Some(body.clone())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = call(&app, "POST", "/api/v1/credit/awards", Some(&ci), Some(body.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let a = award(&app, &maintainer, 9, "mona", 20, "https://example.org/docs/1").await;
+    assert_eq!(a["rule"], "manual");
+    assert_eq!(a["reason"], "maintains the CI templates");
+    // The same evidence for the same contributor again: 409, nothing recorded.
+    let entries = state.store.ledger_entry_count().await.unwrap();
+    let (status, v, _) = call(&app, "POST", "/api/v1/credit/awards", Some(&maintainer), Some(body)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert_eq!(state.store.ledger_entry_count().await.unwrap(), entries);
+    // Hostile input is refused naming the field.
+    for (bad, field) in [
+        (json!({"contributor": {"user_id": 9}, "points": 0, "reason": "x", "evidence_url": "https://e.org"}), "points"),
+        (
+            json!({"contributor": {"user_id": 9}, "points": 5, "reason": "x", "evidence_url": "javascript:alert(1)"}),
+            "evidence_url",
+        ),
+        (
+            json!({"contributor": {"user_id": 9}, "points": 5, "reason": "a\u{7}b", "evidence_url": "https://e.org"}),
+            "reason",
+        ),
+        (json!({"contributor": {"user_id": 10}, "points": 5, "reason": "x", "evidence_url": "https://e.org"}), "login"),
+    ] {
+        let (status, v, _) = call(&app, "POST", "/api/v1/credit/awards", Some(&maintainer), Some(bad)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v["error"]["message"].as_str().unwrap().contains(field), "{v}");
+    }
+    award(&app, &maintainer, 11, "=cmd|' /C calc'!A0", 5, "https://example.org/x").await;
+
+    // Correction: negative entry, once.
+    let award_id = a["award_id"].as_str().unwrap();
+    let fix = json!({"award_id": award_id, "reason": "awarded to the wrong person"});
+    let (status, c, text) =
+        call(&app, "POST", "/api/v1/credit/corrections", Some(&maintainer), Some(fix.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    assert_eq!((c["points"].as_i64(), c["corrects"].as_str()), (Some(-20), Some(award_id)));
+    let (status, _, _) = call(&app, "POST", "/api/v1/credit/corrections", Some(&maintainer), Some(fix)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let (status, board, _) = call(&app, "GET", "/api/v1/credit/leaderboard", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(board["total"], 1, "a fully corrected contributor leaves the board: {board}");
+    let (status, _, csv) = call(&app, "GET", "/api/v1/credit/leaderboard?format=csv", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "rank,contributor,login,points,awards,balance");
+    assert_eq!(lines[1], "1,github:11,\"'=cmd|' /C calc'!A0\",5,1,5", "formula neutralised: {csv}");
+    assert_eq!(lines.len(), 2, "{csv}");
+    let (_, cats, _) = call(&app, "GET", "/api/v1/credit/categories", None, None).await;
+    assert_eq!(cats["categories"][0]["category"], "ci", "{cats}");
+    assert_eq!(cats["categories"][0]["points"], 5, "{cats}");
+    // Every view reads its own precomputed totals; all agree here (the
+    // awards are from today, all in category ci, mona's corrected away).
+    for q in
+        ["period=this-month", "period=90d", "category=ci", "period=90d&category=ci", "period=this-month&category=ci"]
+    {
+        let (status, v, _) = call(&app, "GET", &format!("/api/v1/credit/leaderboard?{q}"), None, None).await;
+        assert_eq!(status, StatusCode::OK, "{q}");
+        assert_eq!((v["total"].as_i64(), v["contributors"][0]["points"].as_i64()), (Some(1), Some(5)), "{q}: {v}");
+        assert_eq!(v["contributors"][0]["forge_user_id"], 11, "{q}: {v}");
+    }
+    let (_, v, _) = call(&app, "GET", "/api/v1/credit/leaderboard?category=docs", None, None).await;
+    assert_eq!(v["total"], 0, "{v}");
+    let (status, _, _) = call(&app, "GET", "/api/v1/credit/leaderboard?period=yesterday", None, None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, view, _) = call(&app, "GET", "/api/v1/credit/contributors/mona", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(view["awards"].as_array().unwrap().len(), 2);
+    let (status, v, _) = call(&app, "GET", "/api/v1/credit/verify", Some(&maintainer), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(v["first_break"].is_null(), "{v}");
+}
+
+async fn fifty_concurrent_redemptions_on_a_balance_for_ten(db: &TestDb) {
+    let (_forge, url) = PullsForge::start().await;
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    let maintainer = token(&state, Role::Maintainer, "maint").await;
+    for i in 0..10 {
+        award(&app, &maintainer, 42, "ci-hero", 100, &format!("https://example.org/ci/{i}")).await;
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let app = app.clone();
+        let tok = maintainer.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"contributor": {"login": "ci-hero"}, "reward": "compute-quota", "units": 1});
+            call(&app, "POST", "/api/v1/credit/redemptions", Some(&tok), Some(body)).await
+        }));
+    }
+    let mut ok = Vec::new();
+    let mut refused = 0;
+    for t in tasks {
+        let (status, v, text) = t.await.unwrap();
+        match status {
+            StatusCode::CREATED => ok.push(v),
+            StatusCode::CONFLICT => {
+                assert!(v["error"]["message"].as_str().unwrap().starts_with("insufficient balance"), "{text}");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {text}"),
+        }
+    }
+    assert_eq!((ok.len(), refused), (10, 40));
+    let mut afters: Vec<i64> = ok.iter().map(|v| v["redemption"]["balance_after"].as_i64().unwrap()).collect();
+    afters.sort();
+    assert_eq!(afters, (0..10).map(|i| i * 100).collect::<Vec<_>>(), "each balance_after once, never negative");
+    let c = state.store.credit_contributor("github", 42).await.unwrap().unwrap();
+    assert_eq!((c.balance, c.redeemed), (0, 1000));
+    let report = credit::verify(&state.store).await.unwrap();
+    assert!(report.ok(), "{:?}", report.first_break);
+    assert_eq!((report.redemptions, report.points_redeemed), (10, 1000));
+    steward_ledger_verifies(&state).await;
+
+    // The grant: a signed note, its JSON, and a ResourceQuota.
+    let id = ok[0]["redemption"]["redemption_id"].as_str().unwrap();
+    let (status, _, note) = call(&app, "GET", &format!("/api/v1/credit/redemptions/{id}/grant"), None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(note.starts_with("steward credit grant v1\n{"), "{note}");
+    let grant = credit::verify_grant(&note, &state.ledger.verifier_key()).unwrap();
+    assert_eq!((grant.vcpu, grant.memory_mib, grant.months, grant.contributor.as_str()), (1, 2048, 1, "github:42"));
+    let tampered = note.replace("\"vcpu\":1", "\"vcpu\":8");
+    assert!(credit::verify_grant(&tampered, &state.ledger.verifier_key()).is_err());
+    let uri = format!("/api/v1/credit/redemptions/{id}/grant?format=resource-quota&namespace=Team_CI");
+    let (_, _, yaml) = call(&app, "GET", &uri, None, None).await;
+    assert!(yaml.contains("kind: ResourceQuota\n"), "{yaml}");
+    assert!(yaml.contains("  namespace: team-ci\n"), "{yaml}");
+    assert!(yaml.contains("    requests.cpu: \"1\"\n    limits.cpu: \"1\"\n    requests.memory: 2Gi\n"), "{yaml}");
+    assert!(yaml.contains(&format!("steward.dev/ledger-index: \"{}\"", grant.ledger_index)), "{yaml}");
+}
+
+async fn steward_ledger_verifies(state: &steward::app::AppState) {
+    let source = steward::ledger::source::StoreSource::new(state.store.clone(), tokio::runtime::Handle::current());
+    let options = steward_ledger::verify::VerifyOptions::new(state.ledger.origin(), state.ledger.verifier_key());
+    let result = tokio::task::spawn_blocking(move || {
+        steward_ledger::verify::verify_log(&source, &options, |_| {}).map(|r| r.size).map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap();
+    assert!(result.is_ok(), "the ledger verifies: {result:?}");
+}
+
+async fn verify_reports_the_first_rule_break(db: &TestDb) {
+    let (_forge, url) = PullsForge::start().await;
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    let maintainer = token(&state, Role::Maintainer, "maint").await;
+    let a = award(&app, &maintainer, 5, "dup", 100, "https://example.org/dup").await;
+    assert!(credit::verify(&state.store).await.unwrap().ok());
+    let entry = |award_id: &str, rule: &str, revision: Option<String>| {
+        Payload::CreditAward(CreditAward {
+            schema: SchemaV1,
+            award_id: award_id.into(),
+            contributor: "github:5".into(),
+            points: 100,
+            rule: rule.into(),
+            evidence: Evidence { source: "manual".into(), event_id: "https://example.org/dup".into(), url: None },
+            login: None,
+            category: None,
+            policy_revision: revision,
+            corrects: None,
+            reason: None,
+        })
+    };
+    // An award appended around the store (as a buggy or hostile writer
+    // would): the same evidence twice.
+    let receipt = state.ledger.record(&entry("forged-1", "manual", None), "test").await.unwrap();
+    let report = credit::verify(&state.store).await.unwrap();
+    let b = report.first_break.unwrap();
+    assert_eq!((b.index, b.rule.as_str()), (receipt.index, "duplicate-evidence"), "{}", b.message);
+    assert!(b.message.contains("forged-1"), "{}", b.message);
+    let _ = a;
+}
+
+async fn verify_reports_overdraft_and_unknown_rule(db: &TestDb) {
+    let (_forge, url) = PullsForge::start().await;
+    let state = credit_state(db, &url).await;
+    let revision = state.policy.current().revision.revision.trim_start_matches("sha256:").to_string();
+    let award = |id: &str, rule: &str| {
+        Payload::CreditAward(CreditAward {
+            schema: SchemaV1,
+            award_id: id.into(),
+            contributor: "github:6".into(),
+            points: 50,
+            rule: rule.into(),
+            evidence: Evidence { source: "github".into(), event_id: format!("octo/app#{id}"), url: None },
+            login: None,
+            category: None,
+            policy_revision: Some(revision.clone()),
+            corrects: None,
+            reason: None,
+        })
+    };
+    state.ledger.record(&award("1", "ci-template"), "test").await.unwrap();
+    let spend = Payload::Redemption(Redemption {
+        schema: SchemaV1,
+        redemption_id: "rdm-x".into(),
+        contributor: "github:6".into(),
+        points: 100,
+        reward: Reward { kind: "compute-quota".into(), vcpu: 1, memory_mib: 2048, months: 1 },
+        balance_after: 0,
+        units: Some(1),
+    });
+    let over = state.ledger.record(&spend, "test").await.unwrap();
+    let b = credit::verify(&state.store).await.unwrap().first_break.unwrap();
+    assert_eq!((b.index, b.rule.as_str()), (over.index, "overdraft"), "{}", b.message);
+    assert!(b.message.contains("has 50"), "{}", b.message);
+
+    let db2 = TestDb::sqlite().await;
+    let state2 = credit_state(&db2, &url).await;
+    state2.ledger.record(&award("2", "fix-e-easy"), "test").await.unwrap();
+    let unknown = state2.ledger.record(&award("3", "free-money"), "test").await.unwrap();
+    let b = credit::verify(&state2.store).await.unwrap().first_break.unwrap();
+    assert_eq!((b.index, b.rule.as_str()), (unknown.index, "unknown-rule"), "{}", b.message);
+    db2.cleanup().await;
+}
+
+on_both_backends!(
+    roles_awards_corrections_and_csv,
+    fifty_concurrent_redemptions_on_a_balance_for_ten,
+    verify_reports_the_first_rule_break,
+    verify_reports_overdraft_and_unknown_rule,
+);

@@ -1,0 +1,285 @@
+//! Contributor credit from GitHub's documented `pull_request` events, on
+//! SQLite and PostgreSQL: a merged pull request awards by the credit
+//! policy (co-authors share), a redelivered or replayed webhook awards
+//! nothing, a renamed login keeps the contributor, a label removed after
+//! the merge is a correction, and `credit verify` recomputes every balance
+//! from the ledger. The forge's pull request API is the only stand-in.
+
+mod common;
+mod credit_support;
+
+use axum::http::StatusCode;
+use common::TestDb;
+use credit_support::{PullsForge, REPO, credit_state, deliver, pr_event, run_jobs};
+use steward::app::credit::{self, ChangeEvidence};
+use steward::app::jobs::{CreditAction, CreditJob};
+use steward::store::AwardKind;
+
+const OCTO: (i64, &str) = (583231, "octocat");
+const MERGED: &str = "2026-11-27T12:00:00Z";
+
+/// Balance of `github:<id>`, or 0.
+async fn balance(state: &steward::app::AppState, id: i64) -> i64 {
+    state.store.credit_contributor("github", id).await.unwrap().map_or(0, |c| c.balance)
+}
+
+async fn merged_pr_awards_split_with_co_authors_and_redelivery_awards_nothing(db: &TestDb) {
+    let (forge, url) = PullsForge::start().await;
+    forge.set(
+        7,
+        &[".github/workflows/ci.yml", "src/lib.rs"],
+        &[
+            "Add the CI template\n\nCo-authored-by: Hubot <2+hubot@users.noreply.github.com>\n\
+             Co-authored-by: Some One <someone@example.org>",
+            "Fix typo\n\nCo-authored-by: hubot <2+hubot@users.noreply.github.com>",
+        ],
+    );
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    let body = pr_event("closed", 7, OCTO, &["E-easy", "ci-template"], Some(MERGED), None);
+    let (status, answer) = deliver(&app, "pull_request", "delivery-1", &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(answer["status"], "queued", "{answer}");
+    assert_eq!(run_jobs(&state).await, 1);
+
+    // fix-e-easy 5 → 3 + 2; ci-template 50 → 25 + 25; ci-maintenance 15 → 8 + 7
+    assert_eq!(balance(&state, OCTO.0).await, 36);
+    assert_eq!(balance(&state, 2).await, 34);
+    let awards = state.store.credit_awards_of_change("github", REPO, "7").await.unwrap();
+    assert_eq!(awards.len(), 6, "{awards:#?}");
+    let revision = state.policy.current().revision.revision.clone();
+    for a in &awards {
+        assert_eq!(a.kind, AwardKind::Award);
+        assert_eq!(a.policy_revision.as_deref(), revision.strip_prefix("sha256:"), "every award names its revision");
+        assert_eq!(a.evidence_url.as_deref(), Some("https://github.com/octo/app/pull/7"));
+    }
+    let entries_before = state.store.ledger_entry_count().await.unwrap();
+
+    // The same delivery again, and a replay with a fresh delivery id: nothing queued.
+    for delivery in ["delivery-1", "delivery-2"] {
+        let (status, answer) = deliver(&app, "pull_request", delivery, &body).await;
+        assert_eq!((status, answer["status"].as_str()), (StatusCode::ACCEPTED, Some("duplicate")), "{answer}");
+    }
+    assert_eq!(run_jobs(&state).await, 0);
+
+    // A re-merge (closed again later) or a second instance handling the
+    // same delivery runs the job again: the store refuses the same evidence.
+    let mut job: CreditJob = serde_json::from_value(serde_json::json!({
+        "repository": REPO, "number": 7, "delivery": "delivery-3", "action": "merged",
+        "labels": ["E-easy", "ci-template"], "author": {"id": OCTO.0, "login": OCTO.1, "type": "User"},
+        "merged_at": "2026-11-28T09:00:00Z", "url": "https://github.com/octo/app/pull/7"
+    }))
+    .unwrap();
+    let texts = ["Co-authored-by: Hubot <2+hubot@users.noreply.github.com>"];
+    let evidence = ChangeEvidence {
+        job: &job,
+        changed_paths: vec![".github/workflows/ci.yml".into()],
+        co_authors: credit::co_authors(texts),
+    };
+    let again = credit::apply_change(&state, &evidence).await.unwrap();
+    assert!(again.awarded.is_empty(), "{again:#?}");
+    assert_eq!(again.already.len(), 6);
+    job.action = CreditAction::Merged;
+    assert_eq!(state.store.ledger_entry_count().await.unwrap(), entries_before, "no ledger entry for a replay");
+    assert_eq!(balance(&state, OCTO.0).await, 36);
+
+    let report = credit::verify(&state.store).await.unwrap();
+    assert!(report.ok(), "{:?}", report.first_break);
+    assert_eq!((report.awards, report.points_awarded), (6, 70));
+}
+
+async fn unmerged_close_awards_nothing_and_gate_actions_still_gate(db: &TestDb) {
+    let (forge, url) = PullsForge::start().await;
+    forge.set(8, &["src/lib.rs"], &["wip"]);
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    let body = pr_event("closed", 8, OCTO, &["E-easy"], None, None);
+    let (status, answer) = deliver(&app, "pull_request", "d-8", &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(answer["status"], "ignored", "{answer}");
+    assert!(answer["reason"].as_str().unwrap().contains("without merging"), "{answer}");
+    let labeled = pr_event("labeled", 8, OCTO, &["E-easy"], None, Some("E-easy"));
+    let (_, answer) = deliver(&app, "pull_request", "d-9", &labeled).await;
+    assert_eq!(answer["status"], "ignored", "{answer}");
+    assert_eq!(run_jobs(&state).await, 0);
+    assert_eq!(forge.requests(), 0);
+    assert!(state.store.credit_contributors().await.unwrap().is_empty());
+}
+
+async fn login_rename_keeps_the_contributor_and_the_name_follows(db: &TestDb) {
+    let (forge, url) = PullsForge::start().await;
+    forge.set(1, &["docs/guide.md"], &["docs"]);
+    forge.set(2, &["src/main.rs"], &["fix"]);
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    let first = pr_event("closed", 1, OCTO, &["docs-example"], Some("2026-11-01T10:00:00Z"), None);
+    deliver(&app, "pull_request", "r-1", &first).await;
+    let renamed = pr_event("closed", 2, (OCTO.0, "octo-renamed"), &["E-easy"], Some("2026-11-20T10:00:00Z"), None);
+    deliver(&app, "pull_request", "r-2", &renamed).await;
+    assert_eq!(run_jobs(&state).await, 2);
+    let all = state.store.credit_contributors().await.unwrap();
+    assert_eq!(all.len(), 1, "one contributor: the id, not the login");
+    assert_eq!(all[0].login, "octo-renamed");
+    // docs-example 20 + docs-change 3, then fix-e-easy 5
+    assert_eq!(all[0].balance, 28);
+    assert!(state.store.credit_contributor_by_login("octocat").await.unwrap().is_none());
+    assert_eq!(state.store.credit_contributor_by_login("OCTO-RENAMED").await.unwrap().unwrap().id, all[0].id);
+    // A late redelivery of the older event does not bring the old name back.
+    forge.set(3, &["src/x.rs"], &["x"]);
+    let late = pr_event("closed", 3, OCTO, &[], Some("2026-10-01T10:00:00Z"), None);
+    deliver(&app, "pull_request", "r-3", &late).await;
+    run_jobs(&state).await;
+    let c = state.store.credit_contributor("github", OCTO.0).await.unwrap().unwrap();
+    assert_eq!((c.login.as_str(), c.balance), ("octo-renamed", 29));
+}
+
+async fn label_removed_after_merge_is_a_correction_and_readding_awards_nothing(db: &TestDb) {
+    let (forge, url) = PullsForge::start().await;
+    forge.set(5, &["src/lib.rs"], &["fix\n\nCo-authored-by: Hubot <2+hubot@users.noreply.github.com>"]);
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    deliver(&app, "pull_request", "l-1", &pr_event("closed", 5, OCTO, &["E-easy"], Some(MERGED), None)).await;
+    run_jobs(&state).await;
+    assert_eq!((balance(&state, OCTO.0).await, balance(&state, 2).await), (3, 2));
+
+    let removed = pr_event("unlabeled", 5, OCTO, &[], Some(MERGED), Some("E-easy"));
+    let (_, answer) = deliver(&app, "pull_request", "l-2", &removed).await;
+    assert_eq!(answer["status"], "queued", "{answer}");
+    run_jobs(&state).await;
+    let rows = state.store.credit_awards_of_change("github", REPO, "5").await.unwrap();
+    let corrections: Vec<_> = rows.iter().filter(|a| a.kind == AwardKind::Correction).collect();
+    assert_eq!(corrections.len(), 2, "{rows:#?}");
+    assert!(corrections.iter().all(|c| c.points < 0 && c.corrects.is_some()));
+    assert!(corrections[0].reason.as_deref().unwrap().contains("E-easy"));
+    // The fallback rule now applies (no label left): one point for the
+    // merge, which the even split gives to the author alone.
+    assert_eq!((balance(&state, OCTO.0).await, balance(&state, 2).await), (1, 0));
+
+    // Added again: fix-e-easy is never awarded twice (its award was
+    // corrected for good), and the fallback no longer applies: corrected.
+    let added = pr_event("labeled", 5, OCTO, &["E-easy"], Some(MERGED), Some("E-easy"));
+    deliver(&app, "pull_request", "l-3", &added).await;
+    run_jobs(&state).await;
+    assert_eq!((balance(&state, OCTO.0).await, balance(&state, 2).await), (0, 0));
+    let awards = state.store.credit_awards_of_change("github", REPO, "5").await.unwrap();
+    let count = |k| awards.iter().filter(|a| a.kind == k).count();
+    assert_eq!((count(AwardKind::Award), count(AwardKind::Correction)), (3, 3), "{awards:#?}");
+    let fix = awards.iter().filter(|a| a.rule == "fix-e-easy" && a.kind == AwardKind::Award).count();
+    assert_eq!(fix, 2, "one fix-e-easy award per contributor, ever");
+    let report = credit::verify(&state.store).await.unwrap();
+    assert!(report.ok(), "{:?}", report.first_break);
+    assert_eq!(report.corrections, 3);
+}
+
+on_both_backends!(
+    merged_pr_awards_split_with_co_authors_and_redelivery_awards_nothing,
+    unmerged_close_awards_nothing_and_gate_actions_still_gate,
+    login_rename_keeps_the_contributor_and_the_name_follows,
+    label_removed_after_merge_is_a_correction_and_readding_awards_nothing,
+);
+
+/// A process that dies between the ledger append and the database commit
+/// leaves an award only the ledger holds: verify reports it, the sweeper's
+/// repair stores it as recorded, and a replay of the change awards nothing.
+async fn an_award_only_the_ledger_holds_is_repaired_and_not_awarded_again(db: &TestDb) {
+    use steward_ledger::entry::{CreditAward, Evidence, Payload, SchemaV1};
+    let (forge, url) = PullsForge::start().await;
+    forge.set(9, &["src/lib.rs"], &["fix"]);
+    let state = credit_state(db, &url).await;
+    let revision = state.policy.current().revision.revision.trim_start_matches("sha256:").to_string();
+    // Exactly the entry the credit job would have appended for PR 9.
+    let lost = Payload::CreditAward(CreditAward {
+        schema: SchemaV1,
+        award_id: format!("github:{REPO}#9:fix-e-easy:{}", OCTO.0),
+        contributor: format!("github:{}", OCTO.0),
+        points: 5,
+        rule: "fix-e-easy".into(),
+        evidence: Evidence {
+            source: "github".into(),
+            event_id: format!("{REPO}#9"),
+            url: Some("https://github.com/octo/app/pull/9".into()),
+        },
+        login: Some(OCTO.1.into()),
+        category: Some("code".into()),
+        policy_revision: Some(revision),
+        corrects: None,
+        reason: None,
+    });
+    let receipt = state.ledger.record(&lost, credit::WEBHOOK_ACTOR).await.unwrap();
+    let b = credit::verify(&state.store).await.unwrap().first_break.unwrap();
+    assert_eq!(b.rule, "database-mismatch", "{}", b.message);
+    // Too young for the sweeper's grace period: left to its writer.
+    let (n, next) = credit::repair(&state, std::time::Duration::from_secs(60), 0).await.unwrap();
+    assert_eq!(n, 0);
+    assert!(next <= receipt.index);
+    let (n, next) = credit::repair(&state, std::time::Duration::ZERO, next).await.unwrap();
+    assert_eq!(n, 1);
+    assert!(next > receipt.index);
+    assert_eq!(balance(&state, OCTO.0).await, 5);
+    let award = state.store.credit_award_by_id(&format!("github:{REPO}#9:fix-e-easy:{}", OCTO.0)).await.unwrap();
+    assert_eq!(award.unwrap().ledger_index, receipt.index as i64);
+    assert!(credit::verify(&state.store).await.unwrap().ok());
+    // The webhook arrives again (or the job is retried): nothing new.
+    let app = steward::http::router(state.clone());
+    let body = pr_event("closed", 9, OCTO, &["E-easy"], Some(MERGED), None);
+    deliver(&app, "pull_request", "again-9", &body).await;
+    run_jobs(&state).await;
+    assert_eq!(balance(&state, OCTO.0).await, 5);
+    let report = credit::verify(&state.store).await.unwrap();
+    assert!(report.ok(), "{:?}", report.first_break);
+    assert_eq!(report.awards, 1);
+}
+
+mod repair {
+    use super::*;
+    on_both_backends!(an_award_only_the_ledger_holds_is_repaired_and_not_awarded_again);
+}
+
+/// The rolling 90-day total: awards dated in the window are added as they
+/// are stored; moving the window forward subtracts the days that leave it;
+/// a window that starts earlier than the rolling one is summed from the
+/// daily totals instead. Every view agrees with the awards.
+async fn the_rolling_window_moves_forward_and_agrees_with_the_daily_sums(db: &TestDb) {
+    use steward::store::Since;
+    let (forge, url) = PullsForge::start().await;
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    for (n, merged, who) in [(21, "2026-08-01T10:00:00Z", (7, "aug")), (22, "2026-09-15T10:00:00Z", (8, "sep"))] {
+        forge.set(n, &["src/lib.rs"], &["fix"]);
+        let body = pr_event("closed", n, who, &["docs-example"], Some(merged), None);
+        deliver(&app, "pull_request", &format!("w-{n}"), &body).await;
+    }
+    assert_eq!(run_jobs(&state).await, 2);
+    let day = |m: time::Month, d: u8| time::Date::from_calendar_date(2026, m, d).unwrap();
+    let board = |since| {
+        let state = state.clone();
+        async move {
+            let (rows, total) = state.store.credit_leaderboard(since, None, 10, 0).await.unwrap();
+            (total, rows.iter().map(|r| (r.login.clone(), r.points)).collect::<Vec<_>>())
+        }
+    };
+    assert!(state.store.credit_roll_window(day(time::Month::July, 1)).await.unwrap());
+    let both = (2, vec![("aug".to_string(), 20), ("sep".to_string(), 20)]);
+    assert_eq!(board(Since::Day(day(time::Month::July, 1))).await, both);
+    // Forward to September: August leaves the window.
+    assert_eq!(board(Since::Day(day(time::Month::September, 1))).await, (1, vec![("sep".to_string(), 20)]));
+    // An earlier start than the rolling window's: summed from the days.
+    assert!(!state.store.credit_roll_window(day(time::Month::July, 1)).await.unwrap());
+    assert_eq!(board(Since::Day(day(time::Month::July, 1))).await, both);
+    // An award dated before the window is not added to it; one inside is.
+    forge.set(23, &["src/lib.rs"], &["fix"]);
+    let old = pr_event("closed", 23, (7, "aug"), &["E-easy"], Some("2026-08-20T10:00:00Z"), None);
+    deliver(&app, "pull_request", "w-23", &old).await;
+    forge.set(24, &["src/lib.rs"], &["fix"]);
+    let new = pr_event("closed", 24, (7, "aug"), &["E-easy"], Some("2026-10-02T10:00:00Z"), None);
+    deliver(&app, "pull_request", "w-24", &new).await;
+    run_jobs(&state).await;
+    let expected = (2, vec![("sep".to_string(), 20), ("aug".to_string(), 5)]);
+    assert_eq!(board(Since::Day(day(time::Month::September, 1))).await, expected);
+    assert_eq!(board(Since::AllTime).await.1[0], ("aug".to_string(), 30), "20 + 5 + 5 in all time");
+}
+
+mod rolling {
+    use super::*;
+    on_both_backends!(the_rolling_window_moves_forward_and_agrees_with_the_daily_sums);
+}
