@@ -8,6 +8,7 @@ pub mod git;
 pub mod server;
 mod skip;
 
+#[allow(unused_imports)] // not every test binary skips
 pub use skip::{REQUIRE_ALL, skip};
 
 use steward::app::AppState;

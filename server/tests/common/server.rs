@@ -37,7 +37,7 @@ pub trait OutputWithin {
 impl OutputWithin for Command {
     fn output_within(&mut self, timeout: Duration) -> std::io::Result<Output> {
         let mut child = self.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
-        let drain = |mut pipe: Box<dyn Read + Send>| {
+        let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
             std::thread::spawn(move || {
                 let mut buf = Vec::new();
                 let _ = pipe.read_to_end(&mut buf);
