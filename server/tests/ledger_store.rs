@@ -121,20 +121,23 @@ async fn proofs_from_the_store_verify(db: &TestDb) {
         assert_eq!((r1, r2), (root(from), root(to)), "stored roots at {from} and {to}");
         verify_consistency(from, to, &proof, &root(from), &root(to)).unwrap();
     }
-    let out_of_range = |r: Result<Vec<steward_ledger::merkle::Hash>, read::ReadError>, what: &str| match r {
-        Err(read::ReadError::OutOfRange(msg)) => msg,
-        other => panic!("{what}: expected OutOfRange, got {other:?}"),
-    };
-    let msg = out_of_range(read::inclusion_proof(&db.store, 5, 101, published).await, "beyond the log");
-    assert!(msg.contains("101"), "{msg}");
-    let msg = out_of_range(read::inclusion_proof(&db.store, 100, 100, published).await, "index out of range");
-    assert!(msg.contains("100"), "{msg}");
-    let plan = |r: Result<Vec<steward_ledger::merkle::Hash>, read::ReadError>, what: &str| match r {
-        Err(e @ (read::ReadError::Plan(_) | read::ReadError::OutOfRange(_))) => e.to_string(),
-        other => panic!("{what}: expected a refused plan, got {other:?}"),
-    };
-    plan(read::consistency_proof(&db.store, 0, 10, published).await, "from the empty tree");
-    plan(read::consistency_proof(&db.store, 20, 10, published).await, "backwards");
+    use steward_ledger::merkle::PlanError;
+    match read::inclusion_proof(&db.store, 5, 101, published).await {
+        Err(read::ReadError::OutOfRange(msg)) => assert!(msg.contains("101"), "beyond the log: {msg}"),
+        other => panic!("beyond the log: expected OutOfRange, got {other:?}"),
+    }
+    let err = read::inclusion_proof(&db.store, 100, 100, published).await.unwrap_err();
+    assert!(
+        matches!(err, read::ReadError::Plan(PlanError::IndexOutOfRange { index: 100, size: 100 })),
+        "index out of range: {err:?}"
+    );
+    let err = read::consistency_proof(&db.store, 0, 10, published).await.unwrap_err();
+    assert!(matches!(err, read::ReadError::Plan(PlanError::EmptyFirstTree)), "from the empty tree: {err:?}");
+    let err = read::consistency_proof(&db.store, 20, 10, published).await.unwrap_err();
+    assert!(
+        matches!(err, read::ReadError::Plan(PlanError::SizesOutOfOrder { size1: 20, size2: 10 })),
+        "backwards: {err:?}"
+    );
 }
 
 async fn two_pools_appending_concurrently_form_one_sequence(db: &TestDb) {
