@@ -46,7 +46,12 @@ document.getElementById('f').addEventListener('load', function () {{
 fn chromium() -> Option<String> {
     ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
-        .find(|c| Command::new(c).arg("--version").output_within(std::time::Duration::from_secs(60)).is_ok_and(|o| o.status.success()))
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output_within(std::time::Duration::from_secs(60))
+                .is_ok_and(|o| o.status.success())
+        })
         .map(str::to_string)
 }
 

@@ -90,7 +90,11 @@ fn bad_configuration_is_one_clear_line_and_exit_2() {
         if let Some(text) = file {
             std::fs::write(&toml, text).unwrap();
         }
-        let out = common::server::steward(dir.path()).args(["serve"]).envs(env.iter().copied()).output_within(common::server::CHILD_TIMEOUT).unwrap();
+        let out = common::server::steward(dir.path())
+            .args(["serve"])
+            .envs(env.iter().copied())
+            .output_within(common::server::CHILD_TIMEOUT)
+            .unwrap();
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{expected}: {err}");
         assert!(err.starts_with("error: "), "{err}");

@@ -91,7 +91,11 @@ fn secrets_in_a_file_others_can_read_and_an_open_data_dir_are_warned_about() {
     )
     .unwrap();
     std::fs::set_permissions(&toml, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = steward(dir.path()).args(["config", "check"]).env("S", "a-webhook-secret-long-enough").output_within(common::server::CHILD_TIMEOUT).unwrap();
+    let out = steward(dir.path())
+        .args(["config", "check"])
+        .env("S", "a-webhook-secret-long-enough")
+        .output_within(common::server::CHILD_TIMEOUT)
+        .unwrap();
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
 
     // A data directory others can enter.
@@ -135,7 +139,11 @@ fn config_check_shows_the_server_limits_and_read_access_with_their_sources() {
         ("STEWARD_MAX_CONNECTIONS", "many", "not a whole number"),
         ("STEWARD_READ_ACCESS", "private", "allowed: public, token"),
     ] {
-        let out = steward(dir.path()).args(["config", "check"]).env(var, value).output_within(common::server::CHILD_TIMEOUT).unwrap();
+        let out = steward(dir.path())
+            .args(["config", "check"])
+            .env(var, value)
+            .output_within(common::server::CHILD_TIMEOUT)
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{var}={value}");
         let err = stderr(&out);
         assert!(err.contains(expected) && err.contains(var), "{var}={value}: {err}");

@@ -193,5 +193,9 @@ fn a_full_disk_is_refused_then_the_ledger_recovers_by_itself() {
 }
 
 fn run_env(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
-    common::server::steward(dir).envs(env.iter().copied()).args(args).output_within(common::server::CHILD_TIMEOUT).unwrap()
+    common::server::steward(dir)
+        .envs(env.iter().copied())
+        .args(args)
+        .output_within(common::server::CHILD_TIMEOUT)
+        .unwrap()
 }

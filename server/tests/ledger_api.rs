@@ -300,7 +300,8 @@ async fn ledger_pages_render_checkpoint_entries_and_proofs(db: &TestDb) {
     let leaf = html.select(&sel("[data-test=leaf-hash]")).next().unwrap().text().collect::<String>();
     assert_eq!(leaf.trim(), hash_leaf(&bytes).to_hex());
     assert_eq!(html.select(&sel("ol.proof li")).count(), 5, "inclusion proof of 7 in 30 has 5 hashes");
-    let badge = |html: &scraper::Html, s: &str| html.select(&sel(s)).map(|e| e.text().collect::<String>()).collect::<Vec<_>>();
+    let badge =
+        |html: &scraper::Html, s: &str| html.select(&sel(s)).map(|e| e.text().collect::<String>()).collect::<Vec<_>>();
     assert_eq!(badge(&html, ".badge.ok"), vec!["verifies"], "the page says the proof verifies against the checkpoint");
     assert!(badge(&html, ".badge.bad").is_empty());
 

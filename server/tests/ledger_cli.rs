@@ -74,7 +74,11 @@ impl Fixture {
         let url = self.url();
         let mut all = vec!["--data-dir", data.as_str(), "--database-url", url.as_str()];
         all.extend_from_slice(args);
-        steward(self.dir.path()).args(&all).env("STEWARD_LEDGER_ORIGIN", ORIGIN).output_within(common::server::CHILD_TIMEOUT).unwrap()
+        steward(self.dir.path())
+            .args(&all)
+            .env("STEWARD_LEDGER_ORIGIN", ORIGIN)
+            .output_within(common::server::CHILD_TIMEOUT)
+            .unwrap()
     }
 
     fn key(&self) -> String {

@@ -315,12 +315,20 @@ fn assert_acknowledged_present(rt: &tokio::runtime::Runtime, store: &Store, acks
 }
 
 fn verify_with_cli(dir: &std::path::Path, env: &[(&str, &str)], source: &[&str]) -> serde_json::Value {
-    let key = server::steward(dir).args(["ledger", "key"]).envs(env.iter().copied()).output_within(common::server::CHILD_TIMEOUT).unwrap();
+    let key = server::steward(dir)
+        .args(["ledger", "key"])
+        .envs(env.iter().copied())
+        .output_within(common::server::CHILD_TIMEOUT)
+        .unwrap();
     assert!(key.status.success(), "{}", server::stderr(&key));
     let key = server::stdout(&key).trim().to_string();
     let mut args = vec!["ledger", "verify", "--key", key.as_str(), "--format", "json"];
     args.extend_from_slice(source);
-    let out = server::steward(dir).args(&args).envs(env.iter().copied()).output_within(common::server::CHILD_TIMEOUT).unwrap();
+    let out = server::steward(dir)
+        .args(&args)
+        .envs(env.iter().copied())
+        .output_within(common::server::CHILD_TIMEOUT)
+        .unwrap();
     assert!(out.status.success(), "verify failed: {} {}", server::stdout(&out), server::stderr(&out));
     serde_json::from_slice(&out.stdout).unwrap()
 }

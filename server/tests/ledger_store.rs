@@ -11,11 +11,11 @@ use ledger_support::*;
 use steward::ledger::{Ledger, LedgerError, read};
 use steward::store::Store;
 use steward_ledger::checkpoint::{Checkpoint, CheckpointError};
-use steward_ledger::note::NoteError;
-use steward_ledger::verify::FailureReason;
 use steward_ledger::entry::{Entry, EntryError, Payload, Timestamp, examples};
-use steward_ledger::note::SignerKey;
 use steward_ledger::merkle::{MemoryStore, hash_leaf, verify_consistency, verify_inclusion};
+use steward_ledger::note::NoteError;
+use steward_ledger::note::SignerKey;
+use steward_ledger::verify::FailureReason;
 
 on_both_backends!(
     a_new_ledger_signs_an_empty_checkpoint,
@@ -201,7 +201,10 @@ async fn key_rotation_switches_the_key_and_verification_follows_it(db: &TestDb) 
     let failure = verify_db(&db.store, options(2)).await.unwrap_err();
     assert_eq!(failure.index, 0, "the very first checkpoint is not the new key's: {failure:?}");
     assert!(
-        matches!(failure.reason, FailureReason::BadCheckpoint { error: CheckpointError::Note(NoteError::NoTrustedSignature), .. }),
+        matches!(
+            failure.reason,
+            FailureReason::BadCheckpoint { error: CheckpointError::Note(NoteError::NoTrustedSignature), .. }
+        ),
         "{failure:?}"
     );
     assert_eq!(steward::ledger::first_key(&db.store).await.unwrap(), Some(signer(1).verifier_key()));

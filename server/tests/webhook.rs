@@ -326,7 +326,10 @@ async fn a_push_is_gated_between_before_and_after() {
     ] {
         let event = common::forge::push_event(REPO, "refs/heads/topic", before, after);
         let (status, body) = deliver(&s.app, "push", delivery, &event, SECRET).await;
-        assert_eq!((status, body["status"].as_str(), body["reason"].as_str()), (StatusCode::ACCEPTED, Some("ignored"), Some(reason)));
+        assert_eq!(
+            (status, body["status"].as_str(), body["reason"].as_str()),
+            (StatusCode::ACCEPTED, Some("ignored"), Some(reason))
+        );
     }
     assert!(s.state.store.list_jobs(10).await.unwrap().is_empty(), "ignored pushes queue nothing");
 

@@ -115,8 +115,7 @@ impl Server {
             Ok(v) => v["address"].as_str().map(str::to_owned), // STEWARD_LOG_FORMAT=json
             Err(_) => line.split_whitespace().find_map(|w| w.strip_prefix("address=")).map(str::to_owned),
         };
-        let addr: SocketAddr =
-            address.and_then(|a| a.parse().ok()).unwrap_or_else(|| panic!("no address in {line:?}"));
+        let addr: SocketAddr = address.and_then(|a| a.parse().ok()).unwrap_or_else(|| panic!("no address in {line:?}"));
         assert_ne!(addr.port(), 0, "the log names the bound port: {line}");
         addr
     }
