@@ -304,12 +304,16 @@ fn sigkill_under_write_load_leaves_a_database_that_opens_with_every_acknowledged
 #[test]
 fn a_default_ledger_origin_follows_the_stored_log_across_ports() {
     let dir = tempfile::tempdir().unwrap();
-    let mut first = Server::start(dir.path(), &[]);
+    // Real ports (the origin follows the configured address; port 0 would
+    // give every run the same `127.0.0.1:0` origin and test nothing).
+    let listen = |port: u16| format!("127.0.0.1:{port}");
+    let mut first = Server::start_listening(dir.path(), &[], &listen(common::server::free_port()));
     let port = first.addr.port();
     first.signal("TERM");
     assert_eq!(first.wait(Duration::from_secs(10)), Some(0));
     // Another port (another default origin): the log keeps its name.
-    let mut second = Server::start(dir.path(), &[]);
+    let other = std::iter::repeat_with(common::server::free_port).find(|p| *p != port).unwrap();
+    let mut second = Server::start_listening(dir.path(), &[], &listen(other));
     let key = http(second.addr, "GET", "/api/v1/ledger/key", &[], b"").unwrap().json();
     let expected = format!("127.0.0.1:{port}/steward+");
     assert!(key["key"].as_str().unwrap().starts_with(&expected), "{key}");

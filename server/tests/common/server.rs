@@ -91,13 +91,20 @@ impl Server {
     /// the port the kernel chose from its "steward is serving address=…"
     /// log line (no free-port race), and waits until `/healthz` answers.
     pub fn start(dir: &Path, env: &[(&str, &str)]) -> Server {
+        Server::start_listening(dir, env, "127.0.0.1:0")
+    }
+
+    /// [`Server::start`] on a given `--listen` address (for tests about the
+    /// port itself: the default public URL and ledger origin follow the
+    /// configured address, so port 0 gives `http://127.0.0.1:0/`).
+    pub fn start_listening(dir: &Path, env: &[(&str, &str)], listen: &str) -> Server {
         static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let log = dir.join(format!("serve-{}-{n}.log", std::process::id()));
         let log_file = std::fs::File::create(&log).unwrap();
         let mut cmd = steward(dir);
         // The log format and level are pinned so the address line is there to read.
-        cmd.args(["serve", "--listen", "127.0.0.1:0"]).env("STEWARD_LOG_FORMAT", "text").envs(env.iter().copied());
+        cmd.args(["serve", "--listen", listen]).env("STEWARD_LOG_FORMAT", "text").envs(env.iter().copied());
         let child = cmd.stdout(Stdio::null()).stderr(log_file).spawn().expect("spawn steward serve");
         let unbound: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let mut server = Server { child, addr: unbound, dir: dir.to_path_buf(), log };
