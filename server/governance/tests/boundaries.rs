@@ -4,8 +4,13 @@
 
 mod support;
 
-use steward_governance::{ClassConfig, ConfigError, Electorate, GovernanceConfig, Registry, VoterKey};
-use steward_ledger::entry::{MAX_CLASSES, SchemaV1, VoterRegistration};
+use steward_governance::{
+    ClassConfig, ConfigError, Electorate, GovernanceConfig, OpenError, Registry, RegistryError, SignatureError,
+    VoterKey, open_proposal, verify_entry_signature,
+};
+use steward_ledger::entry::{
+    Entry, MAX_CLASSES, Payload, ProposalCategory, SchemaV1, VoterKeyRotation, VoterRegistration,
+};
 use support::{at, key};
 
 fn classes(n: usize) -> Vec<ClassConfig> {
@@ -120,4 +125,91 @@ fn the_registry_finds_a_key_and_its_owner() {
     assert_eq!(registry.key_owner(&text), Some("alice"));
     let other = key("bob", 2).verifier_key().to_string();
     assert_eq!((registry.key(&other), registry.key_owner(&other)), (None, None));
+}
+
+fn registration(voter: &str, key_text: &str, from: u64, until: Option<u64>) -> VoterRegistration {
+    VoterRegistration {
+        schema: SchemaV1,
+        voter: voter.into(),
+        classes: vec!["community".into()],
+        key: key_text.into(),
+        not_before: at(from),
+        not_after: until.map(at),
+    }
+}
+
+#[test]
+fn a_voter_may_register_their_own_key_again_but_not_anothers() {
+    let mut registry = Registry::new();
+    let a = key("alice", 1).verifier_key().to_string();
+    registry.register(&registration("alice", &a, 0, Some(10))).unwrap();
+    // Alice again, same key, a new window: the key is replaced, not added.
+    registry.register(&registration("alice", &a, 0, Some(50))).unwrap();
+    let alice = registry.voter("alice").unwrap();
+    assert_eq!(alice.keys.len(), 1, "{alice:?}");
+    assert_eq!(alice.keys[0].not_after, Some(at(50)));
+    // Bob with Alice's key: refused, naming the owner.
+    let err = registry.register(&registration("bob", &a, 0, None)).unwrap_err();
+    assert_eq!(err, RegistryError::KeyTaken { key: a.clone(), owner: "alice".into() });
+    assert!(registry.voter("bob").is_none());
+}
+
+#[test]
+fn untrusted_text_in_errors_is_cut_at_120_characters() {
+    let mut registry = Registry::new();
+    let (alice, next) = (key("alice", 1), key("alice", 3));
+    registry.register(&registration("alice", &alice.verifier_key().to_string(), 0, None)).unwrap();
+    let voter = registry.voter("alice").unwrap().clone();
+    let rotation = |actor: &str| {
+        let payload = Payload::VoterKeyRotation(VoterKeyRotation {
+            schema: SchemaV1,
+            voter: "alice".into(),
+            old_key: alice.verifier_key().to_string(),
+            new_key: next.verifier_key().to_string(),
+            not_after: None,
+        });
+        Entry::new(&payload, at(5), actor).unwrap()
+    };
+    for (actor, shown) in [
+        ("x".repeat(200), format!("{}…", "x".repeat(120))),
+        ("y".repeat(120), "y".repeat(120)),
+        ("bob".to_string(), "bob".to_string()),
+    ] {
+        let err = voter.after_rotation(&rotation(&actor), None).unwrap_err();
+        assert_eq!(err, RegistryError::ActorMismatch { voter: "alice".into(), actor: shown }, "{} chars", actor.len());
+    }
+    // A signature by another key names that key in full (it is short).
+    let mut entry = rotation("alice");
+    entry.sign(&key("mallory", 9)).unwrap();
+    let err = verify_entry_signature(&entry, &alice.verifier_key().to_string(), &alice.verifier_key()).unwrap_err();
+    assert_eq!(
+        err,
+        SignatureError::WrongKey {
+            signed_by: key("mallory", 9).verifier_key().to_string(),
+            expected: alice.verifier_key().to_string()
+        }
+    );
+}
+
+/// A class whose quorum needs every eligible voter can still be opened
+/// (`required == eligible`); one voter fewer cannot.
+#[test]
+fn a_quorum_of_exactly_the_electorate_is_reachable() {
+    let mut h = support::Harness::new(GovernanceConfig::default());
+    // technical-committee: 50 % of 1, at least 1 → 1 of 1; community: at least 3 → 3 of 3.
+    h.register("tc", &["technical-committee"], &key("tc", 1), 0, None);
+    for (i, v) in ["c1", "c2"].iter().enumerate() {
+        h.register(v, &["community"], &key(v, 10 + i as u8), 0, None);
+    }
+    let draft = h.draft("rfc-1", ProposalCategory::Rfc, 10, 100);
+    let electorate = Electorate::from_voters(h.registry.voters(), h.config.class_names(), &at(10), &at(100));
+    let err = open_proposal(&draft, &h.config, &electorate).unwrap_err();
+    assert!(
+        matches!(err, OpenError::QuorumUnreachable { ref class, eligible: 2, required: 3 } if class == "community"),
+        "{err:?}"
+    );
+    h.register("c3", &["community"], &key("c3", 20), 0, None);
+    let (_, proposal) = h.open(&draft, "token:admin");
+    let eligible = |name: &str| proposal.voter_classes.iter().find(|c| c.name == name).map(|c| c.eligible);
+    assert_eq!((eligible("community"), eligible("technical-committee")), (Some(3), Some(1)), "{proposal:?}");
 }
