@@ -6,7 +6,7 @@ mod support;
 
 use steward_governance::{
     ClassConfig, ConfigError, Electorate, GovernanceConfig, OpenError, Registry, RegistryError, SignatureError,
-    VoterKey, open_proposal, verify_entry_signature,
+    Verifier, VoterKey, open_proposal, verify_entry_signature,
 };
 use steward_ledger::entry::{
     Entry, MAX_CLASSES, Payload, ProposalCategory, SchemaV1, VoterKeyRotation, VoterRegistration,
@@ -212,4 +212,23 @@ fn a_quorum_of_exactly_the_electorate_is_reachable() {
     let (_, proposal) = h.open(&draft, "token:admin");
     let eligible = |name: &str| proposal.voter_classes.iter().find(|c| c.name == name).map(|c| c.eligible);
     assert_eq!((eligible("community"), eligible("technical-committee")), (Some(3), Some(1)), "{proposal:?}");
+}
+
+/// The verifier counts every entry, governance or not, and its registry
+/// follows the registrations pushed so far.
+#[test]
+fn the_verifier_counts_other_entries_and_exposes_its_registry() {
+    let mut v = Verifier::new();
+    let scan = steward_ledger::entry::examples::scan_verdict();
+    for i in 0..3 {
+        v.push(i, &Entry::new(&scan, at(i), "token:ci").unwrap()).unwrap();
+    }
+    assert!(v.registry().voter("alice").is_none());
+    let a = key("alice", 1).verifier_key().to_string();
+    let r = Payload::VoterRegistration(registration("alice", &a, 0, None));
+    v.push(3, &Entry::new(&r, at(3), "token:admin").unwrap()).unwrap();
+    assert_eq!(v.registry().key_owner(&a), Some("alice"));
+    v.push(4, &Entry::new(&scan, at(4), "token:ci").unwrap()).unwrap();
+    let report = v.finish();
+    assert_eq!((report.entries, report.registrations), (5, 1), "{report:?}");
 }
