@@ -232,3 +232,31 @@ fn the_verifier_counts_other_entries_and_exposes_its_registry() {
     let report = v.finish();
     assert_eq!((report.entries, report.registrations), (5, 1), "{report:?}");
 }
+
+/// A rotation whose new key would end at the rotation's own time gives an
+/// empty window and is refused; one instant later it is accepted, and the
+/// old key ends exactly when the new one starts.
+#[test]
+fn a_rotation_needs_a_non_empty_window_for_the_new_key() {
+    let mut registry = Registry::new();
+    let (old, new) = (key("alice", 1), key("alice", 3));
+    registry.register(&registration("alice", &old.verifier_key().to_string(), 0, None)).unwrap();
+    let voter = registry.voter("alice").unwrap().clone();
+    let rotation = |not_after: u64| {
+        let payload = Payload::VoterKeyRotation(VoterKeyRotation {
+            schema: SchemaV1,
+            voter: "alice".into(),
+            old_key: old.verifier_key().to_string(),
+            new_key: new.verifier_key().to_string(),
+            not_after: Some(at(not_after)),
+        });
+        let mut e = Entry::new(&payload, at(5), "alice").unwrap();
+        e.sign(&old).unwrap();
+        e
+    };
+    let err = voter.after_rotation(&rotation(5), None).unwrap_err();
+    assert_eq!(err, RegistryError::EmptyWindow { voter: "alice".into(), not_after: at(5), time: at(5) });
+    let next = voter.after_rotation(&rotation(6), None).unwrap();
+    let windows: Vec<_> = next.keys.iter().map(|k| (k.not_before.clone(), k.not_after.clone())).collect();
+    assert_eq!(windows, [(at(0), Some(at(5))), (at(5), Some(at(6)))]);
+}
