@@ -44,3 +44,44 @@ fn a_scan_verdict_needs_a_64_hex_digit_report_digest() {
     v.report_sha256 = "0123456789abcdef".repeat(4);
     Payload::ScanVerdict(v).validate().unwrap();
 }
+
+#[test]
+fn entry_bytes_may_be_exactly_the_limit_but_not_one_more() {
+    use steward_ledger::entry::{Entry, Timestamp, check_entry_bytes};
+    use steward_ledger::tiles::MAX_ENTRY_SIZE;
+    let payload = examples::scan_verdict();
+    let time = Timestamp::from_unix(1_780_000_000, 0).unwrap();
+    let base = Entry::new(&payload, time.clone(), "a").unwrap().canonical_bytes().unwrap().len();
+    let actor = "a".repeat(1 + MAX_ENTRY_SIZE - base);
+    let bytes = Entry::new(&payload, time, &actor).unwrap().canonical_bytes().unwrap();
+    assert_eq!(bytes.len(), MAX_ENTRY_SIZE);
+    assert_eq!(check_entry_bytes(&bytes), Ok(EntryKind::ScanVerdict));
+    let mut over = bytes.clone();
+    over.push(b' ');
+    assert_eq!(check_entry_bytes(&over), Err(EntryError::TooLarge { len: MAX_ENTRY_SIZE + 1, max: MAX_ENTRY_SIZE }));
+}
+
+#[test]
+fn policy_files_need_a_path_a_digest_and_a_strict_order() {
+    let Payload::PolicyRevision(base) =
+        examples::all().into_iter().find(|p| matches!(p, Payload::PolicyRevision(_))).unwrap()
+    else {
+        unreachable!()
+    };
+    let file = |path: &str| steward_ledger::entry::PolicyFile { path: path.into(), sha256: "ab".repeat(32) };
+    let with = |files: Vec<steward_ledger::entry::PolicyFile>| {
+        let mut p = base.clone();
+        p.files = files;
+        Payload::PolicyRevision(p).validate()
+    };
+    let reason = |r: &str| Err(EntryError::InvalidPayload { kind: EntryKind::PolicyRevision, reason: r.into() });
+    with(vec![file("a.rego"), file("b.rego")]).unwrap();
+    with(vec![]).unwrap();
+    assert_eq!(with(vec![file("")]), reason("every file needs a path and a 64-hex-digit sha256"));
+    let mut bad_digest = file("a.rego");
+    bad_digest.sha256 = "AB".repeat(32);
+    assert_eq!(with(vec![bad_digest]), reason("every file needs a path and a 64-hex-digit sha256"));
+    for files in [vec![file("b.rego"), file("a.rego")], vec![file("a.rego"), file("a.rego")]] {
+        assert_eq!(with(files), reason("files must be sorted by path, without duplicates"));
+    }
+}
