@@ -260,3 +260,30 @@ fn a_rotation_needs_a_non_empty_window_for_the_new_key() {
     let windows: Vec<_> = next.keys.iter().map(|k| (k.not_before.clone(), k.not_after.clone())).collect();
     assert_eq!(windows, [(at(0), Some(at(5))), (at(5), Some(at(6)))]);
 }
+
+/// A proposal withdrawn once cannot be withdrawn again: the verifier names
+/// the second withdrawal and when the proposal was closed.
+#[test]
+fn a_second_withdrawal_is_refused_by_the_verifier() {
+    let mut h = support::Harness::new(GovernanceConfig::default());
+    h.register("tc", &["technical-committee"], &key("tc", 1), 0, None);
+    for (i, v) in ["c1", "c2", "c3"].iter().enumerate() {
+        h.register(v, &["community"], &key(v, 10 + i as u8), 0, None);
+    }
+    let draft = h.draft("rfc-9", ProposalCategory::Rfc, 10, 100);
+    h.open(&draft, "token:maint");
+    let first = h.withdraw("rfc-9", "token:maint", 20);
+    steward_governance::verify(h.entries.clone()).unwrap();
+    let second = h.withdraw("rfc-9", "token:maint", 21);
+    let err = steward_governance::verify(h.entries.clone()).unwrap_err();
+    assert_eq!(err.index, second);
+    assert_eq!(
+        err.failure,
+        steward_governance::Failure::AlreadyClosed {
+            kind: steward_ledger::entry::EntryKind::ProposalWithdrawal,
+            proposal_id: "rfc-9".into(),
+            state: "withdrawn",
+            at: first,
+        }
+    );
+}
