@@ -228,7 +228,11 @@ fn the_verifier_counts_other_entries_and_exposes_its_registry() {
     let r = Payload::VoterRegistration(registration("alice", &a, 0, None));
     v.push(3, &Entry::new(&r, at(3), "token:admin").unwrap()).unwrap();
     assert_eq!(v.registry().key_owner(&a), Some("alice"));
-    v.push(4, &Entry::new(&scan, at(4), "token:ci").unwrap()).unwrap();
+    // Other kinds are the ledger verifier's business, even a broken one.
+    let mut broken = Entry::new(&scan, at(4), "token:ci").unwrap();
+    broken.payload.insert("denied_count".into(), serde_json::json!(99));
+    assert!(broken.typed_payload().is_err());
+    v.push(4, &broken).unwrap();
     let report = v.finish();
     assert_eq!((report.entries, report.registrations), (5, 1), "{report:?}");
 }

@@ -85,3 +85,33 @@ fn policy_files_need_a_path_a_digest_and_a_strict_order() {
         assert_eq!(with(files), reason("files must be sorted by path, without duplicates"));
     }
 }
+
+#[test]
+fn a_proposal_names_one_to_max_classes() {
+    use steward_ledger::entry::MAX_CLASSES;
+    let Payload::Proposal(base) = examples::all().into_iter().find(|p| matches!(p, Payload::Proposal(_))).unwrap()
+    else {
+        unreachable!()
+    };
+    let message = format!("voter_classes must hold 1 to {MAX_CLASSES} classes");
+    let with = |n: usize| {
+        let mut p = base.clone();
+        let template = p.voter_classes[0].clone();
+        p.voter_classes = (0..n)
+            .map(|i| {
+                let mut c = template.clone();
+                c.name = format!("class-{i:02}");
+                c
+            })
+            .collect();
+        Payload::Proposal(p).validate()
+    };
+    for n in [0, MAX_CLASSES + 1] {
+        assert_eq!(
+            with(n),
+            Err(EntryError::InvalidPayload { kind: EntryKind::Proposal, reason: message.clone() }),
+            "{n} classes"
+        );
+    }
+    Payload::Proposal(base).validate().unwrap();
+}
