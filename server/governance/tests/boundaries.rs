@@ -291,3 +291,36 @@ fn a_second_withdrawal_is_refused_by_the_verifier() {
         }
     );
 }
+
+/// Through the batch verifier (`verify`, `verify_bytes`): other kinds are
+/// skipped even when broken, and a vote re-signed by a key that is not the
+/// voter's fails on its signature.
+#[test]
+fn the_batch_verifier_skips_other_kinds_and_checks_vote_signatures() {
+    let mut h = support::Harness::new(GovernanceConfig::default());
+    let tc = key("tc", 1);
+    h.register("tc", &["technical-committee"], &tc, 0, None);
+    for (i, v) in ["c1", "c2", "c3"].iter().enumerate() {
+        h.register(v, &["community"], &key(v, 10 + i as u8), 0, None);
+    }
+    let scan = steward_ledger::entry::examples::scan_verdict();
+    let mut broken = Entry::new(&scan, at(5), "token:ci").unwrap();
+    broken.payload.insert("denied_count".into(), serde_json::json!(99));
+    let index = h.entries.len() as u64;
+    h.entries.push((index, broken)); // (Harness::append would refuse to parse it)
+    let draft = h.draft("rfc-7", ProposalCategory::Rfc, 10, 100);
+    h.open(&draft, "token:maint");
+    let vote = h.vote(&tc, "tc", "rfc-7", "technical-committee", steward_ledger::entry::VoteChoice::Yes, 20).unwrap().0;
+    let bytes = |entries: &[(u64, Entry)]| -> Vec<(u64, Vec<u8>)> {
+        entries.iter().map(|(i, e)| (*i, e.canonical_bytes().unwrap())).collect()
+    };
+    steward_governance::verify(h.entries.clone()).unwrap();
+    steward_governance::verify_bytes(bytes(&h.entries)).unwrap();
+    let mut forged = h.entries.clone();
+    let at_vote = forged.iter().position(|(i, _)| *i == vote).unwrap();
+    forged[at_vote].1.sign(&key("mallory", 9)).unwrap();
+    let err = steward_governance::verify(forged.clone()).unwrap_err();
+    assert_eq!(err.index, vote, "{err}");
+    let err = steward_governance::verify_bytes(bytes(&forged)).unwrap_err();
+    assert_eq!(err.index, vote, "{err}");
+}
