@@ -324,3 +324,25 @@ fn the_batch_verifier_skips_other_kinds_and_checks_vote_signatures() {
     let err = steward_governance::verify_bytes(bytes(&forged)).unwrap_err();
     assert_eq!(err.index, vote, "{err}");
 }
+
+/// Clock skew in whole seconds, rounded up, either way round; exactly the
+/// allowed skew passes.
+#[test]
+fn clock_skew_is_rounded_up_and_symmetric() {
+    use steward_governance::{VoteError, check_clock};
+    use steward_ledger::entry::Timestamp;
+    let t = |s: u64, ns: u32| Timestamp::from_unix(1_780_000_000 + s, ns).unwrap();
+    let skew = |a: &Timestamp, b: &Timestamp, max: u64| match check_clock(a, b, max) {
+        Ok(()) => None,
+        Err(VoteError::ClockSkew { skew_seconds, .. }) => Some(skew_seconds),
+        Err(other) => panic!("{other:?}"),
+    };
+    assert_eq!(skew(&t(0, 0), &t(10, 0), 10), None, "exactly the allowed skew");
+    assert_eq!(skew(&t(0, 0), &t(10, 0), 9), Some(10));
+    assert_eq!(skew(&t(10, 0), &t(0, 0), 9), Some(10), "a voter clock ahead counts the same");
+    assert_eq!(skew(&t(0, 0), &t(10, 1), 10), Some(11), "a part second rounds up");
+    assert_eq!(skew(&t(10, 1), &t(0, 0), 10), Some(11));
+    assert_eq!(skew(&t(0, 500), &t(10, 500), 9), Some(10), "equal fractions add nothing");
+    assert_eq!(skew(&t(0, 900), &t(10, 100), 9), Some(10), "a later fraction on the early side does not round up");
+    assert_eq!(skew(&t(5, 0), &t(5, 0), 0), None);
+}
