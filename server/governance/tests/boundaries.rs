@@ -346,3 +346,24 @@ fn clock_skew_is_rounded_up_and_symmetric() {
     assert_eq!(skew(&t(0, 900), &t(10, 100), 9), Some(10), "a later fraction on the early side does not round up");
     assert_eq!(skew(&t(5, 0), &t(5, 0), 0), None);
 }
+
+/// A vote at the exact opening instant counts; one just before does not.
+#[test]
+fn voting_opens_at_opens_at_exactly() {
+    let mut h = support::Harness::new(GovernanceConfig::default());
+    let tc = key("tc", 1);
+    h.register("tc", &["technical-committee"], &tc, 0, None);
+    let c: Vec<_> = ["c1", "c2", "c3"].iter().enumerate().map(|(i, v)| (*v, key(v, 10 + i as u8))).collect();
+    for (v, k) in &c {
+        h.register(v, &["community"], k, 0, None);
+    }
+    let draft = h.draft("rfc-8", ProposalCategory::Rfc, 10, 100);
+    let (_, proposal) = h.open(&draft, "token:maint");
+    let yes = steward_ledger::entry::VoteChoice::Yes;
+    let early = h.signed_vote(&c[0].1, "c1", &proposal, "community", yes, 9);
+    assert!(
+        matches!(h.submit(early), Err(steward_governance::VoteError::NotOpenYet { .. })),
+        "a minute before the opening"
+    );
+    h.vote(&c[1].1, "c2", "rfc-8", "community", yes, 10).expect("at the opening instant");
+}
