@@ -367,3 +367,27 @@ fn voting_opens_at_opens_at_exactly() {
     );
     h.vote(&c[1].1, "c2", "rfc-8", "community", yes, 10).expect("at the opening instant");
 }
+
+/// Ballots grow to the class a vote names, count a changed vote once, and
+/// remember each voter's current choice per class.
+#[test]
+fn ballots_record_the_latest_choice_per_voter_and_class() {
+    use steward_governance::{Ballots, CheckedVote};
+    use steward_ledger::entry::VoteChoice;
+    let vote = |voter: &str, class_index: usize, choice: VoteChoice| CheckedVote {
+        voter: voter.into(),
+        class: format!("class-{class_index}"),
+        class_index,
+        choice,
+        key: String::new(),
+    };
+    let mut b = Ballots::default();
+    assert_eq!(b.record(&vote("alice", 1, VoteChoice::Yes), 7), None);
+    assert_eq!(b.counts().len(), 2, "sized up to class index 1");
+    assert_eq!(b.choice_of("alice", 1), Some(VoteChoice::Yes));
+    assert_eq!(b.choice_of("alice", 0), None);
+    assert_eq!(b.record(&vote("alice", 1, VoteChoice::No), 9), Some(VoteChoice::Yes));
+    assert_eq!(b.choice_of("alice", 1), Some(VoteChoice::No));
+    assert_eq!((b.entries(), b.last_index()), (2, Some(9)));
+    assert_eq!(b.counts()[1].turnout(), 1, "a changed vote counts once");
+}
