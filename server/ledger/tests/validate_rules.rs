@@ -115,3 +115,84 @@ fn a_proposal_names_one_to_max_classes() {
     }
     Payload::Proposal(base).validate().unwrap();
 }
+
+fn example(kind: EntryKind) -> Payload {
+    examples::all().into_iter().find(|p| p.kind() == kind).unwrap()
+}
+
+fn refused(kind: EntryKind, reason: &str) -> Result<(), EntryError> {
+    Err(EntryError::InvalidPayload { kind, reason: reason.into() })
+}
+
+#[test]
+fn proposal_classes_need_a_weight_and_a_quorum_of_at_most_10000() {
+    let Payload::Proposal(base) = example(EntryKind::Proposal) else { unreachable!() };
+    let with = |weight_bp: u32, quorum_bp: u32| {
+        let mut p = base.clone();
+        p.voter_classes[0].weight_bp = weight_bp;
+        p.voter_classes[0].quorum_bp = quorum_bp;
+        let name = p.voter_classes[0].name.clone();
+        (Payload::Proposal(p).validate(), name)
+    };
+    let (ok, _) = with(base.voter_classes[0].weight_bp, 10_000);
+    ok.unwrap();
+    for (weight, quorum) in [(0, 0), (base.voter_classes[0].weight_bp, 10_001)] {
+        let (result, name) = with(weight, quorum);
+        let reason = format!("voter class {name}: weight_bp must be at least 1 and quorum_bp at most 10000");
+        assert_eq!(result, refused(EntryKind::Proposal, &reason), "weight {weight}, quorum {quorum}");
+    }
+}
+
+#[test]
+fn a_decision_has_a_share_of_at_most_10000_and_one_to_max_classes() {
+    use steward_ledger::entry::MAX_CLASSES;
+    let Payload::Decision(base) = example(EntryKind::Decision) else { unreachable!() };
+    let mut d = base.clone();
+    d.yes_share_bp = 10_000;
+    Payload::Decision(d.clone()).validate().unwrap();
+    d.yes_share_bp = 10_001;
+    assert_eq!(Payload::Decision(d).validate(), refused(EntryKind::Decision, "yes_share_bp must be at most 10000"));
+    let reason = format!("tally must hold 1 to {MAX_CLASSES} classes");
+    for n in [0, MAX_CLASSES + 1] {
+        let mut d = base.clone();
+        let one = d.tally[0].clone();
+        d.tally = (0..n)
+            .map(|i| {
+                let mut t = one.clone();
+                t.class = format!("class-{i:02}");
+                t
+            })
+            .collect();
+        assert_eq!(Payload::Decision(d).validate(), refused(EntryKind::Decision, &reason), "{n} classes");
+    }
+    let mut d = base.clone();
+    let one = d.tally[0].clone();
+    d.tally = (0..MAX_CLASSES)
+        .map(|i| {
+            let mut t = one.clone();
+            t.class = format!("class-{i:02}");
+            t
+        })
+        .collect();
+    Payload::Decision(d).validate().unwrap();
+}
+
+#[test]
+fn artifact_verdict_rules_are_strictly_sorted() {
+    let Payload::ArtifactVerdict(base) = example(EntryKind::ArtifactVerdict) else { unreachable!() };
+    let with = |rules: &[&str]| {
+        let mut a = base.clone();
+        a.rules = rules.iter().map(|r| r.to_string()).collect();
+        Payload::ArtifactVerdict(a).validate()
+    };
+    with(&["a.rule", "b.rule"]).unwrap();
+    for rules in [&["b.rule", "a.rule"][..], &["a.rule", "a.rule"][..]] {
+        assert_eq!(with(rules), refused(EntryKind::ArtifactVerdict, "rules must be sorted, without duplicates"));
+    }
+    let mut a = base.clone();
+    a.facts_sha256 = "A".repeat(64);
+    assert_eq!(
+        Payload::ArtifactVerdict(a).validate(),
+        refused(EntryKind::ArtifactVerdict, "policy_revision and facts_sha256 must be 64 lowercase hex digits")
+    );
+}
