@@ -113,6 +113,19 @@ fn a_proposal_names_one_to_max_classes() {
             "{n} classes"
         );
     }
+    // Exactly MAX_CLASSES is allowed (weights 16 × 625 = 10000).
+    let mut full = base.clone();
+    let template = full.voter_classes[0].clone();
+    full.voter_classes = (0..MAX_CLASSES)
+        .map(|i| {
+            let mut c = template.clone();
+            c.name = format!("class-{i:02}");
+            c.weight_bp = 10_000 / MAX_CLASSES as u32;
+            c
+        })
+        .collect();
+    full.veto_classes.clear();
+    Payload::Proposal(full).validate().unwrap();
     Payload::Proposal(base).validate().unwrap();
 }
 
