@@ -45,14 +45,47 @@ fn npm_v2_to_v3_rust_analyzer_two_files_compared_directly() {
     for f in &d.findings {
         assert!(f.direct || !f.paths.is_empty() || f.code == FindingCode::Removed, "{f:?}");
     }
-    // All renderers accept a real drift.
-    for text in [
-        report::drift_human(&d, &report::HumanOptions::default()),
-        report::drift_markdown(&d),
-        report::drift_json(&d),
-        report::drift_sarif(&d),
-    ] {
-        assert!(!text.is_empty());
+    renderers_carry_the_whole_drift(&d);
+}
+
+/// Every renderer shows this drift, not just something: JSON round-trips
+/// to the same drift, SARIF has one result per finding with its rule,
+/// package and file, and the human and Markdown reports give the summary's
+/// numbers and name every package whose license changed (human: every
+/// package with `all_findings`).
+fn renderers_carry_the_whole_drift(d: &steward_scanner::drift::Drift) {
+    let json = report::drift_json(d);
+    let back: steward_scanner::drift::Drift = serde_json::from_str(&json).expect("drift JSON parses back");
+    assert_eq!(&back, d, "the JSON report is the drift");
+
+    let sarif: serde_json::Value = serde_json::from_str(&report::drift_sarif(d)).expect("SARIF is JSON");
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().expect("SARIF results");
+    assert_eq!(results.len(), d.findings.len(), "one SARIF result per finding");
+    let mut fingerprints = std::collections::HashSet::new();
+    for (r, f) in results.iter().zip(&d.findings) {
+        assert_eq!(r["ruleId"], f.code.as_str());
+        assert_eq!(r["properties"]["package"], f.name.as_str());
+        assert_eq!(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], f.graph.as_str());
+        assert!(fingerprints.insert(r["partialFingerprints"]["stewardFinding/v1"].to_string()), "{r}");
+    }
+
+    let s = &d.summary;
+    let summary = format!(
+        "{} license changed, {} now unknown, {} added, {} removed, {} version changed",
+        s.license_changed, s.license_now_unknown, s.added, s.removed, s.version_changed
+    );
+    let human = report::drift_human(d, &report::HumanOptions { all_findings: true, ..Default::default() });
+    assert!(human.contains(&summary), "human summary `{summary}` missing:\n{human}");
+    let markdown = report::drift_markdown(d);
+    for f in &d.findings {
+        assert!(human.contains(&f.name), "human report misses {}", f.name);
+        if f.code.is_license_drift() {
+            assert!(markdown.contains(&f.name), "markdown report misses {}", f.name);
+        }
+    }
+    for n in [s.license_changed, s.added, s.removed, s.version_changed] {
+        assert!(markdown.contains(&n.to_string()), "markdown misses the count {n}");
     }
 }
 

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::server::OutputWithin as _;
+
 use axum::extract::Query;
 use axum::response::Html;
 use axum::routing::get;
@@ -44,7 +46,12 @@ document.getElementById('f').addEventListener('load', function () {{
 fn chromium() -> Option<String> {
     ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
-        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output_within(std::time::Duration::from_secs(60))
+                .is_ok_and(|o| o.status.success())
+        })
         .map(str::to_string)
 }
 
@@ -64,7 +71,7 @@ fn dump_dom(browser: &str, url: &str, profile: &std::path::Path) -> String {
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg("--dump-dom")
         .arg(url)
-        .output()
+        .output_within(std::time::Duration::from_secs(90))
         .expect("run chromium");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -104,7 +111,7 @@ async fn allow_same_origin_frames(mut response: axum::response::Response) -> axu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_fit_phone_and_laptop_widths_in_chromium() {
     let Some(browser) = chromium() else {
-        eprintln!("skipped: chromium is not installed");
+        common::skip("chromium is not installed");
         return;
     };
     let db = common::TestDb::sqlite().await;

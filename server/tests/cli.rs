@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::server::{Server, free_port, http, read_response, request_head, run, stderr, stdout};
+use common::server::OutputWithin as _;
+
+use common::server::{Server, http, read_response, request_head, run, stderr, stdout};
 use std::io::Write as _;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt as _;
@@ -35,7 +37,7 @@ fn config_check_prints_effective_values_with_sources_and_redacts_secrets() {
     let out = common::server::steward(dir.path())
         .args(["config", "check", "--log-level", "debug"])
         .env("DATABASE_URL", "postgres://steward:hunter2@db.example/steward")
-        .output()
+        .output_within(common::server::CHILD_TIMEOUT)
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -88,7 +90,11 @@ fn bad_configuration_is_one_clear_line_and_exit_2() {
         if let Some(text) = file {
             std::fs::write(&toml, text).unwrap();
         }
-        let out = common::server::steward(dir.path()).args(["serve"]).envs(env.iter().copied()).output().unwrap();
+        let out = common::server::steward(dir.path())
+            .args(["serve"])
+            .envs(env.iter().copied())
+            .output_within(common::server::CHILD_TIMEOUT)
+            .unwrap();
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{expected}: {err}");
         assert!(err.starts_with("error: "), "{err}");
@@ -183,7 +189,7 @@ fn startup_faults_exit_2_with_one_line_and_leave_no_data_dir() {
     // A data dir that cannot be created (its parent is a file; root can
     // write anywhere else, so permissions alone would not do).
     std::fs::write(dir.path().join("a-file"), "x").unwrap();
-    let listen = format!("127.0.0.1:{}", free_port());
+    let listen = "127.0.0.1:0".to_string(); // port 0: no free-port race
     let out = run(dir.path(), &["serve", "--listen", &listen, "--data-dir", "a-file/data"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot create data directory a-file/data"), "{}", stderr(&out));
@@ -192,7 +198,7 @@ fn startup_faults_exit_2_with_one_line_and_leave_no_data_dir() {
     let out = common::server::steward(dir.path())
         .args(["serve", "--listen", &listen, "--data-dir", "pgdata"])
         .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/steward")
-        .output()
+        .output_within(common::server::CHILD_TIMEOUT)
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
@@ -205,7 +211,9 @@ fn startup_faults_exit_2_with_one_line_and_leave_no_data_dir() {
 fn sigterm_lets_an_in_flight_request_finish() {
     let dir = tempfile::tempdir().unwrap();
     let admin = stdout(&run(dir.path(), &["token", "create", "--role", "admin", "--name", "root"])).trim().to_string();
-    let mut server = Server::start(dir.path(), &[]);
+    // tower_http's debug event "started processing request" says the
+    // request is in the app: the readiness signal instead of a sleep.
+    let mut server = Server::start(dir.path(), &[("STEWARD_LOG_LEVEL", "info,tower_http=debug")]);
     let body = br#"{"name":"late-arrival","role":"ci"}"#;
     let auth = format!("Bearer {admin}");
     let mut stream = TcpStream::connect(server.addr).unwrap();
@@ -218,9 +226,9 @@ fn sigterm_lets_an_in_flight_request_finish() {
     );
     stream.write_all(&head).unwrap();
     stream.write_all(&body[..10]).unwrap();
-    std::thread::sleep(Duration::from_millis(300)); // the handler is now waiting for the body
+    server.wait_for_log("path=/api/v1/tokens", Duration::from_secs(10)); // the handler now waits for the body
     server.signal("TERM");
-    std::thread::sleep(Duration::from_millis(300));
+    server.wait_for_log("shutting down: finishing in-flight requests", Duration::from_secs(10));
     assert!(server.child.try_wait().unwrap().is_none(), "the server waits for the in-flight request");
     stream.write_all(&body[10..]).unwrap();
     let response = read_response(&mut stream).unwrap();
@@ -238,9 +246,11 @@ fn sigkill_under_write_load_leaves_a_database_that_opens_with_every_acknowledged
     for round in 0..3 {
         let server = Server::start(dir.path(), &[]);
         let addr = server.addr;
+        let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let writers: Vec<_> = (0..4)
             .map(|w| {
                 let auth = format!("Bearer {admin}");
+                let written = written.clone();
                 std::thread::spawn(move || {
                     let mut ok = Vec::new();
                     for i in 0.. {
@@ -248,7 +258,10 @@ fn sigkill_under_write_load_leaves_a_database_that_opens_with_every_acknowledged
                         let body = format!(r#"{{"name":"{name}","role":"voter"}}"#);
                         let headers = [("authorization", auth.as_str()), ("content-type", "application/json")];
                         match http(addr, "POST", "/api/v1/tokens", &headers, body.as_bytes()) {
-                            Ok(r) if r.status == 201 => ok.push(name),
+                            Ok(r) if r.status == 201 => {
+                                ok.push(name);
+                                written.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            }
                             _ => break, // the server is gone
                         }
                     }
@@ -256,7 +269,14 @@ fn sigkill_under_write_load_leaves_a_database_that_opens_with_every_acknowledged
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(400 + 150 * round));
+        // Kill in the middle of the load: once it has written a round's
+        // share (not after a guessed time), while the writers keep going.
+        let want = 10 + 15 * round as usize;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while written.load(std::sync::atomic::Ordering::SeqCst) < want {
+            assert!(std::time::Instant::now() < deadline, "round {round}: the load stalled at {written:?} writes");
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let mut server = server;
         server.signal("KILL");
         server.wait(Duration::from_secs(5));
@@ -284,12 +304,16 @@ fn sigkill_under_write_load_leaves_a_database_that_opens_with_every_acknowledged
 #[test]
 fn a_default_ledger_origin_follows_the_stored_log_across_ports() {
     let dir = tempfile::tempdir().unwrap();
-    let mut first = Server::start(dir.path(), &[]);
+    // Real ports (the origin follows the configured address; port 0 would
+    // give every run the same `127.0.0.1:0` origin and test nothing).
+    let listen = |port: u16| format!("127.0.0.1:{port}");
+    let mut first = Server::start_listening(dir.path(), &[], &listen(common::server::free_port()));
     let port = first.addr.port();
     first.signal("TERM");
     assert_eq!(first.wait(Duration::from_secs(10)), Some(0));
     // Another port (another default origin): the log keeps its name.
-    let mut second = Server::start(dir.path(), &[]);
+    let other = std::iter::repeat_with(common::server::free_port).find(|p| *p != port).unwrap();
+    let mut second = Server::start_listening(dir.path(), &[], &listen(other));
     let key = http(second.addr, "GET", "/api/v1/ledger/key", &[], b"").unwrap().json();
     let expected = format!("127.0.0.1:{port}/steward+");
     assert!(key["key"].as_str().unwrap().starts_with(&expected), "{key}");

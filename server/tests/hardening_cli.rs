@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::server::OutputWithin as _;
+
 use common::server::{run, stderr, stdout, steward};
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::Stdio;
@@ -53,7 +55,7 @@ fn a_database_password_is_never_printed_even_when_the_url_does_not_parse() {
                 .args(args)
                 .env("DATABASE_URL", url)
                 .env("STEWARD_DATA_DIR", dir.path().join("data"))
-                .output()
+                .output_within(common::server::CHILD_TIMEOUT)
                 .unwrap();
             let text = format!("{}{}", stdout(&out), stderr(&out));
             assert!(!text.contains("hunter2") && !text.contains("ter2"), "{url} {args:?}:\n{text}");
@@ -89,7 +91,11 @@ fn secrets_in_a_file_others_can_read_and_an_open_data_dir_are_warned_about() {
     )
     .unwrap();
     std::fs::set_permissions(&toml, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = steward(dir.path()).args(["config", "check"]).env("S", "a-webhook-secret-long-enough").output().unwrap();
+    let out = steward(dir.path())
+        .args(["config", "check"])
+        .env("S", "a-webhook-secret-long-enough")
+        .output_within(common::server::CHILD_TIMEOUT)
+        .unwrap();
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
 
     // A data directory others can enter.
@@ -112,7 +118,7 @@ fn config_check_shows_the_server_limits_and_read_access_with_their_sources() {
         .args(["config", "check"])
         .env("STEWARD_IDLE_TIMEOUT", "1500ms")
         .env("STEWARD_READ_ACCESS", "token")
-        .output()
+        .output_within(common::server::CHILD_TIMEOUT)
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -133,7 +139,11 @@ fn config_check_shows_the_server_limits_and_read_access_with_their_sources() {
         ("STEWARD_MAX_CONNECTIONS", "many", "not a whole number"),
         ("STEWARD_READ_ACCESS", "private", "allowed: public, token"),
     ] {
-        let out = steward(dir.path()).args(["config", "check"]).env(var, value).output().unwrap();
+        let out = steward(dir.path())
+            .args(["config", "check"])
+            .env(var, value)
+            .output_within(common::server::CHILD_TIMEOUT)
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{var}={value}");
         let err = stderr(&out);
         assert!(err.contains(expected) && err.contains(var), "{var}={value}: {err}");

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::server::OutputWithin as _;
+
 use common::server::{Server, http, run, stderr, stdout};
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
@@ -120,7 +122,7 @@ fn a_full_disk_is_refused_then_the_ledger_recovers_by_itself() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let Some(disk) = SmallDisk::mount(&data, "6m") else {
-        skip("mounting a small tmpfs needs root");
+        common::skip("mounting a small tmpfs needs root");
         return;
     };
     let env = [("STEWARD_DATA_DIR", data.to_str().unwrap())];
@@ -128,7 +130,7 @@ fn a_full_disk_is_refused_then_the_ledger_recovers_by_itself() {
     let out = common::server::steward(dir.path())
         .envs(env)
         .args(["token", "create", "--role", "ci", "--name", "ci"])
-        .output()
+        .output_within(common::server::CHILD_TIMEOUT)
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let token = stdout(&out).lines().find(|l| l.starts_with("stw_")).expect("the secret").trim().to_string();
@@ -191,12 +193,9 @@ fn a_full_disk_is_refused_then_the_ledger_recovers_by_itself() {
 }
 
 fn run_env(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
-    common::server::steward(dir).envs(env.iter().copied()).args(args).output().unwrap()
-}
-
-/// A test that cannot run here: a failure under `STEWARD_REQUIRE_ALL=1`
-/// (CI), a visible message otherwise.
-fn skip(reason: &str) {
-    assert!(std::env::var_os("STEWARD_REQUIRE_ALL").is_none(), "cannot run: {reason} (STEWARD_REQUIRE_ALL is set)");
-    eprintln!("SKIPPED: {reason}");
+    common::server::steward(dir)
+        .envs(env.iter().copied())
+        .args(args)
+        .output_within(common::server::CHILD_TIMEOUT)
+        .unwrap()
 }

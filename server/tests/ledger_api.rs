@@ -131,6 +131,9 @@ async fn an_entry_comes_with_an_inclusion_proof_that_verifies(db: &TestDb) {
         let tree_size = v["proof"]["tree_size"].as_u64().unwrap();
         assert_eq!(tree_size, size.unwrap_or(41));
         let root = Hash::from_hex(v["proof"]["root"].as_str().unwrap()).unwrap();
+        let bodies = stored_bodies(db).await;
+        assert_eq!(root, root_of(&bodies[..tree_size as usize]), "{path}: the root of the first {tree_size} entries");
+        assert_eq!(leaf, hash_leaf(&bodies[index as usize]), "{path}");
         verify_inclusion(&leaf, index, tree_size, &hashes(&v["proof"]["hashes"]), &root).unwrap();
         if size.is_none() {
             let note = v["checkpoint"].as_str().unwrap();
@@ -151,18 +154,46 @@ async fn an_entry_comes_with_an_inclusion_proof_that_verifies(db: &TestDb) {
     }
 }
 
+/// The bodies of the whole log, as stored: the test's own entries after
+/// what start-up recorded, so roots can be computed without the server.
+async fn stored_bodies(db: &TestDb) -> Vec<Vec<u8>> {
+    let bodies: Vec<Vec<u8>> = db.store.ledger_entries(0, 10_000).await.unwrap().into_iter().map(|r| r.body).collect();
+    let own = |i: usize| entry(i as u64).canonical_bytes().unwrap();
+    let base = (0..bodies.len()).position(|i| bodies[i] == own(i)).expect("the test's entries are in the log");
+    assert!(base < 5, "start-up records at most a few entries ({base})");
+    for (i, body) in bodies.iter().enumerate().skip(base) {
+        assert_eq!(body, &own(i), "entry {i} is the test's own");
+    }
+    bodies
+}
+
+fn root_of(bodies: &[Vec<u8>]) -> Hash {
+    Hash(ledger_support::independent_root(bodies))
+}
+
 async fn consistency_proofs_verify_and_bad_requests_are_json_errors(db: &TestDb) {
     let (_, app) = with_entries(db, 50).await;
+    let bodies = stored_bodies(db).await;
+    assert_eq!(bodies.len(), 50);
     for (from, to) in [(1, Some(50)), (13, None), (32, Some(33)), (50, None)] {
         let path = match to {
             Some(t) => format!("/api/v1/ledger/consistency?from={from}&to={t}"),
             None => format!("/api/v1/ledger/consistency?from={from}"),
         };
         let v = get(&app, &path).await.json();
-        let r1 = Hash::from_hex(v["from_root"].as_str().unwrap()).unwrap();
-        let r2 = Hash::from_hex(v["to_root"].as_str().unwrap()).unwrap();
         let to = v["to"].as_u64().unwrap();
+        assert_eq!(to, to.max(from), "{path}");
+        // Against roots computed here from the entries, not the ones the
+        // server sent (which it also must get right).
+        let (r1, r2) = (root_of(&bodies[..from as usize]), root_of(&bodies[..to as usize]));
+        assert_eq!(v["from_root"].as_str().unwrap(), r1.to_hex(), "{path}");
+        assert_eq!(v["to_root"].as_str().unwrap(), r2.to_hex(), "{path}");
         verify_consistency(from, to, &hashes(&v["hashes"]), &r1, &r2).unwrap();
+        if from > 1 && from < to {
+            // A proof from another size does not pass for this one.
+            let wrong = root_of(&bodies[..from as usize - 1]);
+            assert!(verify_consistency(from, to, &hashes(&v["hashes"]), &wrong, &r2).is_err(), "{path}");
+        }
     }
     for (path, status) in [
         ("/api/v1/ledger/consistency", StatusCode::BAD_REQUEST),
@@ -269,7 +300,22 @@ async fn ledger_pages_render_checkpoint_entries_and_proofs(db: &TestDb) {
     let leaf = html.select(&sel("[data-test=leaf-hash]")).next().unwrap().text().collect::<String>();
     assert_eq!(leaf.trim(), hash_leaf(&bytes).to_hex());
     assert_eq!(html.select(&sel("ol.proof li")).count(), 5, "inclusion proof of 7 in 30 has 5 hashes");
-    assert!(one.text().contains("verifies"), "the page says the proof verifies against the checkpoint");
+    let badge =
+        |html: &scraper::Html, s: &str| html.select(&sel(s)).map(|e| e.text().collect::<String>()).collect::<Vec<_>>();
+    assert_eq!(badge(&html, ".badge.ok"), vec!["verifies"], "the page says the proof verifies against the checkpoint");
+    assert!(badge(&html, ".badge.bad").is_empty());
+
+    // The page checks the proof: a stored body changed behind the log's back
+    // (the tree's nodes untouched) is shown as not verifying.
+    let mut body = bytes.clone();
+    let at = body.len() / 2;
+    body[at] ^= 0x01;
+    ledger_support::exec_update_entry(&db.store, 7, body).await;
+    let tampered = scraper::Html::parse_document(&get(&app, "/ledger/entries/7").await.text());
+    assert_eq!(badge(&tampered, ".badge.bad"), vec!["does not verify"]);
+    assert!(badge(&tampered, ".badge.ok").is_empty());
+    let neighbour = scraper::Html::parse_document(&get(&app, "/ledger/entries/8").await.text());
+    assert_eq!(badge(&neighbour, ".badge.ok"), vec!["verifies"], "other entries still verify");
 
     assert_eq!(get(&app, "/ledger/entries/30").await.status, StatusCode::NOT_FOUND);
     assert_eq!(get(&app, "/ledger/entries/abc").await.status, StatusCode::NOT_FOUND);

@@ -3,6 +3,8 @@
 //! (exit 2, one line) for bad input, including malformed checkpoints.
 
 mod common;
+
+use common::server::OutputWithin as _;
 mod ledger_support;
 
 use common::server::{run, stderr, stdout, steward};
@@ -72,7 +74,11 @@ impl Fixture {
         let url = self.url();
         let mut all = vec!["--data-dir", data.as_str(), "--database-url", url.as_str()];
         all.extend_from_slice(args);
-        steward(self.dir.path()).args(&all).env("STEWARD_LEDGER_ORIGIN", ORIGIN).output().unwrap()
+        steward(self.dir.path())
+            .args(&all)
+            .env("STEWARD_LEDGER_ORIGIN", ORIGIN)
+            .output_within(common::server::CHILD_TIMEOUT)
+            .unwrap()
     }
 
     fn key(&self) -> String {
@@ -245,6 +251,48 @@ fn proof_prints_and_checks_an_inclusion_proof() {
     assert!(text.contains("in the tree of size 40") && text.contains("verifies"), "{text}");
     assert_one_line_error(&f.run(&["ledger", "proof", "77"]), "no entry 77");
     assert_one_line_error(&f.run(&["ledger", "proof", "3", "--size", "78"]), "beyond the log");
+}
+
+/// The proof is checked, not only printed: an entry whose stored bytes no
+/// longer match the tree (a tampered body) gives `valid: false` and exit 2
+/// from the database and from an export of it; its neighbours still verify.
+#[test]
+fn a_tampered_entry_fails_its_inclusion_proof() {
+    let f = Fixture::new(40);
+    let clean = f.dir.path().join("clean");
+    f.export(&clean);
+    let url = f.url();
+    f.rt.block_on(async {
+        let store = Store::open(&steward::config::DatabaseUrl::parse(&url).unwrap()).await.unwrap();
+        let mut body = store.ledger_entry(33).await.unwrap().unwrap().body;
+        let at = body.len() / 2;
+        body[at] ^= 0x01;
+        exec!(store, "UPDATE ledger_entries SET body = $1 WHERE idx = $2", body, 33i64);
+        store.close().await;
+    });
+    let tampered = f.dir.path().join("tampered");
+    f.export(&tampered);
+    for source in [vec![], vec!["--dir".to_string(), tampered.display().to_string()]] {
+        let mut args = vec!["ledger", "proof", "33", "--format", "json"];
+        args.extend(source.iter().map(String::as_str));
+        let out = f.run(&args);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{args:?}: {}", stdout(&out)));
+        assert_eq!(v["valid"], false, "{args:?}: {v}");
+        assert_one_line_error(&out, "the inclusion proof does not verify");
+        let mut text_args = args.clone();
+        text_args.retain(|a| *a != "--format" && *a != "json");
+        let text = f.run(&text_args);
+        assert!(stdout(&text).contains("the proof does NOT verify"), "{}", stdout(&text));
+        assert_eq!(text.status.code(), Some(2));
+        // The other entries' proofs still verify.
+        let mut other = args.clone();
+        other[2] = "32";
+        let out = f.run(&other);
+        assert!(out.status.success(), "{other:?}: {}", stderr(&out));
+    }
+    // The export made before the tampering still proves entry 33.
+    let out = f.run(&["ledger", "proof", "33", "--dir", &clean.display().to_string(), "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 #[test]

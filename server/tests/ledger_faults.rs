@@ -17,6 +17,8 @@
 //! before the process could be killed).
 
 mod common;
+
+use common::server::OutputWithin as _;
 mod ledger_support;
 
 use common::TestDb;
@@ -263,10 +265,22 @@ fn spawn_load(data_dir: &std::path::Path, database_url: &str, max: u64, tag: u64
 }
 
 impl Child {
-    /// Every ack printed until the process ends.
-    fn finish(mut self) -> Vec<(u64, Hash)> {
-        self.process.wait().unwrap();
-        self.acks.iter().collect()
+    /// Waits (at most two minutes; then kills it and fails) for the process
+    /// to end and returns how it ended and every ack it printed.
+    fn finish(mut self) -> (std::process::ExitStatus, Vec<(u64, Hash)>) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = self.process.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.process.kill();
+                let _ = self.process.wait();
+                panic!("the load child did not finish within two minutes");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        (status, self.acks.iter().collect())
     }
 
     fn wait_for_acks(&self, n: usize, got: &mut Vec<(u64, Hash)>) {
@@ -301,12 +315,20 @@ fn assert_acknowledged_present(rt: &tokio::runtime::Runtime, store: &Store, acks
 }
 
 fn verify_with_cli(dir: &std::path::Path, env: &[(&str, &str)], source: &[&str]) -> serde_json::Value {
-    let key = server::steward(dir).args(["ledger", "key"]).envs(env.iter().copied()).output().unwrap();
+    let key = server::steward(dir)
+        .args(["ledger", "key"])
+        .envs(env.iter().copied())
+        .output_within(common::server::CHILD_TIMEOUT)
+        .unwrap();
     assert!(key.status.success(), "{}", server::stderr(&key));
     let key = server::stdout(&key).trim().to_string();
     let mut args = vec!["ledger", "verify", "--key", key.as_str(), "--format", "json"];
     args.extend_from_slice(source);
-    let out = server::steward(dir).args(&args).envs(env.iter().copied()).output().unwrap();
+    let out = server::steward(dir)
+        .args(&args)
+        .envs(env.iter().copied())
+        .output_within(common::server::CHILD_TIMEOUT)
+        .unwrap();
     assert!(out.status.success(), "verify failed: {} {}", server::stdout(&out), server::stderr(&out));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -325,11 +347,17 @@ fn sigkill_then_restart(rt: &tokio::runtime::Runtime, db: &TestDb) {
     for round in 0..3u64 {
         let child = spawn_load(&data, &url, u64::MAX, round);
         let mut got = Vec::new();
-        child.wait_for_acks(300 + 400 * round as usize, &mut got);
+        let want = 300 + 400 * round as usize;
+        child.wait_for_acks(want, &mut got);
+        // The kill lands in the middle of sustained appends, not after a
+        // load that stalled or died on its own.
+        assert!(got.len() >= want, "round {round}: only {} of {want} acks before the kill", got.len());
         let mut child = child;
         child.process.kill().unwrap(); // SIGKILL
-        got.extend(child.finish());
-        assert!(!got.is_empty(), "round {round}: the load wrote nothing");
+        let (status, rest) = child.finish();
+        use std::os::unix::process::ExitStatusExt as _;
+        assert_eq!(status.signal(), Some(9), "round {round}: the load was still running when killed ({status})");
+        got.extend(rest);
         acknowledged.extend(got);
     }
     // Restart: a real server on the same database serves the log, which
@@ -364,7 +392,8 @@ fn concurrent_processes(rt: &tokio::runtime::Runtime, db: &TestDb) {
     let children: Vec<Child> = (0..2).map(|tag| spawn_load(&data, &url, 1500, tag + 10)).collect();
     let mut all: Vec<(u64, Hash)> = Vec::new();
     for child in children {
-        let acks = child.finish();
+        let (status, acks) = child.finish();
+        assert!(status.success(), "a load process failed: {status}");
         assert_eq!(acks.len(), 1500, "every append of each process is acknowledged");
         all.extend(acks);
     }
@@ -394,7 +423,7 @@ fn sqlite_sigkill_during_appends_loses_no_acknowledged_entry() {
 #[test]
 fn postgres_sigkill_during_appends_loses_no_acknowledged_entry() {
     let Some((rt, db)) = postgres_database() else {
-        eprintln!("skipped: {} is not set", common::POSTGRES_ENV);
+        common::skip(&format!("{} is not set", common::POSTGRES_ENV));
         return;
     };
     sigkill_then_restart(&rt, &db);
@@ -411,7 +440,7 @@ fn sqlite_two_processes_append_one_gapless_sequence() {
 #[test]
 fn postgres_two_processes_append_one_gapless_sequence() {
     let Some((rt, db)) = postgres_database() else {
-        eprintln!("skipped: {} is not set", common::POSTGRES_ENV);
+        common::skip(&format!("{} is not set", common::POSTGRES_ENV));
         return;
     };
     concurrent_processes(&rt, &db);

@@ -10,9 +10,12 @@ use common::TestDb;
 use ledger_support::*;
 use steward::ledger::{Ledger, LedgerError, read};
 use steward::store::Store;
-use steward_ledger::checkpoint::Checkpoint;
-use steward_ledger::entry::{Entry, Payload, Timestamp, examples};
+use steward_ledger::checkpoint::{Checkpoint, CheckpointError};
+use steward_ledger::entry::{Entry, EntryError, Payload, Timestamp, examples};
 use steward_ledger::merkle::{MemoryStore, hash_leaf, verify_consistency, verify_inclusion};
+use steward_ledger::note::NoteError;
+use steward_ledger::note::SignerKey;
+use steward_ledger::verify::FailureReason;
 
 on_both_backends!(
     a_new_ledger_signs_an_empty_checkpoint,
@@ -104,16 +107,37 @@ async fn proofs_from_the_store_verify(db: &TestDb) {
         let root = read::root_at(&db.store, size, published).await.unwrap();
         verify_inclusion(&leaf, index, size, &proof, &root).unwrap();
     }
+    // Roots computed here from the entries alone, not read from the store.
+    let bodies: Vec<Vec<u8>> = (0..100).map(|i| entry(i).canonical_bytes().unwrap()).collect();
+    let root = |size: u64| steward_ledger::merkle::Hash(independent_root(&bodies[..size as usize]));
+    for (index, size) in [(0, 1), (37, 100), (64, 65), (5, 64)] {
+        let proof = read::inclusion_proof(&db.store, index, size, published).await.unwrap();
+        verify_inclusion(&hash_leaf(&bodies[index as usize]), index, size, &proof, &root(size)).unwrap();
+    }
     for (from, to) in [(1, 100), (37, 64), (64, 100), (99, 100), (100, 100)] {
         let proof = read::consistency_proof(&db.store, from, to, published).await.unwrap();
         let r1 = read::root_at(&db.store, from, published).await.unwrap();
         let r2 = read::root_at(&db.store, to, published).await.unwrap();
-        verify_consistency(from, to, &proof, &r1, &r2).unwrap();
+        assert_eq!((r1, r2), (root(from), root(to)), "stored roots at {from} and {to}");
+        verify_consistency(from, to, &proof, &root(from), &root(to)).unwrap();
     }
-    assert!(read::inclusion_proof(&db.store, 5, 101, published).await.is_err(), "beyond the log");
-    assert!(read::inclusion_proof(&db.store, 100, 100, published).await.is_err(), "index out of range");
-    assert!(read::consistency_proof(&db.store, 0, 10, published).await.is_err(), "from the empty tree");
-    assert!(read::consistency_proof(&db.store, 20, 10, published).await.is_err(), "backwards");
+    use steward_ledger::merkle::PlanError;
+    match read::inclusion_proof(&db.store, 5, 101, published).await {
+        Err(read::ReadError::OutOfRange(msg)) => assert!(msg.contains("101"), "beyond the log: {msg}"),
+        other => panic!("beyond the log: expected OutOfRange, got {other:?}"),
+    }
+    let err = read::inclusion_proof(&db.store, 100, 100, published).await.unwrap_err();
+    assert!(
+        matches!(err, read::ReadError::Plan(PlanError::IndexOutOfRange { index: 100, size: 100 })),
+        "index out of range: {err:?}"
+    );
+    let err = read::consistency_proof(&db.store, 0, 10, published).await.unwrap_err();
+    assert!(matches!(err, read::ReadError::Plan(PlanError::EmptyFirstTree)), "from the empty tree: {err:?}");
+    let err = read::consistency_proof(&db.store, 20, 10, published).await.unwrap_err();
+    assert!(
+        matches!(err, read::ReadError::Plan(PlanError::SizesOutOfOrder { size1: 20, size2: 10 })),
+        "backwards: {err:?}"
+    );
 }
 
 async fn two_pools_appending_concurrently_form_one_sequence(db: &TestDb) {
@@ -166,14 +190,23 @@ async fn key_rotation_switches_the_key_and_verification_follows_it(db: &TestDb) 
     assert_eq!(head.key.as_deref(), Some(signer(2).verifier_key().to_string().as_str()));
     // Checkpoints from the rotation on are signed by the new key only.
     let (cp, row) = read::latest_checkpoint(&db.store).await.unwrap().unwrap();
-    assert!(Checkpoint::open(&row.note, &[signer(1).verifier_key()]).is_err());
+    let err = Checkpoint::open(&row.note, &[signer(1).verifier_key()]).unwrap_err();
+    assert!(matches!(err, CheckpointError::Note(NoteError::NoTrustedSignature)), "{err:?}");
     assert!(Checkpoint::open(&row.note, &[signer(2).verifier_key()]).is_ok());
     assert_eq!(cp.size(), 21);
     let report = verify_db(&db.store, options(1)).await.unwrap();
     assert_eq!((report.size, report.key_rotations), (21, 1));
     assert_eq!(report.current_key, signer(2).verifier_key());
     // Starting from the new key is wrong: the early checkpoints are not its.
-    assert!(verify_db(&db.store, options(2)).await.is_err());
+    let failure = verify_db(&db.store, options(2)).await.unwrap_err();
+    assert_eq!(failure.index, 0, "the very first checkpoint is not the new key's: {failure:?}");
+    assert!(
+        matches!(
+            failure.reason,
+            FailureReason::BadCheckpoint { error: CheckpointError::Note(NoteError::NoTrustedSignature), .. }
+        ),
+        "{failure:?}"
+    );
     assert_eq!(steward::ledger::first_key(&db.store).await.unwrap(), Some(signer(1).verifier_key()));
     // A second instance still holding the old key cannot sign any more.
     assert!(matches!(stale.append(&entry(99)).await.unwrap_err(), LedgerError::KeyMismatch { .. }));
@@ -195,15 +228,34 @@ async fn invalid_and_oversized_entries_never_reach_the_log(db: &TestDb) {
         Err(e) => LedgerError::InvalidEntry(e),
     };
     assert!(err.to_string().contains("65535") || err.to_string().contains("65,535"), "{err}");
-    // A tampered payload (denied > drift) fails schema validation.
-    let mut e = entry(0);
-    e.payload.insert("denied_count".into(), serde_json::json!(99));
-    assert!(matches!(ledger.append(&e).await.unwrap_err(), LedgerError::InvalidEntry(_)));
-    // A bad actor signature is refused.
+    // A payload with denied > drift fails the scan-verdict rule itself:
+    // unsigned, and again re-signed by its actor, so no signature check can
+    // be what refuses it (entry(0) alone is signed and would fail on that).
+    let mut e = Entry::new(&examples::scan_verdict(), Timestamp::from_unix(1_780_000_000, 0).unwrap(), "ci").unwrap();
+    assert!(e.signature.is_none());
+    let drift = e.payload["drift_count"].as_u64().unwrap();
+    e.payload.insert("denied_count".into(), serde_json::json!(drift + 1));
+    let denied_over_drift = |err: LedgerError| match err {
+        LedgerError::InvalidEntry(EntryError::InvalidPayload { reason, .. }) => {
+            assert_eq!(reason, "denied_count cannot exceed drift_count")
+        }
+        other => panic!("expected the denied_count rule, got {other:?}"),
+    };
+    denied_over_drift(ledger.append(&e).await.unwrap_err());
+    e.sign(&SignerKey::from_seed("alice.example", &[9; 32]).unwrap()).unwrap();
+    e.verify_signature().unwrap();
+    denied_over_drift(ledger.append(&e).await.unwrap_err());
+    // Equal counts are fine (the rule is `>`, not `>=`).
+    let mut equal = e.clone();
+    equal.payload.insert("denied_count".into(), serde_json::json!(drift));
+    equal.sign(&SignerKey::from_seed("alice.example", &[9; 32]).unwrap()).unwrap();
+    assert_eq!(ledger.append(&equal).await.unwrap().index, 0);
+    // A bad actor signature is refused as a bad signature.
     let mut signed = entry(3);
     signed.actor = "someone-else".into();
-    assert!(ledger.append(&signed).await.is_err());
-    assert_eq!(db.store.ledger_head().await.unwrap().size, 0);
+    let err = ledger.append(&signed).await.unwrap_err();
+    assert!(matches!(err, LedgerError::InvalidEntry(EntryError::BadSignature { .. })), "{err:?}");
+    assert_eq!(db.store.ledger_head().await.unwrap().size, 1, "only the valid entry");
 }
 
 async fn record_builds_the_entry_with_the_actor_and_time(db: &TestDb) {

@@ -11,7 +11,9 @@ use std::process::{Command, Output};
 const REPO: &str = "steward/demo";
 
 fn steward(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_steward"))
+    // Under timeout(1), like the registries: no hung child outlives the test.
+    Command::new("timeout")
+        .args(["180", env!("CARGO_BIN_EXE_steward")])
         .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -73,6 +73,10 @@ async fn reload_swaps_only_to_bundles_that_compile_and_pass_their_tests(db: &Tes
     let (status, err) = call(&app, "POST", "/api/v1/policies/reload", Some(&admin)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(err["error"]["message"].as_str().unwrap().contains("test_that_fails"), "{err}");
+    let (_, current) = call(&app, "GET", "/api/v1/policies", None).await;
+    assert_eq!(current["revision"], second.as_str(), "the second revision still serves");
+    let (_, list) = call(&app, "GET", "/api/v1/policies/revisions", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 2, "rejected bundles are not recorded: {list}");
 
     // Reload needs an admin token.
     let (status, _) = call(&app, "POST", "/api/v1/policies/reload", None).await;

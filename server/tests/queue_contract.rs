@@ -5,7 +5,7 @@ mod common;
 use common::TestDb;
 use serde_json::json;
 use std::collections::HashSet;
-use steward::store::{Enqueued, JobKind, JobState, NewJob, NewScan, ScanFilter, ScanSource};
+use steward::store::{Enqueued, JobKind, JobState, LeaseLost, NewJob, NewScan, ScanFilter, ScanSource};
 use steward_policy::Verdict;
 use time::Duration;
 
@@ -13,6 +13,7 @@ on_both_backends!(
     a_redelivered_key_queues_nothing,
     a_claimed_job_is_not_claimed_again_until_its_lease_runs_out,
     a_job_completes_exactly_once_even_when_its_lease_passed_on,
+    a_late_worker_cannot_finish_or_fail_a_job_another_worker_holds,
     failed_attempts_back_off_then_fail_for_good,
     concurrent_workers_claim_each_job_once,
     scans_are_listed_filtered_and_tracked_until_recorded,
@@ -78,6 +79,34 @@ async fn a_job_completes_exactly_once_even_when_its_lease_passed_on(db: &TestDb)
     assert_eq!(all[0].verdict, Verdict::Deny);
     assert_eq!(db.store.job(id).await.unwrap().unwrap().state, JobState::Done);
     assert!(db.store.claim_job("c", Duration::minutes(5)).await.unwrap().is_none(), "done jobs are not claimed");
+}
+
+/// The `AND locked_by = …` guard of every way to finish a job: worker `a`
+/// lost its lease to `b`, and `a` answers while `b` is still running the job
+/// (not after `b` is done, where `state = 'running'` alone would refuse it).
+async fn a_late_worker_cannot_finish_or_fail_a_job_another_worker_holds(db: &TestDb) {
+    let id = db.store.enqueue_job(&job(None)).await.unwrap().job_id();
+    db.store.claim_job("a", Duration::seconds(-1)).await.unwrap().unwrap(); // a's lease is already over
+    let taken = db.store.claim_job("b", Duration::minutes(5)).await.unwrap().expect("b takes it over");
+    assert_eq!((taken.id, taken.locked_by.as_deref()), (id, Some("b")));
+
+    let done = db.store.complete_job(id, "a").await.unwrap();
+    assert!(matches!(done, Err(LeaseLost(x)) if x == id), "complete_job: {done:?}");
+    let late = db.store.complete_job_with_scan(id, "a", &scan(Some(id), "allow", "o/r")).await.unwrap();
+    assert!(matches!(late, Err(LeaseLost(x)) if x == id), "complete_job_with_scan: {late:?}");
+    for retry in [Some(Duration::seconds(-1)), None] {
+        let failed = db.store.fail_job_attempt(id, "a", "a was too slow", retry).await.unwrap();
+        assert!(matches!(failed, Err(LeaseLost(x)) if x == id), "fail_job_attempt(retry {retry:?}): {failed:?}");
+    }
+    // Nothing of a's landed: b still holds the running job, no scan, no error.
+    let j = db.store.job(id).await.unwrap().unwrap();
+    assert_eq!((j.state, j.locked_by.as_deref(), j.last_error.as_deref()), (JobState::Running, Some("b"), None));
+    assert!(db.store.list_scans(&ScanFilter { limit: 10, ..Default::default() }).await.unwrap().is_empty());
+    assert!(db.store.claim_job("c", Duration::minutes(5)).await.unwrap().is_none(), "still leased to b");
+    // b finishes normally.
+    assert!(db.store.extend_job_lease(id, "b", Duration::minutes(5)).await.unwrap());
+    db.store.complete_job_with_scan(id, "b", &scan(Some(id), "deny", "o/r")).await.unwrap().unwrap();
+    assert_eq!(db.store.job(id).await.unwrap().unwrap().state, JobState::Done);
 }
 
 async fn failed_attempts_back_off_then_fail_for_good(db: &TestDb) {

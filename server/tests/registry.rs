@@ -3,9 +3,11 @@
 //!
 //! The public registries cannot be reached from tests, so a stand-in
 //! registry runs in the test: a `std::net::TcpListener` thread on
-//! 127.0.0.1 that serves an npm per-version document, a PyPI version JSON
-//! and real gzip-tar `.crate` archives built here with `tar` and `flate2`,
-//! and records every request path.
+//! 127.0.0.1 that serves documents recorded from the real registries
+//! (`tests/data/registry/`, provenance in its README: npm version
+//! documents, a PyPI version JSON, a published `.crate`) plus a few
+//! hand-written cases no small real example covers, and records every
+//! request path.
 
 mod common;
 
@@ -128,43 +130,29 @@ fn mit_text() -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scanner/tests/data/licenses/MIT.txt")).unwrap()
 }
 
+/// A recorded registry document (`tests/data/registry/…`).
+fn recorded(rel: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/registry").join(rel);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 fn routes() -> Routes {
     let json = |v: Value| (200, v.to_string().into_bytes());
+    let ok = |rel: &str| (200, recorded(rel));
     let mut r: Routes = HashMap::new();
-    r.insert("/npm/left-pad/1.3.0".into(), json(json!({"name": "left-pad", "version": "1.3.0", "license": "WTFPL"})));
-    r.insert(
-        "/npm/left-pad/1.3.1".into(),
-        json(json!({"name": "left-pad", "version": "1.3.1", "license": "GPL-3.0-only"})),
-    );
+    // Recorded from the real registries (see tests/data/registry/README.md).
+    r.insert("/npm/left-pad/1.3.0".into(), ok("npm/left-pad/1.3.0.json"));
+    r.insert("/npm/@elastic/eui/30.0.0".into(), ok("npm/@elastic/eui/30.0.0.json"));
+    r.insert("/npm/@elastic/eui/40.0.0".into(), ok("npm/@elastic/eui/40.0.0.json"));
+    r.insert("/npm/async/0.2.9".into(), ok("npm/async/0.2.9.json"));
+    r.insert("/pypi/requests/2.31.0/json".into(), ok("pypi/requests/2.31.0.json"));
+    r.insert("/crates/equivalent/equivalent-1.0.1.crate".into(), ok("crates/equivalent-1.0.1.crate"));
+    // Hand-written: shapes and failures no small real document shows.
     r.insert("/npm/@scope/pkg/2.0.0".into(), json(json!({"name": "@scope/pkg", "license": {"type": "Apache-2.0"}})));
-    r.insert(
-        "/npm/legacy/0.1.0".into(),
-        json(json!({"name": "legacy", "licenses": [{"type": "MIT", "url": "http://x/mit"}, {"type": "Apache-2.0"}]})),
-    );
     r.insert("/npm/broken/1.0.0".into(), (500, b"oops".to_vec()));
     r.insert("/npm/garbled/1.0.0".into(), (200, b"{\"name\": \"garbled\", \"license\": ".to_vec()));
     r.insert("/npm/has-license/1.0.0".into(), json(json!({"license": "GPL-3.0-only"})));
     // `/npm/gone/9.9.9` is not served: 404.
-    r.insert(
-        "/pypi/requests/2.31.0/json".into(),
-        json(json!({"info": {"name": "requests", "license": "", "classifiers": [
-            "Programming Language :: Python :: 3",
-            "License :: OSI Approved :: Apache Software License"
-        ]}, "urls": []})),
-    );
-    let manifest =
-        b"[package]\nedition = \"2021\"\nname = \"tiny\"\nversion = \"0.1.0\"\nlicense = \"MIT OR Apache-2.0\"\n";
-    r.insert(
-        "/crates/tiny/tiny-0.1.0.crate".into(),
-        (
-            200,
-            crate_archive(
-                "tiny",
-                "0.1.0",
-                &[("Cargo.toml.orig", b"junk"), ("Cargo.toml", manifest), ("src/lib.rs", b"")],
-            ),
-        ),
-    );
     let mit = mit_text();
     let manifest = b"[package]\nname = \"filed\"\nversion = \"0.2.0\"\nlicense-file = \"LICENSE\"\n";
     r.insert(
@@ -197,17 +185,17 @@ const CARGO_LOCK: &str = r#"version = 4
 [[package]]
 name = "app"
 version = "1.0.0"
-dependencies = ["filed", "tiny"]
+dependencies = ["equivalent", "filed"]
+
+[[package]]
+name = "equivalent"
+version = "1.0.1"
+source = "sparse+https://index.crates.io/"
 
 [[package]]
 name = "filed"
 version = "0.2.0"
 source = "registry+https://github.com/rust-lang/crates.io-index"
-
-[[package]]
-name = "tiny"
-version = "0.1.0"
-source = "sparse+https://index.crates.io/"
 "#;
 
 /// A working directory with `steward.toml` pointing the registries at the
@@ -227,8 +215,9 @@ fn workdir(stand_in: &StandIn, extra: &str) -> tempfile::TempDir {
     std::fs::create_dir_all(&proj).unwrap();
     let lock = npm_lock(&[
         ("left-pad", "1.3.0", None),
+        ("@elastic/eui", "30.0.0", None),
         ("@scope/pkg", "2.0.0", None),
-        ("legacy", "0.1.0", None),
+        ("async", "0.2.9", None),
         ("gone", "9.9.9", None),
         ("broken", "1.0.0", None),
         ("garbled", "1.0.0", None),
@@ -298,7 +287,7 @@ fn online_resolves_from_the_registries_then_from_the_disk_cache() {
     let url = stand_in.url();
     let scan = scan_json(dir.path(), &["--online"]);
 
-    // npm: `license`, `license.type` (scoped name), legacy `licenses[]`.
+    // npm: `license` (also for a scoped name), `license.type`, legacy `licenses[]`.
     let l = license(&scan, "left-pad");
     assert_eq!(l["expression"], "WTFPL", "{l}");
     let ev = &l["evidence"][0];
@@ -306,21 +295,26 @@ fn online_resolves_from_the_registries_then_from_the_disk_cache() {
     assert_eq!(ev["file"], format!("{url}/npm/left-pad/1.3.0"));
     assert_eq!(ev["field"], "license");
     assert!((l["confidence"].as_f64().unwrap() - 0.9).abs() < 1e-6, "{l}");
+    let eui = license(&scan, "@elastic/eui");
+    assert_eq!(eui["expression"], "Apache-2.0", "{eui}");
+    assert_eq!(eui["evidence"][0]["file"], format!("{url}/npm/@elastic/eui/30.0.0"));
     assert_eq!(license(&scan, "@scope/pkg")["expression"], "Apache-2.0");
     assert_eq!(license(&scan, "@scope/pkg")["evidence"][0]["field"], "license.type");
-    let legacy = license(&scan, "legacy");
-    assert_eq!(legacy["canonical"], "Apache-2.0 OR MIT", "{legacy}");
-    assert_eq!(legacy["evidence"][0]["field"], "licenses[*].type");
-    // PyPI: no license_expression, an empty license, a classifier.
+    let legacy = license(&scan, "async");
+    assert_eq!(legacy["expression"], "MIT", "{legacy}");
+    assert_eq!(legacy["evidence"][0]["field"], "licenses[0].type");
+    // PyPI: no license_expression (metadata 2.1); the free-text `license`
+    // "Apache 2.0" is read as Apache-2.0 (the classifier agrees).
     let requests = license(&scan, "requests");
     assert_eq!(requests["expression"], "Apache-2.0", "{requests}");
-    assert_eq!(requests["evidence"][0]["field"], "info.classifiers");
+    assert_eq!(requests["evidence"][0]["field"], "info.license");
+    assert_eq!(requests["evidence"][0]["value"], "Apache 2.0");
     assert_eq!(requests["evidence"][0]["file"], format!("{url}/pypi/requests/2.31.0/json"));
-    // crates.io: the Cargo.toml inside the .crate; license-file's text.
-    let tiny = license(&scan, "tiny");
-    assert_eq!(tiny["expression"], "MIT OR Apache-2.0", "{tiny}");
-    assert_eq!(tiny["evidence"][0]["file"], format!("{url}/crates/tiny/tiny-0.1.0.crate"));
-    assert_eq!(tiny["evidence"][0]["field"], "package.license");
+    // crates.io: the Cargo.toml inside a published .crate; license-file's text.
+    let equivalent = license(&scan, "equivalent");
+    assert_eq!(equivalent["expression"], "Apache-2.0 OR MIT", "{equivalent}");
+    assert_eq!(equivalent["evidence"][0]["file"], format!("{url}/crates/equivalent/equivalent-1.0.1.crate"));
+    assert_eq!(equivalent["evidence"][0]["field"], "package.license");
     let filed = license(&scan, "filed");
     assert_eq!(filed["expression"], "MIT", "{filed}");
     assert_eq!(filed["evidence"][0]["field"], "package.license-file");
@@ -340,13 +334,14 @@ fn online_resolves_from_the_registries_then_from_the_disk_cache() {
     assert_eq!(license(&scan, "has-license")["expression"], "ISC");
     assert_eq!(license(&scan, "has-license")["evidence"][0]["source"], "input-field");
     let mut expected = vec![
+        "/crates/equivalent/equivalent-1.0.1.crate",
         "/crates/filed/filed-0.2.0.crate",
-        "/crates/tiny/tiny-0.1.0.crate",
+        "/npm/@elastic/eui/30.0.0",
         "/npm/@scope/pkg/2.0.0",
+        "/npm/async/0.2.9",
         "/npm/broken/1.0.0",
         "/npm/garbled/1.0.0",
         "/npm/gone/9.9.9",
-        "/npm/legacy/0.1.0",
         "/npm/left-pad/1.3.0",
         "/pypi/requests/2.31.0/json",
     ];
@@ -357,7 +352,7 @@ fn online_resolves_from_the_registries_then_from_the_disk_cache() {
     // scoped name inside it, 404s kept, errors not.
     let cache = dir.path().join("steward-data/cache/registry");
     let files = files_under(&cache);
-    assert_eq!(files.len(), 7, "{files:#?}");
+    assert_eq!(files.len(), 8, "{files:#?}");
     let cache_root = cache.canonicalize().unwrap();
     assert!(files.iter().all(|f| f.canonicalize().unwrap().starts_with(&cache_root)));
     let scoped = files.iter().find(|f| f.to_string_lossy().contains("%40scope%2Fpkg")).expect("scoped cache file");
@@ -376,7 +371,7 @@ fn online_resolves_from_the_registries_then_from_the_disk_cache() {
     // Third run with the registry gone: the cache answers; failures warn.
     stand_in.stop();
     let offline_registry = scan_json(dir.path(), &["--online"]);
-    for name in ["left-pad", "@scope/pkg", "legacy", "requests", "tiny", "filed"] {
+    for name in ["left-pad", "@elastic/eui", "@scope/pkg", "async", "requests", "equivalent", "filed"] {
         assert_eq!(license(&offline_registry, name), license(&scan, name), "{name} from the cache");
     }
     assert!(license(&offline_registry, "gone")["unknown_reason"].as_str().unwrap().contains("404"));
@@ -389,8 +384,8 @@ fn offline_false_in_the_file_turns_look_ups_on_for_diff_and_gate() {
     let stand_in = StandIn::start(routes());
     let dir = workdir(&stand_in, "offline = false");
     let path = dir.path();
-    std::fs::write(path.join("old.package-lock.json"), npm_lock(&[("left-pad", "1.3.0", None)])).unwrap();
-    std::fs::write(path.join("new.package-lock.json"), npm_lock(&[("left-pad", "1.3.1", None)])).unwrap();
+    std::fs::write(path.join("old.package-lock.json"), npm_lock(&[("@elastic/eui", "30.0.0", None)])).unwrap();
+    std::fs::write(path.join("new.package-lock.json"), npm_lock(&[("@elastic/eui", "40.0.0", None)])).unwrap();
 
     let out = run(
         path,
@@ -398,21 +393,26 @@ fn offline_false_in_the_file_turns_look_ups_on_for_diff_and_gate() {
     );
     assert_eq!(out.status.code(), Some(1), "license drift found: {}{}", stdout(&out), stderr(&out));
     let log = stderr(&out);
-    assert!(log.contains("registry request") && log.contains("/npm/left-pad/1.3.1"), "each URL at debug: {log}");
+    assert!(log.contains("registry request") && log.contains("/npm/@elastic/eui/40.0.0"), "each URL at debug: {log}");
     let drift: Value = serde_json::from_slice(&out.stdout).unwrap();
     let finding = &drift["findings"][0];
-    assert_eq!(finding["code"], "license-changed", "{drift}");
-    assert_eq!(finding["old_license"]["expression"], "WTFPL");
-    assert_eq!(finding["new_license"]["expression"], "GPL-3.0-only");
-    assert_eq!(stand_in.take_requests(), ["/npm/left-pad/1.3.0", "/npm/left-pad/1.3.1"]);
+    // @elastic/eui's real relicensing: Apache-2.0, then a license only in a file.
+    assert_eq!(finding["code"], "license-now-unknown", "{drift}");
+    assert_eq!(finding["old_license"]["expression"], "Apache-2.0");
+    assert_eq!(finding["new_license"]["evidence"][0]["value"], "SEE LICENSE IN LICENSE.txt");
+    let reason = finding["new_license"]["unknown_reason"].as_str().unwrap();
+    assert!(reason.contains("says the license is in a file of the package"), "{reason}");
+    assert_eq!(stand_in.take_requests(), ["/npm/@elastic/eui/30.0.0", "/npm/@elastic/eui/40.0.0"]);
 
     let repo = TestRepo::init(&path.join("repo"));
-    let c1 = repo.commit(&[("package-lock.json", Some(&npm_lock(&[("left-pad", "1.3.0", None)])))], "one").to_string();
-    let c2 = repo.commit(&[("package-lock.json", Some(&npm_lock(&[("left-pad", "1.3.1", None)])))], "two").to_string();
+    let c1 =
+        repo.commit(&[("package-lock.json", Some(&npm_lock(&[("@elastic/eui", "30.0.0", None)])))], "one").to_string();
+    let c2 =
+        repo.commit(&[("package-lock.json", Some(&npm_lock(&[("@elastic/eui", "40.0.0", None)])))], "two").to_string();
     let out = run(path, &["gate", "--repo", "repo", "--base", &c1, "--head", &c2, "--format", "json"]);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", stderr(&out)));
-    assert_eq!(report["drift"]["findings"][0]["new_license"]["expression"], "GPL-3.0-only", "{report}");
-    assert_ne!(report["verdict"], "allow", "a strong copyleft license arrived: {report}");
+    assert_eq!(report["drift"]["findings"][0]["code"], "license-now-unknown", "{report}");
+    assert_eq!(report["verdict"], "review", "a license nobody can read arrived: {report}");
     assert_eq!(stand_in.take_requests(), Vec::<String>::new(), "both versions came from the cache");
 }
 
@@ -440,8 +440,8 @@ fn the_gate_api_looks_up_registries_when_the_configuration_says_so() {
         let app = steward::http::router(db.state_with(config).await);
         let ci = steward::app::tokens::issue_token(&db.store, "ci", steward::auth::Role::Ci).await.unwrap().secret;
         let body = json!({
-            "old": {"path": "package-lock.json", "content": npm_lock(&[("left-pad", "1.3.0", None)])},
-            "new": {"path": "package-lock.json", "content": npm_lock(&[("left-pad", "1.3.1", None)])},
+            "old": {"path": "package-lock.json", "content": npm_lock(&[("@elastic/eui", "30.0.0", None)])},
+            "new": {"path": "package-lock.json", "content": npm_lock(&[("@elastic/eui", "40.0.0", None)])},
         });
         let req = Request::builder()
             .method("POST")
@@ -456,9 +456,10 @@ fn the_gate_api_looks_up_registries_when_the_configuration_says_so() {
         let report: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         assert_eq!(status, 200, "{report}");
         let finding = &report["drift"]["findings"][0];
-        assert_eq!(finding["old_license"]["expression"], "WTFPL", "{report}");
-        assert_eq!(finding["new_license"]["expression"], "GPL-3.0-only");
-        assert_eq!(stand_in.take_requests(), ["/npm/left-pad/1.3.0", "/npm/left-pad/1.3.1"]);
+        assert_eq!(finding["old_license"]["expression"], "Apache-2.0", "{report}");
+        assert_eq!(finding["new_license"]["evidence"][0]["value"], "SEE LICENSE IN LICENSE.txt");
+        assert_eq!(report["verdict"], "review");
+        assert_eq!(stand_in.take_requests(), ["/npm/@elastic/eui/30.0.0", "/npm/@elastic/eui/40.0.0"]);
         assert_eq!(files_under(&cache).len(), 2, "the server's cache is under its data directory");
         db.cleanup().await;
     });

@@ -145,6 +145,19 @@ async fn denied_drift_posts_failure_with_report_comment_and_ledger_entry(db: &Te
     let _ = s.stop.send(true);
 }
 
+/// Waits until no job is queued or running (the workers are idle for good).
+async fn all_jobs_finished(state: &AppState) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let jobs = state.store.list_jobs(100).await.unwrap();
+        if jobs.iter().all(|j| matches!(j.state, steward::store::JobState::Done | steward::store::JobState::Failed)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "jobs still pending: {jobs:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn all_scans(state: &AppState) -> Vec<steward::store::ScanRecord> {
     state.store.list_scans(&steward::store::ScanFilter { limit: 50, ..Default::default() }).await.unwrap()
 }
@@ -255,7 +268,8 @@ async fn a_redelivery_is_one_job_and_one_scan_and_irrelevant_events_are_ignored(
             .await;
     assert_eq!((status, pong["status"].as_str()), (StatusCode::OK, Some("pong")));
     wait_for("the final status", || final_status(&s.forge).is_some()).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Not a sleep: once every job is done, nothing more can be stored.
+    all_jobs_finished(&s.state).await;
     assert_eq!(all_scans(&s.state).await.len(), 1);
     let gate_jobs = s.state.store.list_jobs(10).await.unwrap().into_iter().filter(|j| j.kind == JobKind::Gate).count();
     assert_eq!(gate_jobs, 1);
@@ -277,6 +291,121 @@ async fn an_unreachable_forge_is_retried_with_backoff_until_the_status_lands() {
         s.state.store.list_jobs(10).await.unwrap().into_iter().find(|j| j.kind == JobKind::Report).unwrap();
     assert!(report_job.attempts >= 2, "the report job was retried: {report_job:?}");
     assert_eq!(all_scans(&s.state).await.len(), 1, "retries did not store the scan twice");
+    let _ = s.stop.send(true);
+    db.cleanup().await;
+}
+
+/// A signed delivery with exactly these GitHub headers (any may be left out).
+async fn deliver_headers(app: &axum::Router, headers: &[(&str, &str)], body: &Value) -> (StatusCode, Value) {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let mut req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/webhooks/github")
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", steward::forge::sign(&Secret::new(SECRET), &bytes));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let response = app.clone().oneshot(req.body(Body::from(bytes)).unwrap()).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// A `push` is gated between `before` and `after`: the status lands on
+/// `after`, the scan names both commits and no pull request. A push that
+/// deletes the branch or creates one has nothing to compare and is ignored.
+#[tokio::test]
+async fn a_push_is_gated_between_before_and_after() {
+    let db = TestDb::sqlite().await;
+    let s = setup(&db, None).await;
+    let zeros = "0".repeat(40);
+    for (delivery, before, after, reason) in [
+        ("d-delete", s.commits[1].as_str(), zeros.as_str(), "the push deleted the branch"),
+        ("d-create", zeros.as_str(), s.commits[1].as_str(), "a new branch has no previous commit to compare with"),
+    ] {
+        let event = common::forge::push_event(REPO, "refs/heads/topic", before, after);
+        let (status, body) = deliver(&s.app, "push", delivery, &event, SECRET).await;
+        assert_eq!(
+            (status, body["status"].as_str(), body["reason"].as_str()),
+            (StatusCode::ACCEPTED, Some("ignored"), Some(reason))
+        );
+    }
+    assert!(s.state.store.list_jobs(10).await.unwrap().is_empty(), "ignored pushes queue nothing");
+
+    let event = common::forge::push_event(REPO, "refs/heads/main", &s.commits[0], &s.commits[1]);
+    let (status, body) = deliver(&s.app, "push", "d-push", &event, SECRET).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::ACCEPTED, Some("queued")), "{body}");
+    wait_for("the final status", || final_status(&s.forge).is_some()).await;
+    let (state, description) = final_status(&s.forge).unwrap();
+    assert_eq!(state, "failure", "{description}");
+    let last = s.forge.posted().into_iter().rfind(|p| p.kind == "status").unwrap();
+    assert_eq!(last.target, s.commits[1], "the status is on the pushed commit");
+    assert!(s.forge.comments().is_empty(), "a push has no pull request to comment on");
+    let scans = all_scans(&s.state).await;
+    assert_eq!(scans.len(), 1);
+    let scan = &scans[0];
+    assert_eq!(
+        (scan.base_commit.as_deref(), scan.head_commit.as_deref(), scan.pull_request, scan.verdict.as_str()),
+        (Some(s.commits[0].as_str()), Some(s.commits[1].as_str()), None, "deny")
+    );
+    assert_eq!(scan.head_ref, "refs/heads/main");
+    let _ = s.stop.send(true);
+    db.cleanup().await;
+}
+
+/// A correctly signed delivery without `X-GitHub-Event` or
+/// `X-GitHub-Delivery` is a 400 naming the header, and queues nothing.
+#[tokio::test]
+async fn a_delivery_without_event_or_delivery_header_is_refused() {
+    let db = TestDb::sqlite().await;
+    let s = setup(&db, None).await;
+    let event = pull_request_event(REPO, 4, "opened", &s.commits[0], &s.commits[1]);
+    for (headers, missing) in [
+        (vec![("x-github-delivery", "d-no-event")], "X-GitHub-Event"),
+        (vec![("x-github-event", "pull_request")], "X-GitHub-Delivery"),
+        (vec![], "X-GitHub-Event"),
+    ] {
+        let (status, body) = deliver_headers(&s.app, &headers, &event).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "without {missing}: {body}");
+        assert_eq!(body["error"]["code"], "bad-request", "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(&format!("missing {missing}")), "{message}");
+    }
+    assert!(s.state.store.list_jobs(10).await.unwrap().is_empty(), "nothing was queued");
+    let _ = s.stop.send(true);
+    db.cleanup().await;
+}
+
+/// Commit ids reach `git fetch` as arguments: anything but 40 hex digits
+/// (an option in disguise, a short or non-hex id) is a 422 and queues nothing.
+#[tokio::test]
+async fn a_commit_id_that_is_not_forty_hex_digits_is_refused() {
+    let db = TestDb::sqlite().await;
+    let s = setup(&db, None).await;
+    let good = s.commits[0].clone();
+    let hostile = [
+        format!("--upload-pack=touch{}", "a".repeat(21)),
+        "g".repeat(40),
+        good[..39].to_string(),
+        format!("{good}0"),
+        format!("{} ", &good[..39]),
+    ];
+    for (n, bad) in hostile.iter().enumerate() {
+        let cases = [
+            ("pull_request", pull_request_event(REPO, 10, "opened", &good, bad)),
+            ("pull_request", pull_request_event(REPO, 10, "opened", bad, &good)),
+            ("push", common::forge::push_event(REPO, "refs/heads/main", &good, bad)),
+            ("push", common::forge::push_event(REPO, "refs/heads/main", bad, &good)),
+        ];
+        for (i, (kind, event)) in cases.iter().enumerate() {
+            let (status, body) = deliver(&s.app, kind, &format!("d-bad-{n}-{i}"), event, SECRET).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{kind} with {bad:?}: {body}");
+            let message = body["error"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains("is not a commit id"), "{kind} with {bad:?}: {message}");
+        }
+    }
+    assert!(s.state.store.list_jobs(10).await.unwrap().is_empty(), "nothing was queued");
     let _ = s.stop.send(true);
     db.cleanup().await;
 }

@@ -60,10 +60,14 @@ async fn a_job_cut_off_by_sigkill_completes_once_after_restart() {
     first.signal("KILL");
     first.wait(Duration::from_secs(5));
     forge.stall(None);
+    // The lease the killed worker held, as stored.
+    let db_url = format!("sqlite://{}", dir.path().join("steward-data/steward.db").display());
+    let (attempts, lease_end) = job_row(&db_url).await;
+    assert_eq!(attempts, 1);
+    let lease_end = lease_end.expect("the cut-off job is still leased");
 
     let path = dir.path().to_path_buf();
     let second = tokio::task::spawn_blocking(move || Server::start(&path, &[])).await.unwrap();
-    let started = Instant::now();
     let log = second.log.clone();
     wait_for_or(
         "the final status",
@@ -71,7 +75,13 @@ async fn a_job_cut_off_by_sigkill_completes_once_after_restart() {
         || std::fs::read_to_string(&log).unwrap_or_default(),
     )
     .await;
-    assert!(started.elapsed() >= Duration::from_secs(1), "taken over only after the lease ran out");
+    // Taken over only after the lease ran out: the second server's pending
+    // status (posted right after its claim) came after the stored lease end,
+    // however long either server took to start.
+    let times = forge.received_times();
+    assert!(times.len() >= 2, "{times:?}");
+    let second_claim = time::OffsetDateTime::from(times[1]);
+    assert!(second_claim >= lease_end, "taken over at {second_claim}, before the lease ended at {lease_end}");
 
     let scans = tokio::task::spawn_blocking({
         let addr = second.addr;
@@ -96,9 +106,19 @@ async fn a_job_cut_off_by_sigkill_completes_once_after_restart() {
         .and_then(|v| v["first_key"].as_str().map(str::to_string))
         .unwrap_or_else(|| key.trim().to_string());
     drop(second);
-    let db = format!("sqlite://{}", dir.path().join("steward-data/steward.db").display());
-    let out = run(dir.path(), &["ledger", "verify", "--database", &db, "--key", &key]);
+    assert_eq!(job_row(&db_url).await.0, 2, "one take-over, no further attempts");
+    let out = run(dir.path(), &["ledger", "verify", "--database", &db_url, "--key", &key]);
     assert!(out.status.success(), "ledger verify: {}{}", stdout(&out), common::server::stderr(&out));
+}
+
+/// (attempts, locked_until) of the only gate job, read from the database.
+async fn job_row(url: &str) -> (i64, Option<time::OffsetDateTime>) {
+    let store = steward::store::Store::open(&steward::config::DatabaseUrl::parse(url).unwrap()).await.unwrap();
+    let steward::store::Pool::Sqlite(pool) = store.pool() else { unreachable!("this test runs on SQLite") };
+    let row: (i64, Option<time::OffsetDateTime>) =
+        sqlx::query_as("SELECT attempts, locked_until FROM jobs WHERE kind = 'gate'").fetch_one(pool).await.unwrap();
+    store.close().await;
+    row
 }
 
 async fn wait_for(what: &str, done: impl FnMut() -> bool) {

@@ -32,6 +32,8 @@ struct Inner {
     stall: Option<Duration>,
     /// Status requests that arrived (even ones still stalled).
     received: usize,
+    /// When each status request arrived (wall clock, as the server's).
+    received_at: Vec<std::time::SystemTime>,
 }
 
 #[derive(Clone, Default)]
@@ -87,6 +89,11 @@ impl FakeForge {
         self.inner.lock().unwrap().received
     }
 
+    /// When each status request arrived, in order (stalled ones included).
+    pub fn received_times(&self) -> Vec<std::time::SystemTime> {
+        self.inner.lock().unwrap().received_at.clone()
+    }
+
     pub fn stall(&self, d: Option<Duration>) {
         self.inner.lock().unwrap().stall = d;
     }
@@ -112,6 +119,7 @@ async fn status(
     let stall = {
         let mut inner = forge.inner.lock().unwrap();
         inner.received += 1;
+        inner.received_at.push(std::time::SystemTime::now());
         inner.stall
     };
     if let Some(d) = stall {
@@ -153,5 +161,31 @@ pub fn pull_request_event(repo: &str, number: u64, action: &str, base: &str, hea
         },
         "repository": repository,
         "sender": user
+    })
+}
+
+/// A GitHub `push` event (shape of the documented payload, trimmed to the
+/// fields a receiver sees on every push).
+pub fn push_event(repo: &str, git_ref: &str, before: &str, after: &str) -> Value {
+    let (owner, name) = repo.split_once('/').unwrap();
+    let deleted = after.bytes().all(|b| b == b'0');
+    serde_json::json!({
+        "ref": git_ref,
+        "before": before,
+        "after": after,
+        "created": before.bytes().all(|b| b == b'0'),
+        "deleted": deleted,
+        "forced": false,
+        "base_ref": null,
+        "compare": format!("https://github.com/{repo}/compare/{}...{}", &before[..12.min(before.len())], &after[..12.min(after.len())]),
+        "commits": [],
+        "head_commit": if deleted { Value::Null } else { serde_json::json!({"id": after, "message": "Update dependencies"}) },
+        "repository": {
+            "id": 1296269, "node_id": "MDEwOlJlcG9zaXRvcnkxMjk2MjY5", "name": name, "full_name": repo,
+            "private": false, "owner": {"login": owner, "name": owner},
+            "html_url": format!("https://github.com/{repo}"), "default_branch": "main"
+        },
+        "pusher": {"name": "octocat", "email": "octocat@example.org"},
+        "sender": {"login": "octocat", "id": 1, "type": "User", "site_admin": false}
     })
 }

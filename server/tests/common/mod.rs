@@ -6,6 +6,10 @@
 pub mod forge;
 pub mod git;
 pub mod server;
+mod skip;
+
+#[allow(unused_imports)] // not every test binary skips
+pub use skip::{REQUIRE_ALL, skip};
 
 use steward::app::AppState;
 use steward::config::{Config, DatabaseUrl, Layer};
@@ -127,7 +131,8 @@ pub fn random_hex(bytes: usize) -> String {
 }
 
 /// Runs each named `async fn(&TestDb)` once on SQLite and once on
-/// PostgreSQL (skipped, with a note, when no server is configured).
+/// PostgreSQL (skipped with a note, or a failure under `STEWARD_REQUIRE_ALL=1`,
+/// when no server is configured).
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -146,7 +151,7 @@ macro_rules! on_both_backends {
                 #[tokio::test]
                 async fn $name() {
                     let Some(db) = $crate::common::TestDb::postgres().await else {
-                        eprintln!("skipped: {} is not set", $crate::common::POSTGRES_ENV);
+                        $crate::common::skip(&format!("{} is not set", $crate::common::POSTGRES_ENV));
                         return;
                     };
                     super::$name(&db).await;

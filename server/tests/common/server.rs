@@ -18,9 +18,48 @@ pub fn steward(dir: &Path) -> Command {
     cmd
 }
 
-/// Runs `steward args…` in `dir` and returns its output.
+/// Runs `steward args…` in `dir` and returns its output (killed and a
+/// failure after [`CHILD_TIMEOUT`]).
 pub fn run(dir: &Path, args: &[&str]) -> Output {
-    steward(dir).args(args).output().expect("run steward")
+    steward(dir).args(args).output_within(CHILD_TIMEOUT).expect("run steward")
+}
+
+/// How long any child process of a test may run before it is killed and
+/// the test fails (no test waits forever on a hung child).
+pub const CHILD_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// `Command::output` with a deadline: the child is killed and this panics
+/// (naming the command) when it runs longer than `timeout`.
+pub trait OutputWithin {
+    fn output_within(&mut self, timeout: Duration) -> std::io::Result<Output>;
+}
+
+impl OutputWithin for Command {
+    fn output_within(&mut self, timeout: Duration) -> std::io::Result<Output> {
+        let mut child = self.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+        let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = pipe.read_to_end(&mut buf);
+                buf
+            })
+        };
+        let out = drain(Box::new(child.stdout.take().unwrap()));
+        let err = drain(Box::new(child.stderr.take().unwrap()));
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{:?} did not finish within {timeout:?}", self.get_program());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        Ok(Output { status, stdout: out.join().unwrap(), stderr: err.join().unwrap() })
+    }
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -31,7 +70,10 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A port that was free a moment ago.
+/// A port that was free a moment ago. Racy (another process may take it
+/// before the caller binds it): prefer port 0 and reading the bound port,
+/// as [`Server::start`] does; kept for tests that need a port no one
+/// listens on.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -45,19 +87,44 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `steward serve` in `dir` on a free port with extra env vars,
-    /// and waits until `/healthz` answers.
+    /// Starts `steward serve` in `dir` on port 0 with extra env vars, reads
+    /// the port the kernel chose from its "steward is serving address=…"
+    /// log line (no free-port race), and waits until `/healthz` answers.
     pub fn start(dir: &Path, env: &[(&str, &str)]) -> Server {
-        let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let log = dir.join(format!("serve-{port}.log"));
+        Server::start_listening(dir, env, "127.0.0.1:0")
+    }
+
+    /// [`Server::start`] on a given `--listen` address (for tests about the
+    /// port itself: the default public URL and ledger origin follow the
+    /// configured address, so port 0 gives `http://127.0.0.1:0/`).
+    pub fn start_listening(dir: &Path, env: &[(&str, &str)], listen: &str) -> Server {
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let log = dir.join(format!("serve-{}-{n}.log", std::process::id()));
         let log_file = std::fs::File::create(&log).unwrap();
         let mut cmd = steward(dir);
-        cmd.args(["serve", "--listen", &addr.to_string()]).envs(env.iter().copied());
+        // The log format and level are pinned so the address line is there to read.
+        cmd.args(["serve", "--listen", listen]).env("STEWARD_LOG_FORMAT", "text").envs(env.iter().copied());
         let child = cmd.stdout(Stdio::null()).stderr(log_file).spawn().expect("spawn steward serve");
-        let mut server = Server { child, addr, dir: dir.to_path_buf(), log };
+        let unbound: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let mut server = Server { child, addr: unbound, dir: dir.to_path_buf(), log };
+        server.addr = server.wait_for_address();
         server.wait_healthy();
         server
+    }
+
+    /// The address in the "steward is serving" log line.
+    fn wait_for_address(&mut self) -> SocketAddr {
+        self.wait_for_log("steward is serving", Duration::from_secs(60));
+        let text = self.log_text();
+        let line = text.lines().find(|l| l.contains("steward is serving")).unwrap();
+        let address = match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(v) => v["address"].as_str().map(str::to_owned), // STEWARD_LOG_FORMAT=json
+            Err(_) => line.split_whitespace().find_map(|w| w.strip_prefix("address=")).map(str::to_owned),
+        };
+        let addr: SocketAddr = address.and_then(|a| a.parse().ok()).unwrap_or_else(|| panic!("no address in {line:?}"));
+        assert_ne!(addr.port(), 0, "the log names the bound port: {line}");
+        addr
     }
 
     fn wait_healthy(&mut self) {
@@ -72,6 +139,20 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("steward serve did not become healthy:\n{}", self.log_text());
+    }
+
+    /// Waits until the server's log contains `needle` (a readiness signal
+    /// instead of a sleep); fails with the log after `timeout` or if the
+    /// process exits first.
+    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.log_text().contains(needle) {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("steward exited ({status}) before logging {needle:?}:\n{}", self.log_text());
+            }
+            assert!(Instant::now() < deadline, "no {needle:?} in the log within {timeout:?}:\n{}", self.log_text());
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     pub fn log_text(&self) -> String {

@@ -122,3 +122,30 @@ impl Rng {
         self.next() % n
     }
 }
+
+/// RFC 6962 §2.1 Merkle tree hash of `leaves` (the entries' canonical
+/// bytes), written out here with `sha2` alone, independent of
+/// `steward_ledger::merkle` and of anything the server returns, so proofs
+/// can be checked against roots nobody under test computed.
+pub fn independent_root(leaves: &[Vec<u8>]) -> [u8; 32] {
+    use sha2::{Digest as _, Sha256};
+    match leaves.len() {
+        0 => Sha256::digest([]).into(),
+        1 => Sha256::new().chain_update([0u8]).chain_update(&leaves[0]).finalize().into(),
+        n => {
+            // k: the largest power of two smaller than n.
+            let mut k = 1;
+            while k * 2 < n {
+                k *= 2;
+            }
+            let left = independent_root(&leaves[..k]);
+            let right = independent_root(&leaves[k..]);
+            Sha256::new().chain_update([1u8]).chain_update(left).chain_update(right).finalize().into()
+        }
+    }
+}
+
+/// Overwrites the stored body of entry `index` (tampering behind the log's back).
+pub async fn exec_update_entry(store: &Store, index: i64, body: Vec<u8>) {
+    exec!(store, "UPDATE ledger_entries SET body = $1 WHERE idx = $2", body, index);
+}

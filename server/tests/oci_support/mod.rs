@@ -22,16 +22,16 @@ use std::time::{Duration, Instant};
 use steward::oci::Digest;
 use steward::oci::manifest::{COSIGN_SIGNATURE_ARTIFACT, COSIGN_SIMPLE_SIGNING, OCI_INDEX, OCI_MANIFEST};
 
-pub const REQUIRE_ALL: &str = "STEWARD_REQUIRE_ALL";
+#[path = "../common/skip.rs"]
+mod skip;
+#[allow(unused_imports)] // kept for tests that name it
+pub use skip::REQUIRE_ALL;
 
 /// Skips (returns `None` with a note) or, under `STEWARD_REQUIRE_ALL=1`, fails.
 pub fn missing(what: &str) -> Option<Registry> {
-    if std::env::var(REQUIRE_ALL).is_ok_and(|v| v == "1") {
-        panic!(
-            "{what} is not installed and {REQUIRE_ALL}=1 (install with: apt-get install -y docker-registry skopeo; ferro-oci-server: see .ci/run)"
-        );
-    }
-    eprintln!("skipped: {what} is not installed (set {REQUIRE_ALL}=1 to make this a failure)");
+    skip::skip(&format!(
+        "{what} is not installed (apt-get install -y docker-registry skopeo; ferro-oci-server: see .ci/run)"
+    ));
     None
 }
 
@@ -86,21 +86,39 @@ impl Registry {
             return missing("skopeo");
         }
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let config = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n  cache:\n    blobdescriptor: inmemory\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: test-only-not-a-secret\n",
-            dir.path().join("storage").display()
-        );
-        std::fs::write(dir.path().join("config.yml"), config).unwrap();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new("timeout")
-            .args(["600", bin.to_str().unwrap(), "serve"])
-            .arg(dir.path().join("config.yml"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start docker-registry");
-        Some(Registry::wait(Kind::Distribution, format!("127.0.0.1:{port}"), child, dir))
+        // A port that was free a moment ago may be taken before the registry
+        // binds it (neither registry can report a port it chose itself):
+        // on "address already in use", try another.
+        for attempt in 1.. {
+            let port = free_port();
+            let config = format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n  cache:\n    blobdescriptor: inmemory\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: test-only-not-a-secret\n",
+                dir.path().join("storage").display()
+            );
+            std::fs::write(dir.path().join("config.yml"), config).unwrap();
+            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+            let child = Command::new("timeout")
+                .args(["600", bin.to_str().unwrap(), "serve"])
+                .arg(dir.path().join("config.yml"))
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("start docker-registry");
+            match Registry::wait(Kind::Distribution, format!("127.0.0.1:{port}"), child, &dir) {
+                Ok((child, http)) => {
+                    return Some(Registry {
+                        kind: Kind::Distribution,
+                        host: format!("127.0.0.1:{port}"),
+                        child,
+                        dir,
+                        http,
+                    });
+                }
+                Err(log) if attempt < 3 && log.contains("address already in use") => continue,
+                Err(log) => panic!("docker-registry exited early:\n{log}"),
+            }
+        }
+        unreachable!()
     }
 
     /// ferro-oci-server, or `None` (skipped).
@@ -114,36 +132,49 @@ impl Registry {
             });
         let Some(bin) = bin else { return missing("ferro-oci-server") };
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new("timeout")
-            .arg("600")
-            .arg(bin)
-            .env("FERRO_OCI_LISTEN", format!("127.0.0.1:{port}"))
-            .env("FERRO_OCI_STORAGE_DIR", dir.path().join("storage"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start ferro-oci-server");
-        Some(Registry::wait(Kind::Ferro, format!("127.0.0.1:{port}"), child, dir))
+        for attempt in 1.. {
+            let port = free_port();
+            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+            let child = Command::new("timeout")
+                .arg("600")
+                .arg(&bin)
+                .env("FERRO_OCI_LISTEN", format!("127.0.0.1:{port}"))
+                .env("FERRO_OCI_STORAGE_DIR", dir.path().join("storage"))
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("start ferro-oci-server");
+            match Registry::wait(Kind::Ferro, format!("127.0.0.1:{port}"), child, &dir) {
+                Ok((child, http)) => {
+                    return Some(Registry { kind: Kind::Ferro, host: format!("127.0.0.1:{port}"), child, dir, http });
+                }
+                Err(log) if attempt < 3 && log.to_lowercase().contains("address already in use") => continue,
+                Err(log) => panic!("ferro-oci-server exited early:\n{log}"),
+            }
+        }
+        unreachable!()
     }
 
-    fn wait(kind: Kind, host: String, mut child: Child, dir: tempfile::TempDir) -> Registry {
+    /// Waits until the registry answers `/v2/`; `Err(log)` if it exited.
+    fn wait(
+        kind: Kind,
+        host: String,
+        mut child: Child,
+        dir: &tempfile::TempDir,
+    ) -> Result<(Child, reqwest::blocking::Client), String> {
         let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                let log = std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default();
-                panic!("{kind:?} registry exited early ({status}):\n{log}");
+            if child.try_wait().unwrap().is_some() {
+                return Err(std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default());
             }
             if http.get(format!("http://{host}/v2/")).send().is_ok_and(|r| r.status().is_success()) {
-                break;
+                return Ok((child, http));
             }
             assert!(Instant::now() < deadline, "{kind:?} registry did not answer on {host}");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Registry { kind, host, child, dir, http }
     }
 
     pub fn reference(&self, repo_and_tag: &str) -> String {
