@@ -130,7 +130,7 @@ async fn seed(state: &steward::app::AppState) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leaderboard_and_contributor_pages_fit_phone_and_laptop_in_chromium() {
     let Some(browser) = chromium() else {
-        eprintln!("skipped: chromium is not installed");
+        common::skip("chromium is not installed");
         return;
     };
     let db = common::TestDb::sqlite().await;

@@ -15,7 +15,7 @@ use std::time::Instant;
 fn fifty_redemptions_across_two_instances_never_overdraw() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let Some(db) = rt.block_on(TestDb::postgres()) else {
-        eprintln!("skipped: {} is not set", common::POSTGRES_ENV);
+        common::skip(&format!("{} is not set", common::POSTGRES_ENV));
         return;
     };
     let dir = db.dir.path().to_path_buf();

@@ -207,7 +207,7 @@ async fn governance_from_the_command_line_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn governance_from_the_command_line_on_postgres() {
     let Some(db) = TestDb::postgres().await else {
-        eprintln!("skipped: {} is not set", common::POSTGRES_ENV);
+        common::skip(&format!("{} is not set", common::POSTGRES_ENV));
         return;
     };
     scenario(Some(db.url.as_str())).await;

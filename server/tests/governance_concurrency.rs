@@ -195,7 +195,7 @@ fn two_servers_one_decision(rt: &tokio::runtime::Runtime, db: &TestDb) {
 fn postgres_two_servers_decide_once_while_votes_race_the_window() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let Some(db) = rt.block_on(TestDb::postgres()) else {
-        eprintln!("skipped: {} is not set", common::POSTGRES_ENV);
+        common::skip(&format!("{} is not set", common::POSTGRES_ENV));
         return;
     };
     two_servers_one_decision(&rt, &db);

@@ -69,6 +69,29 @@ const TABLE: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/jobs", Roles(&[Admin, Maintainer])),
     ("GET", "/api/v1/jobs/{id}", Roles(&[Admin, Maintainer])),
     ("POST", "/api/v1/webhooks/github", Signature),
+    // Governance (issue 10): admins register voters, maintainers open and
+    // withdraw proposals, voters vote and rotate their keys; reads follow
+    // read_access.
+    ("GET", "/api/v1/voters", Read),
+    ("POST", "/api/v1/voters", Roles(&[Admin])),
+    ("GET", "/api/v1/voters/{voter}", Read),
+    ("POST", "/api/v1/voters/{voter}/rotations", Roles(&[Admin, Voter])),
+    ("GET", "/api/v1/proposals", Read),
+    ("POST", "/api/v1/proposals", Roles(&[Admin, Maintainer])),
+    ("GET", "/api/v1/proposals/{id}", Read),
+    ("POST", "/api/v1/proposals/{id}/votes", Roles(&[Admin, Voter])),
+    ("POST", "/api/v1/proposals/{id}/withdraw", Roles(&[Admin, Maintainer])),
+    ("GET", "/api/v1/governance/exceptions", Read),
+    // Contributor credit (issue 11): the leaderboard and grants are reads;
+    // awards, corrections, redemptions and verification are a maintainer's.
+    ("GET", "/api/v1/credit/leaderboard", Read),
+    ("GET", "/api/v1/credit/categories", Read),
+    ("GET", "/api/v1/credit/contributors/{who}", Read),
+    ("GET", "/api/v1/credit/redemptions/{id}/grant", Read),
+    ("POST", "/api/v1/credit/awards", Roles(&[Admin, Maintainer])),
+    ("POST", "/api/v1/credit/corrections", Roles(&[Admin, Maintainer])),
+    ("POST", "/api/v1/credit/redemptions", Roles(&[Admin, Maintainer])),
+    ("GET", "/api/v1/credit/verify", Roles(&[Admin, Maintainer])),
     // Dashboard
     ("GET", "/", Read),
     ("GET", "/ledger", Read),
@@ -82,7 +105,9 @@ const TABLE: &[(&str, &str, Who)] = &[
     ("POST", "/logout", SignIn),
     ("GET", "/artifacts", Read),
     ("GET", "/proposals", Read),
+    ("GET", "/proposals/{id}", Read),
     ("GET", "/leaderboard", Read),
+    ("GET", "/leaderboard/contributors/{who}", Read),
 ];
 
 /// Routes served outside the declared tables (health, metrics, static
