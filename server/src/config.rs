@@ -94,6 +94,8 @@ pub struct Layer {
     pub jobs: Option<JobsConfig>,
     /// `[[registries]]`: OCI registry credentials and transport (file only).
     pub registries: Option<Vec<RegistryFile>>,
+    /// `[artifacts]`: server-side artifact checks (file only).
+    pub artifacts: Option<ArtifactsFile>,
 }
 
 /// A repository as written in `steward.toml`.
@@ -505,6 +507,8 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// OCI registries' credentials (`[[registries]]` in the file).
     pub registries: Vec<RegistryAuth>,
+    /// Server-side artifact checks (`[artifacts]` in the file).
+    pub artifacts: ArtifactsConfig,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
     /// Things that work but should be fixed (files others can read), one
@@ -619,7 +623,8 @@ fn file_holds_secrets(file: &Layer) -> bool {
         .flatten()
         .any(|r| r.webhook_secret.is_some() || r.token.is_some() || r.password.is_some());
     let database_password = file.database_url.as_deref().is_some_and(|url| redact_url(url) != url);
-    repository_secret || database_password
+    let notification_secret = file.artifacts.as_ref().is_some_and(|a| a.notification_secret.is_some());
+    repository_secret || database_password || notification_secret
 }
 
 /// A warning when `path` can be read (or, for a directory, entered) by
@@ -859,6 +864,8 @@ impl Config {
         }
         let registry_list = flags.registries.as_ref().or(file.registries.as_ref());
         let registries = validate_registries(registry_list.map(Vec::as_slice).unwrap_or_default(), &file_name, env)?;
+        let artifacts_file = flags.artifacts.clone().or_else(|| file.artifacts.clone()).unwrap_or_default();
+        let artifacts = validate_artifacts(&artifacts_file, &file_name, env)?;
 
         Ok(Config {
             listen,
@@ -879,6 +886,7 @@ impl Config {
             repositories,
             jobs,
             registries,
+            artifacts,
             file: file_path,
             warnings,
         })
@@ -1312,4 +1320,89 @@ mod host_tests {
             assert!(!is_registry_host(bad), "{bad}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// `[artifacts]` in `steward.toml`: server-side OCI artifact checks (the API,
+// registry notifications): trusted keys, the notification secret, timeouts.
+
+/// `[artifacts]` as written in `steward.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactsFile {
+    /// The trusted signing keys: a TOML file of `[[keys]]` (as for
+    /// `steward artifact check --trusted-keys`), relative to the working directory.
+    pub trusted_keys: Option<PathBuf>,
+    /// The shared secret a registry's notifications carry (or `notification_secret_env`).
+    pub notification_secret: Option<String>,
+    pub notification_secret_env: Option<String>,
+    /// The header that carries it (default `Authorization`; the value is
+    /// the secret, or `Bearer <secret>`).
+    pub notification_header: Option<String>,
+    /// Seconds to wait for each registry request (default 30).
+    pub timeout_secs: Option<u64>,
+}
+
+/// Validated `[artifacts]`.
+#[derive(Debug, Clone)]
+pub struct ArtifactsConfig {
+    pub trusted_keys: Option<PathBuf>,
+    /// Without it the notification endpoint refuses every request.
+    pub notification_secret: Option<Secret>,
+    /// Lowercase header name.
+    pub notification_header: String,
+    pub timeout: Duration,
+}
+
+impl Default for ArtifactsConfig {
+    fn default() -> Self {
+        ArtifactsConfig {
+            trusted_keys: None,
+            notification_secret: None,
+            notification_header: "authorization".into(),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Validates `[artifacts]`; errors name the field.
+pub fn validate_artifacts(
+    a: &ArtifactsFile,
+    path: &Path,
+    env: EnvLookup<'_>,
+) -> Result<ArtifactsConfig, ConfigError> {
+    let err = |message: String| ConfigError::File { path: path.to_path_buf(), message: format!("artifacts.{message}") };
+    let secret = match (&a.notification_secret, &a.notification_secret_env) {
+        (Some(_), Some(_)) => {
+            return Err(err("notification_secret: give `notification_secret` or `notification_secret_env`, not both".into()));
+        }
+        (Some(v), None) => Some(Secret::new(v.clone())),
+        (None, Some(name)) => match env(name).filter(|v| !v.is_empty()) {
+            Some(v) => Some(Secret::new(v)),
+            None => return Err(err(format!("notification_secret_env: names {name}, which is not set"))),
+        },
+        (None, None) => None,
+    };
+    if secret.as_ref().is_some_and(|s| s.expose().len() < 16) {
+        return Err(err("notification_secret: shorter than 16 characters".into()));
+    }
+    let header = a.notification_header.clone().unwrap_or_else(|| "Authorization".into());
+    if header.is_empty() || !header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(err(format!("notification_header: {header:?} is not a header name (letters, digits, - and _)")));
+    }
+    if let Some(p) = &a.trusted_keys
+        && !p.is_file()
+    {
+        return Err(err(format!("trusted_keys: {} is not a file", p.display())));
+    }
+    let timeout = a.timeout_secs.unwrap_or(30);
+    if !(1..=600).contains(&timeout) {
+        return Err(err(format!("timeout_secs: {timeout} is out of range (1 to 600)")));
+    }
+    Ok(ArtifactsConfig {
+        trusted_keys: a.trusted_keys.clone(),
+        notification_secret: secret,
+        notification_header: header.to_ascii_lowercase(),
+        timeout: Duration::from_secs(timeout),
+    })
 }

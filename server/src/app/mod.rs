@@ -17,6 +17,8 @@
 //! `keys` → `store`, `config`, `auth`. Nothing here imports `http`, `jobs`,
 //! `cli` or `runtime`; `.ci/run` checks it.
 
+pub mod artifact_events;
+pub mod artifacts;
 pub mod events;
 pub mod jobs;
 pub mod metrics;

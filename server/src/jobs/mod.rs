@@ -8,10 +8,13 @@
 //!   the scan, queue its `report`.
 //! - `report` ([`gate`]): record the scan in the ledger, post the commit
 //!   status and optionally the pull request comment.
+//! - `artifact` ([`artifact`]): check an OCI artifact a registry
+//!   notification named, store the check, record it in the ledger.
 //!
 //! Calls the application layer (`crate::app`) and the forge client; never
 //! the server's HTTP layer.
 
+pub mod artifact;
 pub mod gate;
 mod outcome;
 
@@ -82,6 +85,11 @@ pub fn spawn_sweeper(state: AppState, mut stop: watch::Receiver<bool>) -> tokio:
                 Ok(n) => tracing::info!(jobs = n, "re-queued report jobs for scans missing their ledger entry"),
                 Err(e) => tracing::warn!(error = %e, "cannot look for unrecorded scans"),
             }
+            match crate::app::artifacts::record_unrecorded(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(checks = n, "recorded artifact checks missing their ledger entry"),
+                Err(e) => tracing::warn!(error = %e, "cannot look for unrecorded artifact checks"),
+            }
             let _ = tokio::time::timeout(SWEEP_INTERVAL, stop.changed()).await;
         }
     })
@@ -97,6 +105,7 @@ async fn run_in_span(state: &AppState, worker: &str, job: Job) {
     let outcome = match job.kind {
         JobKind::Gate => gate::run_gate(state, worker, &job).await,
         JobKind::Report => gate::run_report(state, worker, &job).await,
+        JobKind::Artifact => artifact::run_artifact(state, worker, &job).await,
     };
     match outcome {
         Outcome::Done => tracing::info!("job done"),

@@ -20,6 +20,7 @@
 use crate::config::DatabaseUrl;
 use serde::Serialize;
 
+mod artifacts;
 mod error;
 mod jobs;
 mod ledger;
@@ -31,6 +32,7 @@ mod scans;
 mod sqlite;
 mod tokens;
 
+pub use artifacts::{ArtifactCheck, ArtifactFilter, ArtifactSource, NewArtifactCheck, SeenSignature};
 pub use error::StoreError;
 pub use ledger::{LedgerCheckpointRow, LedgerEntryRow, LedgerHead, LockedHead, NewLedgerEntry, PreparedAppend};
 pub use policies::{NewPolicyRevision, PolicyRevision};

@@ -17,15 +17,18 @@ pub enum JobKind {
     Gate,
     /// Record a stored scan in the ledger and report it to the forge.
     Report,
+    /// Check an OCI artifact a registry notification named, store and record it.
+    Artifact,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 2] = [JobKind::Gate, JobKind::Report];
+    pub const ALL: [JobKind; 3] = [JobKind::Gate, JobKind::Report, JobKind::Artifact];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Gate => "gate",
             JobKind::Report => "report",
+            JobKind::Artifact => "artifact",
         }
     }
 

@@ -5,6 +5,7 @@
 //! and [`read_body`], whose rejections are [`ApiError`]s, so every malformed
 //! request is answered in the API's JSON error shape.
 
+mod artifacts;
 mod extract;
 mod ledger;
 mod policies;
@@ -42,6 +43,11 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Method::GET, "/api/v1/jobs", Access::Roles(&[Role::Maintainer]), scans::jobs)
         .add(Method::GET, "/api/v1/jobs/{id}", Access::Roles(&[Role::Maintainer]), scans::job)
         .add(Method::POST, "/api/v1/webhooks/github", Access::Signature, webhooks::github)
+        // OCI artifact checks and the registry's notification webhook (issue 13).
+        .add(Method::POST, "/api/v1/artifacts/check", Access::Roles(&[Role::Ci]), artifacts::check)
+        .add(Method::GET, "/api/v1/artifacts", Access::Read, artifacts::list)
+        .add(Method::GET, "/api/v1/artifacts/{id}", Access::Read, artifacts::get)
+        .add(Method::POST, "/api/v1/registry/notifications", Access::Signature, artifacts::notifications)
 }
 
 /// `GET /api/v1/status`: version, database backend and migration state.
