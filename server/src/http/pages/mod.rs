@@ -7,6 +7,7 @@
 //! Templates hold no inline script or style (the Content-Security-Policy
 //! forbids both); charts are SVG shapes sized by attributes.
 
+mod artifacts;
 mod ledger;
 mod login;
 mod policies;
@@ -24,6 +25,7 @@ pub(super) fn routes(r: Routes) -> Routes {
     r = ledger::routes(r);
     r = scans::routes(r);
     r = policies::routes(r);
+    r = artifacts::routes(r);
     r = login::routes(r);
     for item in NAV.iter().filter(|i| !i.available) {
         r = r.add(Method::GET, item.href, Access::Read, move || unavailable(item));

@@ -1,0 +1,358 @@
+//! Artifact checks on the server (issue 13, phase 2) against a real
+//! docker-registry (CNCF distribution 2.8.2), images pushed with skopeo:
+//!
+//! - a registry configured to notify Steward: a push is checked by itself
+//!   (the check appears with its verdict, in the store and the ledger),
+//!   and a replayed notification queues nothing new: one check;
+//! - `POST /api/v1/artifacts/check`: exit-code-like verdicts, stored and
+//!   recorded; signatures judged at the time Steward first saw them (an
+//!   expired key denies a new signature while an old release signed in its
+//!   window stays allowed); nothing stored when the registry is down or a
+//!   blob's digest does not match;
+//! - the notification endpoint refuses what does not carry the secret.
+//!
+//! On SQLite always, and on PostgreSQL when `STEWARD_TEST_POSTGRES_URL` is set.
+
+mod common;
+mod oci_support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::TestDb;
+use http_body_util::BodyExt as _;
+use oci_support::{Desc, Registry, TestKey, payload, spdx};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use steward::app::AppState;
+use steward::auth::Role;
+use steward::config::{ArtifactsFile, JobsConfig};
+use steward::store::{ArtifactFilter, JobKind};
+use tower::ServiceExt as _;
+
+const REPO: &str = "steward/demo";
+const SECRET: &str = "registry-notify-secret-0123456789";
+
+/// A test's server: state, router, workers, served on a loopback port.
+struct Server {
+    rt: tokio::runtime::Handle,
+    state: AppState,
+    app: axum::Router,
+    url: String,
+    ci_token: String,
+    _stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Server {
+    fn request(&self, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: Vec<u8>) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path).header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Body::from(body)).unwrap();
+        self.rt.block_on(async {
+            let response = self.app.clone().oneshot(req).await.unwrap();
+            let status = response.status();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        })
+    }
+
+    fn check(&self, reference: &str) -> (StatusCode, Value) {
+        let body = serde_json::to_vec(&json!({ "reference": reference })).unwrap();
+        self.request("POST", "/api/v1/artifacts/check", Some(&self.ci_token), &[], body)
+    }
+
+    fn checks(&self) -> Vec<steward::store::ArtifactCheck> {
+        self.rt.block_on(self.state.store.list_artifact_checks(&ArtifactFilter { limit: 500, ..Default::default() })).unwrap()
+    }
+}
+
+/// Starts the app on `db` with `[artifacts]` (the notification secret, the
+/// trusted keys in `keys`) and fast workers, served on a loopback port.
+fn server(rt: &tokio::runtime::Runtime, db: &TestDb, keys: &std::path::Path) -> Server {
+    let config = db.config_with(|l| {
+        l.artifacts = Some(ArtifactsFile {
+            trusted_keys: Some(keys.to_path_buf()),
+            notification_secret: Some(SECRET.into()),
+            timeout_secs: Some(10),
+            ..Default::default()
+        });
+        l.body_limit = Some(steward::config::ByteSize::Bytes(1 << 20));
+        l.jobs = Some(JobsConfig { workers: 2, lease_seconds: 30, max_attempts: 3, poll_millis: 50, backoff_seconds: 1 });
+    });
+    let (state, app, url, stop) = rt.block_on(async {
+        let state = db.state_with(config).await;
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        steward::jobs::spawn_workers(state.clone(), stop_rx);
+        let app = steward::http::router(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let served = app.clone();
+        tokio::spawn(async move { axum::serve(listener, served).await });
+        (state, app, url, stop)
+    });
+    let ci_token =
+        rt.block_on(steward::app::tokens::issue_token(&state.store, "ci", Role::Ci)).unwrap().secret;
+    Server { rt: rt.handle().clone(), state, app, url, ci_token, _stop: stop }
+}
+
+/// A keys file trusting `key` as `release` in `[not_before, not_after)`.
+fn keys_file(dir: &std::path::Path, key: &TestKey, not_before: &str, not_after: Option<&str>) -> std::path::PathBuf {
+    let end = not_after.map(|t| format!("not_after = \"{t}\"\n")).unwrap_or_default();
+    let text = format!(
+        "[[keys]]\nid = \"release\"\nowner = \"release-team\"\nnot_before = \"{not_before}\"\n{end}public_key = \"\"\"\n{}\"\"\"\n",
+        key.public().to_pem()
+    );
+    let path = dir.join("keys.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Pushes `tag` (one dependency under `license`), its SBOM and, with
+/// `key`, a signature by it (as a referrer).
+fn publish(reg: &Registry, tag: &str, license: &str, key: Option<&TestKey>) -> Desc {
+    let image = reg.push_image(REPO, tag, tag);
+    reg.attach_sbom(REPO, &image, "application/spdx+json", &spdx("demo-app", &[("left-pad", "1.3.0", license)]));
+    if let Some(key) = key {
+        let p = payload(&format!("{}/{REPO}", reg.host), &image.digest);
+        reg.attach_signature(REPO, &image, &p, &key.sign(&p), false);
+    }
+    image
+}
+
+fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn rules(v: &Value) -> Vec<String> {
+    v["ledger_entry"]["payload"]["rules"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+fn on_both(test: fn(&tokio::runtime::Runtime, &TestDb)) {
+    let rt = runtime();
+    let db = rt.block_on(TestDb::sqlite());
+    test(&rt, &db);
+    rt.block_on(db.cleanup());
+    match rt.block_on(TestDb::postgres()) {
+        Some(db) => {
+            test(&rt, &db);
+            rt.block_on(db.cleanup());
+        }
+        None => eprintln!("skipped on PostgreSQL: {} is not set", common::POSTGRES_ENV),
+    }
+}
+
+#[test]
+fn a_push_is_checked_by_itself_and_a_replay_is_one_check() {
+    on_both(push_is_checked_by_itself);
+}
+
+fn push_is_checked_by_itself(rt: &tokio::runtime::Runtime, db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = TestKey::p256(21);
+    let keys = keys_file(dir.path(), &key, "2020-01-01T00:00:00Z", None);
+    let s = server(rt, db, &keys);
+    let Some(reg) = Registry::notifying(&format!("{}/api/v1/registry/notifications", s.url), &format!("Bearer {SECRET}"))
+    else {
+        return;
+    };
+    let image = publish(&reg, "v1.0.0", "MIT", Some(&key));
+    let digest = image.digest.to_string();
+
+    // No one asked: the registry's notifications queue the checks, and the
+    // last one (after the signature's referrers index) allows.
+    let check = wait_for("an allowed check of the pushed image", || {
+        s.checks().into_iter().find(|c| c.digest == digest && c.verdict.as_str() == "allow")
+    });
+    assert_eq!(check.source, steward::store::ArtifactSource::Notification);
+    assert_eq!(check.repository, format!("{}/{REPO}", reg.host));
+    // The tag push's own check names the tag (a re-check queued by a
+    // referrer push names the digest, and the tag once a check stored it).
+    assert!(s.checks().iter().any(|c| c.digest == digest && c.tag.as_deref() == Some("v1.0.0")));
+    let index = wait_for("the check's ledger entry", || {
+        s.rt.block_on(s.state.store.artifact_check(check.id)).unwrap().and_then(|c| c.ledger_index)
+    });
+    let entry = s.rt.block_on(s.state.store.ledger_entry(index as u64)).unwrap().unwrap();
+    assert_eq!(entry.kind, "artifact-verdict");
+
+    // The page lists it.
+    let (status, _) = s.request("GET", "/artifacts", None, &[], Vec::new());
+    assert_eq!(status, StatusCode::OK);
+
+    // A replay of the tag push (the registry retries, or someone resends
+    // the body): nothing new is queued, so one check.
+    let jobs_before = s.rt.block_on(s.state.store.list_jobs(500)).unwrap();
+    let tag_jobs = |jobs: &[steward::store::Job]| {
+        jobs.iter().filter(|j| j.kind == JobKind::Artifact && j.payload["tag"] == "v1.0.0").count()
+    };
+    assert_eq!(tag_jobs(&jobs_before), 1, "the tag push queued one job");
+    let envelope = json!({"events": [{
+        "id": "replayed-event", "action": "push",
+        "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": image.size, "digest": digest,
+                   "repository": REPO, "url": format!("http://{}/v2/{REPO}/manifests/{digest}", reg.host), "tag": "v1.0.0"},
+        "request": {"host": reg.host, "method": "PUT"}
+    }]});
+    for _ in 0..3 {
+        let (status, v) = s.request(
+            "POST",
+            "/api/v1/registry/notifications",
+            None,
+            &[("authorization", &format!("Bearer {SECRET}"))],
+            serde_json::to_vec(&envelope).unwrap(),
+        );
+        assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+        assert_eq!(v["queued"], json!([]), "{v}");
+        assert_eq!(v["duplicate"].as_array().unwrap().len(), 1, "{v}");
+    }
+    let jobs_after = s.rt.block_on(s.state.store.list_jobs(500)).unwrap();
+    assert_eq!(tag_jobs(&jobs_after), 1);
+    let tag_job = jobs_after.iter().find(|j| j.kind == JobKind::Artifact && j.payload["tag"] == "v1.0.0").unwrap();
+    let of_job = s.checks().into_iter().filter(|c| c.job_id == Some(tag_job.id)).count();
+    assert!(of_job <= 1, "one job, at most one check");
+}
+
+#[test]
+fn the_api_records_verdicts_and_records_nothing_it_could_not_decide() {
+    on_both(api_checks);
+}
+
+fn api_checks(rt: &tokio::runtime::Runtime, db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = TestKey::p256(22);
+    // The key's window ended in 2026-07: signatures first seen after that do not count.
+    let keys = keys_file(dir.path(), &key, "2026-01-01T00:00:00Z", Some("2026-07-01T00:00:00Z"));
+    let s = server(rt, db, &keys);
+    let Some(reg) = Registry::distribution() else { return };
+    let old = publish(&reg, "v1.0.0", "MIT", Some(&key));
+    let new = publish(&reg, "v1.1.0", "MIT", Some(&key));
+    let ssl = publish(&reg, "v1.2.0", "SSPL-1.0", Some(&key));
+    let bare = reg.push_image(REPO, "v0.9.0", "v0.9.0"); // no SBOM, no signature
+
+    // Steward saw v1.0.0's signature in March, inside the window (as if it
+    // had checked it then): the old release stays allowed.
+    let p = payload(&format!("{}/{REPO}", reg.host), &old.digest);
+    let sig_id = {
+        use sha2::Digest as _;
+        let payload_digest = steward::oci::Digest::sha256(p.as_bytes());
+        hex::encode(sha2::Sha256::digest(format!("{payload_digest}\n{}", key.sign(&p)).as_bytes()))
+    };
+    s.rt.block_on(async {
+        let seen = steward::store::SeenSignature {
+            id: sig_id.clone(),
+            repository: format!("{}/{REPO}", reg.host),
+            artifact_digest: old.digest.to_string(),
+        };
+        s.state.store.signatures_first_seen(&[seen]).await.unwrap();
+        let march = time::macros::datetime!(2026-03-01 00:00 UTC);
+        const SQL: &str = "UPDATE artifact_signatures SET first_seen = $1 WHERE signature_id = $2";
+        let n = match s.state.store.pool() {
+            steward::store::Pool::Sqlite(p) => sqlx::query(SQL).bind(march).bind(&sig_id).execute(p).await,
+            steward::store::Pool::Postgres(p) => sqlx::query(SQL).bind(march).bind(&sig_id).execute(p).await,
+        };
+        assert_eq!(n.unwrap().rows_affected(), 1);
+    });
+
+    let (status, v) = s.check(&reg.reference(&format!("{REPO}:v1.0.0")));
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!((v["verdict"].as_str(), v["exit_code"].as_u64()), (Some("allow"), Some(0)), "{v}");
+    assert!(v["check_id"].as_i64().is_some() && v["ledger_index"].as_u64().is_some(), "{v}");
+    assert_eq!(v["facts"]["signatures"][0]["first_seen"], "2026-03-01T00:00:00Z", "{v}");
+
+    // v1.1.0's signature is first seen now, after the key's window: deny.
+    let (status, v) = s.check(&reg.reference(&format!("{REPO}:v1.1.0")));
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!((v["verdict"].as_str(), v["exit_code"].as_u64()), (Some("deny"), Some(1)), "{v}");
+    assert_eq!(v["facts"]["signatures"][0]["problem"], "key-expired", "{v}");
+    assert!(rules(&v).contains(&"signature.required".to_string()), "{v}");
+    // Checked again later, the first-seen time has not moved.
+    let first = v["facts"]["signatures"][0]["first_seen"].clone();
+    let (_, again) = s.check(&reg.reference(&format!("{REPO}:v1.1.0")));
+    assert_eq!(again["facts"]["signatures"][0]["first_seen"], first);
+
+    // v1.2.0 relicensed left-pad to SSPL since v1.1.0: denied drift with its path.
+    let (_, v) = s.check(&reg.reference(&format!("{REPO}:v1.2.0")));
+    assert_eq!(v["verdict"], "deny", "{v}");
+    assert!(rules(&v).contains(&"drift.license".to_string()), "{v}");
+    assert_eq!(v["facts"]["drift"]["findings"][0]["new_license"], "SSPL-1.0", "{v}");
+    assert!(v["facts"]["drift"]["findings"][0]["path"].as_str().unwrap().contains("left-pad"), "{v}");
+    let _ = ssl;
+
+    // No SBOM: deny.
+    let (_, v) = s.check(&reg.reference(&format!("{REPO}@{}", bare.digest)));
+    assert!(rules(&v).contains(&"sbom.required".to_string()), "{v}");
+
+    let stored = s.checks();
+    assert_eq!(stored.len(), 5);
+    for c in &stored {
+        assert!(c.ledger_index.is_some(), "check {} is recorded", c.id);
+    }
+
+    // A blob whose bytes no longer match its digest: an error, nothing stored.
+    // Same length, one license changed on disk behind the registry's back.
+    let sbom = spdx("demo-app", &[("left-pad", "1.3.0", "MIT")]);
+    let tampered = sbom.replace("\"MIT\"", "\"BSD\"");
+    assert_eq!(tampered.len(), sbom.len());
+    std::fs::write(reg.blob_file(&steward::oci::Digest::sha256(sbom.as_bytes())), tampered).unwrap();
+    let _ = new;
+    let (status, v) = s.check(&reg.reference(&format!("{REPO}:v1.1.0")));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!((v["verdict"].as_str(), v["exit_code"].as_u64()), (Some("error"), Some(2)), "{v}");
+    assert_eq!(v["error"]["code"], "digest-mismatch", "{v}");
+    assert_eq!(s.checks().len(), 5, "nothing stored for a digest mismatch");
+
+    // The registry is down: an error, nothing stored.
+    let host = reg.host.clone();
+    drop(reg);
+    let (status, v) = s.check(&format!("oci://{host}/{REPO}:v1.0.0"));
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{v}");
+    assert_eq!((v["verdict"].as_str(), v["exit_code"].as_u64()), (Some("error"), Some(2)), "{v}");
+    assert_eq!(v["error"]["code"], "registry-unreachable", "{v}");
+    assert_eq!(s.checks().len(), 5, "nothing stored while the registry is down");
+
+    // A bad reference names the field.
+    let (status, v) = s.check("oci://127.0.0.1:1/UPPER:v1");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(v["error"]["message"].as_str().unwrap().starts_with("reference:"), "{v}");
+}
+
+#[test]
+fn the_notification_endpoint_refuses_without_the_secret_before_reading() {
+    let rt = runtime();
+    let db = rt.block_on(TestDb::sqlite());
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys_file(dir.path(), &TestKey::p256(23), "2020-01-01T00:00:00Z", None);
+    let s = server(&rt, &db, &keys);
+    let body = std::fs::read(oci_support::data("notifications/push-image-tag-v1.skopeo.json")).unwrap();
+    for (headers, what) in [
+        (vec![], "no header"),
+        (vec![("authorization", "Bearer wrong-secret-0123456789")], "a wrong secret"),
+        (vec![("authorization", SECRET.strip_suffix('9').unwrap())], "a prefix of the secret"),
+        (vec![("x-other", SECRET)], "the secret in another header"),
+    ] {
+        let (status, v) = s.request("POST", "/api/v1/registry/notifications", None, &headers, body.clone());
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {v}");
+    }
+    let (status, v) =
+        s.request("POST", "/api/v1/registry/notifications", None, &[("authorization", SECRET)], b"{\"events\": 3}".to_vec());
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // The plain secret and the bearer form are both accepted; one job per manifest push.
+    let (status, v) = s.request("POST", "/api/v1/registry/notifications", None, &[("authorization", SECRET)], body);
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(v["queued"].as_array().unwrap().len(), 1, "{v}");
+    drop(s);
+    rt.block_on(db.cleanup());
+}
