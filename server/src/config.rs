@@ -1366,15 +1366,13 @@ impl Default for ArtifactsConfig {
 }
 
 /// Validates `[artifacts]`; errors name the field.
-pub fn validate_artifacts(
-    a: &ArtifactsFile,
-    path: &Path,
-    env: EnvLookup<'_>,
-) -> Result<ArtifactsConfig, ConfigError> {
+pub fn validate_artifacts(a: &ArtifactsFile, path: &Path, env: EnvLookup<'_>) -> Result<ArtifactsConfig, ConfigError> {
     let err = |message: String| ConfigError::File { path: path.to_path_buf(), message: format!("artifacts.{message}") };
     let secret = match (&a.notification_secret, &a.notification_secret_env) {
         (Some(_), Some(_)) => {
-            return Err(err("notification_secret: give `notification_secret` or `notification_secret_env`, not both".into()));
+            return Err(err(
+                "notification_secret: give `notification_secret` or `notification_secret_env`, not both".into()
+            ));
         }
         (Some(v), None) => Some(Secret::new(v.clone())),
         (None, Some(name)) => match env(name).filter(|v| !v.is_empty()) {

@@ -114,8 +114,9 @@ pub struct CheckRequest {
 /// The trusted keys of `[artifacts] trusted_keys` (none without it).
 pub fn trusted_keys(state: &AppState) -> Result<TrustedKeys, ArtifactError> {
     match &state.config.artifacts.trusted_keys {
-        Some(path) => TrustedKeys::from_file(path)
-            .map_err(|e| ArtifactError::Config(format!("[artifacts] trusted_keys: {e}"))),
+        Some(path) => {
+            TrustedKeys::from_file(path).map_err(|e| ArtifactError::Config(format!("[artifacts] trusted_keys: {e}")))
+        }
         None => Ok(TrustedKeys::default()),
     }
 }
@@ -282,8 +283,9 @@ pub async fn record_stored_check(state: &AppState, check: &ArtifactCheck, actor:
     }
     let ledger = |message: String| ArtifactError::Ledger { check: check.id, message };
     let doc: Value = serde_json::from_str(&check.report).map_err(|e| ledger(format!("stored report: {e}")))?;
-    let verdict: steward_ledger::entry::ArtifactVerdict = serde_json::from_value(doc["ledger_entry"]["payload"].clone())
-        .map_err(|e| ledger(format!("stored ledger payload: {e}")))?;
+    let verdict: steward_ledger::entry::ArtifactVerdict =
+        serde_json::from_value(doc["ledger_entry"]["payload"].clone())
+            .map_err(|e| ledger(format!("stored ledger payload: {e}")))?;
     let payload = steward_ledger::entry::Payload::ArtifactVerdict(verdict);
     let receipt = state.ledger.record(&payload, actor).await.map_err(|e| ledger(e.to_string()))?;
     state.store.set_artifact_check_ledger_index(check.id, receipt.index as i64).await?;

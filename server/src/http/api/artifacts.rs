@@ -23,12 +23,12 @@ use crate::http::ApiError;
 use crate::oci::Reference;
 use crate::oci::check::Previous;
 use crate::store::{ArtifactCheck, ArtifactFilter, ArtifactSource, Enqueued};
+use axum::Extension;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -54,7 +54,7 @@ fn exit_code(v: Verdict) -> u8 {
 
 /// An artifact check that did not decide: the API's error shape plus the
 /// exit-code-like verdict.
-struct CheckFailed(StatusCode, &'static str, String);
+pub(super) struct CheckFailed(StatusCode, &'static str, String);
 
 impl IntoResponse for CheckFailed {
     fn into_response(self) -> Response {
@@ -225,10 +225,7 @@ pub(super) async fn notifications(
             Enqueued::Duplicate(id) => duplicate.push(id),
         }
     }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({"queued": queued, "duplicate": duplicate, "ignored": notification.ignored})),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(json!({"queued": queued, "duplicate": duplicate, "ignored": notification.ignored}))))
 }
 
 #[cfg(test)]

@@ -91,13 +91,8 @@ struct ArtifactsPage {
 async fn index(State(state): State<AppState>, PageQuery(f): PageQuery<Filters>) -> Result<Response, PageError> {
     let verdict = f.verdict.and_then(|v| v.parse::<Verdict>().ok());
     let repository = f.repository.filter(|r| !r.is_empty());
-    let filter = ArtifactFilter {
-        verdict,
-        repository: repository.clone(),
-        digest: None,
-        before: f.before,
-        limit: PAGE,
-    };
+    let filter =
+        ArtifactFilter { verdict, repository: repository.clone(), digest: None, before: f.before, limit: PAGE };
     let rows: Vec<Row> = state.store.list_artifact_checks(&filter).await?.iter().map(row).collect();
     let latest: Vec<Row> = state.store.latest_artifact_checks(200).await?.iter().map(row).collect();
     let mut query = String::new();
