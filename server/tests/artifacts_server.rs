@@ -199,9 +199,25 @@ fn push_is_checked_by_itself(rt: &tokio::runtime::Runtime, db: &TestDb) {
     let entry = s.rt.block_on(s.state.store.ledger_entry(index as u64)).unwrap().unwrap();
     assert_eq!(entry.kind, "artifact-verdict");
 
-    // The page lists it.
-    let (status, _) = s.request("GET", "/artifacts", None, &[], Vec::new());
-    assert_eq!(status, StatusCode::OK);
+    // The Artifacts page lists the repository with its newest check's
+    // verdict, once every queued check has run.
+    wait_for("every artifact job to finish", || {
+        let jobs = s.rt.block_on(s.state.store.list_jobs(500)).unwrap();
+        jobs.iter().all(|j| j.state == steward::store::JobState::Done).then_some(())
+    });
+    let newest = s.checks().into_iter().next().unwrap();
+    let page = s.rt.block_on(async {
+        let req = Request::builder().uri("/artifacts").body(Body::empty()).unwrap();
+        let response = s.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    });
+    let repository_row = page
+        .split("<tr>")
+        .find(|row| row.contains(&format!(">{}/{REPO}</a>", reg.host)))
+        .unwrap_or_else(|| panic!("the repository is listed:\n{page}"));
+    assert!(repository_row.contains(&format!("verdict-{}", newest.verdict)), "{repository_row}");
+    assert!(repository_row.contains(&format!("/artifacts/{}", newest.id)), "{repository_row}");
 
     // A replay of the tag push (the registry retries, or someone resends
     // the body): nothing new is queued, so one check.
