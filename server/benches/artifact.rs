@@ -6,12 +6,14 @@
 //!
 //! `STEWARD_BENCH_PACKAGES=N` sets the SBOM size (default 200).
 //! Prints min / median / p90 / max wall time over the runs for
-//! (1) the library path the server will take: `oci::collect` (every HTTP
-//! request, digest check and parse) then `oci::assess` (scanner, license
-//! policy on the SBOM and on the drift, signatures, artifact policy) with
-//! the policy already compiled; and (2) `steward artifact check` end to
-//! end (process start, policy compilation and its tests). Target: (1)
-//! ≤ 200 ms. Needs docker-registry and skopeo.
+//! (1) the library path: `oci::collect` (every HTTP request, digest check
+//! and parse) then `oci::assess` (scanner, license policy on the SBOM and
+//! on the drift, signatures, artifact policy) with the policy already
+//! compiled; (2) the server's path, `app::artifacts::check_artifact` on
+//! SQLite (also first-seen times, storing the check and its ledger entry);
+//! and (3) `steward artifact check` end to end (process start, policy
+//! compilation and its tests). Target: (1) and (2) ≤ 200 ms. Needs
+//! docker-registry and skopeo.
 
 #[path = "../tests/oci_support/mod.rs"]
 mod oci_support;
@@ -133,6 +135,50 @@ fn main() {
     stats("  of which: license policy on the drift", drift_t);
     stats("  of which: artifact policy", policy_t);
     stats("  (the findings handed to regorus, trivial rule)", convert_t);
+
+    // (3) The server's path: `app::artifacts::check_artifact` on SQLite —
+    // collect, first-seen times, assess on a blocking thread, store the
+    // check, append its ledger entry (one fsync'd transaction each).
+    let server_dir = tempfile::tempdir().unwrap();
+    let keys_file = server_dir.path().join("keys.toml");
+    std::fs::write(
+        &keys_file,
+        format!(
+            "[[keys]]\nid = \"bench\"\nowner = \"bench\"\nnot_before = \"2020-01-01T00:00:00Z\"\npublic_key = \"\"\"\n{}\"\"\"\n",
+            key.public().to_pem()
+        ),
+    )
+    .unwrap();
+    let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let server_t = server_rt.block_on(async {
+        let layer = steward::config::Layer {
+            data_dir: Some(server_dir.path().join("data")),
+            database_url: Some(format!("sqlite://{}", server_dir.path().join("bench.db").display())),
+            policies: Some("embedded".into()),
+            artifacts: Some(steward::config::ArtifactsFile { trusted_keys: Some(keys_file.clone()), ..Default::default() }),
+            ..Default::default()
+        };
+        let config = steward::config::Config::load(None, &layer, &|_| None).unwrap();
+        let store = steward::store::Store::open(&config.database_url.value).await.unwrap();
+        let state = steward::app::AppState::build(store, config, ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]))
+            .await
+            .unwrap();
+        let mut times = Vec::new();
+        for _ in 0..RUNS {
+            let request = steward::app::artifacts::CheckRequest {
+                reference: reference.clone(),
+                previous: Previous::Auto,
+                source: steward::store::ArtifactSource::Api,
+                job_id: None,
+            };
+            let start = Instant::now();
+            let checked = steward::app::artifacts::check_artifact(&state, request, "bench").await.unwrap();
+            times.push(start.elapsed());
+            assert_eq!(checked.verdict, steward_policy::Verdict::Allow);
+        }
+        times
+    });
+    stats("full check, server (+ first seen, store, ledger)", server_t);
 
     let dir = tempfile::tempdir().unwrap();
     let mut cli = Vec::new();

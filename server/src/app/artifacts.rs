@@ -17,6 +17,7 @@ use crate::store::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
 use steward_policy::Verdict;
 
 /// Why an artifact could not be checked. Nothing was stored as a verdict.
@@ -121,10 +122,25 @@ pub fn trusted_keys(state: &AppState) -> Result<TrustedKeys, ArtifactError> {
     }
 }
 
-/// The registry client of this server's `[[registries]]`.
-pub fn registry_client(state: &AppState) -> Result<RegistryClient, ArtifactError> {
-    RegistryClient::new(state.config.registries.clone(), Limits::default(), state.config.artifacts.timeout)
-        .map_err(|e| ArtifactError::Config(format!("cannot build the registry client: {e}")))
+/// The registry client of this server's `[[registries]]`, built once per
+/// configuration and shared: building one loads the system's TLS roots,
+/// and a shared one keeps its connections and bearer tokens warm.
+pub fn registry_client(state: &AppState) -> Result<Arc<RegistryClient>, ArtifactError> {
+    type Cached = Option<(Arc<crate::config::Config>, Arc<RegistryClient>)>;
+    static CLIENT: Mutex<Cached> = Mutex::new(None);
+    let mut cached = CLIENT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((config, client)) = cached.as_ref()
+        && Arc::ptr_eq(config, &state.config)
+    {
+        return Ok(client.clone());
+    }
+    let client = RegistryClient::new(state.config.registries.clone(), Limits::default(), state.config.artifacts.timeout)
+        .map_err(|e| ArtifactError::Config(format!("cannot build the registry client: {e}")))?;
+    let client = Arc::new(client);
+    // The configuration is kept alive with its client, so a pointer match
+    // always means this very configuration.
+    *cached = Some((state.config.clone(), client.clone()));
+    Ok(client)
 }
 
 /// Checks one artifact: collect, first-seen times, assess, store, ledger.
