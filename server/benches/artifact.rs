@@ -155,7 +155,10 @@ fn main() {
             data_dir: Some(server_dir.path().join("data")),
             database_url: Some(format!("sqlite://{}", server_dir.path().join("bench.db").display())),
             policies: Some("embedded".into()),
-            artifacts: Some(steward::config::ArtifactsFile { trusted_keys: Some(keys_file.clone()), ..Default::default() }),
+            artifacts: Some(steward::config::ArtifactsFile {
+                trusted_keys: Some(keys_file.clone()),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         let config = steward::config::Config::load(None, &layer, &|_| None).unwrap();

@@ -64,9 +64,8 @@ fn artifacts_list_and_check_page_show_what_was_judged() {
         let p = payload(&format!("{}/{REPO}", reg.host), &image.digest);
         reg.attach_signature(REPO, &image, &p, &key.sign(&p), false);
     }
-    let config = db.config_with(|l| {
-        l.artifacts = Some(ArtifactsFile { trusted_keys: Some(keys.clone()), ..Default::default() })
-    });
+    let config = db
+        .config_with(|l| l.artifacts = Some(ArtifactsFile { trusted_keys: Some(keys.clone()), ..Default::default() }));
     let (app, ids) = rt.block_on(async {
         let state = db.state_with(config).await;
         let mut ids = Vec::new();

@@ -391,3 +391,70 @@ fn the_notification_endpoint_refuses_without_the_secret_before_reading() {
     drop(s);
     rt.block_on(db.cleanup());
 }
+
+#[test]
+fn artifact_check_record_stores_the_check_and_its_ledger_entry() {
+    let Some(reg) = Registry::distribution() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let key = TestKey::p256(24);
+    keys_file(dir.path(), &key, "2020-01-01T00:00:00Z", None);
+    publish(&reg, "v1.0.0", "MIT", Some(&key));
+    let reference = reg.reference(&format!("{REPO}:v1.0.0"));
+    let steward = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_steward"))
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = steward(&[
+        "artifact",
+        "check",
+        &reference,
+        "--trusted-keys",
+        "keys.toml",
+        "--record",
+        "--data-dir",
+        "data",
+        "--format",
+        "markdown",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Steward artifact check: **allow**"));
+    assert!(stderr.contains("recorded artifact check 1 at ledger index"), "{stderr}");
+
+    // In the data directory's database, with its ledger entry; the
+    // signature's first-seen time is stored.
+    let rt = runtime();
+    rt.block_on(async {
+        let url =
+            steward::config::DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("data/steward.db").display()))
+                .unwrap();
+        let store = steward::store::Store::open(&url).await.unwrap();
+        let checks = store.list_artifact_checks(&ArtifactFilter { limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].source, steward::store::ArtifactSource::Cli);
+        let index = checks[0].ledger_index.expect("recorded");
+        assert_eq!(store.ledger_entry(index as u64).await.unwrap().unwrap().kind, "artifact-verdict");
+        store.close().await;
+    });
+
+    // The database decides first-seen times and the evaluation time.
+    let out = steward(&[
+        "artifact",
+        "check",
+        &reference,
+        "--record",
+        "--data-dir",
+        "data",
+        "--first-seen",
+        "2026-01-01T00:00:00Z",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("error: --record takes first-seen times from the database")
+    );
+}

@@ -134,8 +134,9 @@ pub fn registry_client(state: &AppState) -> Result<Arc<RegistryClient>, Artifact
     {
         return Ok(client.clone());
     }
-    let client = RegistryClient::new(state.config.registries.clone(), Limits::default(), state.config.artifacts.timeout)
-        .map_err(|e| ArtifactError::Config(format!("cannot build the registry client: {e}")))?;
+    let client =
+        RegistryClient::new(state.config.registries.clone(), Limits::default(), state.config.artifacts.timeout)
+            .map_err(|e| ArtifactError::Config(format!("cannot build the registry client: {e}")))?;
     let client = Arc::new(client);
     // The configuration is kept alive with its client, so a pointer match
     // always means this very configuration.
