@@ -331,6 +331,24 @@ fn api_checks(rt: &tokio::runtime::Runtime, db: &TestDb) {
         assert!(c.ledger_index.is_some(), "check {} is recorded", c.id);
     }
 
+    // The configured key was recorded in the ledger once, however many checks.
+    let kinds = |s: &Server| -> Vec<String> {
+        let rt = s.rt.clone();
+        rt.block_on(s.state.store.ledger_entries(0, 1000)).unwrap().into_iter().map(|e| e.kind).collect()
+    };
+    assert_eq!(kinds(&s).iter().filter(|k| *k == "trusted-key-added").count(), 1);
+    // The operator ends the key's window in February: a retirement in the
+    // ledger, and v1.0.0's March signature no longer counts.
+    keys_file(dir.path(), &key, "2026-01-01T00:00:00Z", Some("2026-02-01T00:00:00Z"));
+    let (_, v) = s.check(&reg.reference(&format!("{REPO}:v1.0.0")));
+    assert_eq!(v["verdict"], "deny", "{v}");
+    assert_eq!(v["facts"]["signatures"][0]["problem"], "key-expired", "{v}");
+    assert_eq!(kinds(&s).iter().filter(|k| *k == "trusted-key-retired").count(), 1);
+    keys_file(dir.path(), &key, "2026-01-01T00:00:00Z", Some("2026-07-01T00:00:00Z"));
+    let (_, v) = s.check(&reg.reference(&format!("{REPO}:v1.0.0")));
+    assert_eq!(v["verdict"], "deny", "a later end in the file does not undo a retirement in the ledger: {v}");
+    assert_eq!(kinds(&s).iter().filter(|k| k.starts_with("trusted-key")).count(), 2);
+
     // A blob whose bytes no longer match its digest: an error, nothing stored.
     // Same length, one license changed on disk behind the registry's back.
     let sbom = spdx("demo-app", &[("left-pad", "1.3.0", "MIT")]);
@@ -342,7 +360,7 @@ fn api_checks(rt: &tokio::runtime::Runtime, db: &TestDb) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!((v["verdict"].as_str(), v["exit_code"].as_u64()), (Some("error"), Some(2)), "{v}");
     assert_eq!(v["error"]["code"], "digest-mismatch", "{v}");
-    assert_eq!(s.checks().len(), 5, "nothing stored for a digest mismatch");
+    assert_eq!(s.checks().len(), 7, "nothing stored for a digest mismatch");
 
     // The registry is down: an error, nothing stored.
     let host = reg.host.clone();
@@ -351,7 +369,7 @@ fn api_checks(rt: &tokio::runtime::Runtime, db: &TestDb) {
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{v}");
     assert_eq!((v["verdict"].as_str(), v["exit_code"].as_u64()), (Some("error"), Some(2)), "{v}");
     assert_eq!(v["error"]["code"], "registry-unreachable", "{v}");
-    assert_eq!(s.checks().len(), 5, "nothing stored while the registry is down");
+    assert_eq!(s.checks().len(), 7, "nothing stored while the registry is down");
 
     // A bad reference names the field.
     let (status, v) = s.check("oci://127.0.0.1:1/UPPER:v1");

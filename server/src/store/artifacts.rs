@@ -336,6 +336,15 @@ impl Store {
         })
     }
 
+    /// The canonical bodies of the ledger's `trusted-key-added`,
+    /// `trusted-key-retired` and `trusted-key-rotated` entries, in index order.
+    pub async fn trusted_key_entries(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        const SQL: &str = "SELECT body FROM ledger_entries \
+             WHERE kind IN ('trusted-key-added', 'trusted-key-retired', 'trusted-key-rotated') ORDER BY idx";
+        let rows: Vec<Vec<u8>> = on_pool!(self.pool(), p => sqlx::query_scalar(SQL).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
     /// Repositories that have checks, for the dashboard's filter.
     pub async fn checked_artifact_repositories(&self) -> Result<Vec<String>, StoreError> {
         const SQL: &str = "SELECT DISTINCT repository FROM artifact_checks ORDER BY repository LIMIT 1000";
