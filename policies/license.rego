@@ -87,8 +87,21 @@ license_decision(f) := {
 	"message": license_message(f, chosen),
 } if {
 	f.new_license.expression
-	chosen := best_choice(f.new_license.facts)
+	chosen := choice_by_facts[facts_key(f)]
 }
+
+# The best choice depends only on the license facts, and an SBOM repeats a
+# handful of license states across hundreds of packages: each distinct
+# state is judged once per evaluation (a rule is evaluated once per input;
+# a function is evaluated at every call).
+facts_key(f) := json.marshal(f.new_license.facts)
+
+distinct_facts := {facts_key(f): f.new_license.facts |
+	some f in input.drift.findings
+	f.new_license.expression
+}
+
+choice_by_facts[k] := best_choice(x) if some k, x in distinct_facts
 
 unknown_verdict := object.get(data.licenses, "unknown", "review")
 
