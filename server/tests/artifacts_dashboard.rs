@@ -93,7 +93,7 @@ fn artifacts_list_and_check_page_show_what_was_judged() {
     assert_eq!(texts(&doc, "table.artifacts tbody tr td:nth-child(2)"), ["deny", "allow"]);
     assert!(select(&doc, "header nav a[aria-current=page]").iter().any(|a| text(a) == "Artifacts"));
     let (_, filtered) = get(&rt, &app, "/artifacts?verdict=allow");
-    assert_eq!(texts(&filtered, "table.artifacts tbody tr td:nth-child(3)"), [repository.clone()]);
+    assert_eq!(texts(&filtered, "table.artifacts tbody tr td:nth-child(3)"), std::slice::from_ref(&repository));
     assert_eq!(select(&filtered, "table.artifacts tbody tr").len(), 1);
 
     // The denied check: drift with its path, the rule that decided, the
