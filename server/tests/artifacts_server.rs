@@ -476,3 +476,57 @@ fn artifact_check_record_stores_the_check_and_its_ledger_entry() {
         String::from_utf8_lossy(&out.stderr).starts_with("error: --record takes first-seen times from the database")
     );
 }
+
+#[test]
+fn a_check_stored_without_its_ledger_entry_is_recorded_by_the_sweep_after_a_grace() {
+    on_both(sweep_records_unrecorded);
+}
+
+fn sweep_records_unrecorded(rt: &tokio::runtime::Runtime, db: &TestDb) {
+    let hex = |c: char| c.to_string().repeat(64);
+    let payload = json!({
+        "schema": 1, "repository": "127.0.0.1:5000/steward/demo", "reference": "oci://127.0.0.1:5000/steward/demo:v1",
+        "digest": format!("sha256:{}", hex('a')), "artifact_kind": "image", "policy_revision": hex('b'),
+        "verdict": "deny", "rules": ["sbom.required"], "facts_sha256": hex('c'), "sbom_digests": [], "signature_keys": []
+    });
+    let doc =
+        json!({"schema": "steward.artifact/v1", "ledger_entry": {"kind": "artifact-verdict", "payload": payload}});
+    let new = steward::store::NewArtifactCheck {
+        source: steward::store::ArtifactSource::Api,
+        job_id: None,
+        registry: "127.0.0.1:5000".into(),
+        repository: "127.0.0.1:5000/steward/demo".into(),
+        reference: "oci://127.0.0.1:5000/steward/demo:v1".into(),
+        tag: Some("v1".into()),
+        digest: format!("sha256:{}", hex('a')),
+        kind: "image".into(),
+        verdict: "deny".parse().unwrap(),
+        rules: vec!["sbom.required".into()],
+        summary: "deny: sbom.required".into(),
+        policy_revision: format!("sha256:{}", hex('b')),
+        evaluated_at: "2026-12-03T08:00:00Z".into(),
+        report: doc.to_string(),
+    };
+    rt.block_on(async {
+        let state = db.state().await;
+        let check = state.store.insert_artifact_check(&new).await.unwrap();
+        // Just stored: its request may still be recording it.
+        assert_eq!(steward::app::artifacts::record_unrecorded(&state).await.unwrap(), 0);
+        let earlier = time::OffsetDateTime::now_utc() - time::Duration::minutes(10);
+        const SQL: &str = "UPDATE artifact_checks SET created_at = $1 WHERE id = $2";
+        match state.store.pool() {
+            steward::store::Pool::Sqlite(p) => {
+                sqlx::query(SQL).bind(earlier).bind(check.id).execute(p).await.map(|_| ())
+            }
+            steward::store::Pool::Postgres(p) => {
+                sqlx::query(SQL).bind(earlier).bind(check.id).execute(p).await.map(|_| ())
+            }
+        }
+        .unwrap();
+        assert_eq!(steward::app::artifacts::record_unrecorded(&state).await.unwrap(), 1);
+        let index = state.store.artifact_check(check.id).await.unwrap().unwrap().ledger_index.expect("linked");
+        let entry = state.store.ledger_entry(index as u64).await.unwrap().unwrap();
+        assert_eq!(entry.kind, "artifact-verdict");
+        assert_eq!(steward::app::artifacts::record_unrecorded(&state).await.unwrap(), 0, "recorded once");
+    });
+}

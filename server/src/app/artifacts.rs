@@ -374,11 +374,17 @@ pub async fn record_stored_check(state: &AppState, check: &ArtifactCheck, actor:
     Ok(receipt.index)
 }
 
-/// Records every stored check that has no ledger entry yet (run by the
-/// sweep); returns how many were recorded.
+/// How long a stored check is left to the request or job that stored it
+/// before the sweep records it (so the two do not both append an entry).
+pub const RECORD_GRACE: time::Duration = time::Duration::minutes(5);
+
+/// Records every check stored more than [`RECORD_GRACE`] ago that has no
+/// ledger entry yet (the ledger could not append, or a crash between the
+/// two writes); run by the sweep. Returns how many were recorded.
 pub async fn record_unrecorded(state: &AppState) -> Result<usize, StoreError> {
     let mut recorded = 0;
-    for check in state.store.unrecorded_artifact_checks(1000).await? {
+    let before = time::OffsetDateTime::now_utc() - RECORD_GRACE;
+    for check in state.store.unrecorded_artifact_checks(before, 1000).await? {
         match record_stored_check(state, &check, "steward:recovery").await {
             Ok(_) => recorded += 1,
             Err(e) => tracing::warn!(check = check.id, error = %e, "cannot record an artifact check yet"),

@@ -290,10 +290,18 @@ impl Store {
         result
     }
 
-    /// Checks not yet recorded in the ledger, oldest first.
-    pub async fn unrecorded_artifact_checks(&self, limit: i64) -> Result<Vec<ArtifactCheck>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM artifact_checks WHERE ledger_index IS NULL ORDER BY id LIMIT $1");
-        let rows: Vec<CheckRow> = on_pool!(self.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(limit).fetch_all(p).await)?;
+    /// Checks stored before `before` and not yet recorded in the ledger,
+    /// oldest first (a check stored a moment ago is still being recorded
+    /// by the request or job that stored it).
+    pub async fn unrecorded_artifact_checks(
+        &self,
+        before: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<ArtifactCheck>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM artifact_checks WHERE ledger_index IS NULL AND created_at < $1 ORDER BY id LIMIT $2"
+        );
+        let rows: Vec<CheckRow> = on_pool!(self.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(before).bind(limit).fetch_all(p).await)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
