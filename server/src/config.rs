@@ -959,6 +959,25 @@ impl Config {
                 ),
                 self.table_source(self.jobs == JobsConfig::default()),
             ),
+            (
+                "artifacts",
+                {
+                    let a = &self.artifacts;
+                    format!(
+                        "trusted keys {}, notification secret {} (header {}), timeout {}",
+                        a.trusted_keys.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "none".into()),
+                        if a.notification_secret.is_some() { "set" } else { "not set: notifications refused" },
+                        a.notification_header,
+                        show_duration(a.timeout)
+                    )
+                },
+                self.table_source(
+                    self.artifacts.trusted_keys.is_none()
+                        && self.artifacts.notification_secret.is_none()
+                        && self.artifacts.notification_header == "authorization"
+                        && self.artifacts.timeout == Duration::from_secs(30),
+                ),
+            ),
         ]
     }
 
@@ -1403,4 +1422,34 @@ pub fn validate_artifacts(a: &ArtifactsFile, path: &Path, env: EnvLookup<'_>) ->
         notification_header: header.to_ascii_lowercase(),
         timeout: Duration::from_secs(timeout),
     })
+}
+
+#[cfg(test)]
+mod artifacts_tests {
+    use super::*;
+
+    fn artifacts(toml_text: &str, env: &[(&str, &str)]) -> Result<ArtifactsConfig, String> {
+        let file: ArtifactsFile = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+        let lookup = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+        validate_artifacts(&file, Path::new("steward.toml"), &lookup).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn artifacts_are_validated_and_the_secret_hidden() {
+        let ok = artifacts("notification_secret_env = \"S\"\n", &[("S", "0123456789abcdef")]).unwrap();
+        assert_eq!(ok.notification_secret.as_ref().map(Secret::expose), Some("0123456789abcdef"));
+        assert_eq!(ok.notification_header, "authorization");
+        assert!(!format!("{ok:?}").contains("0123456789abcdef"), "never printed");
+        for (text, want) in [
+            ("notification_secret = \"short\"\n", "artifacts.notification_secret: shorter than 16"),
+            ("notification_secret_env = \"NOPE\"\n", "names NOPE, which is not set"),
+            ("notification_header = \"Bad Header\"\n", "artifacts.notification_header"),
+            ("trusted_keys = \"/no/such/keys.toml\"\n", "artifacts.trusted_keys: /no/such/keys.toml is not a file"),
+            ("timeout_secs = 0\n", "artifacts.timeout_secs"),
+            ("secret = \"x\"\n", "unknown field"),
+        ] {
+            let err = artifacts(text, &[]).unwrap_err();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+    }
 }
