@@ -190,9 +190,9 @@ fn push_is_checked_by_itself(rt: &tokio::runtime::Runtime, db: &TestDb) {
     });
     assert_eq!(check.source, steward::store::ArtifactSource::Notification);
     assert_eq!(check.repository, format!("{}/{REPO}", reg.host));
-    // The tag push's own check names the tag (a re-check queued by a
-    // referrer push names the digest, and the tag once a check stored it).
-    assert!(s.checks().iter().any(|c| c.digest == digest && c.tag.as_deref() == Some("v1.0.0")));
+    // A re-check queued by a referrer push names only the digest; it waits
+    // for the tag push's check and checks under its tag (for the drift).
+    assert_eq!(check.tag.as_deref(), Some("v1.0.0"));
     let index = wait_for("the check's ledger entry", || {
         s.rt.block_on(s.state.store.artifact_check(check.id)).unwrap().and_then(|c| c.ledger_index)
     });
@@ -206,6 +206,7 @@ fn push_is_checked_by_itself(rt: &tokio::runtime::Runtime, db: &TestDb) {
         jobs.iter().all(|j| j.state == steward::store::JobState::Done).then_some(())
     });
     let newest = s.checks().into_iter().next().unwrap();
+    assert!(s.checks().iter().all(|c| c.tag.as_deref() == Some("v1.0.0")), "every check under the pushed tag");
     let page = s.rt.block_on(async {
         let req = Request::builder().uri("/artifacts").body(Body::empty()).unwrap();
         let response = s.app.clone().oneshot(req).await.unwrap();

@@ -47,6 +47,20 @@ pub async fn run_artifact(state: &AppState, worker: &str, job: &Job) -> Outcome 
             Ok(tag) => reference.tag = tag,
             Err(e) => return e.into(),
         }
+        // The tag push's own check has not stored its tag yet: try again
+        // after it (a retry with backoff), rather than check without one.
+        if reference.tag.is_none() && job.attempts < job.max_attempts {
+            match state.store.tagged_artifact_job_pending(&payload.repository, &payload.digest).await {
+                Ok(true) => {
+                    return Outcome::Failed {
+                        error: "waiting for the tagged push's check of this digest (for the tag)".into(),
+                        retry: true,
+                    };
+                }
+                Ok(false) => {}
+                Err(e) => return e.into(),
+            }
+        }
     }
     let previous = artifacts::previous_for(reference.tag.as_deref());
     let request = CheckRequest { reference, previous, source: ArtifactSource::Notification, job_id: Some(job.id) };

@@ -280,6 +280,22 @@ impl Store {
         Ok(tag.flatten())
     }
 
+    /// Whether an `artifact` job that names `digest` in `repository` under
+    /// a tag is still queued or running (a re-check queued by a referrer
+    /// push waits for it, to learn the tag). Conservative: `_` in names
+    /// matches any character here, so it may wait when it need not.
+    pub async fn tagged_artifact_job_pending(&self, repository: &str, digest: &str) -> Result<bool, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM jobs WHERE kind = 'artifact' AND state IN ('queued', 'running') \
+             AND dedupe_key LIKE $1 AND dedupe_key NOT LIKE $2";
+        let prefix = format!("artifact:{}@{}:", repository.replace('%', "_"), digest);
+        let n: i64 = on_pool!(self.pool(), p => sqlx::query_scalar(SQL)
+            .bind(format!("{prefix}%"))
+            .bind(format!("{prefix}:%"))
+            .fetch_one(p)
+            .await)?;
+        Ok(n > 0)
+    }
+
     /// Links a check to its ledger entry.
     pub async fn set_artifact_check_ledger_index(&self, id: i64, index: i64) -> Result<(), StoreError> {
         let _turn = self.write_turn().await;
