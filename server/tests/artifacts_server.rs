@@ -531,3 +531,43 @@ fn sweep_records_unrecorded(rt: &tokio::runtime::Runtime, db: &TestDb) {
         assert_eq!(steward::app::artifacts::record_unrecorded(&state).await.unwrap(), 0, "recorded once");
     });
 }
+
+#[test]
+fn a_notification_without_the_secret_is_refused_before_its_body_arrives() {
+    use std::io::Write as _;
+    let rt = runtime();
+    let db = rt.block_on(TestDb::sqlite());
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keys_file(dir.path(), &TestKey::p256(25), "2020-01-01T00:00:00Z", None);
+    let s = server(&rt, &db, &keys);
+    let addr: std::net::SocketAddr = s.url.trim_start_matches("http://").parse().unwrap();
+    for (label, header) in [("no secret", None), ("a wrong secret", Some("Bearer not-the-secret-0123456789"))] {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut head = format!(
+            "POST /api/v1/registry/notifications HTTP/1.1\r\nHost: {addr}\r\n\
+             Content-Type: application/vnd.docker.distribution.events.v1+json\r\nContent-Length: 60000\r\nConnection: close\r\n"
+        );
+        if let Some(h) = header {
+            head.push_str(&format!("Authorization: {h}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).unwrap(); // and no body at all
+        let start = Instant::now();
+        let response =
+            common::server::read_response(&mut stream).unwrap_or_else(|e| panic!("{label}: no answer ({e})"));
+        assert_eq!(response.status, 401, "{label}: {}", response.text());
+        assert!(start.elapsed() < Duration::from_secs(3), "{label}: answered without waiting for the body");
+    }
+    // With the secret, the body is awaited (nothing is answered before it).
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_millis(800))).unwrap();
+    let head = format!(
+        "POST /api/v1/registry/notifications HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {SECRET}\r\n\
+         Content-Length: 60000\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    assert!(common::server::read_response(&mut stream).is_err(), "an authenticated request waits for its body");
+    drop(s);
+    rt.block_on(db.cleanup());
+}
