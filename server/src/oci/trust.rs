@@ -529,6 +529,19 @@ mod tests {
         assert!(err.message.contains("not signed by that key"), "{err}");
         // Retiring an unknown key is refused.
         assert!(TrustedKeys::from_ledger([&retired]).is_err());
+        // The same key added twice (two servers recording it at once)
+        // changes nothing; another key under the same id is refused.
+        assert_eq!(TrustedKeys::from_ledger([&added, &added]).unwrap().keys.len(), 1);
+        let other = match &added {
+            Payload::TrustedKeyAdded(a) => Payload::TrustedKeyAdded(TrustedKeyAdded {
+                public_key: new_pk.to_pem(),
+                fingerprint: new_pk.fingerprint(),
+                ..a.clone()
+            }),
+            _ => unreachable!(),
+        };
+        let err = TrustedKeys::from_ledger([&added, &other]).unwrap_err();
+        assert!(err.message.contains("already added"), "{err}");
     }
 
     #[test]
