@@ -44,6 +44,9 @@ pub enum ArtifactError {
     /// later (`record_unrecorded`).
     #[error("the verdict of check {check} is stored but not yet in the ledger: {message}")]
     Ledger { check: i64, message: String },
+    /// The ledger cannot append a trusted-key entry now; nothing was checked.
+    #[error("{0}")]
+    KeysNotRecorded(String),
     #[error("the artifact check panicked: {0}")]
     Panicked(String),
 }
@@ -56,7 +59,7 @@ impl ArtifactError {
             ArtifactError::Registry { code, .. } | ArtifactError::Invalid { code, .. } => code,
             ArtifactError::Config(_) => "configuration",
             ArtifactError::Store(_) => "database",
-            ArtifactError::Ledger { .. } => "ledger-unavailable",
+            ArtifactError::Ledger { .. } | ArtifactError::KeysNotRecorded(_) => "ledger-unavailable",
             ArtifactError::Panicked(_) => "internal",
         }
     }
@@ -65,7 +68,10 @@ impl ArtifactError {
     pub fn retryable(&self) -> bool {
         match self {
             ArtifactError::Registry { retry, .. } => *retry,
-            ArtifactError::Store(_) | ArtifactError::Ledger { .. } | ArtifactError::Panicked(_) => true,
+            ArtifactError::Store(_)
+            | ArtifactError::Ledger { .. }
+            | ArtifactError::KeysNotRecorded(_)
+            | ArtifactError::Panicked(_) => true,
             ArtifactError::Input(_) | ArtifactError::Invalid { .. } | ArtifactError::Config(_) => false,
         }
     }
@@ -162,11 +168,9 @@ pub async fn trusted_keys(state: &AppState) -> Result<TrustedKeys, ArtifactError
                 _ => continue,
             },
         };
-        state
-            .ledger
-            .record(&payload, "steward:trusted-keys")
-            .await
-            .map_err(|e| ArtifactError::Config(format!("cannot record trusted key {} in the ledger: {e}", k.id)))?;
+        state.ledger.record(&payload, "steward:trusted-keys").await.map_err(|e| {
+            ArtifactError::KeysNotRecorded(format!("cannot record trusted key {} in the ledger: {e}", k.id))
+        })?;
         changed = true;
     }
     if changed { ledger_keys(state).await } else { Ok(ledger) }

@@ -87,6 +87,14 @@ impl From<ArtifactError> for CheckFailed {
                         .into(),
                 )
             }
+            ArtifactError::KeysNotRecorded(m) => {
+                tracing::error!(error = %m, "cannot record a trusted key");
+                CheckFailed(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    code,
+                    "the trusted keys could not be recorded in the ledger; nothing was checked, try again later".into(),
+                )
+            }
             ArtifactError::Store(e) => {
                 let api = ApiError::from(e);
                 CheckFailed(api.status(), "database", api.to_string())
