@@ -6,7 +6,9 @@
 # a version range ("*", ">=1.2.0", ">=1.2.0, <2.0.0", "=1.4.2") and the
 # exact new license expression as Steward reports it. It is active until
 # its `expires` date (RFC 3339, or YYYY-MM-DD meaning the end of that day,
-# UTC) compared with input.now.
+# UTC) compared with input.now. An exception granted by vote may be
+# limited to some projects (`projects`: repository names); it then applies
+# only when input.context.repository is one of them.
 package steward.exceptions
 
 import rego.v1
@@ -29,7 +31,14 @@ matches(e, f) if {
 	package_matches(e, f)
 	version_matches(e, f)
 	license_matches(e, f)
+	project_matches(e)
 }
+
+project_matches(e) if not e.projects
+
+project_matches(e) if count(e.projects) == 0
+
+project_matches(e) if input.context.repository in e.projects
 
 package_matches(e, f) if e.package == f.name
 

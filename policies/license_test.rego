@@ -159,6 +159,15 @@ test_exception_by_purl_glob if {
 	r.verdict == "allow"
 }
 
+test_exception_for_some_projects_applies_only_to_them if {
+	scoped := object.union(exception, {"projects": ["octo/app"]})
+	mine := object.union(input_with([sspl]), {"context": {"repository": "octo/app"}})
+	theirs := object.union(input_with([sspl]), {"context": {"repository": "octo/other"}})
+	license.report.verdict == "allow" with input as mine with data.exceptions as [scoped]
+	license.report.verdict == "deny" with input as theirs with data.exceptions as [scoped]
+	license.report.verdict == "deny" with input as input_with([sspl]) with data.exceptions as [scoped]
+}
+
 test_exception_expiring_today_still_applies_until_the_end_of_the_day if {
 	today := object.union(exception, {"expires": "2026-11-27"})
 	r := license.report with input as input_with([sspl]) with data.exceptions as [today]

@@ -96,6 +96,55 @@ pub struct Layer {
     pub registries: Option<Vec<RegistryFile>>,
     /// `[artifacts]`: server-side artifact checks (file only).
     pub artifacts: Option<ArtifactsFile>,
+    /// `[governance]`: voter classes, threshold, veto classes (file only).
+    pub governance: Option<GovernanceFile>,
+}
+
+/// `[governance]` in `steward.toml`: the voting parameters (see
+/// `docs/GOVERNANCE.md`); a key left out keeps its default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GovernanceFile {
+    /// `[[governance.classes]]`: name, weight_bp, quorum_bp, quorum_min.
+    pub classes: Option<Vec<steward_governance::ClassConfig>>,
+    /// Default weighted yes share needed to pass, basis points.
+    pub threshold_bp: Option<u32>,
+    /// Default classes whose members may veto.
+    pub veto_classes: Option<Vec<String>>,
+    /// How far a signed entry's time may be from the server's clock.
+    pub max_clock_skew_seconds: Option<u64>,
+}
+
+/// The validated `[governance]` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GovernanceSettings {
+    /// The parameters copied into each proposal.
+    pub params: steward_governance::GovernanceConfig,
+    /// How far a vote's (or key rotation's) time may be from the server's clock.
+    pub max_clock_skew_seconds: u64,
+}
+
+impl Default for GovernanceSettings {
+    fn default() -> Self {
+        GovernanceSettings { params: steward_governance::GovernanceConfig::default(), max_clock_skew_seconds: 300 }
+    }
+}
+
+impl GovernanceFile {
+    fn validate(&self) -> Result<GovernanceSettings, String> {
+        let defaults = GovernanceSettings::default();
+        let params = steward_governance::GovernanceConfig {
+            classes: self.classes.clone().unwrap_or(defaults.params.classes),
+            threshold_bp: self.threshold_bp.unwrap_or(defaults.params.threshold_bp),
+            veto_classes: self.veto_classes.clone().unwrap_or(defaults.params.veto_classes),
+        };
+        params.validate().map_err(|e| e.to_string())?;
+        let skew = self.max_clock_skew_seconds.unwrap_or(defaults.max_clock_skew_seconds);
+        if skew == 0 || skew > 86_400 {
+            return Err(format!("governance.max_clock_skew_seconds: must be between 1 and 86400, not {skew}"));
+        }
+        Ok(GovernanceSettings { params, max_clock_skew_seconds: skew })
+    }
 }
 
 /// A repository as written in `steward.toml`.
@@ -509,6 +558,8 @@ pub struct Config {
     pub registries: Vec<RegistryAuth>,
     /// Server-side artifact checks (`[artifacts]` in the file).
     pub artifacts: ArtifactsConfig,
+    /// Voting parameters (`[governance]` in the file).
+    pub governance: GovernanceSettings,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
     /// Things that work but should be fixed (files others can read), one
@@ -866,6 +917,14 @@ impl Config {
         let registries = validate_registries(registry_list.map(Vec::as_slice).unwrap_or_default(), &file_name, env)?;
         let artifacts_file = flags.artifacts.clone().or_else(|| file.artifacts.clone()).unwrap_or_default();
         let artifacts = validate_artifacts(&artifacts_file, &file_name, env)?;
+        let governance = flags
+            .governance
+            .as_ref()
+            .or(file.governance.as_ref())
+            .cloned()
+            .unwrap_or_default()
+            .validate()
+            .map_err(|message| ConfigError::File { path: file_name.clone(), message })?;
 
         Ok(Config {
             listen,
@@ -887,6 +946,7 @@ impl Config {
             jobs,
             registries,
             artifacts,
+            governance,
             file: file_path,
             warnings,
         })
@@ -978,6 +1038,30 @@ impl Config {
                         && self.artifacts.timeout == Duration::from_secs(30),
                 ),
             ),
+            (
+                "governance",
+                format!(
+                    "{}; threshold {} bp; veto: {}; clock skew {}s",
+                    self.governance
+                        .params
+                        .classes
+                        .iter()
+                        .map(|c| format!(
+                            "{} {} bp (quorum {} bp, at least {})",
+                            c.name, c.weight_bp, c.quorum_bp, c.quorum_min
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    self.governance.params.threshold_bp,
+                    if self.governance.params.veto_classes.is_empty() {
+                        "none".to_string()
+                    } else {
+                        self.governance.params.veto_classes.join(", ")
+                    },
+                    self.governance.max_clock_skew_seconds
+                ),
+                self.table_source(self.governance == GovernanceSettings::default()),
+            ),
         ]
     }
 
@@ -1022,6 +1106,29 @@ fn show_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn governance_table_is_validated_and_names_the_field() {
+        let c = load_with(
+            Some("[governance]\nthreshold_bp = 6667\nveto_classes = [\"technical-committee\"]\n"),
+            &[],
+            Layer::default(),
+        )
+        .unwrap();
+        assert_eq!(c.governance.params.threshold_bp, 6667);
+        assert_eq!(c.governance.params.classes.len(), 2, "classes keep their default");
+        let err = load_with(
+            Some("[[governance.classes]]\nname = \"tc\"\nweight_bp = 6000\nquorum_bp = 5000\nquorum_min = 1\n"),
+            &[],
+            Layer::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("governance.classes: weights sum to 6000"), "{err}");
+        let err = load_with(Some("[governance]\nmax_clock_skew_seconds = 0\n"), &[], Layer::default()).unwrap_err();
+        assert!(err.to_string().contains("governance.max_clock_skew_seconds"), "{err}");
+        let err = load_with(Some("[governance]\nquorum = 3\n"), &[], Layer::default()).unwrap_err();
+        assert!(err.to_string().contains("unknown field `quorum`"), "{err}");
+    }
     use std::collections::HashMap;
 
     fn load_with(file: Option<&str>, env: &[(&str, &str)], flags: Layer) -> Result<Config, ConfigError> {

@@ -110,6 +110,26 @@ pub struct ForgeError {
     pub retryable: bool,
 }
 
+/// The process's one HTTP client for forge APIs, built on first use.
+///
+/// Building a `reqwest` client with native TLS loads and parses the
+/// system's CA certificates, tens of milliseconds of CPU with OpenSSL 3:
+/// built per job, it was most of a webhook job's CPU time and slowed every
+/// webhook answer while jobs ran (`docs/BENCHMARKS.md`). The client is
+/// cheap to clone and keeps connections to the forge alive between jobs.
+fn shared_http() -> Result<reqwest::Client, String> {
+    static CLIENT: std::sync::OnceLock<Result<reqwest::Client, String>> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .user_agent(concat!("steward/", env!("CARGO_PKG_VERSION")))
+                .timeout(Duration::from_secs(20))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+}
+
 /// A client for one repository's forge API.
 #[derive(Clone)]
 pub struct ForgeClient {
@@ -120,12 +140,10 @@ pub struct ForgeClient {
 }
 
 impl ForgeClient {
-    pub fn new(api: url::Url, repository: &str, token: Option<Secret>) -> Result<ForgeClient, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("steward/", env!("CARGO_PKG_VERSION")))
-            .timeout(Duration::from_secs(20))
-            .build()?;
-        Ok(ForgeClient { http, api, repository: repository.to_string(), token })
+    /// A client for `repository` at `api`. Every client of the process
+    /// shares one HTTP connection pool ([`shared_http`]).
+    pub fn new(api: url::Url, repository: &str, token: Option<Secret>) -> Result<ForgeClient, String> {
+        Ok(ForgeClient { http: shared_http()?, api, repository: repository.to_string(), token })
     }
 
     fn url(&self, path: &str) -> String {

@@ -7,11 +7,12 @@
 
 use crate::config::PolicySource;
 use crate::ledger::{Ledger, LedgerError};
-use crate::store::{NewPolicyRevision, PolicyRevision, Store, StoreError};
+use crate::store::{NewPolicyRevision, PolicyRevision, Store, StoreError, StoredException};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
-use steward_ledger::entry::{Payload, PolicyFile, SchemaV1};
+use steward_ledger::entry::{ExceptionGranted, Payload, PolicyFile, SchemaV1};
 use steward_policy::{Bundle, PolicyEngine, PolicyError, TestReport, run_tests};
 
 /// The default bundle, compiled into the binary from `policies/`. A test
@@ -50,6 +51,73 @@ pub fn read_bundle(source: &PolicySource) -> Result<Bundle, PolicyError> {
     }
 }
 
+/// A license exception granted by a governance vote (an
+/// `exception-granted` entry), merged into the bundle's `data.exceptions`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VotedException {
+    pub granted: ExceptionGranted,
+    /// Ledger index of the `exception-granted` entry.
+    pub ledger_index: u64,
+}
+
+impl VotedException {
+    /// From its stored row.
+    pub fn from_stored(stored: &StoredException) -> Result<VotedException, StoreError> {
+        let granted = serde_json::from_str(&stored.payload)
+            .map_err(|e| StoreError::Corrupt(format!("exception {}: {e}", stored.exception_id)))?;
+        Ok(VotedException { granted, ledger_index: stored.ledger_index })
+    }
+
+    /// The exception as `exceptions.rego` reads it; `granted_by` names the
+    /// proposal and the ledger entries, so the gate report does too.
+    pub fn data(&self) -> Value {
+        let g = &self.granted;
+        let proposal = g.proposal_id.as_deref().unwrap_or("?");
+        let decision = g.decision_index.map(|i| i.to_string()).unwrap_or_else(|| "?".into());
+        let mut e = json!({
+            "id": g.exception_id,
+            "package": g.scope.package,
+            "version": g.scope.versions.clone().unwrap_or_else(|| "*".into()),
+            "license": g.scope.license,
+            "reason": format!("accepted by vote on proposal {proposal}"),
+            "granted_by": format!(
+                "proposal {proposal} (decision at ledger index {decision}, exception-granted at ledger index {})",
+                self.ledger_index
+            ),
+            "expires": g.expires_at.as_ref().map_or_else(|| "9999-12-31".to_owned(), ToString::to_string),
+        });
+        if !g.scope.projects.is_empty() {
+            e["projects"] = json!(g.scope.projects);
+        }
+        e
+    }
+}
+
+/// The bundle with `granted` appended to its `data.exceptions` (the
+/// `data/exceptions.*` file rewritten as JSON, which YAML reads too), so
+/// the effective revision is the hash of what is evaluated.
+pub fn with_exceptions(bundle: Bundle, granted: &[VotedException]) -> Result<Bundle, PolicyError> {
+    if granted.is_empty() {
+        return Ok(bundle);
+    }
+    let mut list: Vec<Value> = bundle.data().get("exceptions").and_then(Value::as_array).cloned().unwrap_or_default();
+    list.extend(granted.iter().map(VotedException::data));
+    let text = serde_json::to_string_pretty(&list).map_err(|e| PolicyError::Eval(e.to_string()))?;
+    let is_exceptions =
+        |p: &str| p.strip_prefix("data/exceptions.").is_some_and(|ext| matches!(ext, "yaml" | "yml" | "json"));
+    let mut files: Vec<(String, Vec<u8>)> = bundle
+        .files()
+        .iter()
+        .filter(|f| !is_exceptions(&f.path))
+        .map(|f| (f.path.clone(), f.text.clone().into_bytes()))
+        .collect();
+    files.push((
+        "data/exceptions.yaml".into(),
+        format!("# data/exceptions.yaml of the bundle, plus exceptions granted by vote\n{text}\n").into_bytes(),
+    ));
+    Bundle::from_files(files)
+}
+
 /// A compiled, tested bundle ready to evaluate.
 pub struct Compiled {
     pub engine: Arc<PolicyEngine>,
@@ -84,6 +152,8 @@ pub struct ActivePolicy {
 pub struct PolicyState {
     source: PolicySource,
     active: Arc<RwLock<Arc<ActivePolicy>>>,
+    /// Exceptions granted by vote, merged into every bundle loaded.
+    granted: Arc<RwLock<Vec<VotedException>>>,
 }
 
 /// What a reload did.
@@ -101,10 +171,39 @@ impl PolicyState {
     /// Loads the configured bundle for the first time (start-up fails if it
     /// is broken: there is nothing older to keep serving) and records its
     /// revision in the ledger if it was never recorded.
-    pub async fn load(source: PolicySource, store: &Store, ledger: &Ledger) -> Result<PolicyState, LoadError> {
-        let (mut active, _) = load_active(&source, store).await?;
+    /// `granted`: the exceptions granted by vote so far.
+    pub async fn load(
+        source: PolicySource,
+        store: &Store,
+        ledger: &Ledger,
+        granted: Vec<VotedException>,
+    ) -> Result<PolicyState, LoadError> {
+        let (mut active, _) = load_active(&source, store, &granted).await?;
         record_revision(ledger, store, &mut active, None).await?;
-        Ok(PolicyState { source, active: Arc::new(RwLock::new(Arc::new(active))) })
+        Ok(PolicyState {
+            source,
+            active: Arc::new(RwLock::new(Arc::new(active))),
+            granted: Arc::new(RwLock::new(granted)),
+        })
+    }
+
+    /// The ids of the exceptions granted by vote in force.
+    pub fn granted_ids(&self) -> Vec<String> {
+        self.granted.read().unwrap_or_else(|e| e.into_inner()).iter().map(|g| g.granted.exception_id.clone()).collect()
+    }
+
+    /// Sets the exceptions granted by vote and reloads the bundle with them
+    /// (a new effective revision, recorded like any other). When the
+    /// reload fails, the list is kept for the next one and the bundle in
+    /// force keeps serving.
+    pub async fn set_granted(
+        &self,
+        store: &Store,
+        ledger: &Ledger,
+        granted: Vec<VotedException>,
+    ) -> Result<ReloadOutcome, LoadError> {
+        *self.granted.write().unwrap_or_else(|e| e.into_inner()) = granted;
+        self.reload(store, ledger).await
     }
 
     /// The policy serving now. Cheap: clones an `Arc`.
@@ -120,7 +219,8 @@ impl PolicyState {
     /// passes its tests.
     pub async fn reload(&self, store: &Store, ledger: &Ledger) -> Result<ReloadOutcome, LoadError> {
         let before = self.current().revision.revision.clone();
-        let (mut active, new_revision) = load_active(&self.source, store).await?;
+        let granted = self.granted.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let (mut active, new_revision) = load_active(&self.source, store, &granted).await?;
         record_revision(ledger, store, &mut active, Some(before.clone())).await?;
         let outcome = ReloadOutcome {
             revision: active.revision.revision.clone(),
@@ -171,8 +271,16 @@ fn bare_hex(revision: &str) -> String {
     revision.strip_prefix("sha256:").unwrap_or(revision).to_string()
 }
 
-async fn load_active(source: &PolicySource, store: &Store) -> Result<(ActivePolicy, bool), LoadError> {
-    let bundle = read_bundle(source)?;
+async fn load_active(
+    source: &PolicySource,
+    store: &Store,
+    granted: &[VotedException],
+) -> Result<(ActivePolicy, bool), LoadError> {
+    let bundle = with_exceptions(read_bundle(source)?, granted)?;
+    let source_text = match granted.len() {
+        0 => source.to_string(),
+        n => format!("{source} + {n} exception{} granted by vote", if n == 1 { "" } else { "s" }),
+    };
     let files: BTreeMap<String, String> = bundle.files().iter().map(|f| (f.path.clone(), f.text.clone())).collect();
     let compiled = compile(bundle)?;
     let (revision, created) = store
@@ -181,7 +289,7 @@ async fn load_active(source: &PolicySource, store: &Store) -> Result<(ActivePoli
             files,
             tests_passed: compiled.tests.passed as i32,
             tests_failed: compiled.tests.failed as i32,
-            source: source.to_string(),
+            source: source_text,
         })
         .await?;
     Ok((ActivePolicy { engine: compiled.engine, revision, tests: compiled.tests }, created))

@@ -69,7 +69,7 @@ async fn unbuilt_sections_say_so_instead_of_showing_fake_data() {
     let db = common::TestDb::sqlite().await;
     let app = db.app().await;
     // Sections whose feature has not landed yet.
-    for path in ["/proposals", "/leaderboard"] {
+    for path in ["/leaderboard"] {
         let (_, _, body) = get(&app, path, false).await;
         let doc = Html::parse_document(std::str::from_utf8(&body).unwrap());
         let empty = select(&doc, ".empty-state h2");

@@ -25,6 +25,30 @@ impl Verdict {
         }
     }
 
+    /// The exit code of a command that gates on this verdict (`steward gate`,
+    /// `steward artifact check`): 0 allow, 1 deny, 3 review.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Allow => 0,
+            Verdict::Deny => 1,
+            Verdict::Review => 3,
+        }
+    }
+
+    /// `text` in this verdict's terminal colour (green, yellow, bold red)
+    /// when `color` is on; `text` unchanged otherwise.
+    pub fn paint(self, text: &str, color: bool) -> String {
+        if !color {
+            return text.to_string();
+        }
+        let code = match self {
+            Verdict::Allow => "32",
+            Verdict::Review => "33",
+            Verdict::Deny => "1;31",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+
     fn parse(s: &str, field: &str) -> Result<Verdict, PolicyError> {
         s.parse().map_err(|e: UnknownVerdict| PolicyError::Output { field: field.into(), message: e.to_string() })
     }
@@ -189,6 +213,14 @@ fn normalise(v: &Value) -> Value {
 #[cfg(test)]
 mod verdict_string_tests {
     use super::Verdict;
+
+    #[test]
+    fn exit_codes_and_colours() {
+        assert_eq!(Verdict::ALL.map(Verdict::exit_code), [0, 3, 1]);
+        assert_eq!(Verdict::Deny.paint("deny", false), "deny");
+        assert_eq!(Verdict::Deny.paint("deny", true), "\x1b[1;31mdeny\x1b[0m");
+        assert_eq!(Verdict::Allow.paint("ok", true), "\x1b[32mok\x1b[0m");
+    }
 
     #[test]
     fn as_str_parse_and_serde_agree() {

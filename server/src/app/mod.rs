@@ -6,11 +6,15 @@
 //!   configuration, metrics, policy bundle, ledger), and how it is built.
 //! - [`metrics`]: the process's Prometheus registry (the HTTP middleware
 //!   that feeds it lives in `http`).
+//! - [`background`]: jobs' CPU work on threads of lower priority than the
+//!   threads that answer requests.
 //! - [`scans`]: the scan-and-judge pipeline (blocking work off the runtime
 //!   threads), storing a judged report and recording it in the ledger.
 //! - [`jobs`]: the job payloads and how each job is queued.
 //! - [`events`]: forge webhook events mapped to jobs (data in, job out).
 //! - [`tokens`]: issuing API tokens.
+//! - [`governance`]: voters, proposals, signed votes, early decision and
+//!   closing, exceptions granted by vote (rules from `steward_governance`).
 //!
 //! **Layering** (see `docs/ARCHITECTURE.md`): `cli`, `runtime` → `http`,
 //! `jobs` → `app` → `gate`, `policy`, `ledger`, `forge`, `registry`,
@@ -19,7 +23,10 @@
 
 pub mod artifact_events;
 pub mod artifacts;
+pub mod background;
 pub mod events;
+pub mod governance;
+pub mod governance_turns;
 pub mod jobs;
 pub mod metrics;
 pub mod scans;

@@ -34,15 +34,31 @@ pub enum JudgeError {
     Panicked(String),
 }
 
-/// Runs `drift` (scanner work, with the configured license resolution) on
-/// a blocking thread and judges the result with the policy in force now.
-pub async fn judge_blocking<F>(state: &AppState, context: GateContext, drift: F) -> Result<GateReport, JudgeError>
+/// Who waits for a judgement: decides where its CPU work runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// A request waits for the answer: tokio's blocking pool, normal
+    /// priority.
+    Request,
+    /// A background job: a thread of lower priority ([`super::background`]),
+    /// so requests answer quickly while jobs keep the cores busy.
+    Job,
+}
+
+/// Runs `drift` (scanner work, with the configured license resolution) off
+/// the runtime threads and judges the result with the policy in force now.
+pub async fn judge_blocking<F>(
+    state: &AppState,
+    caller: Caller,
+    context: GateContext,
+    drift: F,
+) -> Result<GateReport, JudgeError>
 where
     F: FnOnce(&ValidLicenseConfig) -> Result<Drift, JudgeError> + Send + 'static,
 {
     let config = state.config.clone();
     let policy = state.policy.current();
-    let task = tokio::task::spawn_blocking(move || {
+    let work = move || {
         let licenses = crate::registry::license_config(&config, false)
             .map_err(|e| JudgeError::Internal(format!("invalid license configuration: {e}")))?;
         let drift = drift(&licenses)?;
@@ -50,8 +66,11 @@ where
             gate::GateError::TooManyFindings { .. } => JudgeError::Input(e.to_string()),
             other => JudgeError::Internal(other.to_string()),
         })
-    });
-    task.await.map_err(|e| JudgeError::Panicked(e.to_string()))?
+    };
+    match caller {
+        Caller::Request => tokio::task::spawn_blocking(work).await.map_err(|e| JudgeError::Panicked(e.to_string()))?,
+        Caller::Job => super::background::run("steward-gate", work).await.map_err(JudgeError::Panicked)?,
+    }
 }
 
 /// One side of a gate request: a lockfile or SBOM by its file name.
@@ -69,7 +88,7 @@ pub async fn judge_documents(
     new: Document,
     context: GateContext,
 ) -> Result<GateReport, JudgeError> {
-    judge_blocking(state, context, move |licenses| {
+    judge_blocking(state, Caller::Request, context, move |licenses| {
         let scan_side = |label: &str, doc: &Document| {
             let tree = MemoryTree::single(&doc.path, doc.content.as_bytes().to_vec());
             steward_scanner::scan::scan_valid(&tree, licenses).map_err(|e| JudgeError::Input(format!("{label}: {e}")))
@@ -100,7 +119,7 @@ pub async fn judge_commits(state: &AppState, repo: &Repository, job: &GateJob) -
         head_commit: Some(job.head_sha.clone()),
         pull_request: job.pull_request,
     };
-    judge_blocking(state, context, move |licenses| {
+    judge_blocking(state, Caller::Job, context, move |licenses| {
         let extra: Vec<String> = job
             .pull_request
             .map(|n| vec![format!("+refs/pull/{n}/head:refs/remotes/origin/pull/{n}")])

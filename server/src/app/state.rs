@@ -24,6 +24,8 @@ pub struct AppState {
     /// [`Ledger::record`] / [`Ledger::append`].
     pub ledger: Ledger,
     pub started: Instant,
+    /// Governance turns and vote combiners (`app::governance`).
+    pub governance: Arc<super::governance_turns::Governance>,
 }
 
 impl AppState {
@@ -31,7 +33,13 @@ impl AppState {
     /// revision recorded) and the ledger signed with `signing_key`.
     pub async fn build(store: Store, config: Config, signing_key: SigningKey) -> Result<Self, StartupError> {
         let ledger = open_ledger(&store, &config, &signing_key).await?;
-        let policy = PolicyState::load(config.policies.value.clone(), &store, &ledger).await?;
+        let granted = store
+            .gov_exceptions()
+            .await?
+            .iter()
+            .map(crate::policy::VotedException::from_stored)
+            .collect::<Result<Vec<_>, _>>()?;
+        let policy = PolicyState::load(config.policies.value.clone(), &store, &ledger, granted).await?;
         Ok(AppState {
             store,
             config: Arc::new(config),
@@ -39,6 +47,7 @@ impl AppState {
             policy,
             ledger,
             started: Instant::now(),
+            governance: Arc::default(),
         })
     }
 

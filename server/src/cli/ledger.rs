@@ -54,13 +54,13 @@ pub struct SourceArgs {
     /// A running Steward server or a static mirror, http:// or https://, e.g. https://steward.example.org/
     /// (reads the tile layout)
     #[arg(long, value_name = "URL", conflicts_with_all = ["database", "dir"])]
-    url: Option<String>,
+    pub(super) url: Option<String>,
     /// A database URL, sqlite://PATH or postgres://USER@HOST/DB [default: the configured database]
     #[arg(long, value_name = "URL", conflicts_with = "dir")]
-    database: Option<String>,
+    pub(super) database: Option<String>,
     /// A directory written by `steward ledger export`
     #[arg(long, value_name = "DIR")]
-    dir: Option<PathBuf>,
+    pub(super) dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -108,7 +108,7 @@ pub fn run(global: &GlobalArgs, cmd: LedgerCommand) -> Result<ExitCode, Failure>
 
 /// A runtime whose worker drives the database while the verifier blocks
 /// on it from this thread.
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -116,14 +116,14 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure(format!("cannot start the async runtime: {e}")))
 }
 
-fn database_url(global: &GlobalArgs, explicit: Option<&str>) -> Result<DatabaseUrl, Failure> {
+pub(super) fn database_url(global: &GlobalArgs, explicit: Option<&str>) -> Result<DatabaseUrl, Failure> {
     match explicit {
         Some(url) => DatabaseUrl::parse(url).map_err(|e| Failure(format!("--database: {e}"))),
         None => Ok(global.load(|_| {})?.database_url.value),
     }
 }
 
-async fn open_database(url: &DatabaseUrl) -> Result<Store, Failure> {
+pub(super) async fn open_database(url: &DatabaseUrl) -> Result<Store, Failure> {
     if let Some(path) = url.sqlite_path()
         && !path.exists()
     {

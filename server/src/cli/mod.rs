@@ -25,9 +25,11 @@ macro_rules! errln {
 }
 
 mod artifact;
+mod client;
 mod common;
 mod config_cmd;
 mod gate;
+mod governance;
 mod ledger;
 mod policy;
 mod scan;
@@ -76,6 +78,17 @@ pub enum Command {
     /// Check OCI artifacts (images, indexes, Helm charts) in a registry with the artifact policy
     #[command(subcommand)]
     Artifact(artifact::ArtifactCommand),
+    /// Voters: create signing keys, register voters (admin), rotate keys
+    #[command(subcommand)]
+    Voter(governance::VoterCommand),
+    /// Proposals: open, list, show, withdraw
+    #[command(subcommand)]
+    Proposal(governance::ProposalCommand),
+    /// Cast a vote on a proposal, signed locally with your key
+    Vote(governance::VoteArgs),
+    /// Verify every governance decision from the ledger alone
+    #[command(subcommand)]
+    Governance(governance::GovernanceCommand),
 }
 
 /// Entry point of the binary.
@@ -92,6 +105,10 @@ pub fn main() -> ExitCode {
         Command::Gate(args) => gate::run(&cli.global, args),
         Command::Policy(cmd) => policy::run(&cli.global, cmd),
         Command::Artifact(cmd) => artifact::run(&cli.global, cmd),
+        Command::Voter(cmd) => governance::run_voter(cmd),
+        Command::Proposal(cmd) => governance::run_proposal(cmd),
+        Command::Vote(args) => governance::run_vote(args),
+        Command::Governance(cmd) => governance::run_governance(&cli.global, cmd),
     };
     match result {
         Ok(code) => code,

@@ -53,13 +53,9 @@ impl GateReport {
         self.evaluation.verdict
     }
 
-    /// `steward gate`'s exit code: 0 allow, 1 deny, 3 review.
+    /// The command's exit code: 0 allow, 1 deny, 3 review.
     pub fn exit_code(&self) -> u8 {
-        match self.verdict() {
-            Verdict::Allow => 0,
-            Verdict::Deny => 1,
-            Verdict::Review => 3,
-        }
+        self.verdict().exit_code()
     }
 
     /// One line for a commit status: `deny: 1 denied, 2 to review (3 license findings)`.

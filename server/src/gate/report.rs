@@ -39,17 +39,7 @@ fn points(report: &GateReport) -> String {
 
 /// Aligned text; `color` adds ANSI colours to verdicts.
 pub fn text(report: &GateReport, color: bool) -> String {
-    let paint = |v: Verdict, s: &str| {
-        if !color {
-            return s.to_string();
-        }
-        let code = match v {
-            Verdict::Allow => "32",
-            Verdict::Review => "33",
-            Verdict::Deny => "1;31",
-        };
-        format!("\x1b[{code}m{s}\x1b[0m")
-    };
+    let paint = |v: Verdict, s: &str| v.paint(s, color);
     let mut out = String::new();
     let verdict = report.verdict();
     out.push_str(&format!(

@@ -32,6 +32,10 @@ pub enum ApiError {
     RequestTimeout(std::time::Duration),
     #[error("{0}")]
     Unprocessable(String),
+    /// A request a domain rule refused (422), with the rule's own stable
+    /// code (e.g. a vote's `bad-signature`, `voting-closed`).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     /// The database cannot take the request now (unreachable, disk full);
     /// nothing was stored. The message says which, without internals.
     #[error("{0}")]
@@ -52,7 +56,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unprocessable(_) | ApiError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -70,6 +74,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::RequestTimeout(_) => "request-timeout",
             ApiError::Unprocessable(_) => "unprocessable",
+            ApiError::Refused { code, .. } => code,
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }

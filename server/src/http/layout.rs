@@ -48,7 +48,7 @@ pub const NAV: &[NavItem] = &[
         label: "Proposals",
         href: "/proposals",
         summary: "RFC proposals decided by weighted voting across voter classes.",
-        available: false,
+        available: true,
     },
     NavItem {
         key: "ledger",

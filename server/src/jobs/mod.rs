@@ -76,7 +76,8 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// Starts the sweep: at start-up and then every [`SWEEP_INTERVAL`], scans
 /// stored without their ledger entry (the ledger could not append: a full
 /// disk, a crash between the two writes) are recorded, so the ledger
-/// catches up by itself when the fault passes. Stops with `stop`.
+/// catches up by itself when the fault passes; and proposals whose voting
+/// window ended are closed (`app::governance::sweep`). Stops with `stop`.
 pub fn spawn_sweeper(state: AppState, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         while !*stop.borrow() {
@@ -90,7 +91,20 @@ pub fn spawn_sweeper(state: AppState, mut stop: watch::Receiver<bool>) -> tokio:
                 Ok(n) => tracing::info!(checks = n, "recorded artifact checks missing their ledger entry"),
                 Err(e) => tracing::warn!(error = %e, "cannot look for unrecorded artifact checks"),
             }
-            let _ = tokio::time::timeout(SWEEP_INTERVAL, stop.changed()).await;
+            // Proposals whose window ended (also while no server ran).
+            match crate::app::governance::sweep(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(decisions = n, "closed proposals whose voting window ended"),
+                Err(e) => tracing::warn!(error = %e, "cannot close overdue proposals"),
+            }
+            // Wake up when the next voting window closes, so proposals are
+            // decided at their window's end, not up to a minute later.
+            let wait = crate::app::governance::until_next_closing(&state, Duration::from_secs(1), SWEEP_INTERVAL).await;
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+                _ = state.governance.opened.notified() => {}
+            }
         }
     })
 }

@@ -52,6 +52,9 @@ pub use appender::MAX_BATCH;
 pub use shared::{LedgerError, Receipt};
 use shared::{Pending, Shared, copy_error};
 
+/// Where an append's outcome arrives.
+type Reply = oneshot::Receiver<Result<Receipt, Arc<LedgerError>>>;
+
 /// The origin (and key name) to sign under: `ledger_origin` when someone
 /// configured it; otherwise the origin of the log already in the database,
 /// so a server restarted on another port (whose default origin differs)
@@ -154,12 +157,51 @@ impl Ledger {
         self.submit(&entry, Some(new_signer)).await
     }
 
+    /// Appends several pre-built entries in this order (other appends may
+    /// come between them): each is queued before any is awaited, so they
+    /// share group commits. One result per entry, in order; an entry whose
+    /// batch failed has an error while later ones may have succeeded.
+    pub async fn append_all(&self, entries: &[Entry]) -> Vec<Result<Receipt, LedgerError>> {
+        let mut waiting = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let queued = async {
+                if entry.kind == EntryKind::KeyRotation {
+                    return Err(LedgerError::InvalidRotation(
+                        "key rotations are appended with Ledger::rotate_key".into(),
+                    ));
+                }
+                entry.typed_payload()?;
+                entry.verify_signature()?;
+                self.enqueue(entry, None).await
+            }
+            .await;
+            waiting.push(queued);
+        }
+        let mut out = Vec::with_capacity(entries.len());
+        for w in waiting {
+            out.push(match w {
+                Ok(rx) => Self::receive(rx).await,
+                Err(e) => Err(e),
+            });
+        }
+        out
+    }
+
     async fn submit(&self, entry: &Entry, rotate_to: Option<SignerKey>) -> Result<Receipt, LedgerError> {
+        let rx = self.enqueue(entry, rotate_to).await?;
+        Self::receive(rx).await
+    }
+
+    async fn enqueue(&self, entry: &Entry, rotate_to: Option<SignerKey>) -> Result<Reply, LedgerError> {
         let body = entry.canonical_bytes()?;
         let leaf = steward_ledger::merkle::hash_leaf(&body);
         let (reply, rx) = oneshot::channel();
         let pending = Pending { kind: entry.kind, time: entry.time.to_string(), body, leaf, rotate_to, reply };
         self.queue.send(pending).await.map_err(|_| LedgerError::Closed)?;
+        Ok(rx)
+    }
+
+    async fn receive(rx: Reply) -> Result<Receipt, LedgerError> {
         match rx.await {
             Ok(Ok(receipt)) => Ok(receipt),
             Ok(Err(shared)) => Err(Arc::try_unwrap(shared).unwrap_or_else(|e| copy_error(&e))),

@@ -448,13 +448,9 @@ impl ArtifactReport {
         self.evaluation.verdict
     }
 
-    /// `steward artifact check`'s exit code: 0 allow, 1 deny, 3 review.
+    /// The command's exit code: 0 allow, 1 deny, 3 review.
     pub fn exit_code(&self) -> u8 {
-        match self.verdict() {
-            Verdict::Allow => 0,
-            Verdict::Deny => 1,
-            Verdict::Review => 3,
-        }
+        self.verdict().exit_code()
     }
 
     /// SHA-256 hex of the policy input's JSON bytes (as given to the policy).

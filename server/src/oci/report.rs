@@ -126,17 +126,7 @@ fn serde_kebab<T: serde::Serialize>(v: &T) -> String {
 
 /// Aligned text; `color` adds ANSI colours to verdicts.
 pub fn text(report: &ArtifactReport, color: bool) -> String {
-    let paint = |v: Verdict, s: &str| {
-        if !color {
-            return s.to_string();
-        }
-        let code = match v {
-            Verdict::Allow => "32",
-            Verdict::Review => "33",
-            Verdict::Deny => "31",
-        };
-        format!("\x1b[{code}m{s}\x1b[0m")
-    };
+    let paint = |v: Verdict, s: &str| v.paint(s, color);
     let v = report.verdict();
     let mut out = format!("Steward artifact check: {}\n\n", paint(v, v.as_str()));
     for (k, val) in summary_lines(report) {

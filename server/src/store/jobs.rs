@@ -97,7 +97,8 @@ impl Store {
              created_at, updated_at) VALUES ($1, $2, $3, 'queued', $4, $5, $5, $5) \
              ON CONFLICT (dedupe_key) DO NOTHING RETURNING id";
         const FIND: &str = "SELECT id FROM jobs WHERE dedupe_key = $1";
-        let _turn = self.write_turn().await;
+        // A webhook's answer waits for this commit: ahead of the jobs' writes.
+        let _turn = self.urgent_write_turn().await;
         let now = now();
         on_pool!(self.pool(), p => {
             let mut tx = p.begin().await?;

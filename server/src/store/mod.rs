@@ -22,6 +22,7 @@ use serde::Serialize;
 
 mod artifacts;
 mod error;
+mod governance;
 mod jobs;
 mod ledger;
 mod policies;
@@ -34,6 +35,10 @@ mod tokens;
 
 pub use artifacts::{ArtifactCheck, ArtifactFilter, ArtifactSource, NewArtifactCheck, SeenSignature};
 pub use error::StoreError;
+pub use governance::{
+    GovLock, NewProposal, ProposalFilter, ProposalState, StoredDecision, StoredException, StoredKey, StoredProposal,
+    StoredVote, StoredVoter,
+};
 pub use ledger::{LedgerCheckpointRow, LedgerEntryRow, LedgerHead, LockedHead, NewLedgerEntry, PreparedAppend};
 pub use policies::{NewPolicyRevision, PolicyRevision};
 pub(crate) use pool::on_pool;

@@ -69,6 +69,11 @@ pub struct Store {
     /// seconds) and cannot help a read transaction that must upgrade.
     /// Unused on PostgreSQL.
     sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Where writers that are not urgent wait for their place in the
+    /// writer's queue: at most one of them queues on `sqlite_writer` at a
+    /// time, so an urgent writer (a webhook's enqueue, which a forge
+    /// waits for) waits for at most two transactions, not for every job's.
+    sqlite_background: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// When this process last recorded each token's use, so authenticated
     /// requests write `last_used_at` at most once a minute per token.
     pub(super) recent_touches: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, OffsetDateTime>>>,
@@ -90,6 +95,7 @@ impl Store {
             pool,
             max_connections,
             sqlite_writer: Default::default(),
+            sqlite_background: Default::default(),
             recent_touches: Default::default(),
             enqueuer: None,
             write_fault: Default::default(),
@@ -111,10 +117,25 @@ impl Store {
     }
 
     /// Held for the duration of every write transaction: on SQLite it
-    /// serialises this process's writers fairly; on PostgreSQL it is `None`.
-    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    /// serialises this process's writers, first come first served; on
+    /// PostgreSQL it is `None`.
+    pub(crate) async fn write_turn(&self) -> Option<WriteTurn<'_>> {
         match self.pool {
-            Pool::Sqlite(_) => Some(self.sqlite_writer.lock().await),
+            Pool::Sqlite(_) => {
+                let queued = self.sqlite_background.lock().await;
+                Some(WriteTurn { _writer: self.sqlite_writer.lock().await, _queued: Some(queued) })
+            }
+            Pool::Postgres(_) => None,
+        }
+    }
+
+    /// [`Store::write_turn`] ahead of the other writers waiting: for short
+    /// transactions that a client waits for while jobs write (the job
+    /// enqueue behind a webhook's answer). It waits for the transaction in
+    /// progress and at most one other.
+    pub(crate) async fn urgent_write_turn(&self) -> Option<WriteTurn<'_>> {
+        match self.pool {
+            Pool::Sqlite(_) => Some(WriteTurn { _writer: self.sqlite_writer.lock().await, _queued: None }),
             Pool::Postgres(_) => None,
         }
     }
@@ -190,6 +211,14 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(&self.pool, p => p.close().await)
     }
+}
+
+/// The SQLite writer's turn, held while a write transaction runs (see
+/// [`Store::write_turn`]). The writer lock is released before the place in
+/// the queue, so the next writer in line goes first.
+pub(crate) struct WriteTurn<'a> {
+    _writer: tokio::sync::MutexGuard<'a, ()>,
+    _queued: Option<tokio::sync::MutexGuard<'a, ()>>,
 }
 
 /// Whether a connection going back to the pool can be reused. A connection

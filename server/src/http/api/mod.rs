@@ -7,6 +7,7 @@
 
 mod artifacts;
 mod extract;
+mod governance;
 mod ledger;
 mod policies;
 mod scans;
@@ -48,6 +49,17 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Method::GET, "/api/v1/artifacts", Access::Read, artifacts::list)
         .add(Method::GET, "/api/v1/artifacts/{id}", Access::Read, artifacts::get)
         .add(Method::POST, "/api/v1/registry/notifications", Access::Signature, artifacts::notifications)
+        // Governance (issue 10): voters, proposals, signed votes.
+        .add(Method::GET, "/api/v1/voters", Access::Read, governance::voters)
+        .add(Method::POST, "/api/v1/voters", Access::ADMIN, governance::register)
+        .add(Method::GET, "/api/v1/voters/{voter}", Access::Read, governance::voter)
+        .add(Method::POST, "/api/v1/voters/{voter}/rotations", Access::Roles(&[Role::Voter]), governance::rotate)
+        .add(Method::GET, "/api/v1/proposals", Access::Read, governance::list)
+        .add(Method::POST, "/api/v1/proposals", Access::Roles(&[Role::Maintainer]), governance::open)
+        .add(Method::GET, "/api/v1/proposals/{id}", Access::Read, governance::get)
+        .add(Method::POST, "/api/v1/proposals/{id}/votes", Access::Roles(&[Role::Voter]), governance::vote)
+        .add(Method::POST, "/api/v1/proposals/{id}/withdraw", Access::Roles(&[Role::Maintainer]), governance::withdraw)
+        .add(Method::GET, "/api/v1/governance/exceptions", Access::Read, governance::exceptions)
 }
 
 /// `GET /api/v1/status`: version, database backend and migration state.

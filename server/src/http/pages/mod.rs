@@ -11,6 +11,7 @@ mod artifacts;
 mod ledger;
 mod login;
 mod policies;
+mod proposals;
 mod scans;
 
 use super::layout::{Layout, NAV, NavItem, render};
@@ -26,6 +27,7 @@ pub(super) fn routes(r: Routes) -> Routes {
     r = scans::routes(r);
     r = policies::routes(r);
     r = artifacts::routes(r);
+    r = proposals::routes(r);
     r = login::routes(r);
     for item in NAV.iter().filter(|i| !i.available) {
         r = r.add(Method::GET, item.href, Access::Read, move || unavailable(item));
@@ -42,6 +44,8 @@ struct Overview {
     migration_version: i64,
     uptime: String,
     live_tokens: usize,
+    /// Median time from opening to decision of decided proposals.
+    median_to_decision: Option<String>,
 }
 
 async fn overview(State(state): State<AppState>) -> Result<Response, PageError> {
@@ -54,6 +58,7 @@ async fn overview(State(state): State<AppState>) -> Result<Response, PageError> 
         migration_version: migrations.applied.unwrap_or(0),
         uptime: human_duration(state.started.elapsed().as_secs()),
         live_tokens,
+        median_to_decision: proposals::median_to_decision(&state).await?,
     }))
 }
 
