@@ -250,7 +250,7 @@ pub async fn check_with(
     let first_seen = state.store.signatures_first_seen(&seen).await?;
 
     let config = state.config.clone();
-    let task = tokio::task::spawn_blocking(move || -> Result<(ArtifactReport, Value), ArtifactError> {
+    let work = move || -> Result<(ArtifactReport, Value), ArtifactError> {
         let licenses = crate::registry::license_config(&config, false)
             .map_err(|e| ArtifactError::Config(format!("invalid license configuration: {e}")))?;
         let inputs = AssessInputs {
@@ -263,8 +263,19 @@ pub async fn check_with(
         let report = crate::oci::assess(collected, &inputs)?;
         let doc = stored_document(&report);
         Ok((report, doc))
-    });
-    let (report, doc) = task.await.map_err(|e| ArtifactError::Panicked(e.to_string()))??;
+    };
+    // A job's check runs at a lower priority than the threads that answer
+    // requests (`background`), so a backlog of checks queued by registry
+    // pushes does not slow the notification answers; a request waits for
+    // its own check on the blocking pool.
+    let (report, doc) = match req.source {
+        ArtifactSource::Notification => {
+            super::background::run("steward-artifact", work).await.map_err(ArtifactError::Panicked)??
+        }
+        ArtifactSource::Api | ArtifactSource::Cli => {
+            tokio::task::spawn_blocking(work).await.map_err(|e| ArtifactError::Panicked(e.to_string()))??
+        }
+    };
     let row = check_row(&report, &doc, req.source, req.job_id, &req.reference)
         .map_err(|e| ArtifactError::Config(format!("cannot serialise the report: {e}")))?;
     let check = state.store.insert_artifact_check(&row).await?;
