@@ -31,10 +31,13 @@ decisions contains decision(i, f) if {
 	f.code in judged_codes
 }
 
+# The license decision and the matching exceptions are evaluated once per
+# finding (regorus does not memoise function calls, and this runs for every
+# package of an SBOM), then one of the two bodies below shapes the decision.
+decision(i, f) := with_exceptions(i, f, license_decision(f), exceptions.active_matches(f))
+
 # An active exception turns any verdict into allow and says who granted it.
-decision(i, f) := d if {
-	base := license_decision(f)
-	active := exceptions.active_matches(f)
+with_exceptions(i, f, base, active) := d if {
 	count(active) > 0
 	e := active[0]
 	d := object.union(base, {
@@ -50,9 +53,8 @@ decision(i, f) := d if {
 
 # Otherwise the license decides; exceptions that matched but expired are
 # named so nobody wonders why the gate fails again.
-decision(i, f) := d if {
-	count(exceptions.active_matches(f)) == 0
-	base := license_decision(f)
+with_exceptions(i, f, base, active) := d if {
+	count(active) == 0
 	expired := exceptions.expired_matches(f)
 	d := object.union(base, {
 		"finding": i,
@@ -85,8 +87,21 @@ license_decision(f) := {
 	"message": license_message(f, chosen),
 } if {
 	f.new_license.expression
-	chosen := best_choice(f.new_license.facts)
+	chosen := choice_by_facts[facts_key(f)]
 }
+
+# The best choice depends only on the license facts, and an SBOM repeats a
+# handful of license states across hundreds of packages: each distinct
+# state is judged once per evaluation (a rule is evaluated once per input;
+# a function is evaluated at every call).
+facts_key(f) := json.marshal(f.new_license.facts)
+
+distinct_facts := {facts_key(f): f.new_license.facts |
+	some f in input.drift.findings
+	f.new_license.expression
+}
+
+choice_by_facts[k] := best_choice(x) if some k, x in distinct_facts
 
 unknown_verdict := object.get(data.licenses, "unknown", "review")
 

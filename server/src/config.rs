@@ -94,6 +94,8 @@ pub struct Layer {
     pub jobs: Option<JobsConfig>,
     /// `[[registries]]`: OCI registry credentials and transport (file only).
     pub registries: Option<Vec<RegistryFile>>,
+    /// `[artifacts]`: server-side artifact checks (file only).
+    pub artifacts: Option<ArtifactsFile>,
     /// `[governance]`: voter classes, threshold, veto classes (file only).
     pub governance: Option<GovernanceFile>,
     /// `[credit]`: the rewards catalogue for contributor credit (file only).
@@ -627,6 +629,8 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// OCI registries' credentials (`[[registries]]` in the file).
     pub registries: Vec<RegistryAuth>,
+    /// Server-side artifact checks (`[artifacts]` in the file).
+    pub artifacts: ArtifactsConfig,
     /// Voting parameters (`[governance]` in the file).
     pub governance: GovernanceSettings,
     /// The credit rewards catalogue (`[credit]` in the file).
@@ -745,7 +749,8 @@ fn file_holds_secrets(file: &Layer) -> bool {
         .flatten()
         .any(|r| r.webhook_secret.is_some() || r.token.is_some() || r.password.is_some());
     let database_password = file.database_url.as_deref().is_some_and(|url| redact_url(url) != url);
-    repository_secret || database_password
+    let notification_secret = file.artifacts.as_ref().is_some_and(|a| a.notification_secret.is_some());
+    repository_secret || database_password || notification_secret
 }
 
 /// A warning when `path` can be read (or, for a directory, entered) by
@@ -985,6 +990,8 @@ impl Config {
         }
         let registry_list = flags.registries.as_ref().or(file.registries.as_ref());
         let registries = validate_registries(registry_list.map(Vec::as_slice).unwrap_or_default(), &file_name, env)?;
+        let artifacts_file = flags.artifacts.clone().or_else(|| file.artifacts.clone()).unwrap_or_default();
+        let artifacts = validate_artifacts(&artifacts_file, &file_name, env)?;
         let governance = flags
             .governance
             .as_ref()
@@ -1015,6 +1022,7 @@ impl Config {
             repositories,
             jobs,
             registries,
+            artifacts,
             governance,
             credit,
             file: file_path,
@@ -1088,6 +1096,25 @@ impl Config {
                     self.jobs.poll_millis
                 ),
                 self.table_source(self.jobs == JobsConfig::default()),
+            ),
+            (
+                "artifacts",
+                {
+                    let a = &self.artifacts;
+                    format!(
+                        "trusted keys {}, notification secret {} (header {}), timeout {}",
+                        a.trusted_keys.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "none".into()),
+                        if a.notification_secret.is_some() { "set" } else { "not set: notifications refused" },
+                        a.notification_header,
+                        show_duration(a.timeout)
+                    )
+                },
+                self.table_source(
+                    self.artifacts.trusted_keys.is_none()
+                        && self.artifacts.notification_secret.is_none()
+                        && self.artifacts.notification_header == "authorization"
+                        && self.artifacts.timeout == Duration::from_secs(30),
+                ),
             ),
             (
                 "governance",
@@ -1495,6 +1522,119 @@ mod host_tests {
         }
         for bad in ["", "oci://x", "a/b", "host:", "host:abc", "-bad.example", "a..b", "x y", "[::1"] {
             assert!(!is_registry_host(bad), "{bad}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// `[artifacts]` in `steward.toml`: server-side OCI artifact checks (the API,
+// registry notifications): trusted keys, the notification secret, timeouts.
+
+/// `[artifacts]` as written in `steward.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactsFile {
+    /// The trusted signing keys: a TOML file of `[[keys]]` (as for
+    /// `steward artifact check --trusted-keys`), relative to the working directory.
+    pub trusted_keys: Option<PathBuf>,
+    /// The shared secret a registry's notifications carry (or `notification_secret_env`).
+    pub notification_secret: Option<String>,
+    pub notification_secret_env: Option<String>,
+    /// The header that carries it (default `Authorization`; the value is
+    /// the secret, or `Bearer <secret>`).
+    pub notification_header: Option<String>,
+    /// Seconds to wait for each registry request (default 30).
+    pub timeout_secs: Option<u64>,
+}
+
+/// Validated `[artifacts]`.
+#[derive(Debug, Clone)]
+pub struct ArtifactsConfig {
+    pub trusted_keys: Option<PathBuf>,
+    /// Without it the notification endpoint refuses every request.
+    pub notification_secret: Option<Secret>,
+    /// Lowercase header name.
+    pub notification_header: String,
+    pub timeout: Duration,
+}
+
+impl Default for ArtifactsConfig {
+    fn default() -> Self {
+        ArtifactsConfig {
+            trusted_keys: None,
+            notification_secret: None,
+            notification_header: "authorization".into(),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Validates `[artifacts]`; errors name the field.
+pub fn validate_artifacts(a: &ArtifactsFile, path: &Path, env: EnvLookup<'_>) -> Result<ArtifactsConfig, ConfigError> {
+    let err = |message: String| ConfigError::File { path: path.to_path_buf(), message: format!("artifacts.{message}") };
+    let secret = match (&a.notification_secret, &a.notification_secret_env) {
+        (Some(_), Some(_)) => {
+            return Err(err(
+                "notification_secret: give `notification_secret` or `notification_secret_env`, not both".into()
+            ));
+        }
+        (Some(v), None) => Some(Secret::new(v.clone())),
+        (None, Some(name)) => match env(name).filter(|v| !v.is_empty()) {
+            Some(v) => Some(Secret::new(v)),
+            None => return Err(err(format!("notification_secret_env: names {name}, which is not set"))),
+        },
+        (None, None) => None,
+    };
+    if secret.as_ref().is_some_and(|s| s.expose().len() < 16) {
+        return Err(err("notification_secret: shorter than 16 characters".into()));
+    }
+    let header = a.notification_header.clone().unwrap_or_else(|| "Authorization".into());
+    if header.is_empty() || !header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(err(format!("notification_header: {header:?} is not a header name (letters, digits, - and _)")));
+    }
+    if let Some(p) = &a.trusted_keys
+        && !p.is_file()
+    {
+        return Err(err(format!("trusted_keys: {} is not a file", p.display())));
+    }
+    let timeout = a.timeout_secs.unwrap_or(30);
+    if !(1..=600).contains(&timeout) {
+        return Err(err(format!("timeout_secs: {timeout} is out of range (1 to 600)")));
+    }
+    Ok(ArtifactsConfig {
+        trusted_keys: a.trusted_keys.clone(),
+        notification_secret: secret,
+        notification_header: header.to_ascii_lowercase(),
+        timeout: Duration::from_secs(timeout),
+    })
+}
+
+#[cfg(test)]
+mod artifacts_tests {
+    use super::*;
+
+    fn artifacts(toml_text: &str, env: &[(&str, &str)]) -> Result<ArtifactsConfig, String> {
+        let file: ArtifactsFile = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+        let lookup = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+        validate_artifacts(&file, Path::new("steward.toml"), &lookup).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn artifacts_are_validated_and_the_secret_hidden() {
+        let ok = artifacts("notification_secret_env = \"S\"\n", &[("S", "0123456789abcdef")]).unwrap();
+        assert_eq!(ok.notification_secret.as_ref().map(Secret::expose), Some("0123456789abcdef"));
+        assert_eq!(ok.notification_header, "authorization");
+        assert!(!format!("{ok:?}").contains("0123456789abcdef"), "never printed");
+        for (text, want) in [
+            ("notification_secret = \"short\"\n", "artifacts.notification_secret: shorter than 16"),
+            ("notification_secret_env = \"NOPE\"\n", "names NOPE, which is not set"),
+            ("notification_header = \"Bad Header\"\n", "artifacts.notification_header"),
+            ("trusted_keys = \"/no/such/keys.toml\"\n", "artifacts.trusted_keys: /no/such/keys.toml is not a file"),
+            ("timeout_secs = 0\n", "artifacts.timeout_secs"),
+            ("secret = \"x\"\n", "unknown field"),
+        ] {
+            let err = artifacts(text, &[]).unwrap_err();
+            assert!(err.contains(want), "{text}: {err}");
         }
     }
 }

@@ -24,6 +24,8 @@
 //! `keys` → `store`, `config`, `auth`. Nothing here imports `http`, `jobs`,
 //! `cli` or `runtime`; `.ci/run` checks it.
 
+pub mod artifact_events;
+pub mod artifacts;
 pub mod background;
 pub mod credit;
 pub mod events;

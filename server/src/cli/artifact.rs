@@ -65,6 +65,12 @@ pub struct CheckArgs {
     /// Seconds to wait for each registry request
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     timeout: u64,
+    /// Record the check as the server does: in the configured database (--data-dir or
+    /// --database-url), with first-seen times of signatures from the database, and an
+    /// artifact-verdict ledger entry signed with the data directory's key. Without it
+    /// nothing is stored
+    #[arg(long)]
+    record: bool,
 }
 
 pub fn run(global: &GlobalArgs, cmd: ArtifactCommand) -> Result<ExitCode, Failure> {
@@ -73,14 +79,8 @@ pub fn run(global: &GlobalArgs, cmd: ArtifactCommand) -> Result<ExitCode, Failur
     }
 }
 
-fn time_arg(flag: &str, value: &Option<String>) -> Result<Option<time::OffsetDateTime>, Failure> {
-    value.as_deref().map(|t| crate::oci::trust::parse_time(t).map_err(|e| Failure(format!("{flag}: {e}")))).transpose()
-}
-
-fn check(global: &GlobalArgs, args: CheckArgs) -> Result<ExitCode, Failure> {
-    let config = global.load(|l| l.policies = args.policies.clone())?;
-    let reference = Reference::parse(&args.reference)?;
-    let previous = match args.previous.as_deref() {
+fn previous_arg(reference: &Reference, previous: Option<&str>) -> Result<Previous, Failure> {
+    Ok(match previous {
         None => Previous::Auto,
         Some("none") => Previous::Off,
         Some(p) if p.contains('/') => Previous::Given(Reference::parse(p)?),
@@ -90,7 +90,20 @@ fn check(global: &GlobalArgs, args: CheckArgs) -> Result<ExitCode, Failure> {
             }
             Previous::Given(reference.at_tag(tag))
         }
-    };
+    })
+}
+
+fn time_arg(flag: &str, value: &Option<String>) -> Result<Option<time::OffsetDateTime>, Failure> {
+    value.as_deref().map(|t| crate::oci::trust::parse_time(t).map_err(|e| Failure(format!("{flag}: {e}")))).transpose()
+}
+
+fn check(global: &GlobalArgs, args: CheckArgs) -> Result<ExitCode, Failure> {
+    if args.record {
+        return record(global, args);
+    }
+    let config = global.load(|l| l.policies = args.policies.clone())?;
+    let reference = Reference::parse(&args.reference)?;
+    let previous = previous_arg(&reference, args.previous.as_deref())?;
     let now = time_arg("--now", &args.now)?.unwrap_or_else(time::OffsetDateTime::now_utc);
     let first_seen = time_arg("--first-seen", &args.first_seen)?;
     let keys = match &args.trusted_keys {
@@ -113,16 +126,64 @@ fn check(global: &GlobalArgs, args: CheckArgs) -> Result<ExitCode, Failure> {
     let inputs =
         AssessInputs { engine: &compiled.engine, licenses: &licenses, keys: &keys, now, first_seen: &first_seen };
     let report = crate::oci::assess(collected, &inputs)?;
+    render(&report, &args)
+}
+
+fn render(report: &crate::oci::ArtifactReport, args: &CheckArgs) -> Result<ExitCode, Failure> {
     let text = match args.format {
         ArtifactFormat::Text => {
             let color =
                 args.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            report::text(&report, color)
+            report::text(report, color)
         }
-        ArtifactFormat::Markdown => report::markdown(&report),
-        ArtifactFormat::Json => serde_json::to_string_pretty(&report::json(&report))?,
-        ArtifactFormat::Sarif => report::sarif(&report),
+        ArtifactFormat::Markdown => report::markdown(report),
+        ArtifactFormat::Json => serde_json::to_string_pretty(&report::json(report))?,
+        ArtifactFormat::Sarif => report::sarif(report),
     };
     emit(&text, args.output.as_deref())?;
     Ok(ExitCode::from(report.exit_code()))
+}
+
+/// `--record`: the server's path (`app::artifacts::check_artifact`) against
+/// the configured database and ledger.
+fn record(global: &GlobalArgs, args: CheckArgs) -> Result<ExitCode, Failure> {
+    if args.first_seen.is_some() || args.now.is_some() {
+        return Err(Failure(
+            "--record takes first-seen times from the database and evaluates now: drop --first-seen and --now".into(),
+        ));
+    }
+    let config = global.load(|l| {
+        l.policies = args.policies.clone();
+        if let Some(keys) = &args.trusted_keys {
+            l.artifacts = Some(crate::config::ArtifactsFile {
+                trusted_keys: Some(keys.clone()),
+                timeout_secs: Some(args.timeout.clamp(1, 600)),
+                ..Default::default()
+            });
+        }
+    })?;
+    let reference = Reference::parse(&args.reference)?;
+    let previous = previous_arg(&reference, args.previous.as_deref())?;
+    let checked = super::common::block_on(async {
+        let opened = crate::runtime::open_store(&config).await?;
+        let store = opened.store.clone();
+        let result = async {
+            let (key, _) = crate::keys::load_or_create(&config.signing_key_path())?;
+            let state = crate::app::AppState::build(store.clone(), config.clone(), key).await?;
+            let request = crate::app::artifacts::CheckRequest {
+                reference,
+                previous,
+                source: crate::store::ArtifactSource::Cli,
+                job_id: None,
+            };
+            crate::app::artifacts::check_artifact(&state, request, "cli:artifact-check")
+                .await
+                .map_err(|e| Failure(e.to_string()))
+        }
+        .await;
+        store.close().await;
+        result
+    })??;
+    errln!("recorded artifact check {} at ledger index {}", checked.check.id, checked.ledger_index);
+    render(&checked.report, &args)
 }

@@ -41,7 +41,7 @@ pub const NAV: &[NavItem] = &[
         label: "Artifacts",
         href: "/artifacts",
         summary: "OCI artifacts checked for SBOM referrers and trusted signatures.",
-        available: false,
+        available: true,
     },
     NavItem {
         key: "proposals",

@@ -10,10 +10,13 @@
 //!   status and optionally the pull request comment.
 //! - `credit` ([`credit`]): award contributor credit for a merged pull
 //!   request (or correct it after a label change).
+//! - `artifact` ([`artifact`]): check an OCI artifact a registry
+//!   notification named, store the check, record it in the ledger.
 //!
 //! Calls the application layer (`crate::app`) and the forge client; never
 //! the server's HTTP layer.
 
+pub mod artifact;
 pub mod credit;
 pub mod gate;
 mod outcome;
@@ -89,6 +92,11 @@ pub fn spawn_sweeper(state: AppState, mut stop: watch::Receiver<bool>) -> tokio:
                 Ok(n) => tracing::info!(jobs = n, "re-queued report jobs for scans missing their ledger entry"),
                 Err(e) => tracing::warn!(error = %e, "cannot look for unrecorded scans"),
             }
+            match crate::app::artifacts::record_unrecorded(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(checks = n, "recorded artifact checks missing their ledger entry"),
+                Err(e) => tracing::warn!(error = %e, "cannot look for unrecorded artifact checks"),
+            }
             // Proposals whose window ended (also while no server ran).
             match crate::app::governance::sweep(&state).await {
                 Ok(0) => {}
@@ -123,6 +131,7 @@ async fn run_in_span(state: &AppState, worker: &str, job: Job) {
         JobKind::Gate => gate::run_gate(state, worker, &job).await,
         JobKind::Report => gate::run_report(state, worker, &job).await,
         JobKind::Credit => credit::run_credit(state, worker, &job).await,
+        JobKind::Artifact => artifact::run_artifact(state, worker, &job).await,
     };
     match outcome {
         Outcome::Done => tracing::info!("job done"),

@@ -138,16 +138,26 @@ impl TrustedKeys {
             match payload {
                 Payload::TrustedKeyAdded(p) => {
                     let key = PublicKey::from_pem(&p.public_key).map_err(|e| err(format!("public_key: {e}")))?;
-                    if keys.iter().any(|k| k.id == p.key_id) {
-                        return Err(err(format!("key {} was already added", p.key_id)));
-                    }
-                    keys.push(TrustedKey {
+                    let added = TrustedKey {
                         id: p.key_id.clone(),
                         owner: p.owner.clone(),
                         not_before: parse_time(p.not_before.as_str()).map_err(err)?,
                         not_after: p.not_after.as_ref().map(|t| parse_time(t.as_str())).transpose().map_err(err)?,
                         key,
-                    });
+                    };
+                    if let Some(k) = keys.iter().find(|k| k.id == p.key_id) {
+                        // The same key added again (two servers recording the
+                        // same configured key at once) changes nothing; another
+                        // key, owner or window under the same id is refused.
+                        let same = k.key.fingerprint() == added.key.fingerprint()
+                            && k.owner == added.owner
+                            && k.not_before == added.not_before;
+                        if !same {
+                            return Err(err(format!("key {} was already added", p.key_id)));
+                        }
+                        continue;
+                    }
+                    keys.push(added);
                 }
                 Payload::TrustedKeyRetired(p) => {
                     let at = parse_time(p.not_after.as_str()).map_err(err)?;
@@ -519,6 +529,19 @@ mod tests {
         assert!(err.message.contains("not signed by that key"), "{err}");
         // Retiring an unknown key is refused.
         assert!(TrustedKeys::from_ledger([&retired]).is_err());
+        // The same key added twice (two servers recording it at once)
+        // changes nothing; another key under the same id is refused.
+        assert_eq!(TrustedKeys::from_ledger([&added, &added]).unwrap().keys.len(), 1);
+        let other = match &added {
+            Payload::TrustedKeyAdded(a) => Payload::TrustedKeyAdded(TrustedKeyAdded {
+                public_key: new_pk.to_pem(),
+                fingerprint: new_pk.fingerprint(),
+                ..a.clone()
+            }),
+            _ => unreachable!(),
+        };
+        let err = TrustedKeys::from_ledger([&added, &other]).unwrap_err();
+        assert!(err.message.contains("already added"), "{err}");
     }
 
     #[test]

@@ -21,6 +21,7 @@ use crate::config::DatabaseUrl;
 use serde::Serialize;
 
 mod credit;
+mod artifacts;
 mod error;
 mod governance;
 mod jobs;
@@ -37,6 +38,7 @@ pub use credit::{
     Award, AwardKind, CategoryTotal, Contributor, CreditCheck, CreditOutcome, LOCK_STRIPES, LeaderboardRow, NewAward,
     NewRedemption, RecordedRedemption, RedemptionRecord, Since, credit_now,
 };
+pub use artifacts::{ArtifactCheck, ArtifactFilter, ArtifactSource, NewArtifactCheck, SeenSignature};
 pub use error::StoreError;
 pub use governance::{
     GovLock, NewProposal, ProposalFilter, ProposalState, StoredDecision, StoredException, StoredKey, StoredProposal,

@@ -19,16 +19,19 @@ pub enum JobKind {
     Report,
     /// Award (or correct) contributor credit for a merged pull request.
     Credit,
+    /// Check an OCI artifact a registry notification named, store and record it.
+    Artifact,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [JobKind::Gate, JobKind::Report, JobKind::Credit];
+    pub const ALL: [JobKind; 4] = [JobKind::Gate, JobKind::Report, JobKind::Credit, JobKind::Artifact];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Gate => "gate",
             JobKind::Report => "report",
             JobKind::Credit => "credit",
+            JobKind::Artifact => "artifact",
         }
     }
 

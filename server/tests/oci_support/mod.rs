@@ -81,6 +81,20 @@ impl Drop for Registry {
 impl Registry {
     /// docker-registry with a temp storage dir, or `None` (skipped).
     pub fn distribution() -> Option<Registry> {
+        Registry::distribution_with("")
+    }
+
+    /// docker-registry that posts its push notifications to `url` with
+    /// `Authorization: <authorization>` (blob events and pulls dropped), as
+    /// `registry-howto.sh` configures it.
+    pub fn notifying(url: &str, authorization: &str) -> Option<Registry> {
+        Registry::distribution_with(&format!(
+            "notifications:\n  events:\n    includereferences: true\n  endpoints:\n    - name: steward\n      url: {url}\n      headers:\n        Authorization: [{authorization}]\n      timeout: 5s\n      threshold: 3\n      backoff: 500ms\n      ignore:\n        mediatypes: [application/octet-stream]\n        actions: [pull]\n"
+        ))
+    }
+
+    /// docker-registry with `extra` appended to its YAML configuration.
+    pub fn distribution_with(extra: &str) -> Option<Registry> {
         let Some(bin) = which("docker-registry") else { return missing("docker-registry") };
         if which("skopeo").is_none() {
             return missing("skopeo");
@@ -94,7 +108,7 @@ impl Registry {
             let config = format!(
                 "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n  cache:\n    blobdescriptor: inmemory\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: test-only-not-a-secret\n",
                 dir.path().join("storage").display()
-            );
+            ) + extra;
             std::fs::write(dir.path().join("config.yml"), config).unwrap();
             let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
             let child = Command::new("timeout")

@@ -6,6 +6,7 @@
 //! request is answered in the API's JSON error shape.
 
 mod credit;
+mod artifacts;
 mod extract;
 mod governance;
 mod ledger;
@@ -44,6 +45,11 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Method::GET, "/api/v1/jobs", Access::Roles(&[Role::Maintainer]), scans::jobs)
         .add(Method::GET, "/api/v1/jobs/{id}", Access::Roles(&[Role::Maintainer]), scans::job)
         .add(Method::POST, "/api/v1/webhooks/github", Access::Signature, webhooks::github)
+        // OCI artifact checks and the registry's notification webhook (issue 13).
+        .add(Method::POST, "/api/v1/artifacts/check", Access::Roles(&[Role::Ci]), artifacts::check)
+        .add(Method::GET, "/api/v1/artifacts", Access::Read, artifacts::list)
+        .add(Method::GET, "/api/v1/artifacts/{id}", Access::Read, artifacts::get)
+        .add(Method::POST, "/api/v1/registry/notifications", Access::Signature, artifacts::notifications)
         // Governance (issue 10): voters, proposals, signed votes.
         .add(Method::GET, "/api/v1/voters", Access::Read, governance::voters)
         .add(Method::POST, "/api/v1/voters", Access::ADMIN, governance::register)

@@ -8,6 +8,7 @@
 //! forbids both); charts are SVG shapes sized by attributes.
 
 mod credit;
+mod artifacts;
 mod ledger;
 mod login;
 mod policies;
@@ -26,6 +27,7 @@ pub(super) fn routes(r: Routes) -> Routes {
     r = ledger::routes(r);
     r = scans::routes(r);
     r = policies::routes(r);
+    r = artifacts::routes(r);
     r = proposals::routes(r);
     r = login::routes(r);
     r = credit::routes(r);
