@@ -92,6 +92,12 @@ const TABLE: &[(&str, &str, Who)] = &[
     ("POST", "/api/v1/credit/corrections", Roles(&[Admin, Maintainer])),
     ("POST", "/api/v1/credit/redemptions", Roles(&[Admin, Maintainer])),
     ("GET", "/api/v1/credit/verify", Roles(&[Admin, Maintainer])),
+    // OCI artifacts (issue 13): CI asks for checks; the registry notifies
+    // with its shared secret; stored checks are reads.
+    ("POST", "/api/v1/artifacts/check", Roles(&[Admin, Ci])),
+    ("GET", "/api/v1/artifacts", Read),
+    ("GET", "/api/v1/artifacts/{id}", Read),
+    ("POST", "/api/v1/registry/notifications", Signature),
     // Dashboard
     ("GET", "/", Read),
     ("GET", "/ledger", Read),
@@ -104,6 +110,7 @@ const TABLE: &[(&str, &str, Who)] = &[
     ("POST", "/login", SignIn),
     ("POST", "/logout", SignIn),
     ("GET", "/artifacts", Read),
+    ("GET", "/artifacts/{id}", Read),
     ("GET", "/proposals", Read),
     ("GET", "/proposals/{id}", Read),
     ("GET", "/leaderboard", Read),
