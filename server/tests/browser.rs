@@ -5,13 +5,12 @@
 
 mod common;
 
-use common::server::OutputWithin as _;
+use common::browser::{allow_same_origin_frames, chromium, dump_dom};
 
 use axum::extract::Query;
 use axum::response::Html;
 use axum::routing::get;
 use std::collections::HashMap;
-use std::process::Command;
 
 const PAGES: &[&str] =
     &["/", "/scans", "/policies", "/artifacts", "/proposals", "/ledger", "/ledger/entries/0", "/leaderboard", "/nope"];
@@ -43,39 +42,6 @@ document.getElementById('f').addEventListener('load', function () {{
     ))
 }
 
-fn chromium() -> Option<String> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|c| {
-            Command::new(c)
-                .arg("--version")
-                .output_within(std::time::Duration::from_secs(60))
-                .is_ok_and(|o| o.status.success())
-        })
-        .map(str::to_string)
-}
-
-fn dump_dom(browser: &str, url: &str, profile: &std::path::Path) -> String {
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=5000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(url)
-        .output_within(std::time::Duration::from_secs(90))
-        .expect("run chromium");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Judges a real drift (Apache-2.0 → SSPL-1.0) and stores it as a scan.
 async fn store_a_scan(state: &steward::app::AppState) -> i64 {
     use steward_scanner::MemoryTree;
@@ -94,18 +60,6 @@ async fn store_a_scan(state: &steward::app::AppState) -> i64 {
         steward::gate::judge(drift, &state.policy.current().engine, context, time::OffsetDateTime::now_utc()).unwrap();
     let row = steward::app::scans::scan_row(&report, steward::store::ScanSource::Api, None).unwrap();
     state.store.insert_scan(&row).await.unwrap().id
-}
-
-async fn allow_same_origin_frames(mut response: axum::response::Response) -> axum::response::Response {
-    let headers = response.headers_mut();
-    headers.remove("x-frame-options");
-    let csp = headers.get("content-security-policy").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    if let Some(csp) = csp {
-        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-        let relaxed = csp.replace("frame-ancestors 'none'", "frame-ancestors 'self'");
-        headers.insert("content-security-policy", relaxed.parse().unwrap());
-    }
-    response
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

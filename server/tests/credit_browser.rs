@@ -7,6 +7,8 @@
 //! Skipped (with a note) when `chromium` is not installed.
 
 mod common;
+
+use common::browser::{allow_same_origin_frames, chromium, dump_dom};
 mod credit_support;
 
 use axum::extract::Query;
@@ -14,7 +16,6 @@ use axum::response::Html;
 use axum::routing::get;
 use credit_support::{PullsForge, credit_state};
 use std::collections::HashMap;
-use std::process::Command;
 use steward::app::credit::{self, ChangeEvidence, ContributorSpec, ManualAward};
 use steward::app::jobs::CreditJob;
 
@@ -43,45 +44,6 @@ document.getElementById('f').addEventListener('load', function () {{
 }});
 </script></body></html>"#
     ))
-}
-
-fn chromium() -> Option<String> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
-        .map(str::to_string)
-}
-
-fn dump_dom(browser: &str, url: &str, profile: &std::path::Path) -> String {
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=5000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(url)
-        .output()
-        .expect("run chromium");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-async fn allow_same_origin_frames(mut response: axum::response::Response) -> axum::response::Response {
-    let headers = response.headers_mut();
-    headers.remove("x-frame-options");
-    let csp = headers.get("content-security-policy").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    if let Some(csp) = csp {
-        let relaxed = csp.replace("frame-ancestors 'none'", "frame-ancestors 'self'");
-        headers.insert("content-security-policy", relaxed.parse().unwrap());
-    }
-    response
 }
 
 /// Real credit: a merged pull request judged by the shipped policy (with

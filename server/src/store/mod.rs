@@ -20,8 +20,8 @@
 use crate::config::DatabaseUrl;
 use serde::Serialize;
 
-mod credit;
 mod artifacts;
+mod credit;
 mod error;
 mod governance;
 mod jobs;
@@ -34,11 +34,11 @@ mod scans;
 mod sqlite;
 mod tokens;
 
+pub use artifacts::{ArtifactCheck, ArtifactFilter, ArtifactSource, NewArtifactCheck, SeenSignature};
 pub use credit::{
     Award, AwardKind, CategoryTotal, Contributor, CreditCheck, CreditOutcome, LOCK_STRIPES, LeaderboardRow, NewAward,
     NewRedemption, RecordedRedemption, RedemptionRecord, Since, credit_now,
 };
-pub use artifacts::{ArtifactCheck, ArtifactFilter, ArtifactSource, NewArtifactCheck, SeenSignature};
 pub use error::StoreError;
 pub use governance::{
     GovLock, NewProposal, ProposalFilter, ProposalState, StoredDecision, StoredException, StoredKey, StoredProposal,

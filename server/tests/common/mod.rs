@@ -3,6 +3,7 @@
 //! to it.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod browser;
 pub mod forge;
 pub mod git;
 pub mod server;

@@ -5,8 +5,8 @@
 //! and [`read_body`], whose rejections are [`ApiError`]s, so every malformed
 //! request is answered in the API's JSON error shape.
 
-mod credit;
 mod artifacts;
+mod credit;
 mod extract;
 mod governance;
 mod ledger;

@@ -7,8 +7,8 @@
 //! Templates hold no inline script or style (the Content-Security-Policy
 //! forbids both); charts are SVG shapes sized by attributes.
 
-mod credit;
 mod artifacts;
+mod credit;
 mod ledger;
 mod login;
 mod policies;
