@@ -13,6 +13,10 @@
 //!
 //! On SQLite always, and on PostgreSQL when `STEWARD_TEST_POSTGRES_URL` is set.
 
+// `oci_support` includes `common/skip.rs` by path (so OCI tests without
+// `common` can skip); this file uses both, so the one file is loaded twice.
+#![allow(clippy::duplicate_mod)]
+
 mod common;
 mod oci_support;
 
