@@ -6,10 +6,10 @@
 //! are unique per (source, repository, change, rule, contributor).
 
 use super::outcome::Outcome;
+use super::repository::{forge, repo_config};
 use crate::app::AppState;
 use crate::app::credit::{self, ChangeEvidence, CreditError};
 use crate::app::jobs::{self as payloads, CreditJob};
-use crate::forge::ForgeClient;
 use crate::store::Job;
 
 pub async fn run_credit(state: &AppState, worker: &str, job: &Job) -> Outcome {
@@ -17,15 +17,9 @@ pub async fn run_credit(state: &AppState, worker: &str, job: &Job) -> Outcome {
         Ok(p) => p,
         Err(e) => return Outcome::Failed { error: e, retry: false },
     };
-    let Some(repo) = state.config.repositories.iter().find(|r| r.name == payload.repository) else {
-        return Outcome::Failed {
-            error: format!("repository {} is no longer configured", payload.repository),
-            retry: false,
-        };
-    };
-    let client = match ForgeClient::new(repo.api_url.clone(), &repo.name, repo.token.clone()) {
+    let client = match repo_config(state, &payload.repository).and_then(forge) {
         Ok(c) => c,
-        Err(e) => return Outcome::Failed { error: format!("cannot build the forge client: {e}"), retry: false },
+        Err(o) => return o,
     };
     let changed_paths = match client.pull_request_files(payload.number).await {
         Ok(p) => p,

@@ -9,28 +9,14 @@
 //! crash.
 
 use super::outcome::Outcome;
+use super::repository::{forge, repo_config};
 use crate::app::AppState;
 use crate::app::jobs::{self as payloads, GateJob, ReportJob};
 use crate::app::scans::{self, JudgeError};
-use crate::config::Repository as RepoConfig;
-use crate::forge::{ForgeClient, StatusState};
+use crate::forge::StatusState;
 use crate::gate;
 use crate::store::{Job, ScanRecord, ScanSource};
 use steward_policy::Verdict;
-
-fn repo_config<'a>(state: &'a AppState, name: &str) -> Result<&'a RepoConfig, Outcome> {
-    state
-        .config
-        .repositories
-        .iter()
-        .find(|r| r.name == name)
-        .ok_or_else(|| Outcome::Failed { error: format!("repository {name} is no longer configured"), retry: false })
-}
-
-fn forge(repo: &RepoConfig) -> Result<ForgeClient, Outcome> {
-    ForgeClient::new(repo.api_url.clone(), &repo.name, repo.token.clone())
-        .map_err(|e| Outcome::Failed { error: format!("cannot build the forge client: {e}"), retry: false })
-}
 
 impl From<JudgeError> for Outcome {
     fn from(e: JudgeError) -> Self {

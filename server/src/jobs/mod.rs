@@ -20,6 +20,7 @@ pub mod artifact;
 pub mod credit;
 pub mod gate;
 mod outcome;
+mod repository;
 
 pub use outcome::Outcome;
 
