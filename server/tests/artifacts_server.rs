@@ -575,3 +575,80 @@ fn a_notification_without_the_secret_is_refused_before_its_body_arrives() {
     drop(s);
     rt.block_on(db.cleanup());
 }
+
+#[test]
+fn a_rotation_signed_by_the_old_key_moves_trust_to_the_new_key() {
+    on_both(rotation_by_old_key);
+}
+
+/// The old key signs the rotation message; after the rotation a release
+/// signed by the new key is allowed, a new signature by the old key is not,
+/// and a rotation with a wrong signature records nothing.
+fn rotation_by_old_key(rt: &tokio::runtime::Runtime, db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let old = TestKey::p256(41);
+    let new = TestKey::p256(42);
+    let keys = keys_file(dir.path(), &old, "2026-01-01T00:00:00Z", None);
+    let s = server(rt, db, &keys);
+    let admin = rt.block_on(steward::app::tokens::issue_token(&s.state.store, "admin", Role::Admin)).unwrap().secret;
+    let Some(reg) = Registry::distribution() else { return };
+
+    // Before the rotation, the new key is not trusted.
+    publish(&reg, "v2.0.0", "MIT", Some(&new));
+    let (_, v) = s.check(&reg.reference(&format!("{REPO}:v2.0.0")));
+    assert_eq!(v["verdict"], "deny", "{v}");
+
+    // The next whole second: strictly after v2.0.0's signature was first seen.
+    let effective_at = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() + time::Duration::seconds(1);
+    let effective = steward::oci::trust::format_time(effective_at);
+    let message = steward::oci::trust::rotation_message("release", "release-2", &new.public(), &effective);
+    let message = String::from_utf8(message).unwrap();
+    let body = |signature: Option<&str>| {
+        serde_json::to_vec(&json!({
+            "old_key_id": "release", "new_key_id": "release-2", "owner": "release-team",
+            "new_public_key": new.public().to_pem(), "effective_at": effective,
+            "old_key_signature": signature,
+        }))
+        .unwrap()
+    };
+    let rotations = || {
+        rt.block_on(s.state.store.ledger_entries(0, 10_000))
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.kind == "trusted-key-rotated")
+            .count()
+    };
+    let path = "/api/v1/artifacts/keys/rotations";
+    // Signed by the new key instead of the old one: refused, nothing recorded.
+    let (status, v) = s.request("POST", path, Some(&admin), &[], body(Some(&new.sign(&message))));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    // Neither a signature nor a proposal: refused.
+    let (status, v) = s.request("POST", path, Some(&admin), &[], body(None));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // A CI token may not rotate keys.
+    let (status, _) = s.request("POST", path, Some(&s.ci_token), &[], body(Some(&old.sign(&message))));
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(rotations(), 0);
+
+    let (status, v) = s.request("POST", path, Some(&admin), &[], body(Some(&old.sign(&message))));
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["approved_by"], "old-key-signature", "{v}");
+    assert_eq!(rotations(), 1);
+    wait_for("the rotation to take effect", || (time::OffsetDateTime::now_utc() > effective_at).then_some(()));
+
+    // v2.0.0's signature was seen before the new key was trusted: it stays
+    // untrusted (a rotation does not reach back). A release signed by the
+    // new key now: allowed. A new signature by the old key, first seen
+    // after the rotation: denied as expired.
+    let (_, v) = s.check(&reg.reference(&format!("{REPO}:v2.0.0")));
+    assert_eq!(v["verdict"], "deny", "{v}");
+    assert_eq!(v["facts"]["signatures"][0]["problem"], "key-not-yet-valid", "{v}");
+    publish(&reg, "v2.0.1", "MIT", Some(&new));
+    let (_, v) = s.check(&reg.reference(&format!("{REPO}:v2.0.1")));
+    assert_eq!(v["verdict"], "allow", "{v}");
+    assert_eq!(v["facts"]["signatures"][0]["key"]["id"], "release-2", "{v}");
+    publish(&reg, "v2.1.0", "MIT", Some(&old));
+    let (_, v) = s.check(&reg.reference(&format!("{REPO}:v2.1.0")));
+    assert_eq!(v["verdict"], "deny", "{v}");
+    assert_eq!(v["facts"]["signatures"][0]["problem"], "key-expired", "{v}");
+}

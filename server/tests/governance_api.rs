@@ -29,6 +29,7 @@ on_both_backends!(
     roles_guard_the_governance_routes,
     a_decision_is_stored_once,
     an_exception_granted_by_vote_turns_a_denied_gate_into_an_allowed_one,
+    a_key_rotation_needs_an_accepted_proposal_naming_the_new_key,
 );
 
 pub struct Reply {
@@ -569,4 +570,122 @@ async fn an_exception_granted_by_vote_turns_a_denied_gate_into_an_allowed_one(db
     assert_eq!(fresh.policy.current().revision.revision, revision_after);
     let report = verify(db).await;
     assert_eq!(report.exceptions, 1);
+}
+
+/// A P-256 public key from a fixed seed.
+fn artifact_key(seed: u8) -> steward::oci::signature::PublicKey {
+    let sk = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap();
+    steward::oci::signature::PublicKey::P256(*sk.verifying_key())
+}
+
+async fn a_key_rotation_needs_an_accepted_proposal_naming_the_new_key(db: &TestDb) {
+    // The server trusts `release-1` from its trusted-keys file.
+    let old = artifact_key(31);
+    let keys = db.dir.path().join("trusted-keys.toml");
+    std::fs::write(
+        &keys,
+        format!(
+            "[[keys]]\nid = \"release-1\"\nowner = \"release-team\"\nnot_before = \"2026-01-01T00:00:00Z\"\npublic_key = \"\"\"\n{}\"\"\"\n",
+            old.to_pem()
+        ),
+    )
+    .unwrap();
+    let config = db.config_with(|l| {
+        l.artifacts = Some(steward::config::ArtifactsFile { trusted_keys: Some(keys.clone()), ..Default::default() })
+    });
+    let mut g = setup(db).await;
+    g.state = db.state_with(config).await;
+    g.app = http::router(g.state.clone());
+    let voters = electorate(&g).await;
+    let new = artifact_key(32);
+    let fingerprint = new.fingerprint();
+    let rotate = |proposal: &str, key: &steward::oci::signature::PublicKey, id: &str| {
+        json!({
+            "old_key_id": "release-1", "new_key_id": id, "owner": "release-team",
+            "new_public_key": key.to_pem(), "effective_at": at(60), "reason": "scheduled",
+            "proposal_id": proposal,
+        })
+        .to_string()
+        .into_bytes()
+    };
+    let post = |body: Vec<u8>, token: Option<String>| {
+        let app = g.app.clone();
+        async move { call(&app, Method::POST, "/api/v1/artifacts/keys/rotations", token.as_deref(), body).await }
+    };
+    let rotations = |db: &TestDb| {
+        let store = db.store.clone();
+        async move {
+            store
+                .ledger_entries(0, 100_000)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.kind == "trusted-key-rotated")
+                .count()
+        }
+    };
+
+    // Only an admin may rotate.
+    let r = post(rotate("none", &new, "release-2"), Some(g.maintainer.clone())).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", String::from_utf8_lossy(&r.body));
+    // No such proposal: not approved.
+    let r = post(rotate("none", &new, "release-2"), Some(g.admin.clone())).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", String::from_utf8_lossy(&r.body));
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("does not exist"), "{}", r.json());
+
+    // A policy-change proposal naming the new key, still open: not approved.
+    let body = format!("Rotate the release signing key to {fingerprint}.");
+    let r = open(&g, &g.maintainer, "rotate-release", json!({"category": "policy-change", "body": body})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+    let r = post(rotate("rotate-release", &new, "release-2"), Some(g.admin.clone())).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("is not accepted"), "{}", r.json());
+
+    // Accepted by vote.
+    let sha = digest(&body);
+    let mut decision = Value::Null;
+    for (id, class, key) in voters.iter().filter(|v| ["tc1", "tc2", "c1", "c2", "c3"].contains(&v.0.as_str())) {
+        let r =
+            vote(&g, "rotate-release", ballot(key, id, "rotate-release", &sha, class, VoteChoice::Yes, now())).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+        decision = r.json()["decision"].clone();
+    }
+    assert_eq!(decision["outcome"], "accepted", "{decision}");
+
+    // The accepted proposal approves the key it names and no other.
+    let other = artifact_key(33);
+    let r = post(rotate("rotate-release", &other, "release-x"), Some(g.admin.clone())).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("does not name"), "{}", r.json());
+    assert_eq!(rotations(db).await, 0, "nothing recorded for a refused rotation");
+
+    let request = rotate("rotate-release", &new, "release-2");
+    let r = post(request.clone(), Some(g.admin.clone())).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+    let rotated = r.json();
+    assert_eq!(rotated["approved_by"], "governance-decision");
+    assert_eq!(rotated["new_fingerprint"], fingerprint.as_str());
+    let index = rotated["ledger_index"].as_u64().unwrap();
+    let entry: Value = serde_json::from_slice(&db.store.ledger_entry(index).await.unwrap().unwrap().body).unwrap();
+    assert_eq!(entry["kind"], "trusted-key-rotated");
+    assert_eq!(entry["payload"]["proposal_id"], "rotate-release");
+    // The same request again answers the recorded rotation.
+    let r = post(request, Some(g.admin.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!((r.json()["created"].as_bool(), r.json()["ledger_index"].as_u64()), (Some(false), Some(index)));
+    assert_eq!(rotations(db).await, 1);
+
+    // The old key's window ends where the new key's begins.
+    let listed = call(&g.app, Method::GET, "/api/v1/artifacts/keys", None, vec![]).await.json();
+    let keys = listed["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "{listed}");
+    assert_eq!(keys[0]["id"], "release-1");
+    assert_eq!(keys[0]["not_after"], keys[1]["not_before"], "{listed}");
+    assert_eq!(keys[1]["id"], "release-2");
+    assert_eq!(keys[1]["fingerprint"], fingerprint.as_str());
+
+    // The rotated-out key cannot be rotated again: its window ends.
+    let r = post(rotate("rotate-release", &other, "release-3"), Some(g.admin.clone())).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(rotations(db).await, 1);
 }

@@ -97,6 +97,10 @@ const TABLE: &[(&str, &str, Who)] = &[
     ("POST", "/api/v1/artifacts/check", Roles(&[Admin, Ci])),
     ("GET", "/api/v1/artifacts", Read),
     ("GET", "/api/v1/artifacts/{id}", Read),
+    // Trusted signing keys are reads; rotating one is an admin's (and
+    // needs the old key's signature or an accepted decision besides).
+    ("GET", "/api/v1/artifacts/keys", Read),
+    ("POST", "/api/v1/artifacts/keys/rotations", Roles(&[Admin])),
     ("POST", "/api/v1/registry/notifications", Signature),
     // Dashboard
     ("GET", "/", Read),

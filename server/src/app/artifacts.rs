@@ -11,14 +11,13 @@
 
 use super::AppState;
 use crate::oci::check::{ArtifactReport, AssessInputs, CheckError, Previous};
-use crate::oci::{Limits, Reference, RegistryClient, TrustedKeys, report};
+use crate::oci::{Limits, Reference, RegistryClient, report};
 use crate::store::{
     ArtifactCheck, ArtifactSource, Enqueued, JobKind, NewArtifactCheck, NewJob, SeenSignature, StoreError,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
-use steward_ledger::entry::{Entry, Payload, SchemaV1, Timestamp, TrustedKeyAdded, TrustedKeyRetired};
 use steward_policy::Verdict;
 
 /// Why an artifact could not be checked. Nothing was stored as a verdict.
@@ -119,78 +118,6 @@ pub struct CheckRequest {
     pub job_id: Option<i64>,
 }
 
-/// The keys the server trusts: the ledger's trusted-key history
-/// (`trusted-key-added`, `-retired`, `-rotated`), after recording what the
-/// `[artifacts] trusted_keys` file adds to it: a key the ledger does not
-/// have is appended as `trusted-key-added`; a key whose window the file
-/// ends earlier than the ledger does is appended as `trusted-key-retired`.
-/// The ledger is the record of trust; the file is how an operator changes
-/// it. A file key whose id the ledger holds for another key is an error.
-pub async fn trusted_keys(state: &AppState) -> Result<TrustedKeys, ArtifactError> {
-    // One at a time in this process, so a key is added once.
-    static SYNC: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _one = SYNC.lock().await;
-    let file = match &state.config.artifacts.trusted_keys {
-        Some(path) => {
-            TrustedKeys::from_file(path).map_err(|e| ArtifactError::Config(format!("[artifacts] trusted_keys: {e}")))?
-        }
-        None => TrustedKeys::default(),
-    };
-    let ledger = ledger_keys(state).await?;
-    let mut changed = false;
-    for k in &file.keys {
-        let payload = match ledger.keys.iter().find(|l| l.id == k.id) {
-            None => Payload::TrustedKeyAdded(TrustedKeyAdded {
-                schema: SchemaV1,
-                key_id: k.id.clone(),
-                owner: k.owner.clone(),
-                algorithm: k.key.algorithm().into(),
-                public_key: k.key.to_pem(),
-                fingerprint: k.key.fingerprint(),
-                not_before: timestamp(k.not_before)?,
-                not_after: k.not_after.map(timestamp).transpose()?,
-                proposal_id: None,
-            }),
-            Some(l) if l.key.fingerprint() != k.key.fingerprint() => {
-                return Err(ArtifactError::Config(format!(
-                    "[artifacts] trusted_keys: key {} is not the key the ledger trusts under that id ({}); give a new key a new id",
-                    k.id,
-                    l.key.fingerprint()
-                )));
-            }
-            Some(l) => match k.not_after {
-                Some(end) if l.not_after.is_none_or(|e| end < e) => Payload::TrustedKeyRetired(TrustedKeyRetired {
-                    schema: SchemaV1,
-                    key_id: k.id.clone(),
-                    not_after: timestamp(end)?,
-                    reason: "configuration".into(),
-                }),
-                _ => continue,
-            },
-        };
-        state.ledger.record(&payload, "steward:trusted-keys").await.map_err(|e| {
-            ArtifactError::KeysNotRecorded(format!("cannot record trusted key {} in the ledger: {e}", k.id))
-        })?;
-        changed = true;
-    }
-    if changed { ledger_keys(state).await } else { Ok(ledger) }
-}
-
-fn timestamp(t: time::OffsetDateTime) -> Result<Timestamp, ArtifactError> {
-    Timestamp::parse(&crate::oci::trust::format_time(t)).map_err(|e| ArtifactError::Config(e.to_string()))
-}
-
-/// The ledger's trusted-key history folded into a key set.
-async fn ledger_keys(state: &AppState) -> Result<TrustedKeys, ArtifactError> {
-    let mut payloads = Vec::new();
-    for body in state.store.trusted_key_entries().await? {
-        let (_, payload) = Entry::from_canonical_bytes_with_payload(&body)
-            .map_err(|e| ArtifactError::Config(format!("a trusted-key ledger entry does not parse: {e}")))?;
-        payloads.push(payload);
-    }
-    TrustedKeys::from_ledger(&payloads).map_err(|e| ArtifactError::Config(format!("the ledger's trusted keys: {e}")))
-}
-
 /// The registry client of this server's `[[registries]]`, built once per
 /// configuration and shared: building one loads the system's TLS roots,
 /// and a shared one keeps its connections and bearer tokens warm.
@@ -232,7 +159,7 @@ pub async fn check_with(
             "the policy bundle in force has no artifact policy (data.steward.artifact.report)".into(),
         ));
     }
-    let keys = trusted_keys(state).await?;
+    let keys = super::trusted_keys::current(state).await?;
     let collected = crate::oci::collect(client, &req.reference, &req.previous).await?;
 
     // A signature's time is when Steward first saw it: recorded before it

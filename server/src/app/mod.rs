@@ -36,6 +36,7 @@ pub mod metrics;
 pub mod scans;
 pub mod state;
 pub mod tokens;
+pub mod trusted_keys;
 
 pub use metrics::Metrics;
 pub use state::{AppState, StartupError};

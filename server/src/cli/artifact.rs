@@ -3,12 +3,16 @@
 //! report, and exit 0 (allow), 1 (deny), 3 (review) or 2 (error: nothing
 //! was allowed).
 
-use super::common::{Failure, GlobalArgs};
+use super::client::{Client, ServerArgs};
+use super::common::{Failure, GlobalArgs, OutputFormat};
+use super::governance::emit as emit_value;
 use super::scan::emit;
 use crate::oci::check::{AssessInputs, Previous};
+use crate::oci::signature::PublicKey;
 use crate::oci::{Limits, Reference, RegistryClient, TrustedKeys, report};
 use crate::policy::{compile, read_bundle};
 use clap::{Args, Subcommand, ValueEnum};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -20,6 +24,76 @@ pub enum ArtifactCommand {
     /// Check an artifact: kind, SBOM referrers and their licenses, license drift since the
     /// previous version, signatures by trusted keys (exit 0 allow, 1 deny, 3 review, 2 error)
     Check(CheckArgs),
+    /// List the trusted signing keys of a running server, with their windows
+    Keys {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Print the exact bytes the old key signs to approve a rotation. Sign them with the old
+    /// key (for example `cosign sign-blob --key old.key msg`, or `openssl pkeyutl -sign`) and give
+    /// the base64 signature to `rotate-key --signature`
+    RotationMessage(RotationArgs),
+    /// Rotate a trusted key on a running server (admin token): the old key's window ends and
+    /// the new key's begins at --effective-at. Approved by --signature (by the old key over
+    /// `rotation-message`) or --proposal (an accepted policy-change proposal whose title or body
+    /// names the new key's fingerprint)
+    RotateKey {
+        #[command(flatten)]
+        rotation: RotationArgs,
+        /// Who holds the new key
+        #[arg(long)]
+        owner: String,
+        /// Why: scheduled, compromise, …
+        #[arg(long, default_value = "scheduled")]
+        reason: String,
+        /// Base64 signature by the old key over `steward artifact rotation-message`
+        #[arg(long, value_name = "BASE64", conflicts_with = "proposal", required_unless_present = "proposal")]
+        signature: Option<String>,
+        /// The accepted policy-change proposal that approved the rotation
+        #[arg(long, value_name = "ID")]
+        proposal: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+}
+
+/// What a key rotation names.
+#[derive(Debug, Args)]
+pub struct RotationArgs {
+    /// The id of the trusted key being replaced
+    #[arg(long = "old", value_name = "ID")]
+    old_key_id: String,
+    /// The new key's id
+    #[arg(long = "new-id", value_name = "ID")]
+    new_key_id: String,
+    /// The new public key (PEM: ed25519 or ECDSA P-256)
+    #[arg(long = "new-key", value_name = "FILE")]
+    new_key: PathBuf,
+    /// When the new key takes over (RFC 3339, UTC; not in the past)
+    #[arg(long, value_name = "TIME")]
+    effective_at: String,
+}
+
+impl RotationArgs {
+    /// The new key's PEM, its parsed key and the normalised time.
+    fn read(&self) -> Result<(String, PublicKey, String), Failure> {
+        let flag = format!("--new-key {}", self.new_key.display());
+        let meta = std::fs::metadata(&self.new_key).map_err(|e| Failure(format!("{flag}: {e}")))?;
+        if meta.len() > 64 << 10 {
+            return Err(Failure(format!("{flag}: larger than 64 KiB; not a public key")));
+        }
+        let pem = std::fs::read_to_string(&self.new_key).map_err(|e| Failure(format!("{flag}: {e}")))?;
+        let key = PublicKey::from_pem(&pem).map_err(|e| Failure(format!("{flag}: {e}")))?;
+        let at =
+            crate::oci::trust::parse_time(&self.effective_at).map_err(|e| Failure(format!("--effective-at: {e}")))?;
+        Ok((pem, key, crate::oci::trust::format_time(at)))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -76,6 +150,64 @@ pub struct CheckArgs {
 pub fn run(global: &GlobalArgs, cmd: ArtifactCommand) -> Result<ExitCode, Failure> {
     match cmd {
         ArtifactCommand::Check(args) => check(global, args),
+        ArtifactCommand::Keys { server, format } => {
+            let out = Client::new(&server)?.get("/api/v1/artifacts/keys")?;
+            emit_value(format, &out, |v| {
+                let empty = Vec::new();
+                let keys = v["keys"].as_array().unwrap_or(&empty);
+                if keys.is_empty() {
+                    outln!("no trusted keys: no signature counts (configure [artifacts] trusted_keys)");
+                }
+                for k in keys {
+                    let s = |f: &str| steward_scanner::report::escape::terminal(k[f].as_str().unwrap_or("?"));
+                    outln!(
+                        "{}  {}  owner {}  {} .. {}  {}  {}",
+                        s("id"),
+                        s("algorithm"),
+                        s("owner"),
+                        s("not_before"),
+                        k["not_after"]
+                            .as_str()
+                            .map(steward_scanner::report::escape::terminal)
+                            .unwrap_or_else(|| "open".into()),
+                        s("fingerprint"),
+                        if k["valid_now"].as_bool() == Some(true) { "in force" } else { "not in force" }
+                    );
+                }
+            })
+        }
+        ArtifactCommand::RotationMessage(r) => {
+            let (_, key, at) = r.read()?;
+            let message = crate::oci::trust::rotation_message(&r.old_key_id, &r.new_key_id, &key, &at);
+            use std::io::Write as _;
+            std::io::stdout().write_all(&message).map_err(|e| Failure(format!("standard output: {e}")))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ArtifactCommand::RotateKey { rotation, owner, reason, signature, proposal, server, format } => {
+            let (pem, _, at) = rotation.read()?;
+            let body = json!({
+                "old_key_id": rotation.old_key_id,
+                "new_key_id": rotation.new_key_id,
+                "owner": owner,
+                "new_public_key": pem,
+                "effective_at": at,
+                "reason": reason,
+                "old_key_signature": signature,
+                "proposal_id": proposal,
+            });
+            let out = Client::new(&server)?.post_json("/api/v1/artifacts/keys/rotations", &body)?;
+            emit_value(format, &out, |v| {
+                outln!(
+                    "key {} rotated to {} ({}) from {}, approved by {}, at ledger index {}",
+                    rotation.old_key_id,
+                    rotation.new_key_id,
+                    v["new_fingerprint"].as_str().unwrap_or("?"),
+                    v["effective_at"].as_str().unwrap_or("?"),
+                    v["approved_by"].as_str().unwrap_or("?"),
+                    v["ledger_index"]
+                );
+            })
+        }
     }
 }
 

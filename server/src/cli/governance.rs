@@ -253,7 +253,8 @@ pub enum GovernanceCommand {
     },
 }
 
-fn emit(format: OutputFormat, value: &Value, text: impl FnOnce(&Value)) -> Result<ExitCode, Failure> {
+/// Prints `value` as JSON, or as text by `text`.
+pub(super) fn emit(format: OutputFormat, value: &Value, text: impl FnOnce(&Value)) -> Result<ExitCode, Failure> {
     match format {
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(value)?),
         OutputFormat::Text => text(value),

@@ -171,6 +171,14 @@ impl TrustedKeys {
                     let at = parse_time(p.effective_at.as_str()).map_err(err)?;
                     let new =
                         PublicKey::from_pem(&p.new_public_key).map_err(|e| err(format!("new_public_key: {e}")))?;
+                    if let Some(k) = keys.iter().find(|k| k.id == p.new_key_id) {
+                        // The same rotation recorded twice changes nothing;
+                        // another key under a trusted id is refused.
+                        if k.key.fingerprint() == new.fingerprint() && k.not_before == at {
+                            continue;
+                        }
+                        return Err(err(format!("key {} is already trusted", p.new_key_id)));
+                    }
                     let old = keys
                         .iter_mut()
                         .find(|k| k.id == p.old_key_id)

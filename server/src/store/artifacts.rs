@@ -362,11 +362,15 @@ impl Store {
 
     /// The canonical bodies of the ledger's `trusted-key-added`,
     /// `trusted-key-retired` and `trusted-key-rotated` entries, in index order.
-    pub async fn trusted_key_entries(&self) -> Result<Vec<Vec<u8>>, StoreError> {
-        const SQL: &str = "SELECT body FROM ledger_entries \
+    pub async fn trusted_key_entries(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        const SQL: &str = "SELECT idx, body FROM ledger_entries \
              WHERE kind IN ('trusted-key-added', 'trusted-key-retired', 'trusted-key-rotated') ORDER BY idx";
-        let rows: Vec<Vec<u8>> = on_pool!(self.pool(), p => sqlx::query_scalar(SQL).fetch_all(p).await)?;
-        Ok(rows)
+        let rows: Vec<(i64, Vec<u8>)> = on_pool!(self.pool(), p => sqlx::query_as(SQL).fetch_all(p).await)?;
+        rows.into_iter()
+            .map(|(idx, body)| {
+                u64::try_from(idx).map(|i| (i, body)).map_err(|_| StoreError::Corrupt(format!("ledger index {idx}")))
+            })
+            .collect()
     }
 
     /// Repositories that have checks, for the dashboard's filter.

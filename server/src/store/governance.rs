@@ -327,6 +327,22 @@ impl Store {
         Ok(GovLock { tx: Some(tx) })
     }
 
+    /// A cross-instance lock by name (a PostgreSQL advisory lock in a
+    /// transaction; a no-op on SQLite, where one process serves and the
+    /// caller's in-process mutex suffices). For writes outside governance
+    /// that must not interleave across instances (trusted-key changes).
+    pub async fn named_lock(&self, name: &str) -> Result<GovLock, StoreError> {
+        let Pool::Postgres(p) = self.pool() else {
+            return Ok(GovLock { tx: None });
+        };
+        let mut tx = p.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(proposal_lock_id(&format!("named-lock:{name}")))
+            .execute(&mut *tx)
+            .await?;
+        Ok(GovLock { tx: Some(tx) })
+    }
+
     /// Ledger entries of the given kinds from index `from` on, in index
     /// order: `(index, canonical bytes)`. What the replay reads.
     pub async fn gov_ledger_entries(&self, kinds: &[&str], from: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {

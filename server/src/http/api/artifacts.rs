@@ -18,6 +18,7 @@ use super::extract::{ApiJson, ApiPath as Path, ApiQuery as Query, read_body};
 use crate::app::AppState;
 use crate::app::artifact_events;
 use crate::app::artifacts::{self, ArtifactError, CheckRequest};
+use crate::app::trusted_keys::{self, RotationError, RotationRequest};
 use crate::auth::Principal;
 use crate::http::ApiError;
 use crate::oci::Reference;
@@ -182,6 +183,50 @@ pub(super) async fn get(State(state): State<AppState>, Path(id): Path<i64>) -> R
     let mut doc = serde_json::to_value(&check).map_err(ApiError::internal)?;
     doc["report"] = report;
     Ok(Json(doc))
+}
+
+/// `GET /api/v1/artifacts/keys`: the trusted signing keys with their windows.
+pub(super) async fn keys(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let keys = trusted_keys::list(&state).await.map_err(keys_error)?;
+    Ok(Json(json!({ "keys": keys })))
+}
+
+/// `POST /api/v1/artifacts/keys/rotations` (admin): rotate a trusted key,
+/// approved by the old key's signature or an accepted governance decision.
+/// 201 with the ledger index; 200 when the same rotation was recorded
+/// already; 422 for a malformed field, 403 when the approval does not
+/// hold, 409 when the ledger contradicts it. Nothing is recorded on error.
+pub(super) async fn rotate_key(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Principal>,
+    ApiJson(req): ApiJson<RotationRequest>,
+) -> Result<Response, ApiError> {
+    let actor = format!("token:{}", caller.name);
+    match trusted_keys::rotate(&state, req, &actor).await {
+        Ok(r) => {
+            let status = if r.created { StatusCode::CREATED } else { StatusCode::OK };
+            Ok((status, Json(r)).into_response())
+        }
+        Err(RotationError::Invalid(m)) => Err(ApiError::Unprocessable(m)),
+        Err(RotationError::NotApproved(m)) => Err(ApiError::Forbidden(m)),
+        Err(RotationError::Conflict(m)) => Err(ApiError::Conflict(m)),
+        Err(RotationError::Artifact(e)) => Err(keys_error(e)),
+    }
+}
+
+/// A trusted-key read or change that failed on Steward's side.
+fn keys_error(e: ArtifactError) -> ApiError {
+    match e {
+        ArtifactError::Store(e) => ApiError::from(e),
+        ArtifactError::KeysNotRecorded(m) => {
+            tracing::error!(error = %m, "cannot record a trusted-key change");
+            ApiError::Unavailable("the ledger cannot record the change now; nothing was recorded, try again later")
+        }
+        other => {
+            tracing::error!(error = %other, "trusted keys");
+            ApiError::Internal(anyhow::anyhow!(other.to_string()))
+        }
+    }
 }
 
 /// Compares two strings in time that depends only on their lengths' hash:

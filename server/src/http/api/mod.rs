@@ -49,6 +49,8 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Method::POST, "/api/v1/artifacts/check", Access::Roles(&[Role::Ci]), artifacts::check)
         .add(Method::GET, "/api/v1/artifacts", Access::Read, artifacts::list)
         .add(Method::GET, "/api/v1/artifacts/{id}", Access::Read, artifacts::get)
+        .add(Method::GET, "/api/v1/artifacts/keys", Access::Read, artifacts::keys)
+        .add(Method::POST, "/api/v1/artifacts/keys/rotations", Access::ADMIN, artifacts::rotate_key)
         .add(Method::POST, "/api/v1/registry/notifications", Access::Signature, artifacts::notifications)
         // Governance (issue 10): voters, proposals, signed votes.
         .add(Method::GET, "/api/v1/voters", Access::Read, governance::voters)
