@@ -254,4 +254,96 @@ on_both_backends!(
     fifty_concurrent_redemptions_on_a_balance_for_ten,
     verify_reports_the_first_rule_break,
     verify_reports_overdraft_and_unknown_rule,
+    a_retried_redemption_with_its_idempotency_key_spends_once,
 );
+
+/// Ten concurrent copies of one redemption with the same idempotency key
+/// (a client retrying a lost answer, perhaps through another instance):
+/// one spends, nine answer the stored redemption; the key reused for
+/// another request is refused; without a key each request spends.
+async fn a_retried_redemption_with_its_idempotency_key_spends_once(db: &TestDb) {
+    let (_forge, url) = PullsForge::start().await;
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    let maintainer = token(&state, Role::Maintainer, "maint").await;
+    for i in 0..5 {
+        award(&app, &maintainer, 77, "retrier", 100, &format!("https://example.org/docs/{i}")).await;
+    }
+    let body = json!({"contributor": {"login": "retrier"}, "units": 2, "idempotency_key": "order-2026-12-03-a"});
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (app, tok, body) = (app.clone(), maintainer.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            call(&app, "POST", "/api/v1/credit/redemptions", Some(&tok), Some(body)).await
+        }));
+    }
+    let (mut created, mut replayed, mut ids) = (0, 0, std::collections::BTreeSet::new());
+    for t in tasks {
+        let (status, v, text) = t.await.unwrap();
+        match status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::OK => {
+                assert_eq!(v["replayed"], true, "{text}");
+                replayed += 1;
+            }
+            other => panic!("unexpected {other}: {text}"),
+        }
+        ids.insert(v["redemption"]["redemption_id"].as_str().unwrap().to_owned());
+        assert_eq!(v["redemption"]["balance_after"], 300, "{text}");
+    }
+    assert_eq!((created, replayed, ids.len()), (1, 9, 1));
+    let c = state.store.credit_contributor("github", 77).await.unwrap().unwrap();
+    assert_eq!((c.balance, c.redeemed), (300, 200), "spent once");
+
+    // The same key for another request: refused, nothing spent.
+    let other = json!({"contributor": {"login": "retrier"}, "units": 1, "idempotency_key": "order-2026-12-03-a"});
+    let (status, v, _) = call(&app, "POST", "/api/v1/credit/redemptions", Some(&maintainer), Some(other)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("idempotency_key"), "{v}");
+    // A header and a field that disagree: refused.
+    let mixed = json!({"contributor": {"login": "retrier"}, "units": 1, "idempotency_key": "k1"});
+    let (status, v, _) = call_with_header(&app, &maintainer, ("idempotency-key", "k2"), mixed).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // The header alone works like the field.
+    let by_header = json!({"contributor": {"login": "retrier"}, "units": 1});
+    let (status, first, _) = call_with_header(&app, &maintainer, ("idempotency-key", "k3"), by_header.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, again, _) = call_with_header(&app, &maintainer, ("idempotency-key", "k3"), by_header.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(first["redemption"]["redemption_id"], again["redemption"]["redemption_id"]);
+    // Without a key, two identical requests are two redemptions.
+    for _ in 0..2 {
+        let (status, _, text) =
+            call(&app, "POST", "/api/v1/credit/redemptions", Some(&maintainer), Some(by_header.clone())).await;
+        assert_eq!(status, StatusCode::CREATED, "{text}");
+    }
+    let c = state.store.credit_contributor("github", 77).await.unwrap().unwrap();
+    assert_eq!((c.balance, c.redeemed), (0, 500));
+    let report = credit::verify(&state.store).await.unwrap();
+    assert!(report.ok(), "{:?}", report.first_break);
+    assert_eq!(report.redemptions, 4);
+}
+
+async fn call_with_header(
+    app: &axum::Router,
+    tok: &str,
+    (name, value): (&str, &str),
+    body: serde_json::Value,
+) -> (StatusCode, serde_json::Value, String) {
+    use axum::body::Body;
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri("/api/v1/credit/redemptions")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {tok}"))
+        .header(name, value)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = app.clone().oneshot(req).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null), text)
+}

@@ -82,7 +82,7 @@ async fn seed(state: &steward::app::AppState) {
         credit::manual_award(state, "test", &req).await.unwrap();
     }
     let spec = ContributorSpec { user_id: Some(103), login: None };
-    credit::redeem(state, "test", &spec, "compute-quota", 1).await.unwrap_err(); // 33 points: refused
+    credit::redeem(state, "test", &spec, "compute-quota", 1, None).await.unwrap_err(); // 33 points: refused
     let ana = state.store.credit_contributor("github", 101).await.unwrap().unwrap();
     let view = credit::contributor_view(&state.store, ana).await.unwrap();
     let manual = view.awards.iter().find(|a| a.rule == "manual").unwrap();

@@ -323,7 +323,7 @@ async fn record_award(state: &AppState, new: &NewAward, event_id: &str) -> Resul
         }
         CreditOutcome::Duplicate(a) => Ok(Err(*a)),
         CreditOutcome::NotRecorded(e) => Err(CreditError::Ledger(e)),
-        CreditOutcome::Insufficient { .. } | CreditOutcome::UnknownContributor => {
+        CreditOutcome::Insufficient { .. } | CreditOutcome::UnknownContributor | CreditOutcome::Replayed(_) => {
             Err(CreditError::Store(StoreError::Corrupt("an award cannot be refused for its balance".into())))
         }
     }
@@ -389,7 +389,7 @@ async fn correct_award(
             Err(CreditError::Duplicate(format!("award {} was already corrected by {}", award.award_id, a.award_id)))
         }
         CreditOutcome::NotRecorded(e) => Err(CreditError::Ledger(e)),
-        CreditOutcome::Insufficient { .. } | CreditOutcome::UnknownContributor => {
+        CreditOutcome::Insufficient { .. } | CreditOutcome::UnknownContributor | CreditOutcome::Replayed(_) => {
             Err(CreditError::Store(StoreError::Corrupt("a correction cannot be refused for its balance".into())))
         }
     }
@@ -599,6 +599,9 @@ fn random_id(prefix: &str) -> String {
 pub struct Redeemed {
     pub redemption: RedemptionRecord,
     pub grant: Grant,
+    /// The request repeated an idempotency key: this is the stored
+    /// redemption, nothing new was spent.
+    pub replayed: bool,
 }
 
 /// Redeems `units` of a reward if the balance covers them, atomically;
@@ -609,16 +612,21 @@ pub async fn redeem(
     who: &ContributorSpec,
     reward_name: &str,
     units: u32,
+    idempotency_key: Option<&str>,
 ) -> Result<Redeemed, CreditError> {
     let reward = reward(state, reward_name)?.clone();
     if units == 0 || units > reward.max_units {
         return Err(CreditError::Invalid(format!("units: whole units from 1 to {}", reward.max_units)));
     }
+    let redemption_id = match idempotency_key {
+        Some(key) => idempotent_redemption_id(actor, key)?,
+        None => random_id("rdm-"),
+    };
     let contributor = find_contributor(&state.store, who).await?;
     let points = i64::from(reward.points) * i64::from(units);
     let now = credit_now();
     let new = NewRedemption {
-        redemption_id: random_id("rdm-"),
+        redemption_id,
         forge: contributor.forge.clone(),
         forge_user_id: contributor.forge_user_id,
         reward: reward.name.clone(),
@@ -673,7 +681,7 @@ pub async fn redeem(
         CreditOutcome::Stored(r) => {
             grant.ledger_index = r.ledger_index;
             tracing::info!(redemption = %r.redemption_id, points, ledger_index = r.ledger_index, "credit redeemed");
-            Ok(Redeemed { redemption: r, grant })
+            Ok(Redeemed { redemption: r, grant, replayed: false })
         }
         CreditOutcome::Insufficient { balance } => {
             Err(CreditError::Insufficient { contributor: contributor.key(), balance, needed: points })
@@ -683,7 +691,35 @@ pub async fn redeem(
         }
         CreditOutcome::NotRecorded(e) => Err(CreditError::Ledger(e)),
         CreditOutcome::Duplicate(_) => Err(CreditError::Store(StoreError::Corrupt("a duplicate redemption".into()))),
+        CreditOutcome::Replayed(existing) => {
+            // The same key must mean the same request.
+            let same = existing.reward == new.reward && existing.units == new.units && existing.points == new.points;
+            let grant = verify_grant(&existing.grant_document, &state.ledger.verifier_key()).map_err(|e| {
+                CreditError::Store(StoreError::Corrupt(format!("stored grant of {}: {e}", existing.redemption_id)))
+            })?;
+            if !same || grant.contributor != contributor.key() {
+                return Err(CreditError::Duplicate(format!(
+                    "idempotency_key: already used for another redemption ({}: {} x{} for {})",
+                    existing.redemption_id, existing.reward, existing.units, grant.contributor
+                )));
+            }
+            Ok(Redeemed { redemption: *existing, grant, replayed: true })
+        }
     }
+}
+
+/// The redemption id of a request with an idempotency key: the same
+/// caller and key always name the same redemption, so a retried request
+/// (a lost answer, a second instance) finds the first instead of spending
+/// twice.
+fn idempotent_redemption_id(actor: &str, key: &str) -> Result<String, CreditError> {
+    let ok = !key.is_empty() && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_graphic());
+    if !ok {
+        return Err(CreditError::Invalid("idempotency_key: 1 to 128 printable ASCII characters".into()));
+    }
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::digest(format!("steward-redemption/v1\n{actor}\n{key}").as_bytes());
+    Ok(format!("rdm-k{}", &hex::encode(digest)[..31]))
 }
 
 /// The note text of a grant: a header line and the grant as one line of

@@ -92,6 +92,10 @@ pub enum CreditCommand {
         /// Who redeems (recorded as `cli:<name>`)
         #[arg(long, default_value = "maintainer")]
         actor: String,
+        /// Makes a retry safe: the same actor and key redeem once (a repeat prints the stored
+        /// redemption and spends nothing)
+        #[arg(long, value_name = "KEY")]
+        idempotency_key: Option<String>,
         /// Output format
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
@@ -268,10 +272,14 @@ pub fn run(global: &GlobalArgs, cmd: CreditCommand) -> Result<ExitCode, Failure>
                 }
                 Ok(ExitCode::SUCCESS)
             }
-            CreditCommand::Redeem { contributor, reward, units, actor, format } => {
+            CreditCommand::Redeem { contributor, reward, units, actor, idempotency_key, format } => {
                 let state = app(config).await?;
                 let spec = ContributorSpec::parse(&contributor);
-                let r = credit::redeem(&state, &format!("cli:{actor}"), &spec, &reward, units).await?;
+                let actor = format!("cli:{actor}");
+                let r = credit::redeem(&state, &actor, &spec, &reward, units, idempotency_key.as_deref()).await?;
+                if r.replayed {
+                    errln!("this idempotency key was used already: the stored redemption, nothing new spent");
+                }
                 match format {
                     OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&r)?),
                     OutputFormat::Text => {

@@ -235,6 +235,9 @@ pub enum CreditOutcome<T, E> {
     Insufficient { balance: i64 },
     /// No contributor with this forge user id.
     UnknownContributor,
+    /// A redemption with this id is stored already (a retried request with
+    /// the same idempotency key): nothing new was recorded.
+    Replayed(Box<RedemptionRecord>),
     /// The ledger step failed; nothing was stored.
     NotRecorded(E),
 }
@@ -491,6 +494,7 @@ impl Store {
              grant_document, actor, redeemed_at, ledger_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              RETURNING {REDEMPTION_COLUMNS}"
         );
+        let replayed = format!("SELECT {REDEMPTION_COLUMNS} FROM credit_redemptions WHERE redemption_id = $1");
         let result: Result<CreditOutcome<RedemptionRecord, E>, sqlx::Error> = on_pool!(self.pool(), p => async {
             let mut tx = p.begin().await?;
             let current: Option<(i64, i64)> = sqlx::query_as(if postgres { FIND_PG } else { FIND })
@@ -499,6 +503,14 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(CreditOutcome::UnknownContributor);
             };
+            // A retry of a stored redemption (same id): checked under the
+            // contributor's lock, so a concurrent retry waits for the first.
+            let existing: Option<RedemptionRecord> = sqlx::query_as(sqlx::AssertSqlSafe(replayed.as_str()))
+                .bind(&new.redemption_id).fetch_optional(&mut *tx).await?;
+            if let Some(row) = existing {
+                tx.rollback().await?;
+                return Ok(CreditOutcome::Replayed(Box::new(row)));
+            }
             if balance < new.points {
                 tx.rollback().await?;
                 return Ok(CreditOutcome::Insufficient { balance });

@@ -8,7 +8,7 @@ use crate::app::credit::{self, ContributorSpec, CreditError, ManualAward, Period
 use crate::auth::Principal;
 use crate::http::ApiError;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -159,20 +159,41 @@ pub(super) struct RedeemBody {
     reward: Option<String>,
     #[serde(default)]
     units: Option<u32>,
+    /// Makes a retry safe: the same caller and key redeem once.
+    #[serde(default)]
+    idempotency_key: Option<String>,
 }
 
 /// `POST /api/v1/credit/redemptions` (maintainer): spend points; 201 with
-/// the signed grant, 409 when the balance does not cover it.
+/// the signed grant, 409 when the balance does not cover it. With an
+/// idempotency key (`Idempotency-Key` header or `idempotency_key` field),
+/// a repeated request answers 200 with the stored redemption and spends
+/// nothing; the same key for a different request is a 409.
 pub(super) async fn redeem(
     State(state): State<AppState>,
     Extension(caller): Extension<Principal>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<RedeemBody>,
 ) -> Result<(StatusCode, Json<credit::Redeemed>), ApiError> {
     let reward = body.reward.as_deref().unwrap_or("compute-quota");
-    let r =
-        credit::redeem(&state, &format!("token:{}", caller.name), &body.contributor, reward, body.units.unwrap_or(1))
-            .await?;
-    Ok((StatusCode::CREATED, Json(r)))
+    let header = match headers.get("idempotency-key") {
+        Some(v) => Some(
+            v.to_str().map_err(|_| ApiError::Unprocessable("Idempotency-Key: not printable ASCII".into()))?.to_owned(),
+        ),
+        None => None,
+    };
+    let key = match (header, body.idempotency_key) {
+        (Some(h), Some(b)) if h != b => {
+            return Err(ApiError::Unprocessable(
+                "idempotency_key: differs from the Idempotency-Key header; give one".into(),
+            ));
+        }
+        (h, b) => h.or(b),
+    };
+    let actor = format!("token:{}", caller.name);
+    let r = credit::redeem(&state, &actor, &body.contributor, reward, body.units.unwrap_or(1), key.as_deref()).await?;
+    let status = if r.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(r)))
 }
 
 #[derive(Debug, Deserialize)]
