@@ -30,6 +30,7 @@ on_both_backends!(
     a_decision_is_stored_once,
     an_exception_granted_by_vote_turns_a_denied_gate_into_an_allowed_one,
     a_key_rotation_needs_an_accepted_proposal_naming_the_new_key,
+    an_exception_lost_between_decision_and_grant_is_granted_by_the_sweep,
 );
 
 pub struct Reply {
@@ -688,4 +689,85 @@ async fn a_key_rotation_needs_an_accepted_proposal_naming_the_new_key(db: &TestD
     let r = post(rotate("rotate-release", &other, "release-3"), Some(g.admin.clone())).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(rotations(db).await, 1);
+}
+
+/// Runs `sql` (one statement per item) on the test database.
+async fn exec(db: &TestDb, sql: &[&str]) {
+    for statement in sql {
+        match db.store.pool() {
+            steward::store::Pool::Sqlite(p) => {
+                sqlx::query(sqlx::AssertSqlSafe(*statement)).execute(p).await.unwrap();
+            }
+            steward::store::Pool::Postgres(p) => {
+                sqlx::query(sqlx::AssertSqlSafe(*statement)).execute(p).await.unwrap();
+            }
+        }
+    }
+}
+
+/// The process fails between appending an accepted license-exception's
+/// decision and its `exception-granted` entry (injected: the database
+/// refuses that one kind of ledger row). The decision stands, no exception
+/// is in force; the next sweep grants it once, and the gate honours it.
+async fn an_exception_lost_between_decision_and_grant_is_granted_by_the_sweep(db: &TestDb) {
+    let g = setup(db).await;
+    let ci = issue_token(&db.store, "ci", Role::Ci).await.unwrap().secret;
+    let voters = electorate(&g).await;
+    let postgres = matches!(db.store.pool(), steward::store::Pool::Postgres(_));
+    if postgres {
+        exec(db, &[
+            "CREATE FUNCTION steward_test_refuse_grant() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END; $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER steward_test_refuse_grant BEFORE INSERT ON ledger_entries FOR EACH ROW WHEN (NEW.kind = 'exception-granted') EXECUTE FUNCTION steward_test_refuse_grant()",
+        ]).await;
+    } else {
+        exec(db, &["CREATE TRIGGER steward_test_refuse_grant BEFORE INSERT ON ledger_entries WHEN NEW.kind = 'exception-granted' BEGIN SELECT RAISE(ABORT, 'injected failure'); END"]).await;
+    }
+    let exception = json!({"scope": {"ecosystem": "npm", "package": "mongo-thing", "versions": ">=1.1.0, <2.0.0",
+        "license": "SSPL-1.0", "projects": ["octo/app"]}, "expires_at": "2030-01-01T00:00:00Z"});
+    let body = "Allow mongo-thing under SSPL for octo/app.";
+    let r = open(
+        &g,
+        &g.maintainer,
+        "exc-lost",
+        json!({"category": "license-exception", "exception": exception, "body": body}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+    let sha = digest(body);
+    for (id, class, key) in voters.iter().filter(|v| ["tc1", "tc2", "c1", "c2", "c3"].contains(&v.0.as_str())) {
+        let r = vote(&g, "exc-lost", ballot(key, id, "exc-lost", &sha, class, VoteChoice::Yes, now())).await;
+        // Each vote is stored; the deciding one's decision step failed at
+        // the grant, so no decision is reported with it.
+        assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+        assert!(r.json()["decision"].is_null());
+    }
+    let kinds = ledger_kinds(db).await;
+    assert_eq!(kinds.iter().filter(|k| *k == "decision").count(), 1, "the decision stands");
+    assert_eq!(kinds.iter().filter(|k| *k == "exception-granted").count(), 0);
+    assert_eq!(gate(&g, &ci, "octo/app").await["verdict"], "deny");
+    // While the ledger still refuses, the sweep fails for that proposal and retries later.
+    steward::app::governance::sweep(&g.state).await.unwrap();
+    assert!(db.store.gov_exception_for("exc-lost").await.unwrap().is_none());
+
+    if postgres {
+        exec(
+            db,
+            &["DROP TRIGGER steward_test_refuse_grant ON ledger_entries", "DROP FUNCTION steward_test_refuse_grant()"],
+        )
+        .await;
+    } else {
+        exec(db, &["DROP TRIGGER steward_test_refuse_grant"]).await;
+    }
+    // Another instance's sweep (a fresh state) repairs it, once.
+    let other = db.state().await;
+    steward::app::governance::sweep(&other).await.unwrap();
+    steward::app::governance::sweep(&g.state).await.unwrap();
+    let kinds = ledger_kinds(db).await;
+    assert_eq!(kinds.iter().filter(|k| *k == "exception-granted").count(), 1, "granted once");
+    let stored = db.store.gov_exception_for("exc-lost").await.unwrap().expect("stored");
+    let decision = db.store.gov_decision("exc-lost").await.unwrap().unwrap();
+    assert_eq!(stored.decision_index, decision.ledger_index);
+    assert_eq!(gate(&g, &ci, "octo/app").await["verdict"], "allow");
+    let report = verify(db).await;
+    assert_eq!(report.exceptions, 1);
 }

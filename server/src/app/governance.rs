@@ -543,17 +543,8 @@ async fn append_decision(
     let early = *time < c.proposal.closes_at && decision.outcome != DecisionOutcome::Withdrawn;
     let mut exception_index = None;
     if decision.outcome == DecisionOutcome::Accepted
-        && c.proposal.category == ProposalCategory::LicenseException
-        && let Some(asked) = &c.proposal.exception
+        && let Some(granted) = exception_of(&c.proposal, receipt.index)
     {
-        let granted = ExceptionGranted {
-            schema: SchemaV1,
-            exception_id: c.proposal.proposal_id.clone(),
-            proposal_id: Some(c.proposal.proposal_id.clone()),
-            decision_index: Some(receipt.index),
-            scope: asked.scope.clone(),
-            expires_at: asked.expires_at.clone(),
-        };
         exception_index = Some(grant_exception(state, granted).await?);
     }
     Ok(DecisionReceipt {
@@ -562,6 +553,23 @@ async fn append_decision(
         yes_share_bp: decision.yes_share_bp,
         early,
         exception_index,
+    })
+}
+
+/// The `exception-granted` payload an accepted `license-exception`
+/// proposal yields, decided at ledger index `decision_index`.
+fn exception_of(proposal: &Proposal, decision_index: u64) -> Option<ExceptionGranted> {
+    if proposal.category != ProposalCategory::LicenseException {
+        return None;
+    }
+    let asked = proposal.exception.as_ref()?;
+    Some(ExceptionGranted {
+        schema: SchemaV1,
+        exception_id: proposal.proposal_id.clone(),
+        proposal_id: Some(proposal.proposal_id.clone()),
+        decision_index: Some(decision_index),
+        scope: asked.scope.clone(),
+        expires_at: asked.expires_at.clone(),
     })
 }
 
@@ -719,6 +727,15 @@ pub async fn close_if_due(state: &AppState, proposal_id: &str) -> Result<Option<
 /// Returns the decisions appended.
 pub async fn sweep(state: &AppState) -> Result<usize, GovernanceError> {
     with_registry_turn(state, async || Ok(())).await?;
+    for id in state.store.gov_ungranted_exceptions().await? {
+        match grant_missing_exception(state, &id).await {
+            Ok(Some(index)) => {
+                tracing::warn!(proposal = %id, ledger_index = index, "exception granted late (repaired)")
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(proposal = %id, error = %e, "cannot grant the accepted exception"),
+        }
+    }
     refresh_exceptions(state).await;
     let due = state.store.gov_due_proposals(crate::store::now()).await?;
     let mut closed = 0;
@@ -733,6 +750,26 @@ pub async fn sweep(state: &AppState) -> Result<usize, GovernanceError> {
         }
     }
     Ok(closed)
+}
+
+/// Grants the exception of an accepted `license-exception` proposal whose
+/// `exception-granted` entry is missing (a crash between the decision and
+/// the grant), in the proposal's turn: caught up from the ledger first, so
+/// a grant another instance appended meanwhile is found, not repeated.
+async fn grant_missing_exception(state: &AppState, proposal_id: &str) -> Result<Option<u64>, GovernanceError> {
+    with_proposal_turn(state, proposal_id, async |c| {
+        if state.store.gov_exception_for(proposal_id).await?.is_some() {
+            return Ok(None);
+        }
+        let Some(decision) = state.store.gov_decision(proposal_id).await? else {
+            return Ok(None);
+        };
+        match exception_of(&c.proposal, decision.ledger_index) {
+            Some(granted) if decision.outcome == "accepted" => Ok(Some(grant_exception(state, granted).await?)),
+            _ => Ok(None),
+        }
+    })
+    .await
 }
 
 /// How long the sweeper may sleep before a proposal's window closes: just

@@ -714,6 +714,19 @@ impl Store {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    /// Accepted `license-exception` proposals with no granted exception
+    /// stored: the `exception-granted` append after their decision did not
+    /// happen (a crash, the ledger down) or is not caught up yet. What the
+    /// sweep repairs.
+    pub async fn gov_ungranted_exceptions(&self) -> Result<Vec<String>, StoreError> {
+        const SQL: &str = "SELECT d.proposal_id FROM gov_decisions d \
+             JOIN gov_proposals p ON p.proposal_id = d.proposal_id \
+             LEFT JOIN gov_exceptions e ON e.proposal_id = d.proposal_id \
+             WHERE d.outcome = 'accepted' AND p.category = 'license-exception' AND e.proposal_id IS NULL \
+             ORDER BY d.ledger_index LIMIT 100";
+        Ok(on_pool!(self.pool(), p => sqlx::query_scalar(SQL).fetch_all(p).await)?)
+    }
+
     /// The exception granted for a proposal, if any.
     pub async fn gov_exception_for(&self, proposal_id: &str) -> Result<Option<StoredException>, StoreError> {
         const SQL: &str = "SELECT exception_id, proposal_id, decision_index, ledger_index, payload, granted_at \
