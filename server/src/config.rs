@@ -768,6 +768,21 @@ fn readable_by_others(path: &Path, what: &str, holds: &str, fix: u32) -> Option<
 }
 
 impl Config {
+    /// After binding `listen` with port 0: the default public URL (and the
+    /// default ledger origin made from it) name the port actually bound, so
+    /// links and the ledger's origin do not say `:0`. Configured values are
+    /// kept as they are.
+    pub fn bound_to(&mut self, bound: std::net::SocketAddr) {
+        if self.listen.value.port() != 0 || self.public_url.source != Source::Default {
+            return;
+        }
+        let _ = self.public_url.value.set_port(Some(bound.port()));
+        if self.ledger_origin.source == Source::Default {
+            let host = self.public_url.value.host_str().unwrap_or("localhost").to_owned();
+            self.ledger_origin.value = format!("{host}:{}/steward", bound.port());
+        }
+    }
+
     /// Loads the configuration: defaults, then the file (`config_file`, or
     /// `STEWARD_CONFIG`, or `./steward.toml` when present), then the
     /// environment, then `flags`.
@@ -1231,6 +1246,29 @@ mod tests {
         assert_eq!(c.public_url.value.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(c.ledger_origin.value, "127.0.0.1:8080/steward");
         assert_eq!(c.policies.value, PolicySource::Embedded, "no ./policies beside the test");
+    }
+
+    #[test]
+    fn port_zero_links_name_the_bound_port_and_configured_urls_stay() {
+        let bound: std::net::SocketAddr = "127.0.0.1:45678".parse().unwrap();
+        let flags = Layer { listen: Some("127.0.0.1:0".into()), ..Layer::default() };
+        let mut c = load_with(None, &[], flags).unwrap();
+        assert_eq!(c.public_url.value.as_str(), "http://127.0.0.1:0/");
+        c.bound_to(bound);
+        assert_eq!(c.public_url.value.as_str(), "http://127.0.0.1:45678/");
+        assert_eq!(c.ledger_origin.value, "127.0.0.1:45678/steward");
+        let flags = Layer {
+            listen: Some("127.0.0.1:0".into()),
+            public_url: Some("https://steward.example.org/".into()),
+            ..Layer::default()
+        };
+        let mut c = load_with(None, &[], flags).unwrap();
+        c.bound_to(bound);
+        assert_eq!(c.public_url.value.as_str(), "https://steward.example.org/");
+        assert_eq!(c.ledger_origin.value, "steward.example.org/steward");
+        let mut c = load_with(None, &[], Layer::default()).unwrap();
+        c.bound_to(bound);
+        assert_eq!(c.public_url.value.as_str(), "http://127.0.0.1:8080/", "a fixed port is kept");
     }
 
     #[test]

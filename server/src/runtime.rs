@@ -94,9 +94,12 @@ pub fn init_tracing(config: &Config) {
 /// finish (up to [`SHUTDOWN_GRACE`]). Connections are served with the
 /// configured timeouts and connection limit (`http::serve`). The
 /// "steward is serving" line names the bound address (useful with port 0).
-pub async fn serve(config: Config) -> Result<(), StartupError> {
+pub async fn serve(mut config: Config) -> Result<(), StartupError> {
     let addr = config.listen.value;
     let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Listen { addr, source })?;
+    if let Ok(bound) = listener.local_addr() {
+        config.bound_to(bound);
+    }
     let opened = open_store(&config).await?;
     let key_path = config.signing_key_path();
     let (signing_key, key_origin) = match keys::load_or_create(&key_path) {
