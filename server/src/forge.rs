@@ -142,6 +142,36 @@ pub struct CommitText {
 /// GitHub lists at most 3,000 files and 250 commits).
 pub const MAX_PAGES: u32 = 30;
 
+/// How Steward's pull request comment begins (an HTML comment GitHub does
+/// not render), followed by ` scan=<id> -->`: how the comment is found
+/// again and which scan it reports.
+pub const COMMENT_MARKER: &str = "<!-- steward:gate-report";
+
+/// One comment of an issue or pull request, as listed.
+#[derive(Debug, Deserialize)]
+pub struct IssueComment {
+    pub id: u64,
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+/// What [`ForgeClient::upsert_comment`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentAction {
+    Created,
+    /// The comment with this id was edited in place.
+    Edited(u64),
+    /// The comment reports a newer scan already: left as it is.
+    KeptNewer,
+}
+
+/// The scan id a Steward comment reports, when `body` is one.
+fn marked_scan(body: &str) -> Option<i64> {
+    let rest = body.strip_prefix(COMMENT_MARKER)?.strip_prefix(" scan=")?;
+    let (id, _) = rest.split_once(" -->")?;
+    id.parse().ok()
+}
+
 /// `push` event (the fields Steward uses).
 #[derive(Debug, Clone, Deserialize)]
 pub struct PushEvent {
@@ -237,18 +267,43 @@ impl ForgeClient {
             "context": STATUS_CONTEXT,
             "target_url": target_url,
         });
-        self.post("post commit status", &format!("repos/{}/statuses/{sha}", self.repository), &body).await
+        let path = format!("repos/{}/statuses/{sha}", self.repository);
+        self.send(reqwest::Method::POST, "post commit status", &path, &body).await
     }
 
-    /// `POST /repos/{owner}/{repo}/issues/{number}/comments`
-    pub async fn post_comment(&self, pull_request: u64, markdown: &str) -> Result<(), ForgeError> {
-        let body = serde_json::json!({ "body": markdown });
-        self.post(
-            "post pull request comment",
-            &format!("repos/{}/issues/{pull_request}/comments", self.repository),
-            &body,
-        )
-        .await
+    /// The one Steward comment of a pull request, kept up to date: the
+    /// comment that carries [`COMMENT_MARKER`] is edited in place
+    /// (`PATCH /repos/{owner}/{repo}/issues/comments/{id}`), else one is
+    /// created (`POST …/issues/{number}/comments`). The marker names the
+    /// scan, so a report job that finishes late never overwrites the
+    /// report of a newer scan.
+    pub async fn upsert_comment(
+        &self,
+        pull_request: u64,
+        scan_id: i64,
+        markdown: &str,
+    ) -> Result<CommentAction, ForgeError> {
+        let comments: Vec<IssueComment> = self
+            .get_pages(
+                "list pull request comments",
+                &format!("repos/{}/issues/{pull_request}/comments", self.repository),
+            )
+            .await?;
+        let ours = comments.iter().rev().find_map(|c| Some((c.id, marked_scan(c.body.as_deref()?)?)));
+        let body = serde_json::json!({ "body": format!("{COMMENT_MARKER} scan={scan_id} -->\n{markdown}") });
+        match ours {
+            Some((_, newer)) if newer > scan_id => Ok(CommentAction::KeptNewer),
+            Some((id, _)) => {
+                let path = format!("repos/{}/issues/comments/{id}", self.repository);
+                self.send(reqwest::Method::PATCH, "edit pull request comment", &path, &body).await?;
+                Ok(CommentAction::Edited(id))
+            }
+            None => {
+                let path = format!("repos/{}/issues/{pull_request}/comments", self.repository);
+                self.send(reqwest::Method::POST, "post pull request comment", &path, &body).await?;
+                Ok(CommentAction::Created)
+            }
+        }
     }
 
     /// Every changed path of a pull request (paged, at most [`MAX_PAGES`]).
@@ -308,7 +363,13 @@ impl ForgeClient {
         Ok(all)
     }
 
-    async fn post(&self, action: &'static str, path: &str, body: &serde_json::Value) -> Result<(), ForgeError> {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        action: &'static str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<(), ForgeError> {
         let fail = |message: String, retryable: bool| ForgeError {
             action,
             repository: self.repository.clone(),
@@ -317,7 +378,7 @@ impl ForgeClient {
         };
         let mut request = self
             .http
-            .post(self.url(path))
+            .request(method, self.url(path))
             .header("Accept", "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28")
             .json(body);
@@ -392,6 +453,15 @@ pub fn error_excerpt(body: &str, token: Option<&Secret>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_well_formed_marker_names_a_scan() {
+        assert_eq!(marked_scan("<!-- steward:gate-report scan=42 -->\n## report"), Some(42));
+        assert_eq!(marked_scan("quoting: <!-- steward:gate-report scan=42 -->"), None, "must begin the comment");
+        assert_eq!(marked_scan("<!-- steward:gate-report scan=x -->"), None);
+        assert_eq!(marked_scan("<!-- steward:gate-report -->"), None);
+        assert_eq!(marked_scan("LGTM"), None);
+    }
 
     #[test]
     fn signatures_match_only_for_the_right_secret_and_body() {

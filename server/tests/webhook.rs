@@ -104,7 +104,37 @@ fn final_status(forge: &FakeForge) -> Option<(String, String)> {
     forge.statuses().into_iter().rfind(|(s, _)| s != "pending")
 }
 
-on_both_backends!(denied_drift_posts_failure_with_report_comment_and_ledger_entry);
+on_both_backends!(
+    denied_drift_posts_failure_with_report_comment_and_ledger_entry,
+    a_new_push_edits_the_one_comment_in_place,
+);
+
+/// `opened` (denied drift) then `synchronize` (the drift is gone): one
+/// Steward comment, edited in place to the new verdict; someone else's
+/// comment in between is left alone.
+async fn a_new_push_edits_the_one_comment_in_place(db: &TestDb) {
+    let s = setup(db, None).await;
+    let opened = pull_request_event(REPO, 7, "opened", &s.commits[0], &s.commits[1]);
+    let (status, _) = deliver(&s.app, "pull_request", "d-open", &opened, SECRET).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    wait_for("the first comment", || s.forge.thread(7).len() == 1).await;
+    assert!(s.forge.thread(7)[0].contains("Steward license gate: **deny**"), "{:?}", s.forge.thread(7));
+    s.forge.add_foreign_comment(7, "LGTM once the license question is settled");
+
+    let sync = pull_request_event(REPO, 7, "synchronize", &s.commits[0], &s.commits[2]);
+    let (status, _) = deliver(&s.app, "pull_request", "d-sync", &sync, SECRET).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    wait_for("the edit", || s.forge.posted().iter().any(|p| p.kind == "comment-edit")).await;
+    all_jobs_finished(&s.state).await;
+    let thread = s.forge.thread(7);
+    assert_eq!(thread.len(), 2, "still one Steward comment beside the other: {thread:?}");
+    assert!(thread[0].contains("Steward license gate: **allow**"), "edited to the new verdict: {}", thread[0]);
+    assert!(!thread[0].contains("**deny**"), "{}", thread[0]);
+    assert_eq!(thread[1], "LGTM once the license question is settled");
+    let created = s.forge.posted().iter().filter(|p| p.kind == "comment").count();
+    let edits = s.forge.posted().iter().filter(|p| p.kind == "comment-edit").count();
+    assert_eq!((created, edits), (1, 1));
+}
 
 async fn denied_drift_posts_failure_with_report_comment_and_ledger_entry(db: &TestDb) {
     let s = setup(db, None).await;

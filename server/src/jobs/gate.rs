@@ -109,8 +109,9 @@ pub async fn run_report(state: &AppState, worker: &str, job: &Job) -> Outcome {
             Ok(m) => m,
             Err(o) => return o,
         };
-        if let Err(e) = client.post_comment(number as u64, &markdown).await {
-            return Outcome::Failed { error: e.to_string(), retry: e.retryable };
+        match client.upsert_comment(number as u64, scan.id, &markdown).await {
+            Ok(action) => tracing::info!(scan = scan.id, pull_request = number, ?action, "pull request comment"),
+            Err(e) => return Outcome::Failed { error: e.to_string(), retry: e.retryable },
         }
     }
     finish(state, worker, job).await

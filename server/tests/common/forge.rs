@@ -1,12 +1,12 @@
-//! A stand-in for a GitHub-compatible forge's REST API (commit statuses and
-//! issue comments only). No real forge can run on the test machine, so this
+//! A stand-in for a GitHub-compatible forge's REST API (commit statuses,
+//! and issue comments: list, create, edit). No real forge can run on the test machine, so this
 //! small axum server records what Steward posts; it can be told to fail or
 //! to stall, to exercise retries and crashes.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::routing::{patch, post};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -15,9 +15,10 @@ use std::time::Duration;
 /// One request the forge received.
 #[derive(Debug, Clone)]
 pub struct Posted {
-    /// `status` or `comment`.
+    /// `status`, `comment` (created) or `comment-edit`.
     pub kind: &'static str,
-    /// The commit sha (statuses) or the issue number (comments).
+    /// The commit sha (statuses), the issue number (comments) or the
+    /// comment id (edits).
     pub target: String,
     pub body: Value,
     pub authorization: Option<String>,
@@ -34,6 +35,8 @@ struct Inner {
     received: usize,
     /// When each status request arrived (wall clock, as the server's).
     received_at: Vec<std::time::SystemTime>,
+    /// Every issue's comments as the forge now has them: (number, id, body).
+    thread: Vec<(String, u64, String)>,
 }
 
 #[derive(Clone, Default)]
@@ -47,7 +50,8 @@ impl FakeForge {
         let forge = FakeForge::default();
         let app = axum::Router::new()
             .route("/repos/{owner}/{repo}/statuses/{sha}", post(status))
-            .route("/repos/{owner}/{repo}/issues/{number}/comments", post(comment))
+            .route("/repos/{owner}/{repo}/issues/{number}/comments", post(comment).get(list_comments))
+            .route("/repos/{owner}/{repo}/issues/comments/{id}", patch(edit_comment))
             .with_state(forge.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
@@ -78,6 +82,19 @@ impl FakeForge {
             .filter(|p| p.kind == "comment")
             .map(|p| p.body["body"].as_str().unwrap_or("").to_string())
             .collect()
+    }
+
+    /// The comments an issue has now (after edits), oldest first.
+    pub fn thread(&self, number: u64) -> Vec<String> {
+        let inner = self.inner.lock().unwrap();
+        inner.thread.iter().filter(|(n, _, _)| *n == number.to_string()).map(|(_, _, b)| b.clone()).collect()
+    }
+
+    /// Adds a comment by someone else (a person, another bot).
+    pub fn add_foreign_comment(&self, number: u64, body: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        let id = 1000 + inner.thread.len() as u64;
+        inner.thread.push((number.to_string(), id, body.to_string()));
     }
 
     pub fn fail_next(&self, n: usize) {
@@ -134,7 +151,60 @@ async fn comment(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> StatusCode {
-    forge.record("comment", number, body, &headers)
+    let text = body["body"].as_str().unwrap_or("").to_string();
+    let status = forge.record("comment", number.clone(), body, &headers);
+    if status == StatusCode::CREATED {
+        let mut inner = forge.inner.lock().unwrap();
+        let id = 1000 + inner.thread.len() as u64;
+        inner.thread.push((number, id, text));
+    }
+    status
+}
+
+/// `GET …/issues/{number}/comments?per_page=&page=`: GitHub's list shape
+/// (`id`, `body`, `user`), paged.
+async fn list_comments(
+    State(forge): State<FakeForge>,
+    Path((_, _, number)): Path<(String, String, String)>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Json<Value> {
+    let per_page: usize = q.get("per_page").and_then(|p| p.parse().ok()).unwrap_or(30);
+    let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    let inner = forge.inner.lock().unwrap();
+    let items: Vec<Value> = inner
+        .thread
+        .iter()
+        .filter(|(n, _, _)| *n == number)
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(|(_, id, body)| serde_json::json!({"id": id, "body": body, "user": {"login": "steward-bot", "id": 9}}))
+        .collect();
+    Json(Value::Array(items))
+}
+
+/// `PATCH …/issues/comments/{id}`: edits the comment's body.
+async fn edit_comment(
+    State(forge): State<FakeForge>,
+    Path((_, _, id)): Path<(String, String, u64)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> StatusCode {
+    let text = body["body"].as_str().unwrap_or("").to_string();
+    {
+        let inner = forge.inner.lock().unwrap();
+        if !inner.thread.iter().any(|(_, i, _)| *i == id) {
+            return StatusCode::NOT_FOUND;
+        }
+    }
+    let status = forge.record("comment-edit", id.to_string(), body, &headers);
+    if status == StatusCode::CREATED {
+        let mut inner = forge.inner.lock().unwrap();
+        if let Some(c) = inner.thread.iter_mut().find(|(_, i, _)| *i == id) {
+            c.2 = text;
+        }
+        return StatusCode::OK;
+    }
+    status
 }
 
 /// A `pull_request` delivery shaped like the example in GitHub's webhook
