@@ -652,3 +652,59 @@ fn rotation_by_old_key(rt: &tokio::runtime::Runtime, db: &TestDb) {
     assert_eq!(v["verdict"], "deny", "{v}");
     assert_eq!(v["facts"]["signatures"][0]["problem"], "key-expired", "{v}");
 }
+
+#[test]
+fn a_referrer_pushed_by_digest_re_checks_its_subject() {
+    on_both(referrer_by_digest);
+}
+
+/// On a registry with the OCI 1.1 referrers API (ferro-oci-server) an SBOM
+/// arrives as a manifest pushed by digest, with no tag-schema index: its
+/// notification re-checks the subject. ferro-oci-server sends no
+/// notifications, so the test posts the envelope the distribution registry
+/// would send for that push (the shape of the captured ones).
+fn referrer_by_digest(rt: &tokio::runtime::Runtime, db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = TestKey::p256(51);
+    let keys = keys_file(dir.path(), &key, "2020-01-01T00:00:00Z", None);
+    let s = server(rt, db, &keys);
+    let Some(reg) = Registry::ferro() else { return };
+    let image = reg.push_image(REPO, "v3.0.0", "v3.0.0");
+    let p = payload(&format!("{}/{REPO}", reg.host), &image.digest);
+    reg.attach_signature(REPO, &image, &p, &key.sign(&p), false);
+    let (_, v) = s.check(&reg.reference(&format!("{REPO}:v3.0.0")));
+    assert_eq!(v["verdict"], "deny", "no SBOM yet: {v}");
+
+    let sbom =
+        reg.attach_sbom(REPO, &image, "application/spdx+json", &spdx("demo-app", &[("left-pad", "1.3.0", "MIT")]));
+    let notify = |digest: &str, media_type: &str| {
+        let envelope = json!({"events": [{
+            "id": format!("push-{digest}"), "action": "push",
+            "target": {"mediaType": media_type, "size": 1, "digest": digest, "repository": REPO,
+                       "url": format!("http://{}/v2/{REPO}/manifests/{digest}", reg.host)},
+            "request": {"host": reg.host, "method": "PUT"}
+        }]});
+        let headers = [("authorization", format!("Bearer {SECRET}"))];
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        s.request("POST", "/api/v1/registry/notifications", None, &headers, serde_json::to_vec(&envelope).unwrap())
+    };
+    let (status, v) = notify(&sbom.digest.to_string(), "application/vnd.oci.image.manifest.v1+json");
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(v["queued"].as_array().unwrap().len(), 1, "{v}");
+    let digest = image.digest.to_string();
+    let check = wait_for("the subject's re-check", || {
+        s.checks().into_iter().find(|c| c.digest == digest && c.source == steward::store::ArtifactSource::Notification)
+    });
+    assert_eq!(check.verdict.as_str(), "allow", "the SBOM referrer is found through the referrers API");
+    assert_eq!(check.tag.as_deref(), Some("v3.0.0"), "checked under the tag it was last checked under");
+
+    // The image itself pushed by digest (no subject): nothing is checked.
+    let before = s.checks().len();
+    let (status, _) = notify(&digest, "application/vnd.oci.image.manifest.v1+json");
+    assert_eq!(status, StatusCode::ACCEPTED);
+    wait_for("every artifact job to finish", || {
+        let jobs = s.rt.block_on(s.state.store.list_jobs(500)).unwrap();
+        jobs.iter().all(|j| j.state == steward::store::JobState::Done).then_some(())
+    });
+    assert_eq!(s.checks().len(), before, "a manifest without a subject asks for no check");
+}

@@ -8,8 +8,13 @@
 //! - a push of the referrers tag schema index (tag `sha256-<hex>`, a new
 //!   SBOM or signature referrer) or of a cosign `.sig`/`.att` manifest
 //!   (tag `sha256-<hex>.sig`) checks the subject `sha256:<hex>` again;
-//! - a push by digest only (a referrer, a platform manifest of an index)
-//!   and every other action (pull, delete, mount) asks for nothing.
+//! - a push by digest only of an OCI manifest or index (a referrer on a
+//!   registry with the referrers API, which pushes no tag-schema index)
+//!   queues a job that reads the pushed manifest's `subject` and checks
+//!   that subject again; a manifest without one (a platform manifest of an
+//!   index) asks for nothing then. On a tag-schema registry a referrer's
+//!   two pushes (by digest, then the index) both re-check the subject;
+//! - every other action (pull, delete, mount) asks for nothing.
 //!
 //! The registry's address is the `Host` the pushing client used
 //! (`request.host`, else the host of `target.url`): the name references
@@ -113,7 +118,6 @@ fn job_for(event: Event) -> Result<Option<ArtifactJob>, String> {
     if !MANIFEST_TYPES.contains(&media_type) {
         return Ok(None); // a blob, or a manifest type Steward does not check
     }
-    let Some(tag) = target.tag.as_deref() else { return Ok(None) }; // by digest only
     let repository = target.repository.as_deref().ok_or("a push without `target.repository`")?;
     let pushed = target.digest.as_deref().ok_or("a push without `target.digest`")?;
     let pushed = Digest::parse(pushed).map_err(|e| format!("target.digest: {e}"))?;
@@ -123,12 +127,17 @@ fn job_for(event: Event) -> Result<Option<ArtifactJob>, String> {
         .filter(|h| !h.is_empty())
         .or_else(|| target.url.as_deref().and_then(url_host))
         .ok_or("no registry host (`request.host` or `target.url`)")?;
-    if !valid_tag(tag) {
-        return Err(format!("target.tag {:?} is not a tag", tag.chars().take(80).collect::<String>()));
-    }
-    let (digest, tag) = match subject_of_tag(tag) {
-        Some(subject) => (subject, None),
-        None => (pushed.clone(), Some(tag.to_string())),
+    let (digest, tag, by_digest) = match target.tag.as_deref() {
+        // By digest only: only OCI manifests and indexes carry a `subject`.
+        None if media_type == MANIFEST_TYPES[0] || media_type == MANIFEST_TYPES[1] => (pushed.clone(), None, true),
+        None => return Ok(None),
+        Some(tag) if !valid_tag(tag) => {
+            return Err(format!("target.tag {:?} is not a tag", tag.chars().take(80).collect::<String>()));
+        }
+        Some(tag) => match subject_of_tag(tag) {
+            Some(subject) => (subject, None, false),
+            None => (pushed.clone(), Some(tag.to_string()), false),
+        },
     };
     let job = ArtifactJob {
         repository: format!("{host}/{repository}"),
@@ -136,6 +145,7 @@ fn job_for(event: Event) -> Result<Option<ArtifactJob>, String> {
         tag,
         pushed: pushed.to_string(),
         event: event.id.map(|id| id.chars().take(100).collect()),
+        by_digest,
     };
     // Host and repository are validated as a reference before queuing.
     if job.repository.len() > MAX_REFERENCE_LEN {
@@ -197,8 +207,14 @@ mod tests {
             assert_ne!(n.jobs[0].pushed, n.jobs[0].digest);
         }
 
-        // Pushes by digest and deletes ask for nothing.
-        for name in ["push-sbom-referrer-by-digest.json", "delete-manifest-by-digest.json", "delete-tag.json"] {
+        // A referrer pushed by digest: a job that reads its subject.
+        let n = jobs_for(&fixture("push-sbom-referrer-by-digest.json")).unwrap();
+        assert_eq!(n.jobs.len(), 1);
+        assert!(n.jobs[0].by_digest);
+        assert_eq!((n.jobs[0].digest.as_str(), n.jobs[0].tag.as_deref()), (n.jobs[0].pushed.as_str(), None));
+
+        // Deletes ask for nothing.
+        for name in ["delete-manifest-by-digest.json", "delete-tag.json"] {
             let n = jobs_for(&fixture(name)).unwrap();
             assert!(n.jobs.is_empty(), "{name}");
             assert_eq!(n.ignored, 1, "{name}");

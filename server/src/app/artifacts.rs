@@ -350,6 +350,11 @@ pub struct ArtifactJob {
     /// The notification event's id (logs only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
+    /// Pushed by digest only (a referrer on a registry with the referrers
+    /// API): `digest` is the pushed manifest, and what is checked is its
+    /// `subject`, read when the job runs (nothing when it has none).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_digest: bool,
 }
 
 impl ArtifactJob {

@@ -22,7 +22,7 @@ impl From<ArtifactError> for Outcome {
 }
 
 pub async fn run_artifact(state: &AppState, worker: &str, job: &Job) -> Outcome {
-    let payload: ArtifactJob = match payloads::payload(job) {
+    let mut payload: ArtifactJob = match payloads::payload(job) {
         Ok(p) => p,
         Err(e) => return Outcome::Failed { error: e, retry: false },
     };
@@ -35,6 +35,17 @@ pub async fn run_artifact(state: &AppState, worker: &str, job: &Job) -> Outcome 
         }
         Ok(None) => {}
         Err(e) => return e.into(),
+    }
+    if payload.by_digest {
+        // A manifest pushed by digest only: check what it refers to.
+        match subject_of(state, &payload).await {
+            Ok(Some(subject)) => payload.digest = subject,
+            Ok(None) => {
+                tracing::info!(pushed = %payload.pushed, "pushed by digest with no subject: nothing to check");
+                return finish(state, worker, job).await;
+            }
+            Err(e) => return e.into(),
+        }
     }
     let mut reference = match payload.reference() {
         Ok(r) => r,
@@ -85,4 +96,14 @@ async fn finish(state: &AppState, worker: &str, job: &Job) -> Outcome {
         Ok(Err(_)) => Outcome::LeaseLost,
         Err(e) => e.into(),
     }
+}
+
+/// The `subject` digest of the manifest a by-digest push named, if any
+/// (read from the registry, its digest verified by the client).
+async fn subject_of(state: &AppState, payload: &ArtifactJob) -> Result<Option<String>, ArtifactError> {
+    let client = artifacts::registry_client(state)?;
+    let pushed = payload.reference()?;
+    let fetched =
+        client.manifest(&pushed).await.map_err(|e| ArtifactError::from(crate::oci::CheckError::Registry(e)))?;
+    Ok(fetched.manifest.subject().map(|d| d.digest.to_string()))
 }
