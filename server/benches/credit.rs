@@ -66,6 +66,8 @@ fn config(url: &str, dir: &std::path::Path, forge: &str, workers: u32) -> Config
             webhook_secret_env: None,
             token: None,
             token_env: None,
+            forge: None,
+            project: None,
             api_url: Some(forge.to_string()),
             comment: false,
             username: None,

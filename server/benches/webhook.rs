@@ -110,6 +110,8 @@ async fn run(database_url: String, label: &str) {
             webhook_secret_env: None,
             token: Some("bench-token".into()),
             token_env: None,
+            forge: None,
+            project: None,
             api_url: Some(forge),
             comment: true,
             username: None,

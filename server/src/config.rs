@@ -234,7 +234,14 @@ pub struct RepositoryFile {
     /// API token for commit statuses and comments (or `token_env`).
     pub token: Option<String>,
     pub token_env: Option<String>,
-    /// A GitHub-compatible API base URL.
+    /// Which forge hosts it: `github` (the default; also Gitea/Forgejo's
+    /// GitHub-compatible API) or `gitlab`.
+    pub forge: Option<String>,
+    /// GitLab: the project's path (`group/project`) or numeric id
+    /// [default: `name`].
+    pub project: Option<String>,
+    /// The forge's API base URL [default: https://api.github.com, or
+    /// https://gitlab.com/api/v4 for `forge = "gitlab"`].
     pub api_url: Option<String>,
     /// Post the Markdown report as a pull request comment.
     #[serde(default)]
@@ -299,11 +306,23 @@ pub struct Repository {
     pub url: String,
     pub webhook_secret: Secret,
     pub token: Option<Secret>,
+    pub forge: ForgeKind,
+    /// GitLab's project path or id (the repository's name by default).
+    pub project: String,
     pub api_url: url::Url,
     pub comment: bool,
     pub username: Option<String>,
     pub password: Option<Secret>,
     pub ssh_key: Option<PathBuf>,
+}
+
+/// Which forge's webhooks and API a repository speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForgeKind {
+    /// GitHub, and forges with GitHub's API (Gitea, Forgejo).
+    GitHub,
+    GitLab,
 }
 
 fn validate_repositories(
@@ -343,7 +362,22 @@ fn validate_repositories(
         if webhook_secret.expose().len() < 16 {
             return Err(err(i, "the webhook secret is shorter than 16 characters".into()));
         }
-        let api = r.api_url.clone().unwrap_or_else(|| "https://api.github.com".into());
+        let forge = match r.forge.as_deref() {
+            None | Some("github") => ForgeKind::GitHub,
+            Some("gitlab") => ForgeKind::GitLab,
+            Some(other) => {
+                return Err(err(i, format!("unknown `forge` {other:?} (allowed: github, gitlab)")));
+            }
+        };
+        let project = r.project.clone().unwrap_or_else(|| r.name.clone());
+        if project.is_empty() || project.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(err(i, format!("invalid `project` {project:?} (allowed: group/project or a numeric id)")));
+        }
+        let default_api = match forge {
+            ForgeKind::GitHub => "https://api.github.com",
+            ForgeKind::GitLab => "https://gitlab.com/api/v4",
+        };
+        let api = r.api_url.clone().unwrap_or_else(|| default_api.into());
         let api_url = url::Url::parse(&api)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
@@ -353,6 +387,8 @@ fn validate_repositories(
             url: r.url.clone(),
             webhook_secret,
             token: secret(i, "token", &r.token, &r.token_env)?,
+            forge,
+            project,
             api_url,
             comment: r.comment,
             username: r.username.clone(),

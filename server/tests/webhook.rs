@@ -54,6 +54,8 @@ async fn setup(db: &TestDb, policies: Option<&std::path::Path>) -> Setup {
             webhook_secret_env: None,
             token: Some("forge-token-1".into()),
             token_env: None,
+            forge: None,
+            project: None,
             api_url: Some(forge_url),
             comment: true,
             username: None,

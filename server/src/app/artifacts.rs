@@ -76,6 +76,17 @@ impl ArtifactError {
     }
 }
 
+impl From<super::trusted_keys::KeysError> for ArtifactError {
+    fn from(e: super::trusted_keys::KeysError) -> Self {
+        use super::trusted_keys::KeysError as K;
+        match e {
+            K::Config(m) => ArtifactError::Config(m),
+            K::Store(e) => ArtifactError::Store(e),
+            K::NotRecorded(m) => ArtifactError::KeysNotRecorded(m),
+        }
+    }
+}
+
 impl From<CheckError> for ArtifactError {
     fn from(e: CheckError) -> Self {
         use crate::oci::OciError as O;

@@ -138,13 +138,97 @@ pub fn action_for(repository: &str, event: &str, delivery: &str, body: &[u8]) ->
     };
     for sha in [&job.base_sha, &job.head_sha] {
         if !is_commit_id(sha) {
-            return Err(EventError::Malformed(format!(
-                "`{}` is not a commit id",
-                sha.chars().take(80).collect::<String>()
-            )));
+            return Err(not_a_commit(sha));
         }
     }
     Ok(EventAction::Gate(job))
+}
+
+/// The merge request actions that change what would be merged (`update`
+/// only with new commits: GitLab sets `oldrev` then).
+pub const MR_ACTIONS: &[&str] = &["open", "reopen", "update"];
+
+/// A GitLab delivery (`X-Gitlab-Event`) → what Steward does with it.
+/// `Merge Request Hook` and `Push Hook` become gate jobs like GitHub's
+/// `pull_request` and `push`; a merge request's base is its target
+/// branch, resolved to a commit when the job fetches (`base_sha` empty).
+pub fn gitlab_action_for(
+    repository: &str,
+    event: &str,
+    delivery: &str,
+    body: &[u8],
+) -> Result<EventAction, EventError> {
+    use crate::forge::gitlab::{MergeRequestEvent, PushEvent};
+    let job = match event {
+        "Merge Request Hook" => {
+            let e: MergeRequestEvent = serde_json::from_slice(body)
+                .map_err(|e| EventError::Malformed(format!("not a merge request event: {e}")))?;
+            let mr = e.object_attributes;
+            let action = mr.action.as_deref().unwrap_or("");
+            if !MR_ACTIONS.contains(&action) {
+                return Ok(EventAction::Ignored(format!(
+                    "merge request action `{}` does not change the code",
+                    action.chars().take(64).collect::<String>()
+                )));
+            }
+            if action == "update" && mr.oldrev.is_none() {
+                return Ok(EventAction::Ignored("a merge request update without new commits".into()));
+            }
+            if mr.target_branch.is_empty() || mr.target_branch.len() > 255 {
+                return Err(EventError::Malformed("object_attributes.target_branch is not a branch name".into()));
+            }
+            let job = GateJob {
+                repository: repository.to_string(),
+                event: GateEvent::PullRequest,
+                delivery: delivery.to_string(),
+                base_ref: mr.target_branch,
+                head_ref: mr.source_branch.chars().take(255).collect(),
+                base_sha: String::new(),
+                head_sha: mr.last_commit.id,
+                pull_request: Some(mr.iid),
+            };
+            if !is_commit_id(&job.head_sha) {
+                return Err(not_a_commit(&job.head_sha));
+            }
+            return Ok(EventAction::Gate(job));
+        }
+        "Push Hook" => {
+            let e: PushEvent =
+                serde_json::from_slice(body).map_err(|e| EventError::Malformed(format!("not a push event: {e}")))?;
+            if e.after.bytes().all(|b| b == b'0') {
+                return Ok(EventAction::Ignored("the push deleted the branch".into()));
+            }
+            if e.before.bytes().all(|b| b == b'0') {
+                return Ok(EventAction::Ignored("a new branch has no previous commit to compare with".into()));
+            }
+            GateJob {
+                repository: repository.to_string(),
+                event: GateEvent::Push,
+                delivery: delivery.to_string(),
+                base_ref: e.before.clone(),
+                head_ref: e.git_ref.chars().take(255).collect(),
+                base_sha: e.before,
+                head_sha: e.after,
+                pull_request: None,
+            }
+        }
+        other => {
+            return Ok(EventAction::Ignored(format!(
+                "event `{}` is not one Steward acts on",
+                other.chars().take(64).collect::<String>()
+            )));
+        }
+    };
+    for sha in [&job.base_sha, &job.head_sha] {
+        if !is_commit_id(sha) {
+            return Err(not_a_commit(sha));
+        }
+    }
+    Ok(EventAction::Gate(job))
+}
+
+fn not_a_commit(sha: &str) -> EventError {
+    EventError::Malformed(format!("`{}` is not a commit id", sha.chars().take(80).collect::<String>()))
 }
 
 #[derive(serde::Deserialize)]

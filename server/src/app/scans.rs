@@ -6,7 +6,7 @@
 
 use super::AppState;
 use super::jobs::GateJob;
-use crate::config::Repository;
+use crate::config::{ForgeKind, Repository};
 use crate::gate::{self, GateContext, GateReport, fetch};
 use crate::store::{Enqueued, NewScan, ScanRecord, ScanSource, StoreError};
 use sha2::{Digest, Sha256};
@@ -110,7 +110,28 @@ pub async fn judge_documents(
 pub async fn judge_commits(state: &AppState, repo: &Repository, job: &GateJob) -> Result<GateReport, JudgeError> {
     let cache = state.config.data_dir.value.join("repos");
     let repo = repo.clone();
-    let job = job.clone();
+    let mut job = job.clone();
+    // Where the forge publishes a change's head besides its branch.
+    let extra: Vec<String> = match (repo.forge, job.pull_request) {
+        (ForgeKind::GitHub, Some(n)) => vec![format!("+refs/pull/{n}/head:refs/remotes/origin/pull/{n}")],
+        (ForgeKind::GitLab, Some(n)) => {
+            vec![format!("+refs/merge-requests/{n}/head:refs/remotes/origin/merge-requests/{n}")]
+        }
+        (_, None) => vec![],
+    };
+    if job.base_sha.is_empty() {
+        // The event named only the target branch (GitLab): the base is its
+        // merge base with the head, read from the fetched repository.
+        let (c, r, x) = (cache.clone(), repo.clone(), extra.clone());
+        let (branch, head) = (job.base_ref.clone(), job.head_sha.clone());
+        job.base_sha = tokio::task::spawn_blocking(move || fetch::resolve_base(&c, &r, &x, &branch, &head))
+            .await
+            .map_err(|e| JudgeError::Panicked(e.to_string()))?
+            .map_err(|e| match e {
+                fetch::FetchError::Branch { .. } => JudgeError::Input(e.to_string()),
+                e => JudgeError::Fetch(e.to_string()),
+            })?;
+    }
     let context = GateContext {
         repository: Some(job.repository.clone()),
         base: job.base_ref.clone(),
@@ -120,10 +141,6 @@ pub async fn judge_commits(state: &AppState, repo: &Repository, job: &GateJob) -
         pull_request: job.pull_request,
     };
     judge_blocking(state, Caller::Job, context, move |licenses| {
-        let extra: Vec<String> = job
-            .pull_request
-            .map(|n| vec![format!("+refs/pull/{n}/head:refs/remotes/origin/pull/{n}")])
-            .unwrap_or_default();
         let git = fetch::ensure_commits(&cache, &repo, &extra, &[&job.base_sha, &job.head_sha])
             .map_err(|e| JudgeError::Fetch(e.to_string()))?;
         steward_scanner::git::diff_revs_valid(&git, &job.base_sha, &job.head_sha, licenses)

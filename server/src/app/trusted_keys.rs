@@ -10,7 +10,6 @@
 //! different keys under one id.
 
 use super::AppState;
-use super::artifacts::ArtifactError;
 use crate::oci::signature::{PublicKey, decode_signature};
 use crate::oci::trust::{format_time, parse_time, rotation_message};
 use crate::oci::{TrustedKey, TrustedKeys};
@@ -20,6 +19,19 @@ use steward_ledger::entry::{
     Entry, Payload, SchemaV1, Timestamp, TrustedKeyAdded, TrustedKeyRetired, TrustedKeyRotated,
 };
 use time::OffsetDateTime;
+
+/// Why the trusted keys cannot be read or changed now.
+#[derive(Debug, thiserror::Error)]
+pub enum KeysError {
+    /// The trusted-keys file or the ledger's key history cannot be used.
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The ledger cannot append a trusted-key entry now.
+    #[error("{0}")]
+    NotRecorded(String),
+}
 
 /// The name of the cross-instance lock every trusted-key change takes.
 const TURN: &str = "steward:trusted-keys";
@@ -34,7 +46,7 @@ const MAX_BACKDATE: time::Duration = time::Duration::minutes(5);
 const MAX_ID_CHARS: usize = 128;
 
 /// One trusted-key change at a time, in this process and across instances.
-async fn turn<T>(state: &AppState, f: impl AsyncFnOnce() -> Result<T, ArtifactError>) -> Result<T, ArtifactError> {
+async fn turn<T>(state: &AppState, f: impl AsyncFnOnce() -> Result<T, KeysError>) -> Result<T, KeysError> {
     static ONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _one = ONE.lock().await;
     let lock = state.store.named_lock(TURN).await?;
@@ -49,10 +61,10 @@ async fn turn<T>(state: &AppState, f: impl AsyncFnOnce() -> Result<T, ArtifactEr
 /// have is appended as `trusted-key-added`; a key whose window the file
 /// ends earlier than the ledger does is appended as `trusted-key-retired`.
 /// A file key whose id the ledger holds for another key is an error.
-pub async fn current(state: &AppState) -> Result<TrustedKeys, ArtifactError> {
+pub async fn current(state: &AppState) -> Result<TrustedKeys, KeysError> {
     let file = match &state.config.artifacts.trusted_keys {
         Some(path) => {
-            TrustedKeys::from_file(path).map_err(|e| ArtifactError::Config(format!("[artifacts] trusted_keys: {e}")))?
+            TrustedKeys::from_file(path).map_err(|e| KeysError::Config(format!("[artifacts] trusted_keys: {e}")))?
         }
         None => TrustedKeys::default(),
     };
@@ -66,7 +78,7 @@ pub async fn current(state: &AppState) -> Result<TrustedKeys, ArtifactError> {
         for k in &file.keys {
             if let Some(payload) = file_change(k, &ledger)? {
                 state.ledger.record(&payload, "steward:trusted-keys").await.map_err(|e| {
-                    ArtifactError::KeysNotRecorded(format!("cannot record trusted key {} in the ledger: {e}", k.id))
+                    KeysError::NotRecorded(format!("cannot record trusted key {} in the ledger: {e}", k.id))
                 })?;
             }
         }
@@ -80,7 +92,7 @@ fn file_adds_nothing(k: &TrustedKey, ledger: &TrustedKeys) -> bool {
 }
 
 /// What recording the file's key `k` appends to the ledger, if anything.
-fn file_change(k: &TrustedKey, ledger: &TrustedKeys) -> Result<Option<Payload>, ArtifactError> {
+fn file_change(k: &TrustedKey, ledger: &TrustedKeys) -> Result<Option<Payload>, KeysError> {
     Ok(match ledger.keys.iter().find(|l| l.id == k.id) {
         None => Some(Payload::TrustedKeyAdded(TrustedKeyAdded {
             schema: SchemaV1,
@@ -94,7 +106,7 @@ fn file_change(k: &TrustedKey, ledger: &TrustedKeys) -> Result<Option<Payload>, 
             proposal_id: None,
         })),
         Some(l) if l.key.fingerprint() != k.key.fingerprint() => {
-            return Err(ArtifactError::Config(format!(
+            return Err(KeysError::Config(format!(
                 "[artifacts] trusted_keys: key {} is not the key the ledger trusts under that id ({}); give a new key a new id",
                 k.id,
                 l.key.fingerprint()
@@ -112,30 +124,30 @@ fn file_change(k: &TrustedKey, ledger: &TrustedKeys) -> Result<Option<Payload>, 
     })
 }
 
-fn timestamp(t: OffsetDateTime) -> Result<Timestamp, ArtifactError> {
-    Timestamp::parse(&format_time(t)).map_err(|e| ArtifactError::Config(e.to_string()))
+fn timestamp(t: OffsetDateTime) -> Result<Timestamp, KeysError> {
+    Timestamp::parse(&format_time(t)).map_err(|e| KeysError::Config(e.to_string()))
 }
 
 /// The ledger's trusted-key entries, `(index, payload)` in ledger order.
-async fn ledger_payloads(state: &AppState) -> Result<Vec<(u64, Payload)>, ArtifactError> {
+async fn ledger_payloads(state: &AppState) -> Result<Vec<(u64, Payload)>, KeysError> {
     let mut payloads = Vec::new();
     for (index, body) in state.store.trusted_key_entries().await? {
         let (_, payload) = Entry::from_canonical_bytes_with_payload(&body)
-            .map_err(|e| ArtifactError::Config(format!("trusted-key ledger entry {index} does not parse: {e}")))?;
+            .map_err(|e| KeysError::Config(format!("trusted-key ledger entry {index} does not parse: {e}")))?;
         payloads.push((index, payload));
     }
     Ok(payloads)
 }
 
 /// The ledger's trusted-key history folded into a key set.
-async fn ledger_keys(state: &AppState) -> Result<TrustedKeys, ArtifactError> {
+async fn ledger_keys(state: &AppState) -> Result<TrustedKeys, KeysError> {
     let payloads = ledger_payloads(state).await?;
     TrustedKeys::from_ledger(payloads.iter().map(|(_, p)| p))
-        .map_err(|e| ArtifactError::Config(format!("the ledger's trusted keys: {e}")))
+        .map_err(|e| KeysError::Config(format!("the ledger's trusted keys: {e}")))
 }
 
 /// The ledger index of the rotation from `old` to `new`, if recorded.
-async fn rotation_index(state: &AppState, old: &str, new: &str) -> Result<Option<u64>, ArtifactError> {
+async fn rotation_index(state: &AppState, old: &str, new: &str) -> Result<Option<u64>, KeysError> {
     Ok(ledger_payloads(state).await?.into_iter().find_map(|(index, p)| match p {
         Payload::TrustedKeyRotated(r) if r.old_key_id == old && r.new_key_id == new => Some(index),
         _ => None,
@@ -156,7 +168,7 @@ pub struct KeyView {
 }
 
 /// The trusted keys in force (after recording the file's changes).
-pub async fn list(state: &AppState) -> Result<Vec<KeyView>, ArtifactError> {
+pub async fn list(state: &AppState) -> Result<Vec<KeyView>, KeysError> {
     let now = OffsetDateTime::now_utc();
     Ok(current(state)
         .await?
@@ -212,12 +224,12 @@ pub enum RotationError {
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
-    Artifact(#[from] ArtifactError),
+    Keys(#[from] KeysError),
 }
 
 impl From<crate::store::StoreError> for RotationError {
     fn from(e: crate::store::StoreError) -> Self {
-        RotationError::Artifact(ArtifactError::Store(e))
+        RotationError::Keys(KeysError::Store(e))
     }
 }
 
@@ -368,7 +380,7 @@ async fn check_and_record(
         old_key_signature: req.old_key_signature.clone(),
     });
     let receipt = state.ledger.record(&payload, actor).await.map_err(|e| {
-        ArtifactError::KeysNotRecorded(format!("cannot record the rotation of {} in the ledger: {e}", req.old_key_id))
+        KeysError::NotRecorded(format!("cannot record the rotation of {} in the ledger: {e}", req.old_key_id))
     })?;
     Ok(rotated(approved_by, receipt.index, true))
 }

@@ -15,6 +15,8 @@ pub enum FetchError {
     Fetch { repository: String, message: String },
     #[error("{repository}: commit {commit} is not in the repository after fetching")]
     Missing { repository: String, commit: String },
+    #[error("{repository}: branch {branch:?} cannot be read: {message}")]
+    Branch { repository: String, branch: String, message: String },
 }
 
 /// The mirror's directory for a repository name (`octo/app` → `octo%2Fapp.git`).
@@ -48,25 +50,53 @@ pub fn ensure_commits(
     if have_all(&git) {
         return Ok(git);
     }
-    {
-        let mut remote = git
-            .remote_anonymous(&repo.url)
-            .map_err(|e| FetchError::Fetch { repository: repo.name.clone(), message: e.message().into() })?;
-        let mut refspecs =
-            vec!["+refs/heads/*:refs/remotes/origin/*".to_string(), "+refs/tags/*:refs/tags/*".to_string()];
-        refspecs.extend(extra_refspecs.iter().cloned());
-        let mut options = FetchOptions::new();
-        options.remote_callbacks(callbacks(repo));
-        remote
-            .fetch(&refspecs, Some(&mut options), Some("steward: fetch for a gate job"))
-            .map_err(|e| FetchError::Fetch { repository: repo.name.clone(), message: e.message().to_string() })?;
-    }
+    let mut refspecs = vec!["+refs/heads/*:refs/remotes/origin/*".to_string(), "+refs/tags/*:refs/tags/*".to_string()];
+    refspecs.extend(extra_refspecs.iter().cloned());
+    fetch(&git, repo, &refspecs)?;
     if let Some(missing) =
         need.iter().find(|sha| git2::Oid::from_str(sha).ok().is_none_or(|oid| git.find_commit(oid).is_err()))
     {
         return Err(FetchError::Missing { repository: repo.name.clone(), commit: missing.to_string() });
     }
     Ok(git)
+}
+
+fn fetch(git: &Repository, repo: &RepoConfig, refspecs: &[String]) -> Result<(), FetchError> {
+    let mut remote = git
+        .remote_anonymous(&repo.url)
+        .map_err(|e| FetchError::Fetch { repository: repo.name.clone(), message: e.message().into() })?;
+    let mut options = FetchOptions::new();
+    options.remote_callbacks(callbacks(repo));
+    remote
+        .fetch(refspecs, Some(&mut options), Some("steward: fetch for a gate job"))
+        .map_err(|e| FetchError::Fetch { repository: repo.name.clone(), message: e.message().to_string() })
+}
+
+/// The base of a change whose event names only the target branch (a
+/// GitLab merge request): fetches `head` and the branch's current tip,
+/// and answers their merge base, the commit the merge request's diff
+/// starts from. `branch` comes from a webhook: it must be a valid branch
+/// name. Blocking: call from a blocking task.
+pub fn resolve_base(
+    cache: &Path,
+    repo: &RepoConfig,
+    extra_refspecs: &[String],
+    branch: &str,
+    head: &str,
+) -> Result<String, FetchError> {
+    let bad = |message: String| FetchError::Branch { repository: repo.name.clone(), branch: branch.into(), message };
+    let local = format!("refs/heads/{branch}");
+    if branch.starts_with('-') || !git2::Reference::is_valid_name(&local) {
+        return Err(bad("not a valid branch name".into()));
+    }
+    let git = ensure_commits(cache, repo, extra_refspecs, &[head])?;
+    let tracking = format!("refs/remotes/origin/{branch}");
+    fetch(&git, repo, &[format!("+{local}:{tracking}")])?;
+    let tip = git.refname_to_id(&tracking).map_err(|e| bad(e.message().to_string()))?;
+    let head = git2::Oid::from_str(head).map_err(|e| bad(e.message().to_string()))?;
+    let base =
+        git.merge_base(tip, head).map_err(|e| bad(format!("no common ancestor with the change: {}", e.message())))?;
+    Ok(base.to_string())
 }
 
 /// Credentials from the configuration, offered once each so a wrong

@@ -9,7 +9,7 @@
 //! crash.
 
 use super::outcome::Outcome;
-use super::repository::{forge, repo_config};
+use super::repository::{forge_api, repo_config};
 use crate::app::AppState;
 use crate::app::jobs::{self as payloads, GateJob, ReportJob};
 use crate::app::scans::{self, JudgeError};
@@ -38,7 +38,7 @@ pub async fn run_gate(state: &AppState, worker: &str, job: &Job) -> Outcome {
         Ok(r) => r.clone(),
         Err(o) => return o,
     };
-    let client = match forge(&repo) {
+    let client = match forge_api(&repo) {
         Ok(c) => c,
         Err(o) => return o,
     };
@@ -91,7 +91,7 @@ pub async fn run_report(state: &AppState, worker: &str, job: &Job) -> Outcome {
         Ok(r) => r.clone(),
         Err(o) => return o,
     };
-    let client = match forge(&repo) {
+    let client = match forge_api(&repo) {
         Ok(c) => c,
         Err(o) => return o,
     };
@@ -139,7 +139,7 @@ fn comment_markdown(state: &AppState, scan: &ScanRecord) -> Result<String, Outco
 pub async fn post_gate_error(state: &AppState, job: &Job, error: &str) {
     let Ok(payload) = payloads::payload::<GateJob>(job) else { return };
     let Ok(repo) = repo_config(state, &payload.repository) else { return };
-    let Ok(client) = forge(repo) else { return };
+    let Ok(client) = forge_api(repo) else { return };
     // GitHub keeps at most 140 characters of a status description.
     let reason: String = format!("Steward could not check this change: {error}").chars().take(140).collect();
     if let Err(e) = client.post_status(&payload.head_sha, StatusState::Error, &reason, None).await {

@@ -137,6 +137,8 @@ pub async fn credit_state(db: &crate::common::TestDb, forge_url: &str) -> AppSta
             webhook_secret_env: None,
             token: Some("forge-token-credit".into()),
             token_env: None,
+            forge: None,
+            project: None,
             api_url: Some(forge_url.to_string()),
             comment: false,
             username: None,

@@ -18,7 +18,7 @@ use super::extract::{ApiJson, ApiPath as Path, ApiQuery as Query, read_body};
 use crate::app::AppState;
 use crate::app::artifact_events;
 use crate::app::artifacts::{self, ArtifactError, CheckRequest};
-use crate::app::trusted_keys::{self, RotationError, RotationRequest};
+use crate::app::trusted_keys::{self, KeysError, RotationError, RotationRequest};
 use crate::auth::Principal;
 use crate::http::ApiError;
 use crate::oci::Reference;
@@ -210,21 +210,21 @@ pub(super) async fn rotate_key(
         Err(RotationError::Invalid(m)) => Err(ApiError::Unprocessable(m)),
         Err(RotationError::NotApproved(m)) => Err(ApiError::Forbidden(m)),
         Err(RotationError::Conflict(m)) => Err(ApiError::Conflict(m)),
-        Err(RotationError::Artifact(e)) => Err(keys_error(e)),
+        Err(RotationError::Keys(e)) => Err(keys_error(e)),
     }
 }
 
 /// A trusted-key read or change that failed on Steward's side.
-fn keys_error(e: ArtifactError) -> ApiError {
+fn keys_error(e: KeysError) -> ApiError {
     match e {
-        ArtifactError::Store(e) => ApiError::from(e),
-        ArtifactError::KeysNotRecorded(m) => {
+        KeysError::Store(e) => ApiError::from(e),
+        KeysError::NotRecorded(m) => {
             tracing::error!(error = %m, "cannot record a trusted-key change");
             ApiError::Unavailable("the ledger cannot record the change now; nothing was recorded, try again later")
         }
-        other => {
-            tracing::error!(error = %other, "trusted keys");
-            ApiError::Internal(anyhow::anyhow!(other.to_string()))
+        KeysError::Config(m) => {
+            tracing::error!(error = %m, "trusted keys");
+            ApiError::Internal(anyhow::anyhow!(m))
         }
     }
 }

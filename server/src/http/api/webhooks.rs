@@ -1,4 +1,5 @@
-//! `POST /api/v1/webhooks/github`: GitHub-compatible webhook deliveries.
+//! `POST /api/v1/webhooks/github`: GitHub-compatible webhook deliveries;
+//! `POST /api/v1/webhooks/gitlab`: GitLab's (see [`gitlab`]).
 //!
 //! A delivery that cannot possibly authenticate is refused with 401 before
 //! its body is read: no `X-Hub-Signature-256` header, one that is not
@@ -13,7 +14,7 @@ use super::extract::read_body;
 use crate::app::AppState;
 use crate::app::events::{self, EventAction, EventError};
 use crate::app::jobs;
-use crate::config::Repository;
+use crate::config::{ForgeKind, Repository};
 use crate::forge::{self, AnyEvent};
 use crate::http::ApiError;
 use crate::store::Enqueued;
@@ -46,6 +47,7 @@ pub(super) async fn github(
         .config
         .repositories
         .iter()
+        .filter(|r| r.forge == ForgeKind::GitHub)
         .find(|r| forge::signature_matches(&r.webhook_secret, &body, signature))
         .ok_or(ApiError::Unauthorized("the signature matches no configured repository's secret"))?;
 
@@ -60,9 +62,67 @@ pub(super) async fn github(
     let delivery = header(&headers, "x-github-delivery")
         .ok_or_else(|| ApiError::BadRequest("missing X-GitHub-Delivery".into()))?;
 
-    let job = match events::action_for(&repo.name, event, delivery, &body) {
+    queue(&state, &repo.name, event, delivery, events::action_for(&repo.name, event, delivery, &body)).await
+}
+
+/// `POST /api/v1/webhooks/gitlab`: GitLab project or group webhooks. The
+/// `X-Gitlab-Token` header must equal a GitLab repository's
+/// `webhook_secret` (compared in constant time with every one, before the
+/// body is read); the payload's project must be one of the repositories
+/// that token belongs to. `X-Gitlab-Event-UUID` (or `Idempotency-Key`)
+/// is the delivery id that deduplicates redeliveries.
+pub(super) async fn gitlab(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let token = header(&headers, "x-gitlab-token")
+        .ok_or(ApiError::Unauthorized("missing X-Gitlab-Token: configure the webhook with a secret token"))?;
+    // Every configured token is compared, so the time taken does not tell
+    // which one (or how much of one) matched.
+    let matching: Vec<&Repository> = state
+        .config
+        .repositories
+        .iter()
+        .filter(|r| r.forge == ForgeKind::GitLab)
+        .map(|r| (r, forge::gitlab::token_matches(&r.webhook_secret, token)))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .filter_map(|(r, ok)| ok.then_some(r))
+        .collect();
+    if matching.is_empty() {
+        return Err(ApiError::Unauthorized("the token matches no configured GitLab repository's secret"));
+    }
+    let body = read_body(body, &state).await?;
+    let any: forge::gitlab::AnyEvent =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("the payload is not JSON: {e}")))?;
+    let project = any.project.ok_or_else(|| ApiError::BadRequest("the payload names no `project`".into()))?;
+    let repo = matching
+        .iter()
+        .find(|r| r.project == project.path_with_namespace || r.project == project.id.to_string())
+        .ok_or(ApiError::Unauthorized("the payload's project is not one this token belongs to"))?;
+    let event =
+        header(&headers, "x-gitlab-event").ok_or_else(|| ApiError::BadRequest("missing X-Gitlab-Event".into()))?;
+    let delivery = header(&headers, "x-gitlab-event-uuid")
+        .or_else(|| header(&headers, "idempotency-key"))
+        .ok_or_else(|| ApiError::BadRequest("missing X-Gitlab-Event-UUID (GitLab 15.0 or later sends it)".into()))?;
+    if delivery.len() > 200 {
+        return Err(ApiError::BadRequest("X-Gitlab-Event-UUID is longer than 200 characters".into()));
+    }
+    queue(&state, &repo.name, event, delivery, events::gitlab_action_for(&repo.name, event, delivery, &body)).await
+}
+
+/// Queues what an authenticated delivery asks for and answers the forge.
+async fn queue(
+    state: &AppState,
+    repository: &str,
+    event: &str,
+    delivery: &str,
+    action: Result<EventAction, EventError>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let job = match action {
         Ok(EventAction::Pong) => {
-            return Ok((StatusCode::OK, Json(json!({ "status": "pong", "repository": repo.name }))));
+            return Ok((StatusCode::OK, Json(json!({ "status": "pong", "repository": repository }))));
         }
         Ok(EventAction::Ignored(reason)) => {
             return Ok((StatusCode::ACCEPTED, Json(json!({ "status": "ignored", "reason": reason }))));
@@ -71,10 +131,10 @@ pub(super) async fn github(
         Ok(EventAction::Credit(job)) => {
             // Contributor credit (a merged pull request, or its labels
             // after the merge): same authentication, dedupe and queue.
-            let queued = jobs::queue_credit(&state, &job).await?;
+            let queued = jobs::queue_credit(state, &job).await?;
             let status = match queued {
                 Enqueued::Queued(id) => {
-                    tracing::info!(job = id, repository = %repo.name, delivery, "webhook queued a credit job");
+                    tracing::info!(job = id, repository, delivery, "webhook queued a credit job");
                     "queued"
                 }
                 Enqueued::Duplicate(_) => "duplicate",
@@ -83,10 +143,10 @@ pub(super) async fn github(
         }
         Err(EventError::Malformed(message)) => return Err(ApiError::Unprocessable(message)),
     };
-    let queued = jobs::queue_gate(&state, &job).await?;
+    let queued = jobs::queue_gate(state, &job).await?;
     let status = match queued {
         Enqueued::Queued(id) => {
-            tracing::info!(job = id, repository = %repo.name, event, delivery, "webhook queued a gate job");
+            tracing::info!(job = id, repository, event, delivery, "webhook queued a gate job");
             "queued"
         }
         Enqueued::Duplicate(id) => {

@@ -1,19 +1,15 @@
-//! GitHub-compatible forges: verifying webhook signatures, reading the
-//! webhook events Steward acts on, and posting commit statuses and pull
-//! request comments through the forge's REST API.
-//!
-//! Knows HTTP as a *client* of the forge (reqwest); the server's own HTTP
-//! layer is `http`. Tokens are sent only in the `Authorization` header and
-//! never logged: an error body from the forge reaches a message only as a
-//! bounded excerpt with the token and credentials masked ([`error_excerpt`]).
+//! GitHub, and the GitHub-compatible APIs of Gitea and Forgejo: the
+//! webhook signature (`X-Hub-Signature-256`), the events Steward acts on,
+//! commit statuses, the one pull request comment, and the pull request's
+//! files and commits (for credit).
 
+use super::shared::{
+    COMMENT_MARKER, CommentAction, ERROR_BODY_READ, ForgeError, MAX_PAGES, PAGE_READ, STATUS_CONTEXT, StatusState,
+    error_excerpt, marked_scan, read_prefix, shared_http,
+};
 use crate::config::Secret;
 use hmac::{KeyInit as _, Mac as _};
 use serde::Deserialize;
-use std::time::Duration;
-
-/// The commit status context Steward posts under.
-pub const STATUS_CONTEXT: &str = "steward/license-drift";
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -138,38 +134,12 @@ pub struct CommitText {
     pub message: String,
 }
 
-/// Most pages read of a pull request's files or commits (100 per page:
-/// GitHub lists at most 3,000 files and 250 commits).
-pub const MAX_PAGES: u32 = 30;
-
-/// How Steward's pull request comment begins (an HTML comment GitHub does
-/// not render), followed by ` scan=<id> -->`: how the comment is found
-/// again and which scan it reports.
-pub const COMMENT_MARKER: &str = "<!-- steward:gate-report";
-
 /// One comment of an issue or pull request, as listed.
 #[derive(Debug, Deserialize)]
 pub struct IssueComment {
     pub id: u64,
     #[serde(default)]
     pub body: Option<String>,
-}
-
-/// What [`ForgeClient::upsert_comment`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommentAction {
-    Created,
-    /// The comment with this id was edited in place.
-    Edited(u64),
-    /// The comment reports a newer scan already: left as it is.
-    KeptNewer,
-}
-
-/// The scan id a Steward comment reports, when `body` is one.
-fn marked_scan(body: &str) -> Option<i64> {
-    let rest = body.strip_prefix(COMMENT_MARKER)?.strip_prefix(" scan=")?;
-    let (id, _) = rest.split_once(" -->")?;
-    id.parse().ok()
 }
 
 /// `push` event (the fields Steward uses).
@@ -188,47 +158,6 @@ pub struct PushEvent {
 #[derive(Debug, Deserialize)]
 pub struct AnyEvent {
     pub repository: Option<RepositoryRef>,
-}
-
-/// A commit status state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StatusState {
-    Pending,
-    Success,
-    Failure,
-    Error,
-}
-
-/// Why the forge API refused or could not be reached. `retryable` says
-/// whether trying again later may help (network errors, 5xx, 429).
-#[derive(Debug, thiserror::Error)]
-#[error("{action} for {repository}: {message}")]
-pub struct ForgeError {
-    pub action: &'static str,
-    pub repository: String,
-    pub message: String,
-    pub retryable: bool,
-}
-
-/// The process's one HTTP client for forge APIs, built on first use.
-///
-/// Building a `reqwest` client with native TLS loads and parses the
-/// system's CA certificates, tens of milliseconds of CPU with OpenSSL 3:
-/// built per job, it was most of a webhook job's CPU time and slowed every
-/// webhook answer while jobs ran (`docs/BENCHMARKS.md`). The client is
-/// cheap to clone and keeps connections to the forge alive between jobs.
-fn shared_http() -> Result<reqwest::Client, String> {
-    static CLIENT: std::sync::OnceLock<Result<reqwest::Client, String>> = std::sync::OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            reqwest::Client::builder()
-                .user_agent(concat!("steward/", env!("CARGO_PKG_VERSION")))
-                .timeout(Duration::from_secs(20))
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .clone()
 }
 
 /// A client for one repository's forge API.
@@ -398,61 +327,10 @@ impl ForgeClient {
     }
 }
 
-/// The most of one page of a list that is read (100 files or commits).
-const PAGE_READ: usize = 4 << 20;
-
-/// The most of a forge's error body that is read.
-const ERROR_BODY_READ: usize = 8 * 1024;
-/// The most characters of it that reach an error message (and the log).
-pub const ERROR_EXCERPT_CHARS: usize = 200;
-
-/// The first `limit` bytes of a response body (a hostile forge cannot make
-/// Steward buffer more).
-async fn read_prefix(mut response: reqwest::Response, limit: usize) -> String {
-    let mut bytes = Vec::new();
-    while bytes.len() < limit {
-        match response.chunk().await {
-            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk[..chunk.len().min(limit - bytes.len())]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-/// What of a forge's error body may be logged: its JSON `message` when it
-/// has one (GitHub's shape), else the text; with the token and anything
-/// after `Bearer`/`token`/`Basic` masked (a forge may echo the request),
-/// control characters replaced, and at most [`ERROR_EXCERPT_CHARS`]
-/// characters. Masking happens before cutting, so a cut cannot leave part
-/// of a token behind.
-pub fn error_excerpt(body: &str, token: Option<&Secret>) -> String {
-    let message = serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| body.to_owned());
-    let mut text = message;
-    if let Some(token) = token.map(Secret::expose).filter(|t| !t.is_empty()) {
-        text = text.replace(token, "***");
-    }
-    let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    let mut masked: Vec<&str> = Vec::new();
-    let mut mask_next = false;
-    for word in text.split_whitespace() {
-        masked.push(if mask_next { "***" } else { word });
-        let bare = word.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_ascii_lowercase();
-        mask_next = matches!(bare.as_str(), "bearer" | "token" | "basic" | "authorization");
-    }
-    let joined = masked.join(" ");
-    let mut excerpt: String = joined.chars().take(ERROR_EXCERPT_CHARS).collect();
-    if joined.chars().count() > ERROR_EXCERPT_CHARS {
-        excerpt.push('…');
-    }
-    excerpt
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::forge::ERROR_EXCERPT_CHARS;
 
     #[test]
     fn only_a_well_formed_marker_names_a_scan() {
