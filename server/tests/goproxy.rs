@@ -451,9 +451,11 @@ fn steward_scan_online_reads_goproxy_from_the_environment() {
 
 /// The 300-module measurement of docs/BENCHMARKS.md ("Go module licenses
 /// from the proxy"): a generated `go.sum` of 300 modules whose zips have
-/// realistic sizes (30 Go files of 4–12 KiB and a real license text each,
-/// about 100 KiB deflated), a cold scan against the stand-in proxy and a
-/// warm re-scan from the cache. Run with
+/// realistic sizes (30 to 138 Go files of 4–12 KiB and a real license
+/// text each, every 25th module 500 files), a cold scan against the
+/// stand-in proxy and a warm re-scan from the cache, in this process and
+/// then with the `steward` binary (peak RSS by `/usr/bin/time` when
+/// present). Run with
 /// `cargo test --release -p steward-server --test goproxy -- --ignored --nocapture`.
 #[test]
 #[ignore = "a measurement; run explicitly"]
@@ -481,7 +483,10 @@ fn measure_300_modules_cold_and_warm() {
             ("LICENSE".into(), licenses[i % licenses.len()].clone()),
             ("go.mod".into(), format!("module {module}\n\ngo 1.21\n").into_bytes()),
         ];
-        for f in 0..30 {
+        // Most modules are small, every 25th is large (a k8s.io/api or
+        // golang.org/x/sys): about 80 MiB of zips in all.
+        let count = if i % 25 == 0 { 500 } else { 30 + (i % 10) * 12 };
+        for f in 0..count {
             let len = 4096 + (next() % 8192) as usize;
             let mut body = format!("package lib\n\n// File {f} of {module}.\n");
             while body.len() < len {
@@ -539,4 +544,30 @@ fn measure_300_modules_cold_and_warm() {
     assert_eq!(known, 300);
     assert_eq!(warm_scan.graphs[0].licenses.iter().filter(|l| l.is_known()).count(), 300);
     assert_eq!(warm_go.stats().requests, 0);
+
+    // The binary: `steward scan go.mod --online`, cold then warm.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("go.mod"), &go_mod).unwrap();
+    std::fs::write(dir.path().join("go.sum"), &go_sum).unwrap();
+    let time = Path::new("/usr/bin/time").exists();
+    for run in ["cold", "warm"] {
+        let bin = env!("CARGO_BIN_EXE_steward");
+        let mut cmd = if time {
+            let mut c = std::process::Command::new("/usr/bin/time");
+            c.args(["-f", "peak-rss-kib=%M", bin]);
+            c
+        } else {
+            std::process::Command::new(bin)
+        };
+        cmd.current_dir(dir.path()).env_clear().env("GOPROXY", proxy.url());
+        cmd.args(["scan", "go.mod", "--online", "--format", "json"]);
+        let started = Instant::now();
+        let out = cmd.output_within(Duration::from_secs(300)).unwrap();
+        let elapsed = started.elapsed();
+        let report = stdout(&out);
+        let summary = report.split("Go module proxy:").nth(1).and_then(|s| s.split('"').next()).unwrap_or("none");
+        let rss = stderr(&out).lines().find(|l| l.starts_with("peak-rss-kib=")).unwrap_or("").to_owned();
+        println!("binary {run}: {elapsed:?} {rss} summary: Go module proxy:{summary}");
+        assert_eq!(report.matches("\"unknown_reason\"").count(), 1, "only the project's own module is unknown");
+    }
 }
