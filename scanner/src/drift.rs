@@ -9,8 +9,8 @@
 //! compared in canonical form, so a change of spelling or operand order is
 //! not drift. Works on scans only: no I/O.
 
-use crate::license::{ExpressionFacts, ResolvedLicense, value_facts};
 use crate::license::gomod::MODULE_HASH_MISMATCH_WARNING;
+use crate::license::{ExpressionFacts, ResolvedLicense, value_facts};
 use crate::model::{DependencyGraph, Ecosystem, PackageIndex};
 use crate::paths::{DEFAULT_MAX_PATHS, PathIndex};
 use crate::scan::{Scan, ScannedGraph};
@@ -188,8 +188,14 @@ pub struct Summary {
     pub added: usize,
     pub removed: usize,
     pub version_changed: usize,
-    #[serde(default)]
+    /// Go module zips that did not match `go.sum` (left out of the JSON
+    /// when zero, so reports without Go modules keep their shape).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub module_hash_mismatch: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The differences between two scans.

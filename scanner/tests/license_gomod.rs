@@ -190,7 +190,9 @@ fn goproxy_lists_as_the_go_command_reads_them() {
         vec![proxy("https://proxy.golang.org", false), ProxyEntry::Direct]
     );
     assert_eq!(
-        ProxyList::parse("https://a.example/|corp.example/go/,http://127.0.0.1:3000,direct,https://ignored").unwrap().entries,
+        ProxyList::parse("https://a.example/|corp.example/go/,http://127.0.0.1:3000,direct,https://ignored")
+            .unwrap()
+            .entries,
         vec![
             proxy("https://a.example", true),
             proxy("https://corp.example/go", false),
@@ -199,10 +201,10 @@ fn goproxy_lists_as_the_go_command_reads_them() {
         ]
     );
     assert_eq!(ProxyList::parse("off").unwrap().entries, vec![ProxyEntry::Off]);
-    assert_eq!(ProxyList::parse(" , https://x.example ,off").unwrap().entries, vec![
-        proxy("https://x.example", false),
-        ProxyEntry::Off
-    ]);
+    assert_eq!(
+        ProxyList::parse(" , https://x.example ,off").unwrap().entries,
+        vec![proxy("https://x.example", false), ProxyEntry::Off]
+    );
     for bad in [",", " ", "goproxy", "ftp://x.example", "noproxy"] {
         assert!(ProxyList::parse(bad).is_err(), "{bad:?}");
     }
@@ -299,7 +301,12 @@ impl GoModuleSource for ZipDirSource {
             licenses[0].text = "Apache License\nVersion 2.0, January 2004\n".into();
             h1 = "h1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into();
         }
-        Ok(GoModuleAnswer::Found(ModuleZipRecord { url: format!("file://{}", path.display()), h1, files: zip.files, licenses }))
+        Ok(GoModuleAnswer::Found(ModuleZipRecord {
+            url: format!("file://{}", path.display()),
+            h1,
+            files: zip.files,
+            licenses,
+        }))
     }
 }
 
@@ -318,7 +325,10 @@ fn online(source: Arc<ZipDirSource>) -> ValidLicenseConfig {
 
 fn project(go_sum: &str) -> MemoryTree {
     let go_mod = "module example.com/app\n\ngo 1.22\n\nrequire (\n\texample.com/mitlib v1.2.0\n\texample.com/apachelib v0.3.1\n\tgithub.com/Example/BSDLib v1.0.0\n\texample.com/mpllib v1.0.0\n\texample.com/busllib v1.1.0\n\texample.com/missing v0.1.0\n)\n";
-    MemoryTree::new([("go.mod".to_owned(), go_mod.as_bytes().to_vec()), ("go.sum".to_owned(), go_sum.as_bytes().to_vec())])
+    MemoryTree::new([
+        ("go.mod".to_owned(), go_mod.as_bytes().to_vec()),
+        ("go.sum".to_owned(), go_sum.as_bytes().to_vec()),
+    ])
 }
 
 #[test]
@@ -344,11 +354,15 @@ fn the_resolver_detects_licenses_of_verified_zips() {
         assert_eq!(ev.source, EvidenceSource::Registry);
         assert!(ev.file.starts_with("file://") && ev.file.ends_with(".zip"), "{}", ev.file);
         assert_eq!(ev.field.as_deref(), Some("LICENSE"));
-        let score: f32 = ev.value.strip_prefix(&format!("{id} (")).and_then(|v| v.strip_suffix(')')).unwrap().parse().unwrap();
+        let score: f32 =
+            ev.value.strip_prefix(&format!("{id} (")).and_then(|v| v.strip_suffix(')')).unwrap().parse().unwrap();
         assert!(score >= 0.8 && (score - l.confidence).abs() < 0.001, "{} vs {}", ev.value, l.confidence);
         assert!(ev.warnings.iter().any(|w| w.starts_with("the zip matches go.sum (h1:")), "{:?}", ev.warnings);
     }
-    assert_eq!(license("example.com/busllib").evidence[0].parameters.get("Licensor").map(String::as_str), Some("HashiCorp, Inc."));
+    assert_eq!(
+        license("example.com/busllib").evidence[0].parameters.get("Licensor").map(String::as_str),
+        Some("HashiCorp, Inc.")
+    );
     let missing = license("example.com/missing");
     assert!(missing.unknown_reason.as_deref().unwrap().contains("no module proxy has example.com/missing@v0.1.0"));
     // The project's own module is never asked about; each module once.
@@ -364,8 +378,11 @@ fn the_resolver_detects_licenses_of_verified_zips() {
 
 #[test]
 fn a_zip_not_matching_go_sum_is_a_finding_and_its_license_is_not_used() {
-    let source =
-        Arc::new(ZipDirSource { calls: AtomicUsize::new(0), asked: Mutex::new(Vec::new()), tamper: Some("example.com/mitlib") });
+    let source = Arc::new(ZipDirSource {
+        calls: AtomicUsize::new(0),
+        asked: Mutex::new(Vec::new()),
+        tamper: Some("example.com/mitlib"),
+    });
     let go_sum = std::fs::read_to_string(data().join("go.sum")).unwrap();
     let scan = steward_scanner::scan::scan_valid(&project(&go_sum), &online(source.clone())).unwrap();
     let g = &scan.graphs[0];
@@ -397,7 +414,8 @@ fn without_a_go_sum_line_the_license_is_used_unverified_and_offline_asks_nothing
     assert!(l.warnings.iter().any(|w| w.contains("was not checked: go.sum has no h1: line")), "{:?}", l.warnings);
     assert!(l.confidence < 0.95, "unverified evidence counts as registry data: {}", l.confidence);
     // Offline: the source is never called.
-    let offline_source = Arc::new(ZipDirSource { calls: AtomicUsize::new(0), asked: Mutex::new(Vec::new()), tamper: None });
+    let offline_source =
+        Arc::new(ZipDirSource { calls: AtomicUsize::new(0), asked: Mutex::new(Vec::new()), tamper: None });
     let offline = LicenseConfig { local_caches: false, ..LicenseConfig::default() }
         .validate()
         .unwrap()

@@ -237,12 +237,20 @@ impl GoProxy {
     }
 
     /// Streams one zip through the scanner's reader.
-    fn read_zip(&self, url: &str, body: impl Read, module: &str, version: &str) -> Result<ModuleZipRecord, RegistryError> {
+    fn read_zip(
+        &self,
+        url: &str,
+        body: impl Read,
+        module: &str,
+        version: &str,
+    ) -> Result<ModuleZipRecord, RegistryError> {
         let counted = CountingReader { inner: body, count: &self.bytes };
         let zip = gomod::read_module_zip(counted, module, version, &[], &self.limits).map_err(|e| match e {
             ZipError::TooLarge { limit, .. } => RegistryError::TooLarge { url: url.to_owned(), limit },
             ZipError::Io(message) => RegistryError::Unavailable { url: url.to_owned(), message },
-            other => RegistryError::Malformed { url: url.to_owned(), field: "zip".to_owned(), message: other.to_string() },
+            other => {
+                RegistryError::Malformed { url: url.to_owned(), field: "zip".to_owned(), message: other.to_string() }
+            }
         })?;
         self.zips.fetch_add(1, Ordering::Relaxed);
         Ok(ModuleZipRecord { url: url.to_owned(), h1: zip.h1, files: zip.files, licenses: zip.licenses })
@@ -287,7 +295,8 @@ impl Drop for SlotGuard<'_> {
 
 impl GoModuleSource for GoProxy {
     fn module_licenses(&self, module: &str, version: &str) -> Result<GoModuleAnswer, RegistryError> {
-        let env = self.env.as_ref().map_err(|e| RegistryError::Unavailable { url: String::new(), message: e.to_string() })?;
+        let env =
+            self.env.as_ref().map_err(|e| RegistryError::Unavailable { url: String::new(), message: e.to_string() })?;
         let entries = match env.route(module) {
             Route::Private(why) => {
                 return Ok(GoModuleAnswer::NotAsked {

@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::server::{steward, stderr, stdout, OutputWithin as _};
+use common::server::{OutputWithin as _, stderr, stdout, steward};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{Read as _, Write as _};
@@ -147,8 +147,7 @@ fn project(go_mod: &str, go_sum: &str) -> MemoryTree {
 }
 
 fn zip_request(module: &str, version: &str) -> String {
-    let url = steward_scanner::license::gomod::zip_url("", module, version).unwrap();
-    url
+    steward_scanner::license::gomod::zip_url("", module, version).unwrap()
 }
 
 fn source(env: GoEnv, cache: &Path) -> Arc<GoProxy> {
@@ -179,8 +178,8 @@ fn licenses_are_read_from_zips_and_cached_so_a_second_run_asks_nothing() {
     let proxy = Proxy::start(Some(data().join("proxy")), Overrides::new());
     let tmp = tempfile::tempdir().unwrap();
     let go = source(env(&proxy.url()), &tmp.path().join("go"));
-    let scan = steward_scanner::scan::scan_valid(&project(&go_mod(&[]), &go_sum()), &online(go.clone(), tmp.path()))
-        .unwrap();
+    let scan =
+        steward_scanner::scan::scan_valid(&project(&go_mod(&[]), &go_sum()), &online(go.clone(), tmp.path())).unwrap();
     for (m, v, id) in MODULES {
         let l = license(&scan, m);
         assert_eq!(l.canonical.as_deref(), Some(id), "{m}: {l:?}");
@@ -204,8 +203,9 @@ fn licenses_are_read_from_zips_and_cached_so_a_second_run_asks_nothing() {
 
     // A second run, a new source on the same cache: no request at all.
     let again = source(env(&proxy.url()), &tmp.path().join("go"));
-    let scan2 = steward_scanner::scan::scan_valid(&project(&go_mod(&[]), &go_sum()), &online(again.clone(), tmp.path()))
-        .unwrap();
+    let scan2 =
+        steward_scanner::scan::scan_valid(&project(&go_mod(&[]), &go_sum()), &online(again.clone(), tmp.path()))
+            .unwrap();
     assert_eq!(proxy.take_requests(), Vec::<String>::new());
     assert_eq!(again.stats().cache_hits, 5);
     for (m, _, id) in MODULES {
@@ -335,13 +335,15 @@ fn a_private_module_is_never_requested() {
     let proxy = Proxy::start(Some(data().join("proxy")), Overrides::new());
     let tmp = tempfile::tempdir().unwrap();
     let secret = ("corp.example.com/private/secret", "v1.0.0");
-    for (goprivate, gonoproxy, gonosumdb) in
-        [(Some("corp.example.com"), None, None), (None, Some("*.example.com/private"), None), (None, None, Some("corp.example.com/private"))]
-    {
+    for (goprivate, gonoproxy, gonosumdb) in [
+        (Some("corp.example.com"), None, None),
+        (None, Some("*.example.com/private"), None),
+        (None, None, Some("corp.example.com/private")),
+    ] {
         let env = GoEnv::new(Some(&proxy.url()), goprivate, gonoproxy, gonosumdb).unwrap();
         let go = source(env, &tmp.path().join("go"));
-        let scan =
-            steward_scanner::scan::scan_valid(&project(&go_mod(&[secret]), &go_sum()), &online(go, tmp.path())).unwrap();
+        let scan = steward_scanner::scan::scan_valid(&project(&go_mod(&[secret]), &go_sum()), &online(go, tmp.path()))
+            .unwrap();
         let l = license(&scan, secret.0);
         assert!(l.expression.is_none());
         assert!(l.unknown_reason.as_deref().unwrap().contains("private modules are never sent to a proxy"), "{l:?}");
@@ -403,8 +405,9 @@ fn goproxy_off_asks_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     for off in ["off", &format!("off,{}", proxy.url())] {
         let go = source(env(off), &tmp.path().join("go"));
-        let scan = steward_scanner::scan::scan_valid(&project(&go_mod(&[]), &go_sum()), &online(go.clone(), tmp.path()))
-            .unwrap();
+        let scan =
+            steward_scanner::scan::scan_valid(&project(&go_mod(&[]), &go_sum()), &online(go.clone(), tmp.path()))
+                .unwrap();
         for (m, _, _) in MODULES {
             let l = license(&scan, m);
             assert!(l.expression.is_none());

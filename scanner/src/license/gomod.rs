@@ -306,12 +306,9 @@ fn scan_chunk(pattern: &str) -> (bool, &str, &str) {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'\\' => {
-                // error check handled in matchChunk: bad pattern.
-                if i + 1 < bytes.len() {
-                    i += 1;
-                }
-            }
+            // An escape takes the next byte (a lone one is an error for
+            // match_chunk).
+            b'\\' if i + 1 < bytes.len() => i += 1,
             b'[' => in_range = true,
             b']' => in_range = false,
             b'*' if !in_range => break,
@@ -393,7 +390,7 @@ fn match_chunk<'s>(chunk: &str, s: &'s str) -> Result<(&'s str, bool), BadPatter
                 }
                 let c = chunk.chars().next().unwrap_or('\0');
                 if !failed {
-                    if s.chars().next() != Some(c) {
+                    if !s.starts_with(c) {
                         failed = true;
                     } else {
                         s = &s[c.len_utf8()..];
@@ -404,7 +401,7 @@ fn match_chunk<'s>(chunk: &str, s: &'s str) -> Result<(&'s str, bool), BadPatter
             _ => {
                 let c = chunk.chars().next().unwrap_or('\0');
                 if !failed {
-                    if s.chars().next() != Some(c) {
+                    if !s.starts_with(c) {
                         failed = true;
                     } else {
                         s = &s[c.len_utf8()..];

@@ -122,7 +122,9 @@ pub(super) fn decide(
                     ));
                 }
                 found.sort_by(|a, b| {
-                    (a.expression.is_none(), -a.confidence).partial_cmp(&(b.expression.is_none(), -b.confidence)).unwrap_or(std::cmp::Ordering::Equal)
+                    (a.expression.is_none(), -a.confidence)
+                        .partial_cmp(&(b.expression.is_none(), -b.confidence))
+                        .unwrap_or(std::cmp::Ordering::Equal)
                 });
                 let best = found.first().and_then(|e| match &e.expression {
                     Some(LicenseValue::Expr(x)) => Some((x.clone(), e.confidence)),
@@ -131,7 +133,10 @@ pub(super) fn decide(
                 let said = if record.licenses.is_empty() {
                     format!("the module zip ({}) has no license file at the module root", record.url)
                 } else {
-                    format!("the license files of the module zip ({}) matched no license above the threshold", record.url)
+                    format!(
+                        "the license files of the module zip ({}) matched no license above the threshold",
+                        record.url
+                    )
                 };
                 found.extend(evidence);
                 evidence = found;
