@@ -42,7 +42,8 @@ pub(super) fn key(pkg: &Package) -> Option<GoKey> {
 pub(super) fn plan(config: &ValidLicenseConfig, pkg: &Package) -> RegistryPlan {
     if !config.looks_up_go_modules() {
         return RegistryPlan::Skip(
-            "no module proxy is asked (registry look-ups are off), and Go modules carry no license field".to_owned(),
+            "no Go module proxy source was given (Go modules carry no license field; the license is in the module zip)"
+                .to_owned(),
         );
     }
     match pkg.source.as_deref() {
