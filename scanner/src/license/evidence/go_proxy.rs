@@ -40,6 +40,9 @@ pub(super) fn key(pkg: &Package) -> Option<GoKey> {
 
 /// Whether the proxy is asked about `pkg` once nothing local decided.
 pub(super) fn plan(config: &ValidLicenseConfig, pkg: &Package) -> RegistryPlan {
+    if !config.looks_up_registries() {
+        return RegistryPlan::Off;
+    }
     if !config.looks_up_go_modules() {
         return RegistryPlan::Skip(
             "no Go module proxy source was given (Go modules carry no license field; the license is in the module zip)"

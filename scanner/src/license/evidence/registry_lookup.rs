@@ -51,7 +51,12 @@ pub(super) fn plan(config: &ValidLicenseConfig, pkg: &Package) -> RegistryPlan {
     }
     let from = |s: &str| format!("it comes from {s}, not a registry, so no registry was asked");
     match pkg.ecosystem {
-        Ecosystem::Go => return super::go_proxy::plan(config, pkg),
+        Ecosystem::Go => {
+            // The resolver asks `go_proxy::plan` for Go modules instead.
+            return RegistryPlan::Skip(
+                "Go's module proxy serves no license metadata, so no registry can be asked".to_owned(),
+            );
+        }
         Ecosystem::Other => {
             return RegistryPlan::Skip("only crates.io, npm and PyPI are looked up".to_owned());
         }

@@ -409,7 +409,11 @@ impl<'a> Resolver<'a> {
             return offline;
         }
         // (e) The registry, when online.
-        match registry_lookup::plan(self.config, pkg) {
+        let plan = match pkg.ecosystem {
+            Ecosystem::Go => go_proxy::plan(self.config, pkg),
+            _ => registry_lookup::plan(self.config, pkg),
+        };
+        match plan {
             RegistryPlan::Off => offline,
             RegistryPlan::Skip(why) => {
                 let mut offline = offline;
