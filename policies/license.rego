@@ -31,6 +31,21 @@ decisions contains decision(i, f) if {
 	f.code in judged_codes
 }
 
+# A Go module whose zip from the proxy does not match its `h1:` line in
+# go.sum: the code is not what the project locked, whatever its license.
+# Denied; exceptions are about licenses, so none applies.
+decisions contains {
+	"finding": i,
+	"verdict": "deny",
+	"rule": "integrity.module-hash-mismatch",
+	"message": sprintf("%s: the module zip does not match go.sum (%s)", [
+		subject(f), object.get(f, "message", "no details"),
+	]),
+} if {
+	some i, f in input.drift.findings
+	f.code == "module-hash-mismatch"
+}
+
 # The license decision and the matching exceptions are evaluated once per
 # finding (regorus does not memoise function calls, and this runs for every
 # package of an SBOM), then one of the two bodies below shapes the decision.

@@ -102,6 +102,25 @@ test_added_dependency_is_judged_too if {
 	contains(r.decisions[0].message, "new dependency under SSPL-1.0")
 }
 
+test_module_hash_mismatch_is_denied_without_exception if {
+	f := {
+		"code": "module-hash-mismatch",
+		"graph": "go.mod",
+		"ecosystem": "go",
+		"name": "example.com/mitlib",
+		"new_version": "v1.2.0",
+		"new_license": {"unknown_reason": "the module zip hashes to h1:AAAA but go.sum says h1:GS5/"},
+		"message": "example.com/mitlib v1.2.0: module-hash-mismatch: the module zip hashes to h1:AAAA",
+	}
+	r := license.report with input as input_with([mit, f])
+	r.verdict == "deny"
+	count(r.decisions) == 2
+	d := [x | some x in r.decisions; x.finding == 1][0]
+	d.verdict == "deny"
+	d.rule == "integrity.module-hash-mismatch"
+	contains(d.message, "example.com/mitlib v1.2.0: the module zip does not match go.sum")
+}
+
 test_version_only_changes_are_not_judged if {
 	f := object.union(mit, {"code": "version-changed"})
 	r := license.report with input as input_with([f, sspl])

@@ -9,6 +9,7 @@
 //! compared in canonical form, so a change of spelling or operand order is
 //! not drift. Works on scans only: no I/O.
 
+use crate::license::gomod::MODULE_HASH_MISMATCH_WARNING;
 use crate::license::{ExpressionFacts, ResolvedLicense, value_facts};
 use crate::model::{DependencyGraph, Ecosystem, PackageIndex};
 use crate::paths::{DEFAULT_MAX_PATHS, PathIndex};
@@ -33,15 +34,19 @@ pub enum FindingCode {
     Removed,
     /// A package's version changed and its license did not.
     VersionChanged,
+    /// A Go module zip from the proxy does not match the `h1:` hash in
+    /// `go.sum`; its license was not used.
+    ModuleHashMismatch,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 5] = [
+    pub const ALL: [FindingCode; 6] = [
         FindingCode::LicenseChanged,
         FindingCode::LicenseNowUnknown,
         FindingCode::Added,
         FindingCode::Removed,
         FindingCode::VersionChanged,
+        FindingCode::ModuleHashMismatch,
     ];
 
     /// The stable kebab-case name, as serialized (`license-changed`).
@@ -52,6 +57,7 @@ impl FindingCode {
             FindingCode::Added => "added",
             FindingCode::Removed => "removed",
             FindingCode::VersionChanged => "version-changed",
+            FindingCode::ModuleHashMismatch => "module-hash-mismatch",
         }
     }
 
@@ -63,6 +69,9 @@ impl FindingCode {
             FindingCode::Added => "A dependency was added.",
             FindingCode::Removed => "A dependency was removed.",
             FindingCode::VersionChanged => "A dependency's version changed; its license did not.",
+            FindingCode::ModuleHashMismatch => {
+                "A Go module's zip from the proxy does not match the h1: hash in go.sum; its license was not used."
+            }
         }
     }
 
@@ -179,6 +188,14 @@ pub struct Summary {
     pub added: usize,
     pub removed: usize,
     pub version_changed: usize,
+    /// Go module zips that did not match `go.sum` (left out of the JSON
+    /// when zero, so reports without Go modules keep their shape).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub module_hash_mismatch: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The differences between two scans.
@@ -261,6 +278,7 @@ pub fn diff_with(old: &Scan, new: &Scan, options: DiffOptions) -> Drift {
             FindingCode::Added => summary.added += 1,
             FindingCode::Removed => summary.removed += 1,
             FindingCode::VersionChanged => summary.version_changed += 1,
+            FindingCode::ModuleHashMismatch => summary.module_hash_mismatch += 1,
         }
     }
     let mut warnings: Vec<String> = old.warnings.iter().map(|w| format!("old: {w}")).collect();
@@ -384,6 +402,30 @@ fn diff_graph(
             if let Some(f) = finding {
                 out.push(f);
             }
+        }
+    }
+    // Integrity failures of the new side, whatever changed.
+    if let Some(n) = new {
+        for (i, (pkg, lic)) in n.graph.packages.iter().zip(&n.licenses).enumerate() {
+            let Some(w) = lic.warnings.iter().find(|w| w.starts_with(MODULE_HASH_MISMATCH_WARNING)) else { continue };
+            let (paths, more_paths, direct) = new_side.paths(i, options.max_paths);
+            out.push(Finding {
+                code: FindingCode::ModuleHashMismatch,
+                graph: path.to_owned(),
+                ecosystem: pkg.ecosystem,
+                name: pkg.name.clone(),
+                purl: pkg.purl.clone(),
+                old_version: None,
+                new_version: Some(pkg.version.clone()),
+                direction: None,
+                old_license: None,
+                new_license: Some(LicenseState::of(lic)),
+                dev: pkg.dev,
+                direct,
+                paths,
+                more_paths,
+                message: format!("{} {}: {}", pkg.name, pkg.version, w),
+            });
         }
     }
 }
@@ -548,7 +590,8 @@ mod tests {
                 | FindingCode::LicenseNowUnknown
                 | FindingCode::Added
                 | FindingCode::Removed
-                | FindingCode::VersionChanged => {}
+                | FindingCode::VersionChanged
+                | FindingCode::ModuleHashMismatch => {}
             }
             assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(code.as_str()));
             assert_eq!(serde_json::from_value::<FindingCode>(serde_json::json!(code.as_str())).unwrap(), code);

@@ -109,5 +109,8 @@ pub fn scan_graphs_valid(tree: &dyn InputTree, graphs: Vec<DependencyGraph>, con
             if failed == 1 { "that package's license stays" } else { "those packages' licenses stay" }
         ));
     }
+    if let Some(summary) = config.go_modules().and_then(|g| g.summary()) {
+        warnings.push(summary);
+    }
     Scan { input: tree.describe(), graphs, warnings }
 }

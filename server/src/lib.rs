@@ -25,6 +25,7 @@ pub mod cli;
 pub mod config;
 pub mod forge;
 pub mod gate;
+pub mod goproxy;
 pub mod http;
 pub mod jobs;
 pub mod keys;

@@ -61,7 +61,7 @@ pub fn license_config(config: &Config, online: bool) -> Result<ValidLicenseConfi
         return Ok(valid);
     }
     let cache = config.registry_cache_dir();
-    Ok(valid.with_registry(Arc::new(HttpRegistry::new(licenses.registry, cache))))
+    Ok(crate::goproxy::attach(valid.with_registry(Arc::new(HttpRegistry::new(licenses.registry, cache))), config))
 }
 
 /// A [`RegistrySource`] over HTTP with a disk cache.

@@ -11,6 +11,7 @@ pub mod detect;
 pub mod evidence;
 pub mod expr;
 pub mod facts;
+pub mod gomod;
 mod manifest;
 pub mod registry;
 

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 fn level(code: FindingCode) -> &'static str {
     match code {
-        FindingCode::LicenseChanged => "error",
+        FindingCode::LicenseChanged | FindingCode::ModuleHashMismatch => "error",
         FindingCode::LicenseNowUnknown => "warning",
         FindingCode::Added | FindingCode::Removed | FindingCode::VersionChanged => "note",
     }

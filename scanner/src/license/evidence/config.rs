@@ -5,6 +5,7 @@
 
 use crate::license::detect;
 use crate::license::expr::{LicenseExpr, LicenseValue, parse_lenient};
+use crate::license::gomod::GoModuleSource;
 use crate::license::registry::{RegistryConfig, RegistrySource};
 use crate::model::{Ecosystem, Package};
 use serde::{Deserialize, Serialize};
@@ -96,6 +97,18 @@ pub struct ValidLicenseConfig {
     pub(crate) raw: LicenseConfig,
     pub(crate) clarifications: Vec<ValidClarification>,
     pub(crate) registry: Option<SharedSource>,
+    /// The Go module proxy source, asked when registry look-ups are on.
+    pub(crate) go_modules: Option<SharedGoSource>,
+}
+
+/// A Go module source shared by every resolver of a scan.
+#[derive(Clone)]
+pub(crate) struct SharedGoSource(pub(crate) Arc<dyn GoModuleSource>);
+
+impl std::fmt::Debug for SharedGoSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GoModuleSource")
+    }
 }
 
 /// A registry source shared by every resolver of a scan (and by the
@@ -158,7 +171,7 @@ impl LicenseConfig {
             };
             clarifications.push(ValidClarification { raw: c.clone(), expression, version_req, sha256 });
         }
-        Ok(ValidLicenseConfig { raw: self.clone(), clarifications, registry: None })
+        Ok(ValidLicenseConfig { raw: self.clone(), clarifications, registry: None, go_modules: None })
     }
 }
 
@@ -177,6 +190,26 @@ impl ValidLicenseConfig {
     /// The registry source, if one was given.
     pub fn registry(&self) -> Option<&Arc<dyn RegistrySource>> {
         self.registry.as_ref().map(|s| &s.0)
+    }
+
+    /// Gives the resolvers a Go module proxy source, asked for Go modules
+    /// that nothing local decided, when registry look-ups are on
+    /// (`offline = false` and a registry source).
+    pub fn with_go_modules(mut self, source: Arc<dyn GoModuleSource>) -> Self {
+        self.go_modules = Some(SharedGoSource(source));
+        self
+    }
+
+    /// The Go module source, if one was given.
+    pub fn go_modules(&self) -> Option<&Arc<dyn GoModuleSource>> {
+        self.go_modules.as_ref().map(|s| &s.0)
+    }
+
+    /// True when Go modules without local license data are looked up in
+    /// a module proxy: whenever registry look-ups are on
+    /// ([`Self::looks_up_registries`]) and a Go source was given.
+    pub fn looks_up_go_modules(&self) -> bool {
+        self.looks_up_registries() && self.go_modules.is_some()
     }
 
     /// True when packages without local license data are looked up in a

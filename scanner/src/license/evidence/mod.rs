@@ -38,13 +38,16 @@
 //!   caches (cargo registry sources, Go module cache, `*.dist-info`);
 //! - `env` — the environment variables that locate those caches (the only
 //!   environment reads of the scanner);
-//! - `registry_lookup` — the registry step, when online.
+//! - `registry_lookup` — the registry step, when online;
+//! - `go_proxy` — the same step for Go modules: license files of the
+//!   module zip from a proxy, checked against `go.sum`.
 
 mod cargo_cache;
 mod cargo_tree;
 mod config;
 mod env;
 mod go_cache;
+mod go_proxy;
 mod node_modules;
 mod python_site;
 mod reading;

@@ -52,6 +52,7 @@ pub(super) fn plan(config: &ValidLicenseConfig, pkg: &Package) -> RegistryPlan {
     let from = |s: &str| format!("it comes from {s}, not a registry, so no registry was asked");
     match pkg.ecosystem {
         Ecosystem::Go => {
+            // The resolver asks `go_proxy::plan` for Go modules instead.
             return RegistryPlan::Skip(
                 "Go's module proxy serves no license metadata, so no registry can be asked".to_owned(),
             );

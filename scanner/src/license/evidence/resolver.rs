@@ -6,6 +6,7 @@ use super::cargo_cache::{self, CacheLookup, CargoCache, is_registry_crate};
 use super::cargo_tree::{self, CargoTree};
 use super::config::{SharedSource, ValidLicenseConfig};
 use super::go_cache::GoCache;
+use super::go_proxy::{self, GoAnswer, GoKey};
 use super::node_modules::{self, NodeModules};
 use super::python_site::{self, SitePackages};
 use super::reading::{
@@ -45,6 +46,10 @@ pub struct Resolver<'a> {
     deferred: bool,
     /// Packages whose registry look-up failed.
     registry_failures: usize,
+    /// Module proxy answers so far, by (module, version).
+    go_answers: HashMap<GoKey, GoAnswer>,
+    /// The `h1:` lines of each directory's `go.sum`, read once.
+    go_sums: HashMap<String, BTreeMap<(String, String), String>>,
 }
 
 impl<'a> Resolver<'a> {
@@ -63,6 +68,8 @@ impl<'a> Resolver<'a> {
             defer_registry: false,
             deferred: false,
             registry_failures: 0,
+            go_answers: HashMap::new(),
+            go_sums: HashMap::new(),
         }
     }
 
@@ -109,6 +116,15 @@ impl<'a> Resolver<'a> {
             .collect();
         self.defer_registry = false;
         self.deferred = false;
+        let (go_waiting, waiting): (Vec<usize>, Vec<usize>) =
+            waiting.into_iter().partition(|&i| graph.packages[i].ecosystem == Ecosystem::Go);
+        if !go_waiting.is_empty() {
+            self.go_look_up_all(go_waiting.iter().map(|&i| &graph.packages[i]));
+            for i in go_waiting {
+                let offline = std::mem::replace(&mut resolved[i], ResolvedLicense::unknown("", Vec::new(), Vec::new()));
+                resolved[i] = self.with_go_proxy(tree, &base_dir, &graph.packages[i], offline);
+            }
+        }
         if !waiting.is_empty() {
             self.look_up_all(waiting.iter().map(|&i| &graph.packages[i]));
             for i in waiting {
@@ -140,6 +156,52 @@ impl<'a> Resolver<'a> {
         for (key, answer) in registry_lookup::look_up_all(&source, keys) {
             self.registry_answers.insert(key, answer);
         }
+    }
+
+    /// Fetches the module zips of every Go package not asked about yet,
+    /// several at once, and keeps the answers.
+    fn go_look_up_all<'p>(&mut self, packages: impl Iterator<Item = &'p Package>) {
+        let Some(source) = self.config.go_modules().cloned() else { return };
+        let mut keys: Vec<GoKey> = Vec::new();
+        for key in packages.filter_map(go_proxy::key) {
+            if !self.go_answers.contains_key(&key) && !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        for (key, answer) in go_proxy::look_up_all(&source, keys) {
+            self.go_answers.insert(key, answer);
+        }
+    }
+
+    /// An unknown Go module decided again with the proxy's answer (asked
+    /// now unless known), checked against the `go.sum` next to the graph.
+    fn with_go_proxy(
+        &mut self,
+        tree: &dyn InputTree,
+        base_dir: &str,
+        pkg: &Package,
+        offline: ResolvedLicense,
+    ) -> ResolvedLicense {
+        let Some(key) = go_proxy::key(pkg) else { return offline };
+        let answer = match self.go_answers.get(&key) {
+            Some(a) => a.clone(),
+            None => {
+                let a = go_proxy::look_up_one(self.config, &key);
+                self.go_answers.insert(key.clone(), a.clone());
+                a
+            }
+        };
+        if answer.is_err() {
+            self.registry_failures += 1;
+        }
+        let sums = self.go_sums.entry(base_dir.to_owned()).or_insert_with(|| {
+            tree.read(&join(base_dir, "go.sum"))
+                .map(|b| crate::license::gomod::go_sum_hashes(&String::from_utf8_lossy(&b)))
+                .unwrap_or_default()
+        });
+        let want = sums.get(&key).cloned();
+        let threshold = self.threshold();
+        go_proxy::decide(offline, &key, answer, want.as_deref(), &mut self.readings, threshold)
     }
 
     /// The registry's answer for `pkg`, asked now unless known.
@@ -347,7 +409,11 @@ impl<'a> Resolver<'a> {
             return offline;
         }
         // (e) The registry, when online.
-        match registry_lookup::plan(self.config, pkg) {
+        let plan = match pkg.ecosystem {
+            Ecosystem::Go => go_proxy::plan(self.config, pkg),
+            _ => registry_lookup::plan(self.config, pkg),
+        };
+        match plan {
             RegistryPlan::Off => offline,
             RegistryPlan::Skip(why) => {
                 let mut offline = offline;
@@ -361,6 +427,7 @@ impl<'a> Resolver<'a> {
                 self.deferred = true;
                 offline
             }
+            RegistryPlan::Ask if pkg.ecosystem == Ecosystem::Go => self.with_go_proxy(tree, base_dir, pkg, offline),
             RegistryPlan::Ask => {
                 let answer = self.look_up(pkg);
                 self.with_registry(offline, answer)

@@ -1,0 +1,4 @@
+package secret
+
+// Key is secret.
+const Key = "k"

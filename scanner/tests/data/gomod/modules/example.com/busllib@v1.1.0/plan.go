@@ -1,0 +1,4 @@
+package busllib
+
+// Plan is a plan.
+type Plan struct{}

@@ -1,0 +1,4 @@
+package mitlib
+
+// Hello says hello.
+func Hello() string { return "hello" }

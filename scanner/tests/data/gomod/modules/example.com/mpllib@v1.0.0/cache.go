@@ -1,0 +1,4 @@
+package mpllib
+
+// Cache is a cache.
+type Cache struct{ size int }

@@ -1,0 +1,3 @@
+module example.com/mpllib
+
+go 1.21

@@ -1,0 +1,4 @@
+package bsdlib
+
+// ID is an identifier.
+type ID [16]byte

@@ -1,0 +1,3 @@
+module corp.example.com/private/secret
+
+go 1.21

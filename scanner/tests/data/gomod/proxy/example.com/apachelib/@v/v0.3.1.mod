@@ -1,0 +1,3 @@
+module example.com/apachelib
+
+go 1.21

@@ -1,0 +1,3 @@
+module github.com/Example/BSDLib
+
+go 1.21
