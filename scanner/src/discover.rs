@@ -89,7 +89,7 @@ pub fn detect(path: &str, head: &[u8]) -> Option<LockfileFormat> {
         return Some(LockfileFormat::CyclonedxJson);
     }
     if lower.ends_with(".json") {
-        if contains(head, b"\"spdxVersion\"") {
+        if contains(head, b"\"spdxVersion\"") || (contains(head, b"\"@graph\"") && contains(head, b"spdx.org/rdf/3")) {
             return Some(LockfileFormat::SpdxJson);
         }
         if contains(head, b"\"bomFormat\"") && contains(head, b"CycloneDX") {
@@ -249,8 +249,7 @@ pub fn read_graphs(tree: &dyn InputTree) -> Result<Vec<DependencyGraph>, ParseEr
         let Some(format) = detect(path, &bytes) else { continue };
         if format == LockfileFormat::PipRequirements {
             // A dependency list that pins nothing is not a lock: skip it.
-            let text = String::from_utf8_lossy(&bytes[..bytes.len().min(parse::MAX_INPUT_BYTES)]);
-            if !parse::requirements::pins_anything(&text) {
+            if !parse::requirements::pins_anything_bytes(&bytes) {
                 continue;
             }
         }
