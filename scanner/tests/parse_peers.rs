@@ -341,6 +341,18 @@ fn yarn_entries_without_version_are_warnings() {
     assert!(warned(&g, "yarn.lock:6:1: entry `b@^2` has no `version`; skipped"), "{:?}", g.warnings);
 }
 
+// ---------------------------------------------------------------- Go
+
+#[test]
+fn go_mod_without_module_that_requires_modules_is_read() {
+    let g = parse::go::parse("go.mod", b"go 1.17\n\nrequire (\n\tgolang.org/x/net v0.1.0\n)\n", None, None).unwrap();
+    check_invariants(&g);
+    let root = find(&g, "go.mod", "");
+    let net = find(&g, "golang.org/x/net", "v0.1.0");
+    assert!(has_edge(&g, root, net));
+    assert!(warned(&g, "no `module` directive"), "{:?}", g.warnings);
+}
+
 // ---------------------------------------------------------------- SBOMs
 
 #[test]

@@ -176,7 +176,17 @@ fn direction(kind: &str) -> Option<(Direction, bool)> {
 /// Parses an SPDX 2.2/2.3 JSON document.
 pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
     let text = decode(file, bytes)?;
-    let doc: Document<'_> = from_json(file, text)?;
+    let value: serde_json::Value;
+    let mut skipped = Vec::new();
+    let doc: Document<'_> = match serde_json::from_str::<Document<'_>>(text) {
+        Ok(doc) => doc,
+        // One odd package or relationship: read the document entry by entry.
+        Err(e) if e.classify() == serde_json::error::Category::Data && text.trim_start().starts_with('{') => {
+            value = from_json(file, text)?;
+            lenient_document(file, &value, &mut skipped)
+        }
+        Err(_) => from_json(file, text)?,
+    };
     match doc.spdx_version.as_deref() {
         None if doc.context.is_some() || !doc.graph.is_empty() => return Ok(parse_v3(file, &doc.graph)),
         None => {
@@ -197,6 +207,9 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
     }
 
     let mut b = GraphBuilder::new(file, LockfileFormat::SpdxJson);
+    for w in skipped {
+        b.warn(w);
+    }
     let mut by_id: HashMap<&str, PackageIndex> = HashMap::new();
     for (pi, p) in doc.packages.iter().enumerate() {
         let purl_ref = p
@@ -273,6 +286,43 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
     let mut g = b.finish();
     mark_dev(&mut g, &dev_edges);
     Ok(g)
+}
+
+/// Reads an SPDX 2.x document from a parsed JSON value, entry by entry: a
+/// package or relationship that does not read is left out with a warning
+/// naming it. (SPDX 3.0 documents always read: their elements are lenient.)
+fn lenient_document<'a>(file: &str, value: &'a serde_json::Value, warnings: &mut Vec<String>) -> Document<'a> {
+    use serde_json::Value;
+    let text = |k: &str| value.get(k).and_then(Value::as_str).map(Cow::Borrowed);
+    let mut doc = Document {
+        spdx_version: text("spdxVersion"),
+        spdx_id: text("SPDXID"),
+        document_describes: Vec::new(),
+        packages: Vec::new(),
+        relationships: Vec::new(),
+        context: None,
+        graph: Vec::new(),
+    };
+    if let Some(Value::Array(d)) = value.get("documentDescribes") {
+        doc.document_describes = d.iter().filter_map(Value::as_str).map(Cow::Borrowed).collect();
+    }
+    if let Some(Value::Array(ps)) = value.get("packages") {
+        for (i, p) in ps.iter().enumerate() {
+            match SpdxPackage::deserialize(p) {
+                Ok(p) => doc.packages.push(p),
+                Err(e) => warnings.push(format!("{file}: packages[{i}]: skipped: {e}")),
+            }
+        }
+    }
+    if let Some(Value::Array(rs)) = value.get("relationships") {
+        for (i, r) in rs.iter().enumerate() {
+            match Relationship::deserialize(r) {
+                Ok(r) => doc.relationships.push(r),
+                Err(e) => warnings.push(format!("{file}: relationships[{i}]: skipped: {e}")),
+            }
+        }
+    }
+    doc
 }
 
 /// The element type without a namespace prefix (`software_Package`,
