@@ -170,6 +170,13 @@ pub fn parse_file(
     format: LockfileFormat,
     bytes: &[u8],
 ) -> Result<DependencyGraph, ParseError> {
+    // An empty file (a lockfile truncated to nothing, a placeholder) holds no
+    // packages; it is not a reason to refuse the whole tree.
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        let mut g = DependencyGraph::new(crate::model::SourceLocation { path: path.to_string(), format });
+        g.warnings.push(format!("{path}: empty file; no packages"));
+        return Ok(g);
+    }
     match format {
         LockfileFormat::CargoLock => {
             let manifest_path = sibling(path, "Cargo.toml");
@@ -270,6 +277,15 @@ mod tests {
         assert!(glob_match("./tools/x", "tools/x"));
         assert!(segment_match(b"a*c", b"abbbc"));
         assert!(!segment_match(b"a*c", b"abbb"));
+    }
+
+    #[test]
+    fn an_empty_file_is_an_empty_graph_with_a_warning() {
+        let tree = crate::source::MemoryTree::single("poetry.lock", b"\n".to_vec());
+        let g = read_graphs(&tree).unwrap();
+        assert_eq!(g.len(), 1);
+        assert!(g[0].packages.is_empty());
+        assert_eq!(g[0].warnings, ["poetry.lock: empty file; no packages"]);
     }
 
     #[test]

@@ -238,13 +238,15 @@ fn pnpm_lockfile_5_is_read() {
 
 #[test]
 fn pnpm_v5_keys_and_peer_suffixes() {
-    let lock = b"lockfileVersion: 5.4\n\nspecifiers:\n  a: ^1.0.0\n\ndependencies:\n  a: 1.0.0_b@2.0.0\n\npackages:\n\n  /a/1.0.0_b@2.0.0:\n    resolution: {integrity: sha512-x}\n    dependencies:\n      b: 2.0.0\n      '@s/c': 3.0.0\n\n  /b/2.0.0:\n    resolution: {integrity: sha512-y}\n\n  /@s/c/3.0.0:\n    resolution: {integrity: sha512-z}\n\n  odd-key:\n    resolution: {integrity: sha512-w}\n";
+    let lock = b"lockfileVersion: 5.4\n\nspecifiers:\n  a: ^1.0.0\n\ndependencies:\n  a: 1.0.0_b@2.0.0\n\npackages:\n\n  /a/1.0.0_b@2.0.0:\n    resolution: {integrity: sha512-x}\n    dependencies:\n      b: 2.0.0\n      '@s/c': 3.0.0\n\n  /b/2.0.0:\n    resolution: {integrity: sha512-y}\n\n  /@s/c/3.0.0:\n    resolution: {integrity: sha512-z}\n\n  registry.example.com/@s/d/4.0.0_b@2.0.0:\n    resolution: {integrity: sha512-v}\n\n  odd-key:\n    resolution: {integrity: sha512-w}\n";
     let g = parse::pnpm::parse("pnpm-lock.yaml", lock).unwrap();
     check_invariants(&g);
     let a = find(&g, "a", "1.0.0");
     let b = find(&g, "b", "2.0.0");
     let c = find(&g, "@s/c", "3.0.0");
     assert!(has_edge(&g, g.roots[0], a) && has_edge(&g, a, b) && has_edge(&g, a, c), "{}", summary(&g));
+    // A key led by a registry host.
+    find(&g, "@s/d", "4.0.0");
     assert!(warned(&g, "packages.odd-key: key is not `name@version`"), "{:?}", g.warnings);
 }
 

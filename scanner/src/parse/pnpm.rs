@@ -126,9 +126,19 @@ fn base_key(key: &str) -> &str {
     }
 }
 
-/// A v5 key `/name/1.0.0_peer@2` (`/@scope/name/1.0.0`) → `(name, 1.0.0)`.
+/// A v5 key `/name/1.0.0_peer@2` (`/@scope/name/1.0.0`, or with the
+/// registry's host first: `registry.npmjs.org/name/1.0.0`) → `(name, 1.0.0)`.
 fn v5_name_version(key: &str) -> Option<(&str, &str)> {
-    let k = key.strip_prefix('/')?;
+    let k = match key.strip_prefix('/') {
+        Some(k) => k,
+        None => {
+            let (host, rest) = key.split_once('/')?;
+            if !host.contains('.') || rest.matches('/').count() > 2 {
+                return None;
+            }
+            rest
+        }
+    };
     let slash = k.rfind('/')?;
     let (name, version) = (&k[..slash], &k[slash + 1..]);
     let version = version.split('_').next().unwrap_or(version);
