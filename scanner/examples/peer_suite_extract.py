@@ -160,6 +160,11 @@ class Blocks:
                     stack.append({})
             elif k == "key" and v in ("Name", "Version") and i + 1 < end and self.toks[i + 1][0] == "str":
                 stack[-1][v] = self.toks[i + 1][1]
+            elif k == "ident" and i + 6 < end and self.toks[i + 1][1] == "(":
+                # a helper call `pkg(t, "name", "version", …)`
+                t = self.toks[i + 2:i + 7]
+                if [x[0] for x in t] == ["ident", "other", "str", "other", "str"] and t[1][1] == "," == t[3][1]:
+                    out.append((t[2][1], t[4][1]))
             i += 1
         return out
 

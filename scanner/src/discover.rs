@@ -170,9 +170,16 @@ pub fn parse_file(
     format: LockfileFormat,
     bytes: &[u8],
 ) -> Result<DependencyGraph, ParseError> {
-    // An empty file (a lockfile truncated to nothing, a placeholder) holds no
-    // packages; it is not a reason to refuse the whole tree.
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    // An empty file (a lockfile truncated to nothing, a placeholder, only
+    // `#` comments in a YAML, TOML or text format) holds no packages; it is
+    // not a reason to refuse the whole tree.
+    let json =
+        matches!(format, LockfileFormat::NpmPackageLock | LockfileFormat::SpdxJson | LockfileFormat::CyclonedxJson);
+    let blank = |l: &[u8]| {
+        let l = l.trim_ascii();
+        l.is_empty() || (!json && l.starts_with(b"#"))
+    };
+    if bytes.split(|&b| b == b'\n').all(blank) {
         let mut g = DependencyGraph::new(crate::model::SourceLocation { path: path.to_string(), format });
         g.warnings.push(format!("{path}: empty file; no packages"));
         return Ok(g);
@@ -286,6 +293,11 @@ mod tests {
         assert_eq!(g.len(), 1);
         assert!(g[0].packages.is_empty());
         assert_eq!(g[0].warnings, ["poetry.lock: empty file; no packages"]);
+        let tree = crate::source::MemoryTree::single("pnpm-lock.yaml", b"# this is an empty file!\n".to_vec());
+        assert!(read_graphs(&tree).unwrap()[0].packages.is_empty());
+        // JSON has no comments: `#` is not JSON.
+        let tree = crate::source::MemoryTree::single("package-lock.json", b"# x\n".to_vec());
+        assert!(read_graphs(&tree).is_err());
     }
 
     #[test]
