@@ -447,33 +447,49 @@ fn resolve(packages: &[LockEntry<'_>], names: &SameName<'_>, dep: &str) -> Resul
     let name = parts.next().unwrap_or("");
     let version = parts.next();
     let source = parts.next().map(|s| s.trim().trim_start_matches('(').trim_end_matches(')'));
-    let candidates = || std::iter::successors(names.by_name.get(name).copied(), |&i| names.same_name[i]);
-    let unique = |mut it: Box<dyn Iterator<Item = usize> + '_>| -> Option<Result<usize, String>> {
+    let candidates = std::iter::successors(names.by_name.get(name).copied(), |&i| names.same_name[i]);
+    let mut matching = candidates
+        .filter(|&i| version.is_none_or(|v| packages[i].version == v))
+        .filter(|&i| source.is_none_or(|s| packages[i].source.as_deref() == Some(s)));
+    match (matching.next(), matching.count()) {
+        (Some(one), 0) => Ok(one),
+        (Some(_), more) => Err(format!("dependency `{dep}` is ambiguous: {} packages match", more + 1)),
+        (None, _) => resolve_loosely(packages, names, dep, name, version, source),
+    }
+}
+
+/// [`resolve`] when no package matches exactly (old lockfiles, git
+/// references without `#commit`): sources compared without their fragment,
+/// then name and version alone when they name one package.
+#[cold]
+fn resolve_loosely(
+    packages: &[LockEntry<'_>],
+    names: &SameName<'_>,
+    dep: &str,
+    name: &str,
+    version: Option<&str>,
+    source: Option<&str>,
+) -> Result<usize, String> {
+    let candidates = || {
+        std::iter::successors(names.by_name.get(name).copied(), |&i| names.same_name[i])
+            .filter(move |&i| version.is_none_or(|v| packages[i].version == v))
+    };
+    let one = |mut it: Box<dyn Iterator<Item = usize> + '_>| -> Option<Result<usize, String>> {
         let first = it.next()?;
-        let more = it.count();
-        Some(if more == 0 {
-            Ok(first)
-        } else {
-            Err(format!("dependency `{dep}` is ambiguous: {} packages match", more + 1))
+        Some(match it.count() {
+            0 => Ok(first),
+            more => Err(format!("dependency `{dep}` is ambiguous: {} packages match", more + 1)),
         })
     };
-    let same_version = move |i: &usize| version.is_none_or(|v| packages[*i].version == v);
-    if let Some(r) = unique(Box::new(
-        candidates().filter(same_version).filter(|&i| source.is_none_or(|s| packages[i].source.as_deref() == Some(s))),
-    )) {
-        return r;
-    }
     if let Some(s) = source {
-        let base = |s: &str| s.split('#').next().unwrap_or(s).to_owned();
+        let base = |s: &'_ str| s.split('#').next().unwrap_or(s).to_owned();
         let want = base(s);
-        if let Some(r) = unique(Box::new(
-            candidates()
-                .filter(same_version)
-                .filter(|&i| packages[i].source.as_deref().map(base) == Some(want.clone())),
-        )) {
+        let same_base =
+            candidates().filter(|&i| packages[i].source.as_deref().map(base).as_deref() == Some(want.as_str()));
+        if let Some(r) = one(Box::new(same_base)) {
             return r;
         }
-        if let Some(Ok(i)) = unique(Box::new(candidates().filter(same_version))) {
+        if let Some(Ok(i)) = one(Box::new(candidates())) {
             return Ok(i);
         }
     }
