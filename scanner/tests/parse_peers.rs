@@ -140,6 +140,36 @@ fn npm_lockfile_version_3_without_packages_reads_the_v1_tree() {
     assert!(warned(&g, "lockfileVersion 3 without a `packages` map"), "{:?}", g.warnings);
 }
 
+/// A lockfile that flips between v1 and v2/v3 (npm 6 and npm 7+ on one
+/// project) describes the same packages: same name, version and source, same
+/// dev flags, so a diff across the flip reports nothing.
+#[test]
+fn npm_v1_and_v2_of_one_project_give_the_same_packages() {
+    let pj = br#"{"name": "node_v1", "version": "1.0.0", "dependencies": {"@babel/helper-string-parser": "^7.19.4", "body-parser": "^1.18.3", "finalhandler": "^1.1.1", "ms": "^1.0.0"}, "devDependencies": {"debug": "^2.5.2"}, "optionalDependencies": {"promise": "^8.3.0"}}"#;
+    let v1 = parse::npm::parse(
+        "package-lock.json",
+        &peer("trivy-npm-v1.package-lock.json"),
+        Some(Companion::new("package.json", pj)),
+    )
+    .unwrap();
+    let v2 = parse::npm::parse("package-lock.json", &peer("trivy-npm-v2.package-lock.json"), None).unwrap();
+    check_invariants(&v1);
+    check_invariants(&v2);
+    let ids = |g: &steward_scanner::DependencyGraph| {
+        let mut v: Vec<(String, String, Option<String>, bool)> = g
+            .packages
+            .iter()
+            .filter(|p| p.source.is_some())
+            .map(|p| (p.name.clone(), p.version.clone(), p.source.clone(), p.dev))
+            .collect();
+        v.sort();
+        v
+    };
+    let (a, b) = (ids(&v1), ids(&v2));
+    assert_eq!(a.len(), 31);
+    assert_eq!(a, b);
+}
+
 // ---------------------------------------------------------------- Cargo
 
 #[test]
