@@ -89,7 +89,7 @@ pub fn detect(path: &str, head: &[u8]) -> Option<LockfileFormat> {
         return Some(LockfileFormat::CyclonedxJson);
     }
     if lower.ends_with(".json") {
-        if contains(head, b"\"spdxVersion\"") {
+        if contains(head, b"\"spdxVersion\"") || (contains(head, b"\"@graph\"") && contains(head, b"spdx.org/rdf/3")) {
             return Some(LockfileFormat::SpdxJson);
         }
         if contains(head, b"\"bomFormat\"") && contains(head, b"CycloneDX") {
@@ -170,6 +170,20 @@ pub fn parse_file(
     format: LockfileFormat,
     bytes: &[u8],
 ) -> Result<DependencyGraph, ParseError> {
+    // An empty file (a lockfile truncated to nothing, a placeholder, only
+    // `#` comments in a YAML, TOML or text format) holds no packages; it is
+    // not a reason to refuse the whole tree.
+    let json =
+        matches!(format, LockfileFormat::NpmPackageLock | LockfileFormat::SpdxJson | LockfileFormat::CyclonedxJson);
+    let blank = |l: &[u8]| {
+        let l = l.trim_ascii();
+        l.is_empty() || (!json && l.starts_with(b"#"))
+    };
+    if bytes.split(|&b| b == b'\n').all(blank) {
+        let mut g = DependencyGraph::new(crate::model::SourceLocation { path: path.to_string(), format });
+        g.warnings.push(format!("{path}: empty file; no packages"));
+        return Ok(g);
+    }
     match format {
         LockfileFormat::CargoLock => {
             let manifest_path = sibling(path, "Cargo.toml");
@@ -249,8 +263,7 @@ pub fn read_graphs(tree: &dyn InputTree) -> Result<Vec<DependencyGraph>, ParseEr
         let Some(format) = detect(path, &bytes) else { continue };
         if format == LockfileFormat::PipRequirements {
             // A dependency list that pins nothing is not a lock: skip it.
-            let text = String::from_utf8_lossy(&bytes[..bytes.len().min(parse::MAX_INPUT_BYTES)]);
-            if !parse::requirements::pins_anything(&text) {
+            if !parse::requirements::pins_anything_bytes(&bytes) {
                 continue;
             }
         }
@@ -271,6 +284,20 @@ mod tests {
         assert!(glob_match("./tools/x", "tools/x"));
         assert!(segment_match(b"a*c", b"abbbc"));
         assert!(!segment_match(b"a*c", b"abbb"));
+    }
+
+    #[test]
+    fn an_empty_file_is_an_empty_graph_with_a_warning() {
+        let tree = crate::source::MemoryTree::single("poetry.lock", b"\n".to_vec());
+        let g = read_graphs(&tree).unwrap();
+        assert_eq!(g.len(), 1);
+        assert!(g[0].packages.is_empty());
+        assert_eq!(g[0].warnings, ["poetry.lock: empty file; no packages"]);
+        let tree = crate::source::MemoryTree::single("pnpm-lock.yaml", b"# this is an empty file!\n".to_vec());
+        assert!(read_graphs(&tree).unwrap()[0].packages.is_empty());
+        // JSON has no comments: `#` is not JSON.
+        let tree = crate::source::MemoryTree::single("package-lock.json", b"# x\n".to_vec());
+        assert!(read_graphs(&tree).is_err());
     }
 
     #[test]

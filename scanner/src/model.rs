@@ -153,12 +153,18 @@ pub struct DependencyGraph {
     /// package-lock, the SBOM's described package). Their dependencies are
     /// the *direct* dependencies.
     pub roots: Vec<PackageIndex>,
+    /// Entries the parser skipped or read with a guess (an odd license
+    /// shape, a reference to no package…), each naming the entry. A parser
+    /// degrades per package: one odd entry is a warning here, not an error
+    /// for the whole file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl DependencyGraph {
     /// An empty graph for `source`.
     pub fn new(source: SourceLocation) -> Self {
-        Self { source, packages: Vec::new(), edges: Vec::new(), roots: Vec::new() }
+        Self { source, packages: Vec::new(), edges: Vec::new(), roots: Vec::new(), warnings: Vec::new() }
     }
 
     /// Appends a package and returns its index.

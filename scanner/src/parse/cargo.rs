@@ -21,6 +21,10 @@ use toml::Spanned;
 #[derive(Deserialize)]
 struct Lock<'a> {
     version: Option<Spanned<i64>>,
+    /// Cargo before 0.11 or so (2016–2017) wrote the project's own package
+    /// as a `[root]` table.
+    #[serde(borrow)]
+    root: Option<LockPackage<'a>>,
     #[serde(default, borrow)]
     package: Vec<LockPackage<'a>>,
 }
@@ -29,8 +33,8 @@ struct Lock<'a> {
 struct LockPackage<'a> {
     #[serde(borrow)]
     name: Spanned<Cow<'a, str>>,
-    #[serde(borrow)]
-    version: Cow<'a, str>,
+    #[serde(default, borrow)]
+    version: Option<Cow<'a, str>>,
     #[serde(borrow)]
     source: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
@@ -104,6 +108,8 @@ struct LockData<'a> {
     /// `version = N` and the offset of `N`.
     version: Option<(i64, usize)>,
     packages: Vec<LockEntry<'a>>,
+    /// Entries read with a guess or skipped.
+    warnings: Vec<String>,
 }
 
 struct LockEntry<'a> {
@@ -115,15 +121,29 @@ struct LockEntry<'a> {
 }
 
 fn read_toml<'a>(file: &str, text: &'a str) -> Result<LockData<'a>, ParseError> {
-    let lock: Lock<'a> = from_toml(file, text)?;
+    let lock: Lock<'a> = match toml::from_str::<Lock<'a>>(text) {
+        Ok(lock) => lock,
+        // Valid TOML with an odd entry: read it entry by entry.
+        Err(_) if toml::from_str::<toml::Table>(text).is_ok() => return Ok(read_toml_lenient(file, text)),
+        Err(_) => from_toml(file, text)?,
+    };
+    let mut warnings = Vec::new();
     Ok(LockData {
         version: lock.version.map(|v| (*v.get_ref(), v.span().start)),
         packages: lock
-            .package
+            .root
             .into_iter()
+            .chain(lock.package)
             .map(|p| LockEntry {
+                version: p.version.unwrap_or_else(|| {
+                    warnings.push(format!(
+                        "{file}:{}: package `{}` has no `version`; kept without one",
+                        loc_at(text, p.name.span().start),
+                        p.name.get_ref()
+                    ));
+                    Cow::Borrowed("")
+                }),
                 name: p.name.into_inner(),
-                version: p.version,
                 source: p.source,
                 dependencies: p
                     .dependencies
@@ -135,7 +155,63 @@ fn read_toml<'a>(file: &str, text: &'a str) -> Result<LockData<'a>, ParseError> 
                     .collect(),
             })
             .collect(),
+        warnings,
     })
+}
+
+/// A lockfile that is valid TOML but has an entry of an unexpected shape:
+/// every `[[package]]` (and `[root]`) with a string `name` is read, the
+/// others are skipped with a warning.
+fn read_toml_lenient<'a>(file: &str, text: &str) -> LockData<'a> {
+    use toml::Value;
+    let table: toml::Table = toml::from_str(text).unwrap_or_default();
+    let mut warnings = Vec::new();
+    let version = table.get("version").and_then(Value::as_integer).map(|v| (v, 0));
+    let mut packages = Vec::new();
+    let root = table.get("root").into_iter().map(|r| ("root".to_owned(), r));
+    let listed = match table.get("package") {
+        Some(Value::Array(a)) => a.iter().enumerate().map(|(i, p)| (format!("package[{i}]"), p)).collect(),
+        Some(_) => {
+            warnings.push(format!("{file}: `package` is not an array of tables; ignored"));
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    for (at, p) in root.chain(listed) {
+        let Some(name) = p.get("name").and_then(Value::as_str) else {
+            warnings.push(format!("{file}: {at}: no string `name`; skipped"));
+            continue;
+        };
+        let version = match p.get("version").and_then(Value::as_str) {
+            Some(v) => v.to_owned(),
+            None => {
+                warnings.push(format!("{file}: {at}: package `{name}` has no `version`; kept without one"));
+                String::new()
+            }
+        };
+        let mut dependencies = Vec::new();
+        match p.get("dependencies") {
+            Some(Value::Array(deps)) => {
+                for d in deps {
+                    match d.as_str() {
+                        Some(d) => dependencies.push((Cow::Owned(d.to_owned()), 0)),
+                        None => {
+                            warnings.push(format!("{file}: {at}: a dependency of `{name}` is not a string; skipped"))
+                        }
+                    }
+                }
+            }
+            Some(_) => warnings.push(format!("{file}: {at}: `dependencies` of `{name}` is not an array; ignored")),
+            None => {}
+        }
+        packages.push(LockEntry {
+            name: Cow::Owned(name.to_owned()),
+            version: Cow::Owned(version),
+            source: p.get("source").and_then(Value::as_str).map(|s| Cow::Owned(s.to_owned())),
+            dependencies,
+        });
+    }
+    LockData { version, packages, warnings }
 }
 
 /// Reads a lockfile in the exact shape cargo writes (v2–v4): comment lines,
@@ -245,7 +321,7 @@ fn read_as_written(text: &str) -> Option<LockData<'_>> {
     if in_array || (!packages.is_empty() && seen & 3 != 3) {
         return None;
     }
-    Some(LockData { version, packages })
+    Some(LockData { version, packages, warnings: Vec::new() })
 }
 
 /// `text[start..end]` without leading and trailing spaces and tabs, and the
@@ -326,12 +402,19 @@ fn build(
         idx_of.push(i);
     }
     let names = SameName { by_name, same_name };
+    for w in lock.warnings {
+        b.warn(w);
+    }
 
     for (pi, p) in packages.iter().enumerate() {
         for (dep, at) in &p.dependencies {
-            let target = resolve(packages, &names, dep)
-                .map_err(|msg| ParseError::new(file, format!("package `{}`: {msg}", p.name)).at(loc_at(text, *at)))?;
-            b.edge(idx_of[pi], idx_of[target]);
+            match resolve(packages, &names, dep) {
+                Ok(target) => b.edge(idx_of[pi], idx_of[target]),
+                Err(msg) => {
+                    let at = if *at > 0 { format!(":{}", loc_at(text, *at)) } else { String::new() };
+                    b.warn(format!("{file}{at}: package `{}`: {msg}; edge skipped", p.name));
+                }
+            }
         }
     }
 
@@ -353,6 +436,12 @@ struct SameName<'a> {
 
 /// Resolves `name`, `name version` or `name version (source)` to the index
 /// of exactly one lock package.
+///
+/// The source must match exactly, or else once both sides drop their
+/// `#commit` fragment (cargo writes a git dependency's reference without
+/// the commit its package's `source` pins, and old lockfiles mix both
+/// spellings); failing that, a reference whose name and version name one
+/// package only resolves to it, whatever its source says.
 fn resolve(packages: &[LockEntry<'_>], names: &SameName<'_>, dep: &str) -> Result<usize, String> {
     let mut parts = dep.splitn(3, ' ');
     let name = parts.next().unwrap_or("");
@@ -364,9 +453,47 @@ fn resolve(packages: &[LockEntry<'_>], names: &SameName<'_>, dep: &str) -> Resul
         .filter(|&i| source.is_none_or(|s| packages[i].source.as_deref() == Some(s)));
     match (matching.next(), matching.count()) {
         (Some(one), 0) => Ok(one),
-        (None, _) => Err(format!("dependency `{dep}` names no package in the lockfile")),
         (Some(_), more) => Err(format!("dependency `{dep}` is ambiguous: {} packages match", more + 1)),
+        (None, _) => resolve_loosely(packages, names, dep, name, version, source),
     }
+}
+
+/// [`resolve`] when no package matches exactly (old lockfiles, git
+/// references without `#commit`): sources compared without their fragment,
+/// then name and version alone when they name one package.
+#[cold]
+fn resolve_loosely(
+    packages: &[LockEntry<'_>],
+    names: &SameName<'_>,
+    dep: &str,
+    name: &str,
+    version: Option<&str>,
+    source: Option<&str>,
+) -> Result<usize, String> {
+    let candidates = || {
+        std::iter::successors(names.by_name.get(name).copied(), |&i| names.same_name[i])
+            .filter(move |&i| version.is_none_or(|v| packages[i].version == v))
+    };
+    let one = |mut it: Box<dyn Iterator<Item = usize> + '_>| -> Option<Result<usize, String>> {
+        let first = it.next()?;
+        Some(match it.count() {
+            0 => Ok(first),
+            more => Err(format!("dependency `{dep}` is ambiguous: {} packages match", more + 1)),
+        })
+    };
+    if let Some(s) = source {
+        let base = |s: &'_ str| s.split('#').next().unwrap_or(s).to_owned();
+        let want = base(s);
+        let same_base =
+            candidates().filter(|&i| packages[i].source.as_deref().map(base).as_deref() == Some(want.as_str()));
+        if let Some(r) = one(Box::new(same_base)) {
+            return r;
+        }
+        if let Some(Ok(i)) = one(Box::new(candidates())) {
+            return Ok(i);
+        }
+    }
+    Err(format!("dependency `{dep}` names no package in the lockfile"))
 }
 
 #[cfg(test)]

@@ -44,7 +44,39 @@ pub(crate) fn decode<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, ParseEr
     }
 }
 
-/// 1-based line and column (in characters) of byte `offset` in `text`.
+/// Like [`decode`], but also reads UTF-16 text that starts with its
+/// byte-order mark (Windows tools such as PowerShell's `pip freeze >` write
+/// requirements files that way).
+pub(crate) fn decode_text<'a>(file: &str, bytes: &'a [u8]) -> Result<Cow<'a, str>, ParseError> {
+    let utf16 = |rest: &[u8], le: bool| -> Result<Cow<'a, str>, ParseError> {
+        if bytes.len() > MAX_INPUT_BYTES {
+            return decode(file, bytes).map(Cow::Borrowed);
+        }
+        let units = rest.chunks(2).map(|c| {
+            let pair = [c[0], c.get(1).copied().unwrap_or(0)];
+            if le { u16::from_le_bytes(pair) } else { u16::from_be_bytes(pair) }
+        });
+        let mut out = String::with_capacity(rest.len() / 2);
+        for (i, c) in char::decode_utf16(units).enumerate() {
+            match c {
+                Ok(c) => out.push(c),
+                Err(_) => {
+                    let (line, col) = line_col(&out, out.len());
+                    return Err(ParseError::new(file, format!("invalid UTF-16 at byte offset {}", 2 + 2 * i))
+                        .at(format!("{line}:{col}")));
+                }
+            }
+        }
+        Ok(Cow::Owned(out))
+    };
+    match bytes {
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, true),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, false),
+        _ => decode(file, bytes).map(Cow::Borrowed),
+    }
+}
+
+/// 1-based line and column (in characters)/// 1-based line and column (in characters) of byte `offset` in `text`.
 pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
@@ -196,6 +228,24 @@ pub(crate) fn from_yaml<'a, T: Deserialize<'a>>(file: &str, text: &'a str) -> Re
             None => err,
         }
     })
+}
+
+/// Deserializes every document of a YAML stream (`---` separated; pnpm 9
+/// can write one for its own version before the lockfile); errors carry
+/// `line:column`.
+pub(crate) fn from_yaml_documents<'a, T: Deserialize<'a>>(file: &str, text: &'a str) -> Result<Vec<T>, ParseError> {
+    check_yaml_flow_depth(file, text)?;
+    let mut out = Vec::new();
+    for doc in yaml_serde::Deserializer::from_str(text) {
+        out.push(T::deserialize(doc).map_err(|e| {
+            let err = ParseError::new(file, format!("invalid YAML lockfile: {e}"));
+            match e.location() {
+                Some(l) => err.at(format!("{}:{}", l.line(), l.column())),
+                None => err,
+            }
+        })?);
+    }
+    Ok(out)
 }
 
 /// Deserializes TOML; errors carry `line:column`.
@@ -391,8 +441,20 @@ impl GraphBuilder {
         }
     }
 
+    /// Records that an entry was skipped or read with a guess. At most
+    /// [`MAX_WARNINGS`] are kept, then one line says how many more there were.
+    pub(crate) fn warn(&mut self, message: impl Into<String>) {
+        push_warning(&mut self.graph.warnings, message.into());
+    }
+
     pub(crate) fn graph(&self) -> &DependencyGraph {
         &self.graph
+    }
+
+    /// The graph being built, for setting fields of packages already added
+    /// (never their identity: name, version, source).
+    pub(crate) fn graph_mut(&mut self) -> &mut DependencyGraph {
+        &mut self.graph
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -403,6 +465,18 @@ impl GraphBuilder {
         self.graph.roots.sort_unstable();
         self.graph.roots.dedup();
         self.graph
+    }
+}
+
+/// How many parse warnings one graph keeps (a hostile file could otherwise
+/// produce one per line).
+pub(crate) const MAX_WARNINGS: usize = 200;
+
+pub(crate) fn push_warning(warnings: &mut Vec<String>, message: String) {
+    if warnings.len() < MAX_WARNINGS {
+        warnings.push(message);
+    } else if warnings.len() == MAX_WARNINGS {
+        warnings.push(format!("more than {MAX_WARNINGS} warnings; the rest are not shown"));
     }
 }
 
@@ -643,6 +717,214 @@ pub mod purl {
             let (k, v) = kv.split_once('=')?;
             (k.eq_ignore_ascii_case(key)).then(|| decode(v))
         })
+    }
+}
+
+/// A string field that real files sometimes write as another type (old npm
+/// writes `"resolved": false` for bundled dependencies): a string is kept,
+/// anything else (bool, number, null, array, object) reads as absent and is
+/// remembered in `odd` so the caller can warn.
+#[derive(Debug, Default)]
+pub(crate) struct LenientStr<'a> {
+    pub value: Option<Cow<'a, str>>,
+    /// The JSON type found instead of a string, when it was not one.
+    pub odd: Option<&'static str>,
+}
+
+impl<'a> LenientStr<'a> {
+    pub(crate) fn as_deref(&self) -> Option<&str> {
+        self.value.as_deref()
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for LenientStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct LV<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for LV<'a> {
+            type Value = LenientStr<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(LenientStr { value: Some(Cow::Borrowed(v)), odd: None })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(LenientStr { value: Some(Cow::Owned(v.to_owned())), odd: None })
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(LenientStr { value: Some(Cow::Owned(v)), odd: None })
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(LenientStr { value: None, odd: Some("a boolean") })
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(LenientStr { value: None, odd: Some("a number") })
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(LenientStr { value: None, odd: Some("a number") })
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(LenientStr { value: None, odd: Some("a number") })
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(LenientStr { value: None, odd: None })
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(LenientStr { value: None, odd: None })
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(LenientStr { value: None, odd: Some("an array") })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+                Ok(LenientStr { value: None, odd: Some("an object") })
+            }
+        }
+        d.deserialize_any(LV(PhantomData))
+    }
+}
+
+/// A license field in any shape package manifests have used: `"MIT"`,
+/// the legacy `{ "type": "MIT", "url": … }`, or an array of either
+/// (`["MIT"]`, `[{ "type": "MIT" }]`). Each string found is kept with the
+/// field-path suffix it came from (`""`, `.type`, `[0]`, `[0].type`);
+/// anything else is counted in `skipped`.
+#[derive(Debug, Default)]
+pub(crate) struct LicenseField<'a> {
+    pub values: Vec<(Cow<'a, str>, String)>,
+    pub skipped: usize,
+}
+
+/// `{ "type": …, "url": … }` (any other keys ignored).
+struct LicenseObject<'a>(Option<Cow<'a, str>>, usize);
+
+impl<'de: 'a, 'a> Deserialize<'de> for LicenseObject<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct OV<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for OV<'a> {
+            type Value = LicenseObject<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a license object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut kind = None;
+                let mut skipped = 0;
+                while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+                    if k == "type" {
+                        let v: LenientStr<'de> = map.next_value()?;
+                        if v.value.is_none() {
+                            skipped += 1;
+                        }
+                        kind = v.value;
+                    } else {
+                        map.next_value::<de::IgnoredAny>()?;
+                    }
+                }
+                if kind.is_none() && skipped == 0 {
+                    skipped = 1;
+                }
+                Ok(LicenseObject(kind, skipped))
+            }
+        }
+        d.deserialize_map(OV(PhantomData))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for LicenseField<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FV<'a>(PhantomData<&'a ()>);
+        /// One element of a license array.
+        struct Item<'a>(LicenseField<'a>);
+        impl<'de: 'a, 'a> Deserialize<'de> for Item<'a> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                // Arrays inside arrays are not a shape anyone writes: the
+                // inner visitor counts them as skipped without descending.
+                d.deserialize_any(FV2(PhantomData)).map(Item)
+            }
+        }
+        struct FV2<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for FV2<'a> {
+            type Value = LicenseField<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a license")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(LicenseField { values: vec![(Cow::Borrowed(v), String::new())], skipped: 0 })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(LicenseField { values: vec![(Cow::Owned(v.to_owned()), String::new())], skipped: 0 })
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(LicenseField { values: Vec::new(), skipped: 1 })
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(LicenseField { values: Vec::new(), skipped: 1 })
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(LicenseField { values: Vec::new(), skipped: 1 })
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(LicenseField { values: Vec::new(), skipped: 1 })
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(LicenseField::default())
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(LicenseField { values: Vec::new(), skipped: 1 })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let o = LicenseObject::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(LicenseField { values: o.0.map(|k| (k, ".type".to_owned())).into_iter().collect(), skipped: o.1 })
+            }
+        }
+        impl<'de: 'a, 'a> Visitor<'de> for FV<'a> {
+            type Value = LicenseField<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a license, a license object or an array of them")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                FV2(PhantomData).visit_borrowed_str(v)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                FV2(PhantomData).visit_str(v)
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                FV2(PhantomData).visit_bool(v)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                FV2(PhantomData).visit_i64(v)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                FV2(PhantomData).visit_u64(v)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                FV2(PhantomData).visit_f64(v)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(LicenseField::default())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                FV2(PhantomData).visit_map(map)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = LicenseField::default();
+                let mut i = 0usize;
+                while let Some(Item(f)) = seq.next_element::<Item<'de>>()? {
+                    for (v, suffix) in f.values {
+                        out.values.push((v, format!("[{i}]{suffix}")));
+                    }
+                    out.skipped += f.skipped;
+                    i += 1;
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(FV(PhantomData))
     }
 }
 

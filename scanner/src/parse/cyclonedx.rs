@@ -1,5 +1,10 @@
-//! CycloneDX JSON, specVersion 1.2 to 1.6 (1.4–1.6 are what current tools
-//! write; 1.2 and 1.3 share the same component and dependency shapes).
+//! CycloneDX JSON, specVersion 1.2 to 1.7 (1.4–1.7 are what current tools
+//! write; 1.2 and 1.3 share the same component and dependency shapes, and
+//! 1.7 only adds properties Steward does not read).
+//!
+//! A component or dependency entry of a shape the parser cannot read (a
+//! `licenses` string, a component without `name`) is skipped with a warning
+//! naming it; the rest of the BOM is read.
 //!
 //! `metadata.component` is the root; every element of `components`, nested
 //! `components` included (flattened with an explicit stack: the JSON parser's
@@ -108,7 +113,7 @@ struct Dependency<'a> {
 }
 
 /// Supported `specVersion` values.
-pub const SUPPORTED_VERSIONS: &[&str] = &["1.2", "1.3", "1.4", "1.5", "1.6"];
+pub const SUPPORTED_VERSIONS: &[&str] = &["1.2", "1.3", "1.4", "1.5", "1.6", "1.7"];
 
 fn display_name(c: &Component<'_>, ecosystem: Ecosystem, purl: Option<&str>) -> String {
     match c.group.as_deref().filter(|g| !g.is_empty()) {
@@ -159,10 +164,67 @@ fn to_package(c: &Component<'_>, path: &str) -> crate::model::Package {
     p
 }
 
+/// Reads a BOM from an already parsed JSON value, entry by entry: a
+/// component (at any depth) or dependency that does not read is left out
+/// with a warning naming its path.
+fn lenient_bom<'a>(
+    file: &str,
+    value: &'a serde_json::Value,
+    warnings: &mut Vec<String>,
+) -> Result<Bom<'a>, ParseError> {
+    use serde_json::Value;
+    let obj = value.as_object().ok_or_else(|| ParseError::new(file, "a CycloneDX BOM must be a JSON object"))?;
+    let text = |k: &str| obj.get(k).and_then(Value::as_str).map(Cow::Borrowed);
+    let component = |v: &'a Value, path: &str, warnings: &mut Vec<String>| -> Option<Component<'a>> {
+        match Component::deserialize(v) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                // Keep its readable children: strip them and retry is not
+                // possible without copying, so report the whole subtree.
+                warnings.push(format!("{file}: {path}: skipped: {e}"));
+                None
+            }
+        }
+    };
+    let mut components = Vec::new();
+    if let Some(Value::Array(cs)) = obj.get("components") {
+        for (i, c) in cs.iter().enumerate() {
+            components.extend(component(c, &format!("components[{i}]"), warnings));
+        }
+    }
+    let metadata = obj.get("metadata").and_then(|m| match Metadata::deserialize(m) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            warnings.push(format!("{file}: metadata: skipped: {e}"));
+            None
+        }
+    });
+    let mut dependencies = Vec::new();
+    if let Some(Value::Array(ds)) = obj.get("dependencies") {
+        for (i, d) in ds.iter().enumerate() {
+            match Dependency::deserialize(d) {
+                Ok(d) => dependencies.push(d),
+                Err(e) => warnings.push(format!("{file}: dependencies[{i}]: skipped: {e}")),
+            }
+        }
+    }
+    Ok(Bom { bom_format: text("bomFormat"), spec_version: text("specVersion"), metadata, components, dependencies })
+}
+
 /// Parses a CycloneDX JSON BOM.
 pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
     let text = decode(file, bytes)?;
-    let bom: Bom<'_> = from_json(file, text)?;
+    let value: serde_json::Value;
+    let mut skipped = Vec::new();
+    let bom: Bom<'_> = match serde_json::from_str::<Bom<'_>>(text) {
+        Ok(bom) => bom,
+        // One odd entry: read the BOM again entry by entry.
+        Err(e) if e.classify() == serde_json::error::Category::Data && text.trim_start().starts_with('{') => {
+            value = from_json(file, text)?;
+            lenient_bom(file, &value, &mut skipped)?
+        }
+        Err(_) => from_json(file, text)?,
+    };
     if bom.bom_format.as_deref() != Some("CycloneDX") {
         return Err(ParseError::new(file, "`bomFormat` is not \"CycloneDX\": not a CycloneDX BOM").at("bomFormat"));
     }
@@ -172,7 +234,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
             return Err(ParseError::new(
                 file,
                 format!(
-                    "unsupported CycloneDX specVersion {} (supported: 1.2 to 1.6)",
+                    "unsupported CycloneDX specVersion {} (supported: 1.2 to 1.7)",
                     other.map_or_else(|| "(missing)".to_string(), |v| format!("`{v}`"))
                 ),
             )
@@ -181,6 +243,9 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
     }
 
     let mut b = GraphBuilder::new(file, LockfileFormat::CyclonedxJson);
+    for w in skipped {
+        b.warn(w);
+    }
     let mut by_ref: HashMap<&str, PackageIndex> = HashMap::new();
     let mut stack: Vec<(&Component<'_>, String)> = Vec::new();
     let root_component = bom.metadata.as_ref().and_then(|m| m.component.as_ref());

@@ -197,7 +197,7 @@ pub fn parse_go_mod(file: &str, text: &str) -> Result<GoMod, ParseError> {
     if let Some((verb, line)) = block {
         return Err(err(line, 1, format!("`{verb} (` block is never closed (truncated file?)")));
     }
-    if !have_module {
+    if !have_module && m.requires.is_empty() {
         return Err(ParseError::new(file, "no `module` directive: not a go.mod file"));
     }
     Ok(m)
@@ -265,7 +265,15 @@ pub fn parse(
     let text = decode(file, bytes)?;
     let m = parse_go_mod(file, text)?;
     let mut b = GraphBuilder::new(file, LockfileFormat::GoMod);
-    let root = b.add(package(&m.module, "", Ecosystem::Go, None));
+    // A go.mod without `module` (hand-written, or cut down) that requires
+    // modules: the project is named after the file.
+    let module = if m.module.is_empty() {
+        b.warn(format!("{file}: no `module` directive; the project is named after the file"));
+        file
+    } else {
+        m.module.as_str()
+    };
+    let root = b.add(package(module, "", Ecosystem::Go, None));
     b.root(root);
 
     let excluded: HashSet<(&str, &str)> = m.excludes.iter().map(|(p, v)| (p.as_str(), v.as_str())).collect();

@@ -22,7 +22,8 @@
 
 use super::Companion;
 use super::common::{
-    Entries, GraphBuilder, connect_orphans, decode, from_json, package, path_key, purl, split_npm_spec,
+    Entries, GraphBuilder, LenientStr, LicenseField, connect_orphans, decode, from_json, package, path_key, purl,
+    split_npm_spec,
 };
 use crate::model::{DependencyGraph, Ecosystem, LockfileFormat, PackageIndex, ParseError, RawLicense};
 use serde::Deserialize;
@@ -48,19 +49,19 @@ type V1Deps<'a> = Entries<Cow<'a, str>, V1Dep<'a>>;
 
 #[derive(Deserialize)]
 struct Entry<'a> {
-    #[serde(borrow)]
-    name: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    version: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    resolved: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    license: Option<License<'a>>,
-    #[serde(borrow)]
-    licenses: Option<Vec<License<'a>>>,
-    #[serde(default)]
+    #[serde(default, borrow)]
+    name: LenientStr<'a>,
+    #[serde(default, borrow)]
+    version: LenientStr<'a>,
+    #[serde(default, borrow)]
+    resolved: LenientStr<'a>,
+    #[serde(default, borrow)]
+    license: LicenseField<'a>,
+    #[serde(default, borrow)]
+    licenses: LicenseField<'a>,
+    #[serde(default, deserialize_with = "lenient_bool")]
     dev: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_bool")]
     link: bool,
     #[serde(default, borrow)]
     dependencies: Deps<'a>,
@@ -72,24 +73,51 @@ struct Entry<'a> {
     dev_dependencies: Deps<'a>,
 }
 
-/// `"MIT"`, or the legacy `{ "type": "MIT", "url": … }`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum License<'a> {
-    Text(#[serde(borrow)] Cow<'a, str>),
-    Object {
-        #[serde(borrow, rename = "type")]
-        kind: Option<Cow<'a, str>>,
-    },
+/// `true` is true; anything else (`false`, a string, null) is false.
+fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    struct BV;
+    impl<'de> serde::de::Visitor<'de> for BV {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a boolean")
+        }
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<bool, E> {
+            Ok(v)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+            Ok(v == "true")
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(false)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+            Ok(false)
+        }
+    }
+    d.deserialize_any(BV)
 }
 
 #[derive(Deserialize)]
 struct V1Dep<'a> {
-    #[serde(borrow)]
-    version: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    resolved: Option<Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(default, borrow)]
+    version: LenientStr<'a>,
+    #[serde(default, borrow)]
+    resolved: LenientStr<'a>,
+    #[serde(default, deserialize_with = "lenient_bool")]
     dev: bool,
     #[serde(default, borrow)]
     requires: Deps<'a>,
@@ -119,7 +147,72 @@ pub const SUPPORTED_VERSIONS: &[u64] = &[1, 2, 3];
 /// project's own dependencies).
 pub fn parse(file: &str, bytes: &[u8], package_json: Option<Companion<'_>>) -> Result<DependencyGraph, ParseError> {
     let text = decode(file, bytes)?;
-    let lock: Lock<'_> = from_json(file, text)?;
+    // The fast path reads the whole file at once; when one entry has a
+    // shape it cannot read, the file is read again entry by entry and the
+    // odd entries become warnings (a file that is not JSON still fails).
+    let value: serde_json::Value;
+    let mut skipped = Vec::new();
+    let lock: Lock<'_> = match serde_json::from_str::<Lock<'_>>(text) {
+        Ok(lock) => lock,
+        Err(e) if e.classify() == serde_json::error::Category::Data && text.trim_start().starts_with('{') => {
+            value = from_json(file, text)?;
+            lenient_lock(file, &value, &mut skipped)?
+        }
+        Err(_) => from_json(file, text)?,
+    };
+    let mut g = parse_lock(file, lock, package_json)?;
+    for w in skipped {
+        super::common::push_warning(&mut g.warnings, w);
+    }
+    Ok(g)
+}
+
+/// Reads a lock entry by entry from an already parsed JSON value: entries
+/// of `packages` (and top-level `dependencies`) that do not read are left
+/// out, each with a warning naming it.
+fn lenient_lock<'a>(
+    file: &str,
+    value: &'a serde_json::Value,
+    warnings: &mut Vec<String>,
+) -> Result<Lock<'a>, ParseError> {
+    use serde_json::Value;
+    let obj = value.as_object().ok_or_else(|| ParseError::new(file, "a package-lock.json must be a JSON object"))?;
+    let text = |k: &str| obj.get(k).and_then(Value::as_str).map(Cow::Borrowed);
+    let mut lock = Lock {
+        lockfile_version: obj.get("lockfileVersion").and_then(|v| v.as_number().cloned()),
+        name: text("name"),
+        version: text("version"),
+        packages: None,
+        dependencies: None,
+    };
+    if let Some(Value::Object(m)) = obj.get("packages") {
+        let mut out = Vec::with_capacity(m.len());
+        for (k, v) in m {
+            match Entry::deserialize(v) {
+                Ok(e) => out.push((Cow::Borrowed(k.as_str()), e)),
+                Err(e) => warnings.push(format!("{file}: {}: skipped: {e}", path_key("packages", k))),
+            }
+        }
+        lock.packages = Some(Entries(out));
+    }
+    if let Some(Value::Object(m)) = obj.get("dependencies") {
+        let mut out = Vec::with_capacity(m.len());
+        for (k, v) in m {
+            match V1Dep::deserialize(v) {
+                Ok(e) => out.push((Cow::Borrowed(k.as_str()), e)),
+                Err(e) => warnings.push(format!("{file}: {}: skipped: {e}", path_key("dependencies", k))),
+            }
+        }
+        lock.dependencies = Some(Entries(out));
+    }
+    Ok(lock)
+}
+
+fn parse_lock<'a>(
+    file: &str,
+    lock: Lock<'a>,
+    package_json: Option<Companion<'_>>,
+) -> Result<DependencyGraph, ParseError> {
     let version = match &lock.lockfile_version {
         None => {
             return Err(ParseError::new(
@@ -133,8 +226,16 @@ pub fn parse(file: &str, bytes: &[u8], package_json: Option<Companion<'_>>) -> R
     };
     match (version, lock.packages) {
         (2 | 3, Some(packages)) => parse_packages(file, packages),
-        (3, None) => Err(ParseError::new(file, "lockfileVersion 3 without a `packages` map").at("packages")),
-        (_, _) => parse_v1(file, lock.name, lock.version, lock.dependencies.unwrap_or_default(), package_json),
+        (_, _) => {
+            let mut g = parse_v1(file, lock.name, lock.version, lock.dependencies.unwrap_or_default(), package_json)?;
+            if version == 3 {
+                super::common::push_warning(
+                    &mut g.warnings,
+                    "lockfileVersion 3 without a `packages` map: read its `dependencies` tree as version 1".into(),
+                );
+            }
+            Ok(g)
+        }
     }
 }
 
@@ -185,51 +286,58 @@ fn parse_packages<'a>(file: &str, packages: Entries<Cow<'a, str>, Entry<'a>>) ->
     let mut by_path: HashMap<&str, PackageIndex> = HashMap::new();
     let mut links: Vec<(usize, String)> = Vec::new();
     let entries = &packages.0;
+    // A workspace folder is installed under the name of the link to it
+    // (`node_modules/function1` → `functions/func1`), which is its package
+    // name when its entry does not say.
+    let mut link_names: HashMap<&str, &str> = HashMap::new();
+    for (path, e) in entries {
+        if e.link
+            && let Some(target) = e.resolved.as_deref()
+        {
+            link_names.entry(target).or_insert_with(|| name_from_path(path));
+        }
+    }
 
     for (ei, (path, e)) in entries.iter().enumerate() {
         let field = path_key("packages", path);
+        for (what, odd) in [("name", e.name.odd), ("version", e.version.odd), ("resolved", e.resolved.odd)] {
+            if let Some(odd) = odd {
+                b.warn(format!("{file}: {field}.{what} is {odd}, not a string; ignored"));
+            }
+        }
         if e.link {
-            let target = e.resolved.as_deref().ok_or_else(|| {
-                ParseError::new(file, "`link: true` entry without `resolved` target").at(format!("{field}.resolved"))
-            })?;
-            links.push((ei, target.to_string()));
+            match e.resolved.as_deref() {
+                Some(target) => links.push((ei, target.to_string())),
+                None => b.warn(format!("{file}: {field}: `link: true` entry without a `resolved` target; skipped")),
+            }
             continue;
         }
         let under_node_modules = path.starts_with("node_modules/") || path.contains("/node_modules/");
         let local = !under_node_modules;
-        let name = match &e.name {
-            Some(n) => n.as_ref(),
+        let name = match e.name.as_deref() {
+            Some(n) => n,
             None if path.is_empty() => "",
-            None => name_from_path(path),
+            None => match link_names.get(path.as_ref()) {
+                Some(link) => link,
+                None => name_from_path(path),
+            },
         };
-        let version = match &e.version {
-            Some(v) => v.as_ref(),
+        let version = match e.version.as_deref() {
+            Some(v) => v,
             None if local => "",
             None => {
-                return Err(ParseError::new(file, format!("installed package `{name}` has no `version`"))
-                    .at(format!("{field}.version")));
+                b.warn(format!("{file}: {field}: installed package `{name}` has no `version`; kept without one"));
+                ""
             }
         };
         let mut p = npm_package(name, version, e.resolved.as_deref(), local);
         p.dev = e.dev;
-        match &e.license {
-            Some(License::Text(l)) => {
-                p.raw_licenses.push(RawLicense { value: l.to_string(), field: format!("{field}.license") })
+        for (key, l) in [("license", &e.license), ("licenses", &e.licenses)] {
+            for (value, suffix) in &l.values {
+                p.raw_licenses.push(RawLicense { value: value.to_string(), field: format!("{field}.{key}{suffix}") });
             }
-            Some(License::Object { kind: Some(k) }) => {
-                p.raw_licenses.push(RawLicense { value: k.to_string(), field: format!("{field}.license.type") })
-            }
-            _ => {}
-        }
-        for (li, l) in e.licenses.iter().flatten().enumerate() {
-            match l {
-                License::Text(t) => {
-                    p.raw_licenses.push(RawLicense { value: t.to_string(), field: format!("{field}.licenses[{li}]") })
-                }
-                License::Object { kind: Some(k) } => p
-                    .raw_licenses
-                    .push(RawLicense { value: k.to_string(), field: format!("{field}.licenses[{li}].type") }),
-                License::Object { kind: None } => {}
+            if l.skipped > 0 {
+                b.warn(format!("{file}: {field}.{key}: {} value(s) of an unknown shape ignored", l.skipped));
             }
         }
         let node = b.add(p);
@@ -321,17 +429,41 @@ fn parse_v1<'a>(
     let mut by_path: HashMap<&str, PackageIndex> = HashMap::new();
     for (path, jp, d) in &flat {
         let n = name_from_path(path);
-        let v = d.version.as_deref().ok_or_else(|| {
-            ParseError::new(file, format!("dependency `{n}` has no `version`")).at(format!("{jp}.version"))
-        })?;
-        // A `version` of `file:…` is a local folder, not a registry package.
-        let local = v.starts_with("file:");
+        if let Some(odd) = d.resolved.odd {
+            // Old npm writes `"resolved": false` for bundled dependencies.
+            b.warn(format!("{file}: {jp}.resolved is {odd}, not a URL; ignored"));
+        }
+        let v = match d.version.as_deref() {
+            Some(v) => v,
+            None => {
+                b.warn(format!("{file}: {jp}: dependency `{n}` has no `version`; kept without one"));
+                ""
+            }
+        };
+        // A `version` of `file:…` or `link:…` is a local folder, not a
+        // registry package.
+        let local = v.starts_with("file:") || v.starts_with("link:");
         // Aliases are written as `npm:real-name@version`.
         let (real_name, real_version) = match v.strip_prefix("npm:").and_then(split_npm_spec) {
             Some((rn, rv)) => (rn, rv),
             None => (n, v),
         };
-        let mut p = npm_package(real_name, real_version, d.resolved.as_deref(), local);
+        // A v1 lock writes a git, tarball or folder dependency's location
+        // where the version goes (`git+ssh://…#commit`, `file:…`); v2/v3 write
+        // the package's version there and the location in `resolved`. The
+        // location is the source; the version is not known.
+        let is_location = |v: &str| {
+            v.contains("://")
+                || v.contains(':') && !v.starts_with("npm:")
+                || v.starts_with("github:")
+                || v.contains('/') && !v.starts_with('@')
+        };
+        let (real_version, resolved) = if is_location(real_version) {
+            ("", d.resolved.as_deref().or(Some(real_version)))
+        } else {
+            (real_version, d.resolved.as_deref())
+        };
+        let mut p = npm_package(real_name, real_version, resolved, local);
         p.dev = d.dev;
         let node = b.add(p);
         by_path.insert(path.as_str(), node);

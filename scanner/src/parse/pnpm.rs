@@ -1,4 +1,14 @@
-//! `pnpm-lock.yaml`, lockfileVersion 6.x, 7.x (the v9 pre-release) and 9.x.
+//! `pnpm-lock.yaml`, lockfileVersion 5.x (pnpm 6–7), 6.x, 7.x (the v9
+//! pre-release) and 9.x.
+//!
+//! v5 keys packages as `/name/version_peer@x` and references them by
+//! `version_peer@x` (or by a key, for aliases and git or tarball packages).
+//! Packages keyed by a tarball URL or a git path (`github.com/o/r/commit`,
+//! `@codeload.github.com/…`) take their name and version from the entry's
+//! `name` and `version`; a key the parser cannot read is a warning naming it,
+//! and the rest of the lock is read. A stream of several YAML documents
+//! (pnpm 9 may write the lockfile of its own environment first) is read by
+//! taking the last document that has a `lockfileVersion`.
 //!
 //! v6 keys packages as `/name@version(peer@x)` and keeps their dependencies
 //! in `packages`; v9 keys them `name@version`, keeps metadata in `packages`
@@ -14,7 +24,8 @@
 //! through some importer's `devDependencies`.
 
 use super::common::{
-    Entries, GraphBuilder, Scalar, decode, from_yaml, join_path, mark_dev, package, path_key, purl, split_npm_spec,
+    Entries, GraphBuilder, Scalar, decode, from_yaml_documents, join_path, mark_dev, package, path_key, purl,
+    split_npm_spec,
 };
 use crate::model::{DependencyGraph, Ecosystem, LockfileFormat, PackageIndex, ParseError};
 use serde::Deserialize;
@@ -104,7 +115,7 @@ struct Snapshot<'a> {
 }
 
 /// Supported lockfileVersion majors.
-pub const SUPPORTED_MAJORS: &[&str] = &["6", "7", "9"];
+pub const SUPPORTED_MAJORS: &[&str] = &["5", "6", "7", "9"];
 
 /// `/name@1.0.0(peer@2)` → `name@1.0.0`.
 fn base_key(key: &str) -> &str {
@@ -115,47 +126,90 @@ fn base_key(key: &str) -> &str {
     }
 }
 
-/// The package key a dependency reference points to: `name@version` for a
-/// plain version, or the reference itself when it is a key (aliases).
-fn dep_key(name: &str, reference: &str) -> String {
-    let head = reference.split('(').next().unwrap_or(reference);
-    if head.starts_with('/') || split_npm_spec(head).is_some() {
-        base_key(reference).to_string()
-    } else {
-        format!("{name}@{head}")
+/// A v5 key `/name/1.0.0_peer@2` (`/@scope/name/1.0.0`, or with the
+/// registry's host first: `registry.npmjs.org/name/1.0.0`) → `(name, 1.0.0)`.
+fn v5_name_version(key: &str) -> Option<(&str, &str)> {
+    let k = match key.strip_prefix('/') {
+        Some(k) => k,
+        None => {
+            let (host, rest) = key.split_once('/')?;
+            if !host.contains('.') || rest.matches('/').count() > 2 {
+                return None;
+            }
+            rest
+        }
+    };
+    let slash = k.rfind('/')?;
+    let (name, version) = (&k[..slash], &k[slash + 1..]);
+    let version = version.split('_').next().unwrap_or(version);
+    let scoped_ok = !name.starts_with('@') || name.matches('/').count() == 1;
+    let plain_ok = name.starts_with('@') || !name.contains('/');
+    (!name.is_empty() && !version.is_empty() && scoped_ok && plain_ok).then_some((name, version))
+}
+
+/// The package a dependency reference points to: the reference itself
+/// when it is a key (aliases, git and tarball packages, v5 `/name/version`),
+/// else `name@version` with any peer suffix (`(…)` or v5's `_…`) removed.
+fn lookup(by_key: &HashMap<String, PackageIndex>, name: &str, reference: &str) -> Option<PackageIndex> {
+    if let Some(&i) = by_key.get(base_key(reference)) {
+        return Some(i);
     }
+    let head = reference.split('(').next().unwrap_or(reference);
+    let head = head.split('_').next().unwrap_or(head);
+    if let Some(&i) = by_key.get(base_key(head)) {
+        return Some(i);
+    }
+    by_key.get(&format!("{name}@{head}")).copied()
 }
 
 /// Parses a `pnpm-lock.yaml`.
 pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
     let text = decode(file, bytes)?;
-    let mut lock: Lock<'_> = from_yaml(file, text)?;
-    let version = lock
-        .lockfile_version
-        .as_ref()
-        .ok_or_else(|| ParseError::new(file, "no `lockfileVersion`: not a pnpm lockfile (supported: 6.x, 7.x, 9.x)"))?;
+    let docs: Vec<Lock<'_>> = from_yaml_documents(file, text)?;
+    let several = docs.len() > 1;
+    // pnpm 9 writes the lockfile of its own environment (pnpm itself, as
+    // `packageManagerDependencies`) as a first document and the project's
+    // lockfile last: the last document with a `lockfileVersion` is the one.
+    let mut lock = docs
+        .into_iter()
+        .rev()
+        .reduce(|last, d| if last.lockfile_version.is_some() { last } else { d })
+        .ok_or_else(|| ParseError::new(file, "empty YAML stream: not a pnpm lockfile"))?;
+    let version = lock.lockfile_version.as_ref().ok_or_else(|| {
+        ParseError::new(file, "no `lockfileVersion`: not a pnpm lockfile (supported: 5.x, 6.x, 7.x, 9.x)")
+    })?;
     let major = version.as_str().trim_start_matches('\'').split('.').next().unwrap_or("");
     if !SUPPORTED_MAJORS.contains(&major) {
         return Err(ParseError::new(
             file,
-            format!("unsupported pnpm lockfileVersion {} (supported: 6.x, 7.x, 9.x)", version.as_str()),
+            format!("unsupported pnpm lockfileVersion {} (supported: 5.x, 6.x, 7.x, 9.x)", version.as_str()),
         )
         .at("lockfileVersion"));
     }
 
+    let v5 = major == "5";
     let mut b = GraphBuilder::new(file, LockfileFormat::PnpmLock);
+    if several {
+        b.warn(format!("{file}: several YAML documents; read the last one with a `lockfileVersion`"));
+    }
     let mut by_key: HashMap<String, PackageIndex> = HashMap::new();
     for (key, e) in &lock.packages.0 {
         let base = base_key(key.as_str());
         if by_key.contains_key(base) {
             continue;
         }
-        let (key_name, key_version) = split_npm_spec(base).ok_or_else(|| {
-            ParseError::new(file, format!("package key `{}` is not `name@version`", key.as_str()))
-                .at(path_key("packages", key.as_str()))
-        })?;
-        let name = e.name.as_ref().map_or(key_name, Scalar::as_str);
-        let version = e.version.as_ref().map_or(key_version, Scalar::as_str);
+        let from_key = if v5 { v5_name_version(key.as_str()) } else { None }.or_else(|| split_npm_spec(base));
+        let (name, version) = match (&e.name, &e.version, from_key) {
+            (Some(n), Some(v), _) => (n.as_str(), v.as_str()),
+            (n, v, Some((kn, kv))) => (n.as_ref().map_or(kn, Scalar::as_str), v.as_ref().map_or(kv, Scalar::as_str)),
+            (_, _, None) => {
+                b.warn(format!(
+                    "{file}: {}: key is not `name@version` and the entry has no `name` and `version`; skipped",
+                    path_key("packages", key.as_str())
+                ));
+                continue;
+            }
+        };
         let res = e.resolution.as_ref();
         let local = res.and_then(|r| r.directory.as_ref()).map(|d| format!("path+{}", d.as_str()));
         let source = if let Some(t) = res.and_then(|r| r.tarball.as_ref()) {
@@ -176,6 +230,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
         }
         let i = b.add(p);
         by_key.insert(base.to_string(), i);
+        by_key.entry(format!("{name}@{version}")).or_insert(i);
     }
     // Snapshots whose base package is missing from `packages` still exist.
     for (key, _) in &lock.snapshots.0 {
@@ -183,10 +238,10 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
         if by_key.contains_key(base) {
             continue;
         }
-        let (name, version) = split_npm_spec(base).ok_or_else(|| {
-            ParseError::new(file, format!("snapshot key `{}` is not `name@version`", key.as_str()))
-                .at(path_key("snapshots", key.as_str()))
-        })?;
+        let Some((name, version)) = split_npm_spec(base) else {
+            b.warn(format!("{file}: {}: key is not `name@version`; skipped", path_key("snapshots", key.as_str())));
+            continue;
+        };
         let mut p = package(name, version, Ecosystem::Npm, Some(super::REGISTRY_UNSPECIFIED.to_string()));
         p.purl = purl::for_package(Ecosystem::Npm, name, version);
         let i = b.add(p);
@@ -221,7 +276,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
                 let target = if let Some(rel) = r.version().strip_prefix("link:") {
                     join_path(&normalize_importer(id.as_str()), rel).and_then(|p| importer_node.get(&p).copied())
                 } else {
-                    by_key.get(&dep_key(name.as_str(), r.version())).copied()
+                    lookup(&by_key, name.as_str(), r.version())
                 };
                 if let Some(to) = target {
                     b.edge(from, to);
@@ -240,7 +295,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
         for (name, reference) in deps.0.iter().chain(optional.0.iter()) {
             let target = match reference.as_str().strip_prefix("link:") {
                 Some(rel) => join_path("", rel).and_then(|p| importer_node.get(&p).copied()),
-                None => by_key.get(&dep_key(name.as_str(), reference.as_str())).copied(),
+                None => lookup(&by_key, name.as_str(), reference.as_str()),
             };
             if let Some(to) = target {
                 b.edge(from, to);

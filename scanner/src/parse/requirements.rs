@@ -14,13 +14,20 @@
 //! (`flask>=2`) is kept as a package with an empty version, since its
 //! resolved version is unknown.
 //!
+//! **Odd lines.** A line that is not a requirement, a pin to a wildcard
+//! (`name==2.0.*`, kept with an empty version like `name>=1`), a local path
+//! or URL without a name (`./pkg.whl`, `http://…`: a wheel's file name gives
+//! its name and version, `#egg=name` a name), and an include that cannot be
+//! read become warnings naming the line; the rest of the file is read.
+//! UTF-16 files with a byte-order mark are read as text.
+//!
 //! **Edges.** A synthetic root named after the file stands for the project.
 //! pip-compile's `# via` comments give the edges: `# via pkg` means `pkg`
 //! depends on this package, `# via -r file` means the project does. A package
 //! without any `# via` annotation is a direct dependency of the root.
 //! Environment markers are kept out of the graph: every listed package is in.
 
-use super::common::{GraphBuilder, decode, join_path, parent_dir, purl, synthetic_root};
+use super::common::{GraphBuilder, decode_text, join_path, parent_dir, purl, synthetic_root};
 use crate::model::{DependencyGraph, Ecosystem, LockfileFormat, PackageIndex, ParseError};
 use crate::names::pep503;
 use crate::source::InputTree;
@@ -45,6 +52,48 @@ pub fn pins_anything(text: &str) -> bool {
         let l = l.split(" #").next().unwrap_or(l).trim();
         !l.starts_with('#') && !l.starts_with('-') && (l.contains("==") || l.contains(" @ "))
     })
+}
+
+/// [`pins_anything`] on raw bytes: UTF-8 (invalid bytes replaced) or
+/// UTF-16 with a byte-order mark.
+pub fn pins_anything_bytes(bytes: &[u8]) -> bool {
+    let bytes = &bytes[..bytes.len().min(super::MAX_INPUT_BYTES)];
+    match decode_text("", bytes) {
+        Ok(text) => pins_anything(&text),
+        Err(_) => pins_anything(&String::from_utf8_lossy(bytes)),
+    }
+}
+
+/// A requirement written as a path or URL (`./dist/pkg-1.0-py3-none-any.whl`,
+/// `https://…/pkg.tar.gz#egg=pkg`, `git+https://…`): its name and version
+/// when the line says them, and the location as its source.
+fn direct_reference(spec: &str) -> Option<(String, String, String)> {
+    let location = spec.split_whitespace().next().unwrap_or(spec);
+    let is_location = location.starts_with('.')
+        || location.starts_with('/')
+        || location.starts_with('~')
+        || location.starts_with("file:")
+        || location.contains("://")
+        || location.starts_with("git+")
+        || location.ends_with(".whl")
+        || location.ends_with(".tar.gz")
+        || location.ends_with(".zip");
+    if !is_location {
+        return None;
+    }
+    if let Some(egg) = location.split_once("#egg=").map(|(_, e)| e.split('&').next().unwrap_or(e)) {
+        let end = name_end(egg);
+        return Some((egg[..end].to_string(), String::new(), location.to_string()));
+    }
+    // A wheel: `{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl`.
+    let file = location.rsplit('/').next().unwrap_or(location);
+    if let Some(stem) = file.strip_suffix(".whl") {
+        let parts: Vec<&str> = stem.split('-').collect();
+        if parts.len() >= 5 && !parts[0].is_empty() {
+            return Some((parts[0].to_string(), parts[1].to_string(), location.to_string()));
+        }
+    }
+    Some((String::new(), String::new(), location.to_string()))
 }
 
 /// One logical line (continuations joined) and its first physical line.
@@ -93,10 +142,12 @@ fn name_end(s: &str) -> usize {
 struct FileReqs {
     reqs: Vec<Req>,
     includes: Vec<(usize, String)>,
+    warnings: Vec<String>,
 }
 
-fn parse_text(file: &str, text: &str) -> Result<FileReqs, ParseError> {
-    let err = |line: usize, col: usize, msg: String| ParseError::new(file, msg).at(format!("{line}:{col}"));
+fn parse_text(file: &str, text: &str) -> FileReqs {
+    let mut warnings = Vec::new();
+    let mut err = |line: usize, col: usize, msg: String| warnings.push(format!("{file}:{line}:{col}: {msg}"));
     let mut reqs: Vec<Req> = Vec::new();
     let mut includes = Vec::new();
     let mut in_via = false;
@@ -139,57 +190,83 @@ fn parse_text(file: &str, text: &str) -> Result<FileReqs, ParseError> {
                 None => (flag, None),
             };
             if matches!(flag, "r" | "-requirement") {
-                let target = inline
-                    .or_else(|| words.next())
-                    .ok_or_else(|| err(line_no, indent + 1, "`-r` needs a file name".into()))?;
-                includes.push((line_no, target.to_string()));
+                match inline.or_else(|| words.next()) {
+                    Some(target) => includes.push((line_no, target.to_string())),
+                    None => err(line_no, indent + 1, "`-r` needs a file name; ignored".into()),
+                }
             } else if let Some(t) = flag.strip_prefix('r').filter(|t| !t.is_empty() && !t.starts_with('-')) {
                 includes.push((line_no, t.to_string())); // `-rfile.txt`
             }
             continue;
         }
         // Strip the per-requirement options (`--hash=…`) and markers.
-        let spec = body.split(" --").next().unwrap_or(body);
+        // Per-requirement options start with a dash after a blank
+        // (`--hash=…`, `-C key=value`, `--config-settings`).
+        let spec = body.split(" -").next().unwrap_or(body);
         let spec = spec.split(';').next().unwrap_or(spec).trim();
+        if let Some((name, version, location)) = direct_reference(spec) {
+            if name.is_empty() {
+                err(line_no, indent + 1, format!("`{location}` names no package (no `#egg=` name); skipped"));
+            } else {
+                reqs.push(Req { name, version, source: Some(location), via: Vec::new(), has_via: false });
+            }
+            continue;
+        }
         let end = name_end(spec);
         if end == 0 {
-            return Err(err(line_no, indent + 1, format!("`{spec}` is not a requirement (expected `name==version`)")));
+            err(line_no, indent + 1, format!("`{spec}` is not a requirement (expected `name==version`); skipped"));
+            continue;
         }
         let name = &spec[..end];
         let mut rest = spec[end..].trim_start();
         if let Some(r) = rest.strip_prefix('[') {
-            let close = r.find(']').ok_or_else(|| err(line_no, indent + end + 1, "unclosed `[` of extras".into()))?;
+            let Some(close) = r.find(']') else {
+                err(line_no, indent + end + 1, format!("`{name}`: unclosed `[` of extras; skipped"));
+                continue;
+            };
             rest = r[close + 1..].trim_start();
         }
         let (version, source) = if let Some(url) = rest.strip_prefix('@') {
             let url = url.trim();
             if url.is_empty() {
-                return Err(err(line_no, indent + 1, format!("`{name} @` has no URL")));
+                err(line_no, indent + 1, format!("`{name} @` has no URL; skipped"));
+                continue;
             }
             (String::new(), Some(url.to_string()))
         } else if let Some(v) = rest.strip_prefix("===").or_else(|| rest.strip_prefix("==")) {
-            let v = v.trim();
-            if v.is_empty() || v.contains(',') || v.contains('*') {
-                return Err(err(
+            // `3.0.0#comment`: pip ends the version at `#` too; a
+            // `name == 1.0 @ url` line pins a version at a location.
+            let v = v.split('#').next().unwrap_or(v).trim();
+            let (v, at_url) = match v.split_once(char::is_whitespace) {
+                Some((v, tail)) => (v, tail.trim().strip_prefix('@').map(|u| u.trim().to_string())),
+                None => (v, None),
+            };
+            if let Some(url) = at_url.filter(|u| !u.is_empty()) {
+                (v.to_string(), Some(url))
+            } else if v.is_empty() || v.contains(',') || v.contains('*') {
+                err(
                     line_no,
                     indent + end + 1,
-                    format!("`{name}` is not pinned to one version (`{}`)", rest.trim()),
-                ));
+                    format!("`{name}` is not pinned to one version (`{}`); kept without a version", rest.trim()),
+                );
+                (String::new(), None)
+            } else {
+                (v.to_string(), None)
             }
-            (v.to_string(), None)
         } else {
             // Unpinned (`>=`, `~=`, bare name): version unknown.
             (String::new(), None)
         };
         reqs.push(Req { name: name.to_string(), version, source, via: Vec::new(), has_via: false });
     }
-    Ok(FileReqs { reqs, includes })
+    FileReqs { reqs, includes, warnings }
 }
 
 /// Parses a pinned requirements file. `tree`, when given, is where `-r`
 /// includes are read from (paths relative to `file`'s directory).
 pub fn parse(file: &str, bytes: &[u8], tree: Option<&dyn InputTree>) -> Result<DependencyGraph, ParseError> {
-    let text = decode(file, bytes)?;
+    let text = decode_text(file, bytes)?;
+    let text: &str = &text;
     if !pins_anything(text) {
         return Err(ParseError::new(
             file,
@@ -199,38 +276,48 @@ pub fn parse(file: &str, bytes: &[u8], tree: Option<&dyn InputTree>) -> Result<D
     }
     // Read the file and its includes, breadth first, each once.
     let mut all: Vec<(String, FileReqs)> = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
     let mut seen: HashSet<String> = HashSet::from([file.to_string()]);
     let mut queue: Vec<(String, Option<Vec<u8>>, usize)> = vec![(file.to_string(), None, 0)];
     while let Some((path, owned, depth)) = queue.pop() {
-        let parsed = match owned {
-            None => parse_text(&path, text)?,
-            Some(bytes) => parse_text(&path, decode(&path, &bytes)?)?,
+        let mut parsed = match owned {
+            None => parse_text(&path, text),
+            Some(bytes) => match decode_text(&path, &bytes) {
+                Ok(t) => parse_text(&path, &t),
+                Err(e) => {
+                    warnings.push(format!("{e}; included file skipped"));
+                    continue;
+                }
+            },
         };
+        warnings.append(&mut parsed.warnings);
         for (line, inc) in &parsed.includes {
             let Some(tree) = tree else { continue };
-            let target = join_path(parent_dir(&path), inc).ok_or_else(|| {
-                ParseError::new(path.clone(), format!("include `{inc}` points outside the scanned tree"))
-                    .at(format!("{line}:1"))
-            })?;
+            let Some(target) = join_path(parent_dir(&path), inc) else {
+                warnings.push(format!("{path}:{line}:1: include `{inc}` points outside the scanned tree; skipped"));
+                continue;
+            };
             if !seen.insert(target.clone()) {
                 continue;
             }
             if depth + 1 > MAX_INCLUDE_DEPTH {
-                return Err(ParseError::new(
-                    path.clone(),
-                    format!("`-r` includes nest deeper than {MAX_INCLUDE_DEPTH}"),
-                )
-                .at(format!("{line}:1")));
+                warnings.push(format!(
+                    "{path}:{line}:1: `-r` includes nest deeper than {MAX_INCLUDE_DEPTH}; `{target}` skipped"
+                ));
+                continue;
             }
-            let bytes = tree.read(&target).map_err(|e| {
-                ParseError::new(path.clone(), format!("cannot read included `{target}`: {e}")).at(format!("{line}:1"))
-            })?;
-            queue.push((target, Some(bytes), depth + 1));
+            match tree.read(&target) {
+                Ok(bytes) => queue.push((target, Some(bytes), depth + 1)),
+                Err(e) => warnings.push(format!("{path}:{line}:1: cannot read included `{target}`: {e}; skipped")),
+            }
         }
         all.push((path, parsed));
     }
 
     let mut b = GraphBuilder::new(file, LockfileFormat::PipRequirements);
+    for w in warnings {
+        b.warn(w);
+    }
     let root = b.add(synthetic_root(file, "", Ecosystem::Pypi));
     b.root(root);
     let mut by_name: HashMap<String, Vec<PackageIndex>> = HashMap::new();

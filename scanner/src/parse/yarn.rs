@@ -134,7 +134,10 @@ fn classic_entries(file: &str, text: &str) -> Result<Vec<ClassicEntry>, ParseErr
                     return Err(err(line_no, 1, "indented line before any entry"));
                 };
                 let (key, rest) = token(trimmed).map_err(|_| err(line_no, indent + 1, "unterminated quoted key"))?;
+                // A quoted key may carry its colon outside the quotes
+                // (`"dependencies":`), as some tools write.
                 let rest = rest.trim();
+                let rest = if rest == ":" { "" } else { rest };
                 if rest.is_empty() {
                     if indent != 2 {
                         return Err(err(line_no, indent + 1, "nested block deeper than one level"));
@@ -168,9 +171,14 @@ fn classic_entries(file: &str, text: &str) -> Result<Vec<ClassicEntry>, ParseErr
     Ok(entries)
 }
 
-/// The real package name of a specifier (`a@npm:b@^1` is package `b`).
+/// The real package name of a specifier (`a@npm:b@^1` is package `b`; a
+/// bare `name`, which old yarn writes for a dependency without a range, is
+/// `name`).
 fn spec_name(spec: &str) -> Option<&str> {
-    let (name, range) = split_npm_spec(spec)?;
+    let Some((name, range)) = split_npm_spec(spec) else {
+        let bare = !spec.is_empty() && !spec[1..].contains('@') && !spec.contains(char::is_whitespace);
+        return bare.then_some(spec);
+    };
     match range.strip_prefix("npm:").and_then(split_npm_spec) {
         Some((real, _)) => Some(real),
         None => Some(name),
@@ -206,13 +214,16 @@ pub fn parse_classic(
     let mut by_spec: HashMap<&str, PackageIndex> = HashMap::new();
     let mut nodes = Vec::with_capacity(entries.len());
     for e in &entries {
+        nodes.push(None);
         let Some(first) = e.specifiers.first() else { continue };
-        let name = spec_name(first).ok_or_else(|| {
-            ParseError::new(file, format!("specifier `{first}` is not `name@range`")).at(format!("{}:1", e.line))
-        })?;
-        let version = e.version.as_deref().ok_or_else(|| {
-            ParseError::new(file, format!("entry `{first}` has no `version`")).at(format!("{}:1", e.line))
-        })?;
+        let Some(name) = spec_name(first) else {
+            b.warn(format!("{file}:{}:1: specifier `{first}` is not `name@range`; entry skipped", e.line));
+            continue;
+        };
+        let Some(version) = e.version.as_deref() else {
+            b.warn(format!("{file}:{}:1: entry `{first}` has no `version`; skipped", e.line));
+            continue;
+        };
         let range = split_npm_spec(first).map_or("", |(_, r)| r);
         let source = match &e.resolved {
             Some(r) => r.split('#').next().unwrap_or(r).to_string(),
@@ -222,12 +233,15 @@ pub fn parse_classic(
         let mut p = package(name, version, Ecosystem::Npm, Some(source));
         p.purl = purl::for_package(Ecosystem::Npm, name, version);
         let i = b.add(p);
-        nodes.push(i);
+        if let Some(last) = nodes.last_mut() {
+            *last = Some(i);
+        }
         for s in &e.specifiers {
             by_spec.insert(s.as_str(), i);
         }
     }
-    for (e, &from) in entries.iter().zip(&nodes) {
+    for (e, node) in entries.iter().zip(&nodes) {
+        let Some(from) = *node else { continue };
         for (n, r) in &e.deps {
             if let Some(&to) = by_spec.get(format!("{n}@{r}").as_str()) {
                 b.edge(from, to);
@@ -310,15 +324,16 @@ pub fn parse_berry(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseErr
             continue;
         }
         let field = path_key("", key.as_str());
-        let resolution = e
-            .resolution
-            .as_ref()
-            .map(Scalar::as_str)
-            .ok_or_else(|| ParseError::new(file, "entry has no `resolution`").at(format!("{field}.resolution")))?;
-        let (name, reference) = split_npm_spec(resolution).ok_or_else(|| {
-            ParseError::new(file, format!("resolution `{resolution}` is not `name@reference`"))
-                .at(format!("{field}.resolution"))
-        })?;
+        let Some(resolution) = e.resolution.as_ref().map(Scalar::as_str) else {
+            b.warn(format!("{file}: {field}: entry has no `resolution`; skipped"));
+            nodes.push(None);
+            continue;
+        };
+        let Some((name, reference)) = split_npm_spec(resolution) else {
+            b.warn(format!("{file}: {field}.resolution: `{resolution}` is not `name@reference`; entry skipped"));
+            nodes.push(None);
+            continue;
+        };
         let version = e.version.as_ref().map(Scalar::as_str).unwrap_or("");
         let workspace = reference.starts_with("workspace:");
         let source = if workspace {

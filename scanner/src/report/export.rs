@@ -1,10 +1,11 @@
 //! Export of scanned graphs as SPDX 2.3 JSON and CycloneDX 1.6 JSON, with
 //! the resolved licenses.
 
-use crate::license::{EvidenceSource, LicenseValue};
+use crate::license::{EvidenceSource, LicenseExpr, LicenseValue};
 use crate::scan::{Scan, ScannedGraph};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 /// Document metadata the caller decides (kept out of the scan so exports
 /// are reproducible).
@@ -36,15 +37,64 @@ fn spdx_id(graph: usize, pkg: usize) -> String {
     format!("SPDXRef-Package-{graph}-{pkg}")
 }
 
-fn concluded(g: &ScannedGraph, i: usize) -> String {
+/// Extracted licensing infos of an SPDX 2.3 document: `LicenseRef-` id →
+/// the text that explains it.
+type Extracted = BTreeMap<String, String>;
+
+/// `expr` as SPDX 2.3 allows it. SPDX 2.3 knows no `AdditionRef-`: a term
+/// whose `WITH` exception is not on the SPDX exception list (husky 5's
+/// `MIT WITH Patron-1.0.0`) becomes one `LicenseRef-` for the license and its
+/// exception together, recorded in `extracted` with the original wording.
+/// Other `LicenseRef-`s are recorded as they are.
+fn spdx23(expr: &LicenseExpr, extracted: &mut Extracted) -> String {
+    fn map(e: &LicenseExpr, extracted: &mut Extracted) -> LicenseExpr {
+        match e {
+            LicenseExpr::Term(t) => {
+                let listed = t.exception.as_deref().is_none_or(|x| spdx::exception_id(x).is_some());
+                if listed {
+                    if t.is_license_ref() && !t.id.starts_with("DocumentRef-") {
+                        extracted.entry(t.id.clone()).or_insert_with(|| {
+                            format!(
+                                "{}: a license outside the SPDX list, identified by Steward's scanner; see the package's evidence for its source.",
+                                t.id
+                            )
+                        });
+                    }
+                    return LicenseExpr::Term(t.clone());
+                }
+                let exception = t.exception.as_deref().unwrap_or_default();
+                let plain = exception.rsplit(':').next().unwrap_or(exception).trim_start_matches("AdditionRef-");
+                let license = t.id.rsplit(':').next().unwrap_or(&t.id).trim_start_matches("LicenseRef-");
+                let id = crate::license::expr::license_ref(&format!(
+                    "{license}{}-WITH-{plain}",
+                    if t.or_later { "-or-later" } else { "" }
+                ));
+                extracted.entry(id.clone()).or_insert_with(|| {
+                    format!(
+                        "{}{} WITH {plain}: the license {} with the exception {plain}, which is not on the SPDX exception list; identified by Steward's scanner, see the package's evidence for its source.",
+                        t.id,
+                        if t.or_later { "+" } else { "" },
+                        t.id
+                    )
+                });
+                LicenseExpr::id(id)
+            }
+            LicenseExpr::And(items) => LicenseExpr::And(items.iter().map(|i| map(i, extracted)).collect()),
+            LicenseExpr::Or(items) => LicenseExpr::Or(items.iter().map(|i| map(i, extracted)).collect()),
+        }
+    }
+    map(expr, extracted).to_string()
+}
+
+fn concluded(g: &ScannedGraph, i: usize, extracted: &mut Extracted) -> String {
     match &g.licenses[i].expression {
-        Some(LicenseValue::Expr(e)) => e.to_string(),
+        Some(LicenseValue::Expr(e)) => spdx23(e, extracted),
         Some(LicenseValue::None) => "NONE".to_owned(),
         _ => "NOASSERTION".to_owned(),
     }
 }
 
-fn declared(g: &ScannedGraph, i: usize) -> String {
+fn declared(g: &ScannedGraph, i: usize, extracted: &mut Extracted) -> String {
     g.licenses[i]
         .evidence
         .iter()
@@ -54,7 +104,10 @@ fn declared(g: &ScannedGraph, i: usize) -> String {
             matches!(e.source, EvidenceSource::InputField | EvidenceSource::LocalManifest | EvidenceSource::Registry)
         })
         .and_then(|e| e.expression.as_ref())
-        .map(|e| e.to_string())
+        .map(|e| match e {
+            LicenseValue::Expr(x) => spdx23(x, extracted),
+            other => other.to_string(),
+        })
         .unwrap_or_else(|| "NOASSERTION".to_owned())
 }
 
@@ -68,17 +121,10 @@ pub fn spdx_json(scan: &Scan, options: &ExportOptions) -> String {
         .unwrap_or_else(|| format!("https://example.invalid/steward/spdx/{}", hex::encode(&digest(scan)[..16])));
     let mut packages = Vec::new();
     let mut relationships = Vec::new();
-    let mut refs: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut refs = Extracted::new();
     for (gi, g) in scan.graphs.iter().enumerate() {
         for (pi, p) in g.graph.packages.iter().enumerate() {
-            let (lc, ld) = (concluded(g, pi), declared(g, pi));
-            for l in [&lc, &ld] {
-                for word in l.split([' ', '(', ')']) {
-                    if word.starts_with("LicenseRef-") {
-                        refs.insert(word.to_owned());
-                    }
-                }
-            }
+            let (lc, ld) = (concluded(g, pi, &mut refs), declared(g, pi, &mut refs));
             let mut pkg = json!({
                 "SPDXID": spdx_id(gi, pi),
                 "name": p.name,
@@ -121,11 +167,11 @@ pub fn spdx_json(scan: &Scan, options: &ExportOptions) -> String {
     }
     let extracted: Vec<Value> = refs
         .iter()
-        .map(|id| {
+        .map(|(id, text)| {
             json!({
                 "licenseId": id,
                 "name": id.trim_start_matches("LicenseRef-"),
-                "extractedText": format!("{id}: a license outside the SPDX list, identified by Steward's scanner; see the package's evidence for its source."),
+                "extractedText": text,
             })
         })
         .collect();
@@ -224,4 +270,39 @@ pub fn cyclonedx_json(scan: &Scan, options: &ExportOptions) -> String {
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned());
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::license::LicenseConfig;
+    use crate::source::MemoryTree;
+
+    /// husky 5 declared `MIT WITH Patron-1.0.0`; Patron-1.0.0 is no SPDX
+    /// exception, and SPDX 2.3 has no `AdditionRef-`.
+    #[test]
+    fn a_non_spdx_exception_becomes_a_license_ref_with_extracted_info() {
+        let lock = br#"{"name": "app", "lockfileVersion": 3, "packages": {
+            "": {"name": "app", "dependencies": {"husky": "5.0.0"}},
+            "node_modules/husky": {"version": "5.0.0", "license": "MIT WITH Patron-1.0.0"},
+            "node_modules/ok": {"version": "1.0.0", "license": "GPL-2.0-or-later WITH Classpath-exception-2.0"}}}"#;
+        let tree = MemoryTree::single("package-lock.json", lock.to_vec());
+        let config = LicenseConfig { local_caches: false, ..LicenseConfig::default() };
+        let scan = crate::scan::scan(&tree, &config).unwrap();
+        let opts = ExportOptions { name: "app".into(), created: "2026-01-01T00:00:00Z".into(), namespace: None };
+        let text = spdx_json(&scan, &opts);
+        assert!(!text.contains("AdditionRef-"), "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let husky = v["packages"].as_array().unwrap().iter().find(|p| p["name"] == "husky").unwrap();
+        assert_eq!(husky["licenseDeclared"], "LicenseRef-MIT-WITH-Patron-1.0.0");
+        assert_eq!(husky["licenseConcluded"], "LicenseRef-MIT-WITH-Patron-1.0.0");
+        let infos = v["hasExtractedLicensingInfos"].as_array().unwrap();
+        let info = infos.iter().find(|i| i["licenseId"] == "LicenseRef-MIT-WITH-Patron-1.0.0").unwrap();
+        let extracted = info["extractedText"].as_str().unwrap();
+        assert!(extracted.starts_with("MIT WITH Patron-1.0.0: "), "{extracted}");
+        assert!(extracted.contains("not on the SPDX exception list"), "{extracted}");
+        // A listed exception stays as written.
+        let ok = v["packages"].as_array().unwrap().iter().find(|p| p["name"] == "ok").unwrap();
+        assert_eq!(ok["licenseDeclared"], "GPL-2.0-or-later WITH Classpath-exception-2.0");
+    }
 }
