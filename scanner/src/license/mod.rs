@@ -12,7 +12,10 @@ pub mod evidence;
 pub mod expr;
 pub mod facts;
 mod manifest;
+pub mod notice;
+pub mod params;
 pub mod registry;
+pub mod segment;
 
 pub use evidence::{
     Clarification, ConfigError, Evidence, EvidenceSource, LicenseConfig, REGISTRY_CONFIDENCE, ResolvedLicense,

@@ -106,14 +106,33 @@ pub fn text_evidence(file: &str, bytes: &[u8], threshold: f32) -> Option<Evidenc
     }
     let detection: Detection = detect::detect_text(&text, threshold);
     let expr = detection.expression();
-    let value = if detection.licenses.is_empty() {
+    let value = if detection.parts.is_empty() && expr.is_none() {
         format!(
             "no match ≥ {threshold} (closest: {} at {:.3})",
             detection.best_candidate.as_deref().unwrap_or("none"),
             detection.best_score
         )
     } else {
-        detection.licenses.iter().map(|l| format!("{} ({:.3})", l.id, l.score)).collect::<Vec<_>>().join(", ")
+        // Every part with its confidence and lines, unknown parts included,
+        // then how they combine.
+        let mut parts: Vec<String> = detection
+            .parts
+            .iter()
+            .map(|p| match &p.id {
+                Some(id) => format!("{id} ({:.3}, lines {}-{})", p.score, p.lines.0, p.lines.1),
+                None => format!(
+                    "unknown part (lines {}-{}, closest {} at {:.3})",
+                    p.lines.0,
+                    p.lines.1,
+                    p.closest.as_deref().unwrap_or("none"),
+                    p.score
+                ),
+            })
+            .collect();
+        if let Some(r) = &detection.reason {
+            parts.push(r.clone());
+        }
+        parts.join("; ")
     };
     Some(Evidence {
         source: EvidenceSource::LicenseText,
