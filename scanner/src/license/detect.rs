@@ -71,6 +71,10 @@ pub const NOTICE_CONFIDENCE: f32 = 0.85;
 /// Texts longer than this are detected on their first `MAX_TEXT` bytes.
 pub const MAX_TEXT: usize = 1024 * 1024;
 
+/// A whole text scoring this against one license's full text is that
+/// license alone (see `detect_uncached`).
+const WHOLE_TEXT: f32 = 0.99;
+
 /// Default minimum score for a text match to count.
 pub const DEFAULT_THRESHOLD: f32 = 0.8;
 
@@ -358,7 +362,16 @@ fn detect_uncached(text: &str, threshold: f32) -> Detection {
     }
 
     let blocks = segment::blocks(&work);
-    let groups = group_blocks(store, &work, &blocks);
+    // A text that is one license almost word for word (a GPL, an Apache
+    // with its appendix) needs no cutting: a second license appended to it,
+    // even a short MIT after a GPL, keeps the whole below this score.
+    let whole = rank(store, &TextData::new(&join(&work, 0, work.len())), 1).pop();
+    let groups = match whole {
+        Some(w) if w.score >= WHOLE_TEXT && w.full_text && !blocks.is_empty() => {
+            vec![Group { start: blocks[0].start, end: blocks[blocks.len() - 1].end, best: w }]
+        }
+        _ => group_blocks(store, &work, &blocks),
+    };
 
     let mut parts: Vec<DetectedPart> = Vec::new();
     let mut notes = String::new();
@@ -386,7 +399,7 @@ fn detect_uncached(text: &str, threshold: f32) -> Detection {
         }
         // Below the threshold: a license inside a longer block (an odd
         // preamble with no rule before the text)?
-        let found = contained(store, &group_text, g.start, threshold);
+        let found = contained(store, &group_text, g.start, g.end, threshold);
         if !found.is_empty() {
             parts.extend(found);
             continue;
@@ -500,7 +513,10 @@ fn combine(licenses: &[DetectedLicense], unknown: usize, notes: &str) -> (Option
 }
 
 /// Licenses inside a block that, as a whole, matched nothing.
-fn contained(store: &Store, text: &str, offset: usize, threshold: f32) -> Vec<DetectedPart> {
+fn contained(store: &Store, text: &str, offset: usize, last: usize, threshold: f32) -> Vec<DetectedPart> {
+    // Line numbers of the normalised text may run past the block's (the
+    // normaliser can split lines): clamp them to the block.
+    let at = |l: usize| (offset + l).clamp(offset + 1, last.max(offset + 1));
     let data = TextData::new(text);
     let scanner = Scanner::new(store).confidence_threshold(threshold).optimize(true).max_passes(3);
     let result = scanner.scan(&data);
@@ -508,11 +524,10 @@ fn contained(store: &Store, text: &str, offset: usize, threshold: f32) -> Vec<De
     if let Some(l) = &result.license
         && result.score >= threshold
     {
-        let lines = data.lines().len();
         out.push(DetectedPart {
             id: Some(normalise_id(l.name, !matches!(l.kind, LicenseType::Header))),
             score: result.score,
-            lines: (offset + 1, offset + lines.max(1)),
+            lines: (offset + 1, at(last - offset)),
             closest: None,
         });
     }
@@ -523,7 +538,7 @@ fn contained(store: &Store, text: &str, offset: usize, threshold: f32) -> Vec<De
         out.push(DetectedPart {
             id: Some(normalise_id(c.license.name, !matches!(c.license.kind, LicenseType::Header))),
             score: c.score,
-            lines: (offset + c.line_range.0 + 1, offset + c.line_range.1),
+            lines: (at(c.line_range.0 + 1), at(c.line_range.1.max(c.line_range.0 + 1))),
             closest: None,
         });
     }

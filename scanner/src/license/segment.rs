@@ -107,7 +107,33 @@ pub fn blocks(lines: &[&str]) -> Vec<Block> {
     if start < lines.len() {
         close(&mut out, start, lines.len());
     }
-    cap(out)
+    cap(join_small(lines, out))
+}
+
+/// Blocks of fewer words than this (a title, a Markdown heading, "Last
+/// Update: …") are joined to the block after them: alone they match nothing
+/// and only cost a ranking.
+const SMALL_BLOCK_WORDS: usize = 12;
+
+fn join_small(lines: &[&str], blocks: Vec<Block>) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::with_capacity(blocks.len());
+    let mut pending: Option<Block> = None;
+    for b in blocks {
+        let words: usize = lines[b.start..b.end].iter().map(|l| l.split_whitespace().count()).sum();
+        let start = pending.take().map_or(b.start, |p| p.start);
+        if words < SMALL_BLOCK_WORDS {
+            pending = Some(Block { start, end: b.end });
+            continue;
+        }
+        out.push(Block { start, end: b.end });
+    }
+    if let Some(p) = pending {
+        match out.last_mut() {
+            Some(last) => last.end = p.end,
+            None => out.push(p),
+        }
+    }
+    out
 }
 
 fn cap(mut blocks: Vec<Block>) -> Vec<Block> {
@@ -227,18 +253,31 @@ mod tests {
         blocks(&lines).iter().map(|b| lines[b.start..b.end].join("\n").trim().to_owned()).collect()
     }
 
+    const WORDS: &str = "one two three four five six seven eight nine ten eleven twelve";
+
     #[test]
     fn rules_titles_and_comments_cut() {
-        let text = "intro words\n\n  OpenSSL License\n  ---------------\n\n/* a\n * b\n */\n\nnext\n\n---\nlast";
+        let text = format!(
+            "intro {WORDS}\n\n  OpenSSL License\n  ---------------\n\n/* a {WORDS}\n * b\n */\n\nnext {WORDS}\n\n---\nlast {WORDS}"
+        );
         assert_eq!(
-            cut(text),
-            vec!["intro words", "OpenSSL License\n  ---------------\n\n/* a\n * b\n */", "next", "last"]
+            cut(&text),
+            vec![
+                format!("intro {WORDS}"),
+                format!("OpenSSL License\n  ---------------\n\n/* a {WORDS}\n * b\n */"),
+                format!("next {WORDS}"),
+                format!("last {WORDS}"),
+            ]
         );
     }
 
     #[test]
-    fn a_markdown_heading_starts_a_block() {
-        assert_eq!(cut("# A\ntext\n## B\nmore"), vec!["# A\ntext", "## B\nmore"]);
+    fn a_markdown_heading_starts_a_block_and_a_lone_heading_joins_the_next() {
+        let text = format!("# A\n{WORDS}\n## B\n{WORDS}\n## C\n## D\n{WORDS}");
+        assert_eq!(
+            cut(&text),
+            vec![format!("# A\n{WORDS}"), format!("## B\n{WORDS}"), format!("## C\n## D\n{WORDS}")]
+        );
     }
 
     #[test]

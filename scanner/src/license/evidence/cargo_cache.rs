@@ -134,6 +134,8 @@ pub(super) fn cache_evidence(
     if let Some(l) = license {
         let reading = readings.parse(&l);
         out.push(evidence_from_manifest(path_string(&dir.join("Cargo.toml")), "package.license", &l, reading));
+        // The field decides; the texts are read to be compared with it.
+        texts_on_disk(dir, threshold, &mut out);
         return out;
     }
     if let Some(f) = license_file {

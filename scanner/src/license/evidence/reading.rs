@@ -194,3 +194,31 @@ fn combine_texts(mut found: Vec<Evidence>, out: &mut Vec<Evidence>) {
     found.sort_by_key(|e| e.expression.is_none());
     out.extend(found);
 }
+
+/// The disagreement between a local manifest's license field and the
+/// license texts found beside it, if any: a text naming a license the field
+/// does not (an SSPL `LICENSE` under `"license": "MIT"`). Texts that matched
+/// nothing, and unknown parts of a text, are no disagreement; a field
+/// `MIT OR Apache-2.0` beside `LICENSE-MIT` and `LICENSE-APACHE` agrees.
+pub(super) fn field_text_disagreement(evidence: &[Evidence]) -> Option<String> {
+    let field = evidence.iter().find(|e| e.source == EvidenceSource::LocalManifest)?;
+    let field_expr = field.expression.as_ref()?.expr()?;
+    let base = |id: &str| id.trim_end_matches("-only").trim_end_matches("-or-later").to_owned();
+    let field_ids: Vec<String> = field_expr.terms().iter().map(|t| base(&t.id)).collect();
+    for text in evidence.iter().filter(|e| e.source == EvidenceSource::LicenseText) {
+        let Some(expr) = text.expression.as_ref().and_then(LicenseValue::expr) else { continue };
+        let foreign: Vec<String> = expr
+            .terms()
+            .iter()
+            .filter(|t| t.id != detect::UNKNOWN_PART && !field_ids.contains(&base(&t.id)))
+            .map(|t| t.id.clone())
+            .collect();
+        if !foreign.is_empty() {
+            return Some(format!(
+                "license field {:?} in {} disagrees with the license text {} ({expr}, confidence {:.2})",
+                field.value, field.file, text.file, text.confidence
+            ));
+        }
+    }
+    None
+}
