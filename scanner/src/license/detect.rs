@@ -292,7 +292,7 @@ const CANDIDATES: usize = 4;
 /// is ranked against the whole store once; a join is scored against the
 /// candidates of its blocks only, and a group of several blocks is ranked
 /// against the whole store once more at the end.
-fn group_blocks(store: &Store, lines: &[&str], blocks: &[segment::Block]) -> Vec<Group> {
+fn group_blocks(store: &Store, lines: &[&str], blocks: &[segment::Block], whole: Option<Best>) -> Vec<Group> {
     let ranked: Vec<Vec<Best>> =
         blocks.iter().map(|b| rank(store, &TextData::new(&join(lines, b.start, b.end)), CANDIDATES)).collect();
     let top =
@@ -331,9 +331,13 @@ fn group_blocks(store: &Store, lines: &[&str], blocks: &[segment::Block]) -> Vec
         if j > i + 1 {
             // Licenses that share most of their text (the PolyForm family)
             // are told apart by ranking the whole group.
-            let whole = analyze(store, &join(lines, blocks[i].start, blocks[j - 1].end));
-            if whole.score > best.score {
-                best = whole;
+            // A group of every block is the whole text, ranked already.
+            let ranked_whole = match &whole {
+                Some(w) if i == 0 && j == blocks.len() => w.clone(),
+                _ => analyze(store, &join(lines, blocks[i].start, blocks[j - 1].end)),
+            };
+            if ranked_whole.score > best.score {
+                best = ranked_whole;
             }
         }
         groups.push(Group { start: blocks[i].start, end: blocks[j - 1].end, best });
@@ -365,12 +369,13 @@ fn detect_uncached(text: &str, threshold: f32) -> Detection {
     // A text that is one license almost word for word (a GPL, an Apache
     // with its appendix) needs no cutting: a second license appended to it,
     // even a short MIT after a GPL, keeps the whole below this score.
+    // A text of one block is ranked once, as a whole.
     let whole = rank(store, &TextData::new(&join(&work, 0, work.len())), 1).pop();
     let groups = match whole {
-        Some(w) if w.score >= WHOLE_TEXT && w.full_text && !blocks.is_empty() => {
+        Some(w) if !blocks.is_empty() && (blocks.len() == 1 || (w.score >= WHOLE_TEXT && w.full_text)) => {
             vec![Group { start: blocks[0].start, end: blocks[blocks.len() - 1].end, best: w }]
         }
-        _ => group_blocks(store, &work, &blocks),
+        w => group_blocks(store, &work, &blocks, w),
     };
 
     let mut parts: Vec<DetectedPart> = Vec::new();
