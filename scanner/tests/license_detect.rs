@@ -193,18 +193,23 @@ mod table {
             vec![
                 ("package.json".to_owned(), r#"{ "name": "app", "dependencies": { "mongo-ish": "*" } }"#.to_owned()),
                 ("package-lock.json".to_owned(), lock("mongo-ish", "1.0.0")),
-                ("node_modules/mongo-ish/package.json".to_owned(), r#"{ "name": "mongo-ish", "version": "1.0.0", "license": "MIT" }"#.to_owned()),
+                (
+                    "node_modules/mongo-ish/package.json".to_owned(),
+                    r#"{ "name": "mongo-ish", "version": "1.0.0", "license": "MIT" }"#.to_owned(),
+                ),
                 ("node_modules/mongo-ish/LICENSE".to_owned(), text),
             ]
         };
-        let sspl = std::fs::read_to_string(format!("{}/tests/data/licenses/SSPL-1.0.txt", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let sspl = std::fs::read_to_string(format!("{}/tests/data/licenses/SSPL-1.0.txt", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
         let a = commit(&repo, &files(corpus("serde-1023d077-LICENSE-MIT")));
         let b = commit(&repo, &files(sspl));
         let config = LicenseConfig { local_caches: false, ..LicenseConfig::default() };
         // The field still decides the license: MIT on both sides, no drift.
         let drift = diff_revs(&repo, &a, &b, &config).unwrap();
         assert_eq!(drift.license_findings().count(), 0, "{:#?}", drift.findings);
-        let f: Vec<_> = drift.findings.iter().filter(|f| f.code == FindingCode::LicenseFieldDisagreesWithText).collect();
+        let f: Vec<_> =
+            drift.findings.iter().filter(|f| f.code == FindingCode::LicenseFieldDisagreesWithText).collect();
         assert_eq!(f.len(), 1, "{:#?}", drift.findings);
         assert_eq!(f[0].name, "mongo-ish");
         assert!(f[0].message.contains("\"MIT\"") && f[0].message.contains("SSPL-1.0"), "{}", f[0].message);

@@ -366,10 +366,10 @@ fn detect_uncached(text: &str, threshold: f32) -> Detection {
     }
 
     let blocks = segment::blocks(&work);
-    // A text that is one license almost word for word (a GPL, an Apache
-    // with its appendix) needs no cutting: a second license appended to it,
-    // even a short MIT after a GPL, keeps the whole below this score.
-    // A text of one block is ranked once, as a whole.
+    // A text of one block is ranked once, as a whole; so is a text that is
+    // one license almost word for word (a GPL, an Apache with its
+    // appendix): a second license appended to it, even a short MIT after a
+    // GPL, keeps the whole below `WHOLE_TEXT`.
     let whole = rank(store, &TextData::new(&join(&work, 0, work.len())), 1).pop();
     let groups = match whole {
         Some(w) if !blocks.is_empty() && (blocks.len() == 1 || (w.score >= WHOLE_TEXT && w.full_text)) => {
@@ -501,13 +501,17 @@ fn combine(licenses: &[DetectedLicense], unknown: usize, notes: &str) -> (Option
             });
         }
     }
-    if unknown > 0 {
+    // Unknown parts beside known licenses join them; a text of unknown
+    // parts only is no license at all (unknown, with the parts as reason).
+    if unknown > 0 && !licenses.is_empty() {
         terms.push(LicenseExpr::id(UNKNOWN_PART));
         let note = format!("{unknown} part(s) read like license terms but match no license");
         reason = Some(match reason {
             Some(r) => format!("{r}; {note}"),
             None => note,
         });
+    } else if unknown > 0 {
+        reason = Some(format!("{unknown} part(s) read like license terms but match no license"));
     }
     let expr = match terms.len() {
         0 => None,

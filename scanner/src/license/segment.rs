@@ -274,10 +274,7 @@ mod tests {
     #[test]
     fn a_markdown_heading_starts_a_block_and_a_lone_heading_joins_the_next() {
         let text = format!("# A\n{WORDS}\n## B\n{WORDS}\n## C\n## D\n{WORDS}");
-        assert_eq!(
-            cut(&text),
-            vec![format!("# A\n{WORDS}"), format!("## B\n{WORDS}"), format!("## C\n## D\n{WORDS}")]
-        );
+        assert_eq!(cut(&text), vec![format!("# A\n{WORDS}"), format!("## B\n{WORDS}"), format!("## C\n## D\n{WORDS}")]);
     }
 
     #[test]

@@ -9,7 +9,8 @@ use super::go_cache::GoCache;
 use super::node_modules::{self, NodeModules};
 use super::python_site::{self, SitePackages};
 use super::reading::{
-    Readings, field_text_disagreement, is_license_path, join, license_files_on_disk, parsed_confidence, see_license_in, texts_on_disk,
+    Readings, field_text_disagreement, is_license_path, join, license_files_on_disk, parsed_confidence, see_license_in,
+    texts_on_disk,
 };
 use super::registry_lookup::{self, Answer, RegistryKey, RegistryPlan};
 use super::tree_files::TreeFiles;
