@@ -215,8 +215,15 @@ mod table {
         assert!(f[0].message.contains("\"MIT\"") && f[0].message.contains("SSPL-1.0"), "{}", f[0].message);
         assert_eq!(f[0].code.as_str(), "license-field-disagrees-with-text");
         assert_eq!(drift.summary.license_field_disagrees_with_text, 1);
-        // A field and a text that agree are no finding.
-        let same = diff_revs(&repo, &a, &a, &config).unwrap();
-        assert!(same.findings.is_empty(), "{:#?}", same.findings);
+        // A field and a text that agree are no disagreement; the disagreeing
+        // side says what each names.
+        let licenses = |rev: &str| {
+            let scan = steward_scanner::git::scan_rev(&repo, rev, &config).unwrap();
+            scan.graphs[0].licenses.iter().map(|l| l.field_text_disagreement.clone()).collect::<Vec<_>>()
+        };
+        assert!(licenses(&a).iter().all(Option::is_none), "{:?}", licenses(&a));
+        assert!(licenses(&b).iter().flatten().any(|d| d.contains("node_modules/mongo-ish/LICENSE")), "{:?}", licenses(&b));
+        let same = diff_revs(&repo, &b, &b, &config).unwrap();
+        assert!(same.findings.is_empty(), "a disagreement already there is no new finding: {:#?}", same.findings);
     }
 }
