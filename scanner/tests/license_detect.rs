@@ -222,8 +222,44 @@ mod table {
             scan.graphs[0].licenses.iter().map(|l| l.field_text_disagreement.clone()).collect::<Vec<_>>()
         };
         assert!(licenses(&a).iter().all(Option::is_none), "{:?}", licenses(&a));
-        assert!(licenses(&b).iter().flatten().any(|d| d.contains("node_modules/mongo-ish/LICENSE")), "{:?}", licenses(&b));
+        assert!(
+            licenses(&b).iter().flatten().any(|d| d.contains("node_modules/mongo-ish/LICENSE")),
+            "{:?}",
+            licenses(&b)
+        );
         let same = diff_revs(&repo, &b, &b, &config).unwrap();
         assert!(same.findings.is_empty(), "a disagreement already there is no new finding: {:#?}", same.findings);
     }
+}
+
+/// An SBOM generator's artifact (`LicenseRef-AND` for the word AND, as
+/// Alpine package licenses arrive) is repaired on the way into a package's
+/// license, with a warning on the evidence naming the artifact and the
+/// original string.
+#[test]
+fn sbom_license_ref_and_is_repaired_with_a_warning() {
+    use steward_scanner::license::{LicenseConfig, Resolver};
+    use steward_scanner::{DependencyGraph, Directory, Ecosystem, LockfileFormat, Package, RawLicense, SourceLocation};
+    let original = "MPL-2.0 AND LicenseRef-AND AND MIT";
+    let p = Package {
+        name: "ca-certificates-bundle".into(),
+        version: "20241121-r1".into(),
+        ecosystem: Ecosystem::Other,
+        purl: None,
+        source: None,
+        raw_licenses: vec![RawLicense { value: original.into(), field: "packages[0].licenseDeclared".into() }],
+        dev: false,
+    };
+    let mut g =
+        DependencyGraph::new(SourceLocation { path: "sbom.spdx.json".into(), format: LockfileFormat::SpdxJson });
+    g.push(p);
+    let tmp = tempfile::tempdir().unwrap();
+    let config = LicenseConfig { local_caches: false, ..LicenseConfig::default() }.validate().unwrap();
+    let r = Resolver::new(&config).resolve_graph(&Directory::new(tmp.path()), &g);
+    assert_eq!(r[0].canonical.as_deref(), Some("MIT AND MPL-2.0"), "{:?}", r[0]);
+    let warnings: Vec<&String> = r[0].evidence.iter().flat_map(|e| &e.warnings).chain(&r[0].warnings).collect();
+    assert!(
+        warnings.iter().any(|w| w.contains("LicenseRef-AND") && w.contains(original)),
+        "no warning names the artifact and the original: {warnings:?}"
+    );
 }
