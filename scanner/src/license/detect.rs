@@ -286,6 +286,18 @@ fn score_against(store: &Store, name: &str, data: &TextData) -> f32 {
 /// How many candidate licenses each block brings to the joins.
 const CANDIDATES: usize = 4;
 
+/// The best score of `text` against the texts of `ids` alone (no ranking of
+/// the whole store): a cheap check that a text is the license a manifest
+/// field already names.
+pub fn score_against_ids(text: &str, ids: &[&str]) -> f32 {
+    let mut end = text.len().min(MAX_TEXT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let data = TextData::new(&text[..end]);
+    ids.iter().map(|id| score_against(store(), id, &data)).fold(0.0, f32::max)
+}
+
 /// Joins neighbouring blocks while the join matches a license at least as
 /// well as the group so far (the same license goes on) or better than both
 /// parts (sections of one license that each match little alone). Each block

@@ -146,6 +146,35 @@ pub fn text_evidence(file: &str, bytes: &[u8], threshold: f32) -> Option<Evidenc
     })
 }
 
+/// A text beside a license field reads as one of the field's licenses
+/// when it scores this against them.
+const AGREES_WITH_FIELD: f32 = 0.9;
+
+/// Evidence from a license text found beside a license field, for the
+/// comparison of the two only: a text that reads as one of the field's
+/// licenses (scored against those alone, which is cheap) gives none, so a
+/// tree of thousands of MIT packages is not run through full detection.
+pub(super) fn text_beside_field(field_value: &str, file: &str, bytes: &[u8], threshold: f32) -> Option<Evidence> {
+    let ids: Vec<String> = parse_lenient(field_value)
+        .and_then(|p| p.value.expr().map(|e| e.terms().iter().map(|t| t.id.clone()).collect()))
+        .unwrap_or_default();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    if !refs.is_empty() && detect::score_against_ids(&String::from_utf8_lossy(bytes), &refs) >= AGREES_WITH_FIELD {
+        return None;
+    }
+    text_evidence(file, bytes, threshold)
+}
+
+/// The license files of a directory on disk beside a license field (see
+/// [`text_beside_field`]).
+pub(super) fn texts_beside_field_on_disk(dir: &Path, field_value: &str, threshold: f32, out: &mut Vec<Evidence>) {
+    for p in license_files_on_disk(dir) {
+        if let Ok(b) = std::fs::read(&p) {
+            out.extend(text_beside_field(field_value, &p.display().to_string(), &b, threshold));
+        }
+    }
+}
+
 /// `base/rel`, or `rel` at the tree's root.
 pub(super) fn join(base: &str, rel: &str) -> String {
     if base.is_empty() { rel.to_owned() } else { format!("{base}/{rel}") }
