@@ -46,6 +46,20 @@ decisions contains {
 	f.code == "module-hash-mismatch"
 }
 
+# A package whose manifest names one license and whose license text says
+# another (`MIT` in package.json, an SSPL LICENSE): a person looks, whatever
+# either license is.
+decisions contains d if {
+	some i, f in input.drift.findings
+	f.code == "license-field-disagrees-with-text"
+	d := {
+		"finding": i,
+		"verdict": "review",
+		"rule": "licenses.field-disagrees-with-text",
+		"message": sprintf("%s: the license field and the license text disagree (%s)", [subject(f), f.message]),
+	}
+}
+
 # The license decision and the matching exceptions are evaluated once per
 # finding (regorus does not memoise function calls, and this runs for every
 # package of an SBOM), then one of the two bodies below shapes the decision.

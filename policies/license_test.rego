@@ -202,3 +202,13 @@ test_lists_match_a_term_with_an_exception_by_its_license_id if {
 	r.verdict == "allow"
 	r.decisions[0].rule == "licenses.allow"
 }
+
+test_field_disagreeing_with_text_needs_review if {
+	f := object.union(mit, {
+		"code": "license-field-disagrees-with-text",
+		"message": "right-pad 2.0.0: license field \"MIT\" disagrees with the license text LICENSE (SSPL-1.0)",
+	})
+	r := license.report with input as input_with([f])
+	r.verdict == "review"
+	r.decisions[0].rule == "licenses.field-disagrees-with-text"
+}

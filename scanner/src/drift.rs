@@ -37,16 +37,20 @@ pub enum FindingCode {
     /// A Go module zip from the proxy does not match the `h1:` hash in
     /// `go.sum`; its license was not used.
     ModuleHashMismatch,
+    /// A package's manifest names one license and the license text it
+    /// ships another (new on this side).
+    LicenseFieldDisagreesWithText,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 6] = [
+    pub const ALL: [FindingCode; 7] = [
         FindingCode::LicenseChanged,
         FindingCode::LicenseNowUnknown,
         FindingCode::Added,
         FindingCode::Removed,
         FindingCode::VersionChanged,
         FindingCode::ModuleHashMismatch,
+        FindingCode::LicenseFieldDisagreesWithText,
     ];
 
     /// The stable kebab-case name, as serialized (`license-changed`).
@@ -58,6 +62,7 @@ impl FindingCode {
             FindingCode::Removed => "removed",
             FindingCode::VersionChanged => "version-changed",
             FindingCode::ModuleHashMismatch => "module-hash-mismatch",
+            FindingCode::LicenseFieldDisagreesWithText => "license-field-disagrees-with-text",
         }
     }
 
@@ -71,6 +76,9 @@ impl FindingCode {
             FindingCode::VersionChanged => "A dependency's version changed; its license did not.",
             FindingCode::ModuleHashMismatch => {
                 "A Go module's zip from the proxy does not match the h1: hash in go.sum; its license was not used."
+            }
+            FindingCode::LicenseFieldDisagreesWithText => {
+                "A dependency's manifest license field names a license its license text does not."
             }
         }
     }
@@ -192,6 +200,8 @@ pub struct Summary {
     /// when zero, so reports without Go modules keep their shape).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub module_hash_mismatch: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub license_field_disagrees_with_text: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -279,6 +289,7 @@ pub fn diff_with(old: &Scan, new: &Scan, options: DiffOptions) -> Drift {
             FindingCode::Removed => summary.removed += 1,
             FindingCode::VersionChanged => summary.version_changed += 1,
             FindingCode::ModuleHashMismatch => summary.module_hash_mismatch += 1,
+            FindingCode::LicenseFieldDisagreesWithText => summary.license_field_disagrees_with_text += 1,
         }
     }
     let mut warnings: Vec<String> = old.warnings.iter().map(|w| format!("old: {w}")).collect();
@@ -427,6 +438,50 @@ fn diff_graph(
                 message: format!("{} {}: {}", pkg.name, pkg.version, w),
             });
         }
+    }
+    disagreement_findings(path, old, new, &mut new_side, options, out);
+}
+
+/// `license-field-disagrees-with-text` for each package of the new side
+/// whose field and text disagree, unless the same package at the same
+/// version already disagreed the same way on the old side.
+fn disagreement_findings(
+    path: &str,
+    old: Option<&ScannedGraph>,
+    new: Option<&ScannedGraph>,
+    new_side: &mut Side<'_>,
+    options: DiffOptions,
+    out: &mut Vec<Finding>,
+) {
+    let Some(n) = new else { return };
+    for (i, (pkg, lic)) in n.graph.packages.iter().zip(&n.licenses).enumerate() {
+        let Some(why) = &lic.field_text_disagreement else { continue };
+        let before = old.is_some_and(|o| {
+            o.graph.packages.iter().zip(&o.licenses).any(|(p, l)| {
+                p.name == pkg.name && p.version == pkg.version && l.field_text_disagreement.as_ref() == Some(why)
+            })
+        });
+        if before {
+            continue;
+        }
+        let (paths, more_paths, direct) = new_side.paths(i, options.max_paths);
+        out.push(Finding {
+            code: FindingCode::LicenseFieldDisagreesWithText,
+            graph: path.to_owned(),
+            ecosystem: pkg.ecosystem,
+            name: pkg.name.clone(),
+            purl: pkg.purl.clone(),
+            old_version: None,
+            new_version: Some(pkg.version.clone()),
+            direction: None,
+            old_license: None,
+            new_license: Some(LicenseState::of(lic)),
+            dev: pkg.dev,
+            direct,
+            paths,
+            more_paths,
+            message: format!("{} {}: {why}", pkg.name, pkg.version),
+        });
     }
 }
 
@@ -592,6 +647,7 @@ mod tests {
                 | FindingCode::Removed
                 | FindingCode::VersionChanged
                 | FindingCode::ModuleHashMismatch => {}
+                FindingCode::LicenseFieldDisagreesWithText => {}
             }
             assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(code.as_str()));
             assert_eq!(serde_json::from_value::<FindingCode>(serde_json::json!(code.as_str())).unwrap(), code);

@@ -1,28 +1,79 @@
 //! License text detection: which license(s) a LICENSE/COPYING/NOTICE text
-//! is, with a score.
+//! is, with a score per part and how the parts combine.
 //!
 //! The matching is the `spdx` crate's `detection` module (askalono's
 //! algorithm: normalised text, bigram Dice coefficient, bounds optimisation
-//! to find a license inside a longer file) over the SPDX license list, plus
+//! to find a license inside a longer block) over the SPDX license list, plus
 //! licenses outside that list kept as texts in `scanner/licenses/` and
-//! reported as `LicenseRef-…`. Licenses with a parameter block (BUSL-1.1's
-//! Licensor / Licensed Work / Change Date) are matched with the block set
-//! aside, and its values are returned as parameters.
+//! reported as `LicenseRef-…`.
+//!
+//! A file is detected part by part: a parameter block (BUSL-1.1's
+//! Licensor / Licensed Work / Change Date…, [`super::params`]) is set aside
+//! and returned as parameters; the rest is cut into blocks
+//! ([`super::segment`]), neighbouring blocks are joined while the join
+//! matches a license better than either alone, and each resulting part is
+//! a license, an unknown part (license-like terms that match nothing, kept
+//! as `LicenseRef-unknown-part`, never dropped) or prose. Prose decides how
+//! the licenses combine: `OR` when it offers a choice ("at your option",
+//! "dual-licensed under", "your choice of … or …"), `AND` otherwise, with
+//! the sentence that decided kept as the reason. A file with no license
+//! text at all is read as a notice ([`super::notice`]: "Licensed under the
+//! Apache License, Version 2.0 or the MIT license, at your option").
 //!
 //! No file system access: callers pass text in.
 
-use super::expr::{LicenseExpr, parse_lenient};
+use super::expr::LicenseExpr;
+use super::{notice, params, segment};
 use spdx::detection::scan::Scanner;
-use spdx::detection::{Store, TextData};
+use spdx::detection::{LicenseType, Store, TextData};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, OnceLock};
+
+pub use super::params::split_parameter_block;
 
 /// Licenses outside the SPDX list that Steward recognises, as
 /// `(LicenseRef id, text)`. The texts live in `scanner/licenses/`.
 pub const EXTRA_LICENSES: &[(&str, &str)] = &[
     ("LicenseRef-RSAL-2.0", include_str!("../../licenses/LicenseRef-RSAL-2.0.txt")),
+    ("LicenseRef-RSAL-1.0", include_str!("../../licenses/LicenseRef-RSAL-1.0.txt")),
     ("LicenseRef-Commons-Clause", include_str!("../../licenses/LicenseRef-Commons-Clause.txt")),
+    ("LicenseRef-Confluent-Community-1.0", include_str!("../../licenses/LicenseRef-Confluent-Community-1.0.txt")),
+    ("LicenseRef-PolyForm-Free-Trial-1.0.0", include_str!("../../licenses/LicenseRef-PolyForm-Free-Trial-1.0.0.txt")),
+    (
+        "LicenseRef-PolyForm-Internal-Use-1.0.0",
+        include_str!("../../licenses/LicenseRef-PolyForm-Internal-Use-1.0.0.txt"),
+    ),
+    ("LicenseRef-PolyForm-Perimeter-1.0.1", include_str!("../../licenses/LicenseRef-PolyForm-Perimeter-1.0.1.txt")),
+    ("LicenseRef-PolyForm-Shield-1.0.0", include_str!("../../licenses/LicenseRef-PolyForm-Shield-1.0.0.txt")),
+    ("LicenseRef-PolyForm-Strict-1.0.0", include_str!("../../licenses/LicenseRef-PolyForm-Strict-1.0.0.txt")),
 ];
+
+/// Other forms of SPDX-listed licenses, as `(SPDX id, text)`, matched like
+/// the standard text: the forms vendors ship more often than SPDX's own.
+/// The texts are cut from the SPDX license list's (`scanner/licenses/alternates/`).
+pub const ALTERNATES: &[(&str, &str)] = &[
+    // BUSL-1.1 without MariaDB's "Covenants of Licensor", which the vendor
+    // fulfils rather than copies (HashiCorp, Sentry, CockroachDB).
+    ("BUSL-1.1", include_str!("../../licenses/alternates/BUSL-1.1.txt")),
+    // Apache-2.0 without the appendix (most Rust crates' LICENSE-APACHE),
+    // which otherwise reads closer to the Pixar license, an Apache-2.0
+    // derivative without one.
+    ("Apache-2.0", include_str!("../../licenses/alternates/Apache-2.0.txt")),
+];
+
+/// The id reported for a part of a text that reads like license terms but
+/// matches no license.
+pub const UNKNOWN_PART: &str = "LicenseRef-unknown-part";
+
+/// Confidence given to an expression read from a notice (names, not texts).
+pub const NOTICE_CONFIDENCE: f32 = 0.85;
+
+/// Texts longer than this are detected on their first `MAX_TEXT` bytes.
+pub const MAX_TEXT: usize = 1024 * 1024;
+
+/// A whole text scoring this against one license's full text is that
+/// license alone (see `detect_uncached`).
+const WHOLE_TEXT: f32 = 0.99;
 
 /// Default minimum score for a text match to count.
 pub const DEFAULT_THRESHOLD: f32 = 0.8;
@@ -34,46 +85,57 @@ pub struct DetectedLicense {
     pub id: String,
     /// Dice score in `[0, 1]`.
     pub score: f32,
-    /// 0-based line range of the match in the (normalised) text, when the
-    /// license was found inside a longer file.
+    /// 1-based first and last line of the part that matched.
     pub lines: Option<(usize, usize)>,
+}
+
+/// One part of a text: a license, or license-like terms that match none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectedPart {
+    /// The license; `None` for an unknown part.
+    pub id: Option<String>,
+    /// The score of the match (of the closest license for an unknown part).
+    pub score: f32,
+    /// 1-based first and last line of the part.
+    pub lines: (usize, usize),
+    /// For an unknown part: the closest license and its score.
+    pub closest: Option<String>,
 }
 
 /// The outcome of detecting one text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Detection {
-    /// Every license at or above the threshold, best first.
+    /// Every distinct license found, in the order of the text.
     pub licenses: Vec<DetectedLicense>,
+    /// Every part found, in the order of the text, unknown parts included.
+    pub parts: Vec<DetectedPart>,
+    /// How the parts combine and why (the sentence that offered a choice,
+    /// said all apply, or the notice read), when there is more than one
+    /// license or the expression came from a notice.
+    pub reason: Option<String>,
     /// The best score seen, even below the threshold (for "unknown" reasons).
     pub best_score: f32,
     /// The closest license seen, even below the threshold.
     pub best_candidate: Option<String>,
-    /// Values from a parameter block (BUSL-1.1: `Licensor`, `Change Date`…).
+    /// Values from a parameter block (BUSL-1.1: `Licensor`, `Change Date`
+    /// as `YYYY-MM-DD` when it is a date…).
     pub parameters: BTreeMap<String, String>,
+    expression: Option<LicenseExpr>,
+    confidence: f32,
 }
 
 impl Detection {
-    /// The licenses found, combined with AND (a file that holds two texts
-    /// puts the code under both unless it says otherwise). `None` when none
-    /// reached the threshold.
+    /// The licenses found, combined as the text says (see the module
+    /// documentation). `None` when nothing reached the threshold and no
+    /// notice named a license.
     pub fn expression(&self) -> Option<LicenseExpr> {
-        let mut terms: Vec<LicenseExpr> = Vec::new();
-        for l in &self.licenses {
-            let e = parse_lenient(&l.id).and_then(|p| p.value.expr().cloned())?;
-            if !terms.contains(&e) {
-                terms.push(e);
-            }
-        }
-        match terms.len() {
-            0 => None,
-            1 => terms.pop(),
-            _ => Some(LicenseExpr::And(terms)),
-        }
+        self.expression.clone()
     }
 
-    /// The score of the weakest license found (the confidence of the whole).
+    /// The score of the weakest license found (the confidence of the
+    /// whole); 0 when nothing was found.
     pub fn confidence(&self) -> f32 {
-        self.licenses.iter().map(|l| l.score).fold(f32::NAN, f32::min).max(0.0)
+        self.confidence
     }
 }
 
@@ -88,6 +150,11 @@ pub fn store() -> &'static Store {
         let mut store = Store::load_inline().unwrap_or_default();
         for (id, text) in EXTRA_LICENSES {
             store.add_license((*id).to_owned(), TextData::new(text));
+        }
+        for (id, text) in ALTERNATES {
+            // An id missing from the store (an empty fallback store) has no
+            // alternate to add: detection then just lacks that form.
+            let _ = store.add_variant(id, LicenseType::Alternate, TextData::new(text));
         }
         store
     })
@@ -122,135 +189,408 @@ fn fxhash(bytes: &[u8]) -> u64 {
     h ^ (bytes.len() as u64)
 }
 
+/// One analysis: the best license, its score and whether the full text (not
+/// a standard header) matched.
+#[derive(Clone)]
+struct Best {
+    name: String,
+    score: f32,
+    full_text: bool,
+}
+
+fn analyze(store: &Store, text: &str) -> Best {
+    rank(store, &TextData::new(text), 1).pop().unwrap_or(Best { name: String::new(), score: 0.0, full_text: true })
+}
+
+/// The `k` licenses of the store closest to `data`, best first (one pass
+/// over the store: standard texts, alternates and standard headers).
+fn rank(store: &Store, data: &TextData, k: usize) -> Vec<Best> {
+    let mut top: Vec<Best> = Vec::with_capacity(k + 1);
+    for (name, entry) in store.iter() {
+        let mut score = entry.original.match_score(data);
+        for alt in &entry.alternates {
+            score = score.max(alt.match_score(data));
+        }
+        let mut full_text = true;
+        for head in &entry.headers {
+            let h = head.match_score(data);
+            if h > score {
+                score = h;
+                full_text = false;
+            }
+        }
+        if top.len() < k || top.last().is_some_and(|l| score > l.score) {
+            let at = top.iter().position(|t| score > t.score || (score == t.score && name.as_str() < t.name.as_str()));
+            let best = Best { name: name.clone(), score, full_text };
+            match at {
+                Some(i) => top.insert(i, best),
+                None => top.push(best),
+            }
+            top.truncate(k);
+        }
+    }
+    top
+}
+
+fn join(lines: &[&str], start: usize, end: usize) -> String {
+    lines[start..end].join("\n")
+}
+
+/// A GNU full text is the same for `-only` and `-or-later` (the choice is
+/// made in a notice, not in the text): report `-only`, the narrower grant,
+/// whatever the store's tie-break picked; deprecated bare ids likewise.
+fn normalise_id(name: &str, full_text: bool) -> String {
+    let gnu = ["GPL-", "LGPL-", "AGPL-", "GFDL-"].iter().any(|p| name.starts_with(p));
+    if !gnu {
+        return name.to_owned();
+    }
+    if let Some(base) = name.strip_suffix("-or-later") {
+        return if full_text { format!("{base}-only") } else { name.to_owned() };
+    }
+    if name.ends_with("-only") || name.contains("-with-") {
+        return name.to_owned();
+    }
+    if name.ends_with('+') {
+        return format!("{}-or-later", name.trim_end_matches('+'));
+    }
+    format!("{name}-only")
+}
+
+fn base_of(id: &str) -> &str {
+    id.trim_end_matches("-only").trim_end_matches("-or-later")
+}
+
+/// A group of blocks and what it matched.
+struct Group {
+    start: usize,
+    end: usize,
+    best: Best,
+}
+
+/// The score of `data` against the license `name` (its standard text and
+/// alternates), without ranking the whole store.
+fn score_against(store: &Store, name: &str, data: &TextData) -> f32 {
+    store
+        .iter()
+        .find(|(n, _)| n.as_str() == name)
+        .map(|(_, e)| {
+            let mut s = e.original.match_score(data);
+            for alt in &e.alternates {
+                s = s.max(alt.match_score(data));
+            }
+            s
+        })
+        .unwrap_or(0.0)
+}
+
+/// How many candidate licenses each block brings to the joins.
+const CANDIDATES: usize = 4;
+
+/// The best score of `text` against the texts of `ids` alone (no ranking of
+/// the whole store): a cheap check that a text is the license a manifest
+/// field already names.
+pub fn score_against_ids(text: &str, ids: &[&str]) -> f32 {
+    let mut end = text.len().min(MAX_TEXT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let data = TextData::new(&text[..end]);
+    ids.iter().map(|id| score_against(store(), id, &data)).fold(0.0, f32::max)
+}
+
+/// Joins neighbouring blocks while the join matches a license at least as
+/// well as the group so far (the same license goes on) or better than both
+/// parts (sections of one license that each match little alone). Each block
+/// is ranked against the whole store once; a join is scored against the
+/// candidates of its blocks only, and a group of several blocks is ranked
+/// against the whole store once more at the end.
+fn group_blocks(store: &Store, lines: &[&str], blocks: &[segment::Block], whole: Option<Best>) -> Vec<Group> {
+    let ranked: Vec<Vec<Best>> =
+        blocks.iter().map(|b| rank(store, &TextData::new(&join(lines, b.start, b.end)), CANDIDATES)).collect();
+    let top =
+        |i: usize| ranked[i].first().cloned().unwrap_or(Best { name: String::new(), score: 0.0, full_text: true });
+    let mut groups = Vec::new();
+    let mut i = 0;
+    while i < blocks.len() {
+        let mut best = top(i);
+        let mut candidates: Vec<String> = ranked[i].iter().map(|b| b.name.clone()).collect();
+        let mut j = i + 1;
+        while j < blocks.len() {
+            let mut names = candidates.clone();
+            for b in &ranked[j] {
+                if !names.contains(&b.name) {
+                    names.push(b.name.clone());
+                }
+            }
+            let data = TextData::new(&join(lines, blocks[i].start, blocks[j].end));
+            let joined = names
+                .iter()
+                .map(|n| Best { name: n.clone(), score: score_against(store, n, &data), full_text: true })
+                .fold(None::<Best>, |acc, b| match acc {
+                    Some(a) if a.score >= b.score => Some(a),
+                    _ => Some(b),
+                });
+            let Some(joined) = joined else { break };
+            let same = joined.name == best.name && joined.score >= best.score;
+            let better = joined.score > best.score && joined.score > top(j).score;
+            if !(same || better) {
+                break;
+            }
+            best = joined;
+            candidates = names;
+            j += 1;
+        }
+        if j > i + 1 {
+            // Licenses that share most of their text (the PolyForm family)
+            // are told apart by ranking the whole group.
+            // A group of every block is the whole text, ranked already.
+            let ranked_whole = match &whole {
+                Some(w) if i == 0 && j == blocks.len() => w.clone(),
+                _ => analyze(store, &join(lines, blocks[i].start, blocks[j - 1].end)),
+            };
+            if ranked_whole.score > best.score {
+                best = ranked_whole;
+            }
+        }
+        groups.push(Group { start: blocks[i].start, end: blocks[j - 1].end, best });
+        i = j;
+    }
+    groups
+}
+
 fn detect_uncached(text: &str, threshold: f32) -> Detection {
-    let (body, parameters) = split_parameter_block(text);
+    let mut end = text.len().min(MAX_TEXT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let text = &text[..end];
+    let lines: Vec<&str> = text.lines().collect();
     let store = store();
-    let data = TextData::new(&body);
+
+    // The parameter block is blanked, not removed, so line numbers hold.
+    let mut work = lines.clone();
+    let mut parameters = BTreeMap::new();
+    if let Some(block) = params::find_parameter_block(&lines) {
+        for l in &mut work[block.start..block.end] {
+            *l = "";
+        }
+        parameters = block.params;
+    }
+
+    let blocks = segment::blocks(&work);
+    // A text of one block is ranked once, as a whole; so is a text that is
+    // one license almost word for word (a GPL, an Apache with its
+    // appendix): a second license appended to it, even a short MIT after a
+    // GPL, keeps the whole below `WHOLE_TEXT`.
+    let whole = rank(store, &TextData::new(&join(&work, 0, work.len())), 1).pop();
+    let groups = match whole {
+        Some(w) if !blocks.is_empty() && (blocks.len() == 1 || (w.score >= WHOLE_TEXT && w.full_text)) => {
+            vec![Group { start: blocks[0].start, end: blocks[blocks.len() - 1].end, best: w }]
+        }
+        w => group_blocks(store, &work, &blocks, w),
+    };
+
+    let mut parts: Vec<DetectedPart> = Vec::new();
+    let mut notes = String::new();
+    let mut best_score = 0.0f32;
+    let mut best_candidate: Option<String> = None;
+    for g in &groups {
+        if g.best.score > best_score {
+            best_score = g.best.score;
+            best_candidate = Some(g.best.name.clone());
+        }
+        let group_text = join(&work, g.start, g.end);
+        if g.best.score >= threshold {
+            parts.push(DetectedPart {
+                id: Some(normalise_id(&g.best.name, g.best.full_text)),
+                score: g.best.score,
+                lines: (g.start + 1, g.end),
+                closest: None,
+            });
+            // A second license in the same block (no rule between two
+            // texts): look at the lines the match does not cover.
+            if g.best.score < 0.97 {
+                residual(store, &work, g, threshold, &mut parts);
+            }
+            continue;
+        }
+        // Below the threshold: a license inside a longer block (an odd
+        // preamble with no rule before the text)?
+        let found = contained(store, &group_text, g.start, g.end, threshold);
+        if !found.is_empty() {
+            parts.extend(found);
+            continue;
+        }
+        if segment::is_license_like(&group_text) {
+            parts.push(DetectedPart {
+                id: None,
+                score: g.best.score,
+                lines: (g.start + 1, g.end),
+                closest: Some(g.best.name.clone()),
+            });
+        } else {
+            notes.push_str(&group_text);
+            notes.push('\n');
+        }
+    }
+    parts.sort_by_key(|p| p.lines.0);
+    join_openssl(&mut parts);
+
+    let mut licenses: Vec<DetectedLicense> = Vec::new();
+    for p in &parts {
+        let Some(id) = &p.id else { continue };
+        if let Some(existing) = licenses.iter_mut().find(|l| base_of(&l.id) == base_of(id)) {
+            existing.score = existing.score.max(p.score);
+        } else {
+            licenses.push(DetectedLicense { id: id.clone(), score: p.score, lines: Some(p.lines) });
+        }
+    }
+    let unknown = parts.iter().filter(|p| p.id.is_none()).count();
+
+    let (expression, reason, confidence) = if licenses.is_empty() && unknown == 0 {
+        match notice::read_notice(&join(&work, 0, work.len())) {
+            Some(n) => {
+                for (k, v) in params::loose_parameters(text) {
+                    parameters.entry(k).or_insert(v);
+                }
+                (Some(n.expr), Some(format!("notice, no license text: {}", n.reason)), NOTICE_CONFIDENCE)
+            }
+            None => (None, None, 0.0),
+        }
+    } else {
+        combine(&licenses, unknown, &notes)
+    };
+    Detection { licenses, parts, reason, best_score, best_candidate, parameters, expression, confidence }
+}
+
+/// SPDX's `OpenSSL` is the OpenSSL License and the original SSLeay License
+/// together; a file that carries both as separate blocks is `OpenSSL`.
+fn join_openssl(parts: &mut Vec<DetectedPart>) {
+    let has = |id: &str| parts.iter().position(|p| p.id.as_deref() == Some(id));
+    if let (Some(o), Some(s)) = (has("OpenSSL-standalone"), has("SSLeay-standalone")) {
+        let (first, second) = (o.min(s), o.max(s));
+        let merged = DetectedPart {
+            id: Some("OpenSSL".to_owned()),
+            score: parts[o].score.min(parts[s].score),
+            lines: (parts[first].lines.0, parts[second].lines.1),
+            closest: None,
+        };
+        parts.remove(second);
+        parts[first] = merged;
+    }
+}
+
+/// How the licenses of a text combine (see the module documentation).
+fn combine(licenses: &[DetectedLicense], unknown: usize, notes: &str) -> (Option<LicenseExpr>, Option<String>, f32) {
+    let confidence = licenses.iter().map(|l| l.score).fold(1.0f32, f32::min);
+    let confidence = if licenses.is_empty() { 0.0 } else { confidence };
+    let mut terms: Vec<LicenseExpr> = licenses.iter().map(|l| LicenseExpr::id(l.id.clone())).collect();
+    let mut reason = None;
+    if licenses.len() >= 2 {
+        let offered = segment::choices(notes);
+        let names_two = |s: &String| {
+            notice::names_in(s).iter().filter(|n| licenses.iter().any(|l| base_of(&l.id) == base_of(n))).count() >= 2
+        };
+        if let Some(sentence) = offered.iter().find(|s| names_two(s)).or(offered.first()).cloned() {
+            let named = notice::names_in(&sentence);
+            let (chosen, rest): (Vec<LicenseExpr>, Vec<LicenseExpr>) =
+                if named.iter().filter(|n| licenses.iter().any(|l| base_of(&l.id) == base_of(n))).count() >= 2 {
+                    terms.into_iter().partition(|t| match t {
+                        LicenseExpr::Term(t) => named.iter().any(|n| base_of(n) == base_of(&t.id)),
+                        _ => false,
+                    })
+                } else {
+                    (terms, Vec::new())
+                };
+            let mut all = vec![LicenseExpr::Or(chosen)];
+            all.extend(rest);
+            terms = all;
+            reason = Some(format!("choice offered: \"{}\"", notice::quote(&sentence)));
+        } else {
+            reason = Some(match segment::all_apply(notes) {
+                Some(s) => format!("all apply: \"{}\"", notice::quote(&s)),
+                None => format!("{} license texts and no choice offered: all apply", licenses.len()),
+            });
+        }
+    }
+    // Unknown parts beside known licenses join them; a text of unknown
+    // parts only is no license at all (unknown, with the parts as reason).
+    if unknown > 0 && !licenses.is_empty() {
+        terms.push(LicenseExpr::id(UNKNOWN_PART));
+        let note = format!("{unknown} part(s) read like license terms but match no license");
+        reason = Some(match reason {
+            Some(r) => format!("{r}; {note}"),
+            None => note,
+        });
+    } else if unknown > 0 {
+        reason = Some(format!("{unknown} part(s) read like license terms but match no license"));
+    }
+    let expr = match terms.len() {
+        0 => None,
+        1 => terms.pop(),
+        _ => Some(LicenseExpr::And(terms)),
+    };
+    (expr, reason, confidence)
+}
+
+/// Licenses inside a block that, as a whole, matched nothing.
+fn contained(store: &Store, text: &str, offset: usize, last: usize, threshold: f32) -> Vec<DetectedPart> {
+    // Line numbers of the normalised text may run past the block's (the
+    // normaliser can split lines): clamp them to the block.
+    let at = |l: usize| (offset + l).clamp(offset + 1, last.max(offset + 1));
+    let data = TextData::new(text);
     let scanner = Scanner::new(store).confidence_threshold(threshold).optimize(true).max_passes(3);
     let result = scanner.scan(&data);
-    let mut licenses: Vec<DetectedLicense> = Vec::new();
-    let mut push = |id: &str, score: f32, lines: Option<(usize, usize)>| {
-        if let Some(existing) = licenses.iter_mut().find(|l| l.id == id) {
-            if score > existing.score {
-                existing.score = score;
-            }
-        } else {
-            licenses.push(DetectedLicense { id: id.to_owned(), score, lines });
-        }
-    };
-    let mut best_score = result.score;
-    let mut best_candidate = None;
-    if let Some(l) = &result.license {
-        push(l.name, result.score, None);
-        best_candidate = Some(l.name.to_owned());
+    let mut out = Vec::new();
+    if let Some(l) = &result.license
+        && result.score >= threshold
+    {
+        out.push(DetectedPart {
+            id: Some(normalise_id(l.name, !matches!(l.kind, LicenseType::Header))),
+            score: result.score,
+            lines: (offset + 1, at(last - offset)),
+            closest: None,
+        });
     }
     for c in &result.containing {
-        push(c.license.name, c.score, Some(c.line_range));
-        if c.score > best_score {
-            best_score = c.score;
-            best_candidate = Some(c.license.name.to_owned());
+        if c.score < threshold {
+            continue;
         }
+        out.push(DetectedPart {
+            id: Some(normalise_id(c.license.name, !matches!(c.license.kind, LicenseType::Header))),
+            score: c.score,
+            lines: (at(c.line_range.0 + 1), at(c.line_range.1.max(c.line_range.0 + 1))),
+            closest: None,
+        });
     }
-    if best_candidate.is_none() {
-        let m = store.analyze(&data);
-        best_score = m.score;
-        best_candidate = Some(m.name.to_owned());
-    }
-    // Elimination stops after the dominant license; a second, shorter
-    // license in the same file (Commons Clause in front of Apache-2.0) is
-    // looked for in the lines no match covered.
-    let mut covered: Vec<(usize, usize)> = result.containing.iter().map(|c| c.line_range).collect();
-    let all_lines = data.lines();
-    for _round in 0..2 {
-        if covered.is_empty() {
-            break;
-        }
-        let residual: Vec<&str> = all_lines
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !covered.iter().any(|&(a, b)| *i >= a && *i < b))
-            .map(|(_, l)| l.as_str())
-            .collect();
-        if residual.iter().map(|l| l.split_whitespace().count()).sum::<usize>() < 30 {
-            break;
-        }
-        let rest = TextData::new(&residual.join("\n"));
-        let m = store.analyze(&rest);
-        if m.score < threshold || licenses.iter().any(|l| l.id == m.name) {
-            break;
-        }
-        licenses.push(DetectedLicense { id: m.name.to_owned(), score: m.score, lines: None });
-        // One extra license per round; stop once the residual is explained.
-        covered = vec![(0, all_lines.len())];
-    }
-    licenses.retain(|l| l.score >= threshold);
-    licenses.sort_by(|a, b| b.score.total_cmp(&a.score));
-    // An `-only`/`-or-later` pair of GNU texts are the same text; keep one.
-    dedupe_gnu_aliases(&mut licenses);
-    Detection { licenses, best_score, best_candidate, parameters }
+    out
 }
 
-fn dedupe_gnu_aliases(licenses: &mut Vec<DetectedLicense>) {
-    let mut seen: Vec<String> = Vec::new();
-    licenses.retain(|l| {
-        let base = l.id.trim_end_matches("-only").trim_end_matches("-or-later").to_owned();
-        if seen.contains(&base) {
-            false
-        } else {
-            seen.push(base);
-            true
-        }
-    });
-}
-
-/// Keys of the BUSL-1.1 parameter block (and of licenses that copy it).
-const PARAMETER_KEYS: &[&str] = &["Licensor", "Licensed Work", "Additional Use Grant", "Change Date", "Change License"];
-
-/// Sets a `Parameters` block aside: returns the text without it, and its
-/// `Key: value` pairs (continuation lines joined). Texts without such a
-/// block come back unchanged.
-pub fn split_parameter_block(text: &str) -> (String, BTreeMap<String, String>) {
-    let mut params = BTreeMap::new();
-    let lines: Vec<&str> = text.lines().collect();
-    let Some(start) = lines.iter().position(|l| l.trim().eq_ignore_ascii_case("parameters")) else {
-        return (text.to_owned(), params);
-    };
-    let mut end = start + 1;
-    let mut current: Option<String> = None;
-    while end < lines.len() {
-        let line = lines[end];
-        let trimmed = line.trim();
-        if trimmed.eq_ignore_ascii_case("notice")
-            || trimmed.eq_ignore_ascii_case("terms")
-            || trimmed.starts_with("Business Source License")
-            || trimmed.starts_with("-----")
-        {
-            break;
-        }
-        if let Some((key, value)) = trimmed.split_once(':')
-            && PARAMETER_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key.trim()))
-        {
-            let key = key.trim().to_owned();
-            params.insert(key.clone(), value.trim().to_owned());
-            current = Some(key);
-        } else if !trimmed.is_empty()
-            && line.starts_with(char::is_whitespace)
-            && let Some(k) = &current
-            && let Some(v) = params.get_mut(k)
-        {
-            v.push(' ');
-            v.push_str(trimmed);
-        } else if !trimmed.is_empty() && !line.starts_with(char::is_whitespace) {
-            current = None;
-        }
-        end += 1;
+/// A second license in the lines of a matched group that its match does
+/// not cover (two texts with no rule between them).
+fn residual(store: &Store, lines: &[&str], g: &Group, threshold: f32, parts: &mut Vec<DetectedPart>) {
+    let Some(license) = store.get_original(&g.best.name) else { return };
+    let data = TextData::new(&join(lines, g.start, g.end));
+    let (optimized, _) = data.optimize_bounds(license);
+    let (a, b) = optimized.lines_view();
+    let normalised = data.lines();
+    let rest: Vec<&str> =
+        normalised.iter().enumerate().filter(|(i, _)| *i < a || *i >= b).map(|(_, l)| l.as_str()).collect();
+    if rest.iter().map(|l| l.split_whitespace().count()).sum::<usize>() < 30 {
+        return;
     }
-    if params.is_empty() {
-        return (text.to_owned(), params);
+    let rest_text = rest.join("\n");
+    let m = analyze(store, &rest_text);
+    if m.score >= threshold && base_of(&m.name) != base_of(&g.best.name) {
+        parts.push(DetectedPart {
+            id: Some(normalise_id(&m.name, m.full_text)),
+            score: m.score,
+            lines: (g.start + 1, g.end),
+            closest: None,
+        });
+    } else if m.score < threshold && segment::is_license_like(&rest_text) {
+        parts.push(DetectedPart { id: None, score: m.score, lines: (g.start + 1, g.end), closest: Some(m.name) });
     }
-    let mut body: Vec<&str> = lines[..start].to_vec();
-    body.extend_from_slice(&lines[end..]);
-    (body.join("\n"), params)
 }
 
 /// True for file names that usually hold a license text.

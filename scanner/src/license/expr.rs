@@ -287,6 +287,9 @@ pub fn parse_lenient(input: &str) -> Option<ParsedLicense> {
     if upper == "NONE" {
         return Some(ParsedLicense { value: LicenseValue::None, warnings, has_unidentified: false });
     }
+    if let Some(list) = comma_list(trimmed) {
+        return Some(list);
+    }
     let tokens = tokenize(trimmed, &mut warnings);
     let mut parser = Parser { tokens, pos: 0, warnings, unidentified: false, depth: 0 };
     let expr = parser.parse_or();
@@ -322,6 +325,33 @@ pub fn parse_lenient(input: &str) -> Option<ParsedLicense> {
     };
     dedup_keep_order(&mut warnings);
     Some(ParsedLicense { value, warnings, has_unidentified: unidentified })
+}
+
+/// A comma-separated list of licenses (`MIT, BSD-3-Clause`), as SBOM
+/// generators and package metadata write it: read as AND (every license
+/// listed applies) when each item is a license on its own, with a warning
+/// naming the original. `None` when it is no such list ("Apache License,
+/// Version 2.0" has a comma but "Version 2.0" is no license).
+fn comma_list(input: &str) -> Option<ParsedLicense> {
+    if !input.contains(',') || input.contains('(') || input.len() > 4096 {
+        return None;
+    }
+    let items: Vec<&str> = input.split(',').map(str::trim).filter(|i| !i.is_empty()).collect();
+    if items.len() < 2 {
+        return None;
+    }
+    let mut exprs = Vec::with_capacity(items.len());
+    let mut warnings = vec![format!("comma-separated list {input:?} read as AND")];
+    for item in items {
+        let p = parse_lenient(item)?;
+        if p.has_unidentified {
+            return None;
+        }
+        exprs.push(p.value.expr()?.clone());
+        warnings.extend(p.warnings);
+    }
+    dedup_keep_order(&mut warnings);
+    Some(ParsedLicense { value: LicenseValue::Expr(LicenseExpr::And(exprs)), warnings, has_unidentified: false })
 }
 
 /// True when `expr` renders as an SPDX expression the `spdx` crate accepts
@@ -434,9 +464,42 @@ fn tokenize(input: &str, warnings: &mut Vec<String>) -> Vec<Tok> {
                     i += skip;
                     continue;
                 }
+                // SBOM generators' artifacts: the word AND/OR turned into a
+                // license reference (`MPL-2.0 AND LicenseRef-AND AND MIT`).
+                "licenseref-and" | "licenseref-or" => {
+                    let op = if lower.ends_with("and") { Tok::And } else { Tok::Or };
+                    warnings.push(format!(
+                        "generator artifact {w:?} in {input:?} read as {}",
+                        if op == Tok::And { "AND" } else { "OR" }
+                    ));
+                    // `X AND LicenseRef-AND AND Y`: the operators around the
+                    // artifact are the same conjunction, keep one.
+                    if !matches!(out.last(), Some(Tok::And | Tok::Or)) {
+                        out.push(op);
+                    }
+                    i += 1;
+                    while matches!(raw.get(i), Some(Tok::Word(n)) if n.eq_ignore_ascii_case("and") || n.eq_ignore_ascii_case("or"))
+                    {
+                        i += 1;
+                    }
+                    continue;
+                }
+                // `NOASSERTION` is a whole value, not a license: inside an
+                // expression it is dropped with the operator that joined it.
+                "noassertion" if raw.len() > 1 => {
+                    warnings.push(format!("NOASSERTION inside the expression {input:?} dropped"));
+                    if matches!(out.last(), Some(Tok::And | Tok::Or)) {
+                        out.pop();
+                    } else if matches!(raw.get(i + 1), Some(Tok::Word(n)) if matches!(n.to_ascii_lowercase().as_str(), "and" | "or"))
+                    {
+                        i += 1;
+                    }
+                    i += 1;
+                    continue;
+                }
                 "and" | "or" | "with" => {
-                    if w != "AND" && w != "OR" && w != "WITH" && w != "and" && w != "or" && w != "with" {
-                        warnings.push(format!("operator {w:?} read as {}", lower.to_ascii_uppercase()));
+                    if w != "AND" && w != "OR" && w != "WITH" {
+                        warnings.push(format!("operator {w:?} in {input:?} read as {}", lower.to_ascii_uppercase()));
                     }
                     out.push(match lower.as_str() {
                         "and" => Tok::And,
@@ -936,5 +999,39 @@ mod tests {
         assert_eq!(norm("Apache-2.0 WITH LLVM-exception"), "Apache-2.0 WITH LLVM-exception");
         assert_eq!(norm("BSD"), "LicenseRef-BSD");
         assert_eq!(norm("NOASSERTION"), "NOASSERTION");
+    }
+
+    fn repaired(input: &str) -> (String, Vec<String>) {
+        let p = parse_lenient(input).unwrap();
+        (p.value.to_string(), p.warnings)
+    }
+
+    #[test]
+    fn sbom_generator_artifacts_are_repaired_with_a_warning() {
+        let (v, w) = repaired("MPL-2.0 AND LicenseRef-AND AND MIT");
+        assert_eq!(v, "MPL-2.0 AND MIT");
+        assert!(
+            w.iter().any(|w| w.contains("\"LicenseRef-AND\"") && w.contains("MPL-2.0 AND LicenseRef-AND AND MIT")),
+            "{w:?}"
+        );
+        let (v, w) = repaired("GPL-2.0-only LicenseRef-OR MIT");
+        assert_eq!(v, "GPL-2.0-only OR MIT");
+        assert!(w.iter().any(|w| w.contains("LicenseRef-OR")), "{w:?}");
+        let (v, w) = repaired("MIT AND NOASSERTION");
+        assert_eq!(v, "MIT");
+        assert!(w.iter().any(|w| w.contains("NOASSERTION inside")), "{w:?}");
+        let (v, _) = repaired("NOASSERTION OR Apache-2.0");
+        assert_eq!(v, "Apache-2.0");
+        let (v, w) = repaired("mit and apache-2.0");
+        assert_eq!(v, "MIT AND Apache-2.0");
+        assert!(w.iter().any(|w| w.contains("\"and\"") && w.contains("mit and apache-2.0")), "{w:?}");
+        let (v, w) = repaired("MIT, BSD-3-Clause, ISC");
+        assert_eq!(v, "MIT AND BSD-3-Clause AND ISC");
+        assert!(w.iter().any(|w| w.contains("comma-separated list \"MIT, BSD-3-Clause, ISC\"")), "{w:?}");
+        // A comma inside a license's name is no list.
+        assert_eq!(repaired("Apache License, Version 2.0").0, "Apache-2.0");
+        // Exact SPDX stays exact.
+        assert!(parse_lenient("MPL-2.0 AND MIT").unwrap().is_exact());
+        assert_eq!(repaired("NOASSERTION").0, "NOASSERTION");
     }
 }

@@ -176,12 +176,15 @@ const SOURCE_AVAILABLE: &[&str] = &[
     "PolyForm-Noncommercial-1.0.0",
     "PolyForm-Small-Business-1.0.0",
     "LicenseRef-RSAL-2.0",
+    "LicenseRef-RSAL-1.0",
+    "FSL-1.1-MIT",
+    "FSL-1.1-ALv2",
     "LicenseRef-Commons-Clause",
     "LicenseRef-Confluent-Community-1.0",
     "LicenseRef-Elastic-License-1.0",
 ];
 
-const SOURCE_AVAILABLE_PREFIXES: &[&str] = &["CC-BY-NC-", "PolyForm-"];
+const SOURCE_AVAILABLE_PREFIXES: &[&str] = &["CC-BY-NC-", "PolyForm-", "LicenseRef-PolyForm-"];
 
 const PUBLIC_DOMAIN: &[&str] = &[
     "CC0-1.0",

@@ -13,7 +13,10 @@ pub mod expr;
 pub mod facts;
 pub mod gomod;
 mod manifest;
+pub mod notice;
+pub mod params;
 pub mod registry;
+pub mod segment;
 
 pub use evidence::{
     Clarification, ConfigError, Evidence, EvidenceSource, LicenseConfig, REGISTRY_CONFIDENCE, ResolvedLicense,

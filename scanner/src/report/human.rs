@@ -54,7 +54,7 @@ impl Paint {
     fn code(&self, code: FindingCode, s: &str) -> String {
         match code {
             FindingCode::LicenseChanged | FindingCode::ModuleHashMismatch => self.red(s),
-            FindingCode::LicenseNowUnknown => self.yellow(s),
+            FindingCode::LicenseNowUnknown | FindingCode::LicenseFieldDisagreesWithText => self.yellow(s),
             FindingCode::Added => self.green(s),
             FindingCode::Removed | FindingCode::VersionChanged => self.dim(s),
         }

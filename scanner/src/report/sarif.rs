@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 fn level(code: FindingCode) -> &'static str {
     match code {
         FindingCode::LicenseChanged | FindingCode::ModuleHashMismatch => "error",
-        FindingCode::LicenseNowUnknown => "warning",
+        FindingCode::LicenseNowUnknown | FindingCode::LicenseFieldDisagreesWithText => "warning",
         FindingCode::Added | FindingCode::Removed | FindingCode::VersionChanged => "note",
     }
 }

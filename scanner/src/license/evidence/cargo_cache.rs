@@ -8,7 +8,9 @@
 
 use super::config::LicenseConfig;
 use super::env;
-use super::reading::{Readings, evidence_from_manifest, path_string, text_evidence, texts_on_disk};
+use super::reading::{
+    Readings, evidence_from_manifest, path_string, text_evidence, texts_beside_field_on_disk, texts_on_disk,
+};
 use super::values::Evidence;
 use crate::license::manifest::cargo_license_fields;
 use crate::model::Package;
@@ -134,6 +136,8 @@ pub(super) fn cache_evidence(
     if let Some(l) = license {
         let reading = readings.parse(&l);
         out.push(evidence_from_manifest(path_string(&dir.join("Cargo.toml")), "package.license", &l, reading));
+        // The field decides; the texts are read to be compared with it.
+        texts_beside_field_on_disk(dir, &l, threshold, &mut out);
         return out;
     }
     if let Some(f) = license_file {

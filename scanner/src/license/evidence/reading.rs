@@ -106,14 +106,33 @@ pub fn text_evidence(file: &str, bytes: &[u8], threshold: f32) -> Option<Evidenc
     }
     let detection: Detection = detect::detect_text(&text, threshold);
     let expr = detection.expression();
-    let value = if detection.licenses.is_empty() {
+    let value = if detection.parts.is_empty() && expr.is_none() {
         format!(
             "no match ≥ {threshold} (closest: {} at {:.3})",
             detection.best_candidate.as_deref().unwrap_or("none"),
             detection.best_score
         )
     } else {
-        detection.licenses.iter().map(|l| format!("{} ({:.3})", l.id, l.score)).collect::<Vec<_>>().join(", ")
+        // Every part with its confidence and lines, unknown parts included,
+        // then how they combine.
+        let mut parts: Vec<String> = detection
+            .parts
+            .iter()
+            .map(|p| match &p.id {
+                Some(id) => format!("{id} ({:.3}, lines {}-{})", p.score, p.lines.0, p.lines.1),
+                None => format!(
+                    "unknown part (lines {}-{}, closest {} at {:.3})",
+                    p.lines.0,
+                    p.lines.1,
+                    p.closest.as_deref().unwrap_or("none"),
+                    p.score
+                ),
+            })
+            .collect();
+        if let Some(r) = &detection.reason {
+            parts.push(r.clone());
+        }
+        parts.join("; ")
     };
     Some(Evidence {
         source: EvidenceSource::LicenseText,
@@ -125,6 +144,35 @@ pub fn text_evidence(file: &str, bytes: &[u8], threshold: f32) -> Option<Evidenc
         parameters: detection.parameters,
         warnings: Vec::new(),
     })
+}
+
+/// A text beside a license field reads as one of the field's licenses
+/// when it scores this against them.
+const AGREES_WITH_FIELD: f32 = 0.9;
+
+/// Evidence from a license text found beside a license field, for the
+/// comparison of the two only: a text that reads as one of the field's
+/// licenses (scored against those alone, which is cheap) gives none, so a
+/// tree of thousands of MIT packages is not run through full detection.
+pub(super) fn text_beside_field(field_value: &str, file: &str, bytes: &[u8], threshold: f32) -> Option<Evidence> {
+    let ids: Vec<String> = parse_lenient(field_value)
+        .and_then(|p| p.value.expr().map(|e| e.terms().iter().map(|t| t.id.clone()).collect()))
+        .unwrap_or_default();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    if !refs.is_empty() && detect::score_against_ids(&String::from_utf8_lossy(bytes), &refs) >= AGREES_WITH_FIELD {
+        return None;
+    }
+    text_evidence(file, bytes, threshold)
+}
+
+/// The license files of a directory on disk beside a license field (see
+/// [`text_beside_field`]).
+pub(super) fn texts_beside_field_on_disk(dir: &Path, field_value: &str, threshold: f32, out: &mut Vec<Evidence>) {
+    for p in license_files_on_disk(dir) {
+        if let Ok(b) = std::fs::read(&p) {
+            out.extend(text_beside_field(field_value, &p.display().to_string(), &b, threshold));
+        }
+    }
 }
 
 /// `base/rel`, or `rel` at the tree's root.
@@ -174,4 +222,32 @@ pub(super) fn texts_on_disk(dir: &Path, threshold: f32, out: &mut Vec<Evidence>)
 fn combine_texts(mut found: Vec<Evidence>, out: &mut Vec<Evidence>) {
     found.sort_by_key(|e| e.expression.is_none());
     out.extend(found);
+}
+
+/// The disagreement between a local manifest's license field and the
+/// license texts found beside it, if any: a text naming a license the field
+/// does not (an SSPL `LICENSE` under `"license": "MIT"`). Texts that matched
+/// nothing, and unknown parts of a text, are no disagreement; a field
+/// `MIT OR Apache-2.0` beside `LICENSE-MIT` and `LICENSE-APACHE` agrees.
+pub(super) fn field_text_disagreement(evidence: &[Evidence]) -> Option<String> {
+    let field = evidence.iter().find(|e| e.source == EvidenceSource::LocalManifest)?;
+    let field_expr = field.expression.as_ref()?.expr()?;
+    let base = |id: &str| id.trim_end_matches("-only").trim_end_matches("-or-later").to_owned();
+    let field_ids: Vec<String> = field_expr.terms().iter().map(|t| base(&t.id)).collect();
+    for text in evidence.iter().filter(|e| e.source == EvidenceSource::LicenseText) {
+        let Some(expr) = text.expression.as_ref().and_then(LicenseValue::expr) else { continue };
+        let foreign: Vec<String> = expr
+            .terms()
+            .iter()
+            .filter(|t| t.id != detect::UNKNOWN_PART && !field_ids.contains(&base(&t.id)))
+            .map(|t| t.id.clone())
+            .collect();
+        if !foreign.is_empty() {
+            return Some(format!(
+                "license field {:?} in {} disagrees with the license text {} ({expr}, confidence {:.2})",
+                field.value, field.file, text.file, text.confidence
+            ));
+        }
+    }
+    None
 }

@@ -10,7 +10,8 @@ use super::go_proxy::{self, GoAnswer, GoKey};
 use super::node_modules::{self, NodeModules};
 use super::python_site::{self, SitePackages};
 use super::reading::{
-    Readings, is_license_path, join, license_files_on_disk, parsed_confidence, see_license_in, texts_on_disk,
+    Readings, field_text_disagreement, is_license_path, join, license_files_on_disk, parsed_confidence, see_license_in,
+    texts_on_disk,
 };
 use super::registry_lookup::{self, Answer, RegistryKey, RegistryPlan};
 use super::tree_files::TreeFiles;
@@ -370,10 +371,16 @@ impl<'a> Resolver<'a> {
                 best = Some((e.clone(), ev.confidence));
             }
         }
+        let disagreement = field_text_disagreement(&local);
         let mut all = local;
         all.extend(evidence);
         if let Some((expr, confidence)) = best {
-            return self.readings.known(expr, confidence, all, warnings);
+            let mut resolved = self.readings.known(expr, confidence, all, warnings);
+            if let Some(d) = disagreement {
+                resolved.warnings.push(d.clone());
+                resolved.field_text_disagreement = Some(d);
+            }
+            return resolved;
         }
         let reason = if said_none {
             "the input says NONE (no license)".to_owned()

@@ -89,6 +89,12 @@ pub struct ResolvedLicense {
     pub evidence: Vec<Evidence>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Set when the package's manifest names one license and the license
+    /// text shipped beside it another (`MIT` in `package.json`, an SSPL
+    /// `LICENSE`): what each says, for the finding
+    /// `license-field-disagrees-with-text`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_text_disagreement: Option<String>,
 }
 
 impl ResolvedLicense {
@@ -110,6 +116,7 @@ impl ResolvedLicense {
             confidence: 0.0,
             evidence,
             warnings,
+            field_text_disagreement: None,
         }
     }
 
@@ -127,6 +134,7 @@ impl ResolvedLicense {
             confidence,
             evidence,
             warnings,
+            field_text_disagreement: None,
         }
     }
 }
