@@ -234,8 +234,8 @@ pub struct RepositoryFile {
     /// API token for commit statuses and comments (or `token_env`).
     pub token: Option<String>,
     pub token_env: Option<String>,
-    /// Which forge hosts it: `github` (the default; also Gitea/Forgejo's
-    /// GitHub-compatible API) or `gitlab`.
+    /// Which forge hosts it: `github` (the default), `gitlab`, or
+    /// `forgejo` (also `gitea`).
     pub forge: Option<String>,
     /// GitLab: the project's path (`group/project`) or numeric id
     /// [default: `name`].
@@ -320,9 +320,11 @@ pub struct Repository {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ForgeKind {
-    /// GitHub, and forges with GitHub's API (Gitea, Forgejo).
+    /// GitHub.
     GitHub,
     GitLab,
+    /// Forgejo or Gitea: their own webhook headers, GitHub's API shape.
+    Forgejo,
 }
 
 fn validate_repositories(
@@ -365,16 +367,20 @@ fn validate_repositories(
         let forge = match r.forge.as_deref() {
             None | Some("github") => ForgeKind::GitHub,
             Some("gitlab") => ForgeKind::GitLab,
+            Some("forgejo" | "gitea") => ForgeKind::Forgejo,
             Some(other) => {
-                return Err(err(i, format!("unknown `forge` {other:?} (allowed: github, gitlab)")));
+                return Err(err(i, format!("unknown `forge` {other:?} (allowed: github, gitlab, forgejo, gitea)")));
             }
         };
+        if forge == ForgeKind::Forgejo && r.api_url.is_none() {
+            return Err(err(i, "`forge = \"forgejo\"` needs `api_url` (e.g. https://codeberg.org/api/v1)".into()));
+        }
         let project = r.project.clone().unwrap_or_else(|| r.name.clone());
         if project.is_empty() || project.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(err(i, format!("invalid `project` {project:?} (allowed: group/project or a numeric id)")));
         }
         let default_api = match forge {
-            ForgeKind::GitHub => "https://api.github.com",
+            ForgeKind::GitHub | ForgeKind::Forgejo => "https://api.github.com",
             ForgeKind::GitLab => "https://gitlab.com/api/v4",
         };
         let api = r.api_url.clone().unwrap_or_else(|| default_api.into());

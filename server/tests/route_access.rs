@@ -70,6 +70,7 @@ const TABLE: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/jobs/{id}", Roles(&[Admin, Maintainer])),
     ("POST", "/api/v1/webhooks/github", Signature),
     ("POST", "/api/v1/webhooks/gitlab", Signature),
+    ("POST", "/api/v1/webhooks/forgejo", Signature),
     // Governance (issue 10): admins register voters, maintainers open and
     // withdraw proposals, voters vote and rotate their keys; reads follow
     // read_access.

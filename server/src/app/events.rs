@@ -6,7 +6,8 @@ use super::jobs::{CreditAction, CreditJob, GateEvent, GateJob};
 use crate::forge::{PullRequestCreditEvent, PullRequestEvent, PushEvent};
 
 /// The pull request actions that change what would be merged.
-pub const PR_ACTIONS: &[&str] = &["opened", "synchronize", "reopened"];
+/// (`synchronized` is Gitea's and Forgejo's name for GitHub's `synchronize`.)
+pub const PR_ACTIONS: &[&str] = &["opened", "synchronize", "synchronized", "reopened"];
 
 /// What a delivery asks Steward to do.
 #[derive(Debug, Clone, PartialEq, Eq)]

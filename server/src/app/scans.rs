@@ -113,7 +113,9 @@ pub async fn judge_commits(state: &AppState, repo: &Repository, job: &GateJob) -
     let mut job = job.clone();
     // Where the forge publishes a change's head besides its branch.
     let extra: Vec<String> = match (repo.forge, job.pull_request) {
-        (ForgeKind::GitHub, Some(n)) => vec![format!("+refs/pull/{n}/head:refs/remotes/origin/pull/{n}")],
+        (ForgeKind::GitHub | ForgeKind::Forgejo, Some(n)) => {
+            vec![format!("+refs/pull/{n}/head:refs/remotes/origin/pull/{n}")]
+        }
         (ForgeKind::GitLab, Some(n)) => {
             vec![format!("+refs/merge-requests/{n}/head:refs/remotes/origin/merge-requests/{n}")]
         }

@@ -32,7 +32,9 @@ impl ForgeApi {
     /// The client for `repo`'s forge (`[[repositories]] forge`).
     pub fn for_repository(repo: &Repository) -> Result<ForgeApi, String> {
         Ok(match repo.forge {
-            ForgeKind::GitHub => {
+            // Forgejo and Gitea serve GitHub's paths and shapes for statuses
+            // and issue comments.
+            ForgeKind::GitHub | ForgeKind::Forgejo => {
                 ForgeApi::GitHub(ForgeClient::new(repo.api_url.clone(), &repo.name, repo.token.clone())?)
             }
             ForgeKind::GitLab => ForgeApi::GitLab(gitlab::GitLabClient::new(

@@ -46,6 +46,7 @@ pub(super) fn routes(r: Routes) -> Routes {
         .add(Method::GET, "/api/v1/jobs/{id}", Access::Roles(&[Role::Maintainer]), scans::job)
         .add(Method::POST, "/api/v1/webhooks/github", Access::Signature, webhooks::github)
         .add(Method::POST, "/api/v1/webhooks/gitlab", Access::Signature, webhooks::gitlab)
+        .add(Method::POST, "/api/v1/webhooks/forgejo", Access::Signature, webhooks::forgejo)
         // OCI artifact checks and the registry's notification webhook (issue 13).
         .add(Method::POST, "/api/v1/artifacts/check", Access::Roles(&[Role::Ci]), artifacts::check)
         .add(Method::GET, "/api/v1/artifacts", Access::Read, artifacts::list)

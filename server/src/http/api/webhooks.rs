@@ -65,6 +65,51 @@ pub(super) async fn github(
     queue(&state, &repo.name, event, delivery, events::action_for(&repo.name, event, delivery, &body)).await
 }
 
+/// `POST /api/v1/webhooks/forgejo`: Forgejo and Gitea deliveries. Their
+/// signature header (`X-Forgejo-Signature` or `X-Gitea-Signature`) is the
+/// HMAC-SHA256 of the body in hex, checked against every Forgejo
+/// repository's secret before anything is parsed; the payloads have
+/// GitHub's shape, so the events map to jobs as GitHub's do.
+pub(super) async fn forgejo(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let signature = header(&headers, "x-forgejo-signature")
+        .or_else(|| header(&headers, "x-gitea-signature"))
+        .ok_or(ApiError::Unauthorized("missing X-Forgejo-Signature: configure the webhook with a secret"))?;
+    let signature = format!("sha256={}", signature.trim());
+    if !forge::signature_well_formed(&signature) {
+        return Err(ApiError::Unauthorized("X-Forgejo-Signature must be 64 hex digits"));
+    }
+    if !state.config.repositories.iter().any(|r| r.forge == ForgeKind::Forgejo) {
+        return Err(ApiError::Unauthorized("no Forgejo repository is configured on this server ([[repositories]])"));
+    }
+    let body = read_body(body, &state).await?;
+    let repo: &Repository = state
+        .config
+        .repositories
+        .iter()
+        .filter(|r| r.forge == ForgeKind::Forgejo)
+        .find(|r| forge::signature_matches(&r.webhook_secret, &body, &signature))
+        .ok_or(ApiError::Unauthorized("the signature matches no configured Forgejo repository's secret"))?;
+    let any: AnyEvent =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("the payload is not JSON: {e}")))?;
+    if any.repository.as_ref().map(|r| r.full_name.as_str()) != Some(repo.name.as_str()) {
+        return Err(ApiError::Unauthorized("the payload's repository is not the one whose secret signed it"));
+    }
+    let event = header(&headers, "x-forgejo-event")
+        .or_else(|| header(&headers, "x-gitea-event"))
+        .ok_or_else(|| ApiError::BadRequest("missing X-Forgejo-Event".into()))?;
+    let delivery = header(&headers, "x-forgejo-delivery")
+        .or_else(|| header(&headers, "x-gitea-delivery"))
+        .ok_or_else(|| ApiError::BadRequest("missing X-Forgejo-Delivery".into()))?;
+    if delivery.len() > 200 {
+        return Err(ApiError::BadRequest("X-Forgejo-Delivery is longer than 200 characters".into()));
+    }
+    queue(&state, &repo.name, event, delivery, events::action_for(&repo.name, event, delivery, &body)).await
+}
+
 /// `POST /api/v1/webhooks/gitlab`: GitLab project or group webhooks. The
 /// `X-Gitlab-Token` header must equal a GitLab repository's
 /// `webhook_secret` (compared in constant time with every one, before the
