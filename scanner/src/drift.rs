@@ -8,6 +8,15 @@
 //! semver for cargo, npm and Go, PEP 440 for Python), never by publish date. Licenses are
 //! compared in canonical form, so a change of spelling or operand order is
 //! not drift. Works on scans only: no I/O.
+//!
+//! Precision first: a package's license at one name and version does not
+//! change. When one copy of a name@version has license evidence and another
+//! has none (npm writes a `license` field for some packages only, and which
+//! ones depends on its version and cache; a `[patch]` to a git source has
+//! no registry metadata), the evidence is carried across: the same version
+//! on both sides gives an informational `evidence-gained`/`evidence-lost`
+//! finding, never drift, and an unknown version elsewhere takes the license
+//! known for it in either scan.
 
 use crate::license::{ExpressionFacts, ResolvedLicense, value_facts};
 use crate::model::{DependencyGraph, Ecosystem, PackageIndex};
@@ -15,6 +24,7 @@ use crate::paths::{DEFAULT_MAX_PATHS, PathIndex};
 use crate::scan::{Scan, ScannedGraph};
 use crate::version::{compare_versions, parse_semver};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -33,15 +43,26 @@ pub enum FindingCode {
     Removed,
     /// A package's version changed and its license did not.
     VersionChanged,
+    /// Same name and version on both sides; only the new side had license
+    /// evidence (a lockfile field npm wrote this time, a registry answer).
+    /// Informational: a version's license does not change, so this is not
+    /// drift, and no policy judges it.
+    EvidenceGained,
+    /// Same name and version on both sides; only the old side had license
+    /// evidence. Informational, like [`FindingCode::EvidenceGained`]: the
+    /// old side's license is carried across.
+    EvidenceLost,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 5] = [
+    pub const ALL: [FindingCode; 7] = [
         FindingCode::LicenseChanged,
         FindingCode::LicenseNowUnknown,
         FindingCode::Added,
         FindingCode::Removed,
         FindingCode::VersionChanged,
+        FindingCode::EvidenceGained,
+        FindingCode::EvidenceLost,
     ];
 
     /// The stable kebab-case name, as serialized (`license-changed`).
@@ -52,6 +73,8 @@ impl FindingCode {
             FindingCode::Added => "added",
             FindingCode::Removed => "removed",
             FindingCode::VersionChanged => "version-changed",
+            FindingCode::EvidenceGained => "evidence-gained",
+            FindingCode::EvidenceLost => "evidence-lost",
         }
     }
 
@@ -63,6 +86,12 @@ impl FindingCode {
             FindingCode::Added => "A dependency was added.",
             FindingCode::Removed => "A dependency was removed.",
             FindingCode::VersionChanged => "A dependency's version changed; its license did not.",
+            FindingCode::EvidenceGained => {
+                "Same name and version on both sides; only the new side has license evidence (not drift)."
+            }
+            FindingCode::EvidenceLost => {
+                "Same name and version on both sides; only the old side has license evidence, carried across (not drift)."
+            }
         }
     }
 
@@ -179,6 +208,16 @@ pub struct Summary {
     pub added: usize,
     pub removed: usize,
     pub version_changed: usize,
+    /// Same name@version, evidence only on the new side (informational).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub evidence_gained: usize,
+    /// Same name@version, evidence only on the old side (informational).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub evidence_lost: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The differences between two scans.
@@ -226,8 +265,53 @@ pub fn diff(old: &Scan, new: &Scan) -> Drift {
 
 /// Compares two scans.
 pub fn diff_with(old: &Scan, new: &Scan, options: DiffOptions) -> Drift {
+    diff_remembering(old, new, options, &LicenseMemory::default())
+}
+
+/// Licenses known for name@versions seen before (by `history`, in earlier
+/// commits): a version's license does not change, so a later scan without
+/// evidence for it takes the one remembered.
+#[derive(Debug, Clone, Default)]
+pub struct LicenseMemory {
+    known: HashMap<(Ecosystem, String, String), (ResolvedLicense, String)>,
+}
+
+impl LicenseMemory {
+    /// Remembers every known license of `scan` (keeping the most confident
+    /// one per name@version).
+    pub fn remember(&mut self, scan: &Scan) {
+        for g in &scan.graphs {
+            for (p, l) in g.graph.packages.iter().zip(&g.licenses) {
+                if !l.is_known() || p.version.trim().is_empty() {
+                    continue;
+                }
+                let key = (p.ecosystem, p.name.clone(), p.version.clone());
+                match self.known.get(&key) {
+                    Some((have, _)) if have.confidence >= l.confidence => {}
+                    _ => {
+                        self.known.insert(key, (l.clone(), scan.input.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Name@versions remembered.
+    pub fn len(&self) -> usize {
+        self.known.len()
+    }
+
+    /// True when nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.known.is_empty()
+    }
+}
+
+/// [`diff_with`], also carrying licenses remembered from earlier scans.
+pub fn diff_remembering(old: &Scan, new: &Scan, options: DiffOptions, memory: &LicenseMemory) -> Drift {
     let mut findings = Vec::new();
     let mut graphs = Vec::new();
+    let known = known_licenses(old, new, memory);
     for (path, o, n) in match_graphs(old, new) {
         graphs.push(GraphPair {
             path: path.clone(),
@@ -242,7 +326,7 @@ pub fn diff_with(old: &Scan, new: &Scan, options: DiffOptions) -> Drift {
         // Findings point at a real file: the new one (the old for removals
         // of a graph that is gone).
         let file = n.or(o).map_or(path.as_str(), |g| g.graph.source.path.as_str());
-        diff_graph(file, o, n, options, &mut findings);
+        diff_graph(file, o, n, options, &known, &mut findings);
     }
     findings.sort_by(|a, b| {
         (a.code, &a.graph, &a.name, &a.new_version, &a.old_version).cmp(&(
@@ -261,6 +345,8 @@ pub fn diff_with(old: &Scan, new: &Scan, options: DiffOptions) -> Drift {
             FindingCode::Added => summary.added += 1,
             FindingCode::Removed => summary.removed += 1,
             FindingCode::VersionChanged => summary.version_changed += 1,
+            FindingCode::EvidenceGained => summary.evidence_gained += 1,
+            FindingCode::EvidenceLost => summary.evidence_lost += 1,
         }
     }
     let mut warnings: Vec<String> = old.warnings.iter().map(|w| format!("old: {w}")).collect();
@@ -306,6 +392,63 @@ fn match_graphs<'s>(old: &'s Scan, new: &'s Scan) -> Vec<GraphMatch<'s>> {
 }
 
 type Key<'a> = (Ecosystem, &'a str);
+
+/// A package at one version: (ecosystem, name, version).
+type VersionKey<'a> = (Ecosystem, &'a str, &'a str);
+
+/// The license known for each name@version in either scan, with the input
+/// it was found in (the most confident evidence when copies disagree).
+type Known<'s> = HashMap<VersionKey<'s>, (&'s ResolvedLicense, &'s str)>;
+
+fn known_licenses<'s>(old: &'s Scan, new: &'s Scan, memory: &'s LicenseMemory) -> Known<'s> {
+    let mut known: Known<'s> = HashMap::new();
+    for scan in [old, new] {
+        for g in &scan.graphs {
+            for (p, l) in g.graph.packages.iter().zip(&g.licenses) {
+                if !l.is_known() || p.version.trim().is_empty() {
+                    continue;
+                }
+                let slot = known.entry((p.ecosystem, p.name.as_str(), p.version.as_str())).or_insert((l, &scan.input));
+                if l.confidence > slot.0.confidence {
+                    *slot = (l, &scan.input);
+                }
+            }
+        }
+    }
+    for ((eco, name, version), (l, input)) in &memory.known {
+        known.entry((*eco, name.as_str(), version.as_str())).or_insert((l, input.as_str()));
+    }
+    known
+}
+
+/// `license` of `pkg`, or, when it is unknown, the license known for the
+/// same name@version elsewhere in the two scans, marked as carried.
+fn carried<'s>(
+    license: &'s ResolvedLicense,
+    pkg: &crate::model::Package,
+    known: &Known<'_>,
+) -> Cow<'s, ResolvedLicense> {
+    if license.is_known() {
+        return Cow::Borrowed(license);
+    }
+    match known.get(&(pkg.ecosystem, pkg.name.as_str(), pkg.version.as_str())) {
+        Some((other, input)) => {
+            let mut l = (*other).clone();
+            l.warnings.insert(
+                0,
+                format!(
+                    "no license evidence for {} {} here ({}); carried across from {input}: \
+                     a version's license does not change",
+                    pkg.name,
+                    pkg.version,
+                    license.unknown_reason.as_deref().unwrap_or("no reason recorded")
+                ),
+            );
+            Cow::Owned(l)
+        }
+        None => Cow::Borrowed(license),
+    }
+}
 
 fn index_by_name(g: &ScannedGraph) -> HashMap<Key<'_>, Vec<PackageIndex>> {
     let mut roots = vec![false; g.graph.packages.len()];
@@ -358,6 +501,7 @@ fn diff_graph(
     old: Option<&ScannedGraph>,
     new: Option<&ScannedGraph>,
     options: DiffOptions,
+    known: &Known<'_>,
     out: &mut Vec<Finding>,
 ) {
     let empty = HashMap::new();
@@ -380,7 +524,7 @@ fn diff_graph(
             }
         }
         for (o, n) in pair_versions(key.0, os, ns, old, new) {
-            let finding = make_finding(path, o, n, old, new, &mut old_side, &mut new_side, options);
+            let finding = make_finding(path, o, n, old, new, &mut old_side, &mut new_side, options, known);
             if let Some(f) = finding {
                 out.push(f);
             }
@@ -458,11 +602,51 @@ fn make_finding(
     old_side: &mut Side<'_>,
     new_side: &mut Side<'_>,
     options: DiffOptions,
+    known: &Known<'_>,
 ) -> Option<Finding> {
     let op = o.and_then(|i| old.map(|g| (&g.graph.packages[i], &g.licenses[i])));
     let np = n.and_then(|i| new.map(|g| (&g.graph.packages[i], &g.licenses[i])));
+    // The states reported: what each side's own evidence says, except that
+    // an unknown side of another version (or an added package) takes the
+    // license known for its name@version elsewhere.
+    let mut old_state = op.map(|(p, l)| carried(l, p, known));
+    let mut new_state = np.map(|(p, l)| carried(l, p, known));
     let (code, message) = match (op, np) {
-        (Some((opkg, olic)), Some((npkg, nlic))) => {
+        (Some((opkg, olic)), Some((npkg, nlic))) if opkg.version == npkg.version && olic.is_known() != nlic.is_known() => {
+            // One version, evidence on one side only: not drift.
+            old_state = Some(Cow::Borrowed(olic));
+            new_state = Some(Cow::Borrowed(nlic));
+            if nlic.is_known() {
+                (
+                    FindingCode::EvidenceGained,
+                    format!(
+                        "{} {}: license evidence gained ({}, {}); the old side had none ({}), and a version's license does not change",
+                        npkg.name,
+                        npkg.version,
+                        display(nlic),
+                        evidence_origin(nlic),
+                        olic.unknown_reason.as_deref().unwrap_or("no reason recorded")
+                    ),
+                )
+            } else {
+                (
+                    FindingCode::EvidenceLost,
+                    format!(
+                        "{} {}: license evidence lost ({}); {} carried across from the old side ({}), as a version's license does not change",
+                        npkg.name,
+                        npkg.version,
+                        nlic.unknown_reason.as_deref().unwrap_or("no reason recorded"),
+                        display(olic),
+                        evidence_origin(olic)
+                    ),
+                )
+            }
+        }
+        (Some((opkg, _)), Some((npkg, _))) => {
+            let (olic, nlic) = match (&old_state, &new_state) {
+                (Some(o), Some(n)) => (o.as_ref(), n.as_ref()),
+                _ => return None,
+            };
             let versions = if opkg.version == npkg.version {
                 format!("{} {}", npkg.name, npkg.version)
             } else {
@@ -486,7 +670,8 @@ fn make_finding(
                 (FindingCode::LicenseChanged, format!("{versions}: license {} → {}", display(olic), display(nlic)))
             }
         }
-        (None, Some((npkg, nlic))) => {
+        (None, Some((npkg, _))) => {
+            let nlic = new_state.as_deref()?;
             (FindingCode::Added, format!("{} {} added ({})", npkg.name, npkg.version, display(nlic)))
         }
         (Some((opkg, olic)), None) => {
@@ -518,14 +703,23 @@ fn make_finding(
         old_version,
         new_version,
         direction,
-        old_license: op.map(|(_, l)| LicenseState::of(l)),
-        new_license: np.map(|(_, l)| LicenseState::of(l)),
+        old_license: old_state.as_deref().map(LicenseState::of),
+        new_license: new_state.as_deref().map(LicenseState::of),
         dev: pkg.dev,
         direct,
         paths,
         more_paths: more,
         message,
     })
+}
+
+/// Where a known license's deciding evidence came from (`registry`,
+/// `input-field in package-lock.json`).
+fn evidence_origin(l: &ResolvedLicense) -> String {
+    match l.evidence.first() {
+        Some(e) => format!("{} in {}", e.source, e.file),
+        None => "no evidence recorded".to_owned(),
+    }
 }
 
 fn display(l: &ResolvedLicense) -> String {
@@ -548,7 +742,9 @@ mod tests {
                 | FindingCode::LicenseNowUnknown
                 | FindingCode::Added
                 | FindingCode::Removed
-                | FindingCode::VersionChanged => {}
+                | FindingCode::VersionChanged
+                | FindingCode::EvidenceGained
+                | FindingCode::EvidenceLost => {}
             }
             assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(code.as_str()));
             assert_eq!(serde_json::from_value::<FindingCode>(serde_json::json!(code.as_str())).unwrap(), code);

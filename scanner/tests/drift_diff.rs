@@ -129,6 +129,7 @@ fn every_code() {
 
 #[test]
 fn unknown_to_known_is_a_license_change_and_unknown_to_unknown_is_not() {
+    // A new version: unknown → known is a license change.
     let old = scan(vec![graph(
         "package-lock.json",
         &[("x", "1.0.0", None), ("y", "1.0.0", None)],
@@ -136,13 +137,69 @@ fn unknown_to_known_is_a_license_change_and_unknown_to_unknown_is_not() {
     )]);
     let new = scan(vec![graph(
         "package-lock.json",
-        &[("x", "1.0.0", Some("AGPL-3.0-only")), ("y", "1.0.0", None)],
-        &[("app", "x@1.0.0"), ("app", "y@1.0.0")],
+        &[("x", "1.0.1", Some("AGPL-3.0-only")), ("y", "1.0.0", None)],
+        &[("app", "x@1.0.1"), ("app", "y@1.0.0")],
     )]);
     let d = diff(&old, &new);
     assert_eq!(d.findings.len(), 1);
     assert_eq!(d.findings[0].code, FindingCode::LicenseChanged);
     assert!(d.findings[0].old_license.as_ref().unwrap().resolved.expression.is_none());
+}
+
+#[test]
+fn the_same_version_gaining_or_losing_evidence_is_not_drift() {
+    // npm writes a license field for some packages only; which ones
+    // changes with its version: camelcase 4.1.0 → 4.1.0 as unknown → MIT
+    // and esbuild 0.12.24 → 0.12.24 as MIT → unknown are not drift.
+    let old = scan(vec![graph(
+        "package-lock.json",
+        &[("camelcase", "4.1.0", None), ("esbuild", "0.12.24", Some("MIT")), ("z", "2.0.0", Some("ISC"))],
+        &[("app", "camelcase@4.1.0"), ("app", "esbuild@0.12.24"), ("app", "z@2.0.0")],
+    )]);
+    let new = scan(vec![graph(
+        "package-lock.json",
+        &[("camelcase", "4.1.0", Some("MIT")), ("esbuild", "0.12.24", None), ("z", "2.0.0", Some("ISC"))],
+        &[("app", "camelcase@4.1.0"), ("app", "esbuild@0.12.24"), ("app", "z@2.0.0")],
+    )]);
+    let d = diff(&old, &new);
+    assert!(!d.has_license_drift(), "{:#?}", d.findings);
+    let codes: Vec<(FindingCode, &str)> = d.findings.iter().map(|f| (f.code, f.name.as_str())).collect();
+    assert_eq!(codes, [(FindingCode::EvidenceGained, "camelcase"), (FindingCode::EvidenceLost, "esbuild")]);
+    assert_eq!((d.summary.evidence_gained, d.summary.evidence_lost), (1, 1));
+    let lost = &d.findings[1];
+    assert_eq!(lost.old_license.as_ref().unwrap().display(), "MIT");
+    assert_eq!(lost.new_license.as_ref().unwrap().display(), "unknown");
+    assert!(lost.message.contains("MIT carried across"), "{}", lost.message);
+    // Informational codes are not license drift and serialize as documented.
+    let json = serde_json::to_value(&d).unwrap();
+    assert_eq!(json["findings"][0]["code"], "evidence-gained");
+    assert_eq!(json["summary"]["evidence_lost"], 1);
+    // The human report lists them with the other changes, not as drift.
+    let text = steward_scanner::report::drift_human(&d, &steward_scanner::report::HumanOptions::default());
+    assert!(text.contains("No dependency changed its license."), "{text}");
+    assert!(text.contains("1 evidence gained, 1 evidence lost"), "{text}");
+}
+
+#[test]
+fn a_new_version_without_evidence_takes_the_license_known_for_it_elsewhere() {
+    // Two graphs: `b/` already knows left-pad 1.3.0 is WTFPL; in `a/` the
+    // bump to 1.3.0 has no field. A version's license does not change, so
+    // the bump is a license change WTFPL ← MIT, not "now unknown".
+    let old = scan(vec![
+        graph("a/package-lock.json", &[("left-pad", "1.2.0", Some("MIT"))], &[("app", "left-pad@1.2.0")]),
+        graph("b/package-lock.json", &[("left-pad", "1.3.0", Some("WTFPL"))], &[("app", "left-pad@1.3.0")]),
+    ]);
+    let new = scan(vec![
+        graph("a/package-lock.json", &[("left-pad", "1.3.0", None)], &[("app", "left-pad@1.3.0")]),
+        graph("b/package-lock.json", &[("left-pad", "1.3.0", Some("WTFPL"))], &[("app", "left-pad@1.3.0")]),
+    ]);
+    let d = diff(&old, &new);
+    let f: Vec<_> = d.license_findings().collect();
+    assert_eq!(f.len(), 1, "{:#?}", d.findings);
+    assert_eq!(f[0].code, FindingCode::LicenseChanged);
+    let new_license = f[0].new_license.as_ref().unwrap();
+    assert_eq!(new_license.display(), "WTFPL");
+    assert!(new_license.resolved.warnings[0].contains("carried across"), "{:?}", new_license.resolved.warnings);
 }
 
 #[test]
