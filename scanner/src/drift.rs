@@ -612,17 +612,38 @@ fn make_finding(
     let mut old_state = op.map(|(p, l)| carried(l, p, known));
     let mut new_state = np.map(|(p, l)| carried(l, p, known));
     let (code, message) = match (op, np) {
-        (Some((opkg, olic)), Some((npkg, nlic))) if opkg.version == npkg.version && olic.is_known() != nlic.is_known() => {
-            // One version, evidence on one side only: not drift.
+        (Some((opkg, olic)), Some((npkg, nlic)))
+            if (opkg.version == npkg.version && olic.is_known() != nlic.is_known())
+                || (source_kind(opkg) != source_kind(npkg)
+                    && old_state.as_deref().is_some_and(ResolvedLicense::is_known)
+                        != new_state.as_deref().is_some_and(ResolvedLicense::is_known)) =>
+        {
+            // Evidence on one side only, for the same version or for a
+            // package that moved to another kind of source (a `[patch]` to
+            // a git repository or a local path, where no registry can be
+            // asked): a lack of evidence, not a license change.
+            let why = if opkg.version == npkg.version {
+                "a version's license does not change".to_owned()
+            } else {
+                format!(
+                    "the source changed ({} → {}, a [patch] or a vendored copy) and the {} side has no evidence",
+                    source_kind(opkg).as_str(),
+                    source_kind(npkg).as_str(),
+                    if nlic.is_known() { "old" } else { "new" }
+                )
+            };
+            let versions = if opkg.version == npkg.version {
+                format!("{} {}", npkg.name, npkg.version)
+            } else {
+                format!("{} {} → {}", npkg.name, opkg.version, npkg.version)
+            };
             old_state = Some(Cow::Borrowed(olic));
             new_state = Some(Cow::Borrowed(nlic));
             if nlic.is_known() {
                 (
                     FindingCode::EvidenceGained,
                     format!(
-                        "{} {}: license evidence gained ({}, {}); the old side had none ({}), and a version's license does not change",
-                        npkg.name,
-                        npkg.version,
+                        "{versions}: license evidence gained ({}, {}); the old side had none ({}): {why}",
                         display(nlic),
                         evidence_origin(nlic),
                         olic.unknown_reason.as_deref().unwrap_or("no reason recorded")
@@ -632,9 +653,7 @@ fn make_finding(
                 (
                     FindingCode::EvidenceLost,
                     format!(
-                        "{} {}: license evidence lost ({}); {} carried across from the old side ({}), as a version's license does not change",
-                        npkg.name,
-                        npkg.version,
+                        "{versions}: license evidence lost ({}); {} carried across from the old side ({}): {why}",
                         nlic.unknown_reason.as_deref().unwrap_or("no reason recorded"),
                         display(olic),
                         evidence_origin(olic)
@@ -711,6 +730,38 @@ fn make_finding(
         more_paths: more,
         message,
     })
+}
+
+/// What kind of place a package comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SourceKind {
+    Registry,
+    Git,
+    /// A path, a link, a workspace member: no source recorded.
+    Local,
+}
+
+impl SourceKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Registry => "registry",
+            SourceKind::Git => "git",
+            SourceKind::Local => "local path",
+        }
+    }
+}
+
+fn source_kind(pkg: &crate::model::Package) -> SourceKind {
+    match pkg.source.as_deref() {
+        None => SourceKind::Local,
+        Some(s) if ["git+", "git:", "github:", "gitlab:", "bitbucket:"].iter().any(|p| s.starts_with(p)) => {
+            SourceKind::Git
+        }
+        Some(s) if ["path+", "file:", "link:", "workspace:", "portal:"].iter().any(|p| s.starts_with(p)) => {
+            SourceKind::Local
+        }
+        Some(_) => SourceKind::Registry,
+    }
 }
 
 /// Where a known license's deciding evidence came from (`registry`,

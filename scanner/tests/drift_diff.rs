@@ -348,3 +348,52 @@ fn a_diamond_lattice_counts_paths_without_listing_them() {
     assert_eq!(d.findings[0].paths.len(), 3);
     assert_eq!(d.findings[0].more_paths, (1 << 20) - 3);
 }
+
+#[test]
+fn a_package_moved_to_a_source_without_evidence_is_not_drift() {
+    // ripgrep 2023: `[patch.crates-io] regex = { path = "/home/…/regex" }`
+    // puts regex 1.8.4 in Cargo.lock with no source (a path outside the
+    // repository: nothing to read), after crates.io's 1.8.3 (MIT OR
+    // Apache-2.0). No license changed; only the evidence is missing.
+    let registry = "registry+https://github.com/rust-lang/crates.io-index";
+    let cargo = |name: &str, version: &str, source: Option<&str>, license: Option<&str>| Package {
+        name: name.into(),
+        version: version.into(),
+        ecosystem: Ecosystem::Cargo,
+        purl: None,
+        source: source.map(str::to_owned),
+        raw_licenses: license
+            .map(|l| vec![RawLicense { value: l.into(), field: "license".into() }])
+            .unwrap_or_default(),
+        dev: false,
+    };
+    let lock = |regex: Package, other: Package| {
+        let mut g =
+            DependencyGraph::new(SourceLocation { path: "Cargo.lock".into(), format: LockfileFormat::CargoLock });
+        let app = g.push(cargo("app", "0.1.0", None, None));
+        let r = g.push(regex);
+        let o = g.push(other);
+        g.add_edge(app, r);
+        g.add_edge(app, o);
+        g.roots.push(app);
+        g
+    };
+    let old = scan(vec![lock(
+        cargo("regex", "1.8.3", Some(registry), Some("MIT OR Apache-2.0")),
+        cargo("ryu", "0.2.5", Some(registry), Some("Apache-2.0")),
+    )]);
+    let new = scan(vec![lock(cargo("regex", "1.8.4", None, None), cargo("ryu", "0.2.6", Some(registry), None))]);
+    let d = diff(&old, &new);
+    let codes: Vec<(FindingCode, &str)> = d.findings.iter().map(|f| (f.code, f.name.as_str())).collect();
+    // ryu stays on crates.io and loses its evidence at a new version: that
+    // is still "now unknown"; regex moved to a local path: evidence lost.
+    assert_eq!(
+        codes,
+        [(FindingCode::LicenseNowUnknown, "ryu"), (FindingCode::EvidenceLost, "regex")],
+        "{:#?}",
+        d.findings
+    );
+    let regex = &d.findings[1];
+    assert!(regex.message.contains("the source changed (registry → local path"), "{}", regex.message);
+    assert_eq!(regex.old_license.as_ref().unwrap().display(), "MIT OR Apache-2.0");
+}

@@ -104,7 +104,10 @@ fn fixture() -> (tempfile::TempDir, Repository, Vec<git2::Oid>) {
         ),
         commit(
             &repo,
-            &[("package-lock.json", &lock(("1.1.0", "SSPL-1.0"), "MIT OR Apache-2.0", None).replace("4.18.2", "4.19.0"))],
+            &[(
+                "package-lock.json",
+                &lock(("1.1.0", "SSPL-1.0"), "MIT OR Apache-2.0", None).replace("4.18.2", "4.19.0"),
+            )],
             "bump express, still without license",
         ),
     ];
@@ -245,7 +248,7 @@ fn history_reports_an_unreadable_commit_and_walks_on() {
     let dir = tempfile::tempdir().unwrap();
     let repo = Repository::init(dir.path()).unwrap();
     let good = lock(("1.0.0", "Apache-2.0"), "MIT", Some("MIT"));
-    let ids = vec![
+    let ids = [
         commit(&repo, &[("package.json", PACKAGE_JSON), ("package-lock.json", &good)], "initial"),
         commit(&repo, &[("package-lock.json", "{\"lockfileVersion\": 3, \"packages\": [")], "truncated lockfile"),
         commit(&repo, &[("README.md", "x\n")], "docs while broken"),

@@ -627,6 +627,8 @@ pub struct Config {
     pub read_access: Sourced<ReadAccess>,
     /// The scanner's license settings (`[licenses]` in the file).
     pub licenses: steward_scanner::license::LicenseConfig,
+    /// True when `STEWARD_OFFLINE` set `licenses.offline`.
+    pub licenses_offline_from_env: bool,
     /// Repositories the webhook accepts (`[[repositories]]` in the file).
     pub repositories: Vec<Repository>,
     /// The job queue (`[jobs]` in the file).
@@ -962,6 +964,7 @@ impl Config {
         // [licenses] (file only; validated now so a bad value stops start-up)
         // Tables come from the file (or, for embedding and tests, the flag layer).
         let mut licenses = flags.licenses.clone().or_else(|| file.licenses.clone()).unwrap_or_default();
+        let mut licenses_offline_from_env = false;
         // STEWARD_OFFLINE overrides `licenses.offline` (air-gapped hosts, CI
         // without network); `--offline` / `--online` override it in turn.
         if flags.licenses.is_none()
@@ -980,6 +983,7 @@ impl Config {
                     ));
                 }
             };
+            licenses_offline_from_env = true;
         }
         if let Err(e) = licenses.validate() {
             let path = file_path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
@@ -1042,6 +1046,7 @@ impl Config {
             max_connections,
             read_access,
             licenses,
+            licenses_offline_from_env,
             repositories,
             jobs,
             registries,
@@ -1106,7 +1111,11 @@ impl Config {
             (
                 "licenses",
                 self.licenses_summary(),
-                self.table_source(self.licenses == steward_scanner::license::LicenseConfig::default()),
+                if self.licenses_offline_from_env {
+                    Source::Env(OFFLINE_VAR)
+                } else {
+                    self.table_source(self.licenses == steward_scanner::license::LicenseConfig::default())
+                },
             ),
             (
                 "jobs",

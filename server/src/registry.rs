@@ -144,7 +144,8 @@ impl HttpRegistry {
         let git = if path.exists() {
             git2::Repository::open_bare(&path)
         } else {
-            std::fs::create_dir_all(&path).map_err(|e| unavailable(format!("cannot create {}: {e}", path.display())))?;
+            std::fs::create_dir_all(&path)
+                .map_err(|e| unavailable(format!("cannot create {}: {e}", path.display())))?;
             git2::Repository::init_bare(&path)
         }
         .map_err(|e| unavailable(format!("cannot open the mirror {}: {}", path.display(), e.message())))?;
@@ -207,7 +208,9 @@ impl HttpRegistry {
         let deadline =
             std::time::Instant::now() + Duration::from_secs(self.config.timeout_secs * GIT_FETCH_SECS_PER_TIMEOUT);
         let mut callbacks = git2::RemoteCallbacks::new();
-        callbacks.transfer_progress(move |p| p.received_bytes() <= MAX_GIT_FETCH_BYTES && std::time::Instant::now() < deadline);
+        callbacks.transfer_progress(move |p| {
+            p.received_bytes() <= MAX_GIT_FETCH_BYTES && std::time::Instant::now() < deadline
+        });
         let mut options = git2::FetchOptions::new();
         options.remote_callbacks(callbacks);
         options.download_tags(git2::AutotagOption::None);

@@ -7,7 +7,7 @@
 mod common;
 
 use common::git::{TestRepo, npm_lock};
-use common::server::{CHILD_TIMEOUT, OutputWithin as _, run, steward_online, stderr, stdout};
+use common::server::{CHILD_TIMEOUT, OutputWithin as _, run, stderr, stdout, steward_online};
 use serde_json::Value;
 use std::path::Path;
 
@@ -33,7 +33,10 @@ fn dependency_repo(dir: &Path) -> (String, String) {
                     "crates/patched/Cargo.toml",
                     Some("[package]\nname = \"patched\"\nversion = \"1.0.0\"\nlicense.workspace = true\n"),
                 ),
-                ("crates/solo/Cargo.toml", Some("[package]\nname = \"solo\"\nversion = \"0.3.0\"\nlicense = \"Zlib\"\n")),
+                (
+                    "crates/solo/Cargo.toml",
+                    Some("[package]\nname = \"solo\"\nversion = \"0.3.0\"\nlicense = \"Zlib\"\n"),
+                ),
             ],
             "two crates",
         )

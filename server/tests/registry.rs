@@ -13,7 +13,7 @@ mod common;
 
 use common::TestDb;
 use common::git::TestRepo;
-use common::server::{OutputWithin as _, run, steward_online, stderr, stdout};
+use common::server::{OutputWithin as _, run, stderr, stdout, steward_online};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::{Read as _, Write as _};
@@ -305,7 +305,10 @@ fn offline_sends_no_request_and_says_why() {
     // The summary line says where licenses came from, and that nothing was asked.
     let out = run_online(flag.path(), &["scan", "proj", "--offline"]);
     let err = stderr(&out);
-    assert!(err.contains("licenses: 11 package licenses: 1 from a lockfile/SBOM field, 0 from package directories"), "{err}");
+    assert!(
+        err.contains("licenses: 11 package licenses: 1 from a lockfile/SBOM field, 0 from package directories"),
+        "{err}"
+    );
     assert!(err.contains("0 from the registry") && err.contains("10 unknown") && err.contains("offline"), "{err}");
     // --offline and --online together is a usage error.
     let out = run_online(flag.path(), &["scan", "proj", "--offline", "--online"]);

@@ -163,11 +163,19 @@ fn workspace_license(
                     return Ok(declared(&url, "workspace.package.license", value));
                 }
                 let Some(file) = crate_relative_path(value) else {
-                    return Err(RegistryError::malformed(&url, "workspace.package.license-file", "leaves the workspace"));
+                    return Err(RegistryError::malformed(
+                        &url,
+                        "workspace.package.license-file",
+                        "leaves the workspace",
+                    ));
                 };
                 let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
                 let Some(bytes) = read(&format!("{prefix}{file}")) else {
-                    return Err(RegistryError::malformed(&url, "workspace.package.license-file", format!("{file:?} is not in the repository")));
+                    return Err(RegistryError::malformed(
+                        &url,
+                        "workspace.package.license-file",
+                        format!("{file:?} is not in the repository"),
+                    ));
                 };
                 let text = cut(&String::from_utf8_lossy(&bytes), MAX_TEXT_BYTES);
                 return Ok(found(&url, "workspace.package.license-file", &file, RegistryLicense::Text { text }));
