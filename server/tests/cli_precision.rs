@@ -149,7 +149,7 @@ fn an_unreachable_git_dependency_is_a_warning_not_a_failure() {
 fn history_reports_unreadable_commits_and_fails_only_when_nothing_could_be_read() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = TestRepo::init(&tmp.path().join("repo"));
-    repo.commit(&[("package-lock.json", Some(&npm_lock("1.0.0", "Apache-2.0")))], "initial");
+    let initial = repo.commit(&[("package-lock.json", Some(&npm_lock("1.0.0", "Apache-2.0")))], "initial");
     let broken = repo.commit(&[("package-lock.json", Some("{\"lockfileVersion\": 3, \"packages\": ["))], "truncated");
     let fixed = repo.commit(&[("package-lock.json", Some(&npm_lock("1.1.0", "SSPL-1.0")))], "relicensed");
 
@@ -164,6 +164,11 @@ fn history_reports_unreadable_commits_and_fails_only_when_nothing_could_be_read(
     let err = stderr(&out);
     assert!(err.contains(&format!("warning: commit {} could not be read", &broken.to_string()[..12])), "{err}");
     assert!(err.contains("licenses: ") && err.contains("offline"), "{err}");
+    // gate (and diff --repo) print the same summary line.
+    let (base, head) = (initial.to_string(), fixed.to_string());
+    let out = run(tmp.path(), &["gate", "--repo", "repo", "--base", &base, "--head", &head, "--format", "json"]);
+    let err = stderr(&out);
+    assert!(err.contains("licenses: 4 package licenses: 4 from a lockfile/SBOM field"), "{err}");
     let out = run(tmp.path(), &["history", "--repo", "repo"]);
     let text = stdout(&out);
     assert!(text.contains("1 commit could not be read") && text.contains("truncated"), "{text}");

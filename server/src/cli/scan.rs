@@ -192,10 +192,7 @@ pub fn diff(global: &GlobalArgs, args: DiffArgs) -> Result<ExitCode, Failure> {
         (Some(repo), _, _) => {
             let repo = open_repo(repo)?;
             let (base, head) = (args.base.as_deref().unwrap_or_default(), args.head.as_deref().unwrap_or_default());
-            let old = git::scan_rev_valid(&repo, base, &licenses)?;
-            let new = git::scan_rev_valid(&repo, head, &licenses)?;
-            sources_line(&both(&old, &new), &licenses);
-            drift::diff(&old, &new)
+            diff_revs(&repo, base, head, &licenses)?
         }
         (None, Some(old), Some(new)) => {
             require_exists(old)?;
@@ -250,6 +247,20 @@ pub fn history(global: &GlobalArgs, args: HistoryArgs) -> Result<ExitCode, Failu
     };
     emit(&text, args.output.as_deref())?;
     Ok(if history.entries.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Scans two revisions, prints the summary line, and compares them (the
+/// `diff --repo` and `gate` path).
+pub(super) fn diff_revs(
+    repo: &git2::Repository,
+    base: &str,
+    head: &str,
+    licenses: &ValidLicenseConfig,
+) -> Result<drift::Drift, Failure> {
+    let old = git::scan_rev_valid(repo, base, licenses)?;
+    let new = git::scan_rev_valid(repo, head, licenses)?;
+    sources_line(&both(&old, &new), licenses);
+    Ok(drift::diff(&old, &new))
 }
 
 fn both(old: &steward_scanner::scan::Scan, new: &steward_scanner::scan::Scan) -> LicenseSources {
