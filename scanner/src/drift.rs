@@ -273,8 +273,13 @@ pub fn diff_with(old: &Scan, new: &Scan, options: DiffOptions) -> Drift {
 /// evidence for it takes the one remembered.
 #[derive(Debug, Clone, Default)]
 pub struct LicenseMemory {
-    known: HashMap<(Ecosystem, String, String), (ResolvedLicense, String)>,
+    /// By name@version: (registry origin, license, input), one per origin.
+    known: HashMap<(Ecosystem, String, String), Vec<RememberedLicense>>,
 }
+
+/// A license remembered for a name@version: its registry origin, the
+/// license and the input it was found in.
+type RememberedLicense = (Option<String>, ResolvedLicense, String);
 
 impl LicenseMemory {
     /// Remembers every known license of `scan` (keeping the most confident
@@ -286,11 +291,12 @@ impl LicenseMemory {
                     continue;
                 }
                 let key = (p.ecosystem, p.name.clone(), p.version.clone());
-                match self.known.get(&key) {
-                    Some((have, _)) if have.confidence >= l.confidence => {}
-                    _ => {
-                        self.known.insert(key, (l.clone(), scan.input.clone()));
-                    }
+                let origin = registry_origin(p);
+                let slot = self.known.entry(key).or_default();
+                match slot.iter_mut().find(|(o, _, _)| *o == origin) {
+                    Some(have) if have.1.confidence >= l.confidence => {}
+                    Some(have) => *have = (origin, l.clone(), scan.input.clone()),
+                    None => slot.push((origin, l.clone(), scan.input.clone())),
                 }
             }
         }
@@ -396,9 +402,26 @@ type Key<'a> = (Ecosystem, &'a str);
 /// A package at one version: (ecosystem, name, version).
 type VersionKey<'a> = (Ecosystem, &'a str, &'a str);
 
-/// The license known for each name@version in either scan, with the input
-/// it was found in (the most confident evidence when copies disagree).
-type Known<'s> = HashMap<VersionKey<'s>, (&'s ResolvedLicense, &'s str)>;
+/// The licenses known for each name@version in either scan: the registry
+/// the copy came from (when its source names one), the license and the
+/// input it was found in.
+type Known<'s> = HashMap<VersionKey<'s>, Vec<(Option<String>, &'s ResolvedLicense, &'s str)>>;
+
+/// Adds a known license, keeping the most confident one per origin.
+fn add_known<'s>(
+    known: &mut Known<'s>,
+    key: VersionKey<'s>,
+    origin: Option<String>,
+    license: &'s ResolvedLicense,
+    input: &'s str,
+) {
+    let slot = known.entry(key).or_default();
+    match slot.iter_mut().find(|(o, _, _)| *o == origin) {
+        Some(have) if license.confidence > have.1.confidence => *have = (origin, license, input),
+        Some(_) => {}
+        None => slot.push((origin, license, input)),
+    }
+}
 
 fn known_licenses<'s>(old: &'s Scan, new: &'s Scan, memory: &'s LicenseMemory) -> Known<'s> {
     let mut known: Known<'s> = HashMap::new();
@@ -408,17 +431,52 @@ fn known_licenses<'s>(old: &'s Scan, new: &'s Scan, memory: &'s LicenseMemory) -
                 if !l.is_known() || p.version.trim().is_empty() {
                     continue;
                 }
-                let slot = known.entry((p.ecosystem, p.name.as_str(), p.version.as_str())).or_insert((l, &scan.input));
-                if l.confidence > slot.0.confidence {
-                    *slot = (l, &scan.input);
-                }
+                let key = (p.ecosystem, p.name.as_str(), p.version.as_str());
+                add_known(&mut known, key, registry_origin(p), l, &scan.input);
             }
         }
     }
-    for ((eco, name, version), (l, input)) in &memory.known {
-        known.entry((*eco, name.as_str(), version.as_str())).or_insert((l, input.as_str()));
+    for ((eco, name, version), copies) in &memory.known {
+        for (origin, l, input) in copies {
+            let slot = known.entry((*eco, name.as_str(), version.as_str())).or_default();
+            if !slot.iter().any(|(o, _, _)| o == origin) {
+                slot.push((origin.clone(), l, input.as_str()));
+            }
+        }
     }
     known
+}
+
+/// The registry a package came from, normalised (`registry.yarnpkg.com`
+/// serves npm's packages; crates.io's git and sparse indexes are one), or
+/// `None` when its source names none (git, a path, an unnamed registry).
+/// Two copies of one name@version from different registries may be
+/// different packages (a private namesake): evidence is not carried
+/// between them.
+fn registry_origin(pkg: &crate::model::Package) -> Option<String> {
+    if source_kind(pkg) != SourceKind::Registry {
+        return None;
+    }
+    let s = pkg.source.as_deref()?;
+    if s == "registry+https://github.com/rust-lang/crates.io-index" || s == "sparse+https://index.crates.io/" {
+        return Some("crates.io".to_owned());
+    }
+    let rest = s.trim_start_matches("registry+").trim_start_matches("sparse+");
+    let (_, after) = rest.split_once("://")?;
+    let host = after.split(['/', '?', '#']).next().unwrap_or("").rsplit('@').next().unwrap_or("").to_ascii_lowercase();
+    match host.as_str() {
+        "" => None,
+        "registry.yarnpkg.com" => Some("registry.npmjs.org".to_owned()),
+        _ => Some(host),
+    }
+}
+
+/// Whether evidence may be carried between two copies of one name@version.
+fn same_origin(a: &Option<String>, b: &Option<String>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => x == y,
+        _ => true,
+    }
 }
 
 /// `license` of `pkg`, or, when it is unknown, the license known for the
@@ -431,7 +489,14 @@ fn carried<'s>(
     if license.is_known() {
         return Cow::Borrowed(license);
     }
-    match known.get(&(pkg.ecosystem, pkg.name.as_str(), pkg.version.as_str())) {
+    let origin = registry_origin(pkg);
+    let found = known.get(&(pkg.ecosystem, pkg.name.as_str(), pkg.version.as_str())).and_then(|copies| {
+        copies
+            .iter()
+            .filter(|(o, _, _)| same_origin(o, &origin))
+            .max_by(|a, b| a.1.confidence.partial_cmp(&b.1.confidence).unwrap_or(Ordering::Equal))
+    });
+    match found.map(|(_, l, input)| (l, input)) {
         Some((other, input)) => {
             let mut l = (*other).clone();
             l.warnings.insert(
@@ -613,7 +678,9 @@ fn make_finding(
     let mut new_state = np.map(|(p, l)| carried(l, p, known));
     let (code, message) = match (op, np) {
         (Some((opkg, olic)), Some((npkg, nlic)))
-            if (opkg.version == npkg.version && olic.is_known() != nlic.is_known())
+            if (opkg.version == npkg.version
+                && olic.is_known() != nlic.is_known()
+                && same_origin(&registry_origin(opkg), &registry_origin(npkg)))
                 || (source_kind(opkg) != source_kind(npkg)
                     && old_state.as_deref().is_some_and(ResolvedLicense::is_known)
                         != new_state.as_deref().is_some_and(ResolvedLicense::is_known)) =>

@@ -397,3 +397,46 @@ fn a_package_moved_to_a_source_without_evidence_is_not_drift() {
     assert!(regex.message.contains("the source changed (registry → local path"), "{}", regex.message);
     assert_eq!(regex.old_license.as_ref().unwrap().display(), "MIT OR Apache-2.0");
 }
+
+#[test]
+fn evidence_is_not_carried_between_registries() {
+    // The same name@version from another registry host may be another
+    // package (a private namesake): its missing license stays a finding.
+    let npm = |name: &str, resolved: &str, license: Option<&str>| Package {
+        name: name.into(),
+        version: "1.0.0".into(),
+        ecosystem: Ecosystem::Npm,
+        purl: None,
+        source: Some(resolved.into()),
+        raw_licenses: license
+            .map(|l| vec![RawLicense { value: l.into(), field: "license".into() }])
+            .unwrap_or_default(),
+        dev: false,
+    };
+    let lock = |pkgs: Vec<Package>| {
+        let mut g = DependencyGraph::new(SourceLocation {
+            path: "package-lock.json".into(),
+            format: LockfileFormat::NpmPackageLock,
+        });
+        let app = g.push(npm("app", "registry", None));
+        for p in pkgs {
+            let i = g.push(p);
+            g.add_edge(app, i);
+        }
+        g.roots.push(app);
+        g
+    };
+    let public = "https://registry.npmjs.org/x/-/x-1.0.0.tgz";
+    let yarn = "https://registry.yarnpkg.com/y/-/y-1.0.0.tgz";
+    let private = "https://npm.corp.example/x/-/x-1.0.0.tgz";
+    let old = scan(vec![lock(vec![
+        npm("x", public, Some("MIT")),
+        npm("y", "https://registry.npmjs.org/y/-/y-1.0.0.tgz", Some("ISC")),
+    ])]);
+    let new = scan(vec![lock(vec![npm("x", private, None), npm("y", yarn, None)])]);
+    let d = diff(&old, &new);
+    let codes: Vec<(FindingCode, &str)> = d.findings.iter().map(|f| (f.code, f.name.as_str())).collect();
+    // x moved to a private registry: now unknown (drift); y moved to yarn's
+    // mirror of npm: the same package, evidence lost only.
+    assert_eq!(codes, [(FindingCode::LicenseNowUnknown, "x"), (FindingCode::EvidenceLost, "y")], "{:#?}", d.findings);
+}
