@@ -128,6 +128,16 @@ test_version_only_changes_are_not_judged if {
 	r.decisions[0].finding == 1
 }
 
+# Issue 12: evidence found on one side only for the same name@version is
+# informational; neither an unknown nor an SSPL state behind it is judged.
+test_evidence_gained_and_lost_are_not_judged if {
+	lost := object.union(sspl, {"code": "evidence-lost"})
+	gained := object.union(sspl, {"code": "evidence-gained"})
+	r := license.report with input as input_with([lost, gained])
+	count(r.decisions) == 0
+	r.verdict == "allow"
+}
+
 test_worst_decision_wins if {
 	r := license.report with input as input_with([mit, gpl, sspl])
 	r.verdict == "deny"

@@ -8,6 +8,15 @@
 //! semver for cargo, npm and Go, PEP 440 for Python), never by publish date. Licenses are
 //! compared in canonical form, so a change of spelling or operand order is
 //! not drift. Works on scans only: no I/O.
+//!
+//! Precision first: a package's license at one name and version does not
+//! change. When one copy of a name@version has license evidence and another
+//! has none (npm writes a `license` field for some packages only, and which
+//! ones depends on its version and cache; a `[patch]` to a git source has
+//! no registry metadata), the evidence is carried across: the same version
+//! on both sides gives an informational `evidence-gained`/`evidence-lost`
+//! finding, never drift, and an unknown version elsewhere takes the license
+//! known for it in either scan.
 
 use crate::license::gomod::MODULE_HASH_MISMATCH_WARNING;
 use crate::license::{ExpressionFacts, ResolvedLicense, value_facts};
@@ -16,6 +25,7 @@ use crate::paths::{DEFAULT_MAX_PATHS, PathIndex};
 use crate::scan::{Scan, ScannedGraph};
 use crate::version::{compare_versions, parse_semver};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -40,10 +50,19 @@ pub enum FindingCode {
     /// A package's manifest names one license and the license text it
     /// ships another (new on this side).
     LicenseFieldDisagreesWithText,
+    /// Same name and version on both sides; only the new side had license
+    /// evidence (a lockfile field npm wrote this time, a registry answer).
+    /// Informational: a version's license does not change, so this is not
+    /// drift, and no policy judges it.
+    EvidenceGained,
+    /// Same name and version on both sides; only the old side had license
+    /// evidence. Informational, like [`FindingCode::EvidenceGained`]: the
+    /// old side's license is carried across.
+    EvidenceLost,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 7] = [
+    pub const ALL: [FindingCode; 9] = [
         FindingCode::LicenseChanged,
         FindingCode::LicenseNowUnknown,
         FindingCode::Added,
@@ -51,6 +70,8 @@ impl FindingCode {
         FindingCode::VersionChanged,
         FindingCode::ModuleHashMismatch,
         FindingCode::LicenseFieldDisagreesWithText,
+        FindingCode::EvidenceGained,
+        FindingCode::EvidenceLost,
     ];
 
     /// The stable kebab-case name, as serialized (`license-changed`).
@@ -63,6 +84,8 @@ impl FindingCode {
             FindingCode::VersionChanged => "version-changed",
             FindingCode::ModuleHashMismatch => "module-hash-mismatch",
             FindingCode::LicenseFieldDisagreesWithText => "license-field-disagrees-with-text",
+            FindingCode::EvidenceGained => "evidence-gained",
+            FindingCode::EvidenceLost => "evidence-lost",
         }
     }
 
@@ -79,6 +102,12 @@ impl FindingCode {
             }
             FindingCode::LicenseFieldDisagreesWithText => {
                 "A dependency's manifest license field names a license its license text does not."
+            }
+            FindingCode::EvidenceGained => {
+                "Same name and version on both sides; only the new side has license evidence (not drift)."
+            }
+            FindingCode::EvidenceLost => {
+                "Same name and version on both sides; only the old side has license evidence, carried across (not drift)."
             }
         }
     }
@@ -202,6 +231,12 @@ pub struct Summary {
     pub module_hash_mismatch: usize,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub license_field_disagrees_with_text: usize,
+    /// Same name@version, evidence only on the new side (informational).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub evidence_gained: usize,
+    /// Same name@version, evidence only on the old side (informational).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub evidence_lost: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -253,8 +288,59 @@ pub fn diff(old: &Scan, new: &Scan) -> Drift {
 
 /// Compares two scans.
 pub fn diff_with(old: &Scan, new: &Scan, options: DiffOptions) -> Drift {
+    diff_remembering(old, new, options, &LicenseMemory::default())
+}
+
+/// Licenses known for name@versions seen before (by `history`, in earlier
+/// commits): a version's license does not change, so a later scan without
+/// evidence for it takes the one remembered.
+#[derive(Debug, Clone, Default)]
+pub struct LicenseMemory {
+    /// By name@version: (registry origin, license, input), one per origin.
+    known: HashMap<(Ecosystem, String, String), Vec<RememberedLicense>>,
+}
+
+/// A license remembered for a name@version: its registry origin, the
+/// license and the input it was found in.
+type RememberedLicense = (Option<String>, ResolvedLicense, String);
+
+impl LicenseMemory {
+    /// Remembers every known license of `scan` (keeping the most confident
+    /// one per name@version).
+    pub fn remember(&mut self, scan: &Scan) {
+        for g in &scan.graphs {
+            for (p, l) in g.graph.packages.iter().zip(&g.licenses) {
+                if !l.is_known() || p.version.trim().is_empty() {
+                    continue;
+                }
+                let key = (p.ecosystem, p.name.clone(), p.version.clone());
+                let origin = registry_origin(p);
+                let slot = self.known.entry(key).or_default();
+                match slot.iter_mut().find(|(o, _, _)| *o == origin) {
+                    Some(have) if have.1.confidence >= l.confidence => {}
+                    Some(have) => *have = (origin, l.clone(), scan.input.clone()),
+                    None => slot.push((origin, l.clone(), scan.input.clone())),
+                }
+            }
+        }
+    }
+
+    /// Name@versions remembered.
+    pub fn len(&self) -> usize {
+        self.known.len()
+    }
+
+    /// True when nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.known.is_empty()
+    }
+}
+
+/// [`diff_with`], also carrying licenses remembered from earlier scans.
+pub fn diff_remembering(old: &Scan, new: &Scan, options: DiffOptions, memory: &LicenseMemory) -> Drift {
     let mut findings = Vec::new();
     let mut graphs = Vec::new();
+    let known = known_licenses(old, new, memory);
     for (path, o, n) in match_graphs(old, new) {
         graphs.push(GraphPair {
             path: path.clone(),
@@ -269,7 +355,7 @@ pub fn diff_with(old: &Scan, new: &Scan, options: DiffOptions) -> Drift {
         // Findings point at a real file: the new one (the old for removals
         // of a graph that is gone).
         let file = n.or(o).map_or(path.as_str(), |g| g.graph.source.path.as_str());
-        diff_graph(file, o, n, options, &mut findings);
+        diff_graph(file, o, n, options, &known, &mut findings);
     }
     findings.sort_by(|a, b| {
         (a.code, &a.graph, &a.name, &a.new_version, &a.old_version).cmp(&(
@@ -290,6 +376,8 @@ pub fn diff_with(old: &Scan, new: &Scan, options: DiffOptions) -> Drift {
             FindingCode::VersionChanged => summary.version_changed += 1,
             FindingCode::ModuleHashMismatch => summary.module_hash_mismatch += 1,
             FindingCode::LicenseFieldDisagreesWithText => summary.license_field_disagrees_with_text += 1,
+            FindingCode::EvidenceGained => summary.evidence_gained += 1,
+            FindingCode::EvidenceLost => summary.evidence_lost += 1,
         }
     }
     let mut warnings: Vec<String> = old.warnings.iter().map(|w| format!("old: {w}")).collect();
@@ -335,6 +423,122 @@ fn match_graphs<'s>(old: &'s Scan, new: &'s Scan) -> Vec<GraphMatch<'s>> {
 }
 
 type Key<'a> = (Ecosystem, &'a str);
+
+/// A package at one version: (ecosystem, name, version).
+type VersionKey<'a> = (Ecosystem, &'a str, &'a str);
+
+/// The licenses known for each name@version in either scan: the registry
+/// the copy came from (when its source names one), the license and the
+/// input it was found in.
+type Known<'s> = HashMap<VersionKey<'s>, Vec<(Option<String>, &'s ResolvedLicense, &'s str)>>;
+
+/// Adds a known license, keeping the most confident one per origin.
+fn add_known<'s>(
+    known: &mut Known<'s>,
+    key: VersionKey<'s>,
+    origin: Option<String>,
+    license: &'s ResolvedLicense,
+    input: &'s str,
+) {
+    let slot = known.entry(key).or_default();
+    match slot.iter_mut().find(|(o, _, _)| *o == origin) {
+        Some(have) if license.confidence > have.1.confidence => *have = (origin, license, input),
+        Some(_) => {}
+        None => slot.push((origin, license, input)),
+    }
+}
+
+fn known_licenses<'s>(old: &'s Scan, new: &'s Scan, memory: &'s LicenseMemory) -> Known<'s> {
+    let mut known: Known<'s> = HashMap::new();
+    for scan in [old, new] {
+        for g in &scan.graphs {
+            for (p, l) in g.graph.packages.iter().zip(&g.licenses) {
+                if !l.is_known() || p.version.trim().is_empty() {
+                    continue;
+                }
+                let key = (p.ecosystem, p.name.as_str(), p.version.as_str());
+                add_known(&mut known, key, registry_origin(p), l, &scan.input);
+            }
+        }
+    }
+    for ((eco, name, version), copies) in &memory.known {
+        for (origin, l, input) in copies {
+            let slot = known.entry((*eco, name.as_str(), version.as_str())).or_default();
+            if !slot.iter().any(|(o, _, _)| o == origin) {
+                slot.push((origin.clone(), l, input.as_str()));
+            }
+        }
+    }
+    known
+}
+
+/// The registry a package came from, normalised (`registry.yarnpkg.com`
+/// serves npm's packages; crates.io's git and sparse indexes are one), or
+/// `None` when its source names none (git, a path, an unnamed registry).
+/// Two copies of one name@version from different registries may be
+/// different packages (a private namesake): evidence is not carried
+/// between them.
+fn registry_origin(pkg: &crate::model::Package) -> Option<String> {
+    if source_kind(pkg) != SourceKind::Registry {
+        return None;
+    }
+    let s = pkg.source.as_deref()?;
+    if s == "registry+https://github.com/rust-lang/crates.io-index" || s == "sparse+https://index.crates.io/" {
+        return Some("crates.io".to_owned());
+    }
+    let rest = s.trim_start_matches("registry+").trim_start_matches("sparse+");
+    let (_, after) = rest.split_once("://")?;
+    let host = after.split(['/', '?', '#']).next().unwrap_or("").rsplit('@').next().unwrap_or("").to_ascii_lowercase();
+    match host.as_str() {
+        "" => None,
+        "registry.yarnpkg.com" => Some("registry.npmjs.org".to_owned()),
+        _ => Some(host),
+    }
+}
+
+/// Whether evidence may be carried between two copies of one name@version.
+fn same_origin(a: &Option<String>, b: &Option<String>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => x == y,
+        _ => true,
+    }
+}
+
+/// `license` of `pkg`, or, when it is unknown, the license known for the
+/// same name@version elsewhere in the two scans, marked as carried.
+fn carried<'s>(
+    license: &'s ResolvedLicense,
+    pkg: &crate::model::Package,
+    known: &Known<'_>,
+) -> Cow<'s, ResolvedLicense> {
+    if license.is_known() {
+        return Cow::Borrowed(license);
+    }
+    let origin = registry_origin(pkg);
+    let found = known.get(&(pkg.ecosystem, pkg.name.as_str(), pkg.version.as_str())).and_then(|copies| {
+        copies
+            .iter()
+            .filter(|(o, _, _)| same_origin(o, &origin))
+            .max_by(|a, b| a.1.confidence.partial_cmp(&b.1.confidence).unwrap_or(Ordering::Equal))
+    });
+    match found.map(|(_, l, input)| (l, input)) {
+        Some((other, input)) => {
+            let mut l = (*other).clone();
+            l.warnings.insert(
+                0,
+                format!(
+                    "no license evidence for {} {} here ({}); carried across from {input}: \
+                     a version's license does not change",
+                    pkg.name,
+                    pkg.version,
+                    license.unknown_reason.as_deref().unwrap_or("no reason recorded")
+                ),
+            );
+            Cow::Owned(l)
+        }
+        None => Cow::Borrowed(license),
+    }
+}
 
 fn index_by_name(g: &ScannedGraph) -> HashMap<Key<'_>, Vec<PackageIndex>> {
     let mut roots = vec![false; g.graph.packages.len()];
@@ -387,6 +591,7 @@ fn diff_graph(
     old: Option<&ScannedGraph>,
     new: Option<&ScannedGraph>,
     options: DiffOptions,
+    known: &Known<'_>,
     out: &mut Vec<Finding>,
 ) {
     let empty = HashMap::new();
@@ -409,7 +614,7 @@ fn diff_graph(
             }
         }
         for (o, n) in pair_versions(key.0, os, ns, old, new) {
-            let finding = make_finding(path, o, n, old, new, &mut old_side, &mut new_side, options);
+            let finding = make_finding(path, o, n, old, new, &mut old_side, &mut new_side, options, known);
             if let Some(f) = finding {
                 out.push(f);
             }
@@ -555,11 +760,72 @@ fn make_finding(
     old_side: &mut Side<'_>,
     new_side: &mut Side<'_>,
     options: DiffOptions,
+    known: &Known<'_>,
 ) -> Option<Finding> {
     let op = o.and_then(|i| old.map(|g| (&g.graph.packages[i], &g.licenses[i])));
     let np = n.and_then(|i| new.map(|g| (&g.graph.packages[i], &g.licenses[i])));
+    // The states reported: what each side's own evidence says, except that
+    // an unknown side of another version (or an added package) takes the
+    // license known for its name@version elsewhere.
+    let mut old_state = op.map(|(p, l)| carried(l, p, known));
+    let mut new_state = np.map(|(p, l)| carried(l, p, known));
     let (code, message) = match (op, np) {
-        (Some((opkg, olic)), Some((npkg, nlic))) => {
+        (Some((opkg, olic)), Some((npkg, nlic)))
+            if (opkg.version == npkg.version
+                && olic.is_known() != nlic.is_known()
+                && same_origin(&registry_origin(opkg), &registry_origin(npkg)))
+                || (source_kind(opkg) != source_kind(npkg)
+                    && old_state.as_deref().is_some_and(ResolvedLicense::is_known)
+                        != new_state.as_deref().is_some_and(ResolvedLicense::is_known)) =>
+        {
+            // Evidence on one side only, for the same version or for a
+            // package that moved to another kind of source (a `[patch]` to
+            // a git repository or a local path, where no registry can be
+            // asked): a lack of evidence, not a license change.
+            let why = if opkg.version == npkg.version {
+                "a version's license does not change".to_owned()
+            } else {
+                format!(
+                    "the source changed ({} → {}, a [patch] or a vendored copy) and the {} side has no evidence",
+                    source_kind(opkg).as_str(),
+                    source_kind(npkg).as_str(),
+                    if nlic.is_known() { "old" } else { "new" }
+                )
+            };
+            let versions = if opkg.version == npkg.version {
+                format!("{} {}", npkg.name, npkg.version)
+            } else {
+                format!("{} {} → {}", npkg.name, opkg.version, npkg.version)
+            };
+            old_state = Some(Cow::Borrowed(olic));
+            new_state = Some(Cow::Borrowed(nlic));
+            if nlic.is_known() {
+                (
+                    FindingCode::EvidenceGained,
+                    format!(
+                        "{versions}: license evidence gained ({}, {}); the old side had none ({}): {why}",
+                        display(nlic),
+                        evidence_origin(nlic),
+                        olic.unknown_reason.as_deref().unwrap_or("no reason recorded")
+                    ),
+                )
+            } else {
+                (
+                    FindingCode::EvidenceLost,
+                    format!(
+                        "{versions}: license evidence lost ({}); {} carried across from the old side ({}): {why}",
+                        nlic.unknown_reason.as_deref().unwrap_or("no reason recorded"),
+                        display(olic),
+                        evidence_origin(olic)
+                    ),
+                )
+            }
+        }
+        (Some((opkg, _)), Some((npkg, _))) => {
+            let (olic, nlic) = match (&old_state, &new_state) {
+                (Some(o), Some(n)) => (o.as_ref(), n.as_ref()),
+                _ => return None,
+            };
             let versions = if opkg.version == npkg.version {
                 format!("{} {}", npkg.name, npkg.version)
             } else {
@@ -583,7 +849,8 @@ fn make_finding(
                 (FindingCode::LicenseChanged, format!("{versions}: license {} → {}", display(olic), display(nlic)))
             }
         }
-        (None, Some((npkg, nlic))) => {
+        (None, Some((npkg, _))) => {
+            let nlic = new_state.as_deref()?;
             (FindingCode::Added, format!("{} {} added ({})", npkg.name, npkg.version, display(nlic)))
         }
         (Some((opkg, olic)), None) => {
@@ -615,14 +882,55 @@ fn make_finding(
         old_version,
         new_version,
         direction,
-        old_license: op.map(|(_, l)| LicenseState::of(l)),
-        new_license: np.map(|(_, l)| LicenseState::of(l)),
+        old_license: old_state.as_deref().map(LicenseState::of),
+        new_license: new_state.as_deref().map(LicenseState::of),
         dev: pkg.dev,
         direct,
         paths,
         more_paths: more,
         message,
     })
+}
+
+/// What kind of place a package comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SourceKind {
+    Registry,
+    Git,
+    /// A path, a link, a workspace member: no source recorded.
+    Local,
+}
+
+impl SourceKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Registry => "registry",
+            SourceKind::Git => "git",
+            SourceKind::Local => "local path",
+        }
+    }
+}
+
+fn source_kind(pkg: &crate::model::Package) -> SourceKind {
+    match pkg.source.as_deref() {
+        None => SourceKind::Local,
+        Some(s) if ["git+", "git:", "github:", "gitlab:", "bitbucket:"].iter().any(|p| s.starts_with(p)) => {
+            SourceKind::Git
+        }
+        Some(s) if ["path+", "file:", "link:", "workspace:", "portal:"].iter().any(|p| s.starts_with(p)) => {
+            SourceKind::Local
+        }
+        Some(_) => SourceKind::Registry,
+    }
+}
+
+/// Where a known license's deciding evidence came from (`registry`,
+/// `input-field in package-lock.json`).
+fn evidence_origin(l: &ResolvedLicense) -> String {
+    match l.evidence.first() {
+        Some(e) => format!("{} in {}", e.source, e.file),
+        None => "no evidence recorded".to_owned(),
+    }
 }
 
 fn display(l: &ResolvedLicense) -> String {
@@ -646,8 +954,10 @@ mod tests {
                 | FindingCode::Added
                 | FindingCode::Removed
                 | FindingCode::VersionChanged
-                | FindingCode::ModuleHashMismatch => {}
-                FindingCode::LicenseFieldDisagreesWithText => {}
+                | FindingCode::ModuleHashMismatch
+                | FindingCode::LicenseFieldDisagreesWithText
+                | FindingCode::EvidenceGained
+                | FindingCode::EvidenceLost => {}
             }
             assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(code.as_str()));
             assert_eq!(serde_json::from_value::<FindingCode>(serde_json::json!(code.as_str())).unwrap(), code);

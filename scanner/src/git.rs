@@ -7,7 +7,7 @@
 //! the same blob ids as in the parent, comparing tree ids top-down so an
 //! unchanged directory costs one comparison.
 
-use crate::drift::{Drift, diff};
+use crate::drift::{DiffOptions, Drift, LicenseMemory, diff, diff_remembering};
 use crate::license::{LicenseConfig, ValidLicenseConfig};
 use crate::scan::{Scan, ScanError, scan_valid};
 use crate::source::{InputTree, SKIPPED_DIRS};
@@ -190,6 +190,21 @@ pub struct HistoryEntry {
     pub drift: Drift,
 }
 
+/// A commit whose dependency inputs could not be read (a lockfile no
+/// parser accepts): reported, and the walk goes on. The next readable
+/// commit is compared with the last readable one before it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryError {
+    pub commit: String,
+    pub summary: String,
+    /// Commit time, seconds since the Unix epoch.
+    pub time: i64,
+    /// The input files whose blobs changed.
+    pub changed_inputs: Vec<String>,
+    /// What could not be read, naming the file (and line or field).
+    pub error: String,
+}
+
 /// The result of [`history`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct History {
@@ -200,6 +215,20 @@ pub struct History {
     pub commits_scanned: usize,
     /// Commits that changed a dependency's license, oldest first.
     pub entries: Vec<HistoryEntry>,
+    /// Commits whose inputs could not be read, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<HistoryError>,
+    /// Where the licenses of every scan made during the walk came from.
+    pub license_sources: crate::scan::LicenseSources,
+}
+
+impl History {
+    /// True when at least one commit with changed inputs could be scanned
+    /// (or none needed scanning): `history` fails only when nothing could
+    /// be read.
+    pub fn read_anything(&self) -> bool {
+        self.errors.is_empty() || self.commits_scanned > self.errors.len()
+    }
 }
 
 /// Walks the first-parent history from `HEAD` back to `since` (exclusive;
@@ -239,9 +268,16 @@ pub fn history_valid(
 
     let total = oids.len();
     let mut entries = Vec::new();
+    let mut errors = Vec::new();
+    let mut sources = crate::scan::LicenseSources::default();
+    // Licenses seen so far in the walk, by name@version: a later commit
+    // without evidence for a version takes the one seen before.
+    let mut memory = LicenseMemory::default();
     let mut scanned = 0;
-    // The scan of the last commit looked at, valid for any later commit
-    // whose inputs did not change.
+    // The scan of the last readable commit looked at, valid for any later
+    // commit whose inputs did not change, and the baseline of the next
+    // commit whose inputs did (also when commits in between could not be
+    // read).
     let mut carried: Option<(Oid, Scan)> = None;
     for (done, oid) in oids.iter().enumerate() {
         let commit = repo.find_commit(*oid).map_err(git_err(repo, format!("reading commit {oid}")))?;
@@ -261,13 +297,43 @@ pub fn history_valid(
             }
         } else {
             scanned += 1;
-            let old_scan = match (&parent, carried.take()) {
-                (Some(p), Some((c, s))) if c == p.id() => s,
-                (Some(p), _) => filtered(scan_valid(&GitTree::of_commit(repo, p)?, valid)?, path_glob),
-                (None, _) => Scan { input: "(empty tree)".to_owned(), graphs: Vec::new(), warnings: Vec::new() },
+            let new_scan = match scan_commit(repo, &commit, valid) {
+                Ok(scan) => filtered(scan, path_glob),
+                Err(e) => {
+                    errors.push(HistoryError {
+                        commit: oid.to_string(),
+                        summary: commit.summary().ok().flatten().unwrap_or("").to_owned(),
+                        time: commit.time().seconds(),
+                        changed_inputs: changed,
+                        error: e.to_string(),
+                    });
+                    on_progress(Progress { done: done + 1, total, scanned, commit: oid.to_string() });
+                    continue;
+                }
             };
-            let new_scan = filtered(scan_commit(repo, &commit, valid)?, path_glob);
-            let drift = diff(&old_scan, &new_scan);
+            sources.add(&new_scan);
+            // The baseline: the parent's scan, or the last readable commit's
+            // when the parent (or commits before it) could not be read.
+            let old_scan = match (&parent, carried.take()) {
+                (_, Some((_, s))) => s,
+                (Some(p), _) => match scan_valid(&GitTree::of_commit(repo, p)?, valid) {
+                    Ok(s) => filtered(s, path_glob),
+                    Err(e) => {
+                        errors.push(HistoryError {
+                            commit: p.id().to_string(),
+                            summary: p.summary().ok().flatten().unwrap_or("").to_owned(),
+                            time: p.time().seconds(),
+                            changed_inputs: Vec::new(),
+                            error: e.to_string(),
+                        });
+                        empty_scan()
+                    }
+                },
+                (None, _) => empty_scan(),
+            };
+            memory.remember(&old_scan);
+            let drift = diff_remembering(&old_scan, &new_scan, DiffOptions::default(), &memory);
+            memory.remember(&new_scan);
             if drift.has_license_drift() {
                 entries.push(HistoryEntry {
                     commit: oid.to_string(),
@@ -283,7 +349,18 @@ pub fn history_valid(
         }
         on_progress(Progress { done: done + 1, total, scanned, commit: oid.to_string() });
     }
-    Ok(History { repo: repo_name(repo), commits_walked: total, commits_scanned: scanned, entries })
+    Ok(History {
+        repo: repo_name(repo),
+        commits_walked: total,
+        commits_scanned: scanned,
+        entries,
+        errors,
+        license_sources: sources,
+    })
+}
+
+fn empty_scan() -> Scan {
+    Scan { input: "(empty tree)".to_owned(), graphs: Vec::new(), warnings: Vec::new() }
 }
 
 fn scan_commit(repo: &Repository, commit: &Commit<'_>, config: &ValidLicenseConfig) -> Result<Scan, GitError> {

@@ -85,15 +85,7 @@ pub fn scan_graphs(
 /// that scan many trees, such as `history`).
 pub fn scan_graphs_valid(tree: &dyn InputTree, graphs: Vec<DependencyGraph>, config: &ValidLicenseConfig) -> Scan {
     let mut resolver = Resolver::new(config);
-    let mut warnings = Vec::new();
-    if !config.config().offline && config.registry().is_none() {
-        warnings.push(
-            "licenses.offline = false, but no registry source was given to the scanner \
-             (`steward scan --online` and the server give one; a library caller uses \
-             ValidLicenseConfig::with_registry): licenses were resolved from local data only"
-                .to_owned(),
-        );
-    }
+    let mut warnings = parse_warnings(&graphs);
     let graphs = graphs
         .into_iter()
         .map(|graph| {
@@ -113,4 +105,101 @@ pub fn scan_graphs_valid(tree: &dyn InputTree, graphs: Vec<DependencyGraph>, con
         warnings.push(summary);
     }
     Scan { input: tree.describe(), graphs, warnings }
+}
+
+/// Most parser warnings reported per graph; the rest are counted.
+const MAX_PARSE_WARNINGS: usize = 20;
+
+/// The entries each parser skipped or guessed at, named with their file
+/// (at most [`MAX_PARSE_WARNINGS`] per file, then how many more).
+fn parse_warnings(graphs: &[DependencyGraph]) -> Vec<String> {
+    let mut out = Vec::new();
+    for g in graphs {
+        let path = &g.source.path;
+        // Parsers name the file already (`Cargo.lock:7:2: …`); others get it.
+        let named = |w: &String| if w.starts_with(path.as_str()) { w.clone() } else { format!("{path}: {w}") };
+        out.extend(g.warnings.iter().take(MAX_PARSE_WARNINGS).map(named));
+        if g.warnings.len() > MAX_PARSE_WARNINGS {
+            out.push(format!("{path}: {} more entries skipped or guessed", g.warnings.len() - MAX_PARSE_WARNINGS));
+        }
+    }
+    out
+}
+
+/// How many package licenses came from where, by the deciding evidence:
+/// the summary line of `scan`, `diff` and `history`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseSources {
+    /// A license field of the input (lockfile, SBOM).
+    pub input_field: usize,
+    /// A manifest or license text in the scanned tree (`node_modules/x`,
+    /// a vendored or path crate).
+    pub package_dir: usize,
+    /// A manifest or text in this machine's package caches (`~/.cargo`,
+    /// the Go module cache, `site-packages`).
+    pub local_cache: usize,
+    /// A registry's metadata (fresh or from the registry cache).
+    pub registry: usize,
+    /// A clarification in `steward.toml`.
+    pub clarification: usize,
+    /// No license found.
+    pub none: usize,
+}
+
+impl LicenseSources {
+    /// Counts the licenses of every package of `scan` but the roots (the
+    /// project's own packages).
+    pub fn of(scan: &Scan) -> Self {
+        let mut out = Self::default();
+        out.add(scan);
+        out
+    }
+
+    /// Adds the licenses of `scan`.
+    pub fn add(&mut self, scan: &Scan) {
+        use crate::license::EvidenceSource;
+        for g in &scan.graphs {
+            let mut root = vec![false; g.graph.packages.len()];
+            for &r in &g.graph.roots {
+                if let Some(x) = root.get_mut(r) {
+                    *x = true;
+                }
+            }
+            for (i, l) in g.licenses.iter().enumerate() {
+                if root.get(i).copied().unwrap_or(false) {
+                    continue;
+                }
+                let first = l.evidence.first().filter(|_| l.is_known());
+                match first.map(|e| (e.source, e.file.starts_with('/'))) {
+                    None => self.none += 1,
+                    Some((EvidenceSource::InputField, _)) => self.input_field += 1,
+                    Some((EvidenceSource::Registry, _)) => self.registry += 1,
+                    Some((EvidenceSource::Clarification, _)) => self.clarification += 1,
+                    Some((EvidenceSource::LocalManifest | EvidenceSource::LicenseText, true)) => self.local_cache += 1,
+                    Some((EvidenceSource::LocalManifest | EvidenceSource::LicenseText, false)) => self.package_dir += 1,
+                }
+            }
+        }
+    }
+
+    /// Every license counted.
+    pub fn total(&self) -> usize {
+        self.input_field + self.package_dir + self.local_cache + self.registry + self.clarification + self.none
+    }
+}
+
+impl std::fmt::Display for LicenseSources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} package licenses: {} from a lockfile/SBOM field, {} from package directories, {} from local package caches, {} from the registry, {} from clarifications, {} unknown",
+            self.total(),
+            self.input_field,
+            self.package_dir,
+            self.local_cache,
+            self.registry,
+            self.clarification,
+            self.none
+        )
+    }
 }

@@ -129,6 +129,7 @@ fn every_code() {
 
 #[test]
 fn unknown_to_known_is_a_license_change_and_unknown_to_unknown_is_not() {
+    // A new version: unknown → known is a license change.
     let old = scan(vec![graph(
         "package-lock.json",
         &[("x", "1.0.0", None), ("y", "1.0.0", None)],
@@ -136,13 +137,69 @@ fn unknown_to_known_is_a_license_change_and_unknown_to_unknown_is_not() {
     )]);
     let new = scan(vec![graph(
         "package-lock.json",
-        &[("x", "1.0.0", Some("AGPL-3.0-only")), ("y", "1.0.0", None)],
-        &[("app", "x@1.0.0"), ("app", "y@1.0.0")],
+        &[("x", "1.0.1", Some("AGPL-3.0-only")), ("y", "1.0.0", None)],
+        &[("app", "x@1.0.1"), ("app", "y@1.0.0")],
     )]);
     let d = diff(&old, &new);
     assert_eq!(d.findings.len(), 1);
     assert_eq!(d.findings[0].code, FindingCode::LicenseChanged);
     assert!(d.findings[0].old_license.as_ref().unwrap().resolved.expression.is_none());
+}
+
+#[test]
+fn the_same_version_gaining_or_losing_evidence_is_not_drift() {
+    // npm writes a license field for some packages only; which ones
+    // changes with its version: camelcase 4.1.0 → 4.1.0 as unknown → MIT
+    // and esbuild 0.12.24 → 0.12.24 as MIT → unknown are not drift.
+    let old = scan(vec![graph(
+        "package-lock.json",
+        &[("camelcase", "4.1.0", None), ("esbuild", "0.12.24", Some("MIT")), ("z", "2.0.0", Some("ISC"))],
+        &[("app", "camelcase@4.1.0"), ("app", "esbuild@0.12.24"), ("app", "z@2.0.0")],
+    )]);
+    let new = scan(vec![graph(
+        "package-lock.json",
+        &[("camelcase", "4.1.0", Some("MIT")), ("esbuild", "0.12.24", None), ("z", "2.0.0", Some("ISC"))],
+        &[("app", "camelcase@4.1.0"), ("app", "esbuild@0.12.24"), ("app", "z@2.0.0")],
+    )]);
+    let d = diff(&old, &new);
+    assert!(!d.has_license_drift(), "{:#?}", d.findings);
+    let codes: Vec<(FindingCode, &str)> = d.findings.iter().map(|f| (f.code, f.name.as_str())).collect();
+    assert_eq!(codes, [(FindingCode::EvidenceGained, "camelcase"), (FindingCode::EvidenceLost, "esbuild")]);
+    assert_eq!((d.summary.evidence_gained, d.summary.evidence_lost), (1, 1));
+    let lost = &d.findings[1];
+    assert_eq!(lost.old_license.as_ref().unwrap().display(), "MIT");
+    assert_eq!(lost.new_license.as_ref().unwrap().display(), "unknown");
+    assert!(lost.message.contains("MIT carried across"), "{}", lost.message);
+    // Informational codes are not license drift and serialize as documented.
+    let json = serde_json::to_value(&d).unwrap();
+    assert_eq!(json["findings"][0]["code"], "evidence-gained");
+    assert_eq!(json["summary"]["evidence_lost"], 1);
+    // The human report lists them with the other changes, not as drift.
+    let text = steward_scanner::report::drift_human(&d, &steward_scanner::report::HumanOptions::default());
+    assert!(text.contains("No dependency changed its license."), "{text}");
+    assert!(text.contains("1 evidence gained, 1 evidence lost"), "{text}");
+}
+
+#[test]
+fn a_new_version_without_evidence_takes_the_license_known_for_it_elsewhere() {
+    // Two graphs: `b/` already knows left-pad 1.3.0 is WTFPL; in `a/` the
+    // bump to 1.3.0 has no field. A version's license does not change, so
+    // the bump is a license change WTFPL ← MIT, not "now unknown".
+    let old = scan(vec![
+        graph("a/package-lock.json", &[("left-pad", "1.2.0", Some("MIT"))], &[("app", "left-pad@1.2.0")]),
+        graph("b/package-lock.json", &[("left-pad", "1.3.0", Some("WTFPL"))], &[("app", "left-pad@1.3.0")]),
+    ]);
+    let new = scan(vec![
+        graph("a/package-lock.json", &[("left-pad", "1.3.0", None)], &[("app", "left-pad@1.3.0")]),
+        graph("b/package-lock.json", &[("left-pad", "1.3.0", Some("WTFPL"))], &[("app", "left-pad@1.3.0")]),
+    ]);
+    let d = diff(&old, &new);
+    let f: Vec<_> = d.license_findings().collect();
+    assert_eq!(f.len(), 1, "{:#?}", d.findings);
+    assert_eq!(f[0].code, FindingCode::LicenseChanged);
+    let new_license = f[0].new_license.as_ref().unwrap();
+    assert_eq!(new_license.display(), "WTFPL");
+    assert!(new_license.resolved.warnings[0].contains("carried across"), "{:?}", new_license.resolved.warnings);
 }
 
 #[test]
@@ -290,4 +347,96 @@ fn a_diamond_lattice_counts_paths_without_listing_them() {
     let d = diff_with(&old, &new, DiffOptions { max_paths: 3 });
     assert_eq!(d.findings[0].paths.len(), 3);
     assert_eq!(d.findings[0].more_paths, (1 << 20) - 3);
+}
+
+#[test]
+fn a_package_moved_to_a_source_without_evidence_is_not_drift() {
+    // ripgrep 2023: `[patch.crates-io] regex = { path = "/home/…/regex" }`
+    // puts regex 1.8.4 in Cargo.lock with no source (a path outside the
+    // repository: nothing to read), after crates.io's 1.8.3 (MIT OR
+    // Apache-2.0). No license changed; only the evidence is missing.
+    let registry = "registry+https://github.com/rust-lang/crates.io-index";
+    let cargo = |name: &str, version: &str, source: Option<&str>, license: Option<&str>| Package {
+        name: name.into(),
+        version: version.into(),
+        ecosystem: Ecosystem::Cargo,
+        purl: None,
+        source: source.map(str::to_owned),
+        raw_licenses: license
+            .map(|l| vec![RawLicense { value: l.into(), field: "license".into() }])
+            .unwrap_or_default(),
+        dev: false,
+    };
+    let lock = |regex: Package, other: Package| {
+        let mut g =
+            DependencyGraph::new(SourceLocation { path: "Cargo.lock".into(), format: LockfileFormat::CargoLock });
+        let app = g.push(cargo("app", "0.1.0", None, None));
+        let r = g.push(regex);
+        let o = g.push(other);
+        g.add_edge(app, r);
+        g.add_edge(app, o);
+        g.roots.push(app);
+        g
+    };
+    let old = scan(vec![lock(
+        cargo("regex", "1.8.3", Some(registry), Some("MIT OR Apache-2.0")),
+        cargo("ryu", "0.2.5", Some(registry), Some("Apache-2.0")),
+    )]);
+    let new = scan(vec![lock(cargo("regex", "1.8.4", None, None), cargo("ryu", "0.2.6", Some(registry), None))]);
+    let d = diff(&old, &new);
+    let codes: Vec<(FindingCode, &str)> = d.findings.iter().map(|f| (f.code, f.name.as_str())).collect();
+    // ryu stays on crates.io and loses its evidence at a new version: that
+    // is still "now unknown"; regex moved to a local path: evidence lost.
+    assert_eq!(
+        codes,
+        [(FindingCode::LicenseNowUnknown, "ryu"), (FindingCode::EvidenceLost, "regex")],
+        "{:#?}",
+        d.findings
+    );
+    let regex = &d.findings[1];
+    assert!(regex.message.contains("the source changed (registry → local path"), "{}", regex.message);
+    assert_eq!(regex.old_license.as_ref().unwrap().display(), "MIT OR Apache-2.0");
+}
+
+#[test]
+fn evidence_is_not_carried_between_registries() {
+    // The same name@version from another registry host may be another
+    // package (a private namesake): its missing license stays a finding.
+    let npm = |name: &str, resolved: &str, license: Option<&str>| Package {
+        name: name.into(),
+        version: "1.0.0".into(),
+        ecosystem: Ecosystem::Npm,
+        purl: None,
+        source: Some(resolved.into()),
+        raw_licenses: license
+            .map(|l| vec![RawLicense { value: l.into(), field: "license".into() }])
+            .unwrap_or_default(),
+        dev: false,
+    };
+    let lock = |pkgs: Vec<Package>| {
+        let mut g = DependencyGraph::new(SourceLocation {
+            path: "package-lock.json".into(),
+            format: LockfileFormat::NpmPackageLock,
+        });
+        let app = g.push(npm("app", "registry", None));
+        for p in pkgs {
+            let i = g.push(p);
+            g.add_edge(app, i);
+        }
+        g.roots.push(app);
+        g
+    };
+    let public = "https://registry.npmjs.org/x/-/x-1.0.0.tgz";
+    let yarn = "https://registry.yarnpkg.com/y/-/y-1.0.0.tgz";
+    let private = "https://npm.corp.example/x/-/x-1.0.0.tgz";
+    let old = scan(vec![lock(vec![
+        npm("x", public, Some("MIT")),
+        npm("y", "https://registry.npmjs.org/y/-/y-1.0.0.tgz", Some("ISC")),
+    ])]);
+    let new = scan(vec![lock(vec![npm("x", private, None), npm("y", yarn, None)])]);
+    let d = diff(&old, &new);
+    let codes: Vec<(FindingCode, &str)> = d.findings.iter().map(|f| (f.code, f.name.as_str())).collect();
+    // x moved to a private registry: now unknown (drift); y moved to yarn's
+    // mirror of npm: the same package, evidence lost only.
+    assert_eq!(codes, [(FindingCode::LicenseNowUnknown, "x"), (FindingCode::EvidenceLost, "y")], "{:#?}", d.findings);
 }

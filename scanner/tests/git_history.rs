@@ -68,9 +68,10 @@ fn commit(repo: &Repository, files: &[(&str, &str)], message: &str) -> git2::Oid
     repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parent_refs).unwrap()
 }
 
-/// Five commits: initial; README only; mongo-thing 1.0.0 Apache-2.0 →
+/// Six commits: initial; README only; mongo-thing 1.0.0 Apache-2.0 →
 /// 1.1.0 SSPL-1.0; `MIT/Apache-2.0` respelled `MIT OR Apache-2.0`; express
-/// loses its license field.
+/// 4.18.2 loses its license field (same version: evidence lost, not
+/// drift); express 4.19.0, without a license field (now unknown: drift).
 fn fixture() -> (tempfile::TempDir, Repository, Vec<git2::Oid>) {
     let dir = tempfile::tempdir().unwrap();
     let repo = Repository::init(dir.path()).unwrap();
@@ -101,12 +102,20 @@ fn fixture() -> (tempfile::TempDir, Repository, Vec<git2::Oid>) {
             &[("package-lock.json", &lock(("1.1.0", "SSPL-1.0"), "MIT OR Apache-2.0", None))],
             "express without license",
         ),
+        commit(
+            &repo,
+            &[(
+                "package-lock.json",
+                &lock(("1.1.0", "SSPL-1.0"), "MIT OR Apache-2.0", None).replace("4.18.2", "4.19.0"),
+            )],
+            "bump express, still without license",
+        ),
     ];
     (dir, repo, ids)
 }
 
 fn offline() -> LicenseConfig {
-    LicenseConfig { local_caches: false, ..LicenseConfig::default() }
+    LicenseConfig { local_caches: false, offline: true, ..LicenseConfig::default() }
 }
 
 #[test]
@@ -160,24 +169,33 @@ fn history_lists_license_changing_commits_and_skips_unchanged_lockfiles() {
     let (_dir, repo, ids) = fixture();
     let mut progress: Vec<Progress> = Vec::new();
     let h = history(&repo, None, None, &offline(), &mut |p| progress.push(p)).unwrap();
-    assert_eq!(h.commits_walked, 5);
+    assert_eq!(h.commits_walked, 6);
     // The README-only commit is skipped by blob id; the others are scanned.
-    assert_eq!(h.commits_scanned, 4);
+    assert_eq!(h.commits_scanned, 5);
+    assert!(h.errors.is_empty() && h.read_anything());
     let commits: Vec<&str> = h.entries.iter().map(|e| e.commit.as_str()).collect();
-    assert_eq!(commits, [ids[2].to_string(), ids[4].to_string()]);
+    // express 4.18.2 losing its lockfile field (ids[4]) is not a license change.
+    assert_eq!(commits, [ids[2].to_string(), ids[5].to_string()]);
     assert_eq!(h.entries[0].summary, "bump mongo-thing");
     assert_eq!(h.entries[0].changed_inputs, ["package-lock.json"]);
     let unknown: Vec<_> = h.entries[1].drift.license_findings().collect();
     assert_eq!(unknown.len(), 1);
     assert_eq!(unknown[0].code, FindingCode::LicenseNowUnknown);
     assert_eq!(unknown[0].name, "express");
-    assert_eq!(progress.len(), 5);
-    assert_eq!(progress.last().unwrap().done, 5);
-    assert_eq!(progress.last().unwrap().scanned, 4);
+    assert_eq!(unknown[0].old_version.as_deref(), Some("4.18.2"));
+    // ids[4] had no evidence for express 4.18.2; the walk remembers MIT from ids[3].
+    let old = unknown[0].old_license.as_ref().unwrap();
+    assert_eq!(old.display(), "MIT");
+    assert!(old.resolved.warnings[0].contains("carried across"), "{:?}", old.resolved.warnings);
+    assert_eq!(progress.len(), 6);
+    assert_eq!(progress.last().unwrap().done, 6);
+    assert_eq!(progress.last().unwrap().scanned, 5);
+    // Every scan's licenses are counted by where they came from.
+    assert!(h.license_sources.input_field > 0 && h.license_sources.none > 0, "{:?}", h.license_sources);
 
     // --since excludes the base and its ancestors.
     let since = history(&repo, Some(&ids[2].to_string()), None, &offline(), &mut |_| {}).unwrap();
-    assert_eq!(since.commits_walked, 2);
+    assert_eq!(since.commits_walked, 3);
     assert_eq!(since.entries.len(), 1);
 
     // A glob that matches no input skips every commit.
@@ -201,4 +219,65 @@ fn globs() {
     assert!(glob_match("*.lock", "yarn.lock"));
     assert!(!glob_match("*.lock", "a/yarn.lock"));
     assert!(glob_match("req?.txt", "req1.txt"));
+}
+
+#[test]
+fn a_version_that_loses_its_license_field_is_evidence_lost_not_drift() {
+    let (_dir, repo, ids) = fixture();
+    let drift = diff_revs(&repo, &ids[3].to_string(), &ids[4].to_string(), &offline()).unwrap();
+    assert!(!drift.has_license_drift(), "{:#?}", drift.findings);
+    assert_eq!(drift.findings.len(), 1, "{:#?}", drift.findings);
+    let f = &drift.findings[0];
+    assert_eq!((f.code, f.name.as_str()), (FindingCode::EvidenceLost, "express"));
+    assert_eq!(f.old_license.as_ref().unwrap().display(), "MIT");
+    assert_eq!(f.new_license.as_ref().unwrap().display(), "unknown");
+    assert!(f.message.contains("MIT carried across from the old side"), "{}", f.message);
+    assert_eq!(drift.summary.evidence_lost, 1);
+    // The other way round: evidence gained.
+    let back = diff_revs(&repo, &ids[4].to_string(), &ids[3].to_string(), &offline()).unwrap();
+    assert!(!back.has_license_drift());
+    assert_eq!(back.findings[0].code, FindingCode::EvidenceGained);
+    assert_eq!(back.summary.evidence_gained, 1);
+}
+
+/// History over a commit whose lockfile no parser accepts: the commit is
+/// reported with the error, the walk goes on, and the next readable commit
+/// is compared with the last readable one.
+#[test]
+fn history_reports_an_unreadable_commit_and_walks_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init(dir.path()).unwrap();
+    let good = lock(("1.0.0", "Apache-2.0"), "MIT", Some("MIT"));
+    let ids = [
+        commit(&repo, &[("package.json", PACKAGE_JSON), ("package-lock.json", &good)], "initial"),
+        commit(&repo, &[("package-lock.json", "{\"lockfileVersion\": 3, \"packages\": [")], "truncated lockfile"),
+        commit(&repo, &[("README.md", "x\n")], "docs while broken"),
+        commit(&repo, &[("package-lock.json", &lock(("1.1.0", "SSPL-1.0"), "MIT", Some("MIT")))], "fixed and bumped"),
+    ];
+    let h = history(&repo, None, None, &offline(), &mut |_| {}).unwrap();
+    assert_eq!((h.commits_walked, h.commits_scanned), (4, 3));
+    assert_eq!(h.errors.len(), 1, "{:#?}", h.errors);
+    let e = &h.errors[0];
+    assert_eq!(e.commit, ids[1].to_string());
+    assert_eq!(e.summary, "truncated lockfile");
+    assert_eq!(e.changed_inputs, ["package-lock.json"]);
+    assert!(e.error.contains("package-lock.json"), "the error names the file: {}", e.error);
+    assert!(h.read_anything());
+    // The fixed commit is compared with the initial one: mongo-thing's relicensing.
+    assert_eq!(h.entries.len(), 1, "{:#?}", h.entries);
+    assert_eq!(h.entries[0].commit, ids[3].to_string());
+    let f: Vec<_> = h.entries[0].drift.license_findings().collect();
+    assert_eq!((f[0].name.as_str(), f[0].new_license.as_ref().unwrap().display()), ("mongo-thing", "SSPL-1.0".into()));
+    let json = steward_scanner::report::history_json(&h);
+    assert!(json.contains("\"errors\"") && json.contains("truncated lockfile"), "{json}");
+    let text = steward_scanner::report::history_human(&h, &steward_scanner::report::HumanOptions::default());
+    assert!(text.contains("1 commit could not be read") && text.contains("truncated lockfile"), "{text}");
+
+    // Nothing readable at all: the history says so.
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init(dir.path()).unwrap();
+    commit(&repo, &[("package-lock.json", "not json")], "broken from the start");
+    let h = history(&repo, None, None, &offline(), &mut |_| {}).unwrap();
+    assert_eq!(h.errors.len(), 1);
+    assert!(!h.read_anything());
 }

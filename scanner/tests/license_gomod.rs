@@ -422,7 +422,7 @@ fn without_a_go_sum_line_the_license_is_used_unverified_and_offline_asks_nothing
     // Offline: the source is never called.
     let offline_source =
         Arc::new(ZipDirSource { calls: AtomicUsize::new(0), asked: Mutex::new(Vec::new()), tamper: None });
-    let offline = LicenseConfig { local_caches: false, ..LicenseConfig::default() }
+    let offline = LicenseConfig { local_caches: false, offline: true, ..LicenseConfig::default() }
         .validate()
         .unwrap()
         .with_registry(Arc::new(NoRegistry))

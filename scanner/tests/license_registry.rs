@@ -90,19 +90,30 @@ fn tree() -> MemoryTree {
 }
 
 #[test]
-fn offline_by_default_never_asks_the_registry() {
+fn offline_never_asks_the_registry() {
     let fake = Arc::new(Fake::default().with("left-pad", declared("left-pad", "license", "MIT")));
-    let valid = LicenseConfig { local_caches: false, ..LicenseConfig::default() }
-        .validate()
-        .unwrap()
-        .with_registry(fake.clone());
-    assert!(valid.config().offline, "offline is the default");
+    let valid = config(true, &fake);
+    assert!(!valid.looks_up_registries());
     let r = Resolver::new(&valid).resolve_graph(&tree(), &graph(vec![npm("left-pad")]));
     assert!(fake.asked().is_empty(), "offline: no question to the registry");
     assert!(!r[0].is_known());
     let reason = r[0].unknown_reason.as_deref().unwrap();
     assert!(reason.starts_with("no license data:"), "{reason}");
     assert!(!reason.contains("registry"), "the offline reason is unchanged: {reason}");
+}
+
+#[test]
+fn registry_look_ups_are_the_default_when_a_source_is_given() {
+    let fake = Arc::new(Fake::default().with("left-pad", declared("left-pad", "license", "MIT")));
+    let valid = LicenseConfig { local_caches: false, ..LicenseConfig::default() }
+        .validate()
+        .unwrap()
+        .with_registry(fake.clone());
+    assert!(!valid.config().offline, "online is the default");
+    assert!(valid.looks_up_registries());
+    let r = Resolver::new(&valid).resolve_graph(&tree(), &graph(vec![npm("left-pad")]));
+    assert_eq!(fake.asked().len(), 1, "the default asks the registry");
+    assert_eq!(r[0].canonical.as_deref(), Some("MIT"), "{:?}", r[0]);
 }
 
 #[test]
@@ -259,12 +270,21 @@ fn a_license_text_from_the_registry_is_detected() {
 }
 
 #[test]
-fn offline_false_without_a_source_warns_once() {
-    let valid = LicenseConfig { local_caches: false, offline: false, ..LicenseConfig::default() }.validate().unwrap();
-    let scan = scan_graphs_valid(&tree(), vec![graph(vec![npm("a"), npm("b")])], &valid);
-    assert_eq!(scan.warnings.len(), 1, "{:?}", scan.warnings);
-    assert!(scan.warnings[0].contains("no registry source"), "{:?}", scan.warnings);
+fn without_a_source_the_scanner_resolves_locally_and_counts_no_registry_license() {
+    // The scanner never opens a connection itself: with the default
+    // (offline = false) and no source, licenses come from local data only,
+    // and the summary of sources says so.
+    let valid = LicenseConfig { local_caches: false, ..LicenseConfig::default() }.validate().unwrap();
+    assert!(!valid.looks_up_registries());
+    let mut with_field = npm("b");
+    with_field.raw_licenses.push(steward_scanner::RawLicense { value: "MIT".into(), field: "license".into() });
+    let scan = scan_graphs_valid(&tree(), vec![graph(vec![npm("a"), with_field])], &valid);
+    assert!(scan.warnings.is_empty(), "{:?}", scan.warnings);
     assert!(scan.graphs[0].licenses.iter().all(|l| l.warnings.is_empty()));
+    let sources = steward_scanner::scan::LicenseSources::of(&scan);
+    assert_eq!((sources.input_field, sources.registry, sources.none), (1, 0, 1), "{sources:?}");
+    assert_eq!(sources.total(), 2);
+    assert!(sources.to_string().starts_with("2 package licenses: 1 from a lockfile/SBOM field"), "{sources}");
 }
 
 #[test]

@@ -393,3 +393,22 @@ fn deep_nesting_in_toml_and_yaml_is_an_error_not_a_crash() {
     let yaml = format!("__metadata:\n  version: 8\nx: {}{}\n", "{a: ".repeat(depth), "}".repeat(depth));
     expect_err(parse::yarn::parse_berry("yarn.lock", yaml.as_bytes()), "yarn.lock");
 }
+
+/// What a parser skipped reaches the scan's warnings (and so every
+/// report), named with the file, at most 20 per file and then a count.
+#[test]
+fn skipped_entries_reach_the_scan_warnings() {
+    use steward_scanner::license::LicenseConfig;
+    use steward_scanner::source::MemoryTree;
+    let mut lock = String::from("version = 3\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n");
+    for i in 0..25 {
+        lock.push_str(&format!("\n[[package]]\nname = {i}\nversion = \"1\"\n"));
+    }
+    let tree = MemoryTree::single("Cargo.lock", lock.into_bytes());
+    let config = LicenseConfig { offline: true, ..LicenseConfig::default() };
+    let scan = steward_scanner::scan::scan(&tree, &config).unwrap();
+    let skipped: Vec<&String> = scan.warnings.iter().filter(|w| w.contains("no string `name`; skipped")).collect();
+    assert_eq!(skipped.len(), 20, "{:?}", scan.warnings);
+    assert!(skipped.iter().all(|w| w.starts_with("Cargo.lock")), "{skipped:?}");
+    assert!(scan.warnings.iter().any(|w| w == "Cargo.lock: 5 more entries skipped or guessed"), "{:?}", scan.warnings);
+}

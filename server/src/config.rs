@@ -25,6 +25,7 @@
 //! | `STEWARD_IDLE_TIMEOUT` | `idle_timeout` | a connection that sends nothing for this long between requests is closed (`30s`) |
 //! | `STEWARD_MAX_CONNECTIONS` | `max_connections` | connections served at once; more wait in the listen backlog (`256`) |
 //! | `STEWARD_READ_ACCESS` | `read_access` | `public` (default) or `token`: whether the dashboard and read API need a token |
+//! | `STEWARD_OFFLINE` | `licenses.offline` | `true` never contacts a package registry (air-gapped hosts, CI without network); `false` looks licenses up (the default). Overrides the file; `--offline` / `--online` override it |
 //!
 //! Durations are an integer number of seconds or a number with a unit
 //! (`ms`, `s`, `m`, `h`).
@@ -44,6 +45,9 @@ use std::time::Duration;
 
 /// The name of the configuration file looked up in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "steward.toml";
+
+/// The variable that overrides `licenses.offline`.
+pub const OFFLINE_VAR: &str = "STEWARD_OFFLINE";
 
 /// Where a configuration value came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -665,6 +669,8 @@ pub struct Config {
     pub read_access: Sourced<ReadAccess>,
     /// The scanner's license settings (`[licenses]` in the file).
     pub licenses: steward_scanner::license::LicenseConfig,
+    /// True when `STEWARD_OFFLINE` set `licenses.offline`.
+    pub licenses_offline_from_env: bool,
     /// Repositories the webhook accepts (`[[repositories]]` in the file).
     pub repositories: Vec<Repository>,
     /// The job queue (`[jobs]` in the file).
@@ -1014,7 +1020,28 @@ impl Config {
 
         // [licenses] (file only; validated now so a bad value stops start-up)
         // Tables come from the file (or, for embedding and tests, the flag layer).
-        let licenses = flags.licenses.clone().or_else(|| file.licenses.clone()).unwrap_or_default();
+        let mut licenses = flags.licenses.clone().or_else(|| file.licenses.clone()).unwrap_or_default();
+        let mut licenses_offline_from_env = false;
+        // STEWARD_OFFLINE overrides `licenses.offline` (air-gapped hosts, CI
+        // without network); `--offline` / `--online` override it in turn.
+        if flags.licenses.is_none()
+            && let Some(raw) = env(OFFLINE_VAR).filter(|v| !v.trim().is_empty())
+        {
+            licenses.offline = match raw.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => {
+                    return Err(invalid(
+                        "licenses.offline",
+                        raw,
+                        Source::Env(OFFLINE_VAR),
+                        "not a boolean".into(),
+                        "true, false, 1, 0, yes, no, on, off",
+                    ));
+                }
+            };
+            licenses_offline_from_env = true;
+        }
         if let Err(e) = licenses.validate() {
             let path = file_path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
             return Err(ConfigError::File { path, message: format!("licenses.{}: {}", e.field, e.message) });
@@ -1076,6 +1103,7 @@ impl Config {
             max_connections,
             read_access,
             licenses,
+            licenses_offline_from_env,
             repositories,
             jobs,
             registries,
@@ -1140,7 +1168,11 @@ impl Config {
             (
                 "licenses",
                 self.licenses_summary(),
-                self.table_source(self.licenses == steward_scanner::license::LicenseConfig::default()),
+                if self.licenses_offline_from_env {
+                    Source::Env(OFFLINE_VAR)
+                } else {
+                    self.table_source(self.licenses == steward_scanner::license::LicenseConfig::default())
+                },
             ),
             (
                 "jobs",

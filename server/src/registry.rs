@@ -30,8 +30,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use steward_scanner::Ecosystem;
 use steward_scanner::license::registry::{
-    self, MAX_CRATE_FILE_BYTES, MAX_DOCUMENT_BYTES, RegistryAnswer, RegistryConfig, RegistryError, RegistrySource,
-    encode_segment,
+    self, GitSource, MAX_CRATE_FILE_BYTES, MAX_DOCUMENT_BYTES, MAX_GIT_MANIFESTS, RegistryAnswer, RegistryConfig,
+    RegistryError, RegistrySource, encode_segment,
 };
 use steward_scanner::license::{ConfigError, ValidLicenseConfig};
 
@@ -46,15 +46,27 @@ const MAX_CACHE_FILE_BYTES: u64 = 2 << 20;
 /// cost one time-out per package).
 const MAX_CONSECUTIVE_FAILURES: u32 = 5;
 const CACHE_SCHEMA: &str = "steward.registry-cache/v1";
+/// The most bytes received while fetching one git dependency's repository.
+const MAX_GIT_FETCH_BYTES: usize = 512 << 20;
+/// A git fetch that takes longer is cancelled (it is one look-up for every
+/// crate of the repository, so it gets more than one request's time).
+const GIT_FETCH_SECS_PER_TIMEOUT: u64 = 6;
 
 /// The validated `[licenses]` settings, with an [`HttpRegistry`] when
-/// registry look-ups are on (`offline = false` in the file, or `online`
-/// from a command's `--online`). The cache directory defaults to
-/// `<data_dir>/cache/registry`.
+/// registry look-ups are on (the default; `offline = true` in the file or
+/// `STEWARD_OFFLINE=true` turns them off; `online` from a command's
+/// `--online` turns them on whatever the file says). The cache directory
+/// defaults to `<data_dir>/cache/registry`.
 pub fn license_config(config: &Config, online: bool) -> Result<ValidLicenseConfig, ConfigError> {
+    license_config_for(config, if online { Some(false) } else { None })
+}
+
+/// [`license_config`] with `offline` forced when `Some` (a command's
+/// `--offline` or `--online`).
+pub fn license_config_for(config: &Config, offline: Option<bool>) -> Result<ValidLicenseConfig, ConfigError> {
     let mut licenses = config.licenses.clone();
-    if online {
-        licenses.offline = false;
+    if let Some(offline) = offline {
+        licenses.offline = offline;
     }
     let valid = licenses.validate()?;
     if licenses.offline {
@@ -75,6 +87,9 @@ pub struct HttpRegistry {
     failed: Mutex<HashMap<String, RegistryError>>,
     /// Failed requests in a row, by registry base URL.
     failing: Mutex<HashMap<String, (u32, String)>>,
+    /// One lock per git repository URL: crates of one repository are
+    /// looked up on several threads, and the repository is fetched once.
+    git_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 /// What a cache file holds.
@@ -94,7 +109,120 @@ impl HttpRegistry {
             client: OnceLock::new(),
             failed: Mutex::new(HashMap::new()),
             failing: Mutex::new(HashMap::new()),
+            git_locks: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The cache file of a crate read from a git repository at one commit.
+    pub fn git_cache_path(&self, source: &GitSource, name: &str) -> PathBuf {
+        let hash = hex::encode(Sha256::digest(source.url.as_bytes()));
+        let host = registry::url_host(&source.url).unwrap_or_else(|| "local".to_owned());
+        self.cache_dir
+            .join("cargo-git")
+            .join(format!("{}-{}", file_name(&host), &hash[..12]))
+            .join(file_name(name))
+            .join(format!("{}.json", file_name(&source.commit)))
+    }
+
+    /// The bare mirror of a git dependency's repository.
+    fn git_mirror_path(&self, url: &str) -> PathBuf {
+        let hash = hex::encode(Sha256::digest(url.as_bytes()));
+        self.cache_dir.join("git-mirrors").join(format!("{}.git", &hash[..24]))
+    }
+
+    /// Reads crate `name` from its repository at the locked commit,
+    /// fetching the repository into its mirror when the commit is missing.
+    fn git_answer(&self, name: &str, version: &str, source: &GitSource) -> Result<RegistryAnswer, RegistryError> {
+        let unavailable =
+            |message: String| RegistryError::Unavailable { url: format!("{}#{}", source.url, source.commit), message };
+        let lock = {
+            let mut locks = self.git_locks.lock().map_err(|_| unavailable("a look-up thread panicked".into()))?;
+            locks.entry(source.url.clone()).or_default().clone()
+        };
+        let _turn = lock.lock().map_err(|_| unavailable("a look-up thread panicked".into()))?;
+        let path = self.git_mirror_path(&source.url);
+        let git = if path.exists() {
+            git2::Repository::open_bare(&path)
+        } else {
+            std::fs::create_dir_all(&path)
+                .map_err(|e| unavailable(format!("cannot create {}: {e}", path.display())))?;
+            git2::Repository::init_bare(&path)
+        }
+        .map_err(|e| unavailable(format!("cannot open the mirror {}: {}", path.display(), e.message())))?;
+        let oid = git2::Oid::from_str(&source.commit).ok();
+        let find = |git: &git2::Repository| -> Option<git2::Oid> {
+            match oid {
+                Some(o) if source.commit.len() == 40 => git.find_commit(o).ok().map(|c| c.id()),
+                _ => git.revparse_single(&source.commit).ok().and_then(|o| o.peel_to_commit().ok()).map(|c| c.id()),
+            }
+        };
+        let commit = match find(&git) {
+            Some(c) => c,
+            None => {
+                tracing::debug!(url = %source.url, "fetching a git dependency's repository");
+                let refspecs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"];
+                self.fetch_git(&git, &source.url, &refspecs).map_err(&unavailable)?;
+                match find(&git) {
+                    Some(c) => c,
+                    None => {
+                        // A commit no branch or tag reaches: ask for it by id
+                        // (servers that allow it answer).
+                        let by_id = format!("+{0}:refs/steward/{0}", source.commit);
+                        let _ = self.fetch_git(&git, &source.url, &[by_id.as_str()]);
+                        find(&git).ok_or_else(|| {
+                            unavailable(format!("commit {} is not in the repository after fetching", source.commit))
+                        })?
+                    }
+                }
+            }
+        };
+        let tree = git
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .map_err(|e| unavailable(format!("reading commit {commit}: {}", e.message())))?;
+        let mut manifests = Vec::new();
+        let _ = tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+            let name = entry.name().unwrap_or("");
+            if entry.kind() == Some(git2::ObjectType::Tree) && matches!(name, "target" | ".git" | "node_modules") {
+                return git2::TreeWalkResult::Skip;
+            }
+            if entry.kind() == Some(git2::ObjectType::Blob) && name == "Cargo.toml" {
+                manifests.push(format!("{dir}{name}"));
+                if manifests.len() >= MAX_GIT_MANIFESTS {
+                    return git2::TreeWalkResult::Abort;
+                }
+            }
+            git2::TreeWalkResult::Ok
+        });
+        let mut read = |path: &str| -> Option<Vec<u8>> {
+            let entry = tree.get_path(Path::new(path)).ok()?;
+            let blob = git.find_blob(entry.id()).ok()?;
+            (blob.size() <= MAX_CRATE_FILE_BYTES).then(|| blob.content().to_vec())
+        };
+        registry::git_crate_answer(source, name, version, &manifests, &mut read)
+    }
+
+    /// Fetches `refspecs` from `url` into `git`, bounded in bytes and time.
+    fn fetch_git(&self, git: &git2::Repository, url: &str, refspecs: &[&str]) -> Result<(), String> {
+        let mut remote = git.remote_anonymous(url).map_err(|e| e.message().to_owned())?;
+        let deadline =
+            std::time::Instant::now() + Duration::from_secs(self.config.timeout_secs * GIT_FETCH_SECS_PER_TIMEOUT);
+        let mut callbacks = git2::RemoteCallbacks::new();
+        callbacks.transfer_progress(move |p| {
+            p.received_bytes() <= MAX_GIT_FETCH_BYTES && std::time::Instant::now() < deadline
+        });
+        let mut options = git2::FetchOptions::new();
+        options.remote_callbacks(callbacks);
+        options.download_tags(git2::AutotagOption::None);
+        remote.fetch(refspecs, Some(&mut options), None).map_err(|e| {
+            if std::time::Instant::now() >= deadline {
+                format!("fetch cancelled after {} s", self.config.timeout_secs * GIT_FETCH_SECS_PER_TIMEOUT)
+            } else if e.class() == git2::ErrorClass::Callback {
+                format!("fetch cancelled: the repository is larger than {MAX_GIT_FETCH_BYTES} bytes")
+            } else {
+                e.message().to_owned()
+            }
+        })
     }
 
     /// The cache file of one package version (inside the cache directory
@@ -233,6 +361,34 @@ impl RegistrySource for HttpRegistry {
                     f.remove(&base);
                 }
             }
+        }
+        answer
+    }
+
+    fn lookup_git(&self, name: &str, version: &str, source: &GitSource) -> Result<RegistryAnswer, RegistryError> {
+        let path = self.git_cache_path(source, name);
+        if let Some(answer) = read_cache(&path) {
+            return Ok(answer);
+        }
+        let key = format!("git:{}#{}:{name}", source.url, source.commit);
+        if let Some(e) = self.failed.lock().ok().and_then(|f| f.get(&source.url).cloned()) {
+            return Err(e);
+        }
+        let answer = self.git_answer(name, version, source);
+        match &answer {
+            Ok(a) => {
+                if let Err(e) = write_cache(&path, a) {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot write the registry cache");
+                }
+            }
+            // A repository that cannot be fetched is not asked again in this run.
+            Err(e) if e.is_transient() => {
+                tracing::debug!(key, error = %e, "git dependency look-up failed");
+                if let Ok(mut f) = self.failed.lock() {
+                    f.insert(source.url.clone(), e.clone());
+                }
+            }
+            Err(_) => {}
         }
         answer
     }

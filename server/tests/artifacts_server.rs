@@ -428,6 +428,7 @@ fn artifact_check_record_stores_the_check_and_its_ledger_entry() {
             .current_dir(dir.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("STEWARD_OFFLINE", "true") // tests never reach the public package registries
             .args(args)
             .output()
             .unwrap()

@@ -55,7 +55,8 @@ fn config_check_prints_effective_values_with_sources_and_redacts_secrets() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["settings"]["log_format"]["value"], "json");
     assert_eq!(v["settings"]["listen"]["source"], "the default");
-    assert_eq!(v["settings"]["licenses"]["source"], "the default");
+    // The test helper sets STEWARD_OFFLINE=true (registry look-ups are the default).
+    assert_eq!(v["settings"]["licenses"]["source"], "environment variable STEWARD_OFFLINE");
     assert!(v["settings"]["licenses"]["value"].as_str().unwrap().contains("offline"), "{v}");
 
     // Tables set in the file are summarised with the file as their source.
@@ -64,7 +65,11 @@ fn config_check_prints_effective_values_with_sources_and_redacts_secrets() {
         "[licenses]\noffline = false\n[licenses.registry]\nnpm = \"http://npm.internal/\"\n[jobs]\nworkers = 4\n",
     )
     .unwrap();
-    let text = stdout(&run(dir.path(), &["config", "check"]));
+    let out = common::server::steward_online(dir.path())
+        .args(["config", "check"])
+        .output_within(common::server::CHILD_TIMEOUT)
+        .unwrap();
+    let text = stdout(&out);
     let line = |key: &str| text.lines().find(|l| l.starts_with(key)).unwrap_or_default().to_string();
     assert!(line("licenses").contains("registries npm http://npm.internal/"), "{text}");
     assert!(line("licenses").ends_with("steward.toml"), "{text}");

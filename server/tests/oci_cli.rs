@@ -17,6 +17,7 @@ fn steward(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("STEWARD_OFFLINE", "true") // tests never reach the public package registries
         .args(args)
         .output()
         .expect("run steward")

@@ -13,7 +13,7 @@ mod common;
 
 use common::TestDb;
 use common::git::TestRepo;
-use common::server::{run, stderr, stdout};
+use common::server::{OutputWithin as _, run, stderr, stdout, steward_online};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::io::{Read as _, Write as _};
@@ -265,19 +265,84 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// `steward args…` in `dir` without `STEWARD_OFFLINE`: the configuration
+/// (here, the stand-in's URLs) decides.
+fn run_online(dir: &Path, args: &[&str]) -> std::process::Output {
+    steward_online(dir).args(args).output_within(common::server::CHILD_TIMEOUT).expect("run steward")
+}
+
+fn scan_json_online(dir: &Path, extra: &[&str]) -> (Value, String) {
+    let mut args = vec!["scan", "proj", "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = run_online(dir, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let scan = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(&out)));
+    (scan, stderr(&out))
+}
+
 #[test]
-fn offline_by_default_sends_no_request_and_says_why() {
+fn offline_sends_no_request_and_says_why() {
+    let stand_in = StandIn::start(routes());
+    // Three ways to be offline: the flag, the file, the environment.
+    let flag = workdir(&stand_in, "");
+    let file = workdir(&stand_in, "offline = true");
+    let env = workdir(&stand_in, "");
+    let runs = [
+        ("--offline", scan_json_online(flag.path(), &["--offline"]).0, flag.path()),
+        ("offline = true", scan_json_online(file.path(), &[]).0, file.path()),
+        ("STEWARD_OFFLINE=true", scan_json(env.path(), &[]), env.path()),
+    ];
+    for (how, scan, dir) in &runs {
+        assert_eq!(stand_in.take_requests(), Vec::<String>::new(), "{how}: not one request");
+        let l = license(scan, "left-pad");
+        assert!(l.get("expression").is_none(), "{how}: {l}");
+        let reason = l["unknown_reason"].as_str().unwrap();
+        assert!(reason.starts_with("no license data: the input has no license field"), "{how}: {reason}");
+        assert_eq!(license(scan, "has-license")["expression"], "ISC");
+        assert!(!dir.join("steward-data").exists(), "{how}: offline writes no cache");
+        assert!(scan.get("warnings").is_none(), "{how}: {scan}");
+    }
+    // The summary line says where licenses came from, and that nothing was asked.
+    let out = run_online(flag.path(), &["scan", "proj", "--offline"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("licenses: 11 package licenses: 1 from a lockfile/SBOM field, 0 from package directories"),
+        "{err}"
+    );
+    assert!(err.contains("0 from the registry") && err.contains("10 unknown") && err.contains("offline"), "{err}");
+    // --offline and --online together is a usage error.
+    let out = run_online(flag.path(), &["scan", "proj", "--offline", "--online"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // A bad STEWARD_OFFLINE value is refused with the variable's name.
+    let out = steward_online(flag.path())
+        .env("STEWARD_OFFLINE", "maybe")
+        .args(["scan", "proj"])
+        .output_within(common::server::CHILD_TIMEOUT)
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("STEWARD_OFFLINE"), "{}", stderr(&out));
+    assert_eq!(stand_in.take_requests(), Vec::<String>::new());
+}
+
+#[test]
+fn registry_look_ups_are_the_default() {
     let stand_in = StandIn::start(routes());
     let dir = workdir(&stand_in, "");
-    let scan = scan_json(dir.path(), &[]);
-    assert_eq!(stand_in.take_requests(), Vec::<String>::new(), "offline is the default: not one request");
-    let l = license(&scan, "left-pad");
-    assert!(l.get("expression").is_none(), "{l}");
-    let reason = l["unknown_reason"].as_str().unwrap();
-    assert!(reason.starts_with("no license data: the input has no license field"), "{reason}");
-    assert_eq!(license(&scan, "has-license")["expression"], "ISC");
-    assert!(!dir.path().join("steward-data").exists(), "offline writes no cache");
-    assert!(scan.get("warnings").is_none(), "{scan}");
+    let (scan, err) = scan_json_online(dir.path(), &[]);
+    assert_eq!(license(&scan, "left-pad")["expression"], "WTFPL", "online without any flag: {scan}");
+    assert_eq!(license(&scan, "left-pad")["evidence"][0]["source"], "registry");
+    assert!(stand_in.take_requests().contains(&"/npm/left-pad/1.3.0".to_owned()));
+    // 7 answered with a license, 1 from the lockfile, 3 unknown (a 404, a 500, bad JSON).
+    assert!(err.contains("1 from a lockfile/SBOM field") && err.contains("registry look-ups on"), "{err}");
+    assert!(err.contains("7 from the registry") && err.contains("3 unknown"), "{err}");
+    // STEWARD_OFFLINE=false is the same as the default; --online is still accepted.
+    let out = steward_online(dir.path())
+        .env("STEWARD_OFFLINE", "false")
+        .args(["scan", "proj", "--online"])
+        .output_within(common::server::CHILD_TIMEOUT)
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("7 from the registry"), "{}", stderr(&out));
 }
 
 #[test]
@@ -383,6 +448,7 @@ fn online_resolves_from_the_registries_then_from_the_disk_cache() {
 fn offline_false_in_the_file_turns_look_ups_on_for_diff_and_gate() {
     let stand_in = StandIn::start(routes());
     let dir = workdir(&stand_in, "offline = false");
+    let run = run_online;
     let path = dir.path();
     std::fs::write(path.join("old.package-lock.json"), npm_lock(&[("@elastic/eui", "30.0.0", None)])).unwrap();
     std::fs::write(path.join("new.package-lock.json"), npm_lock(&[("@elastic/eui", "40.0.0", None)])).unwrap();
@@ -495,6 +561,7 @@ fn bad_registry_settings_are_refused_and_the_flag_is_documented() {
         let out = run(dir.path(), &[command, "--help"]);
         let help = stdout(&out);
         assert!(help.contains("--online"), "{command}: {help}");
+        assert!(help.contains("--offline"), "{command}: {help}");
         assert!(help.contains("overrides `licenses.offline`"), "{command}: {help}");
     }
 }

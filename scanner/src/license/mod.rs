@@ -26,4 +26,6 @@ pub use expr::{LicenseExpr, LicenseTerm, LicenseValue, ParsedLicense, parse_leni
 pub use facts::{
     ChoiceFacts, CopyleftStrength, ExpressionFacts, LicenseCategory, LicenseFacts, expression_facts, value_facts,
 };
-pub use registry::{RegistryAnswer, RegistryConfig, RegistryError, RegistryLicense, RegistryRecord, RegistrySource};
+pub use registry::{
+    GitSource, RegistryAnswer, RegistryConfig, RegistryError, RegistryLicense, RegistryRecord, RegistrySource,
+};

@@ -1,7 +1,8 @@
 //! Registry metadata: the license a public registry declares for one
 //! package version, for lockfiles whose packages are not on this machine.
 //!
-//! Off by default ([`super::LicenseConfig::offline`] is `true`). This module
+//! On by default ([`super::LicenseConfig::offline`] is `false`) when the
+//! caller gives a source; `offline = true` for air-gapped use. This module
 //! is pure: it defines what a caller that can reach the registries
 //! implements ([`RegistrySource`]), the answers it gives
 //! ([`RegistryAnswer`]), where each registry keeps a version's metadata
@@ -47,6 +48,148 @@ pub trait RegistrySource: Send + Sync {
     /// `ecosystem` (Cargo, npm or PyPI). An error is reported on the
     /// package and never stops a scan.
     fn lookup(&self, ecosystem: Ecosystem, name: &str, version: &str) -> Result<RegistryAnswer, RegistryError>;
+
+    /// The license of crate `name` at `version` from its manifest at the
+    /// commit a Cargo git source pins ([`GitSource`]): a git dependency, or
+    /// a `[patch]` to a git repository. Implementations fetch the
+    /// repository once, cache the answer, and read it with
+    /// [`git_crate_answer`]. The default: not supported.
+    fn lookup_git(&self, name: &str, version: &str, source: &GitSource) -> Result<RegistryAnswer, RegistryError> {
+        let _ = (name, version, source);
+        Err(RegistryError::Unsupported { ecosystem: Ecosystem::Cargo })
+    }
+}
+
+/// A Cargo git source as `Cargo.lock` writes it:
+/// `git+URL[?branch=…|tag=…|rev=…]#COMMIT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitSource {
+    /// The repository URL, without `git+`, the query or the fragment.
+    pub url: String,
+    /// The locked commit (hex, as the lockfile writes it).
+    pub commit: String,
+}
+
+impl GitSource {
+    /// Reads a Cargo git source; `None` for anything else or without a
+    /// locked commit (hex, 7 to 64 digits).
+    pub fn parse(source: &str) -> Option<GitSource> {
+        let rest = source.strip_prefix("git+")?;
+        let (url_query, commit) = rest.rsplit_once('#')?;
+        let url = url_query.split('?').next().unwrap_or(url_query).trim();
+        let commit = commit.trim();
+        let hex = (7..=64).contains(&commit.len()) && commit.bytes().all(|b| b.is_ascii_hexdigit());
+        (hex && !url.is_empty()).then(|| GitSource { url: url.to_owned(), commit: commit.to_ascii_lowercase() })
+    }
+
+    /// Where a record says it was read from: `URL@COMMIT:path`.
+    pub fn location(&self, path: &str) -> String {
+        format!("{}@{}:{path}", self.url, self.commit)
+    }
+}
+
+/// The most `Cargo.toml` files of a repository read while looking for one
+/// crate.
+pub const MAX_GIT_MANIFESTS: usize = 2_000;
+
+/// The answer for crate `name` at `version` in a repository at one commit:
+/// the `Cargo.toml` (among `manifests`, paths in the repository) whose
+/// `[package]` is `name`, read like a published crate's
+/// ([`parse_crate_manifest`]); `license.workspace = true` takes
+/// `[workspace.package] license` from the nearest manifest above that has
+/// one. A version other than the locked one is read all the same, with a
+/// warning in the value. `read` returns a file of the repository (at most
+/// [`MAX_CRATE_FILE_BYTES`] is used).
+pub fn git_crate_answer(
+    source: &GitSource,
+    name: &str,
+    version: &str,
+    manifests: &[String],
+    read: &mut dyn FnMut(&str) -> Option<Vec<u8>>,
+) -> Result<RegistryAnswer, RegistryError> {
+    let mut paths: Vec<&String> = manifests.iter().filter(|p| p.rsplit('/').next() == Some("Cargo.toml")).collect();
+    paths.sort_by_key(|p| (p.matches('/').count(), p.as_str()));
+    for path in paths.into_iter().take(MAX_GIT_MANIFESTS) {
+        let Some(bytes) = read(path).filter(|b| b.len() <= MAX_CRATE_FILE_BYTES) else { continue };
+        let Ok(text) = std::str::from_utf8(&bytes) else { continue };
+        let Ok(table) = toml::from_str::<toml::Table>(text) else { continue };
+        let Some(package) = table.get("package").and_then(|p| p.as_table()) else { continue };
+        if package.get("name").and_then(|n| n.as_str()) != Some(name) {
+            continue;
+        }
+        let url = source.location(path);
+        let dir = path.strip_suffix("Cargo.toml").unwrap_or("").to_owned();
+        let inherits = |key: &str| {
+            package.get(key).and_then(|v| v.as_table()).and_then(|t| t.get("workspace")).and_then(|w| w.as_bool())
+                == Some(true)
+        };
+        if inherits("license") || inherits("license-file") {
+            return workspace_license(source, &dir, inherits("license"), read);
+        }
+        let mut read_in_crate = |relative: &str| read(&format!("{dir}{relative}"));
+        let answer = parse_crate_manifest(&url, path, &bytes, &mut read_in_crate)?;
+        let locked = package.get("version").and_then(|v| v.as_str());
+        return Ok(match (answer, locked) {
+            (RegistryAnswer::Found(mut r), Some(v)) if v != version => {
+                r.value = format!("{} (Cargo.toml says version {v}, the lockfile {version})", r.value);
+                RegistryAnswer::Found(r)
+            }
+            (a, _) => a,
+        });
+    }
+    Ok(RegistryAnswer::NotFound { url: source.location(&format!("**/Cargo.toml with [package] name = {name:?}")) })
+}
+
+/// `[workspace.package] license` (or `license-file`) of the nearest
+/// manifest above `crate_dir` that has it.
+fn workspace_license(
+    source: &GitSource,
+    crate_dir: &str,
+    license: bool,
+    read: &mut dyn FnMut(&str) -> Option<Vec<u8>>,
+) -> Result<RegistryAnswer, RegistryError> {
+    let mut dir = crate_dir.trim_end_matches('/').to_owned();
+    loop {
+        let path = if dir.is_empty() { "Cargo.toml".to_owned() } else { format!("{dir}/Cargo.toml") };
+        let shared = read(&path)
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
+            .and_then(|t| t.get("workspace")?.get("package")?.as_table().cloned());
+        if let Some(shared) = shared {
+            let url = source.location(&path);
+            let key = if license { "license" } else { "license-file" };
+            if let Some(value) = shared.get(key).and_then(|v| v.as_str()) {
+                if license {
+                    return Ok(declared(&url, "workspace.package.license", value));
+                }
+                let Some(file) = crate_relative_path(value) else {
+                    return Err(RegistryError::malformed(
+                        &url,
+                        "workspace.package.license-file",
+                        "leaves the workspace",
+                    ));
+                };
+                let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+                let Some(bytes) = read(&format!("{prefix}{file}")) else {
+                    return Err(RegistryError::malformed(
+                        &url,
+                        "workspace.package.license-file",
+                        format!("{file:?} is not in the repository"),
+                    ));
+                };
+                let text = cut(&String::from_utf8_lossy(&bytes), MAX_TEXT_BYTES);
+                return Ok(found(&url, "workspace.package.license-file", &file, RegistryLicense::Text { text }));
+            }
+            return Ok(RegistryAnswer::NoLicense { url });
+        }
+        if dir.is_empty() {
+            return Ok(RegistryAnswer::NoLicense { url: source.location("Cargo.toml") });
+        }
+        dir = match dir.rfind('/') {
+            Some(i) => dir[..i].to_owned(),
+            None => String::new(),
+        };
+    }
 }
 
 /// What a registry says about one package version.

@@ -56,7 +56,10 @@ impl Paint {
             FindingCode::LicenseChanged | FindingCode::ModuleHashMismatch => self.red(s),
             FindingCode::LicenseNowUnknown | FindingCode::LicenseFieldDisagreesWithText => self.yellow(s),
             FindingCode::Added => self.green(s),
-            FindingCode::Removed | FindingCode::VersionChanged => self.dim(s),
+            FindingCode::Removed
+            | FindingCode::VersionChanged
+            | FindingCode::EvidenceGained
+            | FindingCode::EvidenceLost => self.dim(s),
         }
     }
 }
@@ -162,6 +165,15 @@ pub fn drift_human(drift: &Drift, options: &HumanOptions) -> String {
         s.removed,
         s.version_changed
     );
+    if s.evidence_gained + s.evidence_lost > 0 {
+        let _ = writeln!(
+            out,
+            "{} {} evidence gained, {} evidence lost for an unchanged version (not drift: a version's license does not change)",
+            p.bold("Carried across:"),
+            s.evidence_gained,
+            s.evidence_lost
+        );
+    }
     for w in &drift.warnings {
         let _ = writeln!(out, "{} {}", p.yellow("warning:"), term(&w.to_string()));
     }
@@ -256,6 +268,25 @@ pub fn history_human(history: &History, options: &HumanOptions) -> String {
             ]);
         }
         out.push_str(&t.render("  ", &|col, cell| if col == 0 { p.red(cell) } else { cell.to_owned() }));
+    }
+    if !history.errors.is_empty() {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "{} {} commit{} could not be read (the walk went on; the next readable commit is compared with the last readable one):",
+            p.yellow("Unreadable:"),
+            history.errors.len(),
+            if history.errors.len() == 1 { "" } else { "s" }
+        );
+        for e in &history.errors {
+            let _ = writeln!(
+                out,
+                "  {} {}: {}",
+                p.bold(&term(&e.commit[..e.commit.len().min(12)])),
+                term(&e.summary),
+                term(&e.error)
+            );
+        }
     }
     out
 }

@@ -10,7 +10,11 @@ fn level(code: FindingCode) -> &'static str {
     match code {
         FindingCode::LicenseChanged | FindingCode::ModuleHashMismatch => "error",
         FindingCode::LicenseNowUnknown | FindingCode::LicenseFieldDisagreesWithText => "warning",
-        FindingCode::Added | FindingCode::Removed | FindingCode::VersionChanged => "note",
+        FindingCode::Added
+        | FindingCode::Removed
+        | FindingCode::VersionChanged
+        | FindingCode::EvidenceGained
+        | FindingCode::EvidenceLost => "note",
     }
 }
 

@@ -3,7 +3,7 @@
 //! (error). For any CI system.
 
 use super::common::{Failure, GlobalArgs};
-use super::scan::{RegistryArgs, emit, open_repo};
+use super::scan::{RegistryArgs, diff_revs, emit, open_repo};
 use crate::gate::{self, GateContext, report};
 use crate::policy::{compile, read_bundle};
 use clap::{Args, ValueEnum};
@@ -65,7 +65,7 @@ pub fn run(global: &GlobalArgs, args: GateArgs) -> Result<ExitCode, Failure> {
     let repo = open_repo(&args.repo)?;
     let base_commit = git::resolve_commit(&repo, &args.base)?.id().to_string();
     let head_commit = git::resolve_commit(&repo, &args.head)?.id().to_string();
-    let drift = git::diff_revs_valid(&repo, &args.base, &args.head, &licenses)?;
+    let drift = diff_revs(&repo, &args.base, &args.head, &licenses)?;
     let context = GateContext {
         repository: Some(args.repo.display().to_string()),
         base: args.base.clone(),

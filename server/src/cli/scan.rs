@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use steward_scanner::license::ValidLicenseConfig;
 use steward_scanner::report::{self, ExportOptions, HumanOptions};
+use steward_scanner::scan::LicenseSources;
 use steward_scanner::{Directory, drift, git};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -61,28 +62,52 @@ pub struct ScanArgs {
     registry: RegistryArgs,
 }
 
-/// `--online`, shared by the commands that scan.
+/// `--offline` / `--online`, shared by the commands that scan.
 #[derive(Debug, Clone, Args)]
 pub struct RegistryArgs {
-    /// Look up packages without local license data in the public registries (crates.io, npm, PyPI);
-    /// overrides `licenses.offline`. Sends package names and versions to the registries; answers are
-    /// cached under <data_dir>/cache/registry (or `licenses.registry.cache-dir`)
+    /// Never contact a package registry (air-gapped use): licenses come from the input, the scanned
+    /// tree and this machine's package caches only; overrides `licenses.offline` and STEWARD_OFFLINE
+    #[arg(long, conflicts_with = "online")]
+    pub offline: bool,
+    /// Look up packages without local license data in the public registries (crates.io, npm, PyPI).
+    /// This is the default now, so the flag only matters to override `licenses.offline` = true or
+    /// STEWARD_OFFLINE. Sends package names and versions to the registries; answers are cached under
+    /// <data_dir>/cache/registry (or `licenses.registry.cache-dir`)
     #[arg(long)]
     pub online: bool,
 }
 
 impl RegistryArgs {
-    /// The validated `[licenses]` settings, with a registry source when
-    /// `--online` or `offline = false`. Registry look-ups log to stderr
-    /// (warnings; each URL with `--log-level steward=debug`).
+    /// `Some(true)` for `--offline`, `Some(false)` for `--online`.
+    pub fn offline_override(&self) -> Option<bool> {
+        match (self.offline, self.online) {
+            (true, _) => Some(true),
+            (false, true) => Some(false),
+            (false, false) => None,
+        }
+    }
+
+    /// The validated `[licenses]` settings, with a registry source unless
+    /// offline. Registry look-ups log to stderr (warnings; each URL with
+    /// `--log-level steward=debug`).
     pub fn licenses(&self, config: &Config) -> Result<ValidLicenseConfig, Failure> {
-        let licenses = crate::registry::license_config(config, self.online)
+        let licenses = crate::registry::license_config_for(config, self.offline_override())
             .map_err(|e| Failure(format!("invalid license configuration: {e}")))?;
         if licenses.looks_up_registries() {
             crate::runtime::init_tracing(config);
         }
         Ok(licenses)
     }
+}
+
+/// The summary line on stderr: how many licenses came from where.
+pub(super) fn sources_line(sources: &LicenseSources, licenses: &ValidLicenseConfig) {
+    let mode = if licenses.looks_up_registries() {
+        "registry look-ups on"
+    } else {
+        "offline: no registry asked (`--online` or licenses.offline = false to ask)"
+    };
+    errln!("licenses: {sources} ({mode})");
 }
 
 /// Compare two points and report license drift.
@@ -149,6 +174,7 @@ pub fn scan(global: &GlobalArgs, args: ScanArgs) -> Result<ExitCode, Failure> {
     require_exists(&args.path)?;
     let tree = Directory::new(&args.path);
     let scan = steward_scanner::scan::scan_valid(&tree, &licenses)?;
+    sources_line(&LicenseSources::of(&scan), &licenses);
     let text = match args.format {
         ScanFormat::Text => report::scan_human(&scan, &human(&args.output, true)),
         ScanFormat::Json => report::scan_json(&scan),
@@ -166,13 +192,14 @@ pub fn diff(global: &GlobalArgs, args: DiffArgs) -> Result<ExitCode, Failure> {
         (Some(repo), _, _) => {
             let repo = open_repo(repo)?;
             let (base, head) = (args.base.as_deref().unwrap_or_default(), args.head.as_deref().unwrap_or_default());
-            git::diff_revs_valid(&repo, base, head, &licenses)?
+            diff_revs(&repo, base, head, &licenses)?
         }
         (None, Some(old), Some(new)) => {
             require_exists(old)?;
             require_exists(new)?;
             let old = steward_scanner::scan::scan_valid(&Directory::new(old), &licenses)?;
             let new = steward_scanner::scan::scan_valid(&Directory::new(new), &licenses)?;
+            sources_line(&both(&old, &new), &licenses);
             drift::diff(&old, &new)
         }
         _ => return Err(Failure("give OLD and NEW, or --repo with --base and --head".into())),
@@ -201,12 +228,45 @@ pub fn history(global: &GlobalArgs, args: HistoryArgs) -> Result<ExitCode, Failu
         git::history_valid(&repo, "HEAD", args.since.as_deref(), args.path.as_deref(), &licenses, &mut on_progress);
     bar.finish_and_clear();
     let history = result?;
+    if !history.read_anything() {
+        let first = &history.errors[0];
+        return Err(Failure(format!(
+            "no commit with dependency inputs could be read ({} tried; the first, {}, failed with: {})",
+            history.errors.len(),
+            &first.commit[..first.commit.len().min(12)],
+            first.error
+        )));
+    }
+    sources_line(&history.license_sources, &licenses);
+    for e in &history.errors {
+        errln!("warning: commit {} could not be read: {}", &e.commit[..e.commit.len().min(12)], e.error);
+    }
     let text = match args.format {
         HistoryFormat::Text => report::history_human(&history, &human(&args.output, true)),
         HistoryFormat::Json => report::history_json(&history),
     };
     emit(&text, args.output.as_deref())?;
     Ok(if history.entries.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Scans two revisions, prints the summary line, and compares them (the
+/// `diff --repo` and `gate` path).
+pub(super) fn diff_revs(
+    repo: &git2::Repository,
+    base: &str,
+    head: &str,
+    licenses: &ValidLicenseConfig,
+) -> Result<drift::Drift, Failure> {
+    let old = git::scan_rev_valid(repo, base, licenses)?;
+    let new = git::scan_rev_valid(repo, head, licenses)?;
+    sources_line(&both(&old, &new), licenses);
+    Ok(drift::diff(&old, &new))
+}
+
+fn both(old: &steward_scanner::scan::Scan, new: &steward_scanner::scan::Scan) -> LicenseSources {
+    let mut sources = LicenseSources::of(old);
+    sources.add(new);
+    sources
 }
 
 /// A progress bar on stderr when it is a terminal; hidden when piped.

@@ -79,6 +79,9 @@ impl TestDb {
             data_dir: Some(self.dir.path().join("data")),
             database_url: Some(self.url.as_str().to_string()),
             body_limit: Some(steward::config::ByteSize::Bytes(64 * 1024)),
+            // Registry look-ups are the default; tests never reach the
+            // public registries (registry tests set their own stand-in).
+            licenses: Some(steward_scanner::license::LicenseConfig { offline: true, ..Default::default() }),
             ..Layer::default()
         };
         change(&mut layer);

@@ -11,8 +11,18 @@ use std::time::{Duration, Instant};
 pub const BIN: &str = env!("CARGO_BIN_EXE_steward");
 
 /// A `steward` command with a clean environment apart from `PATH`, run in
-/// `dir`, so the developer's own STEWARD_* variables cannot leak in.
+/// `dir`, so the developer's own STEWARD_* variables cannot leak in; and
+/// `STEWARD_OFFLINE=true`, because registry look-ups are the default and
+/// tests never reach the public registries (tests of look-ups use a local
+/// stand-in and [`steward_online`]).
 pub fn steward(dir: &Path) -> Command {
+    let mut cmd = steward_online(dir);
+    cmd.env("STEWARD_OFFLINE", "true");
+    cmd
+}
+
+/// [`steward`] without `STEWARD_OFFLINE`: the configuration decides.
+pub fn steward_online(dir: &Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     cmd

@@ -30,11 +30,13 @@ pub struct LicenseConfig {
     /// Python `site-packages` directories to read `*.dist-info` from, in
     /// addition to `$VIRTUAL_ENV/lib/python*/site-packages`.
     pub site_packages: Vec<PathBuf>,
-    /// Never contact a registry (the default). `false` looks up, for
-    /// packages that neither the input nor local data decided, the license
-    /// the public registry declares (`[licenses.registry]`); it needs a
-    /// [`RegistrySource`] ([`ValidLicenseConfig::with_registry`]), without
-    /// which a scan warns and stays offline.
+    /// Never contact a registry (for air-gapped use). `false` (the
+    /// default) looks up, for packages that neither the input nor local
+    /// data decided, the license the public registry declares
+    /// (`[licenses.registry]`) through the [`RegistrySource`] the caller
+    /// gives ([`ValidLicenseConfig::with_registry`]; the `steward` binary
+    /// and server always give one). The scanner itself never opens a
+    /// connection: without a source, a scan resolves from local data only.
     pub offline: bool,
     /// `[licenses.registry]`: registry URLs, time limit and cache directory.
     pub registry: RegistryConfig,
@@ -49,7 +51,7 @@ impl Default for LicenseConfig {
             cargo_home: None,
             go_mod_cache: None,
             site_packages: Vec::new(),
-            offline: true,
+            offline: false,
             registry: RegistryConfig::default(),
         }
     }

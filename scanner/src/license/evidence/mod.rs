@@ -10,7 +10,7 @@
 //!    the Go module cache, Python `*.dist-info/METADATA`, vendored
 //!    directories;
 //! 4. text detection on LICENSE/COPYING/NOTICE files found there;
-//! 5. only when [`LicenseConfig::offline`] is `false` (default `true`) and
+//! 5. only when [`LicenseConfig::offline`] is `false` (the default) and
 //!    a [`RegistrySource`](super::RegistrySource) was given ([`ValidLicenseConfig::with_registry`]):
 //!    the public registry's metadata for the exact version (crates.io, npm,
 //!    PyPI; see [`super::registry`]). Registry evidence is declared, not

@@ -12,7 +12,7 @@ use super::reading::{Readings, evidence_from_manifest, see_license_in, text_evid
 use super::values::{Evidence, EvidenceSource, ResolvedLicense};
 use crate::license::expr::LicenseValue;
 use crate::license::registry::{
-    RegistryAnswer, RegistryError, RegistryLicense, RegistryRecord, RegistrySource, url_host,
+    GitSource, RegistryAnswer, RegistryError, RegistryLicense, RegistryRecord, RegistrySource, url_host,
 };
 use crate::model::{Ecosystem, Package};
 use std::collections::BTreeMap;
@@ -25,14 +25,27 @@ pub const REGISTRY_CONFIDENCE: f32 = 0.9;
 /// Registry look-ups done at once (they wait on the network, not the CPU).
 const REGISTRY_THREADS: usize = 8;
 
-/// A package as a registry knows it: (ecosystem, name, version).
-pub(super) type RegistryKey = (Ecosystem, String, String);
+/// A package as a registry knows it: (ecosystem, name, version, and the
+/// Cargo git source for a crate read from a git repository).
+pub(super) type RegistryKey = (Ecosystem, String, String, Option<String>);
 
 /// A registry's answer, or why there is none.
 pub(super) type Answer = Result<RegistryAnswer, RegistryError>;
 
 pub(super) fn key(pkg: &Package) -> RegistryKey {
-    (pkg.ecosystem, pkg.name.clone(), pkg.version.clone())
+    let git = match (pkg.ecosystem, pkg.source.as_deref()) {
+        (Ecosystem::Cargo, Some(s)) if GitSource::parse(s).is_some() => Some(s.to_owned()),
+        _ => None,
+    };
+    (pkg.ecosystem, pkg.name.clone(), pkg.version.clone(), git)
+}
+
+/// Asks `source` about one key: the registry, or the git repository.
+fn ask(source: &dyn RegistrySource, (eco, name, version, git): &RegistryKey) -> Answer {
+    match git.as_deref().and_then(GitSource::parse) {
+        Some(g) => source.lookup_git(name, version, &g),
+        None => source.lookup(*eco, name, version),
+    }
 }
 
 /// Whether a package that nothing local decided is looked up in a registry.
@@ -65,6 +78,9 @@ pub(super) fn plan(config: &ValidLicenseConfig, pkg: &Package) -> RegistryPlan {
             Some(s) if is_registry_crate(pkg) => {
                 return RegistryPlan::Skip(format!("the crate comes from {s}; only crates.io is looked up"));
             }
+            // A git dependency (or a `[patch]` to a git repository): its
+            // manifest at the locked commit.
+            Some(s) if GitSource::parse(s).is_some() => {}
             Some(s) => return RegistryPlan::Skip(from(s)),
             None => {
                 return RegistryPlan::Skip("it is the project's own crate, so no registry was asked".to_owned());
@@ -102,7 +118,7 @@ pub(super) fn plan(config: &ValidLicenseConfig, pkg: &Package) -> RegistryPlan {
 /// Asks the configured source about one package now.
 pub(super) fn look_up_one(config: &ValidLicenseConfig, pkg: &Package) -> Answer {
     match &config.registry {
-        Some(SharedSource(source)) => source.lookup(pkg.ecosystem, &pkg.name, &pkg.version),
+        Some(SharedSource(source)) => ask(source.as_ref(), &key(pkg)),
         None => Err(RegistryError::Unavailable { url: String::new(), message: "no registry source".to_owned() }),
     }
 }
@@ -120,8 +136,8 @@ pub(super) fn look_up_all(source: &Arc<dyn RegistrySource>, keys: Vec<RegistryKe
                     let mut out = Vec::new();
                     loop {
                         let i = next_ref.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some((eco, name, version)) = keys_ref.get(i) else { break };
-                        out.push((i, source_ref.lookup(*eco, name, version)));
+                        let Some(key) = keys_ref.get(i) else { break };
+                        out.push((i, ask(source_ref.as_ref(), key)));
                     }
                     out
                 })
