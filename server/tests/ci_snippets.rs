@@ -36,6 +36,8 @@ fn gate(dir: &Path, base: &str, head: &str, env: &[(&str, &str)]) -> (Option<i32
         .env("STEWARD_BASE", base)
         .env("STEWARD_HEAD", head)
         .env("STEWARD_ARGS", "--policies embedded --data-dir ../data")
+        // Tests never reach a public registry (look-ups are the default).
+        .env("STEWARD_OFFLINE", "true")
         .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("STEWARD_REVIEW_EXIT");
     for (k, v) in env {
