@@ -170,15 +170,19 @@ const GPL: Option<&str> = Some("GPL-3.0-only");
 /// Each step from one commit to the next makes exactly one judged finding.
 fn matrix_locks() -> (Vec<String>, Vec<(&'static str, &'static str)>) {
     let a = |l: Option<&'static str>| ("a", "1.0.0", l);
+    // A version's license does not change: the same a@1.0.0 without a
+    // license field carries the old evidence across (not drift), so the
+    // license becomes unknown with a new version.
+    let unknown = ("a", "1.0.1", None);
     let steps: Vec<(Vec<Pkg>, (&str, &str))> = vec![
         (vec![a(Some("MIT"))], ("", "")),
         (vec![a(Some("Apache-2.0"))], ("license-changed", "allow")),
         (vec![a(GPL)], ("license-changed", "review")),
         (vec![a(SSPL)], ("license-changed", "deny")),
-        (vec![a(None)], ("license-now-unknown", "review")),
-        (vec![a(None), ("b", "1.0.0", Some("MIT"))], ("added", "allow")),
-        (vec![a(None), ("b", "1.0.0", Some("MIT")), ("c", "1.0.0", GPL)], ("added", "review")),
-        (vec![a(None), ("b", "1.0.0", Some("MIT")), ("c", "1.0.0", GPL), ("d", "1.0.0", SSPL)], ("added", "deny")),
+        (vec![unknown], ("license-now-unknown", "review")),
+        (vec![unknown, ("b", "1.0.0", Some("MIT"))], ("added", "allow")),
+        (vec![unknown, ("b", "1.0.0", Some("MIT")), ("c", "1.0.0", GPL)], ("added", "review")),
+        (vec![unknown, ("b", "1.0.0", Some("MIT")), ("c", "1.0.0", GPL), ("d", "1.0.0", SSPL)], ("added", "deny")),
     ];
     let locks = steps.iter().map(|(p, _)| lock(p)).collect();
     let expected = steps.iter().skip(1).map(|(_, e)| *e).collect();
