@@ -19,7 +19,7 @@ LAYERS = [
     ("entry points", {"cli", "runtime", "main"}),
     ("adapters", {"http", "jobs"}),
     ("application", {"app"}),
-    ("services", {"gate", "policy", "ledger", "forge", "registry", "goproxy", "keys", "oci"}),
+    ("services", {"gate", "policy", "ledger", "forge", "registry", "goproxy", "lookups", "keys", "oci"}),
     ("foundation", {"store", "config", "auth"}),
 ]
 RANK = {m: i for i, (_, mods) in enumerate(LAYERS) for m in mods}

@@ -27,10 +27,10 @@
 //! runtime's thread sends its request from a short-lived plain thread.
 
 use crate::config::Config;
-use sha2::{Digest, Sha256};
+use crate::lookups::{cache_file_name, read_cache, request_error, write_cache};
 use std::collections::HashMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -39,7 +39,7 @@ use steward_scanner::license::gomod::{
     self, GoEnv, GoModuleAnswer, GoModuleSource, ModuleZipRecord, ProxyEntry, ProxyListError, Route, ZipError,
     ZipLimits,
 };
-use steward_scanner::license::registry::{RegistryError, encode_segment};
+use steward_scanner::license::registry::RegistryError;
 
 /// Module zips downloaded at once by one source.
 pub const MAX_PARALLEL: usize = 8;
@@ -90,13 +90,6 @@ pub struct GoProxy {
     bytes: AtomicU64,
     nanos: AtomicU64,
     cache_hits: AtomicU64,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct CacheEntry {
-    schema: String,
-    fetched_at: String,
-    record: ModuleZipRecord,
 }
 
 /// The outcome of one proxy.
@@ -156,7 +149,7 @@ impl GoProxy {
     /// The cache file of one module version (inside the cache directory
     /// whatever the names hold).
     pub fn cache_path(&self, module: &str, version: &str) -> PathBuf {
-        self.cache_dir.join(file_name(module)).join(format!("{}.json", file_name(version)))
+        self.cache_dir.join(cache_file_name(module)).join(format!("{}.json", cache_file_name(version)))
     }
 
     fn client(&self) -> Result<&reqwest::blocking::Client, RegistryError> {
@@ -306,7 +299,7 @@ impl GoModuleSource for GoProxy {
             Route::Proxies(entries) => entries,
         };
         let path = self.cache_path(module, version);
-        if let Some(record) = read_cache(&path) {
+        if let Some(record) = read_cache(&path, CACHE_SCHEMA, "record", MAX_CACHE_FILE_BYTES) {
             self.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok(GoModuleAnswer::Found(record));
         }
@@ -344,7 +337,7 @@ impl GoModuleSource for GoProxy {
             self.note(base, &result);
             match result {
                 Ok(Fetched::Found(record)) => {
-                    if let Err(e) = write_cache(&path, &record) {
+                    if let Err(e) = write_cache(&path, CACHE_SCHEMA, "record", &record) {
                         tracing::warn!(path = %path.display(), error = %e, "cannot write the Go module cache");
                     }
                     return Ok(GoModuleAnswer::Found(record));
@@ -391,69 +384,6 @@ impl<R: Read> Read for CountingReader<'_, R> {
         self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
-}
-
-/// A reqwest error without the URL and with its causes.
-fn request_error(e: &reqwest::Error) -> String {
-    let mut message = String::from(if e.is_connect() { "cannot connect" } else { "request failed" });
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    message
-}
-
-/// A name as one safe file name: percent-encoded, hashed when too long.
-fn file_name(s: &str) -> String {
-    if s.is_empty() {
-        return "%".to_owned();
-    }
-    let encoded = encode_segment(s);
-    if encoded.len() > 150 {
-        return format!("%sha256-{}", hex::encode(Sha256::digest(s.as_bytes())));
-    }
-    encoded
-}
-
-fn read_cache(path: &Path) -> Option<ModuleZipRecord> {
-    let file = std::fs::File::open(path).ok()?;
-    let mut bytes = Vec::new();
-    file.take(MAX_CACHE_FILE_BYTES).read_to_end(&mut bytes).ok()?;
-    match serde_json::from_slice::<CacheEntry>(&bytes) {
-        Ok(entry) if entry.schema == CACHE_SCHEMA => Some(entry.record),
-        _ => {
-            tracing::debug!(path = %path.display(), "ignoring an unreadable Go module cache file");
-            None
-        }
-    }
-}
-
-/// Writes `record` to `path` through a temporary file and a rename.
-fn write_cache(path: &Path, record: &ModuleZipRecord) -> std::io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().ok_or_else(|| std::io::Error::other("cache path has no directory"))?;
-    std::fs::create_dir_all(dir)?;
-    let entry = CacheEntry {
-        schema: CACHE_SCHEMA.to_owned(),
-        fetched_at: crate::gate::rfc3339(time::OffsetDateTime::now_utc()),
-        record: record.clone(),
-    };
-    let bytes = serde_json::to_vec_pretty(&entry).map_err(std::io::Error::other)?;
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".tmp-{}-{n}", std::process::id()));
-    let written = (|| {
-        use std::io::Write as _;
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
 }
 
 #[cfg(test)]

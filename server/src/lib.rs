@@ -30,6 +30,7 @@ pub mod http;
 pub mod jobs;
 pub mod keys;
 pub mod ledger;
+pub mod lookups;
 pub mod oci;
 pub mod policy;
 pub mod registry;

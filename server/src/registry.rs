@@ -21,17 +21,17 @@
 //! sends its request from a short-lived plain thread.
 
 use crate::config::Config;
+use crate::lookups::{cache_file_name, read_cache, request_error, write_cache};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use steward_scanner::Ecosystem;
 use steward_scanner::license::registry::{
     self, GitSource, MAX_CRATE_FILE_BYTES, MAX_DOCUMENT_BYTES, MAX_GIT_MANIFESTS, RegistryAnswer, RegistryConfig,
-    RegistryError, RegistrySource, encode_segment,
+    RegistryError, RegistrySource,
 };
 use steward_scanner::license::{ConfigError, ValidLicenseConfig};
 
@@ -92,15 +92,6 @@ pub struct HttpRegistry {
     git_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
-/// What a cache file holds.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct CacheEntry {
-    schema: String,
-    /// When the answer was fetched (RFC 3339), for people.
-    fetched_at: String,
-    answer: RegistryAnswer,
-}
-
 impl HttpRegistry {
     pub fn new(config: RegistryConfig, cache_dir: PathBuf) -> Self {
         Self {
@@ -119,9 +110,9 @@ impl HttpRegistry {
         let host = registry::url_host(&source.url).unwrap_or_else(|| "local".to_owned());
         self.cache_dir
             .join("cargo-git")
-            .join(format!("{}-{}", file_name(&host), &hash[..12]))
-            .join(file_name(name))
-            .join(format!("{}.json", file_name(&source.commit)))
+            .join(format!("{}-{}", cache_file_name(&host), &hash[..12]))
+            .join(cache_file_name(name))
+            .join(format!("{}.json", cache_file_name(&source.commit)))
     }
 
     /// The bare mirror of a git dependency's repository.
@@ -231,12 +222,12 @@ impl HttpRegistry {
         let base = self.config.base_url(ecosystem).unwrap_or("");
         let host = registry::url_host(base).unwrap_or_default();
         let hash = hex::encode(Sha256::digest(base.as_bytes()));
-        let registry_dir = format!("{}-{}", file_name(&host), &hash[..12]);
+        let registry_dir = format!("{}-{}", cache_file_name(&host), &hash[..12]);
         self.cache_dir
             .join(ecosystem.to_string())
             .join(registry_dir)
-            .join(file_name(name))
-            .join(format!("{}.json", file_name(version)))
+            .join(cache_file_name(name))
+            .join(format!("{}.json", cache_file_name(version)))
     }
 
     fn client(&self) -> Result<&reqwest::blocking::Client, RegistryError> {
@@ -321,7 +312,7 @@ impl RegistrySource for HttpRegistry {
     fn lookup(&self, ecosystem: Ecosystem, name: &str, version: &str) -> Result<RegistryAnswer, RegistryError> {
         let url = self.config.document_url(ecosystem, name, version)?;
         let path = self.cache_path(ecosystem, name, version);
-        if let Some(answer) = read_cache(&path) {
+        if let Some(answer) = read_cache(&path, CACHE_SCHEMA, "answer", MAX_CACHE_FILE_BYTES) {
             return Ok(answer);
         }
         if let Some(e) = self.failed.lock().ok().and_then(|f| f.get(&url).cloned()) {
@@ -339,7 +330,7 @@ impl RegistrySource for HttpRegistry {
         let answer = self.fetch(url.clone(), ecosystem, name, version);
         match &answer {
             Ok(a) => {
-                if let Err(e) = write_cache(&path, a) {
+                if let Err(e) = write_cache(&path, CACHE_SCHEMA, "answer", a) {
                     tracing::warn!(path = %path.display(), error = %e, "cannot write the registry cache");
                 }
             }
@@ -367,7 +358,7 @@ impl RegistrySource for HttpRegistry {
 
     fn lookup_git(&self, name: &str, version: &str, source: &GitSource) -> Result<RegistryAnswer, RegistryError> {
         let path = self.git_cache_path(source, name);
-        if let Some(answer) = read_cache(&path) {
+        if let Some(answer) = read_cache(&path, CACHE_SCHEMA, "answer", MAX_CACHE_FILE_BYTES) {
             return Ok(answer);
         }
         let key = format!("git:{}#{}:{name}", source.url, source.commit);
@@ -377,7 +368,7 @@ impl RegistrySource for HttpRegistry {
         let answer = self.git_answer(name, version, source);
         match &answer {
             Ok(a) => {
-                if let Err(e) = write_cache(&path, a) {
+                if let Err(e) = write_cache(&path, CACHE_SCHEMA, "answer", a) {
                     tracing::warn!(path = %path.display(), error = %e, "cannot write the registry cache");
                 }
             }
@@ -392,19 +383,6 @@ impl RegistrySource for HttpRegistry {
         }
         answer
     }
-}
-
-/// A reqwest error without the URL (the caller names it) and with its
-/// causes, which say what went wrong (`Connection refused`).
-fn request_error(e: &reqwest::Error) -> String {
-    let mut message = String::from(if e.is_connect() { "cannot connect" } else { "request failed" });
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    message
 }
 
 /// The answer of a downloaded `.crate`: its `<name>-<version>/Cargo.toml`
@@ -457,59 +435,6 @@ fn crate_file(url: &str, archive: &[u8], wanted: &str) -> Result<Option<Vec<u8>>
         return Err(RegistryError::TooLarge { url: url.to_owned(), limit: MAX_UNPACKED_BYTES });
     }
     found
-}
-
-/// A name as one safe file name: percent-encoded (no `/`, no `..`), and
-/// hashed when too long for a file system.
-fn file_name(s: &str) -> String {
-    if s.is_empty() {
-        return "%".to_owned(); // never an encoding's output
-    }
-    let encoded = encode_segment(s);
-    if encoded.len() > 150 {
-        return format!("%sha256-{}", hex::encode(Sha256::digest(s.as_bytes())));
-    }
-    encoded
-}
-
-fn read_cache(path: &Path) -> Option<RegistryAnswer> {
-    let file = std::fs::File::open(path).ok()?;
-    let mut bytes = Vec::new();
-    file.take(MAX_CACHE_FILE_BYTES).read_to_end(&mut bytes).ok()?;
-    match serde_json::from_slice::<CacheEntry>(&bytes) {
-        Ok(entry) if entry.schema == CACHE_SCHEMA => Some(entry.answer),
-        // Another format or a damaged file: asked again and rewritten.
-        _ => {
-            tracing::debug!(path = %path.display(), "ignoring an unreadable registry cache file");
-            None
-        }
-    }
-}
-
-/// Writes `answer` to `path` through a temporary file and a rename.
-fn write_cache(path: &Path, answer: &RegistryAnswer) -> std::io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().ok_or_else(|| std::io::Error::other("cache path has no directory"))?;
-    std::fs::create_dir_all(dir)?;
-    let entry = CacheEntry {
-        schema: CACHE_SCHEMA.to_owned(),
-        fetched_at: crate::gate::rfc3339(time::OffsetDateTime::now_utc()),
-        answer: answer.clone(),
-    };
-    let bytes = serde_json::to_vec_pretty(&entry).map_err(std::io::Error::other)?;
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".tmp-{}-{n}", std::process::id()));
-    let written = (|| {
-        use std::io::Write as _;
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
 }
 
 #[cfg(test)]
