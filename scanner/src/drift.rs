@@ -20,7 +20,7 @@
 
 use crate::license::gomod::MODULE_HASH_MISMATCH_WARNING;
 use crate::license::{ExpressionFacts, ResolvedLicense, value_facts};
-use crate::model::{DependencyGraph, Ecosystem, PackageIndex};
+use crate::model::{DependencyGraph, Ecosystem, Package, PackageIndex};
 use crate::paths::{DEFAULT_MAX_PATHS, PathIndex};
 use crate::scan::{Scan, ScannedGraph};
 use crate::version::{compare_versions, parse_semver};
@@ -624,24 +624,9 @@ fn diff_graph(
     if let Some(n) = new {
         for (i, (pkg, lic)) in n.graph.packages.iter().zip(&n.licenses).enumerate() {
             let Some(w) = lic.warnings.iter().find(|w| w.starts_with(MODULE_HASH_MISMATCH_WARNING)) else { continue };
-            let (paths, more_paths, direct) = new_side.paths(i, options.max_paths);
-            out.push(Finding {
-                code: FindingCode::ModuleHashMismatch,
-                graph: path.to_owned(),
-                ecosystem: pkg.ecosystem,
-                name: pkg.name.clone(),
-                purl: pkg.purl.clone(),
-                old_version: None,
-                new_version: Some(pkg.version.clone()),
-                direction: None,
-                old_license: None,
-                new_license: Some(LicenseState::of(lic)),
-                dev: pkg.dev,
-                direct,
-                paths,
-                more_paths,
-                message: format!("{} {}: {}", pkg.name, pkg.version, w),
-            });
+            let message = format!("{} {}: {}", pkg.name, pkg.version, w);
+            let paths = new_side.paths(i, options.max_paths);
+            out.push(new_side_finding(FindingCode::ModuleHashMismatch, path, pkg, lic, paths, message));
         }
     }
     disagreement_findings(path, old, new, &mut new_side, options, out);
@@ -669,24 +654,38 @@ fn disagreement_findings(
         if before {
             continue;
         }
-        let (paths, more_paths, direct) = new_side.paths(i, options.max_paths);
-        out.push(Finding {
-            code: FindingCode::LicenseFieldDisagreesWithText,
-            graph: path.to_owned(),
-            ecosystem: pkg.ecosystem,
-            name: pkg.name.clone(),
-            purl: pkg.purl.clone(),
-            old_version: None,
-            new_version: Some(pkg.version.clone()),
-            direction: None,
-            old_license: None,
-            new_license: Some(LicenseState::of(lic)),
-            dev: pkg.dev,
-            direct,
-            paths,
-            more_paths,
-            message: format!("{} {}: {why}", pkg.name, pkg.version),
-        });
+        let message = format!("{} {}: {why}", pkg.name, pkg.version);
+        let paths = new_side.paths(i, options.max_paths);
+        out.push(new_side_finding(FindingCode::LicenseFieldDisagreesWithText, path, pkg, lic, paths, message));
+    }
+}
+
+/// A finding about a package of the new side alone (not a change between
+/// the sides): its version and license, its paths (`new_side.paths`).
+fn new_side_finding(
+    code: FindingCode,
+    graph: &str,
+    pkg: &Package,
+    lic: &ResolvedLicense,
+    (paths, more_paths, direct): (Vec<Vec<PackageRef>>, u64, bool),
+    message: String,
+) -> Finding {
+    Finding {
+        code,
+        graph: graph.to_owned(),
+        ecosystem: pkg.ecosystem,
+        name: pkg.name.clone(),
+        purl: pkg.purl.clone(),
+        old_version: None,
+        new_version: Some(pkg.version.clone()),
+        direction: None,
+        old_license: None,
+        new_license: Some(LicenseState::of(lic)),
+        dev: pkg.dev,
+        direct,
+        paths,
+        more_paths,
+        message,
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
+use steward_scanner::parse;
 
 /// Deterministic xorshift, so every run benchmarks the same inputs.
 pub struct Rng(u64);
@@ -221,4 +222,51 @@ pub fn cyclonedx(pkgs: &[Pkg]) -> String {
     }
     s.push_str("\n  ]\n}\n");
     s
+}
+
+/// Every real lockfile and SBOM under `scanner/tests/data/{lockfiles,sbom}`:
+/// (path, bytes), sorted by path.
+pub fn real_fixtures() -> Vec<(String, Vec<u8>)> {
+    let mut real = Vec::new();
+    for dir in ["lockfiles", "sbom"] {
+        let d = format!("{}/tests/data/{dir}", env!("CARGO_MANIFEST_DIR"));
+        let mut names: Vec<_> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()).collect();
+        names.sort();
+        for p in names {
+            if p.is_file() {
+                real.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    real
+}
+
+/// One real fixture through its format's parser alone (no companion
+/// files); the number of packages read, 0 for other files or errors.
+pub fn parse_real(path: &str, bytes: &[u8]) -> usize {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let g = if name.ends_with("Cargo.lock") {
+        parse::cargo::parse(name, bytes, &[])
+    } else if name.ends_with("package-lock.json") {
+        parse::npm::parse(name, bytes, None)
+    } else if name.ends_with("pnpm-lock.yaml") {
+        parse::pnpm::parse(name, bytes)
+    } else if name.ends_with("yarn.lock") {
+        parse::yarn::parse(name, bytes, None)
+    } else if name.ends_with("go.mod") {
+        parse::go::parse(name, bytes, None, None)
+    } else if name.ends_with("poetry.lock") {
+        parse::poetry::parse(name, bytes, None)
+    } else if name.ends_with("uv.lock") {
+        parse::uv::parse(name, bytes)
+    } else if name.ends_with("requirements.txt") {
+        parse::requirements::parse(name, bytes, None)
+    } else if name.ends_with(".spdx.json") {
+        parse::spdx::parse(name, bytes)
+    } else if name.contains("cyclonedx") && name.ends_with(".json") {
+        parse::cyclonedx::parse(name, bytes)
+    } else {
+        return 0;
+    };
+    g.map_or(0, |g| g.packages.len())
 }

@@ -383,22 +383,14 @@ fn match_chunk<'s>(chunk: &str, s: &'s str) -> Result<(&'s str, bool), BadPatter
                 }
                 chunk = &chunk[1..];
             }
-            b'\\' => {
-                chunk = &chunk[1..];
-                if chunk.is_empty() {
-                    return Err(BadPattern);
-                }
-                let c = chunk.chars().next().unwrap_or('\0');
-                if !failed {
-                    if !s.starts_with(c) {
-                        failed = true;
-                    } else {
-                        s = &s[c.len_utf8()..];
+            _ => {
+                // A literal character, or one escaped with `\`.
+                if c0 == b'\\' {
+                    chunk = &chunk[1..];
+                    if chunk.is_empty() {
+                        return Err(BadPattern);
                     }
                 }
-                chunk = &chunk[c.len_utf8()..];
-            }
-            _ => {
                 let c = chunk.chars().next().unwrap_or('\0');
                 if !failed {
                     if !s.starts_with(c) {
@@ -517,7 +509,7 @@ pub fn escape_path(path: &str) -> Result<String, EscapeError> {
     if path.split('/').any(|e| e.starts_with('.') || e.ends_with('.')) {
         return Err(bad("a path element starts or ends with a dot"));
     }
-    Ok(escape_string(path))
+    Ok(go_escape(path))
 }
 
 /// The proxy protocol's escaped version. Refuses what `EscapeVersion`
@@ -531,12 +523,14 @@ pub fn escape_version(version: &str) -> Result<String, EscapeError> {
     if let Some(c) = version.chars().find(|&c| !(c.is_ascii_alphanumeric() || "#$%&()+,-.=@[]^_{}~".contains(c))) {
         return Err(bad(&format!("invalid character {c:?}")));
     }
-    Ok(escape_string(version))
+    Ok(go_escape(version))
 }
 
-fn escape_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 4);
-    for c in s.chars() {
+/// Go's module path and version escaping (the proxy's URLs, the module
+/// cache's directories): each capital letter becomes `!` + lower case.
+pub fn go_escape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 4);
+    for c in path.chars() {
         if c.is_ascii_uppercase() {
             out.push('!');
             out.push(c.to_ascii_lowercase());

@@ -265,27 +265,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
             prod_edges.insert((from, to))
         };
     }
-    // An edge stated both ways (dev and not) is not dev-only.
-    dev_edges.retain(|e| !prod_edges.contains(e));
-
-    if described.is_empty() {
-        let g = b.graph();
-        let mut has_parent = vec![false; g.packages.len()];
-        for (from, deps) in g.edges.iter().enumerate() {
-            for &d in deps {
-                if d != from {
-                    has_parent[d] = true;
-                }
-            }
-        }
-        described = (0..has_parent.len()).filter(|&i| !has_parent[i]).collect();
-    }
-    for i in described {
-        b.root(i);
-    }
-    let mut g = b.finish();
-    mark_dev(&mut g, &dev_edges);
-    Ok(g)
+    Ok(finish(b, described, dev_edges, &prod_edges))
 }
 
 /// Reads an SPDX 2.x document from a parsed JSON value, entry by entry: a
@@ -435,6 +415,19 @@ fn parse_v3(file: &str, graph: &[Element<'_>]) -> DependencyGraph {
             _ => {}
         }
     }
+    finish(b, described, dev_edges, &prod_edges)
+}
+
+/// The graph of an SPDX document (2.x or 3.0): its roots are the described
+/// packages, else every package nothing depends on; an edge is dev-only
+/// when it was stated only as a dev or test dependency.
+fn finish(
+    mut b: GraphBuilder,
+    mut described: Vec<PackageIndex>,
+    mut dev_edges: HashSet<(PackageIndex, PackageIndex)>,
+    prod_edges: &HashSet<(PackageIndex, PackageIndex)>,
+) -> DependencyGraph {
+    // An edge stated both ways (dev and not) is not dev-only.
     dev_edges.retain(|e| !prod_edges.contains(e));
     if described.is_empty() {
         let g = b.graph();

@@ -4,6 +4,7 @@
 
 use super::config::LicenseConfig;
 use super::env;
+use crate::license::gomod::go_escape;
 use crate::model::Package;
 use std::path::PathBuf;
 
@@ -33,18 +34,4 @@ impl GoCache {
         let dir = root.join(format!("{}@{}", go_escape(module), go_escape(&pkg.version)));
         dir.is_dir().then_some(dir)
     }
-}
-
-/// Go module cache escaping: each capital letter becomes `!` + lower case.
-pub fn go_escape(path: &str) -> String {
-    let mut out = String::with_capacity(path.len() + 4);
-    for c in path.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('!');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }

@@ -6,7 +6,7 @@
 
 use super::config::{SharedGoSource, ValidLicenseConfig};
 use super::reading::{Readings, text_evidence};
-use super::registry_lookup::{REGISTRY_CONFIDENCE, RegistryPlan};
+use super::registry_lookup::{REGISTRY_CONFIDENCE, RegistryPlan, in_parallel};
 use super::values::{Evidence, EvidenceSource, ResolvedLicense};
 use crate::license::expr::LicenseValue;
 use crate::license::gomod::{GoModuleAnswer, GoModuleSource, MODULE_HASH_MISMATCH_WARNING, ModuleZipRecord};
@@ -72,26 +72,7 @@ pub(super) fn look_up_one(config: &ValidLicenseConfig, key: &GoKey) -> GoAnswer 
 /// Looks up every key on up to [`GO_THREADS`] threads. A look-up that
 /// panicked leaves its key without an answer.
 pub(super) fn look_up_all(source: &Arc<dyn GoModuleSource>, keys: Vec<GoKey>) -> Vec<(GoKey, GoAnswer)> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let threads = keys.len().min(GO_THREADS);
-    let (keys_ref, next_ref) = (&keys, &next);
-    let answers: Vec<(usize, GoAnswer)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(move || {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next_ref.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some((module, version)) = keys_ref.get(i) else { break };
-                        out.push((i, source.module_licenses(module, version)));
-                    }
-                    out
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
-    });
-    answers.into_iter().filter_map(|(i, answer)| keys.get(i).map(|k| (k.clone(), answer))).collect()
+    in_parallel(keys, GO_THREADS, |(module, version)| source.module_licenses(module, version))
 }
 
 /// An unknown license decided again with the proxy's answer. `go_sum_h1`

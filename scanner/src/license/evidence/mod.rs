@@ -57,9 +57,9 @@ mod tree_files;
 mod values;
 
 pub use super::manifest::cargo_license_fields;
+pub use crate::license::gomod::go_escape;
 pub use cargo_cache::clear_process_caches;
 pub use config::{Clarification, ConfigError, LicenseConfig, ValidLicenseConfig};
-pub use go_cache::go_escape;
 pub use reading::text_evidence;
 pub use registry_lookup::REGISTRY_CONFIDENCE;
 pub use resolver::Resolver;

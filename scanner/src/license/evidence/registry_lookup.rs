@@ -126,10 +126,20 @@ pub(super) fn look_up_one(config: &ValidLicenseConfig, pkg: &Package) -> Answer 
 /// Looks up every key on up to [`REGISTRY_THREADS`] threads. A look-up
 /// that panicked leaves its key without an answer.
 pub(super) fn look_up_all(source: &Arc<dyn RegistrySource>, keys: Vec<RegistryKey>) -> Vec<(RegistryKey, Answer)> {
+    in_parallel(keys, REGISTRY_THREADS, |key| ask(source.as_ref(), key))
+}
+
+/// `ask` for every key on up to `threads` threads, each taking the next
+/// key left. A call that panicked leaves its key without an answer.
+pub(super) fn in_parallel<K: Clone + Sync, A: Send>(
+    keys: Vec<K>,
+    threads: usize,
+    ask: impl Fn(&K) -> A + Sync,
+) -> Vec<(K, A)> {
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let threads = keys.len().min(REGISTRY_THREADS);
-    let (keys_ref, next_ref, source_ref) = (&keys, &next, source);
-    let answers: Vec<(usize, Answer)> = std::thread::scope(|s| {
+    let threads = keys.len().min(threads);
+    let (keys_ref, next_ref, ask_ref) = (&keys, &next, &ask);
+    let answers: Vec<(usize, A)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(move || {
@@ -137,7 +147,7 @@ pub(super) fn look_up_all(source: &Arc<dyn RegistrySource>, keys: Vec<RegistryKe
                     loop {
                         let i = next_ref.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(key) = keys_ref.get(i) else { break };
-                        out.push((i, ask(source_ref.as_ref(), key)));
+                        out.push((i, ask_ref(key)));
                     }
                     out
                 })
