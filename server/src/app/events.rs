@@ -81,8 +81,8 @@ pub enum EventError {
 
 /// Maps one authenticated delivery of `repository` to an action.
 pub fn action_for(repository: &str, event: &str, delivery: &str, body: &[u8]) -> Result<EventAction, EventError> {
-    let job = match event {
-        "ping" => return Ok(EventAction::Pong),
+    match event {
+        "ping" => Ok(EventAction::Pong),
         "pull_request" => {
             // Credit reads the actions it handles with its own shape (a
             // merged pull request needs no head or base).
@@ -99,7 +99,7 @@ pub fn action_for(repository: &str, event: &str, delivery: &str, body: &[u8]) ->
                     e.action.chars().take(64).collect::<String>()
                 )));
             }
-            GateJob {
+            let job = GateJob {
                 repository: repository.to_string(),
                 event: GateEvent::PullRequest,
                 delivery: delivery.to_string(),
@@ -108,38 +108,63 @@ pub fn action_for(repository: &str, event: &str, delivery: &str, body: &[u8]) ->
                 base_sha: e.pull_request.base.sha,
                 head_sha: e.pull_request.head.sha,
                 pull_request: Some(e.number),
-            }
+            };
+            checked(job, true)
         }
         "push" => {
             let e: PushEvent =
                 serde_json::from_slice(body).map_err(|e| EventError::Malformed(format!("not a push event: {e}")))?;
-            if e.deleted || e.after.bytes().all(|b| b == b'0') {
-                return Ok(EventAction::Ignored("the push deleted the branch".into()));
-            }
-            if e.before.bytes().all(|b| b == b'0') {
-                return Ok(EventAction::Ignored("a new branch has no previous commit to compare with".into()));
-            }
-            GateJob {
-                repository: repository.to_string(),
-                event: GateEvent::Push,
-                delivery: delivery.to_string(),
-                base_ref: e.before.clone(),
-                head_ref: e.git_ref,
-                base_sha: e.before,
-                head_sha: e.after,
-                pull_request: None,
-            }
+            push_action(repository, delivery, e.deleted, e.before, e.after, e.git_ref)
         }
-        other => {
-            return Ok(EventAction::Ignored(format!(
-                "event `{}` is not one Steward acts on",
-                other.chars().take(64).collect::<String>()
-            )));
-        }
+        other => Ok(not_acted_on(other)),
+    }
+}
+
+/// A push from `before` to `after` on `git_ref` → a gate job, unless it
+/// deleted the branch or created one (nothing to compare with).
+fn push_action(
+    repository: &str,
+    delivery: &str,
+    deleted: bool,
+    before: String,
+    after: String,
+    git_ref: String,
+) -> Result<EventAction, EventError> {
+    let zero = |sha: &str| sha.bytes().all(|b| b == b'0');
+    if deleted || zero(&after) {
+        return Ok(EventAction::Ignored("the push deleted the branch".into()));
+    }
+    if zero(&before) {
+        return Ok(EventAction::Ignored("a new branch has no previous commit to compare with".into()));
+    }
+    let job = GateJob {
+        repository: repository.to_string(),
+        event: GateEvent::Push,
+        delivery: delivery.to_string(),
+        base_ref: before.clone(),
+        head_ref: git_ref.chars().take(255).collect(),
+        base_sha: before,
+        head_sha: after,
+        pull_request: None,
     };
-    for sha in [&job.base_sha, &job.head_sha] {
+    checked(job, true)
+}
+
+/// An event Steward does not act on.
+fn not_acted_on(event: &str) -> EventAction {
+    EventAction::Ignored(format!("event `{}` is not one Steward acts on", event.chars().take(64).collect::<String>()))
+}
+
+/// The job, once its commit ids are full commit ids (the base only when
+/// the event gives one: a GitLab merge request's is resolved later).
+fn checked(job: GateJob, base_given: bool) -> Result<EventAction, EventError> {
+    let base = base_given.then_some(&job.base_sha);
+    for sha in base.into_iter().chain([&job.head_sha]) {
         if !is_commit_id(sha) {
-            return Err(not_a_commit(sha));
+            return Err(EventError::Malformed(format!(
+                "`{}` is not a commit id",
+                sha.chars().take(80).collect::<String>()
+            )));
         }
     }
     Ok(EventAction::Gate(job))
@@ -160,7 +185,7 @@ pub fn gitlab_action_for(
     body: &[u8],
 ) -> Result<EventAction, EventError> {
     use crate::forge::gitlab::{MergeRequestEvent, PushEvent};
-    let job = match event {
+    match event {
         "Merge Request Hook" => {
             let e: MergeRequestEvent = serde_json::from_slice(body)
                 .map_err(|e| EventError::Malformed(format!("not a merge request event: {e}")))?;
@@ -188,48 +213,15 @@ pub fn gitlab_action_for(
                 head_sha: mr.last_commit.id,
                 pull_request: Some(mr.iid),
             };
-            if !is_commit_id(&job.head_sha) {
-                return Err(not_a_commit(&job.head_sha));
-            }
-            return Ok(EventAction::Gate(job));
+            checked(job, false)
         }
         "Push Hook" => {
             let e: PushEvent =
                 serde_json::from_slice(body).map_err(|e| EventError::Malformed(format!("not a push event: {e}")))?;
-            if e.after.bytes().all(|b| b == b'0') {
-                return Ok(EventAction::Ignored("the push deleted the branch".into()));
-            }
-            if e.before.bytes().all(|b| b == b'0') {
-                return Ok(EventAction::Ignored("a new branch has no previous commit to compare with".into()));
-            }
-            GateJob {
-                repository: repository.to_string(),
-                event: GateEvent::Push,
-                delivery: delivery.to_string(),
-                base_ref: e.before.clone(),
-                head_ref: e.git_ref.chars().take(255).collect(),
-                base_sha: e.before,
-                head_sha: e.after,
-                pull_request: None,
-            }
+            push_action(repository, delivery, false, e.before, e.after, e.git_ref)
         }
-        other => {
-            return Ok(EventAction::Ignored(format!(
-                "event `{}` is not one Steward acts on",
-                other.chars().take(64).collect::<String>()
-            )));
-        }
-    };
-    for sha in [&job.base_sha, &job.head_sha] {
-        if !is_commit_id(sha) {
-            return Err(not_a_commit(sha));
-        }
+        other => Ok(not_acted_on(other)),
     }
-    Ok(EventAction::Gate(job))
-}
-
-fn not_a_commit(sha: &str) -> EventError {
-    EventError::Malformed(format!("`{}` is not a commit id", sha.chars().take(80).collect::<String>()))
 }
 
 #[derive(serde::Deserialize)]

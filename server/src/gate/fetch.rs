@@ -35,6 +35,18 @@ pub fn ensure_commits(
     extra_refspecs: &[String],
     need: &[&str],
 ) -> Result<Repository, FetchError> {
+    fetch_into_mirror(cache, repo, extra_refspecs, need, &[])
+}
+
+/// [`ensure_commits`], and `always` fetched in the same request whether or
+/// not a commit is missing (a branch whose current tip is needed).
+fn fetch_into_mirror(
+    cache: &Path,
+    repo: &RepoConfig,
+    extra_refspecs: &[String],
+    need: &[&str],
+    always: &[String],
+) -> Result<Repository, FetchError> {
     let path = mirror_path(cache, &repo.name);
     let mirror_err =
         |message: String| FetchError::Mirror { repository: repo.name.clone(), path: path.clone(), message };
@@ -47,11 +59,14 @@ pub fn ensure_commits(
     let have_all = |git: &Repository| {
         need.iter().all(|sha| git2::Oid::from_str(sha).ok().is_some_and(|oid| git.find_commit(oid).is_ok()))
     };
-    if have_all(&git) {
+    let mut refspecs = always.to_vec();
+    if !have_all(&git) {
+        refspecs.extend(["+refs/heads/*:refs/remotes/origin/*".to_string(), "+refs/tags/*:refs/tags/*".to_string()]);
+        refspecs.extend(extra_refspecs.iter().cloned());
+    }
+    if refspecs.is_empty() {
         return Ok(git);
     }
-    let mut refspecs = vec!["+refs/heads/*:refs/remotes/origin/*".to_string(), "+refs/tags/*:refs/tags/*".to_string()];
-    refspecs.extend(extra_refspecs.iter().cloned());
     fetch(&git, repo, &refspecs)?;
     if let Some(missing) =
         need.iter().find(|sha| git2::Oid::from_str(sha).ok().is_none_or(|oid| git.find_commit(oid).is_err()))
@@ -89,9 +104,9 @@ pub fn resolve_base(
     if branch.starts_with('-') || !git2::Reference::is_valid_name(&local) {
         return Err(bad("not a valid branch name".into()));
     }
-    let git = ensure_commits(cache, repo, extra_refspecs, &[head])?;
+    // One fetch: the branch's current tip, and the head when it is new.
     let tracking = format!("refs/remotes/origin/{branch}");
-    fetch(&git, repo, &[format!("+{local}:{tracking}")])?;
+    let git = fetch_into_mirror(cache, repo, extra_refspecs, &[head], &[format!("+{local}:{tracking}")])?;
     let tip = git.refname_to_id(&tracking).map_err(|e| bad(e.message().to_string()))?;
     let head = git2::Oid::from_str(head).map_err(|e| bad(e.message().to_string()))?;
     let base =
