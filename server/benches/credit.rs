@@ -63,17 +63,8 @@ fn config(url: &str, dir: &std::path::Path, forge: &str, workers: u32) -> Config
             name: REPO.into(),
             url: "file:///nonexistent".into(),
             webhook_secret: Some(SECRET.into()),
-            webhook_secret_env: None,
-            token: None,
-            token_env: None,
-            forge: None,
-            project: None,
             api_url: Some(forge.to_string()),
-            comment: false,
-            username: None,
-            password: None,
-            password_env: None,
-            ssh_key: None,
+            ..Default::default()
         }]),
         jobs: Some(JobsConfig { workers, lease_seconds: 60, max_attempts: 3, poll_millis: 20, backoff_seconds: 1 }),
         ..Layer::default()

@@ -107,17 +107,10 @@ async fn run(database_url: String, label: &str) {
             name: "octo/app".into(),
             url: format!("file://{}", origin.display()),
             webhook_secret: Some(SECRET.into()),
-            webhook_secret_env: None,
             token: Some("bench-token".into()),
-            token_env: None,
-            forge: None,
-            project: None,
             api_url: Some(forge),
             comment: true,
-            username: None,
-            password: None,
-            password_env: None,
-            ssh_key: None,
+            ..Default::default()
         }]),
         jobs: Some(JobsConfig { workers, lease_seconds: 300, max_attempts: 5, poll_millis: 50, backoff_seconds: 5 }),
         ..Layer::default()

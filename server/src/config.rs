@@ -225,7 +225,7 @@ impl CreditConfig {
 }
 
 /// A repository as written in `steward.toml`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RepositoryFile {
     /// The forge's full name, e.g. `octo/app` (matched against webhook payloads).

@@ -72,17 +72,11 @@ async fn a_forgejo_pull_request_is_gated_with_statuses_and_one_comment(db: &Test
             name: REPO.into(),
             url,
             webhook_secret: Some(SECRET.into()),
-            webhook_secret_env: None,
             token: Some("forgejo-token".into()),
-            token_env: None,
             forge: Some("forgejo".into()),
-            project: None,
             api_url: Some(forge_url),
             comment: true,
-            username: None,
-            password: None,
-            password_env: None,
-            ssh_key: None,
+            ..Default::default()
         }]);
         l.jobs =
             Some(JobsConfig { workers: 1, lease_seconds: 30, max_attempts: 4, poll_millis: 50, backoff_seconds: 1 });

@@ -133,17 +133,11 @@ async fn setup(db: &TestDb) -> Setup {
             name: PROJECT.into(),
             url,
             webhook_secret: Some(TOKEN.into()),
-            webhook_secret_env: None,
             token: Some(API_TOKEN.into()),
-            token_env: None,
             forge: Some("gitlab".into()),
-            project: None,
             api_url: Some(api_url),
             comment: true,
-            username: None,
-            password: None,
-            password_env: None,
-            ssh_key: None,
+            ..Default::default()
         }]);
         l.jobs =
             Some(JobsConfig { workers: 1, lease_seconds: 30, max_attempts: 4, poll_millis: 50, backoff_seconds: 1 });

@@ -13,14 +13,11 @@
 mod common;
 
 use common::server::{OutputWithin as _, stderr, stdout, steward};
+use common::stand_in::{Routes, StandIn};
 use serde_json::Value;
-use std::collections::HashMap;
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use steward::goproxy::GoProxy;
 use steward::registry::HttpRegistry;
@@ -28,91 +25,6 @@ use steward_scanner::MemoryTree;
 use steward_scanner::drift::FindingCode;
 use steward_scanner::license::gomod::{GoEnv, GoModuleAnswer, GoModuleSource};
 use steward_scanner::license::{LicenseConfig, RegistryConfig, ValidLicenseConfig};
-
-/// The stand-in proxy: files under `root`, `overrides` by path first.
-struct Proxy {
-    addr: SocketAddr,
-    requests: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-type Overrides = HashMap<String, (u16, Vec<u8>)>;
-
-impl Proxy {
-    fn start(root: Option<PathBuf>, overrides: Overrides) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (log, stopping) = (requests.clone(), stop.clone());
-        let shared = Arc::new((root, overrides));
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stopping.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    let (log, shared) = (log.clone(), shared.clone());
-                    std::thread::spawn(move || serve(stream, &shared.0, &shared.1, &log));
-                }
-            }
-        });
-        Proxy { addr, requests, stop, thread: Some(thread) }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// The paths asked so far, sorted; clears the record.
-    fn take_requests(&self) -> Vec<String> {
-        let mut r = std::mem::take(&mut *self.requests.lock().unwrap());
-        r.sort();
-        r
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-    }
-}
-
-/// One request per connection: reads the head, answers, closes.
-fn serve(mut stream: TcpStream, root: &Option<PathBuf>, overrides: &Overrides, log: &Mutex<Vec<String>>) {
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    let head = String::from_utf8_lossy(&head);
-    let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
-    log.lock().unwrap().push(path.clone());
-    let (status, body) = overrides.get(&path).cloned().unwrap_or_else(|| {
-        let file = root.as_ref().filter(|_| !path.contains("..")).map(|r| r.join(path.trim_start_matches('/')));
-        match file.and_then(|f| std::fs::read(f).ok()) {
-            Some(b) => (200, b),
-            None => (404, b"not found".to_vec()),
-        }
-    });
-    let reason = match status {
-        200 => "OK",
-        404 => "Not Found",
-        410 => "Gone",
-        _ => "Internal Server Error",
-    };
-    let _ = write!(stream, "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-    let _ = stream.write_all(&body);
-}
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scanner/tests/data/gomod")
@@ -175,7 +87,7 @@ fn license<'s>(scan: &'s steward_scanner::scan::Scan, name: &str) -> &'s steward
 
 #[test]
 fn licenses_are_read_from_zips_and_cached_so_a_second_run_asks_nothing() {
-    let proxy = Proxy::start(Some(data().join("proxy")), Overrides::new());
+    let proxy = StandIn::serving(Some(data().join("proxy")), Routes::new());
     let tmp = tempfile::tempdir().unwrap();
     let go = source(env(&proxy.url()), &tmp.path().join("go"));
     let scan =
@@ -296,8 +208,8 @@ fn a_zip_that_does_not_match_go_sum_is_a_finding_the_policy_denies_and_its_licen
     files.iter_mut().find(|(p, _)| p == "LICENSE").unwrap().1 = apache;
     let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
     let zip = module_zip("example.com/mitlib", "v1.2.0", &refs);
-    let overrides = Overrides::from([(zip_request("example.com/mitlib", "v1.2.0"), (200, zip))]);
-    let proxy = Proxy::start(Some(data().join("proxy")), overrides);
+    let overrides = Routes::from([(zip_request("example.com/mitlib", "v1.2.0"), (200, zip))]);
+    let proxy = StandIn::serving(Some(data().join("proxy")), overrides);
     let tmp = tempfile::tempdir().unwrap();
     let go = source(env(&proxy.url()), &tmp.path().join("go"));
     let config = online(go, tmp.path());
@@ -332,7 +244,7 @@ fn a_zip_that_does_not_match_go_sum_is_a_finding_the_policy_denies_and_its_licen
 
 #[test]
 fn a_private_module_is_never_requested() {
-    let proxy = Proxy::start(Some(data().join("proxy")), Overrides::new());
+    let proxy = StandIn::serving(Some(data().join("proxy")), Routes::new());
     let tmp = tempfile::tempdir().unwrap();
     let secret = ("corp.example.com/private/secret", "v1.0.0");
     for (goprivate, gonoproxy, gonosumdb) in [
@@ -359,11 +271,10 @@ fn a_private_module_is_never_requested() {
 
 #[test]
 fn a_404_moves_to_the_next_proxy_and_the_separators_decide_after_errors() {
-    let full = Proxy::start(Some(data().join("proxy")), Overrides::new());
-    let empty = Proxy::start(None, Overrides::new());
-    let broken_routes: Overrides =
-        MODULES.iter().map(|(m, v, _)| (zip_request(m, v), (500, b"down".to_vec()))).collect();
-    let broken = Proxy::start(None, broken_routes);
+    let full = StandIn::serving(Some(data().join("proxy")), Routes::new());
+    let empty = StandIn::serving(None, Routes::new());
+    let broken_routes: Routes = MODULES.iter().map(|(m, v, _)| (zip_request(m, v), (500, b"down".to_vec()))).collect();
+    let broken = StandIn::serving(None, broken_routes);
     let (m, v) = ("example.com/mpllib", "v1.0.0");
     let tmp = tempfile::tempdir().unwrap();
     let cache = |n: &str| tmp.path().join(n);
@@ -401,7 +312,7 @@ fn a_404_moves_to_the_next_proxy_and_the_separators_decide_after_errors() {
 
 #[test]
 fn goproxy_off_asks_nothing() {
-    let proxy = Proxy::start(Some(data().join("proxy")), Overrides::new());
+    let proxy = StandIn::serving(Some(data().join("proxy")), Routes::new());
     let tmp = tempfile::tempdir().unwrap();
     for off in ["off", &format!("off,{}", proxy.url())] {
         let go = source(env(off), &tmp.path().join("go"));
@@ -420,7 +331,7 @@ fn goproxy_off_asks_nothing() {
 
 #[test]
 fn steward_scan_online_reads_goproxy_from_the_environment() {
-    let proxy = Proxy::start(Some(data().join("proxy")), Overrides::new());
+    let proxy = StandIn::serving(Some(data().join("proxy")), Routes::new());
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("go.mod"), go_mod(&[("corp.example.com/private/secret", "v1.0.0")])).unwrap();
     std::fs::write(dir.path().join("go.sum"), go_sum()).unwrap();
@@ -514,7 +425,7 @@ fn measure_300_modules_cold_and_warm() {
         go_sum.push_str(&format!("{module} {version} {}\n", h.finish()));
     }
     go_mod.push_str(")\n");
-    let proxy = Proxy::start(Some(proxy_dir.path().to_path_buf()), Overrides::new());
+    let proxy = StandIn::serving(Some(proxy_dir.path().to_path_buf()), Routes::new());
     let tmp = tempfile::tempdir().unwrap();
     let tree = project(&go_mod, &go_sum);
     let hwm = || {

@@ -658,6 +658,13 @@ async fn a_key_rotation_needs_an_accepted_proposal_naming_the_new_key(db: &TestD
     let r = post(rotate("rotate-release", &other, "release-x"), Some(g.admin.clone())).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("does not name"), "{}", r.json());
+    // Approved, but backdated by an hour: a new key's window cannot reach
+    // back over signatures seen before it was trusted.
+    let mut backdated: Value = serde_json::from_slice(&rotate("rotate-release", &new, "release-2")).unwrap();
+    backdated["effective_at"] = json!(at(-3600));
+    let r = post(backdated.to_string().into_bytes(), Some(g.admin.clone())).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&r.body));
+    assert!(r.json()["error"]["message"].as_str().unwrap().starts_with("effective_at:"), "{}", r.json());
     assert_eq!(rotations(db).await, 0, "nothing recorded for a refused rotation");
 
     let request = rotate("rotate-release", &new, "release-2");

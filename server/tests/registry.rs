@@ -14,103 +14,13 @@ mod common;
 use common::TestDb;
 use common::git::TestRepo;
 use common::server::{OutputWithin as _, run, stderr, stdout, steward_online};
+use common::stand_in::{Routes, StandIn};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::Duration;
 use steward::registry::HttpRegistry;
 use steward_scanner::Ecosystem;
 use steward_scanner::license::{RegistryAnswer, RegistryConfig, RegistrySource};
-
-/// The stand-in registry: canned answers by path, every request recorded.
-struct StandIn {
-    addr: SocketAddr,
-    requests: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-type Routes = HashMap<String, (u16, Vec<u8>)>;
-
-impl StandIn {
-    fn start(routes: Routes) -> StandIn {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (log, stopping) = (requests.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stopping.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    serve(stream, &routes, &log);
-                }
-            }
-        });
-        StandIn { addr, requests, stop, thread: Some(thread) }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// The paths asked so far, sorted; clears the record.
-    fn take_requests(&self) -> Vec<String> {
-        let mut r = std::mem::take(&mut *self.requests.lock().unwrap());
-        r.sort();
-        r
-    }
-
-    /// Stops serving and closes the port.
-    fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr); // wakes the accept loop
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-    }
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
-}
-
-/// One request per connection: reads the head, answers, closes.
-fn serve(mut stream: TcpStream, routes: &Routes, log: &Mutex<Vec<String>>) {
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    let head = String::from_utf8_lossy(&head);
-    let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
-    log.lock().unwrap().push(path.clone());
-    let (status, body) = routes.get(&path).cloned().unwrap_or((404, b"{\"error\":\"Not found\"}".to_vec()));
-    let reason = match status {
-        200 => "OK",
-        404 => "Not Found",
-        _ => "Internal Server Error",
-    };
-    let _ = write!(stream, "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-    let _ = stream.write_all(&body);
-}
 
 /// A `.crate`: a gzip tar of `<name>-<version>/…`, as cargo packages it.
 fn crate_archive(name: &str, version: &str, files: &[(&str, &[u8])]) -> Vec<u8> {

@@ -51,17 +51,10 @@ async fn setup(db: &TestDb, policies: Option<&std::path::Path>) -> Setup {
             name: REPO.into(),
             url,
             webhook_secret: Some(SECRET.into()),
-            webhook_secret_env: None,
             token: Some("forge-token-1".into()),
-            token_env: None,
-            forge: None,
-            project: None,
             api_url: Some(forge_url),
             comment: true,
-            username: None,
-            password: None,
-            password_env: None,
-            ssh_key: None,
+            ..Default::default()
         }]);
         l.jobs =
             Some(JobsConfig { workers: 1, lease_seconds: 30, max_attempts: 4, poll_millis: 50, backoff_seconds: 1 });

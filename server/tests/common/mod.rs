@@ -8,6 +8,7 @@ pub mod forge;
 pub mod git;
 pub mod server;
 mod skip;
+pub mod stand_in;
 
 #[allow(unused_imports)] // not every test binary skips
 pub use skip::{REQUIRE_ALL, skip};

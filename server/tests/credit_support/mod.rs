@@ -134,17 +134,9 @@ pub async fn credit_state(db: &crate::common::TestDb, forge_url: &str) -> AppSta
             name: REPO.into(),
             url: "file:///nonexistent".into(),
             webhook_secret: Some(SECRET.into()),
-            webhook_secret_env: None,
             token: Some("forge-token-credit".into()),
-            token_env: None,
-            forge: None,
-            project: None,
             api_url: Some(forge_url.to_string()),
-            comment: false,
-            username: None,
-            password: None,
-            password_env: None,
-            ssh_key: None,
+            ..Default::default()
         }]);
         l.jobs =
             Some(JobsConfig { workers: 1, lease_seconds: 30, max_attempts: 3, poll_millis: 50, backoff_seconds: 1 });
