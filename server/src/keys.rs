@@ -69,19 +69,47 @@ pub fn load(path: &Path) -> Result<SigningKey, KeyError> {
     Ok(SigningKey::from_bytes(&seed))
 }
 
+/// Writes a new key beside `path`, then links it into place: the link
+/// fails if another process created the key first, and a process that
+/// finds the key never finds it half written (two instances sharing a data
+/// directory may start at once).
 fn create(path: &Path) -> Result<SigningKey, KeyError> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(KeyError::Random)?;
     let write_err = |source| KeyError::Write { path: path.to_path_buf(), source };
-    let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(write_err)?;
-    let line = format!("{}\n", base64::engine::general_purpose::STANDARD.encode(seed));
-    file.write_all(line.as_bytes()).and_then(|()| file.sync_all()).map_err(write_err)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("key");
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".{name}.{}-{n}.tmp", std::process::id()));
+    let written = (|| {
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        let line = format!("{}\n", base64::engine::general_purpose::STANDARD.encode(seed));
+        file.write_all(line.as_bytes())?;
+        file.sync_all()?;
+        std::fs::hard_link(&tmp, path)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    written.map_err(write_err)?;
     Ok(SigningKey::from_bytes(&seed))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn processes_starting_at_once_all_get_the_one_key() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("signing-key");
+            let keys: Vec<SigningKey> = std::thread::scope(|s| {
+                let threads: Vec<_> = (0..8).map(|_| s.spawn(|| load_or_create(&path).unwrap().0)).collect();
+                threads.into_iter().map(|t| t.join().unwrap()).collect()
+            });
+            assert!(keys.iter().all(|k| k.to_bytes() == keys[0].to_bytes()), "one key for everyone");
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+        }
+    }
 
     #[test]
     fn generates_once_with_mode_0600_then_loads_the_same_key() {

@@ -233,6 +233,7 @@ fn load_child() {
 struct Child {
     process: std::process::Child,
     acks: std::sync::mpsc::Receiver<(u64, Hash)>,
+    errors: std::thread::JoinHandle<String>,
 }
 
 fn spawn_load(data_dir: &std::path::Path, database_url: &str, max: u64, tag: u64) -> Child {
@@ -244,10 +245,18 @@ fn spawn_load(data_dir: &std::path::Path, database_url: &str, max: u64, tag: u64
         .env("DATABASE_URL", database_url)
         .env("STEWARD_LEDGER_ORIGIN", FAULTS_ORIGIN)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stdout = process.stdout.take().unwrap();
+    // The child's panic message, for the failure (read on its own thread so
+    // a full pipe never blocks the child).
+    let mut stderr = process.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
     let (tx, acks) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -261,13 +270,14 @@ fn spawn_load(data_dir: &std::path::Path, database_url: &str, max: u64, tag: u64
             }
         }
     });
-    Child { process, acks }
+    Child { process, acks, errors }
 }
 
 impl Child {
     /// Waits (at most two minutes; then kills it and fails) for the process
-    /// to end and returns how it ended and every ack it printed.
-    fn finish(mut self) -> (std::process::ExitStatus, Vec<(u64, Hash)>) {
+    /// to end and returns how it ended, every ack it printed and what it
+    /// wrote to standard error (its panic, if any).
+    fn finish(mut self) -> (std::process::ExitStatus, Vec<(u64, Hash)>, String) {
         let deadline = Instant::now() + Duration::from_secs(120);
         let status = loop {
             if let Some(status) = self.process.try_wait().unwrap() {
@@ -280,7 +290,8 @@ impl Child {
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        (status, self.acks.iter().collect())
+        let errors = self.errors.join().unwrap_or_default();
+        (status, self.acks.iter().collect(), errors)
     }
 
     fn wait_for_acks(&self, n: usize, got: &mut Vec<(u64, Hash)>) {
@@ -354,7 +365,7 @@ fn sigkill_then_restart(rt: &tokio::runtime::Runtime, db: &TestDb) {
         assert!(got.len() >= want, "round {round}: only {} of {want} acks before the kill", got.len());
         let mut child = child;
         child.process.kill().unwrap(); // SIGKILL
-        let (status, rest) = child.finish();
+        let (status, rest, _) = child.finish();
         use std::os::unix::process::ExitStatusExt as _;
         assert_eq!(status.signal(), Some(9), "round {round}: the load was still running when killed ({status})");
         got.extend(rest);
@@ -392,8 +403,8 @@ fn concurrent_processes(rt: &tokio::runtime::Runtime, db: &TestDb) {
     let children: Vec<Child> = (0..2).map(|tag| spawn_load(&data, &url, 1500, tag + 10)).collect();
     let mut all: Vec<(u64, Hash)> = Vec::new();
     for child in children {
-        let (status, acks) = child.finish();
-        assert!(status.success(), "a load process failed: {status}");
+        let (status, acks, errors) = child.finish();
+        assert!(status.success(), "a load process failed: {status}\n{errors}");
         assert_eq!(acks.len(), 1500, "every append of each process is acknowledged");
         all.extend(acks);
     }
