@@ -652,6 +652,59 @@ fn rotation_by_old_key(rt: &tokio::runtime::Runtime, db: &TestDb) {
     let (_, v) = s.check(&reg.reference(&format!("{REPO}:v2.1.0")));
     assert_eq!(v["verdict"], "deny", "{v}");
     assert_eq!(v["facts"]["signatures"][0]["problem"], "key-expired", "{v}");
+
+    // Offline, `steward governance verify` re-checks the old key's
+    // signature over the rotation: valid as recorded; a stored rotation
+    // whose signature was swapped for the new key's is found.
+    let verify = || {
+        let out = common::server::run(
+            dir.path(),
+            &["governance", "verify", "--database", db.url.as_str(), "--format", "json"],
+        );
+        let report: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", common::server::stderr(&out)));
+        (out.status.code(), report)
+    };
+    let (code, report) = verify();
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["report"]["rotations_by_old_key"], 1, "{report}");
+    let (index, body) = rt
+        .block_on(s.state.store.ledger_entry_bodies(0, 10_000))
+        .unwrap()
+        .into_iter()
+        .find(|(_, b)| b.windows(19).any(|w| w == b"trusted-key-rotated"))
+        .unwrap();
+    let entry = steward_ledger::entry::Entry::from_canonical_bytes(&body).unwrap();
+    let steward_ledger::entry::Payload::TrustedKeyRotated(mut rotated) = entry.typed_payload().unwrap() else {
+        panic!("not a rotation")
+    };
+    rotated.old_key_signature = Some(new.sign(&message));
+    let payload = steward_ledger::entry::Payload::TrustedKeyRotated(rotated);
+    let forged = steward_ledger::entry::Entry::new(&payload, entry.time.clone(), &entry.actor).unwrap();
+    let forged = forged.canonical_bytes().unwrap();
+    rt.block_on(overwrite_ledger_body(db, index, forged));
+    let (code, report) = verify();
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(
+        (report["index"].as_u64(), report["code"].as_str()),
+        (Some(index), Some("trusted-key-history")),
+        "{report}"
+    );
+    assert!(report["reason"].as_str().unwrap().contains("not signed by that key"), "{report}");
+}
+
+/// Replaces a stored ledger entry's bytes, as a tampered database would.
+async fn overwrite_ledger_body(db: &TestDb, index: u64, body: Vec<u8>) {
+    let sql = "UPDATE ledger_entries SET body = $1 WHERE idx = $2";
+    let updated = match db.store.pool() {
+        steward::store::Pool::Sqlite(p) => {
+            sqlx::query(sql).bind(body).bind(index as i64).execute(p).await.unwrap().rows_affected()
+        }
+        steward::store::Pool::Postgres(p) => {
+            sqlx::query(sql).bind(body).bind(index as i64).execute(p).await.unwrap().rows_affected()
+        }
+    };
+    assert_eq!(updated, 1);
 }
 
 #[test]

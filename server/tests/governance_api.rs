@@ -696,6 +696,10 @@ async fn a_key_rotation_needs_an_accepted_proposal_naming_the_new_key(db: &TestD
     let r = post(rotate("rotate-release", &other, "release-3"), Some(g.admin.clone())).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(rotations(db).await, 1);
+
+    // Offline, the governance replay finds the decision that approved it.
+    let report = verify(db).await;
+    assert_eq!((report.rotations_by_decision, report.rotations_by_old_key), (1, 0));
 }
 
 /// Runs `sql` (one statement per item) on the test database.

@@ -11,14 +11,19 @@
 //! any vote); exactly one decision per proposal, equal field by field to
 //! the recomputed one, and not before the window's end unless the outcome
 //! was final; exceptions granted only by an accepted `license-exception`
-//! decision, with the proposal's scope.
+//! decision, with the proposal's scope; trusted-key rotations approved by
+//! exactly one of the old key's signature or a proposal, and a proposal
+//! only when it is a `policy-change` accepted before the rotation (the old
+//! key's signature needs the OCI key algorithms: the server's
+//! `oci::trust::TrustedKeys::from_ledger` checks it, and `steward
+//! governance verify` runs both).
 
 use std::collections::HashMap;
 use std::fmt;
 
 use steward_ledger::entry::{
     Decision, DecisionOutcome, Entry, EntryError, EntryKind, ExceptionGranted, Payload, Proposal, ProposalCategory,
-    ProposalWithdrawal, Vote,
+    ProposalWithdrawal, TrustedKeyRotated, Vote,
 };
 use steward_ledger::note::VerifierKey;
 
@@ -159,6 +164,16 @@ pub enum Failure {
         /// Recomputed.
         computed: String,
     },
+    /// A trusted-key rotation whose approval does not hold.
+    #[error("trusted-key rotation {old_key_id} -> {new_key_id}: {reason}")]
+    Rotation {
+        /// The key replaced.
+        old_key_id: String,
+        /// The new key.
+        new_key_id: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// An exception granted without an accepted vote, or not as voted.
     #[error("exception {exception_id}: {reason}")]
     Exception {
@@ -186,6 +201,7 @@ impl Failure {
             Failure::DecidedEarly { .. } => "decided-early",
             Failure::DecisionMismatch { .. } => "decision-mismatch",
             Failure::Exception { .. } => "exception-mismatch",
+            Failure::Rotation { .. } => "rotation-not-approved",
         }
     }
 }
@@ -225,6 +241,10 @@ pub struct VerifyReport {
     pub undecided: Vec<String>,
     /// `exception-granted` entries.
     pub exceptions: u64,
+    /// `trusted-key-rotated` entries approved by an accepted decision.
+    pub rotations_by_decision: u64,
+    /// `trusted-key-rotated` entries approved by the old key's signature.
+    pub rotations_by_old_key: u64,
 }
 
 struct Track {
@@ -304,6 +324,7 @@ impl Verifier {
             Payload::Vote(v) => self.vote(index, entry, &v, signature).map_err(fail),
             Payload::Decision(d) => self.decision(index, entry, &d).map_err(fail),
             Payload::ExceptionGranted(g) => self.exception(index, &g).map_err(fail),
+            Payload::TrustedKeyRotated(r) => self.trusted_key_rotation(&r).map_err(fail),
             _ => Ok(()),
         }
     }
@@ -465,6 +486,41 @@ impl Verifier {
         Ok(())
     }
 
+    /// A trusted-key rotation: approved by the old key's signature
+    /// (checked by the caller, which knows P-256) or by an accepted
+    /// `policy-change` decision recorded before it. That the proposal's
+    /// text names the new key's fingerprint is checked by the server
+    /// against the stored body, whose SHA-256 the proposal entry carries.
+    fn trusted_key_rotation(&mut self, r: &TrustedKeyRotated) -> Result<(), Failure> {
+        let fail = |reason: String| Failure::Rotation {
+            old_key_id: r.old_key_id.clone(),
+            new_key_id: r.new_key_id.clone(),
+            reason,
+        };
+        // The payload's own check (on decoding) already requires exactly
+        // one of the old key's signature and a proposal.
+        let Some(pid) = &r.proposal_id else {
+            self.report.rotations_by_old_key += 1;
+            return Ok(());
+        };
+        let track = self.track(EntryKind::TrustedKeyRotated, pid)?;
+        if track.proposal.category != ProposalCategory::PolicyChange {
+            return Err(fail(format!(
+                "proposal {pid} is a {} proposal, not policy-change",
+                track.proposal.category.as_str()
+            )));
+        }
+        match track.decided {
+            Some((_, DecisionOutcome::Accepted)) => {}
+            Some((at, outcome)) => {
+                return Err(fail(format!("proposal {pid} was decided {outcome} at ledger index {at}")));
+            }
+            None => return Err(fail(format!("proposal {pid} is not decided before the rotation"))),
+        }
+        self.report.rotations_by_decision += 1;
+        Ok(())
+    }
+
     /// The report; proposals without a decision are listed as undecided.
     pub fn finish(mut self) -> VerifyReport {
         let mut undecided: Vec<String> =
@@ -539,6 +595,7 @@ fn is_governance(kind: EntryKind) -> bool {
             | EntryKind::Vote
             | EntryKind::Decision
             | EntryKind::ExceptionGranted
+            | EntryKind::TrustedKeyRotated
     )
 }
 

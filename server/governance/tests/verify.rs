@@ -428,3 +428,75 @@ fn verify_in_one_batch_or_entry_by_entry_agrees() {
     let err = steward_governance::verify_bytes(bytes.into_iter().enumerate().map(|(i, b)| (i as u64, b))).unwrap_err();
     assert_eq!((err.index, err.failure.code()), (v as u64, "bad-signature"), "{err}");
 }
+
+/// A `trusted-key-rotated` entry approved by `proposal` (the ledger's
+/// example rotation, pointed at it), appended at `time`.
+fn rotation_by(w: &mut World, proposal: &str, time: u64) -> u64 {
+    let example = steward_ledger::entry::examples::all()
+        .into_iter()
+        .find_map(|p| match p {
+            Payload::TrustedKeyRotated(r) => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    let rotated = steward_ledger::entry::TrustedKeyRotated {
+        proposal_id: Some(proposal.into()),
+        old_key_signature: None,
+        ..example
+    };
+    let entry = Entry::new(&Payload::TrustedKeyRotated(rotated), at(time), "token:admin").unwrap();
+    w.h.append(entry)
+}
+
+#[test]
+fn a_trusted_key_rotation_needs_an_accepted_policy_change_decided_before_it() {
+    let mut w = full_ledger();
+    let draft = w.h.draft("keys-1", ProposalCategory::PolicyChange, 3_200, 9_000);
+    w.h.open(&draft, "token:maint");
+    // Cited while still open: not approved yet.
+    let early = rotation_by(&mut w, "keys-1", 3_201);
+    let err = failure(w.h.entries.clone());
+    assert_eq!((err.index, err.failure.code()), (early, "rotation-not-approved"), "{err}");
+    assert!(err.to_string().contains("keys-1 is not decided before the rotation"), "{err}");
+    w.h.entries.pop();
+
+    for (voter, class, t) in [
+        ("tc1", TC, 3_210),
+        ("tc2", TC, 3_211),
+        ("c1", COMMUNITY, 3_212),
+        ("c2", COMMUNITY, 3_213),
+        ("c3", COMMUNITY, 3_214),
+    ] {
+        let k = w.key(voter).clone();
+        w.h.vote(&k, voter, "keys-1", class, VoteChoice::Yes, t).unwrap();
+    }
+    assert!(w.h.status("keys-1").1, "keys-1 is decided once its outcome is final");
+    let good = rotation_by(&mut w, "keys-1", 3_300);
+    let report = verify(w.h.entries.clone()).unwrap();
+    assert_eq!((report.rotations_by_decision, report.rotations_by_old_key), (1, 0));
+    assert_eq!(report.entries, good + 1);
+    w.h.entries.pop();
+
+    // An accepted proposal of another category does not approve a key.
+    let wrong = rotation_by(&mut w, "rfc-1", 3_300);
+    let err = failure(w.h.entries.clone());
+    assert_eq!((err.index, err.failure.code()), (wrong, "rotation-not-approved"), "{err}");
+    assert!(err.to_string().contains("rfc-1 is a rfc proposal, not policy-change"), "{err}");
+    w.h.entries.pop();
+
+    // A policy change decided otherwise (withdrawn) does not either.
+    let draft = w.h.draft("keys-2", ProposalCategory::PolicyChange, 3_400, 9_000);
+    w.h.open(&draft, "token:maint");
+    w.h.withdraw("keys-2", "token:maint", 3_401);
+    w.h.close("keys-2", 3_402).unwrap();
+    let withdrawn = rotation_by(&mut w, "keys-2", 3_403);
+    let err = failure(w.h.entries.clone());
+    assert_eq!((err.index, err.failure.code()), (withdrawn, "rotation-not-approved"), "{err}");
+    assert!(err.to_string().contains("keys-2 was decided withdrawn"), "{err}");
+    w.h.entries.pop();
+
+    // A proposal that was never opened.
+    let unknown = rotation_by(&mut w, "nope", 3_500);
+    let err = failure(w.h.entries.clone());
+    assert_eq!((err.index, err.failure.code()), (unknown, "unknown-proposal"), "{err}");
+}

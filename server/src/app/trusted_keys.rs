@@ -142,7 +142,7 @@ async fn ledger_payloads(state: &AppState) -> Result<Vec<(u64, Payload)>, KeysEr
 /// The ledger's trusted-key history folded into a key set.
 async fn ledger_keys(state: &AppState) -> Result<TrustedKeys, KeysError> {
     let payloads = ledger_payloads(state).await?;
-    TrustedKeys::from_ledger(payloads.iter().map(|(_, p)| p))
+    TrustedKeys::from_ledger(payloads.iter().map(|(i, p)| (*i, p)))
         .map_err(|e| KeysError::Config(format!("the ledger's trusted keys: {e}")))
 }
 

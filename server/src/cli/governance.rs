@@ -11,13 +11,16 @@ use super::common::{Failure, GlobalArgs, OutputFormat};
 use super::ledger::{SourceArgs, database_url, open_database, runtime};
 use crate::ledger::source::StoreSource;
 use crate::ledger::tiled::{DirFetch, HttpFetch, TiledSource};
+use crate::oci::trust::TrustedKeys;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use std::cell::RefCell;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use steward_ledger::entry::{Entry, Payload, SchemaV1, Timestamp, Vote, VoteChoice, VoterKeyRotation};
+use steward_ledger::entry::{
+    Entry, EntryKind, Payload, SchemaV1, Timestamp, Vote, VoteChoice, VoterKeyRotation, peek_kind,
+};
 use steward_ledger::note::SignerKey;
 use steward_ledger::verify::LogSource;
 
@@ -652,28 +655,49 @@ where
     }))
 }
 
+/// What `governance verify` found wrong: the entry, a stable code and why.
+struct Invalid {
+    index: u64,
+    code: &'static str,
+    reason: String,
+}
+
 fn verify_source<S: LogSource>(source: &S, format: OutputFormat) -> Result<ExitCode, Failure>
 where
     S::Error: std::fmt::Display,
 {
     let error = RefCell::new(None);
-    let result = steward_governance::verify_bytes(entries_of(source, &error)?);
+    // The trusted-key entries, kept aside while the governance replay
+    // reads the log: a rotation's old-key signature needs the OCI key
+    // algorithms (P-256), which only the server crate knows.
+    let mut trusted_key_entries = Vec::new();
+    let entries = entries_of(source, &error)?.inspect(|(index, bytes)| {
+        if peek_kind(bytes).is_some_and(is_trusted_key_kind) {
+            trusted_key_entries.push((*index, bytes.clone()));
+        }
+    });
+    let result = steward_governance::verify_bytes(entries);
     if let Some(e) = error.into_inner() {
         return Err(Failure(e));
     }
+    let result = result
+        .map_err(|e| Invalid { index: e.index, code: e.failure.code(), reason: e.failure.to_string() })
+        .and_then(|report| check_trusted_keys(&trusted_key_entries).map(|()| report));
     match result {
         Ok(report) => {
             let value = json!({"valid": true, "report": report});
             emit(format, &value, |_| {
                 outln!(
-                    "governance valid: {} entries, {} registrations, {} key rotations, {} proposals, {} votes, {} decisions, {} exceptions",
+                    "governance valid: {} entries, {} registrations, {} key rotations, {} proposals, {} votes, {} decisions, {} exceptions, {} trusted-key rotations ({} by decision)",
                     report.entries,
                     report.registrations,
                     report.key_rotations,
                     report.proposals,
                     report.votes,
                     report.decisions.len(),
-                    report.exceptions
+                    report.exceptions,
+                    report.rotations_by_decision + report.rotations_by_old_key,
+                    report.rotations_by_decision
                 );
                 for d in &report.decisions {
                     outln!(
@@ -692,17 +716,40 @@ where
         }
         Err(e) => {
             match format {
-                OutputFormat::Json => outln!(
-                    "{}",
-                    json!({"valid": false, "index": e.index, "code": e.failure.code(), "reason": e.failure.to_string()})
-                ),
+                OutputFormat::Json => {
+                    outln!("{}", json!({"valid": false, "index": e.index, "code": e.code, "reason": e.reason}))
+                }
                 OutputFormat::Text => {
-                    outln!("governance INVALID at ledger index {}: {} ({})", e.index, e.failure, e.failure.code())
+                    outln!("governance INVALID at ledger index {}: {} ({})", e.index, e.reason, e.code)
                 }
             }
             Ok(ExitCode::from(1))
         }
     }
+}
+
+fn is_trusted_key_kind(kind: EntryKind) -> bool {
+    matches!(kind, EntryKind::TrustedKeyAdded | EntryKind::TrustedKeyRetired | EntryKind::TrustedKeyRotated)
+}
+
+/// Folds the trusted-key history as the server does: every rotation the
+/// old key approved must carry that key's valid signature, keys are added
+/// once, and only known keys are retired or rotated.
+fn check_trusted_keys(entries: &[(u64, Vec<u8>)]) -> Result<(), Invalid> {
+    let mut payloads = Vec::with_capacity(entries.len());
+    for (index, bytes) in entries {
+        let (_, payload) = Entry::from_canonical_bytes_with_payload(bytes).map_err(|e| Invalid {
+            index: *index,
+            code: "invalid-entry",
+            reason: e.to_string(),
+        })?;
+        payloads.push((*index, payload));
+    }
+    TrustedKeys::from_ledger(payloads.iter().map(|(i, p)| (*i, p))).map(|_| ()).map_err(|e| Invalid {
+        index: e.ledger_index.unwrap_or_default(),
+        code: "trusted-key-history",
+        reason: e.message,
+    })
 }
 
 pub fn run_governance(global: &GlobalArgs, cmd: GovernanceCommand) -> Result<ExitCode, Failure> {

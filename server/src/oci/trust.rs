@@ -52,6 +52,8 @@ pub struct TrustedKeys {
 pub struct TrustError {
     pub origin: String,
     pub message: String,
+    /// The ledger entry at fault, for an error in the ledger's history.
+    pub ledger_index: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -80,7 +82,7 @@ impl TrustedKeys {
     /// `public_key_file` is relative to the file's directory.
     pub fn from_file(path: &Path) -> Result<TrustedKeys, TrustError> {
         let origin = path.display().to_string();
-        let err = |message: String| TrustError { origin: origin.clone(), message };
+        let err = |message: String| TrustError { origin: origin.clone(), message, ledger_index: None };
         let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
         if meta.len() > MAX_KEYS_FILE_BYTES {
             return Err(err(format!("larger than {MAX_KEYS_FILE_BYTES} bytes")));
@@ -90,7 +92,7 @@ impl TrustedKeys {
     }
 
     pub fn from_toml(origin: &str, text: &str, base: &Path) -> Result<TrustedKeys, TrustError> {
-        let err = |message: String| TrustError { origin: origin.to_string(), message };
+        let err = |message: String| TrustError { origin: origin.to_string(), message, ledger_index: None };
         let file: KeysFile = toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
         let mut keys: Vec<TrustedKey> = Vec::new();
         for (i, k) in file.keys.into_iter().enumerate() {
@@ -128,13 +130,20 @@ impl TrustedKeys {
     }
 
     /// Folds the ledger's `trusted-key-added`, `trusted-key-retired` and
-    /// `trusted-key-rotated` payloads, in ledger order, into the key set.
-    /// A rotation must be approved by a governance decision or signed by
-    /// the old key (checked here: the ledger core cannot verify P-256).
-    pub fn from_ledger<'a>(payloads: impl IntoIterator<Item = &'a Payload>) -> Result<TrustedKeys, TrustError> {
+    /// `trusted-key-rotated` payloads, `(ledger index, payload)` in ledger
+    /// order, into the key set. A rotation is approved by the old key's
+    /// signature (checked here: the ledger core cannot verify P-256) or by
+    /// an accepted `policy-change` decision (checked when it is recorded,
+    /// and offline by `steward_governance::verify`, which sees proposals
+    /// and decisions).
+    pub fn from_ledger<'a>(payloads: impl IntoIterator<Item = (u64, &'a Payload)>) -> Result<TrustedKeys, TrustError> {
         let mut keys: Vec<TrustedKey> = Vec::new();
-        for (n, payload) in payloads.into_iter().enumerate() {
-            let err = |message: String| TrustError { origin: format!("ledger payload {n}"), message };
+        for (index, payload) in payloads {
+            let err = |message: String| TrustError {
+                origin: format!("ledger index {index}"),
+                message,
+                ledger_index: Some(index),
+            };
             match payload {
                 Payload::TrustedKeyAdded(p) => {
                     let key = PublicKey::from_pem(&p.public_key).map_err(|e| err(format!("public_key: {e}")))?;
@@ -525,7 +534,7 @@ mod tests {
         for p in [&added, &good, &retired] {
             p.validate().unwrap();
         }
-        let keys = TrustedKeys::from_ledger([&added, &good, &retired]).unwrap();
+        let keys = TrustedKeys::from_ledger([(0, &added), (1, &good), (2, &retired)]).unwrap();
         let k1 = &keys.keys[0];
         let k2 = &keys.keys[1];
         assert!(k1.valid_at(t("2026-05-31T23:59:59Z")) && !k1.valid_at(t("2026-06-01T00:00:00Z")));
@@ -533,13 +542,14 @@ mod tests {
         assert!(!k2.valid_at(t("2026-09-01T00:00:00Z")));
         // A rotation the old key did not sign is refused.
         let forged = rotated(base64::engine::general_purpose::STANDARD.encode([1u8; 64]));
-        let err = TrustedKeys::from_ledger([&added, &forged]).unwrap_err();
+        let err = TrustedKeys::from_ledger([(3, &added), (8, &forged)]).unwrap_err();
         assert!(err.message.contains("not signed by that key"), "{err}");
+        assert_eq!((err.origin.as_str(), err.ledger_index), ("ledger index 8", Some(8)), "{err}");
         // Retiring an unknown key is refused.
-        assert!(TrustedKeys::from_ledger([&retired]).is_err());
+        assert!(TrustedKeys::from_ledger([(0, &retired)]).is_err());
         // The same key added twice (two servers recording it at once)
         // changes nothing; another key under the same id is refused.
-        assert_eq!(TrustedKeys::from_ledger([&added, &added]).unwrap().keys.len(), 1);
+        assert_eq!(TrustedKeys::from_ledger([(0, &added), (1, &added)]).unwrap().keys.len(), 1);
         let other = match &added {
             Payload::TrustedKeyAdded(a) => Payload::TrustedKeyAdded(TrustedKeyAdded {
                 public_key: new_pk.to_pem(),
@@ -548,7 +558,7 @@ mod tests {
             }),
             _ => unreachable!(),
         };
-        let err = TrustedKeys::from_ledger([&added, &other]).unwrap_err();
+        let err = TrustedKeys::from_ledger([(0, &added), (1, &other)]).unwrap_err();
         assert!(err.message.contains("already added"), "{err}");
     }
 
