@@ -424,6 +424,68 @@ fn image_index_lists_each_platform_and_docker_schema_2_is_an_image() {
     assert_eq!(rules(&r, Verdict::Deny), ["sbom.required", "signature.required"], "{}", messages(&r));
 }
 
+/// A signed two-platform index whose SBOMs hang on the platform manifests
+/// (as `docker buildx` attestations and many CI pipelines attach them),
+/// not on the index: `amd64` and `arm64` each with their own licenses.
+fn index_with_platform_sboms(reg: &Registry, tag: &str, amd64: &str, arm64: &str, key: &TestKey) -> Desc {
+    // Platform tags that are not semver, so the previous version is an index.
+    let amd = reg.push_image(REPO, &format!("amd64-{tag}"), &format!("amd64-{tag}"));
+    let arm = reg.push_image(REPO, &format!("arm64-{tag}"), &format!("arm64-{tag}"));
+    reg.attach_sbom(REPO, &amd, SPDX, &spdx("demo-app", &[("left-pad", "1.3.0", amd64)]));
+    reg.attach_sbom(REPO, &arm, SPDX, &spdx("demo-app", &[("left-pad", "1.3.0", arm64)]));
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}},{{"mediaType":"{OCI_MANIFEST}","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux","variant":"v8"}}}}]}}"#,
+        amd.digest, amd.size, arm.digest, arm.size
+    );
+    let digest = reg.put_manifest(REPO, tag, index.as_bytes(), "application/vnd.oci.image.index.v1+json");
+    let desc = Desc { media_type: "application/vnd.oci.image.index.v1+json".into(), digest, size: index.len() };
+    let p = payload(&format!("{}/{REPO}", reg.host), &desc.digest);
+    reg.attach_signature(REPO, &desc, &p, &key.sign(&p), false);
+    desc
+}
+
+#[test]
+fn an_index_is_judged_by_the_sboms_of_its_platform_manifests_and_drift_pairs_platforms() {
+    let Some(reg) = Registry::distribution() else { return };
+    let (key, trusted) = release_key();
+    index_with_platform_sboms(&reg, "v1.0.0", "MIT", "MIT", &key);
+    index_with_platform_sboms(&reg, "v1.1.0", "MIT", "SSPL-1.0", &key);
+    let check = Check {
+        keys: &trusted,
+        previous: Previous::Auto,
+        first_seen: Some(t("2026-03-01T00:00:00Z")),
+        now: t("2026-11-27T12:00:00Z"),
+    };
+
+    let r = check.run(&reg.reference(&format!("{REPO}:v1.0.0"))).unwrap();
+    assert_eq!(r.collected.kind, ArtifactKind::Index);
+    let found: Vec<(Option<&str>, String)> =
+        r.collected.sboms.iter().map(|s| (s.platform.as_deref(), s.subject.to_string())).collect();
+    let platforms: Vec<String> = r.collected.platforms.iter().map(|p| p.digest.clone()).collect();
+    assert_eq!(
+        found,
+        [(Some("linux/amd64"), platforms[0].clone()), (Some("linux/arm64/v8"), platforms[1].clone())],
+        "each platform's SBOM, with the manifest it describes"
+    );
+    assert_eq!(r.sbom_packages, 4, "demo-app and left-pad in each platform's document");
+    assert_eq!(r.verdict(), Verdict::Allow, "{}", messages(&r));
+    assert!(rules(&r, Verdict::Allow).contains(&"sbom.present".to_string()), "{}", messages(&r));
+    assert_eq!(r.input["sboms"][1]["platform"], "linux/arm64/v8", "{}", r.input["sboms"]);
+
+    // Only arm64 moved to SSPL: one drift finding, on arm64's document.
+    let r = check.run(&reg.reference(&format!("{REPO}:v1.1.0"))).unwrap();
+    assert_eq!(r.collected.previous.as_ref().and_then(|p| p.reference.tag.as_deref()), Some("v1.0.0"));
+    assert_eq!(r.collected.previous.as_ref().unwrap().sboms.len(), 2, "the previous index's platform SBOMs");
+    let text = messages(&r);
+    assert_eq!(r.verdict(), Verdict::Deny, "{text}");
+    let drift: Vec<_> = r.evaluation.decisions.iter().filter(|d| d.rule == "drift.license").collect();
+    assert_eq!(drift.len(), 1, "{text}");
+    assert!(drift[0].message.contains("MIT → SSPL-1.0"), "{text}");
+    let findings = &r.drift.as_ref().expect("a drift report").drift.findings;
+    assert_eq!(findings.len(), 1, "amd64's unchanged document pairs with its own: {findings:?}");
+    assert!(findings[0].graph.starts_with("platform-linux-arm64-v8/"), "{:?}", findings[0].graph);
+}
+
 #[test]
 fn a_malformed_sbom_is_an_error_naming_the_referrer_and_a_dangling_referrer_a_warning() {
     let Some(reg) = Registry::distribution() else { return };

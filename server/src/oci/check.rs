@@ -69,6 +69,31 @@ pub struct PlatformFact {
     pub kind: ArtifactKind,
 }
 
+impl PlatformFact {
+    /// An index entry's platform, its manifest of kind `kind`.
+    fn listed(d: &Descriptor, kind: ArtifactKind) -> PlatformFact {
+        let p = d.platform.clone();
+        PlatformFact {
+            os: p.as_ref().map(|p| p.os.clone()).unwrap_or_default(),
+            architecture: p.as_ref().map(|p| p.architecture.clone()).unwrap_or_default(),
+            variant: p.and_then(|p| p.variant),
+            digest: d.digest.to_string(),
+            media_type: d.media_type.clone(),
+            kind,
+        }
+    }
+
+    /// `os/architecture[/variant]`, as registries and tools write it.
+    pub fn label(&self) -> String {
+        let mut s = format!("{}/{}", self.os, self.architecture);
+        if let Some(v) = &self.variant {
+            s.push('/');
+            s.push_str(v);
+        }
+        s
+    }
+}
+
 /// A Helm chart's metadata from its config blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct HelmChart {
@@ -85,6 +110,12 @@ pub struct HelmChart {
 #[derive(Debug, Clone)]
 pub struct SbomDocument {
     pub manifest_digest: Digest,
+    /// The manifest it describes: the artifact itself, or for an image
+    /// index one of its platform manifests.
+    pub subject: Digest,
+    /// For an SBOM of an index's platform manifest: the platform
+    /// (`os/architecture[/variant]`).
+    pub platform: Option<String>,
     pub artifact_type: String,
     pub format: SbomFormat,
     pub blob_digest: Digest,
@@ -207,15 +238,7 @@ pub async fn collect(
         Manifest::Index(index) => {
             for d in index.manifests.iter().take(MAX_PLATFORMS) {
                 let child = client.manifest(&at.at_digest(&d.digest)).await?;
-                let p = d.platform.clone();
-                platforms.push(PlatformFact {
-                    os: p.as_ref().map(|p| p.os.clone()).unwrap_or_default(),
-                    architecture: p.as_ref().map(|p| p.architecture.clone()).unwrap_or_default(),
-                    variant: p.and_then(|p| p.variant),
-                    digest: d.digest.to_string(),
-                    media_type: d.media_type.clone(),
-                    kind: child.manifest.kind(),
-                });
+                platforms.push(PlatformFact::listed(d, child.manifest.kind()));
             }
             if index.manifests.len() > MAX_PLATFORMS {
                 warnings.push(format!(
@@ -236,7 +259,7 @@ pub async fn collect(
                 warnings.push(format!("more than {MAX_SBOMS} SBOM referrers; {} skipped", d.digest));
                 continue;
             }
-            if let Some(doc) = read_sbom(client, &at, &digest, d, format, &mut warnings).await? {
+            if let Some(doc) = read_sbom(client, &at, &digest, None, d, format, &mut warnings).await? {
                 sboms.push(doc);
             }
         } else if artifact_type == COSIGN_SIGNATURE_ARTIFACT {
@@ -251,6 +274,10 @@ pub async fn collect(
             }
             read_signatures(client, &at, &m, SignatureSource::Referrer, &mut signatures).await?;
         }
+    }
+    // An index's SBOMs may be attached to its platform manifests instead.
+    if matches!(top.manifest, Manifest::Index(_)) {
+        platform_sboms(client, &at, &platforms, &mut sboms, &mut warnings).await?;
     }
     // cosign's legacy tag.
     if let Some(m) = client.manifest_optional(&at.at_tag(&digest.signature_tag())).await? {
@@ -288,10 +315,38 @@ pub async fn collect(
     })
 }
 
+/// The SBOM referrers of each image platform of an index, appended to
+/// `sboms` (at most [`MAX_SBOMS`] in all), each marked with its platform.
+async fn platform_sboms(
+    client: &RegistryClient,
+    at: &Reference,
+    platforms: &[PlatformFact],
+    sboms: &mut Vec<SbomDocument>,
+    warnings: &mut Vec<String>,
+) -> Result<(), CheckError> {
+    for p in platforms.iter().filter(|p| p.kind == ArtifactKind::Image) {
+        let Ok(subject) = Digest::parse(&p.digest) else { continue };
+        let referrers = client.referrers(at, &subject, None).await?;
+        for d in &referrers.descriptors {
+            let Some(format) = SbomFormat::from_media_type(d.artifact_type.as_deref().unwrap_or("")) else { continue };
+            if sboms.len() >= MAX_SBOMS {
+                warnings.push(format!("more than {MAX_SBOMS} SBOM referrers; {} skipped", d.digest));
+                continue;
+            }
+            let platform = Some(p.label());
+            if let Some(doc) = read_sbom(client, at, &subject, platform, d, format, warnings).await? {
+                sboms.push(doc);
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn read_sbom(
     client: &RegistryClient,
     at: &Reference,
     subject: &Digest,
+    platform: Option<String>,
     d: &Descriptor,
     format: SbomFormat,
     warnings: &mut Vec<String>,
@@ -322,6 +377,8 @@ async fn read_sbom(
     let bytes = client.blob(at, layer, client.limits().sbom_bytes, "SBOM").await?;
     Ok(Some(SbomDocument {
         manifest_digest: m.digest,
+        subject: subject.clone(),
+        platform,
         artifact_type: d.artifact_type.clone().unwrap_or_default(),
         format,
         blob_digest: layer.digest.clone(),
@@ -368,9 +425,16 @@ async fn read_previous(
         if sboms.len() >= MAX_SBOMS {
             break;
         }
-        if let Some(doc) = read_sbom(client, &at, &m.digest, d, format, warnings).await? {
+        if let Some(doc) = read_sbom(client, &at, &m.digest, None, d, format, warnings).await? {
             sboms.push(doc);
         }
+    }
+    if let Manifest::Index(index) = &m.manifest {
+        // The platforms as the index lists them (their manifests are not
+        // fetched: a platform SBOM's referrer names its subject, checked).
+        let platforms: Vec<PlatformFact> =
+            index.manifests.iter().take(MAX_PLATFORMS).map(|d| PlatformFact::listed(d, ArtifactKind::Image)).collect();
+        platform_sboms(client, &at, &platforms, &mut sboms, warnings).await?;
     }
     Ok(PreviousVersion { reference: r.clone(), digest: m.digest, sboms })
 }
@@ -499,14 +563,33 @@ impl ArtifactReport {
 /// numbered from the second document of a format on (`2-sbom.spdx.json`),
 /// so drift pairs the same documents across versions.
 fn sbom_file_names(docs: &[SbomDocument]) -> Vec<String> {
-    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     docs.iter()
         .map(|d| {
-            let n = seen.entry(d.format.file_name()).or_insert(0);
+            // A platform's SBOMs live in a folder named after the platform
+            // (registry text, reduced to safe characters), so drift pairs
+            // linux/arm64's document with linux/arm64's.
+            let dir = d.platform.as_deref().map(platform_dir).unwrap_or_default();
+            let n = seen.entry(format!("{dir}{}", d.format.file_name())).or_insert(0);
             *n += 1;
-            if *n == 1 { d.format.file_name().to_string() } else { format!("{n}-{}", d.format.file_name()) }
+            if *n == 1 {
+                format!("{dir}{}", d.format.file_name())
+            } else {
+                format!("{dir}{n}-{}", d.format.file_name())
+            }
         })
         .collect()
+}
+
+/// `linux/arm64/v8` → `platform-linux-arm64-v8/`: only ASCII letters,
+/// digits, `.`, `_` and `-`, at most 64 characters.
+fn platform_dir(platform: &str) -> String {
+    let safe: String = platform
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' })
+        .take(64)
+        .collect();
+    format!("platform-{safe}/")
 }
 
 /// The SBOMs as one scan: each document a file the scanner recognises.
@@ -635,12 +718,17 @@ fn policy_input(
                         .collect()
                 })
                 .unwrap_or_default();
-            json!({
+            let mut sbom = json!({
                 "manifest_digest": doc.manifest_digest.to_string(),
+                "subject": doc.subject.to_string(),
                 "artifact_type": doc.artifact_type,
                 "format": doc.format,
                 "packages": packages,
-            })
+            });
+            if let Some(platform) = &doc.platform {
+                sbom["platform"] = json!(platform);
+            }
+            sbom
         })
         .collect();
     let judged = |r: &GateReport| {

@@ -91,7 +91,11 @@ fn summary_lines(report: &ArtifactReport) -> Vec<(String, String)> {
         ),
     ));
     for s in &c.sboms {
-        rows.push(("SBOM".into(), format!("{} {} ({})", s.format.as_str(), s.manifest_digest, s.artifact_type)));
+        let platform = s.platform.as_deref().map(|p| format!(" for {p}")).unwrap_or_default();
+        rows.push((
+            "SBOM".into(),
+            format!("{} {}{platform} ({})", s.format.as_str(), s.manifest_digest, s.artifact_type),
+        ));
     }
     if !c.sboms.is_empty() {
         rows.push(("packages".into(), report.sbom_packages.to_string()));

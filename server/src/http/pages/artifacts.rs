@@ -140,6 +140,8 @@ struct ReferrerView {
 
 struct SbomView {
     digest: String,
+    /// The platform it describes, for an index's platform SBOM; else empty.
+    platform: String,
     format: String,
     packages: usize,
     /// `category: count`, most packages first.
@@ -263,6 +265,7 @@ async fn artifact(State(state): State<AppState>, Path(id): Path<String>) -> Resu
             categories.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             SbomView {
                 digest: text(s, "manifest_digest"),
+                platform: text(s, "platform"),
                 format: text(s, "format"),
                 packages: list(s, "packages").count(),
                 categories: categories.into_iter().map(|(c, n)| format!("{c}: {n}")).collect(),
