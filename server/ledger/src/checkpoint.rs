@@ -231,6 +231,23 @@ mod tests {
     }
 
     #[test]
+    fn extension_lines_are_kept_and_errors_name_their_line() {
+        let root = hash_leaf(b"x").to_base64();
+        let parsed = Checkpoint::parse(&format!("o\n42\n{root}\nfirst\nsecond\n")).unwrap();
+        assert_eq!(parsed.extensions(), ["first", "second"]);
+        assert!(Checkpoint::parse(&format!("o\n42\n{root}\n")).unwrap().extensions().is_empty());
+        // Lines count from 1: origin, size, root, then the extensions.
+        let empty = |text: String| Checkpoint::parse(&text).unwrap_err();
+        assert_eq!(empty(format!("o\n42\n{root}\n\n")), CheckpointError::EmptyLine { line: 4 });
+        assert_eq!(empty(format!("o\n42\n{root}\next\nmore\n\n")), CheckpointError::EmptyLine { line: 6 });
+        let built = Checkpoint::new("o", 42, hash_leaf(b"x")).unwrap();
+        assert_eq!(built.clone().with_extension("").unwrap_err(), CheckpointError::EmptyLine { line: 4 });
+        let two = built.with_extension("a").unwrap().with_extension("b").unwrap();
+        assert_eq!(two.extensions(), ["a", "b"]);
+        assert_eq!(two.with_extension("").unwrap_err(), CheckpointError::EmptyLine { line: 6 });
+    }
+
+    #[test]
     fn malformed_signed_checkpoints() {
         let good = signed(5);
         let trusted = [signer().verifier_key()];

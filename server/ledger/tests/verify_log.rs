@@ -2,9 +2,12 @@
 //! tamper suite flips single bits of stored entries, nodes and checkpoints
 //! and requires `verify_log` to fail at exactly the right index every time.
 
+use steward_ledger::checkpoint::Checkpoint;
 use steward_ledger::entry::{Entry, KeyRotation, Payload, SchemaV1, Timestamp, examples};
+use steward_ledger::merkle::HashReader as _;
 use steward_ledger::merkle::{Hash, NodeId};
 use steward_ledger::note::SignerKey;
+use steward_ledger::verify::LogSource as _;
 use steward_ledger::verify::{
     EntryChecks, FailureReason, LogFailure, MemoryLog, StoredCheckpoint, VerifyError, VerifyOptions, verify_log,
 };
@@ -158,6 +161,7 @@ fn structural_tampering() {
     let f = failure(&bad, EntryChecks::Parse);
     assert_eq!(f.index, 10);
     assert!(matches!(f.reason, FailureReason::IndexMismatch { found: 11 }), "{f}");
+    assert_eq!(f.reason.code(), "index-mismatch", "the stable code `ledger verify --format json` prints");
 
     // Swapped entries.
     let mut bad = log.clone();
@@ -172,6 +176,7 @@ fn structural_tampering() {
     let f = failure(&bad, EntryChecks::Parse);
     assert_eq!(f.index, 50);
     assert!(matches!(f.reason, FailureReason::CheckpointBeyondLog { .. }), "{f}");
+    assert_eq!(f.reason.code(), "checkpoint-beyond-log");
 
     // A checkpoint stored under the wrong size.
     let mut bad = log.clone();
@@ -262,4 +267,75 @@ fn parallel_prechecks_report_the_same_first_failure() {
     o.batch_size = 300;
     o.threads = 2;
     assert_eq!(verify_log(&log, &o, |_| {}).unwrap().key_rotations, 1);
+}
+
+/// A [`MemoryLog`] that counts the checkpoint pages read.
+struct CountingLog {
+    log: MemoryLog,
+    checkpoint_reads: std::cell::Cell<u32>,
+}
+
+impl steward_ledger::merkle::HashReader for CountingLog {
+    type Error = steward_ledger::merkle::MissingNode;
+    fn read_hashes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, Self::Error> {
+        self.log.read_hashes(ids)
+    }
+}
+
+impl steward_ledger::verify::LogSource for CountingLog {
+    fn entry_count(&self) -> Result<u64, Self::Error> {
+        self.log.entry_count()
+    }
+    fn read_entries(&self, start: u64, limit: usize) -> Result<Vec<steward_ledger::verify::StoredEntry>, Self::Error> {
+        self.log.read_entries(start, limit)
+    }
+    fn read_checkpoints(&self, offset: u64, limit: usize) -> Result<Vec<StoredCheckpoint>, Self::Error> {
+        self.checkpoint_reads.set(self.checkpoint_reads.get() + 1);
+        self.log.read_checkpoints(offset, limit)
+    }
+}
+
+#[test]
+fn more_checkpoints_than_one_page_are_all_checked_once() {
+    // 1,100 entries with a checkpoint after each: two pages of 1,024.
+    let signer = key(1);
+    let mut log = MemoryLog::new();
+    for i in 0..1_100u64 {
+        let time = Timestamp::from_unix(1_780_000_000 + i, 0).unwrap();
+        let entry = Entry::new(&examples::scan_verdict(), time, &format!("token:{i}")).unwrap();
+        log.append(entry.canonical_bytes().unwrap()).unwrap();
+        log.checkpoint(ORIGIN, &signer).unwrap();
+    }
+    let counting = CountingLog { log: log.clone(), checkpoint_reads: 0.into() };
+    let report = verify_log(&counting, &options(EntryChecks::LeafOnly), |_| {}).unwrap();
+    assert_eq!(report.checkpoints, 1_100, "every checkpoint of both pages");
+    assert_eq!(counting.checkpoint_reads.get(), 2, "each page is read once");
+
+    // A checkpoint on the second page that is over another tree is found.
+    let mut bad = log.clone();
+    let other = Checkpoint::new(ORIGIN, 1_050, steward_ledger::merkle::hash_leaf(b"fork")).unwrap();
+    bad.checkpoints[1_049].note = other.sign(&signer).unwrap().to_text().into_bytes();
+    let f = failure(&bad, EntryChecks::LeafOnly);
+    assert_eq!(f.index, 1_049, "{f}");
+    assert!(matches!(f.reason, FailureReason::CheckpointRootMismatch { .. }), "{f}");
+}
+
+#[test]
+fn of_two_bad_nodes_over_the_same_entry_the_lowest_is_named() {
+    let log = build(40);
+    // The leaf of entry 7 and the level-1 node over entries 6 and 7 both
+    // end at entry 7: the failure names the leaf, the first computed.
+    let mut bad = log.clone();
+    for id in [NodeId::new(0, 7), NodeId::new(1, 3)] {
+        let mut h = bad.nodes.get(id).unwrap();
+        h.0[0] ^= 1;
+        bad.nodes.set(id, h).unwrap();
+    }
+    let f = failure(&bad, EntryChecks::Parse);
+    assert_eq!(f.index, 7, "{f}");
+    match f.reason {
+        FailureReason::NodeMismatch { node, .. } => assert_eq!(node, NodeId::new(0, 7), "{f}"),
+        _ => panic!("not a node mismatch: {f}"),
+    }
+    assert_eq!(f.reason.code(), "node-mismatch");
 }
