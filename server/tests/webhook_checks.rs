@@ -68,10 +68,16 @@ fn cargo_lock(head: bool) -> String {
     out
 }
 
-fn pnpm_lock(head: bool) -> String {
+/// `head` adds `gpl-thing`; `later` also adds `agpl-tool`.
+fn pnpm_lock(head: bool, later: bool) -> String {
     let mut importer = String::from("      is-number:\n        specifier: ^7.0.0\n        version: 7.0.0\n");
     let mut packages = String::new();
     let mut snapshots = String::new();
+    if later {
+        importer = format!("      agpl-tool:\n        specifier: ^1.0.0\n        version: 1.0.0\n{importer}");
+        packages.push_str("  agpl-tool@1.0.0:\n    resolution: {integrity: sha512-YWdwbC10b29sLTEuMC4w}\n\n");
+        snapshots.push_str("  agpl-tool@1.0.0: {}\n\n");
+    }
     if head {
         importer = format!("      gpl-thing:\n        specifier: ^3.0.0\n        version: 3.0.0\n{importer}");
         packages.push_str("  gpl-thing@3.0.0:\n    resolution: {integrity: sha512-Z3BsLXRoaW5nLTMuMC4w}\n\n");
@@ -99,6 +105,8 @@ struct Setup {
     repo: TestRepo,
     base: String,
     head: String,
+    /// After `head`: only a reviewed package added (web/pnpm-lock.yaml).
+    later: String,
     forge: FakeForge,
     app: axum::Router,
     stop: tokio::sync::watch::Sender<bool>,
@@ -117,7 +125,7 @@ async fn setup(db: &TestDb) -> Setup {
         ("Cargo.lock", cargo_lock(false)),
         ("vendor/itoa-1.0.11/Cargo.toml", crate_manifest("itoa", "1.0.11", "MIT OR Apache-2.0")),
         ("web/package.json", npm_manifest("web", "1.0.0", "MIT")),
-        ("web/pnpm-lock.yaml", pnpm_lock(false)),
+        ("web/pnpm-lock.yaml", pnpm_lock(false, false)),
         ("web/node_modules/is-number/package.json", npm_manifest("is-number", "7.0.0", "MIT")),
     ];
     let files: Vec<(&str, Option<&str>)> = base_files.iter().map(|(p, t)| (*p, Some(t.as_str()))).collect();
@@ -126,11 +134,17 @@ async fn setup(db: &TestDb) -> Setup {
         ("package-lock.json", npm_lock(true)),
         ("Cargo.lock", cargo_lock(true)),
         ("vendor/mongo-rs-2.0.0/Cargo.toml", crate_manifest("mongo-rs", "2.0.0", "BUSL-1.1")),
-        ("web/pnpm-lock.yaml", pnpm_lock(true)),
+        ("web/pnpm-lock.yaml", pnpm_lock(true, false)),
         ("web/node_modules/gpl-thing/package.json", npm_manifest("gpl-thing", "3.0.0", "GPL-3.0-only")),
     ];
     let files: Vec<(&str, Option<&str>)> = head_files.iter().map(|(p, t)| (*p, Some(t.as_str()))).collect();
     let head = repo.commit(&files, "pull in mongo-thing, mongo-rs and gpl-thing").to_string();
+    let later_files = [
+        ("web/pnpm-lock.yaml", pnpm_lock(true, true)),
+        ("web/node_modules/agpl-tool/package.json", npm_manifest("agpl-tool", "1.0.0", "AGPL-3.0-only")),
+    ];
+    let files: Vec<(&str, Option<&str>)> = later_files.iter().map(|(p, t)| (*p, Some(t.as_str()))).collect();
+    let later = repo.commit(&files, "pull in agpl-tool").to_string();
 
     let (forge, forge_url) = FakeForge::start().await;
     let url = format!("file://{}", dir.path().join("origin").display());
@@ -152,7 +166,7 @@ async fn setup(db: &TestDb) -> Setup {
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     steward::jobs::spawn_workers(state.clone(), stop_rx);
     let app = steward::http::router(state);
-    Setup { _dir: dir, repo, base, head, forge, app, stop }
+    Setup { _dir: dir, repo, base, head, later, forge, app, stop }
 }
 
 /// GitHub's example `pull_request` `opened` delivery, with the pull
@@ -206,7 +220,41 @@ fn line_of(text: &str, after: Option<&str>, is: impl Fn(&str) -> bool) -> u32 {
     at as u32 + 1
 }
 
-on_both_backends!(a_pull_request_gets_a_check_run_annotated_on_its_lockfile_lines);
+on_both_backends!(
+    a_pull_request_gets_a_check_run_annotated_on_its_lockfile_lines,
+    a_review_needs_action_and_a_run_that_could_not_start_is_created_completed,
+);
+
+/// A change whose only finding is reviewed concludes `action_required`
+/// (a person must look; `neutral` would pass branch protection). The
+/// forge fails the pending status and the in-progress run (both best
+/// effort), so the report job finds no run and creates it completed.
+async fn a_review_needs_action_and_a_run_that_could_not_start_is_created_completed(db: &TestDb) {
+    let s = setup(db).await;
+    s.forge.fail_next(2);
+    let status = deliver(&s.app, "check-review", &opened_payload(&s.head, &s.later)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    wait_for("the completed check run", || s.forge.check_runs().iter().any(|r| r.status == "completed")).await;
+    let runs = s.forge.check_runs();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run = &runs[0];
+    assert_eq!(run.head_sha, s.later);
+    assert_eq!(run.conclusion.as_deref(), Some("action_required"));
+    let posted = s.forge.posted();
+    let creates: Vec<_> = posted.iter().filter(|p| p.kind == "check-run-create").collect();
+    assert_eq!(creates.len(), 1, "the in-progress create failed and is not recorded");
+    assert_eq!(creates[0].body["status"], "completed");
+    assert_eq!(creates[0].body["conclusion"], "action_required");
+    assert!(!posted.iter().any(|p| p.kind == "check-run-update"), "one request carries all (one annotation)");
+    let pnpm = blob(&s.repo, &s.later, "web/pnpm-lock.yaml");
+    let line = line_of(&pnpm, Some("packages:"), |l| l == "  agpl-tool@1.0.0:");
+    assert_eq!(run.annotations.len(), 1, "{:?}", run.annotations);
+    let a = &run.annotations[0];
+    assert_eq!((a["path"].as_str(), a["start_line"].as_u64()), (Some("web/pnpm-lock.yaml"), Some(u64::from(line))));
+    assert_eq!(a["annotation_level"], "warning");
+    assert!(a["title"].as_str().unwrap().starts_with("review: agpl-tool"), "{a}");
+    let _ = s.stop.send(true);
+}
 
 async fn a_pull_request_gets_a_check_run_annotated_on_its_lockfile_lines(db: &TestDb) {
     let s = setup(db).await;
