@@ -589,6 +589,30 @@ mod tests {
     }
 
     #[test]
+    fn check_run_texts_and_annotations_are_bounded() {
+        assert_eq!(bounded("short", 10, "…"), "short");
+        let long = "é".repeat(CHECK_TEXT_CHARS + 10);
+        let note = "\n\n… the report is cut here";
+        let cut = bounded(&long, CHECK_TEXT_CHARS, note);
+        assert_eq!(cut.chars().count(), CHECK_TEXT_CHARS, "the note counts towards the limit");
+        assert!(cut.ends_with(note));
+        let a = CheckAnnotation {
+            path: "web/pnpm-lock.yaml".into(),
+            line: 12,
+            level: AnnotationLevel::Warning,
+            title: "t".repeat(1000),
+            message: "m".repeat(100_000),
+        };
+        let json = annotations_json(&[a]);
+        assert_eq!(json[0]["start_line"], 12);
+        assert_eq!(json[0]["end_line"], 12);
+        assert_eq!(json[0]["annotation_level"], "warning");
+        assert_eq!(json[0]["title"].as_str().unwrap().chars().count(), ANNOTATION_TITLE_CHARS);
+        assert_eq!(json[0]["message"].as_str().unwrap().chars().count(), ANNOTATION_MESSAGE_CHARS);
+        assert_eq!(serde_json::to_value(CheckConclusion::ActionRequired).unwrap(), "action_required");
+    }
+
+    #[test]
     fn signatures_match_only_for_the_right_secret_and_body() {
         // The example from GitHub's webhook documentation.
         let secret = Secret::new("It's a Secret to Everybody");
