@@ -170,6 +170,11 @@ pub struct Finding {
     pub code: FindingCode,
     /// The graph's source path (the lockfile or SBOM).
     pub graph: String,
+    /// The 1-based line in `graph` where the new side's package entry
+    /// begins ([`Package::line`]), when the finding has a new-side package
+    /// and its format records lines: where a forge annotates the finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
     pub ecosystem: Ecosystem,
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -673,6 +678,7 @@ fn new_side_finding(
     Finding {
         code,
         graph: graph.to_owned(),
+        line: pkg.line,
         ecosystem: pkg.ecosystem,
         name: pkg.name.clone(),
         purl: pkg.purl.clone(),
@@ -875,6 +881,7 @@ fn make_finding(
     Some(Finding {
         code,
         graph: path.to_owned(),
+        line: np.and_then(|(p, _)| p.line),
         ecosystem: pkg.ecosystem,
         name: pkg.name.clone(),
         purl: pkg.purl.clone(),

@@ -126,6 +126,16 @@ pub struct Package {
     /// True when the input marks the package as dev/test-only.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dev: bool,
+    /// The 1-based line of the input where the entry that declares this
+    /// package begins (`Cargo.lock`: its `[[package]]` header; npm: its
+    /// `"node_modules/…"` key, or the nested `dependencies` key of a v1
+    /// lock; pnpm: its key under `packages:` or `snapshots:`). `None` for
+    /// formats where it is not read, and for packages the input does not
+    /// declare in an entry of their own (synthetic roots). When several
+    /// entries merge into one package (npm's nested copies of one
+    /// name@version), the earliest line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
 }
 
 /// Where a graph came from: the file path relative to the scanned root (or
@@ -264,6 +274,7 @@ mod tests {
             source: None,
             raw_licenses: Vec::new(),
             dev: false,
+            line: None,
         }
     }
 

@@ -20,6 +20,7 @@ fn graph(path: &str, pkgs: &[(&str, &str, Option<&str>)], deps: &[(&str, &str)])
         source: None,
         raw_licenses: Vec::new(),
         dev: false,
+        line: None,
     });
     g.roots.push(root);
     for (name, version, license) in pkgs {
@@ -35,6 +36,7 @@ fn graph(path: &str, pkgs: &[(&str, &str, Option<&str>)], deps: &[(&str, &str)])
                 })
                 .unwrap_or_default(),
             dev: false,
+            line: None,
         });
     }
     let find = |key: &str| -> usize {
@@ -366,6 +368,7 @@ fn a_package_moved_to_a_source_without_evidence_is_not_drift() {
             .map(|l| vec![RawLicense { value: l.into(), field: "license".into() }])
             .unwrap_or_default(),
         dev: false,
+        line: None,
     };
     let lock = |regex: Package, other: Package| {
         let mut g =
@@ -412,6 +415,7 @@ fn evidence_is_not_carried_between_registries() {
             .map(|l| vec![RawLicense { value: l.into(), field: "license".into() }])
             .unwrap_or_default(),
         dev: false,
+        line: None,
     };
     let lock = |pkgs: Vec<Package>| {
         let mut g = DependencyGraph::new(SourceLocation {

@@ -60,6 +60,7 @@ fn pkg(eco: Ecosystem, name: &str, source: Option<&str>) -> Package {
         source: source.map(str::to_owned),
         raw_licenses: Vec::new(),
         dev: false,
+        line: None,
     }
 }
 

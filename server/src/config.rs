@@ -30,6 +30,20 @@
 //! Durations are an integer number of seconds or a number with a unit
 //! (`ms`, `s`, `m`, `h`).
 //!
+//! `[[repositories]]` (file only) lists the repositories the webhooks serve:
+//! `name`, `url`, `webhook_secret`(`_env`), `token`(`_env`), `forge`,
+//! `project`, `api_url`, fetch credentials, `comment` (one sticky pull
+//! request comment) and `checks` (default `false`; `forge = "github"` only):
+//! each gate run is also a GitHub check run named like the commit status
+//! (`steward/license-drift`), `in_progress` while the job runs, then
+//! `completed` with conclusion `success` (allow), `failure` (deny) or
+//! `action_required` (review: a person must look, as the `failure` commit
+//! status already says), the Markdown report as its text and annotations
+//! on the lockfile lines of denied (`failure`) and reviewed (`warning`)
+//! packages. The commit status is still posted with `checks = true`, so
+//! branch protection rules that require the status keep working. Check
+//! runs need a GitHub App installation token with `checks: write`.
+//!
 //! Loading also collects warnings (never errors) about files others can
 //! read: a configuration file that holds secrets, and the data directory.
 //! Commands print them; the server logs them.
@@ -250,6 +264,13 @@ pub struct RepositoryFile {
     /// Post the Markdown report as a pull request comment.
     #[serde(default)]
     pub comment: bool,
+    /// GitHub only: also report each gate run as a check run (Checks API)
+    /// named like the commit status, in progress while the job runs, then
+    /// completed with the Markdown report and annotations on the lockfile
+    /// lines of denied (failure) and reviewed (warning) packages. The
+    /// token must be a GitHub App installation token with `checks: write`.
+    #[serde(default)]
+    pub checks: bool,
     /// Fetch credentials: a user name with `password`/`password_env` (https),
     /// or `ssh_key` (a private key file) for ssh remotes.
     pub username: Option<String>,
@@ -315,6 +336,8 @@ pub struct Repository {
     pub project: String,
     pub api_url: url::Url,
     pub comment: bool,
+    /// Report gate runs as GitHub check runs too (`forge = "github"` only).
+    pub checks: bool,
     pub username: Option<String>,
     pub password: Option<Secret>,
     pub ssh_key: Option<PathBuf>,
@@ -376,6 +399,13 @@ fn validate_repositories(
                 return Err(err(i, format!("unknown `forge` {other:?} (allowed: github, gitlab, forgejo, gitea)")));
             }
         };
+        if r.checks && forge != ForgeKind::GitHub {
+            return Err(err(
+                i,
+                "`checks = true` needs `forge = \"github\"` (check runs are GitHub's Checks API; other forges get commit statuses)"
+                    .into(),
+            ));
+        }
         if forge == ForgeKind::Forgejo && r.api_url.is_none() {
             return Err(err(i, "`forge = \"forgejo\"` needs `api_url` (e.g. https://codeberg.org/api/v1)".into()));
         }
@@ -401,6 +431,7 @@ fn validate_repositories(
             project,
             api_url,
             comment: r.comment,
+            checks: r.checks,
             username: r.username.clone(),
             password: secret(i, "password", &r.password, &r.password_env)?,
             ssh_key: r.ssh_key.clone(),
@@ -1476,6 +1507,21 @@ mod tests {
         assert!(err.to_string().contains("names APP_SECRET, which is not set"), "{err}");
         let short = file.replace("webhook_secret_env = \"APP_SECRET\"", "webhook_secret = \"short\"");
         assert!(load_with(Some(&short), &[], Layer::default()).unwrap_err().to_string().contains("shorter than 16"));
+    }
+
+    #[test]
+    fn check_runs_are_off_by_default_and_only_for_github() {
+        let file = "[[repositories]]\nname = \"octo/app\"\nurl = \"https://example.invalid/octo/app.git\"\n\
+                    webhook_secret = \"a-very-long-secret-value\"\n";
+        let c = load_with(Some(file), &[], Layer::default()).unwrap();
+        assert!(!c.repositories[0].checks, "off unless asked for");
+        let on = format!("{file}checks = true\n");
+        assert!(load_with(Some(&on), &[], Layer::default()).unwrap().repositories[0].checks);
+        for forge in ["gitlab", "forgejo"] {
+            let other = format!("{on}forge = \"{forge}\"\napi_url = \"https://forge.example.invalid/api\"\n");
+            let err = load_with(Some(&other), &[], Layer::default()).unwrap_err().to_string();
+            assert!(err.contains("repositories[0]") && err.contains("`checks = true` needs"), "{forge}: {err}");
+        }
     }
 
     #[test]

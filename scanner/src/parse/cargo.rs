@@ -118,6 +118,8 @@ struct LockEntry<'a> {
     source: Option<Cow<'a, str>>,
     /// Dependency strings and the offset of each one's opening quote.
     dependencies: Vec<(Cow<'a, str>, usize)>,
+    /// The 1-based line of the entry's table header (`[[package]]`).
+    line: Option<u32>,
 }
 
 fn read_toml<'a>(file: &str, text: &'a str) -> Result<LockData<'a>, ParseError> {
@@ -128,13 +130,16 @@ fn read_toml<'a>(file: &str, text: &'a str) -> Result<LockData<'a>, ParseError> 
         Err(_) => from_toml(file, text)?,
     };
     let mut warnings = Vec::new();
+    let (root_line, package_lines) = header_lines(text, lock.package.len());
+    let lines = lock.root.as_ref().map(|_| root_line).into_iter().chain(package_lines);
     Ok(LockData {
         version: lock.version.map(|v| (*v.get_ref(), v.span().start)),
         packages: lock
             .root
             .into_iter()
             .chain(lock.package)
-            .map(|p| LockEntry {
+            .zip(lines)
+            .map(|(p, line)| LockEntry {
                 version: p.version.unwrap_or_else(|| {
                     warnings.push(format!(
                         "{file}:{}: package `{}` has no `version`; kept without one",
@@ -153,10 +158,41 @@ fn read_toml<'a>(file: &str, text: &'a str) -> Result<LockData<'a>, ParseError> 
                         (d.into_inner(), at)
                     })
                     .collect(),
+                line,
             })
             .collect(),
         warnings,
     })
+}
+
+/// The 1-based lines of the `[root]` header and of each `[[package]]`
+/// header, in order, for a lockfile read by the TOML parser (which gives
+/// no span for a table). TOML keeps the elements of an array of tables in
+/// the order of their headers, so the i-th header is `package[i]`'s. When
+/// the count is not `packages` (an inline array, a header the scan cannot
+/// read), every package gets `None` rather than a wrong line.
+fn header_lines(text: &str, packages: usize) -> (Option<u32>, Vec<Option<u32>>) {
+    let mut root = None;
+    let mut lines = Vec::with_capacity(packages);
+    for (i, l) in text.lines().enumerate() {
+        let l = l.trim_start_matches([' ', '\t']);
+        let number = u32::try_from(i + 1).ok();
+        if let Some(rest) = l.strip_prefix("[[") {
+            let name = rest.split("]]").next().unwrap_or("").trim_matches([' ', '\t']);
+            if name == "package" || name == "\"package\"" {
+                lines.push(number);
+            }
+        } else if let Some(rest) = l.strip_prefix('[') {
+            let name = rest.split(']').next().unwrap_or("").trim_matches([' ', '\t']);
+            if name == "root" || name == "\"root\"" {
+                root = root.or(number);
+            }
+        }
+    }
+    if lines.len() != packages {
+        lines = vec![None; packages];
+    }
+    (root, lines)
 }
 
 /// A lockfile that is valid TOML but has an entry of an unexpected shape:
@@ -167,17 +203,21 @@ fn read_toml_lenient<'a>(file: &str, text: &str) -> LockData<'a> {
     let table: toml::Table = toml::from_str(text).unwrap_or_default();
     let mut warnings = Vec::new();
     let version = table.get("version").and_then(Value::as_integer).map(|v| (v, 0));
+    let listed_count = table.get("package").and_then(Value::as_array).map_or(0, Vec::len);
+    let (root_line, package_lines) = header_lines(text, listed_count);
     let mut packages = Vec::new();
-    let root = table.get("root").into_iter().map(|r| ("root".to_owned(), r));
+    let root = table.get("root").into_iter().map(|r| ("root".to_owned(), r, root_line));
     let listed = match table.get("package") {
-        Some(Value::Array(a)) => a.iter().enumerate().map(|(i, p)| (format!("package[{i}]"), p)).collect(),
+        Some(Value::Array(a)) => {
+            a.iter().enumerate().map(|(i, p)| (format!("package[{i}]"), p, package_lines[i])).collect()
+        }
         Some(_) => {
             warnings.push(format!("{file}: `package` is not an array of tables; ignored"));
             Vec::new()
         }
         None => Vec::new(),
     };
-    for (at, p) in root.chain(listed) {
+    for (at, p, line) in root.chain(listed) {
         let Some(name) = p.get("name").and_then(Value::as_str) else {
             warnings.push(format!("{file}: {at}: no string `name`; skipped"));
             continue;
@@ -209,6 +249,7 @@ fn read_toml_lenient<'a>(file: &str, text: &str) -> LockData<'a> {
             version: Cow::Owned(version),
             source: p.get("source").and_then(Value::as_str).map(|s| Cow::Owned(s.to_owned())),
             dependencies,
+            line,
         });
     }
     LockData { version, packages, warnings }
@@ -230,7 +271,9 @@ fn read_as_written(text: &str) -> Option<LockData<'_>> {
     let mut seen = 0u8;
     let mut in_array = false;
     let mut line_start = 0;
+    let mut line_number = 0u32;
     while line_start <= b.len() {
+        line_number = line_number.saturating_add(1);
         // One pass per line finds its end, counts its quotes and refuses
         // control characters other than tab (CR included) and backslashes:
         // invalid TOML, or escapes cargo does not write.
@@ -268,6 +311,7 @@ fn read_as_written(text: &str) -> Option<LockData<'_>> {
                 version: Cow::Borrowed(""),
                 source: None,
                 dependencies: Vec::new(),
+                line: Some(line_number),
             });
             seen = 0;
             continue;
@@ -394,6 +438,7 @@ fn build(
     for p in packages {
         let name: &str = &p.name;
         let mut pkg = package(name, &p.version, Ecosystem::Cargo, p.source.as_ref().map(|s| s.to_string()));
+        pkg.line = p.line;
         if p.source.as_deref().is_some_and(|s| s.starts_with("registry+") || s.starts_with("sparse+")) {
             pkg.purl = purl::for_package(Ecosystem::Cargo, name, &p.version);
         }

@@ -391,7 +391,8 @@ impl GraphBuilder {
     }
 
     /// Adds `package`, or merges it into the equal package already present
-    /// (raw licenses are united; it stays `dev` only if both say so).
+    /// (raw licenses are united; it stays `dev` only if both say so; the
+    /// earlier line is kept).
     pub(crate) fn add(&mut self, package: Package) -> PackageIndex {
         let hash = self.hasher.hash_one((
             package.ecosystem,
@@ -420,6 +421,11 @@ impl GraphBuilder {
                 if existing.purl.is_none() {
                     existing.purl = package.purl;
                 }
+                // The entry that comes first in the file.
+                existing.line = match (existing.line, package.line) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
                 return i;
             }
             candidate = self.same_hash[i];
@@ -496,6 +502,7 @@ pub(crate) fn package(name: &str, version: &str, ecosystem: Ecosystem, source: O
         source,
         raw_licenses: Vec::new(),
         dev: false,
+        line: None,
     }
 }
 

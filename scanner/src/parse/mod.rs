@@ -36,6 +36,7 @@ pub mod uv;
 pub mod yarn;
 
 mod common;
+mod lines;
 
 pub use common::{MAX_INPUT_BYTES, purl};
 

@@ -25,6 +25,7 @@ use super::common::{
     Entries, GraphBuilder, LenientStr, LicenseField, connect_orphans, decode, from_json, package, path_key, purl,
     split_npm_spec,
 };
+use super::lines::{NpmTree, npm_entry_lines};
 use crate::model::{DependencyGraph, Ecosystem, LockfileFormat, PackageIndex, ParseError, RawLicense};
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -160,7 +161,7 @@ pub fn parse(file: &str, bytes: &[u8], package_json: Option<Companion<'_>>) -> R
         }
         Err(_) => from_json(file, text)?,
     };
-    let mut g = parse_lock(file, lock, package_json)?;
+    let mut g = parse_lock(file, text, lock, package_json)?;
     for w in skipped {
         super::common::push_warning(&mut g.warnings, w);
     }
@@ -210,6 +211,7 @@ fn lenient_lock<'a>(
 
 fn parse_lock<'a>(
     file: &str,
+    text: &str,
     lock: Lock<'a>,
     package_json: Option<Companion<'_>>,
 ) -> Result<DependencyGraph, ParseError> {
@@ -225,9 +227,16 @@ fn parse_lock<'a>(
         })?,
     };
     match (version, lock.packages) {
-        (2 | 3, Some(packages)) => parse_packages(file, packages),
+        (2 | 3, Some(packages)) => parse_packages(file, packages, &npm_entry_lines(text, NpmTree::Packages)),
         (_, _) => {
-            let mut g = parse_v1(file, lock.name, lock.version, lock.dependencies.unwrap_or_default(), package_json)?;
+            let mut g = parse_v1(
+                file,
+                lock.name,
+                lock.version,
+                lock.dependencies.unwrap_or_default(),
+                package_json,
+                &npm_entry_lines(text, NpmTree::Dependencies),
+            )?;
             if version == 3 {
                 super::common::push_warning(
                     &mut g.warnings,
@@ -281,7 +290,12 @@ fn npm_package(name: &str, version: &str, resolved: Option<&str>, local: bool) -
     p
 }
 
-fn parse_packages<'a>(file: &str, packages: Entries<Cow<'a, str>, Entry<'a>>) -> Result<DependencyGraph, ParseError> {
+/// `lines`: the line of each entry's key, by install path.
+fn parse_packages<'a>(
+    file: &str,
+    packages: Entries<Cow<'a, str>, Entry<'a>>,
+    lines: &HashMap<String, u32>,
+) -> Result<DependencyGraph, ParseError> {
     let mut b = GraphBuilder::new(file, LockfileFormat::NpmPackageLock);
     let mut by_path: HashMap<&str, PackageIndex> = HashMap::new();
     let mut links: Vec<(usize, String)> = Vec::new();
@@ -332,6 +346,7 @@ fn parse_packages<'a>(file: &str, packages: Entries<Cow<'a, str>, Entry<'a>>) ->
         };
         let mut p = npm_package(name, version, e.resolved.as_deref(), local);
         p.dev = e.dev;
+        p.line = lines.get(path.as_ref()).copied();
         for (key, l) in [("license", &e.license), ("licenses", &e.licenses)] {
             for (value, suffix) in &l.values {
                 p.raw_licenses.push(RawLicense { value: value.to_string(), field: format!("{field}.{key}{suffix}") });
@@ -396,6 +411,7 @@ fn parse_v1<'a>(
     version: Option<Cow<'a, str>>,
     deps: Entries<Cow<'a, str>, V1Dep<'a>>,
     package_json: Option<Companion<'_>>,
+    lines: &HashMap<String, u32>,
 ) -> Result<DependencyGraph, ParseError> {
     let ptext = match package_json {
         Some(c) => Some((c.path, decode(c.path, c.bytes)?)),
@@ -465,6 +481,7 @@ fn parse_v1<'a>(
         };
         let mut p = npm_package(real_name, real_version, resolved, local);
         p.dev = d.dev;
+        p.line = lines.get(path.as_str()).copied();
         let node = b.add(p);
         by_path.insert(path.as_str(), node);
     }

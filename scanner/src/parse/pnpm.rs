@@ -27,6 +27,7 @@ use super::common::{
     Entries, GraphBuilder, Scalar, decode, from_yaml_documents, join_path, mark_dev, package, path_key, purl,
     split_npm_spec,
 };
+use super::lines::pnpm_entry_lines;
 use crate::model::{DependencyGraph, Ecosystem, LockfileFormat, PackageIndex, ParseError};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
@@ -166,6 +167,7 @@ fn lookup(by_key: &HashMap<String, PackageIndex>, name: &str, reference: &str) -
 pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
     let text = decode(file, bytes)?;
     let docs: Vec<Lock<'_>> = from_yaml_documents(file, text)?;
+    let lines = pnpm_entry_lines(text);
     let several = docs.len() > 1;
     // pnpm 9 writes the lockfile of its own environment (pnpm itself, as
     // `packageManagerDependencies`) as a first document and the project's
@@ -225,6 +227,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
             super::REGISTRY_UNSPECIFIED.to_string()
         };
         let mut p = package(name, version, Ecosystem::Npm, Some(source));
+        p.line = lines.packages.get(key.as_str()).copied();
         if local.is_none() {
             p.purl = purl::for_package(Ecosystem::Npm, name, version);
         }
@@ -243,6 +246,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
             continue;
         };
         let mut p = package(name, version, Ecosystem::Npm, Some(super::REGISTRY_UNSPECIFIED.to_string()));
+        p.line = lines.snapshots.get(key.as_str()).copied();
         p.purl = purl::for_package(Ecosystem::Npm, name, version);
         let i = b.add(p);
         by_key.insert(base.to_string(), i);

@@ -1,7 +1,8 @@
 //! GitHub, and the GitHub-compatible APIs of Gitea and Forgejo: the
 //! webhook signature (`X-Hub-Signature-256`), the events Steward acts on,
-//! commit statuses, the one pull request comment, and the pull request's
-//! files and commits (for credit).
+//! commit statuses, the one pull request comment, the pull request's
+//! files and commits (for credit), and (GitHub only) check runs with
+//! annotations.
 
 use super::shared::{
     COMMENT_MARKER, CommentAction, ERROR_BODY_READ, ForgeError, MAX_PAGES, PAGE_READ, STATUS_CONTEXT, StatusState,
@@ -160,6 +161,111 @@ pub struct AnyEvent {
     pub repository: Option<RepositoryRef>,
 }
 
+/// How a check run ends (`conclusion`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckConclusion {
+    Success,
+    Failure,
+    Neutral,
+    ActionRequired,
+}
+
+/// An annotation's level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnnotationLevel {
+    Notice,
+    Warning,
+    Failure,
+}
+
+/// A note on one line of a file of the head commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckAnnotation {
+    /// The file's path from the repository's root.
+    pub path: String,
+    /// 1-based; the annotation covers this one line.
+    pub line: u32,
+    pub level: AnnotationLevel,
+    pub title: String,
+    pub message: String,
+}
+
+/// What a finished check run shows.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    pub conclusion: CheckConclusion,
+    /// One line (GitHub shows it as the check's heading).
+    pub title: String,
+    /// Short: counts.
+    pub summary: String,
+    /// The Markdown report; cut to [`CHECK_TEXT_CHARS`] with a note.
+    pub text: String,
+    pub annotations: Vec<CheckAnnotation>,
+    /// The scan page.
+    pub details_url: Option<String>,
+    /// Steward's id for the run (the scan id).
+    pub external_id: Option<String>,
+}
+
+/// The most characters GitHub accepts in a check run's `output.summary`
+/// and `output.text` each.
+pub const CHECK_TEXT_CHARS: usize = 65_535;
+/// The most annotations GitHub accepts in one request; more are sent in
+/// further updates, which append to the run's annotations.
+pub const ANNOTATIONS_PER_REQUEST: usize = 50;
+/// The most annotations one check run gets (ten requests); the summary
+/// says how many findings were left without one.
+pub const MAX_ANNOTATIONS: usize = 500;
+/// The longest annotation title GitHub accepts, and the most characters
+/// of a message Steward sends (GitHub allows 64 KB).
+const ANNOTATION_TITLE_CHARS: usize = 255;
+const ANNOTATION_MESSAGE_CHARS: usize = 4_000;
+/// The most of a check run answer that is read (its `id` is near the top).
+const CHECK_RUN_READ: usize = 1 << 20;
+
+/// `s` cut to at most `max` characters; a cut one ends with `note`
+/// (which counts towards `max`).
+fn bounded(s: &str, max: usize, note: &str) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let keep = max.saturating_sub(note.chars().count());
+    let mut out: String = s.chars().take(keep).collect();
+    out.push_str(note);
+    out
+}
+
+/// The JSON of annotations as the Checks API takes them.
+fn annotations_json(annotations: &[CheckAnnotation]) -> Vec<serde_json::Value> {
+    annotations
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "path": a.path,
+                "start_line": a.line,
+                "end_line": a.line,
+                "annotation_level": a.level,
+                "title": bounded(&a.title, ANNOTATION_TITLE_CHARS, "…"),
+                "message": bounded(&a.message, ANNOTATION_MESSAGE_CHARS, "…"),
+            })
+        })
+        .collect()
+}
+
+/// One check run of a commit, as listed.
+#[derive(Debug, Deserialize)]
+struct CheckRunRef {
+    id: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct CheckRunList {
+    #[serde(default)]
+    check_runs: Vec<CheckRunRef>,
+}
+
 /// A client for one repository's forge API.
 #[derive(Clone)]
 pub struct ForgeClient {
@@ -235,6 +341,114 @@ impl ForgeClient {
         }
     }
 
+    /// Starts the check run of `head_sha`
+    /// (`POST /repos/{owner}/{repo}/check-runs`, `status: in_progress`,
+    /// named [`STATUS_CONTEXT`]); returns its id.
+    pub async fn start_check_run(&self, head_sha: &str, details_url: Option<&str>) -> Result<u64, ForgeError> {
+        let mut body = serde_json::json!({
+            "name": STATUS_CONTEXT,
+            "head_sha": head_sha,
+            "status": "in_progress",
+            "started_at": now_rfc3339(),
+        });
+        if let Some(url) = details_url {
+            body["details_url"] = url.into();
+        }
+        let path = format!("repos/{}/check-runs", self.repository);
+        let answer = self.exchange(reqwest::Method::POST, "create check run", &path, &[], Some(&body)).await?;
+        self.check_run_id("create check run", &answer)
+    }
+
+    /// Completes the check run of `head_sha`: the newest run named
+    /// [`STATUS_CONTEXT`] on that commit
+    /// (`GET /repos/{owner}/{repo}/commits/{sha}/check-runs?check_name=…`)
+    /// is updated (`PATCH …/check-runs/{id}`), or, when there is none (the
+    /// in-progress run could not be created), one is created completed.
+    /// The first [`ANNOTATIONS_PER_REQUEST`] annotations go with it, the
+    /// rest (up to [`MAX_ANNOTATIONS`]) in further updates. Returns the
+    /// run's id.
+    pub async fn complete_check_run(&self, head_sha: &str, result: &CheckResult) -> Result<u64, ForgeError> {
+        let listed = self
+            .exchange(
+                reqwest::Method::GET,
+                "list check runs",
+                &format!("repos/{}/commits/{head_sha}/check-runs", self.repository),
+                &[("check_name", STATUS_CONTEXT), ("filter", "latest"), ("per_page", "100")],
+                None,
+            )
+            .await?;
+        let existing = serde_json::from_str::<CheckRunList>(&listed)
+            .map_err(|e| {
+                self.fail("list check runs", format!("the forge's answer is not a check run list: {e}"), false)
+            })?
+            .check_runs
+            .into_iter()
+            .map(|r| r.id)
+            .max();
+        let title = bounded(&result.title, ANNOTATION_TITLE_CHARS, "…");
+        let summary = bounded(&result.summary, CHECK_TEXT_CHARS, "…");
+        let note = match &result.details_url {
+            Some(url) => format!("\n\n… the report is cut here: the whole report is at {url}\n"),
+            None => "\n\n… the report is cut here (GitHub's limit).\n".to_owned(),
+        };
+        let text = bounded(&result.text, CHECK_TEXT_CHARS, &note);
+        let annotations = &result.annotations[..result.annotations.len().min(MAX_ANNOTATIONS)];
+        let mut batches = annotations.chunks(ANNOTATIONS_PER_REQUEST);
+        let mut body = serde_json::json!({
+            "name": STATUS_CONTEXT,
+            "status": "completed",
+            "conclusion": result.conclusion,
+            "completed_at": now_rfc3339(),
+            "output": {
+                "title": title,
+                "summary": summary,
+                "annotations": annotations_json(batches.next().unwrap_or_default()),
+            },
+        });
+        if !text.is_empty() {
+            body["output"]["text"] = text.into();
+        }
+        if let Some(url) = &result.details_url {
+            body["details_url"] = url.as_str().into();
+        }
+        if let Some(id) = &result.external_id {
+            body["external_id"] = id.as_str().into();
+        }
+        let id = match existing {
+            Some(id) => {
+                let path = format!("repos/{}/check-runs/{id}", self.repository);
+                self.exchange(reqwest::Method::PATCH, "complete check run", &path, &[], Some(&body)).await?;
+                id
+            }
+            None => {
+                body["head_sha"] = head_sha.into();
+                let path = format!("repos/{}/check-runs", self.repository);
+                let answer = self.exchange(reqwest::Method::POST, "create check run", &path, &[], Some(&body)).await?;
+                self.check_run_id("create check run", &answer)?
+            }
+        };
+        for batch in batches {
+            // Each update's annotations are added to the run's; `output`
+            // needs its title and summary every time.
+            let more = serde_json::json!({
+                "output": { "title": title, "summary": summary, "annotations": annotations_json(batch) },
+            });
+            let path = format!("repos/{}/check-runs/{id}", self.repository);
+            self.exchange(reqwest::Method::PATCH, "annotate check run", &path, &[], Some(&more)).await?;
+        }
+        Ok(id)
+    }
+
+    fn check_run_id(&self, action: &'static str, answer: &str) -> Result<u64, ForgeError> {
+        serde_json::from_str::<CheckRunRef>(answer)
+            .map(|r| r.id)
+            .map_err(|e| self.fail(action, format!("the forge's answer has no check run id: {e}"), false))
+    }
+
+    fn fail(&self, action: &'static str, message: String, retryable: bool) -> ForgeError {
+        ForgeError { action, repository: self.repository.clone(), message, retryable }
+    }
+
     /// Every changed path of a pull request (paged, at most [`MAX_PAGES`]).
     pub async fn pull_request_files(&self, number: u64) -> Result<Vec<String>, ForgeError> {
         let files: Vec<PullRequestFile> = self
@@ -299,18 +513,44 @@ impl ForgeClient {
         path: &str,
         body: &serde_json::Value,
     ) -> Result<(), ForgeError> {
-        let fail = |message: String, retryable: bool| ForgeError {
-            action,
-            repository: self.repository.clone(),
-            message,
-            retryable,
-        };
+        self.request(method, action, path, &[], Some(body)).await.map(drop)
+    }
+
+    /// [`Self::send`] that also reads the answer (at most
+    /// [`CHECK_RUN_READ`] bytes).
+    async fn exchange(
+        &self,
+        method: reqwest::Method,
+        action: &'static str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<String, ForgeError> {
+        let response = self.request(method, action, path, query, body).await?;
+        Ok(read_prefix(response, CHECK_RUN_READ).await)
+    }
+
+    async fn request(
+        &self,
+        method: reqwest::Method,
+        action: &'static str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<reqwest::Response, ForgeError> {
+        let fail = |message: String, retryable: bool| self.fail(action, message, retryable);
+        let mut url = url::Url::parse(&self.url(path)).map_err(|e| fail(format!("bad API URL: {e}"), false))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
         let mut request = self
             .http
-            .request(method, self.url(path))
+            .request(method, url)
             .header("Accept", "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28")
-            .json(body);
+            .header("X-GitHub-Api-Version", "2022-11-28");
+        if let Some(body) = body {
+            request = request.json(body);
+        }
         if let Some(token) = &self.token {
             request = request.bearer_auth(token.expose());
         }
@@ -318,13 +558,20 @@ impl ForgeClient {
         let response = request.send().await.map_err(|e| fail(format!("request failed: {e}"), true))?;
         let status = response.status();
         if status.is_success() {
-            return Ok(());
+            return Ok(response);
         }
         let body = read_prefix(response, ERROR_BODY_READ).await;
         let excerpt = error_excerpt(&body, self.token.as_ref());
         let retryable = status.is_server_error() || status.as_u16() == 429;
         Err(fail(format!("the forge answered {status}: {excerpt}"), retryable))
     }
+}
+
+/// The time now as GitHub's check runs take it (`2026-12-03T18:00:00Z`).
+fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -339,6 +586,30 @@ mod tests {
         assert_eq!(marked_scan("<!-- steward:gate-report scan=x -->"), None);
         assert_eq!(marked_scan("<!-- steward:gate-report -->"), None);
         assert_eq!(marked_scan("LGTM"), None);
+    }
+
+    #[test]
+    fn check_run_texts_and_annotations_are_bounded() {
+        assert_eq!(bounded("short", 10, "…"), "short");
+        let long = "é".repeat(CHECK_TEXT_CHARS + 10);
+        let note = "\n\n… the report is cut here";
+        let cut = bounded(&long, CHECK_TEXT_CHARS, note);
+        assert_eq!(cut.chars().count(), CHECK_TEXT_CHARS, "the note counts towards the limit");
+        assert!(cut.ends_with(note));
+        let a = CheckAnnotation {
+            path: "web/pnpm-lock.yaml".into(),
+            line: 12,
+            level: AnnotationLevel::Warning,
+            title: "t".repeat(1000),
+            message: "m".repeat(100_000),
+        };
+        let json = annotations_json(&[a]);
+        assert_eq!(json[0]["start_line"], 12);
+        assert_eq!(json[0]["end_line"], 12);
+        assert_eq!(json[0]["annotation_level"], "warning");
+        assert_eq!(json[0]["title"].as_str().unwrap().chars().count(), ANNOTATION_TITLE_CHARS);
+        assert_eq!(json[0]["message"].as_str().unwrap().chars().count(), ANNOTATION_MESSAGE_CHARS);
+        assert_eq!(serde_json::to_value(CheckConclusion::ActionRequired).unwrap(), "action_required");
     }
 
     #[test]

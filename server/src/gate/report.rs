@@ -268,3 +268,54 @@ pub fn sarif(report: &GateReport, source: &dyn Fn(&str) -> Option<String>) -> St
     }
     serde_json::to_string_pretty(&doc).unwrap_or(base)
 }
+
+/// A note on one line of a lockfile: a denied or reviewed finding whose
+/// package entry's line is known on the new side (npm, Cargo and pnpm
+/// lockfiles). Forges show these as annotations on the changed file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineNote {
+    /// The lockfile's path from the scanned root (the repository's root
+    /// for webhook scans), `/`-separated, without a leading `./`.
+    pub path: String,
+    /// 1-based.
+    pub line: u32,
+    /// [`Verdict::Deny`] or [`Verdict::Review`].
+    pub verdict: Verdict,
+    /// One line: the verdict, package and version change. Plain text,
+    /// controls escaped, bounded ([`plain`]).
+    pub title: String,
+    /// The license change, the rule and the policy's message. Plain text,
+    /// controls escaped, each part bounded.
+    pub message: String,
+}
+
+/// One [`LineNote`] per denied or reviewed decision whose finding has a
+/// file and line, in decision order. Allowed findings get none.
+pub fn line_notes(report: &GateReport) -> Vec<LineNote> {
+    report
+        .evaluation
+        .decisions
+        .iter()
+        .filter(|d| matches!(d.verdict, Verdict::Deny | Verdict::Review))
+        .filter_map(|d| {
+            let f = finding(report, d)?;
+            let line = f.line.filter(|&l| l > 0)?;
+            let path = f.graph.trim_start_matches("./");
+            if path.is_empty() || path.starts_with('/') || path.split('/').any(|part| part == "..") {
+                return None;
+            }
+            Some(LineNote {
+                path: path.to_string(),
+                line,
+                verdict: d.verdict,
+                title: format!("{}: {} {}", d.verdict, plain(&f.name), plain(&version_change(f))),
+                message: format!(
+                    "{} ({}): {}",
+                    plain(&license_change(f)),
+                    plain(&d.rule),
+                    plain(&d.message.replace(['\n', '\r'], " "))
+                ),
+            })
+        })
+        .collect()
+}

@@ -1,20 +1,23 @@
 //! The `gate` and `report` jobs behind the webhook.
 //!
-//! A `gate` job posts a pending status, fetches the repository, scans
-//! base..head, judges the drift (`app::scans::judge_commits`), and stores
-//! the scan — in the transaction that marks the job done — then queues the
-//! scan's `report` job. The `report` job records the scan in the ledger and
-//! posts the final status (and the Markdown comment), retrying with backoff
-//! while the forge is unreachable. Each step is safe to repeat after a
-//! crash.
+//! A `gate` job posts a pending status (and, with `checks = true`, starts
+//! an in-progress check run), fetches the repository, scans base..head,
+//! judges the drift (`app::scans::judge_commits`), and stores the scan — in
+//! the transaction that marks the job done — then queues the scan's
+//! `report` job. The `report` job records the scan in the ledger and posts
+//! the final status (the check run's conclusion, report and annotations,
+//! and the Markdown comment), retrying with backoff while the forge is
+//! unreachable. Each step is safe to repeat after a crash.
 
 use super::outcome::Outcome;
 use super::repository::{forge_api, repo_config};
 use crate::app::AppState;
 use crate::app::jobs::{self as payloads, GateJob, ReportJob};
 use crate::app::scans::{self, JudgeError};
-use crate::forge::StatusState;
-use crate::gate;
+use crate::forge::{
+    AnnotationLevel, CheckAnnotation, CheckConclusion, CheckResult, ForgeApi, MAX_ANNOTATIONS, StatusState,
+};
+use crate::gate::{self, GateReport};
 use crate::store::{Job, ScanRecord, ScanSource};
 use steward_policy::Verdict;
 
@@ -48,6 +51,15 @@ pub async fn run_gate(state: &AppState, worker: &str, job: &Job) -> Outcome {
             client.post_status(&payload.head_sha, StatusState::Pending, "Checking license drift…", None).await
         {
             tracing::warn!(error = %e, "cannot post the pending status");
+        }
+        if repo.checks
+            && let ForgeApi::GitHub(github) = &client
+        {
+            // Best effort too: the report job creates the run if this failed.
+            match github.start_check_run(&payload.head_sha, None).await {
+                Ok(id) => tracing::info!(check_run = id, "check run in progress"),
+                Err(e) => tracing::warn!(error = %e, "cannot start the check run"),
+            }
         }
     }
 
@@ -101,6 +113,21 @@ pub async fn run_report(state: &AppState, worker: &str, job: &Job) -> Outcome {
         if let Err(e) = client.post_status(sha, state_, &scan.summary, Some(&url)).await {
             return Outcome::Failed { error: e.to_string(), retry: e.retryable };
         }
+        if repo.checks
+            && let ForgeApi::GitHub(github) = &client
+        {
+            let report = match scans::stored_report(&scan) {
+                Ok(r) => r,
+                Err(e) => {
+                    return Outcome::Failed { error: format!("stored report of scan {}: {e}", scan.id), retry: false };
+                }
+            };
+            let result = check_result(&report, scan.id, &url);
+            match github.complete_check_run(sha, &result).await {
+                Ok(id) => tracing::info!(scan = scan.id, check_run = id, "check run completed"),
+                Err(e) => return Outcome::Failed { error: e.to_string(), retry: e.retryable },
+            }
+        }
     }
     if repo.comment
         && let Some(number) = scan.pull_request
@@ -132,6 +159,52 @@ fn comment_markdown(state: &AppState, scan: &ScanRecord) -> Result<String, Outco
     Ok(gate::report::markdown(&report, Some(&scans::scan_url(state, scan.id))))
 }
 
+/// The finished check run of a judged scan: allow → `success`, deny →
+/// `failure`, review → `action_required` (a person must decide, as the
+/// `failure` commit status says; `neutral` would pass branch protection).
+/// The Markdown report is the text; each denied or reviewed finding with a
+/// lockfile line is an annotation (deny → `failure`, review → `warning`).
+fn check_result(report: &GateReport, scan_id: i64, url: &str) -> CheckResult {
+    let conclusion = match report.verdict() {
+        Verdict::Allow => CheckConclusion::Success,
+        Verdict::Deny => CheckConclusion::Failure,
+        Verdict::Review => CheckConclusion::ActionRequired,
+    };
+    let annotations: Vec<CheckAnnotation> = gate::report::line_notes(report)
+        .into_iter()
+        .map(|n| CheckAnnotation {
+            path: n.path,
+            line: n.line,
+            level: if n.verdict == Verdict::Deny { AnnotationLevel::Failure } else { AnnotationLevel::Warning },
+            title: n.title,
+            message: n.message,
+        })
+        .collect();
+    let flagged =
+        report.evaluation.decisions.iter().filter(|d| matches!(d.verdict, Verdict::Deny | Verdict::Review)).count();
+    let annotated = annotations.len().min(MAX_ANNOTATIONS);
+    let mut summary = format!("{}\n\n", report.summary());
+    if flagged > 0 {
+        summary.push_str(&format!(
+            "{annotated} of {flagged} denied or reviewed finding{} annotated on lockfile lines",
+            if flagged == 1 { "" } else { "s" }
+        ));
+        if annotated < flagged {
+            summary.push_str(" (the others are in formats without line numbers, or beyond the annotation limit)");
+        }
+        summary.push_str(".\n");
+    }
+    CheckResult {
+        conclusion,
+        title: format!("License gate: {}", report.verdict()),
+        summary,
+        text: gate::report::markdown(report, Some(url)),
+        annotations,
+        details_url: Some(url.to_string()),
+        external_id: Some(scan_id.to_string()),
+    }
+}
+
 /// A gate job that failed for good (a malformed lockfile, a drift too large
 /// to judge, an unreachable repository after every retry): the commit
 /// status becomes `error` with the reason, instead of staying `pending`.
@@ -144,5 +217,22 @@ pub async fn post_gate_error(state: &AppState, job: &Job, error: &str) {
     let reason: String = format!("Steward could not check this change: {error}").chars().take(140).collect();
     if let Err(e) = client.post_status(&payload.head_sha, StatusState::Error, &reason, None).await {
         tracing::warn!(error = %e, "cannot post the error status");
+    }
+    if repo.checks
+        && let ForgeApi::GitHub(github) = &client
+    {
+        // The in-progress run would otherwise spin for ever.
+        let result = CheckResult {
+            conclusion: CheckConclusion::Failure,
+            title: "Steward could not check this change".into(),
+            summary: reason.clone(),
+            text: String::new(),
+            annotations: Vec::new(),
+            details_url: None,
+            external_id: None,
+        };
+        if let Err(e) = github.complete_check_run(&payload.head_sha, &result).await {
+            tracing::warn!(error = %e, "cannot complete the check run");
+        }
     }
 }

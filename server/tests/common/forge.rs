@@ -1,7 +1,9 @@
 //! A stand-in for a GitHub-compatible forge's REST API (commit statuses,
-//! and issue comments: list, create, edit). No real forge can run on the test machine, so this
-//! small axum server records what Steward posts; it can be told to fail or
-//! to stall, to exercise retries and crashes.
+//! issue comments: list, create, edit; and GitHub's check runs: create,
+//! update, list for a commit, with their annotations appended as GitHub
+//! does). No real forge can run on the test machine, so this small axum
+//! server records what Steward posts; it can be told to fail or to stall,
+//! to exercise retries and crashes.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -37,6 +39,22 @@ struct Inner {
     received_at: Vec<std::time::SystemTime>,
     /// Every issue's comments as the forge now has them: (number, id, body).
     thread: Vec<(String, u64, String)>,
+    /// Check runs as the forge now has them.
+    check_runs: Vec<CheckRun>,
+}
+
+/// A check run as GitHub keeps it: the last `status`, `conclusion` and
+/// `output` sent, and every annotation sent (each update appends).
+#[derive(Debug, Clone)]
+pub struct CheckRun {
+    pub id: u64,
+    pub name: String,
+    pub head_sha: String,
+    pub status: String,
+    pub conclusion: Option<String>,
+    pub details_url: Option<String>,
+    pub output: Value,
+    pub annotations: Vec<Value>,
 }
 
 #[derive(Clone, Default)]
@@ -52,6 +70,9 @@ impl FakeForge {
             .route("/repos/{owner}/{repo}/statuses/{sha}", post(status))
             .route("/repos/{owner}/{repo}/issues/{number}/comments", post(comment).get(list_comments))
             .route("/repos/{owner}/{repo}/issues/comments/{id}", patch(edit_comment))
+            .route("/repos/{owner}/{repo}/check-runs", post(create_check_run))
+            .route("/repos/{owner}/{repo}/check-runs/{id}", patch(update_check_run))
+            .route("/repos/{owner}/{repo}/commits/{sha}/check-runs", axum::routing::get(list_check_runs))
             .with_state(forge.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
@@ -95,6 +116,11 @@ impl FakeForge {
         let mut inner = self.inner.lock().unwrap();
         let id = 1000 + inner.thread.len() as u64;
         inner.thread.push((number.to_string(), id, body.to_string()));
+    }
+
+    /// The check runs the forge has now, oldest first.
+    pub fn check_runs(&self) -> Vec<CheckRun> {
+        self.inner.lock().unwrap().check_runs.clone()
     }
 
     pub fn fail_next(&self, n: usize) {
@@ -205,6 +231,124 @@ async fn edit_comment(
         return StatusCode::OK;
     }
     status
+}
+
+/// `POST …/check-runs`: GitHub's create (201 with the run, its `id` first).
+async fn create_check_run(
+    State(forge): State<FakeForge>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    if let Some(refusal) = check_run_refusal(&body) {
+        return refusal;
+    }
+    let head_sha = body["head_sha"].as_str().unwrap_or("").to_string();
+    let status = forge.record("check-run-create", head_sha.clone(), body.clone(), &headers);
+    if status != StatusCode::CREATED {
+        return (status, Json(serde_json::json!({"message": "Bad Gateway"})));
+    }
+    let mut inner = forge.inner.lock().unwrap();
+    let id = 7000 + inner.check_runs.len() as u64;
+    let mut run = CheckRun {
+        id,
+        name: body["name"].as_str().unwrap_or("").to_string(),
+        head_sha: head_sha.clone(),
+        status: "queued".into(),
+        conclusion: None,
+        details_url: None,
+        output: Value::Null,
+        annotations: Vec::new(),
+    };
+    apply_check_run(&mut run, &body);
+    let answer = check_run_json(&run);
+    inner.check_runs.push(run);
+    (StatusCode::CREATED, Json(answer))
+}
+
+/// `PATCH …/check-runs/{id}`: GitHub's update; annotations are appended.
+async fn update_check_run(
+    State(forge): State<FakeForge>,
+    Path((_, _, id)): Path<(String, String, u64)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    if !forge.inner.lock().unwrap().check_runs.iter().any(|r| r.id == id) {
+        return (StatusCode::NOT_FOUND, Json(serde_json::json!({"message": "Not Found"})));
+    }
+    if let Some(refusal) = check_run_refusal(&body) {
+        return refusal;
+    }
+    let status = forge.record("check-run-update", id.to_string(), body.clone(), &headers);
+    if status != StatusCode::CREATED {
+        return (status, Json(serde_json::json!({"message": "Bad Gateway"})));
+    }
+    let mut inner = forge.inner.lock().unwrap();
+    let run = inner.check_runs.iter_mut().find(|r| r.id == id).unwrap();
+    apply_check_run(run, &body);
+    (StatusCode::OK, Json(check_run_json(run)))
+}
+
+/// `GET …/commits/{sha}/check-runs?check_name=`: `{total_count, check_runs}`.
+async fn list_check_runs(
+    State(forge): State<FakeForge>,
+    Path((_, _, sha)): Path<(String, String, String)>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Json<Value> {
+    let inner = forge.inner.lock().unwrap();
+    let runs: Vec<Value> = inner
+        .check_runs
+        .iter()
+        .rev()
+        .filter(|r| r.head_sha == sha && q.get("check_name").is_none_or(|n| *n == r.name))
+        .map(check_run_json)
+        .collect();
+    Json(serde_json::json!({"total_count": runs.len(), "check_runs": runs}))
+}
+
+/// What GitHub refuses with 422: more than 50 annotations in one request,
+/// a summary or text over 65,535 characters.
+fn check_run_refusal(body: &Value) -> Option<(StatusCode, Json<Value>)> {
+    let output = body.get("output")?;
+    let too_many = output["annotations"].as_array().is_some_and(|a| a.len() > 50);
+    let too_long = ["summary", "text"].iter().any(|k| output[*k].as_str().is_some_and(|t| t.chars().count() > 65_535));
+    (too_many || too_long)
+        .then(|| (StatusCode::UNPROCESSABLE_ENTITY, Json(serde_json::json!({"message": "Validation Failed"}))))
+}
+
+fn apply_check_run(run: &mut CheckRun, body: &Value) {
+    if let Some(s) = body["status"].as_str() {
+        run.status = s.to_string();
+    }
+    if let Some(c) = body["conclusion"].as_str() {
+        // GitHub: a conclusion completes the run.
+        run.conclusion = Some(c.to_string());
+        run.status = "completed".into();
+    }
+    if let Some(u) = body["details_url"].as_str() {
+        run.details_url = Some(u.to_string());
+    }
+    if let Some(output) = body.get("output") {
+        if let Some(a) = output["annotations"].as_array() {
+            run.annotations.extend(a.iter().cloned());
+        }
+        let mut kept = output.clone();
+        if let Some(o) = kept.as_object_mut() {
+            o.remove("annotations");
+            if run.output.is_object() && !o.contains_key("text") {
+                // An update without `text` keeps the text sent before.
+                o.insert("text".into(), run.output["text"].clone());
+            }
+        }
+        run.output = kept;
+    }
+}
+
+fn check_run_json(run: &CheckRun) -> Value {
+    serde_json::json!({
+        "id": run.id, "name": run.name, "head_sha": run.head_sha, "status": run.status,
+        "conclusion": run.conclusion, "details_url": run.details_url,
+        "output": {"title": run.output["title"], "summary": run.output["summary"], "annotations_count": run.annotations.len()},
+    })
 }
 
 /// A `pull_request` delivery shaped like the example in GitHub's webhook
