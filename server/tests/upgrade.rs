@@ -307,3 +307,54 @@ fn a_database_of_the_previous_release_is_upgraded_under_load() {
             .await;
     });
 }
+
+/// An old instance after a newer binary migrated its database, simulated
+/// with this binary and a migration row from the future (version 8): its
+/// `/readyz` turns 503 `migrations not current` (the load balancer takes
+/// it out) while it still answers requests on the unchanged tables, and it
+/// cannot start again on that database (docs/OPERATIONS.md, Upgrading).
+#[tokio::test]
+async fn an_older_instance_leaves_the_load_balancer_and_cannot_restart_once_a_newer_one_migrated() {
+    let Some(db) = common::TestDb::postgres().await else {
+        common::skip(&format!("{} is not set", common::POSTGRES_ENV));
+        return;
+    };
+    use tower::ServiceExt as _;
+    let app = steward::http::router(db.state().await);
+    let get = |path: &'static str| {
+        let app = app.clone();
+        async move {
+            let req = axum::http::Request::builder().uri(path).body(axum::body::Body::empty()).unwrap();
+            let response = app.oneshot(req).await.unwrap();
+            let status = response.status().as_u16();
+            let body = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
+            (status, serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default())
+        }
+    };
+    assert_eq!(get("/readyz").await.0, 200);
+
+    let steward::store::Pool::Postgres(pool) = db.store.pool() else { unreachable!("a PostgreSQL test database") };
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (8, 'a newer release', TRUE, '\\x00'::bytea, 0)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+
+    let (status, body) = get("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["reason"], "migrations not current", "{body}");
+    assert_eq!(body["migrations"]["applied"], 8, "{body}");
+    // Still serving what reaches it meanwhile.
+    assert_eq!(get("/api/v1/ledger/checkpoint").await.0, 200);
+    assert_eq!(get("/healthz").await.0, 200, "liveness does not restart it");
+
+    let reopened = steward::store::Store::open(&db.url).await;
+    assert!(
+        matches!(reopened, Err(steward::store::StoreError::SchemaTooNew { version: 8 })),
+        "an older binary refuses a database a newer one migrated: {:?}",
+        reopened.err()
+    );
+    db.cleanup().await;
+}
