@@ -25,7 +25,15 @@
 //! | `STEWARD_IDLE_TIMEOUT` | `idle_timeout` | a connection that sends nothing for this long between requests is closed (`30s`) |
 //! | `STEWARD_MAX_CONNECTIONS` | `max_connections` | connections served at once; more wait in the listen backlog (`256`) |
 //! | `STEWARD_READ_ACCESS` | `read_access` | `public` (default) or `token`: whether the dashboard and read API need a token |
+//! | `STEWARD_WRITES_PER_MINUTE` | `limits.writes_per_minute` | writes one caller may make per minute on this instance, sustained (default 600); `0` turns rate limits off. Overrides the file |
+//! | `STEWARD_WRITE_BURST` | `limits.burst` | writes one caller may make at once before the per-minute rate applies (default 120). Overrides the file |
 //! | `STEWARD_OFFLINE` | `licenses.offline` | `true` never contacts a package registry (air-gapped hosts, CI without network); `false` looks licenses up (the default). Overrides the file; `--offline` / `--online` override it |
+//!
+//! Rate limits (`[limits]`) apply to every POST, PUT and DELETE route: per
+//! API token, per repository for a signed webhook, per peer address for
+//! the sign-in form and registry notifications; never to reads, `/healthz`,
+//! `/readyz` or `/metrics`. They are kept by each instance: N instances
+//! behind a load balancer allow a caller N times the budget.
 //!
 //! Durations are an integer number of seconds or a number with a unit
 //! (`ms`, `s`, `m`, `h`).
@@ -62,6 +70,10 @@ pub const DEFAULT_CONFIG_FILE: &str = "steward.toml";
 
 /// The variable that overrides `licenses.offline`.
 pub const OFFLINE_VAR: &str = "STEWARD_OFFLINE";
+
+/// The variables that override `[limits]`.
+pub const WRITES_PER_MINUTE_VAR: &str = "STEWARD_WRITES_PER_MINUTE";
+pub const WRITE_BURST_VAR: &str = "STEWARD_WRITE_BURST";
 
 /// Where a configuration value came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -118,6 +130,34 @@ pub struct Layer {
     pub governance: Option<GovernanceFile>,
     /// `[credit]`: the rewards catalogue for contributor credit (file only).
     pub credit: Option<CreditConfig>,
+    /// `[limits]`: rate limits on writes (the file; `STEWARD_WRITES_PER_MINUTE`
+    /// and `STEWARD_WRITE_BURST` override it).
+    pub limits: Option<LimitsFile>,
+}
+
+/// `[limits]` in `steward.toml`; a key left out keeps its default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    pub writes_per_minute: Option<u32>,
+    pub burst: Option<u32>,
+}
+
+/// The validated rate limits on writes, per caller and per instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct WriteLimits {
+    /// Sustained writes per minute; 0 = no limit.
+    pub writes_per_minute: u32,
+    /// Writes allowed at once (the bucket's size), at least 1.
+    pub burst: u32,
+}
+
+impl Default for WriteLimits {
+    fn default() -> Self {
+        // 10 writes a second per token sustained, 120 at once: far above a
+        // CI pipeline's gate calls, far below what hurts the ledger.
+        WriteLimits { writes_per_minute: 600, burst: 120 }
+    }
 }
 
 /// `[governance]` in `steward.toml`: the voting parameters (see
@@ -714,6 +754,9 @@ pub struct Config {
     pub governance: GovernanceSettings,
     /// The credit rewards catalogue (`[credit]` in the file).
     pub credit: CreditConfig,
+    /// Rate limits on writes (`[limits]`, `STEWARD_WRITES_PER_MINUTE`,
+    /// `STEWARD_WRITE_BURST`).
+    pub limits: Sourced<WriteLimits>,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
     /// Things that work but should be fixed (files others can read), one
@@ -730,6 +773,58 @@ pub enum ConfigError {
     File { path: PathBuf, message: String },
     #[error("invalid `{key}` = {value:?} from {origin}: {reason} (allowed: {allowed})")]
     Invalid { key: &'static str, value: String, origin: Source, reason: String, allowed: &'static str },
+}
+
+/// `[limits]` from the file (or the flag layer), each key overridden by
+/// its environment variable. `writes_per_minute` 0 turns limits off;
+/// `burst` must be at least 1.
+fn validate_limits(
+    table: Option<&LimitsFile>,
+    file_name: &Path,
+    env: EnvLookup<'_>,
+) -> Result<Sourced<WriteLimits>, ConfigError> {
+    let defaults = WriteLimits::default();
+    let mut source = Source::Default;
+    let mut value = defaults;
+    let mut take = |key: &'static str, var: &'static str, from_file: Option<u32>, max: u32, min: u32| {
+        let allowed =
+            if min == 0 { "a whole number from 0 (no limit) to 1000000" } else { "a whole number from 1 to 1000000" };
+        let (n, origin) = match env(var).filter(|v| !v.trim().is_empty()) {
+            Some(raw) => {
+                let n = raw.trim().parse::<u32>().map_err(|e| ConfigError::Invalid {
+                    key,
+                    value: raw.clone(),
+                    origin: Source::Env(var),
+                    reason: e.to_string(),
+                    allowed,
+                })?;
+                (n, Source::Env(var))
+            }
+            None => match from_file {
+                Some(n) => (n, Source::File(file_name.to_path_buf())),
+                None => return Ok(None),
+            },
+        };
+        if n < min || n > max {
+            return Err(ConfigError::Invalid {
+                key,
+                value: n.to_string(),
+                origin,
+                reason: "out of range".into(),
+                allowed,
+            });
+        }
+        source = origin;
+        Ok(Some(n))
+    };
+    let table = table.cloned().unwrap_or_default();
+    if let Some(n) = take("limits.writes_per_minute", WRITES_PER_MINUTE_VAR, table.writes_per_minute, 1_000_000, 0)? {
+        value.writes_per_minute = n;
+    }
+    if let Some(n) = take("limits.burst", WRITE_BURST_VAR, table.burst, 1_000_000, 1)? {
+        value.burst = n;
+    }
+    Ok(Sourced { value, source })
 }
 
 /// The process environment as a lookup function, so tests can inject one.
@@ -1117,6 +1212,7 @@ impl Config {
             .map_err(|message| ConfigError::File { path: file_name.clone(), message })?;
         let credit = flags.credit.clone().or_else(|| file.credit.clone()).unwrap_or_default();
         credit.validate().map_err(|message| ConfigError::File { path: file_name.clone(), message })?;
+        let limits = validate_limits(flags.limits.as_ref().or(file.limits.as_ref()), &file_name, env)?;
 
         Ok(Config {
             listen,
@@ -1141,6 +1237,7 @@ impl Config {
             artifacts,
             governance,
             credit,
+            limits,
             file: file_path,
             warnings,
         })
@@ -1235,6 +1332,16 @@ impl Config {
                         && self.artifacts.notification_header == "authorization"
                         && self.artifacts.timeout == Duration::from_secs(30),
                 ),
+            ),
+            (
+                "limits",
+                match self.limits.value {
+                    WriteLimits { writes_per_minute: 0, .. } => "off".to_string(),
+                    WriteLimits { writes_per_minute, burst } => {
+                        format!("{writes_per_minute} writes per minute, burst {burst}, per caller and instance")
+                    }
+                },
+                self.limits.source.clone(),
             ),
             (
                 "governance",
@@ -1351,6 +1458,29 @@ mod tests {
         assert_eq!(c.public_url.value.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(c.ledger_origin.value, "127.0.0.1:8080/steward");
         assert_eq!(c.policies.value, PolicySource::Embedded, "no ./policies beside the test");
+        assert_eq!(c.limits.value, WriteLimits { writes_per_minute: 600, burst: 120 });
+    }
+
+    #[test]
+    fn write_limits_come_from_the_file_and_the_environment_overrides_them() {
+        let file = "[limits]\nwrites_per_minute = 30\nburst = 5\n";
+        let c = load_with(Some(file), &[], Layer::default()).unwrap();
+        assert_eq!(c.limits.value, WriteLimits { writes_per_minute: 30, burst: 5 });
+        assert!(matches!(c.limits.source, Source::File(_)));
+        let c = load_with(Some(file), &[("STEWARD_WRITES_PER_MINUTE", "0")], Layer::default()).unwrap();
+        assert_eq!(c.limits.value, WriteLimits { writes_per_minute: 0, burst: 5 }, "0 = off");
+        let c = load_with(None, &[("STEWARD_WRITE_BURST", "7")], Layer::default()).unwrap();
+        assert_eq!(c.limits.value, WriteLimits { writes_per_minute: 600, burst: 7 });
+        assert_eq!(c.limits.source, Source::Env("STEWARD_WRITE_BURST"));
+        let row = c.rows().into_iter().find(|r| r.0 == "limits").unwrap();
+        assert_eq!(row.1, "600 writes per minute, burst 7, per caller and instance");
+
+        let err = load_with(None, &[("STEWARD_WRITE_BURST", "0")], Layer::default()).unwrap_err().to_string();
+        assert!(err.contains("`limits.burst`") && err.contains("STEWARD_WRITE_BURST"), "{err}");
+        let err = load_with(None, &[("STEWARD_WRITES_PER_MINUTE", "lots")], Layer::default()).unwrap_err().to_string();
+        assert!(err.contains("`limits.writes_per_minute`") && err.contains("from 0 (no limit)"), "{err}");
+        let err = load_with(Some("[limits]\nper_second = 3\n"), &[], Layer::default()).unwrap_err().to_string();
+        assert!(err.contains("per_second"), "unknown keys are refused: {err}");
     }
 
     #[test]

@@ -25,6 +25,12 @@ struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    /// A declared route template (`/api/v1/tokens/{id}`).
+    route: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -44,6 +50,7 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: HistogramFamily,
+    rate_limited: Family<RouteLabels, Counter>,
     pool: Family<PoolLabels, Gauge>,
 }
 
@@ -61,6 +68,12 @@ impl Metrics {
         let latency: HistogramFamily =
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
         registry.register("http_request_duration_seconds", "HTTP request latency in seconds", latency.clone());
+        let rate_limited = Family::<RouteLabels, Counter>::default();
+        registry.register(
+            "http_rate_limited",
+            "Write requests refused with 429 by the rate limits, by route template",
+            rate_limited.clone(),
+        );
         let pool = Family::<PoolLabels, Gauge>::default();
         registry.register(
             "db_pool_connections",
@@ -70,7 +83,7 @@ impl Metrics {
         let build = Family::<[(&'static str, &'static str); 1], Gauge>::default();
         build.get_or_create(&[("version", env!("CARGO_PKG_VERSION"))]).set(1);
         registry.register("build_info", "Steward version", build);
-        Metrics { registry, requests, latency, pool }
+        Metrics { registry, requests, latency, rate_limited, pool }
     }
 
     /// Counts one answered request. `route` must be a route template or
@@ -79,6 +92,12 @@ impl Metrics {
         let labels = RequestLabels { method: method_label(method), route: route.to_string(), status };
         self.requests.get_or_create(&labels).inc();
         self.latency.get_or_create(&labels).observe(seconds);
+    }
+
+    /// Counts one write refused by the rate limits. `route` is a declared
+    /// route template (a `&'static str`, so never a raw path).
+    pub fn observe_rate_limited(&self, route: &'static str) {
+        self.rate_limited.get_or_create(&RouteLabels { route }).inc();
     }
 
     /// Renders the registry with the pool gauges set from `pool`.

@@ -13,6 +13,8 @@
 //! - [`jobs`]: the job payloads and how each job is queued.
 //! - [`events`]: forge webhook events mapped to jobs (data in, job out).
 //! - [`tokens`]: issuing API tokens.
+//! - [`limits`]: rate limits on writes, one bucket per caller (token,
+//!   repository or peer address) in this process.
 //! - [`governance`]: voters, proposals, signed votes, early decision and
 //!   closing, exceptions granted by vote (rules from `steward_governance`).
 //! - [`credit`]: contributor credit: awards from merged work (credit
@@ -32,6 +34,7 @@ pub mod events;
 pub mod governance;
 pub mod governance_turns;
 pub mod jobs;
+pub mod limits;
 pub mod metrics;
 pub mod scans;
 pub mod state;

@@ -26,6 +26,8 @@ pub struct AppState {
     pub started: Instant,
     /// Governance turns and vote combiners (`app::governance`).
     pub governance: Arc<super::governance_turns::Governance>,
+    /// Rate limits on writes, per caller, in this process (`app::limits`).
+    pub limits: Arc<super::limits::WriteLimiter>,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             .map(crate::policy::VotedException::from_stored)
             .collect::<Result<Vec<_>, _>>()?;
         let policy = PolicyState::load(config.policies.value.clone(), &store, &ledger, granted).await?;
+        let config_limits = config.limits.value;
         Ok(AppState {
             store,
             config: Arc::new(config),
@@ -48,6 +51,7 @@ impl AppState {
             ledger,
             started: Instant::now(),
             governance: Arc::default(),
+            limits: Arc::new(super::limits::WriteLimiter::new(config_limits)),
         })
     }
 

@@ -36,6 +36,10 @@ pub enum ApiError {
     /// code (e.g. a vote's `bad-signature`, `voting-closed`).
     #[error("{message}")]
     Refused { code: &'static str, message: String },
+    /// The caller used up its write budget (`[limits]`); `Retry-After`
+    /// says when the next write will be taken.
+    #[error("too many writes from this caller: the limit is {per_minute} per minute with bursts of {burst}; retry in {}s", .retry_after.as_secs())]
+    TooManyRequests { retry_after: std::time::Duration, per_minute: u32, burst: u32 },
     /// The database cannot take the request now (unreachable, disk full);
     /// nothing was stored. The message says which, without internals.
     #[error("{0}")]
@@ -57,6 +61,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unprocessable(_) | ApiError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -75,6 +80,7 @@ impl ApiError {
             ApiError::RequestTimeout(_) => "request-timeout",
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::Refused { code, .. } => code,
+            ApiError::TooManyRequests { .. } => "rate-limited",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -116,6 +122,9 @@ impl IntoResponse for ApiError {
         if status == StatusCode::REQUEST_TIMEOUT {
             // The rest of the body may still arrive: do not reuse the connection.
             response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));

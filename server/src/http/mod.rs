@@ -8,6 +8,9 @@
 //! frame denial, referrer policy). [`serve::serve`] runs it on a socket
 //! with the connection limits.
 //!
+//! Every write route (POST, PUT, DELETE) is rate limited per caller
+//! (`limits.rs`, `[limits]` in the configuration).
+//!
 //! Every API route and dashboard page is declared through [`Routes::add`]
 //! with an [`Access`] rule, and the list of declared routes is kept
 //! ([`Routes::specs`]) so a test can check that no write route accepts an
@@ -23,6 +26,7 @@ mod assets;
 mod error;
 mod health;
 mod layout;
+mod limits;
 mod metrics;
 mod pages;
 mod routes;

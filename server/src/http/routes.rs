@@ -37,7 +37,10 @@ impl Routes {
     {
         let filter = MethodFilter::try_from(method.clone())
             .unwrap_or_else(|_| panic!("route {path}: {method} is not a routable method"));
-        let route = access.apply(on(filter, handler), &self.state);
+        // The write limit runs inside the access rule (after it), so it
+        // sees the authenticated caller.
+        let route = super::limits::apply(on(filter, handler), &method, path, access, &self.state);
+        let route = access.apply(route, &self.state);
         self.router = self.router.route(path, route);
         self.specs.push(RouteSpec { method, path, access });
         self

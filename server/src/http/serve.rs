@@ -27,6 +27,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -81,7 +82,7 @@ pub async fn serve(
         };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok((stream, peer)) => (stream, peer),
                 Err(e) => {
                     accept_failed(e).await;
                     continue;
@@ -89,8 +90,9 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let (stream, peer) = stream;
         let _ = stream.set_nodelay(true);
-        let connection = Connection { app: app.clone(), limits, stop: stop_rx.clone() };
+        let connection = Connection { app: app.clone(), limits, stop: stop_rx.clone(), peer };
         tokio::spawn(async move {
             connection.run(stream).await;
             drop(permit);
@@ -119,6 +121,9 @@ struct Connection {
     app: Router,
     limits: Limits,
     stop: watch::Receiver<bool>,
+    /// The client's address, given to handlers as `ConnectInfo` (the rate
+    /// limit of anonymous writes is per address).
+    peer: SocketAddr,
 }
 
 impl Connection {
@@ -127,11 +132,14 @@ impl Connection {
         let io = TokioIo::new(Watched { inner: stream, activity: activity.clone() });
         let app = self.app.clone();
         let tracked = activity.clone();
+        let peer = self.peer;
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let guard = InFlight::begin(tracked.clone());
             let app = app.clone();
             async move {
-                let response = match app.oneshot(req.map(Body::new)).await {
+                let mut req = req.map(Body::new);
+                req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                let response = match app.oneshot(req).await {
                     Ok(response) => response,
                     Err(never) => match never {},
                 };

@@ -21,6 +21,7 @@ use crate::app::artifacts::{self, ArtifactError, CheckRequest};
 use crate::app::trusted_keys::{self, KeysError, RotationError, RotationRequest};
 use crate::auth::Principal;
 use crate::http::ApiError;
+use crate::http::limits;
 use crate::oci::Reference;
 use crate::oci::check::Previous;
 use crate::store::{ArtifactCheck, ArtifactFilter, ArtifactSource, Enqueued};
@@ -250,6 +251,7 @@ fn secret_matches(value: &str, secret: &str) -> bool {
 /// notification endpoint.
 pub(super) async fn notifications(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -266,6 +268,8 @@ pub(super) async fn notifications(
     if !secret_matches(value, secret.expose()) {
         return Err(ApiError::Unauthorized("the notification secret does not match"));
     }
+    // Authenticated: one write from the sending registry's (peer's) budget.
+    limits::check(&state, "/api/v1/registry/notifications", &limits::peer(&extensions))?;
     let body = read_body(body, &state).await?;
     let notification = artifact_events::jobs_for(&body).map_err(|e| ApiError::Unprocessable(e.0))?;
     let (mut queued, mut duplicate) = (Vec::new(), Vec::new());

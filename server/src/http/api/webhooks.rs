@@ -9,14 +9,19 @@
 //! refused with 401 and nothing is queued. The
 //! handler then queues a `gate` job and answers 202 at once; redelivering
 //! the same `X-GitHub-Delivery` queues nothing new.
+//!
+//! Once authenticated, a delivery takes one write from its repository's
+//! rate limit (`[limits]`); past it the forge gets 429 with `Retry-After`.
 
 use super::extract::read_body;
 use crate::app::AppState;
 use crate::app::events::{self, EventAction, EventError};
 use crate::app::jobs;
+use crate::app::limits::LimitKey;
 use crate::config::{ForgeKind, Repository};
 use crate::forge::{self, AnyEvent};
 use crate::http::ApiError;
+use crate::http::limits;
 use crate::store::Enqueued;
 use axum::Json;
 use axum::body::Body;
@@ -50,6 +55,8 @@ pub(super) async fn github(
         .filter(|r| r.forge == ForgeKind::GitHub)
         .find(|r| forge::signature_matches(&r.webhook_secret, &body, signature))
         .ok_or(ApiError::Unauthorized("the signature matches no configured repository's secret"))?;
+
+    limits::check(&state, "/api/v1/webhooks/github", &LimitKey::Repository(repo.name.clone()))?;
 
     // Authenticated: now the body may be parsed.
     let any: AnyEvent =
@@ -93,6 +100,7 @@ pub(super) async fn forgejo(
         .filter(|r| r.forge == ForgeKind::Forgejo)
         .find(|r| forge::signature_matches(&r.webhook_secret, &body, &signature))
         .ok_or(ApiError::Unauthorized("the signature matches no configured Forgejo repository's secret"))?;
+    limits::check(&state, "/api/v1/webhooks/forgejo", &LimitKey::Repository(repo.name.clone()))?;
     let any: AnyEvent =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("the payload is not JSON: {e}")))?;
     if any.repository.as_ref().map(|r| r.full_name.as_str()) != Some(repo.name.as_str()) {
@@ -142,6 +150,7 @@ pub(super) async fn gitlab(
         .iter()
         .find(|r| r.project == project.path_with_namespace || r.project == project.id.to_string())
         .ok_or(ApiError::Unauthorized("the payload's project is not one this token belongs to"))?;
+    limits::check(&state, "/api/v1/webhooks/gitlab", &LimitKey::Repository(repo.name.clone()))?;
     let event =
         header(&headers, "x-gitlab-event").ok_or_else(|| ApiError::BadRequest("missing X-Gitlab-Event".into()))?;
     let delivery = header(&headers, "x-gitlab-event-uuid")
