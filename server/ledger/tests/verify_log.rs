@@ -4,10 +4,8 @@
 
 use steward_ledger::checkpoint::Checkpoint;
 use steward_ledger::entry::{Entry, KeyRotation, Payload, SchemaV1, Timestamp, examples};
-use steward_ledger::merkle::HashReader as _;
 use steward_ledger::merkle::{Hash, NodeId};
 use steward_ledger::note::SignerKey;
-use steward_ledger::verify::LogSource as _;
 use steward_ledger::verify::{
     EntryChecks, FailureReason, LogFailure, MemoryLog, StoredCheckpoint, VerifyError, VerifyOptions, verify_log,
 };
