@@ -16,8 +16,10 @@ import data.steward.exceptions
 severity := {"allow": 0, "review": 1, "deny": 2}
 
 # Findings that carry a new license state: the license changed, became
-# unknown, or a package arrived.
-judged_codes := {"license-changed", "license-now-unknown", "added"}
+# unknown, a package arrived, or a new version's license is the first one
+# known (the old version had no evidence at all: judged like an added
+# package's license, though it is not counted as a license change).
+judged_codes := {"license-changed", "license-now-unknown", "added", "license-first-known"}
 
 report := {
 	"verdict": overall,
@@ -180,7 +182,13 @@ subject(f) := sprintf("%s %s", [f.name, object.get(f, "new_version", object.get(
 license_message(f, chosen) := sprintf("%s: %s → %s is %s (%s)", [
 	subject(f), old_license(f), f.new_license.expression, verb(chosen.verdict), chosen.rule,
 ]) if {
-	f.code != "added"
+	not f.code in {"added", "license-first-known"}
+}
+
+license_message(f, chosen) := sprintf("%s: license %s (first known; %s had no license evidence) is %s (%s)", [
+	subject(f), f.new_license.expression, object.get(f, "old_version", "the old version"), verb(chosen.verdict), chosen.rule,
+]) if {
+	f.code == "license-first-known"
 }
 
 license_message(f, chosen) := sprintf("%s: new dependency under %s is %s (%s)", [

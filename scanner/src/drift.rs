@@ -59,10 +59,16 @@ pub enum FindingCode {
     /// evidence. Informational, like [`FindingCode::EvidenceGained`]: the
     /// old side's license is carried across.
     EvidenceLost,
+    /// A package's version changed and the old version had no license
+    /// evidence at all: no field, no text, and the registry answered that
+    /// it does not have that version (404); the new version's license is
+    /// the first one known. Not license drift (nothing says the license
+    /// changed), but the new license is judged like an added package's.
+    LicenseFirstKnown,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 9] = [
+    pub const ALL: [FindingCode; 10] = [
         FindingCode::LicenseChanged,
         FindingCode::LicenseNowUnknown,
         FindingCode::Added,
@@ -72,6 +78,7 @@ impl FindingCode {
         FindingCode::LicenseFieldDisagreesWithText,
         FindingCode::EvidenceGained,
         FindingCode::EvidenceLost,
+        FindingCode::LicenseFirstKnown,
     ];
 
     /// The stable kebab-case name, as serialized (`license-changed`).
@@ -86,6 +93,7 @@ impl FindingCode {
             FindingCode::LicenseFieldDisagreesWithText => "license-field-disagrees-with-text",
             FindingCode::EvidenceGained => "evidence-gained",
             FindingCode::EvidenceLost => "evidence-lost",
+            FindingCode::LicenseFirstKnown => "license-first-known",
         }
     }
 
@@ -108,6 +116,9 @@ impl FindingCode {
             }
             FindingCode::EvidenceLost => {
                 "Same name and version on both sides; only the old side has license evidence, carried across (not drift)."
+            }
+            FindingCode::LicenseFirstKnown => {
+                "A dependency's version changed and the old version had no license evidence at all (the registry does not have it); the new version's license is the first known (not drift, but judged)."
             }
         }
     }
@@ -237,6 +248,10 @@ pub struct Summary {
     /// Same name@version, evidence only on the old side (informational).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub evidence_lost: usize,
+    /// A new version's license known where the old version had no
+    /// evidence at all (judged, not drift).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub license_first_known: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -378,6 +393,7 @@ pub fn diff_remembering(old: &Scan, new: &Scan, options: DiffOptions, memory: &L
             FindingCode::LicenseFieldDisagreesWithText => summary.license_field_disagrees_with_text += 1,
             FindingCode::EvidenceGained => summary.evidence_gained += 1,
             FindingCode::EvidenceLost => summary.evidence_lost += 1,
+            FindingCode::LicenseFirstKnown => summary.license_first_known += 1,
         }
     }
     let mut warnings: Vec<String> = old.warnings.iter().map(|w| format!("old: {w}")).collect();
@@ -844,6 +860,18 @@ fn make_finding(
                         nlic.unknown_reason.as_deref().unwrap_or("no reason recorded")
                     ),
                 )
+            } else if !olic.is_known() && olic.evidence.is_empty() && olic.not_in_registry {
+                // Nothing at all can be known about the old version: no
+                // field, no text, and the registry no longer has it (404).
+                // The new license is the first one known, not a change.
+                (
+                    FindingCode::LicenseFirstKnown,
+                    format!(
+                        "{versions}: license {} first known; the old version had no license evidence ({})",
+                        display(nlic),
+                        olic.unknown_reason.as_deref().unwrap_or("no reason recorded")
+                    ),
+                )
             } else {
                 (FindingCode::LicenseChanged, format!("{versions}: license {} → {}", display(olic), display(nlic)))
             }
@@ -956,7 +984,8 @@ mod tests {
                 | FindingCode::ModuleHashMismatch
                 | FindingCode::LicenseFieldDisagreesWithText
                 | FindingCode::EvidenceGained
-                | FindingCode::EvidenceLost => {}
+                | FindingCode::EvidenceLost
+                | FindingCode::LicenseFirstKnown => {}
             }
             assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(code.as_str()));
             assert_eq!(serde_json::from_value::<FindingCode>(serde_json::json!(code.as_str())).unwrap(), code);

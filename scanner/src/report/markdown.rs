@@ -82,9 +82,14 @@ pub fn drift_markdown(drift: &Drift) -> String {
         let _ = writeln!(out, "\n</details>");
     }
     let s = &drift.summary;
+    let first_known = if s.license_first_known > 0 {
+        format!(" · {} license first known", s.license_first_known)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "\n<sub>{} license changed · {} now unknown · {} added · {} removed · {} version changed — Steward</sub>",
+        "\n<sub>{} license changed · {} now unknown{first_known} · {} added · {} removed · {} version changed — Steward</sub>",
         s.license_changed, s.license_now_unknown, s.added, s.removed, s.version_changed
     );
     out

@@ -14,7 +14,8 @@ fn level(code: FindingCode) -> &'static str {
         | FindingCode::Removed
         | FindingCode::VersionChanged
         | FindingCode::EvidenceGained
-        | FindingCode::EvidenceLost => "note",
+        | FindingCode::EvidenceLost
+        | FindingCode::LicenseFirstKnown => "note",
     }
 }
 
