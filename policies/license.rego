@@ -62,6 +62,20 @@ decisions contains d if {
 	}
 }
 
+# The same name@version with other bytes than before (the lockfile's
+# integrity hash or checksum changed): a republished or substituted
+# package. A person looks, whatever its license.
+decisions contains d if {
+	some i, f in input.drift.findings
+	f.code == "integrity-changed"
+	d := {
+		"finding": i,
+		"verdict": "review",
+		"rule": "integrity.changed",
+		"message": sprintf("%s: the same version has other bytes than before (%s)", [subject(f), f.message]),
+	}
+}
+
 # The license decision and the matching exceptions are evaluated once per
 # finding (regorus does not memoise function calls, and this runs for every
 # package of an SBOM), then one of the two bodies below shapes the decision.

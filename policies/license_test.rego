@@ -170,6 +170,16 @@ test_first_known_license_takes_exceptions if {
 	r.decisions[0].rule == "exception"
 }
 
+# Issue 12: the same name@version with another integrity hash is reviewed,
+# whatever its license.
+test_integrity_changed_needs_review if {
+	f := object.union(mit, {"code": "integrity-changed", "old_version": "2.0.0", "message": "right-pad 2.0.0: other bytes"})
+	r := license.report with input as input_with([f])
+	r.verdict == "review"
+	r.decisions[0].rule == "integrity.changed"
+	r.decisions[0].message == "right-pad 2.0.0: the same version has other bytes than before (right-pad 2.0.0: other bytes)"
+}
+
 test_worst_decision_wins if {
 	r := license.report with input as input_with([mit, gpl, sspl])
 	r.verdict == "deny"

@@ -126,6 +126,14 @@ pub struct Package {
     /// True when the input marks the package as dev/test-only.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dev: bool,
+    /// The hash of the package's bytes as the input records it, when it
+    /// does: npm's and pnpm's `integrity` (Subresource Integrity,
+    /// `sha512-<base64>`, possibly several separated by spaces), Cargo's
+    /// `checksum` (SHA-256, hex). Drift carries license evidence between
+    /// two copies of one name@version only when these agree (or one side
+    /// has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<String>,
 }
 
 /// Where a graph came from: the file path relative to the scanned root (or
@@ -264,6 +272,7 @@ mod tests {
             source: None,
             raw_licenses: Vec::new(),
             dev: false,
+            integrity: None,
         }
     }
 

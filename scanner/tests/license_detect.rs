@@ -249,6 +249,7 @@ fn sbom_license_ref_and_is_repaired_with_a_warning() {
         source: None,
         raw_licenses: vec![RawLicense { value: original.into(), field: "packages[0].licenseDeclared".into() }],
         dev: false,
+        integrity: None,
     };
     let mut g =
         DependencyGraph::new(SourceLocation { path: "sbom.spdx.json".into(), format: LockfileFormat::SpdxJson });

@@ -23,6 +23,7 @@ fn pkg(eco: Ecosystem, name: &str, version: &str) -> Package {
         source: (eco == Ecosystem::Cargo).then(|| "registry+https://github.com/rust-lang/crates.io-index".to_owned()),
         raw_licenses: Vec::new(),
         dev: false,
+        integrity: None,
     }
 }
 

@@ -64,6 +64,7 @@ fn pkg(eco: Ecosystem, name: &str, source: Option<&str>) -> Package {
         source: source.map(str::to_owned),
         raw_licenses: Vec::new(),
         dev: false,
+        integrity: None,
     }
 }
 

@@ -21,6 +21,7 @@ fn graph(pkgs: &[(&str, &str, Option<&str>)], deps: &[(&str, &str)]) -> Dependen
         source: None,
         raw_licenses: vec![RawLicense { value: "Apache-2.0".into(), field: "packages[\"\"].license".into() }],
         dev: false,
+        integrity: None,
     });
     g.roots.push(root);
     for (name, version, license) in pkgs {
@@ -36,6 +37,7 @@ fn graph(pkgs: &[(&str, &str, Option<&str>)], deps: &[(&str, &str)]) -> Dependen
                 })
                 .unwrap_or_default(),
             dev: *name == "jest",
+            integrity: None,
         });
     }
     let find = |key: &str| -> usize {

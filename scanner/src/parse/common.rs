@@ -496,6 +496,7 @@ pub(crate) fn package(name: &str, version: &str, ecosystem: Ecosystem, source: O
         source,
         raw_licenses: Vec::new(),
         dev: false,
+        integrity: None,
     }
 }
 

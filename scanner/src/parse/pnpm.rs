@@ -104,6 +104,8 @@ struct Resolution<'a> {
     commit: Option<Scalar<'a>>,
     #[serde(default, borrow)]
     directory: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    integrity: Option<Scalar<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -225,6 +227,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
             super::REGISTRY_UNSPECIFIED.to_string()
         };
         let mut p = package(name, version, Ecosystem::Npm, Some(source));
+        p.integrity = res.and_then(|r| r.integrity.as_ref()).map(|i| i.as_str().to_owned());
         if local.is_none() {
             p.purl = purl::for_package(Ecosystem::Npm, name, version);
         }

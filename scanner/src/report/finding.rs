@@ -107,6 +107,7 @@ mod tests {
                         .into_iter()
                         .collect(),
                     dev: false,
+                    integrity: None,
                 })
             };
             let app = add("app", "1.0.0", "MIT");

@@ -54,7 +54,9 @@ impl Paint {
     fn code(&self, code: FindingCode, s: &str) -> String {
         match code {
             FindingCode::LicenseChanged | FindingCode::ModuleHashMismatch => self.red(s),
-            FindingCode::LicenseNowUnknown | FindingCode::LicenseFieldDisagreesWithText => self.yellow(s),
+            FindingCode::LicenseNowUnknown
+            | FindingCode::LicenseFieldDisagreesWithText
+            | FindingCode::IntegrityChanged => self.yellow(s),
             FindingCode::Added | FindingCode::LicenseFirstKnown => self.green(s),
             FindingCode::Removed
             | FindingCode::VersionChanged
