@@ -2,9 +2,12 @@
 //! and every path in a collapsed section, other changes collapsed too.
 
 use super::escape::md_code as code;
-use super::finding::{category_change, evidence_line, license_change, path_text, version_change};
+use super::finding::{category_change, evidence_line, license_change, parameters_line, path_text, version_change};
 use crate::drift::{Drift, Finding};
 use std::fmt::Write as _;
+
+/// The most characters of one license parameter a comment shows.
+const PARAMETER_CHARS: usize = 300;
 
 /// The drift report as a Markdown comment.
 pub fn drift_markdown(drift: &Drift) -> String {
@@ -58,6 +61,9 @@ pub fn drift_markdown(drift: &Drift) -> String {
             }
             if let Some(l) = &f.new_license {
                 let _ = writeln!(out, "- new: {} — {}", code(&l.display()), code(&evidence_line(&l.resolved)));
+                if let Some(p) = parameters_line(&l.resolved, PARAMETER_CHARS) {
+                    let _ = writeln!(out, "- parameters: {}", code(&p));
+                }
             }
             out.push('\n');
         }
