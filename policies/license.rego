@@ -16,8 +16,10 @@ import data.steward.exceptions
 severity := {"allow": 0, "review": 1, "deny": 2}
 
 # Findings that carry a new license state: the license changed, became
-# unknown, or a package arrived.
-judged_codes := {"license-changed", "license-now-unknown", "added"}
+# unknown, a package arrived, or a new version's license is the first one
+# known (the old version had no evidence at all: judged like an added
+# package's license, though it is not counted as a license change).
+judged_codes := {"license-changed", "license-now-unknown", "added", "license-first-known"}
 
 report := {
 	"verdict": overall,
@@ -57,6 +59,20 @@ decisions contains d if {
 		"verdict": "review",
 		"rule": "licenses.field-disagrees-with-text",
 		"message": sprintf("%s: the license field and the license text disagree (%s)", [subject(f), f.message]),
+	}
+}
+
+# The same name@version with other bytes than before (the lockfile's
+# integrity hash or checksum changed): a republished or substituted
+# package. A person looks, whatever its license.
+decisions contains d if {
+	some i, f in input.drift.findings
+	f.code == "integrity-changed"
+	d := {
+		"finding": i,
+		"verdict": "review",
+		"rule": "integrity.changed",
+		"message": sprintf("%s: the same version has other bytes than before (%s)", [subject(f), f.message]),
 	}
 }
 
@@ -180,7 +196,13 @@ subject(f) := sprintf("%s %s", [f.name, object.get(f, "new_version", object.get(
 license_message(f, chosen) := sprintf("%s: %s → %s is %s (%s)", [
 	subject(f), old_license(f), f.new_license.expression, verb(chosen.verdict), chosen.rule,
 ]) if {
-	f.code != "added"
+	not f.code in {"added", "license-first-known"}
+}
+
+license_message(f, chosen) := sprintf("%s: license %s (first known; %s had no license evidence) is %s (%s)", [
+	subject(f), f.new_license.expression, object.get(f, "old_version", "the old version"), verb(chosen.verdict), chosen.rule,
+]) if {
+	f.code == "license-first-known"
 }
 
 license_message(f, chosen) := sprintf("%s: new dependency under %s is %s (%s)", [

@@ -138,6 +138,48 @@ test_evidence_gained_and_lost_are_not_judged if {
 	r.verdict == "allow"
 }
 
+# Issue 12: a new version whose old version had no license evidence at all
+# (the registry no longer has it) is not a license change, but its license
+# is judged like an added package's: denied, reviewed or allowed.
+first_known(f) := object.remove(object.union(f, {"code": "license-first-known"}), ["old_license"])
+
+test_first_known_license_is_judged_like_an_added_one if {
+	r := license.report with input as input_with([first_known(sspl), first_known(mit)])
+	count(r.decisions) == 2
+	r.verdict == "deny"
+	some denied in r.decisions
+	denied.finding == 0
+	denied.verdict == "deny"
+	denied.rule == "licenses.deny"
+	denied.message == "left-pad 2.0.0: license SSPL-1.0 (first known; 1.0.0 had no license evidence) is denied (licenses.deny)"
+	some allowed in r.decisions
+	allowed.finding == 1
+	allowed.verdict == "allow"
+}
+
+test_first_known_license_of_an_unknown_category_is_reviewed if {
+	odd := finding("license-first-known", "odd", "", [["LicenseRef-Vendor"]], {"LicenseRef-Vendor": "unknown"})
+	r := license.report with input as input_with([odd])
+	r.verdict == "review"
+	r.decisions[0].rule == "licenses.categories.unknown"
+}
+
+test_first_known_license_takes_exceptions if {
+	r := license.report with input as input_with([first_known(sspl)]) with data.exceptions as [exception]
+	r.verdict == "allow"
+	r.decisions[0].rule == "exception"
+}
+
+# Issue 12: the same name@version with another integrity hash is reviewed,
+# whatever its license.
+test_integrity_changed_needs_review if {
+	f := object.union(mit, {"code": "integrity-changed", "old_version": "2.0.0", "message": "right-pad 2.0.0: other bytes"})
+	r := license.report with input as input_with([f])
+	r.verdict == "review"
+	r.decisions[0].rule == "integrity.changed"
+	r.decisions[0].message == "right-pad 2.0.0: the same version has other bytes than before (right-pad 2.0.0: other bytes)"
+}
+
 test_worst_decision_wins if {
 	r := license.report with input as input_with([mit, gpl, sspl])
 	r.verdict == "deny"

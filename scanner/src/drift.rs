@@ -59,10 +59,21 @@ pub enum FindingCode {
     /// evidence. Informational, like [`FindingCode::EvidenceGained`]: the
     /// old side's license is carried across.
     EvidenceLost,
+    /// A package's version changed and the old version had no license
+    /// evidence at all: no field, no text, and the registry answered that
+    /// it does not have that version (404); the new version's license is
+    /// the first one known. Not license drift (nothing says the license
+    /// changed), but the new license is judged like an added package's.
+    LicenseFirstKnown,
+    /// The same name and version on both sides, with other bytes: the
+    /// input's integrity hash (npm/pnpm `integrity`, Cargo `checksum`)
+    /// differs. A republished or substituted package; license evidence is
+    /// not carried between the two.
+    IntegrityChanged,
 }
 
 impl FindingCode {
-    pub const ALL: [FindingCode; 9] = [
+    pub const ALL: [FindingCode; 11] = [
         FindingCode::LicenseChanged,
         FindingCode::LicenseNowUnknown,
         FindingCode::Added,
@@ -72,6 +83,8 @@ impl FindingCode {
         FindingCode::LicenseFieldDisagreesWithText,
         FindingCode::EvidenceGained,
         FindingCode::EvidenceLost,
+        FindingCode::LicenseFirstKnown,
+        FindingCode::IntegrityChanged,
     ];
 
     /// The stable kebab-case name, as serialized (`license-changed`).
@@ -86,6 +99,8 @@ impl FindingCode {
             FindingCode::LicenseFieldDisagreesWithText => "license-field-disagrees-with-text",
             FindingCode::EvidenceGained => "evidence-gained",
             FindingCode::EvidenceLost => "evidence-lost",
+            FindingCode::LicenseFirstKnown => "license-first-known",
+            FindingCode::IntegrityChanged => "integrity-changed",
         }
     }
 
@@ -108,6 +123,12 @@ impl FindingCode {
             }
             FindingCode::EvidenceLost => {
                 "Same name and version on both sides; only the old side has license evidence, carried across (not drift)."
+            }
+            FindingCode::LicenseFirstKnown => {
+                "A dependency's version changed and the old version had no license evidence at all (the registry does not have it); the new version's license is the first known (not drift, but judged)."
+            }
+            FindingCode::IntegrityChanged => {
+                "The same dependency name and version has another integrity hash than before: other bytes under the same name."
             }
         }
     }
@@ -242,6 +263,13 @@ pub struct Summary {
     /// Same name@version, evidence only on the old side (informational).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub evidence_lost: usize,
+    /// A new version's license known where the old version had no
+    /// evidence at all (judged, not drift).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub license_first_known: usize,
+    /// Same name@version with another integrity hash.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub integrity_changed: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -301,13 +329,13 @@ pub fn diff_with(old: &Scan, new: &Scan, options: DiffOptions) -> Drift {
 /// evidence for it takes the one remembered.
 #[derive(Debug, Clone, Default)]
 pub struct LicenseMemory {
-    /// By name@version: (registry origin, license, input), one per origin.
+    /// By name@version: (origin, license, input), one per origin.
     known: HashMap<(Ecosystem, String, String), Vec<RememberedLicense>>,
 }
 
-/// A license remembered for a name@version: its registry origin, the
-/// license and the input it was found in.
-type RememberedLicense = (Option<String>, ResolvedLicense, String);
+/// A license remembered for a name@version: the copy's origin (registry
+/// and integrity hash), the license and the input it was found in.
+type RememberedLicense = (Origin, ResolvedLicense, String);
 
 impl LicenseMemory {
     /// Remembers every known license of `scan` (keeping the most confident
@@ -319,7 +347,7 @@ impl LicenseMemory {
                     continue;
                 }
                 let key = (p.ecosystem, p.name.clone(), p.version.clone());
-                let origin = registry_origin(p);
+                let origin = Origin::of(p);
                 let slot = self.known.entry(key).or_default();
                 match slot.iter_mut().find(|(o, _, _)| *o == origin) {
                     Some(have) if have.1.confidence >= l.confidence => {}
@@ -383,6 +411,8 @@ pub fn diff_remembering(old: &Scan, new: &Scan, options: DiffOptions, memory: &L
             FindingCode::LicenseFieldDisagreesWithText => summary.license_field_disagrees_with_text += 1,
             FindingCode::EvidenceGained => summary.evidence_gained += 1,
             FindingCode::EvidenceLost => summary.evidence_lost += 1,
+            FindingCode::LicenseFirstKnown => summary.license_first_known += 1,
+            FindingCode::IntegrityChanged => summary.integrity_changed += 1,
         }
     }
     let mut warnings: Vec<String> = old.warnings.iter().map(|w| format!("old: {w}")).collect();
@@ -432,16 +462,17 @@ type Key<'a> = (Ecosystem, &'a str);
 /// A package at one version: (ecosystem, name, version).
 type VersionKey<'a> = (Ecosystem, &'a str, &'a str);
 
-/// The licenses known for each name@version in either scan: the registry
-/// the copy came from (when its source names one), the license and the
-/// input it was found in.
-type Known<'s> = HashMap<VersionKey<'s>, Vec<(Option<String>, &'s ResolvedLicense, &'s str)>>;
+/// The licenses known for each name@version in either scan: the copy's
+/// origin (the registry it came from when its source names one, its
+/// integrity hash when the input gives one), the license and the input it
+/// was found in.
+type Known<'s> = HashMap<VersionKey<'s>, Vec<(Origin, &'s ResolvedLicense, &'s str)>>;
 
 /// Adds a known license, keeping the most confident one per origin.
 fn add_known<'s>(
     known: &mut Known<'s>,
     key: VersionKey<'s>,
-    origin: Option<String>,
+    origin: Origin,
     license: &'s ResolvedLicense,
     input: &'s str,
 ) {
@@ -462,7 +493,7 @@ fn known_licenses<'s>(old: &'s Scan, new: &'s Scan, memory: &'s LicenseMemory) -
                     continue;
                 }
                 let key = (p.ecosystem, p.name.as_str(), p.version.as_str());
-                add_known(&mut known, key, registry_origin(p), l, &scan.input);
+                add_known(&mut known, key, Origin::of(p), l, &scan.input);
             }
         }
     }
@@ -509,6 +540,71 @@ fn same_origin(a: &Option<String>, b: &Option<String>) -> bool {
     }
 }
 
+/// Where one copy of a name@version came from: its registry
+/// ([`registry_origin`]) and the hash of its bytes the input records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Origin {
+    registry: Option<String>,
+    integrity: Option<String>,
+}
+
+impl Origin {
+    fn of(pkg: &Package) -> Self {
+        Self { registry: registry_origin(pkg), integrity: pkg.integrity.clone() }
+    }
+
+    /// Whether evidence may be carried between the two copies: the same
+    /// registry (or one names none) and not other bytes.
+    fn may_carry(&self, other: &Origin) -> bool {
+        same_origin(&self.registry, &other.registry)
+            && same_bytes(self.integrity.as_deref(), other.integrity.as_deref()) != Some(false)
+    }
+}
+
+/// Whether two integrity values (npm/pnpm Subresource Integrity, one or
+/// more `alg-base64` separated by spaces; Cargo's SHA-256 hex) name the
+/// same bytes: `Some(true)` when they share an algorithm and every shared
+/// one agrees, `Some(false)` when a shared one differs, `None` when either
+/// side has none or they share no algorithm (`sha1-…` against `sha512-…`,
+/// as old and new npm write for one package).
+fn same_bytes(a: Option<&str>, b: Option<&str>) -> Option<bool> {
+    fn hashes(v: &str) -> Vec<(String, String)> {
+        v.split_whitespace()
+            .map(|t| {
+                // SRI allows `?options` after the digest.
+                let t = t.split('?').next().unwrap_or(t);
+                match t.split_once('-') {
+                    Some((alg, digest)) if matches!(alg, "sha1" | "sha256" | "sha384" | "sha512" | "md5") => {
+                        (alg.to_owned(), digest.to_owned())
+                    }
+                    _ if t.len() == 64 && t.bytes().all(|c| c.is_ascii_hexdigit()) => {
+                        ("sha256-hex".to_owned(), t.to_ascii_lowercase())
+                    }
+                    _ => (String::new(), t.to_owned()),
+                }
+            })
+            .collect()
+    }
+    let (a, b) = (hashes(a?), hashes(b?));
+    let mut shared = false;
+    for (alg, digest) in &a {
+        for (other_alg, other) in &b {
+            if alg == other_alg {
+                if digest != other {
+                    return Some(false);
+                }
+                shared = true;
+            }
+        }
+    }
+    shared.then_some(true)
+}
+
+/// Both copies record a hash of their bytes and the hashes differ.
+fn other_bytes(a: &Package, b: &Package) -> bool {
+    same_bytes(a.integrity.as_deref(), b.integrity.as_deref()) == Some(false)
+}
+
 /// `license` of `pkg`, or, when it is unknown, the license known for the
 /// same name@version elsewhere in the two scans, marked as carried.
 fn carried<'s>(
@@ -519,11 +615,11 @@ fn carried<'s>(
     if license.is_known() {
         return Cow::Borrowed(license);
     }
-    let origin = registry_origin(pkg);
+    let origin = Origin::of(pkg);
     let found = known.get(&(pkg.ecosystem, pkg.name.as_str(), pkg.version.as_str())).and_then(|copies| {
         copies
             .iter()
-            .filter(|(o, _, _)| same_origin(o, &origin))
+            .filter(|(o, _, _)| o.may_carry(&origin))
             .max_by(|a, b| a.1.confidence.partial_cmp(&b.1.confidence).unwrap_or(Ordering::Equal))
     });
     match found.map(|(_, l, input)| (l, input)) {
@@ -625,6 +721,7 @@ fn diff_graph(
             }
         }
     }
+    integrity_findings(path, old, new, &old_map, &new_map, &mut new_side, options, out);
     // Integrity failures of the new side, whatever changed.
     if let Some(n) = new {
         for (i, (pkg, lic)) in n.graph.packages.iter().zip(&n.licenses).enumerate() {
@@ -635,6 +732,55 @@ fn diff_graph(
         }
     }
     disagreement_findings(path, old, new, &mut new_side, options, out);
+}
+
+/// `integrity-changed` for each package of the new side whose name@version
+/// is on the old side with another integrity hash, whatever its license.
+#[allow(clippy::too_many_arguments)]
+fn integrity_findings(
+    path: &str,
+    old: Option<&ScannedGraph>,
+    new: Option<&ScannedGraph>,
+    old_map: &HashMap<Key<'_>, Vec<PackageIndex>>,
+    new_map: &HashMap<Key<'_>, Vec<PackageIndex>>,
+    new_side: &mut Side<'_>,
+    options: DiffOptions,
+    out: &mut Vec<Finding>,
+) {
+    let (Some(o), Some(n)) = (old, new) else { return };
+    for (key, ns) in new_map {
+        let Some(os) = old_map.get(key) else { continue };
+        for &ni in ns {
+            let npkg = &n.graph.packages[ni];
+            let changed = os.iter().map(|&oi| (oi, &o.graph.packages[oi])).find(|(_, opkg)| {
+                opkg.version == npkg.version
+                    && registry_origin(opkg) == registry_origin(npkg)
+                    && other_bytes(opkg, npkg)
+            });
+            let Some((oi, opkg)) = changed else { continue };
+            let short = |v: &Option<String>| {
+                let v = v.as_deref().unwrap_or("");
+                if v.chars().count() > 24 {
+                    format!("{}…", v.chars().take(24).collect::<String>())
+                } else {
+                    v.to_owned()
+                }
+            };
+            let message = format!(
+                "{} {}: the same name and version has other bytes (integrity {} → {}); its license evidence is not carried across",
+                npkg.name,
+                npkg.version,
+                short(&opkg.integrity),
+                short(&npkg.integrity)
+            );
+            let paths = new_side.paths(ni, options.max_paths);
+            let mut f = new_side_finding(FindingCode::IntegrityChanged, path, npkg, &n.licenses[ni], paths, message);
+            f.old_version = Some(opkg.version.clone());
+            f.direction = Some(VersionDirection::Same);
+            f.old_license = Some(LicenseState::of(&o.licenses[oi]));
+            out.push(f);
+        }
+    }
 }
 
 /// `license-field-disagrees-with-text` for each package of the new side
@@ -778,7 +924,8 @@ fn make_finding(
         (Some((opkg, olic)), Some((npkg, nlic)))
             if (opkg.version == npkg.version
                 && olic.is_known() != nlic.is_known()
-                && same_origin(&registry_origin(opkg), &registry_origin(npkg)))
+                && same_origin(&registry_origin(opkg), &registry_origin(npkg))
+                && !other_bytes(opkg, npkg))
                 || (source_kind(opkg) != source_kind(npkg)
                     && old_state.as_deref().is_some_and(ResolvedLicense::is_known)
                         != new_state.as_deref().is_some_and(ResolvedLicense::is_known)) =>
@@ -848,6 +995,18 @@ fn make_finding(
                         "{versions}: license {} is now unknown ({})",
                         display(olic),
                         nlic.unknown_reason.as_deref().unwrap_or("no reason recorded")
+                    ),
+                )
+            } else if !olic.is_known() && olic.evidence.is_empty() && olic.not_in_registry {
+                // Nothing at all can be known about the old version: no
+                // field, no text, and the registry no longer has it (404).
+                // The new license is the first one known, not a change.
+                (
+                    FindingCode::LicenseFirstKnown,
+                    format!(
+                        "{versions}: license {} first known; the old version had no license evidence ({})",
+                        display(nlic),
+                        olic.unknown_reason.as_deref().unwrap_or("no reason recorded")
                     ),
                 )
             } else {
@@ -963,7 +1122,9 @@ mod tests {
                 | FindingCode::ModuleHashMismatch
                 | FindingCode::LicenseFieldDisagreesWithText
                 | FindingCode::EvidenceGained
-                | FindingCode::EvidenceLost => {}
+                | FindingCode::EvidenceLost
+                | FindingCode::LicenseFirstKnown
+                | FindingCode::IntegrityChanged => {}
             }
             assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(code.as_str()));
             assert_eq!(serde_json::from_value::<FindingCode>(serde_json::json!(code.as_str())).unwrap(), code);

@@ -136,6 +136,14 @@ pub struct Package {
     /// name@version), the earliest line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
+    /// The hash of the package's bytes as the input records it, when it
+    /// does: npm's and pnpm's `integrity` (Subresource Integrity,
+    /// `sha512-<base64>`, possibly several separated by spaces), Cargo's
+    /// `checksum` (SHA-256, hex). Drift carries license evidence between
+    /// two copies of one name@version only when these agree (or one side
+    /// has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<String>,
 }
 
 /// Where a graph came from: the file path relative to the scanned root (or
@@ -275,6 +283,7 @@ mod tests {
             raw_licenses: Vec::new(),
             dev: false,
             line: None,
+            integrity: None,
         }
     }
 

@@ -21,6 +21,7 @@ fn graph(path: &str, pkgs: &[(&str, &str, Option<&str>)], deps: &[(&str, &str)])
         raw_licenses: Vec::new(),
         dev: false,
         line: None,
+        integrity: None,
     });
     g.roots.push(root);
     for (name, version, license) in pkgs {
@@ -37,6 +38,7 @@ fn graph(path: &str, pkgs: &[(&str, &str, Option<&str>)], deps: &[(&str, &str)])
                 .unwrap_or_default(),
             dev: false,
             line: None,
+            integrity: None,
         });
     }
     let find = |key: &str| -> usize {
@@ -369,6 +371,7 @@ fn a_package_moved_to_a_source_without_evidence_is_not_drift() {
             .unwrap_or_default(),
         dev: false,
         line: None,
+        integrity: None,
     };
     let lock = |regex: Package, other: Package| {
         let mut g =
@@ -416,6 +419,7 @@ fn evidence_is_not_carried_between_registries() {
             .unwrap_or_default(),
         dev: false,
         line: None,
+        integrity: None,
     };
     let lock = |pkgs: Vec<Package>| {
         let mut g = DependencyGraph::new(SourceLocation {
@@ -443,4 +447,117 @@ fn evidence_is_not_carried_between_registries() {
     // x moved to a private registry: now unknown (drift); y moved to yarn's
     // mirror of npm: the same package, evidence lost only.
     assert_eq!(codes, [(FindingCode::LicenseNowUnknown, "x"), (FindingCode::EvidenceLost, "y")], "{:#?}", d.findings);
+}
+
+#[test]
+fn evidence_is_carried_only_between_copies_with_the_same_bytes() {
+    // Issue 12: the same name@version is the same package only when the
+    // lockfile's integrity hash agrees (or one side records none). Other
+    // bytes under one name@version are a finding of their own, whatever
+    // the license. The hashes are npm's real ones: left-pad 1.3.0's
+    // `dist.integrity` (A) and `dist.shasum` as SRI (A_SHA1), and left-pad
+    // 1.2.0's `dist.integrity` (B, other bytes under the same name@version).
+    const A: &str = "sha512-XI5MPzVNApjAyhQzphX8BkmKsKUxD4LdyK24iZeQGinBN9yTQT3bFlCBy/aVx2HrNcqQGsdot8ghrjyrvMCoEA==";
+    const B: &str = "sha512-OQadpCyFCT/VLniZQgym8d3/ofIJtuZyw2ibsVeIUOexKgW/osn8+mMFJbwGMPeDC4GnLzD8q115WPCDx4YRWg==";
+    const A_SHA1: &str = "sha1-W4o6d2Xf4AEmHd6RVYnngvjJTR4=";
+    let npm = |name: &str, license: Option<&str>, integrity: Option<&str>| Package {
+        name: name.into(),
+        version: "1.3.0".into(),
+        ecosystem: Ecosystem::Npm,
+        purl: None,
+        source: Some("https://registry.npmjs.org/x/-/x-1.3.0.tgz".into()),
+        raw_licenses: license
+            .map(|l| vec![RawLicense { value: l.into(), field: "license".into() }])
+            .unwrap_or_default(),
+        dev: false,
+        integrity: integrity.map(str::to_owned),
+    };
+    let lock = |pkgs: Vec<Package>| {
+        let mut g = DependencyGraph::new(SourceLocation {
+            path: "package-lock.json".into(),
+            format: LockfileFormat::NpmPackageLock,
+        });
+        let app = g.push(Package { source: None, ..npm("app", None, None) });
+        g.roots.push(app);
+        for p in pkgs {
+            let i = g.push(p);
+            g.add_edge(app, i);
+        }
+        g
+    };
+    let old = scan(vec![lock(vec![
+        npm("same-license", Some("MIT"), Some(A)),
+        npm("lost", Some("MIT"), Some(A)),
+        npm("gained", None, Some(A)),
+        npm("equal", Some("MIT"), Some(A)),
+        npm("one-side", Some("MIT"), None),
+        npm("other-alg", Some("MIT"), Some(A_SHA1)),
+    ])]);
+    let new = scan(vec![lock(vec![
+        npm("same-license", Some("MIT"), Some(B)),
+        npm("lost", None, Some(B)),
+        npm("gained", Some("GPL-3.0-only"), Some(B)),
+        npm("equal", None, Some(A)),
+        npm("one-side", None, Some(B)),
+        // Old npm wrote sha1, new npm sha512 and sha1 (SRI allows several):
+        // the shared sha1 agrees.
+        npm("other-alg", None, Some(&format!("{B} {A_SHA1}"))),
+    ])]);
+    let d = diff(&old, &new);
+    let codes: Vec<(FindingCode, &str)> = d.findings.iter().map(|f| (f.code, f.name.as_str())).collect();
+    assert_eq!(
+        codes,
+        [
+            (FindingCode::LicenseChanged, "gained"),
+            (FindingCode::LicenseNowUnknown, "lost"),
+            (FindingCode::EvidenceLost, "equal"),
+            (FindingCode::EvidenceLost, "one-side"),
+            (FindingCode::EvidenceLost, "other-alg"),
+            (FindingCode::IntegrityChanged, "gained"),
+            (FindingCode::IntegrityChanged, "lost"),
+            (FindingCode::IntegrityChanged, "same-license"),
+        ],
+        "{:#?}",
+        d.findings
+    );
+    let same = &d.findings[7];
+    assert_eq!((same.old_version.as_deref(), same.new_version.as_deref()), (Some("1.3.0"), Some("1.3.0")));
+    assert_eq!(same.direction, Some(VersionDirection::Same));
+    assert!(
+        same.message.starts_with(
+            "same-license 1.3.0: the same name and version has other bytes (integrity sha512-XI5MPzVNApjAyhQzp… → sha512-OQadpCyFCT/VLniZQ…)"
+        ),
+        "{}",
+        same.message
+    );
+    assert_eq!(d.summary.integrity_changed, 3);
+    assert!(!FindingCode::IntegrityChanged.is_license_drift());
+    let json = serde_json::to_value(&d).unwrap();
+    assert_eq!(json["findings"][7]["code"], "integrity-changed");
+    assert_eq!(json["summary"]["integrity_changed"], 3);
+    let sarif: serde_json::Value = serde_json::from_str(&steward_scanner::report::drift_sarif(&d)).unwrap();
+    assert_eq!(sarif["runs"][0]["results"][7]["ruleId"], "integrity-changed");
+    assert_eq!(sarif["runs"][0]["results"][7]["level"], "warning");
+
+    // A later version without evidence takes a license known for its
+    // name@version elsewhere only from a copy with the same bytes.
+    let old = scan(vec![
+        graph_of(
+            lock(vec![Package { version: "1.2.0".into(), ..npm("bump", Some("MIT"), None) }]),
+            "a/package-lock.json",
+        ),
+        graph_of(lock(vec![npm("bump", Some("WTFPL"), Some(A))]), "b/package-lock.json"),
+    ]);
+    let new = scan(vec![
+        graph_of(lock(vec![npm("bump", None, Some(B))]), "a/package-lock.json"),
+        graph_of(lock(vec![npm("bump", Some("WTFPL"), Some(A))]), "b/package-lock.json"),
+    ]);
+    let d = diff(&old, &new);
+    let bump = d.findings.iter().find(|f| f.graph == "a/package-lock.json").unwrap();
+    assert_eq!(bump.code, FindingCode::LicenseNowUnknown, "not carried from other bytes: {:#?}", d.findings);
+}
+
+fn graph_of(mut g: DependencyGraph, path: &str) -> DependencyGraph {
+    g.source.path = path.into();
+    g
 }

@@ -185,6 +185,40 @@ mod table {
     }
 
     #[test]
+    fn commons_clause_parameters_reach_the_reports() {
+        // RediSearch's 2018 switch: Apache-2.0 (minio's text as the old
+        // side) → Apache-2.0 with the Commons Clause; the clause's
+        // Software, License and Licensor are shown like BUSL's parameters.
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let files = |v: &str, text: String| {
+            vec![
+                ("package.json".to_owned(), r#"{ "name": "app", "dependencies": { "search": "*" } }"#.to_owned()),
+                ("package-lock.json".to_owned(), lock("search", v)),
+                ("node_modules/search/package.json".to_owned(), format!(r#"{{ "name": "search", "version": "{v}" }}"#)),
+                ("node_modules/search/LICENSE".to_owned(), text),
+            ]
+        };
+        let a = commit(&repo, &files("1.0.0", corpus("minio-397b887a-LICENSE")));
+        let b = commit(&repo, &files("1.1.0", corpus("redisearch-c516603c-LICENSE")));
+        let config = LicenseConfig { local_caches: false, ..LicenseConfig::default() };
+        let drift = diff_revs(&repo, &a, &b, &config).unwrap();
+        let f = drift.license_findings().find(|f| f.name == "search").expect("a license change");
+        assert_eq!(f.new_license.as_ref().unwrap().display(), "Apache-2.0 AND LicenseRef-Commons-Clause");
+        let line =
+            "License: the Apache License, Version 2.0; Licensor: Redis Labs Ltd.; Software: the <module name> software";
+        let shown = steward_scanner::report::finding::parameters_line(&f.new_license.as_ref().unwrap().resolved, 300);
+        assert_eq!(shown.as_deref(), Some(line));
+        let markdown = steward_scanner::report::drift_markdown(&drift);
+        assert!(markdown.contains(&format!("- parameters: `{line}`")), "{markdown}");
+        let human = steward_scanner::report::drift_human(&drift, &Default::default());
+        assert!(
+            human.contains("Licensor: Redis Labs Ltd.") && human.contains("Software: the <module name> software"),
+            "{human}"
+        );
+    }
+
+    #[test]
     fn a_field_that_disagrees_with_the_text_is_a_finding() {
         use steward_scanner::drift::FindingCode;
         let dir = tempfile::tempdir().unwrap();
@@ -250,6 +284,7 @@ fn sbom_license_ref_and_is_repaired_with_a_warning() {
         raw_licenses: vec![RawLicense { value: original.into(), field: "packages[0].licenseDeclared".into() }],
         dev: false,
         line: None,
+        integrity: None,
     };
     let mut g =
         DependencyGraph::new(SourceLocation { path: "sbom.spdx.json".into(), format: LockfileFormat::SpdxJson });
@@ -263,4 +298,24 @@ fn sbom_license_ref_and_is_repaired_with_a_warning() {
         warnings.iter().any(|w| w.contains("LicenseRef-AND") && w.contains(original)),
         "no warning names the artifact and the original: {warnings:?}"
     );
+}
+
+#[test]
+fn commons_clause_parameters_are_kept_like_busl_ones() {
+    // RediSearch at c516603c (2018, corpus provenance in
+    // tests/data/license-corpus/README.md): Apache-2.0 "modified with
+    // Commons Clause Restriction", its parameters in one sentence.
+    let path = format!("{}/tests/data/license-corpus/redisearch-c516603c-LICENSE", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let d = detect_text(&text, DEFAULT_THRESHOLD);
+    assert_eq!(
+        d.expression().map(|e| e.to_string()).as_deref(),
+        Some("Apache-2.0 AND LicenseRef-Commons-Clause"),
+        "{d:?}"
+    );
+    assert_eq!(d.parameters.get("Licensor").map(String::as_str), Some("Redis Labs Ltd."), "{:?}", d.parameters);
+    assert_eq!(d.parameters.get("License").map(String::as_str), Some("the Apache License, Version 2.0"));
+    assert_eq!(d.parameters.get("Software").map(String::as_str), Some("the <module name> software"));
+    // A text without the Commons Clause keeps no such parameters.
+    assert!(detect_text(&data("Apache-2.0.txt"), DEFAULT_THRESHOLD).parameters.is_empty());
 }

@@ -24,6 +24,7 @@ fn pkg(eco: Ecosystem, name: &str, version: &str) -> Package {
         raw_licenses: Vec::new(),
         dev: false,
         line: None,
+        integrity: None,
     }
 }
 

@@ -11,7 +11,8 @@ use steward_scanner::license::{
 use steward_scanner::scan::scan_graphs_valid;
 use steward_scanner::{DependencyGraph, Ecosystem, LockfileFormat, MemoryTree, Package, RawLicense, SourceLocation};
 
-/// Answers from a table; records every question.
+/// Answers from a table (by `name@version`, else by `name`); records every
+/// question.
 #[derive(Default)]
 struct Fake {
     answers: HashMap<String, Result<RegistryAnswer, RegistryError>>,
@@ -34,7 +35,10 @@ impl Fake {
 impl RegistrySource for Fake {
     fn lookup(&self, ecosystem: Ecosystem, name: &str, version: &str) -> Result<RegistryAnswer, RegistryError> {
         self.asked.lock().unwrap().push(format!("{ecosystem}:{name}@{version}"));
-        self.answers.get(name).cloned().unwrap_or_else(|| Ok(RegistryAnswer::NotFound { url: url(name) }))
+        // An answer for `name@version` first, then for `name`; else 404.
+        (self.answers.get(&format!("{name}@{version}")).or_else(|| self.answers.get(name)))
+            .cloned()
+            .unwrap_or_else(|| Ok(RegistryAnswer::NotFound { url: url(name) }))
     }
 }
 
@@ -61,6 +65,7 @@ fn pkg(eco: Ecosystem, name: &str, source: Option<&str>) -> Package {
         raw_licenses: Vec::new(),
         dev: false,
         line: None,
+        integrity: None,
     }
 }
 
@@ -304,4 +309,95 @@ fn registry_config_is_read_from_toml_and_validated() {
     assert_eq!(err.field, "registry.crates");
     assert!(err.to_string().starts_with("licenses.registry.crates: "), "{err}");
     assert!(toml::from_str::<LicenseConfig>("[registry]\ntimeout = 3\n").is_err(), "unknown keys are refused");
+}
+
+/// Issue 12, the Chart.js noise: `@kurkle/color 0.1.1 → 0.1.3`, where npm
+/// no longer has 0.1.1 (404). Nothing can be known about the old version,
+/// so the new version's license is the first one known, not a license
+/// change. A failed look-up, a registry document without a license and an
+/// offline run are not "nothing can be known": those stay changes.
+#[test]
+fn a_license_after_a_version_the_registry_does_not_have_is_first_known_not_changed() {
+    use steward_scanner::drift::{FindingCode, diff};
+    let unavailable = || Err(RegistryError::Unavailable { url: url("flaky"), message: "HTTP 500".into() });
+    let fake = Arc::new(
+        Fake::default()
+            .with("@kurkle/color@0.1.3", declared("@kurkle/color", "license", "MIT"))
+            .with("flaky@1.0.0", unavailable())
+            .with("flaky@1.1.0", declared("flaky", "license", "MIT"))
+            .with("bare@1.0.0", Ok(RegistryAnswer::NoLicense { url: url("bare") }))
+            .with("bare@1.1.0", declared("bare", "license", "MIT")),
+    );
+    let at = |name: &str, version: &str| Package { version: version.into(), ..npm(name) };
+    let old = graph(vec![at("@kurkle/color", "0.1.1"), at("flaky", "1.0.0"), at("bare", "1.0.0")]);
+    let new = graph(vec![at("@kurkle/color", "0.1.3"), at("flaky", "1.1.0"), at("bare", "1.1.0")]);
+    let valid = config(false, &fake);
+    let old_scan = scan_graphs_valid(&tree(), vec![old.clone()], &valid);
+    let new_scan = scan_graphs_valid(&tree(), vec![new.clone()], &valid);
+    let gone = &old_scan.graphs[0].licenses[0];
+    assert!(gone.not_in_registry && gone.evidence.is_empty(), "{gone:?}");
+    assert!(!old_scan.graphs[0].licenses[1].not_in_registry, "a failure is not a 404");
+    assert!(!old_scan.graphs[0].licenses[2].not_in_registry, "a document without a license is not a 404");
+
+    let d = diff(&old_scan, &new_scan);
+    let codes: Vec<(FindingCode, &str)> = d.findings.iter().map(|f| (f.code, f.name.as_str())).collect();
+    assert_eq!(
+        codes,
+        [
+            (FindingCode::LicenseChanged, "bare"),
+            (FindingCode::LicenseChanged, "flaky"),
+            (FindingCode::LicenseFirstKnown, "@kurkle/color"),
+        ]
+    );
+    let first = &d.findings[2];
+    assert!(!first.code.is_license_drift());
+    assert_eq!(first.new_license.as_ref().unwrap().display(), "MIT");
+    assert!(first.message.contains("@kurkle/color 0.1.1 → 0.1.3: license MIT first known"), "{}", first.message);
+    assert!(first.message.contains("404 Not Found"), "the old side's reason: {}", first.message);
+    assert_eq!((d.summary.license_changed, d.summary.license_first_known), (2, 1));
+    let json = serde_json::to_value(&d).unwrap();
+    assert_eq!(json["findings"][2]["code"], "license-first-known");
+    assert_eq!(json["findings"][2]["old_license"]["not_in_registry"], true);
+    assert_eq!(json["summary"]["license_first_known"], 1);
+    assert!(json["findings"][0]["old_license"].get("not_in_registry").is_none(), "omitted when false");
+
+    // Alone it is not license drift (`diff` exits 0, `history` lists no
+    // commit), and every report says what it is.
+    let only = |s: &steward_scanner::scan::Scan| {
+        let mut s = s.clone();
+        s.graphs[0].graph.packages.truncate(1);
+        s.graphs[0].graph.edges.truncate(1);
+        s.graphs[0].licenses.truncate(1);
+        s
+    };
+    let d = diff(&only(&old_scan), &only(&new_scan));
+    assert_eq!(d.findings.len(), 1, "{:#?}", d.findings);
+    assert!(!d.has_license_drift());
+    let human = steward_scanner::report::drift_human(&d, &steward_scanner::report::HumanOptions::default());
+    assert!(human.contains("No dependency changed its license."), "{human}");
+    assert!(human.contains("license-first-known") && human.contains("unknown → MIT"), "{human}");
+    assert!(
+        human.contains("First known: 1 license first known where the old version had no license evidence"),
+        "{human}"
+    );
+    let markdown = steward_scanner::report::drift_markdown(&d);
+    assert!(
+        markdown.contains("| `license-first-known` |") && markdown.contains(" · 1 license first known · "),
+        "{markdown}"
+    );
+    let sarif: serde_json::Value = serde_json::from_str(&steward_scanner::report::drift_sarif(&d)).unwrap();
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!((result["ruleId"].as_str(), result["level"].as_str()), (Some("license-first-known"), Some("note")));
+    let rule = &sarif["runs"][0]["tool"]["driver"]["rules"][result["ruleIndex"].as_u64().unwrap() as usize];
+    assert_eq!(rule["id"], "license-first-known");
+
+    // Offline nothing was asked: the old license may well be known to the
+    // registry, so unknown → MIT stays a license change.
+    let mut with_field = new;
+    with_field.packages[0].raw_licenses.push(RawLicense { value: "MIT".into(), field: "license".into() });
+    let offline = config(true, &fake);
+    let d =
+        diff(&scan_graphs_valid(&tree(), vec![old], &offline), &scan_graphs_valid(&tree(), vec![with_field], &offline));
+    let kurkle = d.findings.iter().find(|f| f.name == "@kurkle/color").unwrap();
+    assert_eq!(kurkle.code, FindingCode::LicenseChanged, "{:#?}", d.findings);
 }

@@ -659,3 +659,46 @@ fn requirements_markers_extras_and_unpinned() {
     assert_eq!(g.packages[lib].source.as_deref(), Some("https://files.invalid/mylib-1.0.tar.gz"));
     assert_eq!(g.direct_dependencies().len(), 4);
 }
+
+// ---------------------------------------------------------------- integrity
+
+/// Issue 12: the hash of each package's bytes, as the lockfile records it,
+/// so drift carries license evidence only between copies with the same
+/// bytes. Values read off the files.
+#[test]
+fn integrity_hashes_and_checksums_are_kept() {
+    let integrity = |g: &steward_scanner::DependencyGraph, name: &str, version: &str| {
+        g.packages[find(g, name, version)].integrity.clone()
+    };
+    let f = "lockfiles/npm-lockv1-rust-analyzer-vscode-2021-01-18.package-lock.json";
+    let g = parse::npm::parse(f, &read(f), None).unwrap();
+    assert_eq!(
+        integrity(&g, "@babel/code-frame", "7.10.4").as_deref(),
+        Some("sha512-vG6SvB6oYEhvgisZNFRmRCUkLz11c7rp+tbNTynGqc6mS1d5ATd/sGyV6W0KZZnXRKMTzZDRgQT3Ou9jhpAfUg==")
+    );
+    let f = "lockfiles/npm-lockv3-rust-analyzer-vscode-2024-12-02.package-lock.json";
+    let g = parse::npm::parse(f, &read(f), None).unwrap();
+    assert_eq!(
+        integrity(&g, "@aashutoshrathi/word-wrap", "1.2.6").as_deref(),
+        Some("sha512-1Yjs2SvM8TflER/OD3cOjhWWOZb58A2t7wpE2S9XfBYTiIl+XFhQG2bjy4Pu1I+EAlCNUzRDYDdFwFYUKvXcIA==")
+    );
+    assert!(g.roots.iter().all(|&r| g.packages[r].integrity.is_none()), "the project itself has none");
+    let f = "lockfiles/pnpm-v9.0-rust-registry-app-57fa000.pnpm-lock.yaml";
+    let g = parse::pnpm::parse(f, &read(f)).unwrap();
+    assert_eq!(
+        integrity(&g, "@adobe/css-tools", "4.5.0").as_deref(),
+        Some("sha512-6OzddxPio9UiWTCemp4N8cYLV2ZN1ncRnV1cVGtve7dhPOtRkleRyx32GQCYSwDYgaHU3USMm84tNsvKzRCa1Q==")
+    );
+    for f in ["lockfiles/cargo-v3-ripgrep-14.1.1.Cargo.lock", "lockfiles/cargo-v4-ripgrep-15.1.0.Cargo.lock"] {
+        let g = parse::cargo::parse(f, &read(f), &[]).unwrap();
+        assert_eq!(
+            integrity(&g, "aho-corasick", "1.1.3").as_deref(),
+            Some("8e60d3430d3a69478ad0993f19238d2df97c507009a52b3c10addcd7f6bcb916"),
+            "{f}"
+        );
+    }
+    // Cargo v1 keeps checksums in `[metadata]`, which is not read.
+    let f = "lockfiles/cargo-v1-ripgrep-12.1.1.Cargo.lock";
+    let g = parse::cargo::parse(f, &read(f), &[]).unwrap();
+    assert!(g.packages.iter().all(|p| p.integrity.is_none()));
+}

@@ -22,6 +22,7 @@ fn graph(pkgs: &[(&str, &str, Option<&str>)], deps: &[(&str, &str)]) -> Dependen
         raw_licenses: vec![RawLicense { value: "Apache-2.0".into(), field: "packages[\"\"].license".into() }],
         dev: false,
         line: None,
+        integrity: None,
     });
     g.roots.push(root);
     for (name, version, license) in pkgs {
@@ -38,6 +39,7 @@ fn graph(pkgs: &[(&str, &str, Option<&str>)], deps: &[(&str, &str)]) -> Dependen
                 .unwrap_or_default(),
             dev: *name == "jest",
             line: None,
+            integrity: None,
         });
     }
     let find = |key: &str| -> usize {

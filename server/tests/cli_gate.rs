@@ -220,3 +220,48 @@ fn policy_test_and_eval() {
     ]);
     assert_eq!(json(&out), Value::String("deny".into()));
 }
+
+/// Issue 12: a license's parameters reach the gate's reports. RediSearch's
+/// 2018 switch (the real files of the scanner's license corpus): an
+/// Apache-2.0 LICENSE (minio's), then Apache-2.0 with the Commons Clause,
+/// whose Software, License and Licensor the reports show.
+#[test]
+fn the_gate_shows_the_commons_clause_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = TestRepo::init(&dir.path().join("repo"));
+    let corpus = |name: &str| {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scanner/tests/data/license-corpus").join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let lock = |v: &str| {
+        serde_json::json!({"name": "app", "version": "1.0.0", "lockfileVersion": 3, "packages": {
+            "": {"name": "app", "version": "1.0.0", "dependencies": {"search": "*"}},
+            "node_modules/search": {"version": v, "resolved": format!("https://registry.npmjs.org/search/-/search-{v}.tgz")},
+        }})
+        .to_string()
+    };
+    let commit = |v: &str, license: &str, message: &str| {
+        let manifest = format!(r#"{{ "name": "search", "version": "{v}" }}"#);
+        repo.commit(
+            &[
+                ("package-lock.json", Some(&lock(v))),
+                ("node_modules/search/package.json", Some(&manifest)),
+                ("node_modules/search/LICENSE", Some(&corpus(license))),
+            ],
+            message,
+        )
+        .to_string()
+    };
+    let c1 = commit("1.0.0", "minio-397b887a-LICENSE", "apache");
+    let c2 = commit("1.1.0", "redisearch-c516603c-LICENSE", "commons clause");
+    let shown =
+        "License: the Apache License, Version 2.0; Licensor: Redis Labs Ltd.; Software: the <module name> software";
+    let out = run(dir.path(), &["gate", "--repo", "repo", "--base", &c1, "--head", &c2]);
+    let text = stdout(&out);
+    assert!(text.contains("Apache-2.0 AND LicenseRef-Commons-Clause"), "{text}{}", stderr(&out));
+    assert!(text.contains(&format!("  parameters: {shown}")), "{text}");
+    let out = run(dir.path(), &["gate", "--repo", "repo", "--base", &c1, "--head", &c2, "--format", "markdown"]);
+    let markdown = stdout(&out);
+    assert!(markdown.contains(&format!("- Parameters: `{shown}`")), "{markdown}");
+}

@@ -57,6 +57,10 @@ fn routes() -> Routes {
     r.insert("/npm/async/0.2.9".into(), ok("npm/async/0.2.9.json"));
     r.insert("/pypi/requests/2.31.0/json".into(), ok("pypi/requests/2.31.0.json"));
     r.insert("/crates/equivalent/equivalent-1.0.1.crate".into(), ok("crates/equivalent-1.0.1.crate"));
+    // A version npm no longer has: its real 404 (an empty body), and the
+    // next version's document.
+    r.insert("/npm/@kurkle/color/0.1.1".into(), (404, recorded("npm/@kurkle/color/0.1.1.404")));
+    r.insert("/npm/@kurkle/color/0.1.3".into(), ok("npm/@kurkle/color/0.1.3.json"));
     // Hand-written: shapes and failures no small real document shows.
     r.insert("/npm/@scope/pkg/2.0.0".into(), json(json!({"name": "@scope/pkg", "license": {"type": "Apache-2.0"}})));
     r.insert("/npm/broken/1.0.0".into(), (500, b"oops".to_vec()));
@@ -390,6 +394,64 @@ fn offline_false_in_the_file_turns_look_ups_on_for_diff_and_gate() {
     assert_eq!(report["drift"]["findings"][0]["code"], "license-now-unknown", "{report}");
     assert_eq!(report["verdict"], "review", "a license nobody can read arrived: {report}");
     assert_eq!(stand_in.take_requests(), Vec::<String>::new(), "both versions came from the cache");
+}
+
+/// Issue 12, the noise left in Chart.js's history: `@kurkle/color 0.1.1 →
+/// 0.1.3`, where npm answers 404 for 0.1.1 (both answers recorded from
+/// registry.npmjs.org). Nothing can be known about 0.1.1, so MIT is the
+/// first license known, not a license change: `diff` and `history` do not
+/// count it, the gate still judges MIT.
+#[test]
+fn a_version_the_registry_no_longer_has_makes_the_next_license_first_known() {
+    let stand_in = StandIn::start(routes());
+    let dir = workdir(&stand_in, "");
+    let path = dir.path();
+    let url = stand_in.url();
+    let old = npm_lock(&[("@kurkle/color", "0.1.1", None)]);
+    let new = npm_lock(&[("@kurkle/color", "0.1.3", None)]);
+    std::fs::write(path.join("old.package-lock.json"), &old).unwrap();
+    std::fs::write(path.join("new.package-lock.json"), &new).unwrap();
+
+    let out = run_online(path, &["diff", "old.package-lock.json", "new.package-lock.json", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "not license drift: {}{}", stdout(&out), stderr(&out));
+    let drift: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let finding = &drift["findings"][0];
+    assert_eq!(finding["code"], "license-first-known", "{drift}");
+    assert_eq!(drift["summary"]["license_first_known"], 1);
+    assert_eq!(drift["summary"]["license_changed"], 0);
+    assert_eq!(finding["old_license"]["not_in_registry"], true, "{finding}");
+    let reason = finding["old_license"]["unknown_reason"].as_str().unwrap();
+    assert!(reason.contains(&format!("{url}/npm/@kurkle/color/0.1.1 answered 404 Not Found")), "{reason}");
+    assert_eq!(finding["new_license"]["expression"], "MIT");
+    assert_eq!(finding["new_license"]["evidence"][0]["file"], format!("{url}/npm/@kurkle/color/0.1.3"));
+    assert_eq!(stand_in.take_requests(), ["/npm/@kurkle/color/0.1.1", "/npm/@kurkle/color/0.1.3"]);
+    let out = run_online(path, &["diff", "old.package-lock.json", "new.package-lock.json"]);
+    let text = stdout(&out);
+    assert!(text.contains("No dependency changed its license.") && text.contains("First known: 1"), "{text}");
+
+    // The gate judges the first known license like a new dependency's.
+    let repo = TestRepo::init(&path.join("repo"));
+    let c1 = repo.commit(&[("package-lock.json", Some(&old))], "one").to_string();
+    let c2 = repo.commit(&[("package-lock.json", Some(&new))], "two").to_string();
+    let out = run_online(path, &["gate", "--repo", "repo", "--base", &c1, "--head", &c2, "--format", "json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", stderr(&out)));
+    assert_eq!(report["verdict"], "allow", "{report}");
+    let decision = &report["decisions"][0];
+    assert_eq!(decision["finding_detail"]["code"], "license-first-known", "{report}");
+    assert_eq!(
+        decision["message"],
+        "@kurkle/color 0.1.3: license MIT (first known; 0.1.1 had no license evidence) is allowed (licenses.categories.permissive)"
+    );
+    let out = run_online(path, &["gate", "--repo", "repo", "--base", &c1, "--head", &c2, "--format", "markdown"]);
+    let markdown = stdout(&out);
+    assert!(markdown.contains("license MIT (first known; 0.1.1 had no license evidence) is allowed"), "{markdown}");
+    // `history` lists no commit: no license changed.
+    let out = run_online(path, &["history", "--repo", "repo", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let history: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(history["entries"], json!([]), "{history}");
+    assert_eq!(history["commits_scanned"], 2);
+    assert_eq!(stand_in.take_requests(), Vec::<String>::new(), "both answers came from the cache (the 404 too)");
 }
 
 #[test]

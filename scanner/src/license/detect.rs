@@ -460,6 +460,13 @@ fn detect_uncached(text: &str, threshold: f32) -> Detection {
     } else {
         combine(&licenses, unknown, &notes)
     };
+    // The Commons Clause names the software, the license it is added to
+    // and the licensor: kept like BUSL's parameter block.
+    if licenses.iter().any(|l| base_of(&l.id) == "LicenseRef-Commons-Clause") {
+        for (k, v) in params::commons_clause_parameters(text) {
+            parameters.entry(k).or_insert(v);
+        }
+    }
     Detection { licenses, parts, reason, best_score, best_candidate, parameters, expression, confidence }
 }
 

@@ -148,6 +148,64 @@ pub fn loose_parameters(text: &str) -> BTreeMap<String, String> {
     params
 }
 
+/// Keys of the Commons Clause's parameters.
+pub const COMMONS_CLAUSE_KEYS: &[&str] = &["Software", "License", "Licensor"];
+
+/// The Commons Clause's parameters: the `Software:`, `License:` and
+/// `Licensor:` lines its template ends with (a `[placeholder]` is no
+/// value), or the sentence some vendors wrote instead (RediSearch, 2018:
+/// `the “Licensor” is Redis Labs Ltd., the “License” is the Apache License,
+/// Version 2.0, and the Software is the <module name> software provided
+/// with this notice`). Values are bounded and their whitespace collapsed.
+pub fn commons_clause_parameters(text: &str) -> BTreeMap<String, String> {
+    const MAX: usize = 512;
+    let clean = |v: &str| -> Option<String> {
+        let v: String = v.split_whitespace().collect::<Vec<_>>().join(" ");
+        let v = v.trim();
+        let placeholder = v.starts_with('[') && v.ends_with(']');
+        (!v.is_empty() && !placeholder).then(|| v.chars().take(MAX).collect())
+    };
+    let mut params = BTreeMap::new();
+    for line in text.lines() {
+        let Some((key, value)) = strip_decoration(line).split_once(':') else { continue };
+        if let Some(k) = COMMONS_CLAUSE_KEYS.iter().find(|k| k.eq_ignore_ascii_case(key.trim()))
+            && let Some(v) = clean(value)
+        {
+            params.entry((*k).to_owned()).or_insert(v);
+        }
+    }
+    if !params.is_empty() {
+        return params;
+    }
+    // The sentence form: `the “Licensor” is X, the “License” is Y, and the
+    // Software is Z provided with this notice.`
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for key in COMMONS_CLAUSE_KEYS {
+        // Quoted, as the clause defines them (`the License is distributed
+        // "AS IS"` in an Apache notice is no definition); the Software also
+        // as `the Software is the X` (the value keeps `the X`).
+        let quoted = [format!("“{key}” is "), format!("\"{key}\" is ")];
+        let mut found: Vec<usize> = quoted.iter().filter_map(|q| flat.find(q.as_str()).map(|i| i + q.len())).collect();
+        if *key == "Software" {
+            found.extend(flat.find("the Software is the ").map(|i| i + "the Software is ".len()));
+        }
+        let Some(at) = found.into_iter().min() else { continue };
+        let rest = &flat[at..];
+        let value = match [", the “", ", the \"", ", and the ", " provided with", ". "]
+            .iter()
+            .filter_map(|s| rest.find(s))
+            .min()
+        {
+            Some(end) => &rest[..end],
+            None => rest.trim_end_matches('.'),
+        };
+        if let Some(v) = clean(value) {
+            params.insert((*key).to_owned(), v);
+        }
+    }
+    params
+}
+
 fn normalise_dates(params: &mut BTreeMap<String, String>) {
     if let Some(v) = params.get_mut("Change Date")
         && let Some(d) = parse_date(v)
@@ -236,6 +294,18 @@ mod tests {
     fn a_header_outside_a_block_gives_its_change_date() {
         let text = "/*\n * Copyright (c) 2023 MariaDB plc\n *\n * Change Date: 2027-04-10\n */";
         assert_eq!(loose_parameters(text).get("Change Date").map(String::as_str), Some("2027-04-10"));
+    }
+
+    #[test]
+    fn commons_clause_parameters_from_its_template_lines() {
+        let text = "\"Commons Clause\" License Condition v1.0\n\nThe Software is provided to you by the Licensor under the License, as\ndefined below, subject to the following condition.\n\nSoftware: Acme Search\n\nLicense: Apache 2.0\n\nLicensor: Acme, Inc.\n";
+        let p = commons_clause_parameters(text);
+        assert_eq!(p.get("Software").map(String::as_str), Some("Acme Search"));
+        assert_eq!(p.get("License").map(String::as_str), Some("Apache 2.0"));
+        assert_eq!(p.get("Licensor").map(String::as_str), Some("Acme, Inc."));
+        // The template's placeholders are no values.
+        let template = "Software: [name of software]\n\nLicense: [i.e. Apache 2.0]\n\nLicensor: [ABC company]\n";
+        assert!(commons_clause_parameters(template).is_empty());
     }
 
     #[test]

@@ -38,6 +38,8 @@ struct LockPackage<'a> {
     #[serde(borrow)]
     source: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
+    checksum: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
     dependencies: Vec<Spanned<Cow<'a, str>>>,
 }
 
@@ -116,6 +118,9 @@ struct LockEntry<'a> {
     name: Cow<'a, str>,
     version: Cow<'a, str>,
     source: Option<Cow<'a, str>>,
+    /// `checksum` (v2 and later; v1 keeps checksums in `[metadata]`, not
+    /// read).
+    checksum: Option<Cow<'a, str>>,
     /// Dependency strings and the offset of each one's opening quote.
     dependencies: Vec<(Cow<'a, str>, usize)>,
     /// The 1-based line of the entry's table header (`[[package]]`).
@@ -150,6 +155,7 @@ fn read_toml<'a>(file: &str, text: &'a str) -> Result<LockData<'a>, ParseError> 
                 }),
                 name: p.name.into_inner(),
                 source: p.source,
+                checksum: p.checksum,
                 dependencies: p
                     .dependencies
                     .into_iter()
@@ -248,6 +254,7 @@ fn read_toml_lenient<'a>(file: &str, text: &str) -> LockData<'a> {
             name: Cow::Owned(name.to_owned()),
             version: Cow::Owned(version),
             source: p.get("source").and_then(Value::as_str).map(|s| Cow::Owned(s.to_owned())),
+            checksum: p.get("checksum").and_then(Value::as_str).map(|s| Cow::Owned(s.to_owned())),
             dependencies,
             line,
         });
@@ -310,6 +317,7 @@ fn read_as_written(text: &str) -> Option<LockData<'_>> {
                 name: Cow::Borrowed(""),
                 version: Cow::Borrowed(""),
                 source: None,
+                checksum: None,
                 dependencies: Vec::new(),
                 line: Some(line_number),
             });
@@ -357,6 +365,7 @@ fn read_as_written(text: &str) -> Option<LockData<'_>> {
                     1 => p.name = Cow::Borrowed(s),
                     2 => p.version = Cow::Borrowed(s),
                     4 => p.source = Some(Cow::Borrowed(s)),
+                    8 => p.checksum = Some(Cow::Borrowed(s)),
                     _ => {}
                 }
             }
@@ -439,6 +448,7 @@ fn build(
         let name: &str = &p.name;
         let mut pkg = package(name, &p.version, Ecosystem::Cargo, p.source.as_ref().map(|s| s.to_string()));
         pkg.line = p.line;
+        pkg.integrity = p.checksum.as_ref().map(|c| c.to_string());
         if p.source.as_deref().is_some_and(|s| s.starts_with("registry+") || s.starts_with("sparse+")) {
             pkg.purl = purl::for_package(Ecosystem::Cargo, name, &p.version);
         }

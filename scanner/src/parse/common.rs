@@ -503,6 +503,7 @@ pub(crate) fn package(name: &str, version: &str, ecosystem: Ecosystem, source: O
         raw_licenses: Vec::new(),
         dev: false,
         line: None,
+        integrity: None,
     }
 }
 

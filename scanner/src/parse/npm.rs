@@ -57,6 +57,8 @@ struct Entry<'a> {
     #[serde(default, borrow)]
     resolved: LenientStr<'a>,
     #[serde(default, borrow)]
+    integrity: LenientStr<'a>,
+    #[serde(default, borrow)]
     license: LicenseField<'a>,
     #[serde(default, borrow)]
     licenses: LicenseField<'a>,
@@ -118,6 +120,8 @@ struct V1Dep<'a> {
     version: LenientStr<'a>,
     #[serde(default, borrow)]
     resolved: LenientStr<'a>,
+    #[serde(default, borrow)]
+    integrity: LenientStr<'a>,
     #[serde(default, deserialize_with = "lenient_bool")]
     dev: bool,
     #[serde(default, borrow)]
@@ -347,6 +351,7 @@ fn parse_packages<'a>(
         let mut p = npm_package(name, version, e.resolved.as_deref(), local);
         p.dev = e.dev;
         p.line = lines.get(path.as_ref()).copied();
+        p.integrity = e.integrity.as_deref().map(str::to_owned);
         for (key, l) in [("license", &e.license), ("licenses", &e.licenses)] {
             for (value, suffix) in &l.values {
                 p.raw_licenses.push(RawLicense { value: value.to_string(), field: format!("{field}.{key}{suffix}") });
@@ -482,6 +487,7 @@ fn parse_v1<'a>(
         let mut p = npm_package(real_name, real_version, resolved, local);
         p.dev = d.dev;
         p.line = lines.get(path.as_str()).copied();
+        p.integrity = d.integrity.as_deref().map(str::to_owned);
         let node = b.add(p);
         by_path.insert(path.as_str(), node);
     }

@@ -105,6 +105,8 @@ struct Resolution<'a> {
     commit: Option<Scalar<'a>>,
     #[serde(default, borrow)]
     directory: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    integrity: Option<Scalar<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -228,6 +230,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<DependencyGraph, ParseError> {
         };
         let mut p = package(name, version, Ecosystem::Npm, Some(source));
         p.line = lines.packages.get(key.as_str()).copied();
+        p.integrity = res.and_then(|r| r.integrity.as_ref()).map(|i| i.as_str().to_owned());
         if local.is_none() {
             p.purl = purl::for_package(Ecosystem::Npm, name, version);
         }

@@ -61,6 +61,26 @@ pub fn evidence_text(e: &Evidence) -> String {
     format!("{}: {}{field} = {:?} (confidence {:.2})", e.source.as_str(), e.file, e.value, e.confidence)
 }
 
+/// The deciding evidence's parameters on one line (BUSL-1.1's `Licensor`,
+/// `Change Date`…; the Commons Clause's `Software`, `License`,
+/// `Licensor`): `Change Date: 2027-04-10; Licensor: HashiCorp, Inc.`, each
+/// value cut to `max_value` characters (an Additional Use Grant runs to
+/// kilobytes). `None` when there are none.
+pub fn parameters_line(l: &ResolvedLicense, max_value: usize) -> Option<String> {
+    let params = &l.evidence.first()?.parameters;
+    if params.is_empty() {
+        return None;
+    }
+    let cut = |v: &str| {
+        if v.chars().count() > max_value {
+            format!("{}…", v.chars().take(max_value).collect::<String>())
+        } else {
+            v.to_owned()
+        }
+    };
+    Some(params.iter().map(|(k, v)| format!("{k}: {}", cut(v))).collect::<Vec<_>>().join("; "))
+}
+
 /// One line on where a license came from: the deciding evidence
 /// ([`evidence_text`]), or for an unknown license the reason and the last
 /// place looked at.
@@ -108,6 +128,7 @@ mod tests {
                         .collect(),
                     dev: false,
                     line: None,
+                    integrity: None,
                 })
             };
             let app = add("app", "1.0.0", "MIT");

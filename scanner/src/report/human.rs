@@ -54,8 +54,10 @@ impl Paint {
     fn code(&self, code: FindingCode, s: &str) -> String {
         match code {
             FindingCode::LicenseChanged | FindingCode::ModuleHashMismatch => self.red(s),
-            FindingCode::LicenseNowUnknown | FindingCode::LicenseFieldDisagreesWithText => self.yellow(s),
-            FindingCode::Added => self.green(s),
+            FindingCode::LicenseNowUnknown
+            | FindingCode::LicenseFieldDisagreesWithText
+            | FindingCode::IntegrityChanged => self.yellow(s),
+            FindingCode::Added | FindingCode::LicenseFirstKnown => self.green(s),
             FindingCode::Removed
             | FindingCode::VersionChanged
             | FindingCode::EvidenceGained
@@ -165,6 +167,14 @@ pub fn drift_human(drift: &Drift, options: &HumanOptions) -> String {
         s.removed,
         s.version_changed
     );
+    if s.license_first_known > 0 {
+        let _ = writeln!(
+            out,
+            "{} {} license first known where the old version had no license evidence at all (not counted as a change; a policy judges the new license)",
+            p.bold("First known:"),
+            s.license_first_known
+        );
+    }
     if s.evidence_gained + s.evidence_lost > 0 {
         let _ = writeln!(
             out,

@@ -2,9 +2,12 @@
 //! and every path in a collapsed section, other changes collapsed too.
 
 use super::escape::md_code as code;
-use super::finding::{category_change, evidence_line, license_change, path_text, version_change};
+use super::finding::{category_change, evidence_line, license_change, parameters_line, path_text, version_change};
 use crate::drift::{Drift, Finding};
 use std::fmt::Write as _;
+
+/// The most characters of one license parameter a comment shows.
+const PARAMETER_CHARS: usize = 300;
 
 /// The drift report as a Markdown comment.
 pub fn drift_markdown(drift: &Drift) -> String {
@@ -58,6 +61,9 @@ pub fn drift_markdown(drift: &Drift) -> String {
             }
             if let Some(l) = &f.new_license {
                 let _ = writeln!(out, "- new: {} — {}", code(&l.display()), code(&evidence_line(&l.resolved)));
+                if let Some(p) = parameters_line(&l.resolved, PARAMETER_CHARS) {
+                    let _ = writeln!(out, "- parameters: {}", code(&p));
+                }
             }
             out.push('\n');
         }
@@ -82,9 +88,14 @@ pub fn drift_markdown(drift: &Drift) -> String {
         let _ = writeln!(out, "\n</details>");
     }
     let s = &drift.summary;
+    let first_known = if s.license_first_known > 0 {
+        format!(" · {} license first known", s.license_first_known)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "\n<sub>{} license changed · {} now unknown · {} added · {} removed · {} version changed — Steward</sub>",
+        "\n<sub>{} license changed · {} now unknown{first_known} · {} added · {} removed · {} version changed — Steward</sub>",
         s.license_changed, s.license_now_unknown, s.added, s.removed, s.version_changed
     );
     out

@@ -9,12 +9,15 @@ use sha2::{Digest, Sha256};
 fn level(code: FindingCode) -> &'static str {
     match code {
         FindingCode::LicenseChanged | FindingCode::ModuleHashMismatch => "error",
-        FindingCode::LicenseNowUnknown | FindingCode::LicenseFieldDisagreesWithText => "warning",
+        FindingCode::LicenseNowUnknown | FindingCode::LicenseFieldDisagreesWithText | FindingCode::IntegrityChanged => {
+            "warning"
+        }
         FindingCode::Added
         | FindingCode::Removed
         | FindingCode::VersionChanged
         | FindingCode::EvidenceGained
-        | FindingCode::EvidenceLost => "note",
+        | FindingCode::EvidenceLost
+        | FindingCode::LicenseFirstKnown => "note",
     }
 }
 

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use steward_policy::{Decision, Verdict};
 use steward_scanner::drift::Finding;
 use steward_scanner::report::escape::{md_code, plain, terminal};
-use steward_scanner::report::finding::{evidence_text, license_change, path_text, version_change};
+use steward_scanner::report::finding::{evidence_text, license_change, parameters_line, path_text, version_change};
 
 fn finding<'a>(report: &'a GateReport, d: &Decision) -> Option<&'a Finding> {
     report.drift.findings.get(d.finding)
@@ -16,6 +16,12 @@ fn finding<'a>(report: &'a GateReport, d: &Decision) -> Option<&'a Finding> {
 /// The deciding evidence of the new license, if any.
 fn evidence(f: &Finding) -> Option<String> {
     f.new_license.as_ref()?.resolved.evidence.first().map(evidence_text)
+}
+
+/// The new license's parameters (BUSL-1.1's, the Commons Clause's), each
+/// value cut to a few hundred characters.
+fn parameters(f: &Finding) -> Option<String> {
+    parameters_line(&f.new_license.as_ref()?.resolved, 300)
 }
 
 /// The most findings a pull request comment details; the rest are on the
@@ -117,6 +123,9 @@ pub fn text(report: &GateReport, color: bool) -> String {
         if let Some(e) = evidence(f) {
             out.push_str(&format!("  evidence: {}\n", terminal(&e)));
         }
+        if let Some(p) = parameters(f) {
+            out.push_str(&format!("  parameters: {}\n", terminal(&p)));
+        }
     }
     out
 }
@@ -178,6 +187,9 @@ pub fn markdown(report: &GateReport, details_url: Option<&str>) -> String {
             }
             if let Some(e) = evidence(f) {
                 out.push_str(&format!("- Evidence: {}\n", md_code(&e)));
+            }
+            if let Some(p) = parameters(f) {
+                out.push_str(&format!("- Parameters: {}\n", md_code(&p)));
             }
             out.push('\n');
         }

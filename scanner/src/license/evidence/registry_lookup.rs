@@ -168,6 +168,7 @@ pub(super) fn decide(
 ) -> ResolvedLicense {
     let ResolvedLicense { mut evidence, mut warnings, unknown_reason, .. } = offline;
     let reason = unknown_reason.unwrap_or_default();
+    let not_in_registry = matches!(answer, Ok(RegistryAnswer::NotFound { .. }));
     let (ev, said) = match answer {
         Ok(RegistryAnswer::Found(record)) => {
             let ev = registry_evidence(&record, readings, threshold);
@@ -201,7 +202,9 @@ pub(super) fn decide(
         }
     };
     evidence.extend(ev);
-    ResolvedLicense::unknown(format!("{reason}; {said}"), evidence, warnings)
+    let mut unknown = ResolvedLicense::unknown(format!("{reason}; {said}"), evidence, warnings);
+    unknown.not_in_registry = not_in_registry;
+    unknown
 }
 
 /// Evidence from a registry record.

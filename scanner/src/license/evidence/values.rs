@@ -95,6 +95,13 @@ pub struct ResolvedLicense {
     /// `license-field-disagrees-with-text`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field_text_disagreement: Option<String>,
+    /// Set when the registry (or the git repository of a Cargo git
+    /// source) was asked for this exact version and answered that it does
+    /// not have it (HTTP 404): with no other evidence, the version's
+    /// license cannot be known from anywhere. Drift reports a new
+    /// version's license after such a version as `license-first-known`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_in_registry: bool,
 }
 
 impl ResolvedLicense {
@@ -117,6 +124,7 @@ impl ResolvedLicense {
             evidence,
             warnings,
             field_text_disagreement: None,
+            not_in_registry: false,
         }
     }
 
@@ -135,6 +143,7 @@ impl ResolvedLicense {
             evidence,
             warnings,
             field_text_disagreement: None,
+            not_in_registry: false,
         }
     }
 }
