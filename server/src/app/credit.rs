@@ -941,6 +941,47 @@ pub async fn repair(state: &AppState, grace: std::time::Duration, from: u64) -> 
     Ok((repaired, next))
 }
 
+/// Stores the credit entries of one change (`owner/repo#n`) that the
+/// ledger holds and the database does not: what an earlier attempt of its
+/// job appended before it died between the ledger append and the database
+/// commit (a killed process, a terminated database session). A retried
+/// credit job calls this first, so it finds those awards stored instead of
+/// appending them a second time (the soak found that duplicate, issue 14).
+/// The sweeper's [`repair`] waits a grace period for in-flight writers; a
+/// retry cannot, and need not: an attempt still writing (its lease ran out
+/// while it was stalled) loses its own commit to the unique keys instead.
+/// Returns how many entries were stored.
+pub async fn settle_change(state: &AppState, event_id: &str) -> Result<usize, CreditError> {
+    let mut after = None;
+    let mut settled = 0;
+    loop {
+        let batch = state.store.credit_unprojected(after, 1000).await?;
+        if batch.is_empty() {
+            break;
+        }
+        for (index, body) in batch {
+            after = Some(index);
+            let entry = Entry::from_canonical_bytes(&body).map_err(|e| CreditError::Invalid(e.to_string()))?;
+            let Ok(Payload::CreditAward(award)) = entry.typed_payload() else { continue };
+            if award.evidence.source != FORGE || award.evidence.event_id != event_id {
+                continue;
+            }
+            let at = parse_time("time", &entry.time.to_string())?;
+            if project(state, index, &entry, at).await? {
+                settled += 1;
+            }
+        }
+    }
+    if settled > 0 {
+        tracing::warn!(
+            change = event_id,
+            entries = settled,
+            "stored credit entries an earlier attempt left in the ledger"
+        );
+    }
+    Ok(settled)
+}
+
 /// Applies one ledger entry to the credit tables; false when the database
 /// already had its evidence (duplicate evidence in the ledger, which
 /// `credit verify` reports).
