@@ -48,6 +48,9 @@ struct Entry {
     json: Value,
 }
 
+/// What an acknowledged entry must hold.
+type Matcher = Box<dyn Fn(&Entry) -> bool>;
+
 fn strip(rev: &str) -> &str {
     rev.trim_start_matches("sha256:")
 }
@@ -132,7 +135,7 @@ pub fn run(
             continue;
         }
         let b = r.body();
-        let (index, kind, matches): (Option<u64>, &str, Box<dyn Fn(&Entry) -> bool>) = match (&r.route, &r.meta) {
+        let (index, kind, matches): (Option<u64>, &str, Matcher) = match (&r.route, &r.meta) {
             (Route::Vote, Meta::Vote { bytes, .. }) => {
                 let bytes = bytes.clone();
                 (b["ledger_index"].as_u64(), "vote", Box::new(move |e: &Entry| e.body == bytes))

@@ -58,6 +58,9 @@ impl Samples {
     }
 }
 
+/// One session: pid, state, wait event type, wait event.
+type Session = (i32, Option<String>, Option<String>, Option<String>);
+
 /// Samples until `stop` (through a connection to the `postgres` database,
 /// which the fault injector's `pg_terminate_backend` does not touch).
 pub fn sample(
@@ -96,7 +99,7 @@ pub fn sample(
             track(&mut steward, pid);
         }
         if let Some(c) = conn.as_mut() {
-            let rows: Result<Vec<(i32, Option<String>, Option<String>, Option<String>)>, _> = rt.block_on(
+            let rows: Result<Vec<Session>, _> = rt.block_on(
                 sqlx::query_as(
                     "SELECT pid, state, wait_event_type, wait_event FROM pg_stat_activity \
                      WHERE datname = $1 AND pid <> pg_backend_pid()",
