@@ -283,11 +283,57 @@ async fn a_retried_job_stores_what_its_dead_attempt_appended_and_appends_nothing
     assert_eq!((jobs[0].state, jobs[0].attempts), (steward::store::JobState::Done, 2));
 }
 
+/// A redemption appended to the ledger whose database commit was lost (a
+/// killed process or a terminated session between the two) left the stored
+/// balance 100 points too high, and the next redemptions overdrew the
+/// ledger's balance (the scale-out soak found a ledger balance of -84).
+/// Before a redemption, the contributor's ledger-only entries are stored:
+/// 300 points cover the lost redemption and two more, the third is refused,
+/// and `credit verify` agrees.
+async fn a_redemption_counts_the_one_whose_commit_was_lost(db: &TestDb) {
+    use steward_ledger::entry::{Payload, Redemption, Reward, SchemaV1};
+    let (_forge, url) = PullsForge::start().await;
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    let maintainer =
+        steward::app::tokens::issue_token(&state.store, "m", steward::auth::Role::Maintainer).await.unwrap().secret;
+    let award = serde_json::json!({"contributor": {"user_id": OCTO.0, "login": OCTO.1}, "points": 300,
+        "category": "code", "reason": "start", "evidence_url": "https://example.org/start"});
+    let (status, _, text) =
+        credit_support::call(&app, "POST", "/api/v1/credit/awards", Some(&maintainer), Some(award)).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    // What a redemption's writer appended before it died: no row, no spend.
+    let lost = Payload::Redemption(Redemption {
+        schema: SchemaV1,
+        redemption_id: "rdm-lost".into(),
+        contributor: format!("github:{}", OCTO.0),
+        points: 100,
+        reward: Reward { kind: "compute-quota".into(), vcpu: 1, memory_mib: 2048, months: 1 },
+        balance_after: 200,
+        units: Some(1),
+    });
+    state.ledger.record(&lost, "token:m").await.unwrap();
+    assert_eq!(balance(&state, OCTO.0).await, 300, "the stored balance misses the lost redemption");
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let body = serde_json::json!({"contributor": {"user_id": OCTO.0}, "units": 1});
+        let (status, _, _) =
+            credit_support::call(&app, "POST", "/api/v1/credit/redemptions", Some(&maintainer), Some(body)).await;
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(statuses, [201, 201, 409], "300 points: the lost redemption and two more");
+    assert_eq!(balance(&state, OCTO.0).await, 0);
+    let report = credit::verify(&state.store).await.unwrap();
+    assert!(report.ok(), "{:?}", report.first_break);
+    assert_eq!(report.redemptions, 3);
+}
+
 mod repair {
     use super::*;
     on_both_backends!(
         an_award_only_the_ledger_holds_is_repaired_and_not_awarded_again,
         a_retried_job_stores_what_its_dead_attempt_appended_and_appends_nothing,
+        a_redemption_counts_the_one_whose_commit_was_lost,
     );
 }
 
