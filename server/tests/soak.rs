@@ -5,7 +5,7 @@
 //! that must all hold: see `soak_support/` for the harness and
 //! docs/BENCHMARKS.md ("Scale-out soak") for the long runs and figures.
 //!
-//! The short run below is what CI runs (3 instances, 25 s of load, faults
+//! The short run below is what CI runs (3 instances, 20 s of load, faults
 //! on). Longer or bigger runs, same harness:
 //!
 //! ```sh
@@ -30,7 +30,7 @@ use std::time::Duration;
 fn ci_settings() -> Settings {
     Settings {
         instances: 3,
-        seconds: 25.0,
+        seconds: 20.0,
         rate: 12.0,
         faults: true,
         kill_every: Duration::from_secs(4),
