@@ -485,16 +485,18 @@ pub fn run(
             ));
         }
     } else {
-        // KNOWN BUG (found by this soak, not fixed; see the note of issue
-        // 14): a credit entry appended to the ledger whose database commit
-        // was lost (SIGKILL or a terminated session between the two) leaves
-        // the stored balance off by its points until it is stored later (the
-        // job's retry, or the sweeper's repair after a 60 s grace); a
-        // redemption in between records a `balance_after` the ledger does
-        // not give. Only that pattern is let through: the break is a balance
-        // or database mismatch, and a lost commit is in evidence (an entry
-        // the database still lacks, or an instance that logged storing one
-        // late).
+        // KNOWN BUG (found by this soak, narrowed, not closed; see the note
+        // of issue 14): a credit entry appended to the ledger whose database
+        // commit was lost (SIGKILL or a terminated session between the two)
+        // leaves the stored balance off by its points until it is stored. A
+        // redemption now stores the contributor's ledger-only entries first
+        // (`settle_contributor`), but one whose writer dies between that and
+        // the redemption's lock is still missed, and the redemption records
+        // a `balance_after` the ledger does not give. Only that pattern is
+        // let through: the break is a balance or database mismatch, and a
+        // lost commit is in evidence (an entry the database still lacks, or
+        // an instance that logged storing one late). The ledger's balances
+        // are recomputed above and must never go below zero.
         let lost = rt.block_on(store.credit_unprojected(None, 100_000)).expect("unprojected credit entries");
         let late = fleet.logs_containing(&[
             "stored credit entries an earlier attempt left",
