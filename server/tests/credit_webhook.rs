@@ -230,9 +230,111 @@ async fn an_award_only_the_ledger_holds_is_repaired_and_not_awarded_again(db: &T
     assert_eq!(report.awards, 1);
 }
 
+/// A credit job whose first attempt appended its award to the ledger and
+/// died before the database commit (the scale-out soak found this under
+/// SIGKILL and `pg_terminate_backend`: the retry appended the award a
+/// second time, and `credit verify` reported `duplicate-evidence`). The
+/// retry stores the award the ledger holds and appends nothing.
+async fn a_retried_job_stores_what_its_dead_attempt_appended_and_appends_nothing(db: &TestDb) {
+    use steward_ledger::entry::{CreditAward, Evidence, Payload, SchemaV1};
+    let (forge, url) = PullsForge::start().await;
+    forge.set(11, &["src/lib.rs"], &["fix"]);
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    let body = pr_event("closed", 11, OCTO, &["E-easy"], Some(MERGED), None);
+    let (status, _) = deliver(&app, "pull_request", "first-11", &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    // The first attempt: claimed with a lease that runs out at once,
+    // appended its award, then died before the database commit.
+    let job = state.store.claim_job("dead-worker", time::Duration::ZERO).await.unwrap().expect("the credit job");
+    assert_eq!(job.attempts, 1);
+    let revision = state.policy.current().revision.revision.trim_start_matches("sha256:").to_string();
+    let award_id = format!("github:{REPO}#11:fix-e-easy:{}", OCTO.0);
+    let appended = Payload::CreditAward(CreditAward {
+        schema: SchemaV1,
+        award_id: award_id.clone(),
+        contributor: format!("github:{}", OCTO.0),
+        points: 5,
+        rule: "fix-e-easy".into(),
+        evidence: Evidence {
+            source: "github".into(),
+            event_id: format!("{REPO}#11"),
+            url: Some("https://github.com/octo/app/pull/11".into()),
+        },
+        login: Some(OCTO.1.into()),
+        category: Some("code".into()),
+        policy_revision: Some(revision),
+        corrects: None,
+        reason: None,
+    });
+    let receipt = state.ledger.record(&appended, credit::WEBHOOK_ACTOR).await.unwrap();
+    let entries_before = state.store.ledger_head().await.unwrap().size;
+    // Another worker takes the job over (its lease ended) and runs it.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(run_jobs(&state).await, 1);
+    assert_eq!(state.store.ledger_head().await.unwrap().size, entries_before, "the retry appended nothing");
+    let report = credit::verify(&state.store).await.unwrap();
+    assert!(report.ok(), "{:?}", report.first_break);
+    assert_eq!(report.awards, 1);
+    assert_eq!(balance(&state, OCTO.0).await, 5);
+    let award = state.store.credit_award_by_id(&award_id).await.unwrap().expect("stored by the retry");
+    assert_eq!(award.ledger_index, receipt.index as i64);
+    let jobs = state.store.list_jobs(10).await.unwrap();
+    assert_eq!((jobs[0].state, jobs[0].attempts), (steward::store::JobState::Done, 2));
+}
+
+/// A redemption appended to the ledger whose database commit was lost (a
+/// killed process or a terminated session between the two) left the stored
+/// balance 100 points too high, and the next redemptions overdrew the
+/// ledger's balance (the scale-out soak found a ledger balance of -84).
+/// Before a redemption, the contributor's ledger-only entries are stored:
+/// 300 points cover the lost redemption and two more, the third is refused,
+/// and `credit verify` agrees.
+async fn a_redemption_counts_the_one_whose_commit_was_lost(db: &TestDb) {
+    use steward_ledger::entry::{Payload, Redemption, Reward, SchemaV1};
+    let (_forge, url) = PullsForge::start().await;
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    let maintainer =
+        steward::app::tokens::issue_token(&state.store, "m", steward::auth::Role::Maintainer).await.unwrap().secret;
+    let award = serde_json::json!({"contributor": {"user_id": OCTO.0, "login": OCTO.1}, "points": 300,
+        "category": "code", "reason": "start", "evidence_url": "https://example.org/start"});
+    let (status, _, text) =
+        credit_support::call(&app, "POST", "/api/v1/credit/awards", Some(&maintainer), Some(award)).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    // What a redemption's writer appended before it died: no row, no spend.
+    let lost = Payload::Redemption(Redemption {
+        schema: SchemaV1,
+        redemption_id: "rdm-lost".into(),
+        contributor: format!("github:{}", OCTO.0),
+        points: 100,
+        reward: Reward { kind: "compute-quota".into(), vcpu: 1, memory_mib: 2048, months: 1 },
+        balance_after: 200,
+        units: Some(1),
+    });
+    state.ledger.record(&lost, "token:m").await.unwrap();
+    assert_eq!(balance(&state, OCTO.0).await, 300, "the stored balance misses the lost redemption");
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let body = serde_json::json!({"contributor": {"user_id": OCTO.0}, "units": 1});
+        let (status, _, _) =
+            credit_support::call(&app, "POST", "/api/v1/credit/redemptions", Some(&maintainer), Some(body)).await;
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(statuses, [201, 201, 409], "300 points: the lost redemption and two more");
+    assert_eq!(balance(&state, OCTO.0).await, 0);
+    let report = credit::verify(&state.store).await.unwrap();
+    assert!(report.ok(), "{:?}", report.first_break);
+    assert_eq!(report.redemptions, 3);
+}
+
 mod repair {
     use super::*;
-    on_both_backends!(an_award_only_the_ledger_holds_is_repaired_and_not_awarded_again);
+    on_both_backends!(
+        an_award_only_the_ledger_holds_is_repaired_and_not_awarded_again,
+        a_retried_job_stores_what_its_dead_attempt_appended_and_appends_nothing,
+        a_redemption_counts_the_one_whose_commit_was_lost,
+    );
 }
 
 /// The rolling 90-day total: awards dated in the window are added as they

@@ -623,6 +623,7 @@ pub async fn redeem(
         None => random_id("rdm-"),
     };
     let contributor = find_contributor(&state.store, who).await?;
+    settle_contributor(state, &contributor.key()).await?;
     let points = i64::from(reward.points) * i64::from(units);
     let now = credit_now();
     let new = NewRedemption {
@@ -939,6 +940,82 @@ pub async fn repair(state: &AppState, grace: std::time::Duration, from: u64) -> 
         tracing::warn!(entries = repaired, "stored credit entries the database had lost");
     }
     Ok((repaired, next))
+}
+
+/// Stores the credit entries of one change (`owner/repo#n`) that the
+/// ledger holds and the database does not: what an earlier attempt of its
+/// job appended before it died between the ledger append and the database
+/// commit (a killed process, a terminated database session). A retried
+/// credit job calls this first, so it finds those awards stored instead of
+/// appending them a second time (the soak found that duplicate, issue 14).
+/// The sweeper's [`repair`] waits a grace period for in-flight writers; a
+/// retry cannot, and need not: an attempt still writing (its lease ran out
+/// while it was stalled) loses its own commit to the unique keys instead.
+/// Returns how many entries were stored.
+pub async fn settle_change(state: &AppState, event_id: &str) -> Result<usize, CreditError> {
+    let settled = settle(state, |p| match p {
+        Payload::CreditAward(a) => a.evidence.source == FORGE && a.evidence.event_id == event_id,
+        _ => false,
+    })
+    .await?;
+    if settled > 0 {
+        tracing::warn!(
+            change = event_id,
+            entries = settled,
+            "stored credit entries an earlier attempt left in the ledger"
+        );
+    }
+    Ok(settled)
+}
+
+/// Stores a contributor's credit entries (awards, corrections,
+/// redemptions) that the ledger holds and the database does not, so a
+/// redemption reads a balance that includes them: without this, a
+/// redemption whose commit was lost left the stored balance too high and
+/// the next one could overdraw the ledger's balance (the scale-out soak
+/// found that, issue 14). Called before each redemption takes the
+/// contributor's lock; a writer that dies in the moment between the two is
+/// still left to the sweeper's [`repair`].
+pub async fn settle_contributor(state: &AppState, contributor: &str) -> Result<usize, CreditError> {
+    let settled = settle(state, |p| match p {
+        Payload::CreditAward(a) => a.contributor == contributor,
+        Payload::Redemption(r) => r.contributor == contributor,
+        _ => false,
+    })
+    .await?;
+    if settled > 0 {
+        tracing::warn!(
+            contributor,
+            entries = settled,
+            "stored credit entries the database had lost before a redemption"
+        );
+    }
+    Ok(settled)
+}
+
+/// Projects every credit entry only the ledger holds whose payload `wanted`
+/// selects; how many were stored.
+async fn settle(state: &AppState, wanted: impl Fn(&Payload) -> bool) -> Result<usize, CreditError> {
+    let mut after = None;
+    let mut settled = 0;
+    loop {
+        let batch = state.store.credit_unprojected(after, 1000).await?;
+        if batch.is_empty() {
+            break;
+        }
+        for (index, body) in batch {
+            after = Some(index);
+            let entry = Entry::from_canonical_bytes(&body).map_err(|e| CreditError::Invalid(e.to_string()))?;
+            if !entry.typed_payload().is_ok_and(|p| wanted(&p)) {
+                continue;
+            }
+            let at = parse_time("time", &entry.time.to_string())?;
+            if project(state, index, &entry, at).await? {
+                settled += 1;
+            }
+        }
+    }
+    Ok(settled)
 }
 
 /// Applies one ledger entry to the credit tables; false when the database
