@@ -279,6 +279,10 @@ fn set_up(rt: &tokio::runtime::Runtime, db: &TestDb, settings: &Settings) -> Set
         ("STEWARD_LEDGER_ORIGIN".to_string(), ORIGIN.to_string()),
         ("STEWARD_POLICIES".to_string(), policies.display().to_string()),
         ("STEWARD_LOG_LEVEL".to_string(), "info,tower_http=warn,sqlx=warn".to_string()),
+        // The soak measures capacity: one token drives every write, so the
+        // per-token write limit (docs/OPERATIONS.md) is off here;
+        // `rate_limits.rs` tests the limit itself.
+        ("STEWARD_WRITES_PER_MINUTE".to_string(), "0".to_string()),
     ];
 
     // A registry with two signed images and their SBOMs (docker-registry,
