@@ -470,6 +470,7 @@ fn evidence_is_carried_only_between_copies_with_the_same_bytes() {
             .map(|l| vec![RawLicense { value: l.into(), field: "license".into() }])
             .unwrap_or_default(),
         dev: false,
+        line: None,
         integrity: integrity.map(str::to_owned),
     };
     let lock = |pkgs: Vec<Package>| {
