@@ -321,10 +321,10 @@ fn more_checkpoints_than_one_page_are_all_checked_once() {
 #[test]
 fn of_two_bad_nodes_over_the_same_entry_the_lowest_is_named() {
     let log = build(40);
-    // The leaf of entry 7 and the level-1 node over entries 6 and 7 both
-    // end at entry 7: the failure names the leaf, the first computed.
+    // The level-1 node over entries 6..=7 and the level-2 node over 4..=7
+    // both end at entry 7: the failure names the lower one, computed first.
     let mut bad = log.clone();
-    for id in [NodeId::new(0, 7), NodeId::new(1, 3)] {
+    for id in [NodeId::new(1, 3), NodeId::new(2, 1)] {
         let mut h = bad.nodes.get(id).unwrap();
         h.0[0] ^= 1;
         bad.nodes.set(id, h).unwrap();
@@ -332,7 +332,7 @@ fn of_two_bad_nodes_over_the_same_entry_the_lowest_is_named() {
     let f = failure(&bad, EntryChecks::Parse);
     assert_eq!(f.index, 7, "{f}");
     match f.reason {
-        FailureReason::NodeMismatch { node, .. } => assert_eq!(node, NodeId::new(0, 7), "{f}"),
+        FailureReason::NodeMismatch { node, .. } => assert_eq!(node, NodeId::new(1, 3), "{f}"),
         _ => panic!("not a node mismatch: {f}"),
     }
     assert_eq!(f.reason.code(), "node-mismatch");
