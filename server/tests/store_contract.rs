@@ -127,3 +127,26 @@ async fn concurrent_creates_of_one_name_admit_exactly_one(db: &TestDb) {
     }
     assert_eq!(ok, 1);
 }
+
+/// A session ended by the server (`pg_terminate_backend`, as a failover or
+/// an operator does) is a transient failure: the API answers 503 "nothing
+/// was stored, try again", not 500. PostgreSQL only (SQLite has no
+/// sessions to end).
+#[tokio::test]
+async fn postgres_a_terminated_session_is_unavailable_not_internal() {
+    let Some(db) = TestDb::postgres().await else {
+        common::skip("STEWARD_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let Pool::Postgres(pool) = db.store.pool() else { unreachable!() };
+    let mut victim = pool.acquire().await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *victim).await.unwrap();
+    let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(pid).fetch_one(pool).await.unwrap();
+    assert!(ended);
+    let error = sqlx::query("SELECT 1").execute(&mut *victim).await.expect_err("the session was terminated");
+    let error = StoreError::from(error);
+    assert!(error.is_transient(), "{error:?}");
+    assert!(matches!(error, StoreError::Unavailable { .. }), "{error:?}");
+    drop(victim);
+    db.cleanup().await;
+}

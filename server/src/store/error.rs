@@ -39,6 +39,9 @@ impl From<sqlx::Error> for StoreError {
                 StoreError::Unavailable { backend: "configured", message: e.to_string() }
             }
             E::Database(db) if is_disk_full(db.as_ref()) => StoreError::Full(db.message().to_string()),
+            E::Database(db) if is_connection_lost(db.as_ref()) => {
+                StoreError::Unavailable { backend: "postgres", message: db.message().to_string() }
+            }
             _ => StoreError::Database(e.to_string()),
         }
     }
@@ -60,6 +63,16 @@ fn is_disk_full(db: &dyn sqlx::error::DatabaseError) -> bool {
     code == "53100"
         || code.parse::<i32>().is_ok_and(|c| c & 0xff == 13)
         || db.message().contains("database or disk is full")
+}
+
+/// PostgreSQL's connection exceptions (SQLSTATE class `08`) and operator
+/// intervention (`57P01` admin shutdown, e.g. `pg_terminate_backend`,
+/// `57P02` crash shutdown, `57P03` cannot connect now): the session is
+/// gone and its transaction rolled back, so the request may be retried.
+fn is_connection_lost(db: &dyn sqlx::error::DatabaseError) -> bool {
+    let code = db.code();
+    let code = code.as_deref().unwrap_or("");
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
 }
 
 /// Maps migrator errors to [`StoreError`], recognising a database that is
