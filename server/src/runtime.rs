@@ -151,8 +151,12 @@ pub async fn serve(mut config: Config) -> Result<(), StartupError> {
     workers.push(crate::jobs::spawn_sweeper(state.clone(), signal_rx.clone()));
     let limits = http::serve::Limits::from_config(&config);
     let app = http::router_with_session_key(state, session_key);
+    // Listen for SIGTERM before the first request is served: a supervisor
+    // that stops the server right after it is ready must get a graceful
+    // shutdown, not a signal that arrives before anyone listens for it.
+    let shutdown = shutdown_signal();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        shutdown.await;
         tracing::info!("shutting down: finishing in-flight requests");
         let _ = signal_tx.send(true);
     });
@@ -200,18 +204,32 @@ fn spawn_reload_on_sighup(state: AppState) {
     });
 }
 
-async fn shutdown_signal() {
+/// Registers the SIGTERM and SIGINT handlers now (not when first polled)
+/// and returns a future that completes when either arrives.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT will stop the server");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            (Err(e), Ok(mut int)) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT will stop the server");
+                int.recv().await;
+            }
+            (Ok(mut term), Err(e)) => {
+                tracing::warn!(error = %e, "cannot listen for SIGINT; only SIGTERM will stop the server");
+                term.recv().await;
+            }
+            (Err(e), Err(_)) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM or SIGINT; stop the server with SIGKILL");
+                std::future::pending::<()>().await;
+            }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }
