@@ -911,6 +911,9 @@ pub fn csv_field(s: &str) -> String {
 /// (every older entry below it is stored).
 pub async fn repair(state: &AppState, grace: std::time::Duration, from: u64) -> Result<(usize, u64), CreditError> {
     let cutoff = OffsetDateTime::now_utc() - grace;
+    // Read before the scan: an entry appended during it is at or above
+    // `head`, so the next run still looks at it.
+    let head = state.store.ledger_entry_count().await?;
     let mut after = from.checked_sub(1);
     let mut repaired = 0;
     let mut settled_up_to = None;
@@ -934,7 +937,6 @@ pub async fn repair(state: &AppState, grace: std::time::Duration, from: u64) -> 
             }
         }
     }
-    let head = state.store.ledger_entry_count().await?;
     let next = settled_up_to.unwrap_or(head).max(from);
     if repaired > 0 {
         tracing::warn!(entries = repaired, "stored credit entries the database had lost");
@@ -994,9 +996,11 @@ pub async fn settle_contributor(state: &AppState, contributor: &str) -> Result<u
 }
 
 /// Projects every credit entry only the ledger holds whose payload `wanted`
-/// selects; how many were stored.
+/// selects; how many were stored. Looks only above the sweeper's mark
+/// (`AppState::credit_stored_below`; older entries are stored or repaired
+/// by it), so a redemption does not walk the whole credit history.
 async fn settle(state: &AppState, wanted: impl Fn(&Payload) -> bool) -> Result<usize, CreditError> {
-    let mut after = None;
+    let mut after = state.credit_stored_below.load(std::sync::atomic::Ordering::Relaxed).checked_sub(1);
     let mut settled = 0;
     loop {
         let batch = state.store.credit_unprojected(after, 1000).await?;

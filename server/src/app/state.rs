@@ -28,6 +28,10 @@ pub struct AppState {
     pub governance: Arc<super::governance_turns::Governance>,
     /// Rate limits on writes, per caller, in this process (`app::limits`).
     pub limits: Arc<super::limits::WriteLimiter>,
+    /// Every credit ledger entry below this index is stored in the credit
+    /// tables: the sweeper's [`super::credit::repair`] advances it, and a
+    /// redemption's settle looks only above it (`app::credit`).
+    pub credit_stored_below: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl AppState {
@@ -52,6 +56,7 @@ impl AppState {
             started: Instant::now(),
             governance: Arc::default(),
             limits: Arc::new(super::limits::WriteLimiter::new(config_limits)),
+            credit_stored_below: Arc::default(),
         })
     }
 

@@ -86,7 +86,6 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// (`app::credit::repair`). Stops with `stop`.
 pub fn spawn_sweeper(state: AppState, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut credit_from = 0;
         while !*stop.borrow() {
             match crate::app::scans::requeue_unrecorded(&state).await {
                 Ok(0) => {}
@@ -105,8 +104,9 @@ pub fn spawn_sweeper(state: AppState, mut stop: watch::Receiver<bool>) -> tokio:
                 Err(e) => tracing::warn!(error = %e, "cannot close overdue proposals"),
             }
             // Credit entries in the ledger that the database lost.
+            let credit_from = state.credit_stored_below.load(std::sync::atomic::Ordering::Relaxed);
             match crate::app::credit::repair(&state, SWEEP_INTERVAL, credit_from).await {
-                Ok((_, next)) => credit_from = next,
+                Ok((_, next)) => state.credit_stored_below.store(next, std::sync::atomic::Ordering::Relaxed),
                 Err(e) => tracing::warn!(error = %e, "cannot repair credit entries"),
             }
             // Wake up when the next voting window closes, so proposals are
