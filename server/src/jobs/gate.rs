@@ -116,11 +116,9 @@ pub async fn run_report(state: &AppState, worker: &str, job: &Job) -> Outcome {
         if repo.checks
             && let ForgeApi::GitHub(github) = &client
         {
-            let report = match scans::stored_report(&scan) {
+            let report = match stored_report(&scan) {
                 Ok(r) => r,
-                Err(e) => {
-                    return Outcome::Failed { error: format!("stored report of scan {}: {e}", scan.id), retry: false };
-                }
+                Err(o) => return o,
             };
             let result = check_result(&report, scan.id, &url);
             match github.complete_check_run(sha, &result).await {
@@ -154,9 +152,15 @@ async fn finish(state: &AppState, worker: &str, job: &Job) -> Outcome {
 
 /// The PR comment: the stored report rendered as Markdown.
 fn comment_markdown(state: &AppState, scan: &ScanRecord) -> Result<String, Outcome> {
-    let report = scans::stored_report(scan)
-        .map_err(|e| Outcome::Failed { error: format!("stored report of scan {}: {e}", scan.id), retry: false })?;
+    let report = stored_report(scan)?;
     Ok(gate::report::markdown(&report, Some(&scans::scan_url(state, scan.id))))
+}
+
+/// The scan's stored report; one that no longer parses fails the job for
+/// good (retrying cannot mend it).
+fn stored_report(scan: &ScanRecord) -> Result<GateReport, Outcome> {
+    scans::stored_report(scan)
+        .map_err(|e| Outcome::Failed { error: format!("stored report of scan {}: {e}", scan.id), retry: false })
 }
 
 /// The finished check run of a judged scan: allow → `success`, deny →
