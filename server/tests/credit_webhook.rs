@@ -334,7 +334,167 @@ mod repair {
         an_award_only_the_ledger_holds_is_repaired_and_not_awarded_again,
         a_retried_job_stores_what_its_dead_attempt_appended_and_appends_nothing,
         a_redemption_counts_the_one_whose_commit_was_lost,
+        a_credit_write_stores_an_entry_lost_after_its_settle_first,
+        a_redemption_is_not_appended_after_an_entry_it_did_not_count,
     );
+}
+
+/// 300 points awarded through the API, and a redemption of 100 a dead
+/// writer appended to the ledger without storing it: the ledger's balance
+/// is 200, the stored one 300.
+async fn with_a_lost_redemption(state: &steward::app::AppState, app: &axum::Router, token: &str) -> u64 {
+    use steward_ledger::entry::{Payload, Redemption, Reward, SchemaV1};
+    let award = serde_json::json!({"contributor": {"user_id": OCTO.0, "login": OCTO.1}, "points": 300,
+        "category": "code", "reason": "start", "evidence_url": "https://example.org/start"});
+    let (status, _, text) = credit_support::call(app, "POST", "/api/v1/credit/awards", Some(token), Some(award)).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let lost = Payload::Redemption(Redemption {
+        schema: SchemaV1,
+        redemption_id: "rdm-lost".into(),
+        contributor: format!("github:{}", OCTO.0),
+        points: 100,
+        reward: Reward { kind: "compute-quota".into(), vcpu: 1, memory_mib: 2048, months: 1 },
+        balance_after: 200,
+        units: Some(1),
+    });
+    let index = state.ledger.record(&lost, "token:m").await.unwrap().index;
+    assert_eq!(balance(state, OCTO.0).await, 300, "the stored balance misses the lost redemption");
+    index
+}
+
+fn redemption(id: &str) -> steward::store::NewRedemption {
+    steward::store::NewRedemption {
+        redemption_id: id.into(),
+        forge: "github".into(),
+        forge_user_id: OCTO.0,
+        reward: "compute-quota".into(),
+        units: 1,
+        points: 100,
+        actor: "token:m".into(),
+        redeemed_at: steward::store::credit_now(),
+    }
+}
+
+/// The window `settle_contributor` left open (issue 14): an entry appended,
+/// and its commit lost, after a write's settle but before it takes the
+/// contributor's lock. Under the lock the store compares the contributor's
+/// newest ledger entry with the newest stored and refuses
+/// (`Unsettled`) instead of redeeming from a balance 100 points too high;
+/// the API's writes store the lost entry first, an award as well as a
+/// redemption, and `credit verify` agrees with every stored balance.
+async fn a_credit_write_stores_an_entry_lost_after_its_settle_first(db: &TestDb) {
+    use steward::store::{CreditOutcome, LedgerGuard, RecordedRedemption};
+    let (_forge, url) = PullsForge::start().await;
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    let maintainer =
+        steward::app::tokens::issue_token(&state.store, "m", steward::auth::Role::Maintainer).await.unwrap().secret;
+    let lost = with_a_lost_redemption(&state, &app, &maintainer).await;
+    let size = state.store.ledger_head().await.unwrap().size;
+
+    // The store itself, as a redemption that settled just before `lost`
+    // was appended reaches it.
+    let subject = steward::ledger::credit_subject(&format!("github:{}", OCTO.0));
+    let guard = LedgerGuard { subject: &subject, tolerate_through: None };
+    let outcome = state
+        .store
+        .credit_redeem(&redemption("rdm-window"), Some(guard), async |_| -> Result<RecordedRedemption, String> {
+            panic!("nothing may be appended while the ledger holds an entry the balance misses")
+        })
+        .await
+        .unwrap();
+    match outcome {
+        CreditOutcome::Unsettled { ledger_last, stored_last } => {
+            assert_eq!(ledger_last, lost);
+            assert_eq!(stored_last, Some(lost - 1), "the award is stored");
+        }
+        other => panic!("expected Unsettled, got {other:?}"),
+    }
+    assert_eq!(state.store.ledger_head().await.unwrap().size, size, "nothing appended");
+
+    // An award through the API stores the lost redemption before its own
+    // entry, so no entry of the contributor is left only in the ledger.
+    let award = serde_json::json!({"contributor": {"user_id": OCTO.0}, "points": 50,
+        "category": "code", "reason": "more", "evidence_url": "https://example.org/more"});
+    let (status, _, text) =
+        credit_support::call(&app, "POST", "/api/v1/credit/awards", Some(&maintainer), Some(award)).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    assert!(state.store.credit_unprojected(None, 100).await.unwrap().is_empty(), "the lost redemption is stored");
+    assert_eq!(balance(&state, OCTO.0).await, 250);
+    let report = credit::verify(&state.store).await.unwrap();
+    assert!(report.ok(), "{:?}", report.first_break);
+}
+
+/// A writer whose database session (and with it the contributor's row
+/// lock) was lost can still append its entry after another writer checked
+/// the balance: the redemption's append is conditional on the
+/// contributor's newest ledger entry, so it is refused rather than written
+/// with a `balance_after` the ledger does not give; the API's redemption
+/// then stores that entry and redeems from the right balance.
+async fn a_redemption_is_not_appended_after_an_entry_it_did_not_count(db: &TestDb) {
+    use steward::ledger::LedgerError;
+    use steward::store::{CreditOutcome, LedgerGuard, RecordedRedemption};
+    use steward_ledger::entry::{Payload, Redemption, Reward, SchemaV1};
+    let (_forge, url) = PullsForge::start().await;
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    let maintainer =
+        steward::app::tokens::issue_token(&state.store, "m", steward::auth::Role::Maintainer).await.unwrap().secret;
+    let award = serde_json::json!({"contributor": {"user_id": OCTO.0, "login": OCTO.1}, "points": 300,
+        "category": "code", "reason": "start", "evidence_url": "https://example.org/start"});
+    let (status, _, text) =
+        credit_support::call(&app, "POST", "/api/v1/credit/awards", Some(&maintainer), Some(award)).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+
+    let contributor = format!("github:{}", OCTO.0);
+    let subject = steward::ledger::credit_subject(&contributor);
+    let guard = LedgerGuard { subject: &subject, tolerate_through: None };
+    let redeem = |id: &str, balance_after: u64| {
+        Payload::Redemption(Redemption {
+            schema: SchemaV1,
+            redemption_id: id.into(),
+            contributor: contributor.clone(),
+            points: 100,
+            reward: Reward { kind: "compute-quota".into(), vcpu: 1, memory_mib: 2048, months: 1 },
+            balance_after,
+            units: Some(1),
+        })
+    };
+    let (ledger, zombie, ours) = (state.ledger.clone(), redeem("rdm-zombie", 200), redeem("rdm-ours", 200));
+    let outcome = state
+        .store
+        .credit_redeem(&redemption("rdm-ours"), Some(guard), async move |check| {
+            assert_eq!(check.balance_before, 300);
+            // The other writer's append lands between our check and ours.
+            ledger.record(&zombie, "token:m").await.unwrap();
+            let receipt = ledger.record_if(&ours, "token:m", check.subject_last).await?;
+            Ok::<_, LedgerError>(RecordedRedemption {
+                ledger_index: receipt.index as i64,
+                grant_document: String::new(),
+            })
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, CreditOutcome::NotRecorded(LedgerError::SubjectMoved { .. })),
+        "expected SubjectMoved, got {outcome:?}"
+    );
+    assert!(state.store.credit_redemption("rdm-ours").await.unwrap().is_none());
+
+    // Through the API: the zombie's redemption is stored first, then two
+    // more fit in 300 points and a third does not.
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let body = serde_json::json!({"contributor": {"user_id": OCTO.0}, "units": 1});
+        let (status, _, _) =
+            credit_support::call(&app, "POST", "/api/v1/credit/redemptions", Some(&maintainer), Some(body)).await;
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(statuses, [201, 201, 409]);
+    assert_eq!(balance(&state, OCTO.0).await, 0);
+    let report = credit::verify(&state.store).await.unwrap();
+    assert!(report.ok(), "{:?}", report.first_break);
+    assert_eq!(report.redemptions, 3);
 }
 
 /// The rolling 90-day total: awards dated in the window are added as they

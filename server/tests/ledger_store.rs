@@ -29,6 +29,7 @@ on_both_backends!(
     invalid_and_oversized_entries_never_reach_the_log,
     record_builds_the_entry_with_the_actor_and_time,
     a_server_picks_up_a_key_file_rotated_by_another_process,
+    conditional_appends_refuse_a_moved_subject_across_instances,
 );
 
 async fn a_new_ledger_signs_an_empty_checkpoint(db: &TestDb) {
@@ -292,4 +293,74 @@ async fn a_server_picks_up_a_key_file_rotated_by_another_process(db: &TestDb) {
     assert_eq!(server.verifier_key(), signer(2).verifier_key());
     let report = verify_db(&db.store, options(1)).await.unwrap();
     assert_eq!((report.size, report.key_rotations), (3, 1));
+}
+
+fn credit_payload(contributor: &str, points: i64, id: &str) -> Payload {
+    use steward_ledger::entry::{CreditAward, Evidence, SchemaV1};
+    Payload::CreditAward(CreditAward {
+        schema: SchemaV1,
+        award_id: id.into(),
+        contributor: contributor.into(),
+        points,
+        rule: "manual".into(),
+        evidence: Evidence { source: "manual".into(), event_id: id.into(), url: None },
+        login: None,
+        category: Some("code".into()),
+        policy_revision: None,
+        corrects: None,
+        reason: Some("test".into()),
+    })
+}
+
+/// A conditional append (`record_if`) is written only while its subject's
+/// newest entry is the one expected, checked in the append transaction:
+/// across two stores on one database (two instances), two appends that
+/// expect the same newest entry have exactly one winner; unconditional
+/// credit entries move the subject too; other subjects and other kinds are
+/// unaffected; a refused entry leaves no trace in the log.
+async fn conditional_appends_refuse_a_moved_subject_across_instances(db: &TestDb) {
+    let other = Store::open(&db.url).await.unwrap();
+    let a = open_ledger(&db.store, 1).await;
+    let b = open_ledger(&other, 1).await;
+    let alice = steward::ledger::credit_subject("github:1");
+    assert_eq!(a.subject_last(&alice).await.unwrap(), None);
+
+    // Both instances expect "no entry yet": one is written.
+    let (pa, pb) = (credit_payload("github:1", 5, "a-1"), credit_payload("github:1", 7, "b-1"));
+    let (ra, rb) = tokio::join!(a.record_if(&pa, "t", None), b.record_if(&pb, "t", None));
+    let (won, lost) = match (ra, rb) {
+        (Ok(r), Err(e)) | (Err(e), Ok(r)) => (r, e),
+        other => panic!("exactly one of two appends expecting the same state may win: {other:?}"),
+    };
+    assert!(matches!(&lost, LedgerError::SubjectMoved { subject, .. } if *subject == alice), "{lost:?}");
+    assert_eq!(a.subject_last(&alice).await.unwrap(), Some(won.index));
+    assert_eq!(db.store.ledger_head().await.unwrap().size, 1, "the refused entry is not in the log");
+
+    // A stale expectation is refused; the current one is written.
+    let err = b.record_if(&credit_payload("github:1", 1, "b-2"), "t", None).await.unwrap_err();
+    assert!(matches!(err, LedgerError::SubjectMoved { .. }), "{err:?}");
+    let second = b.record_if(&credit_payload("github:1", 1, "b-3"), "t", Some(won.index)).await.unwrap();
+    assert_eq!(second.index, won.index + 1);
+
+    // An unconditional entry of the same contributor moves the subject
+    // (a writer whose lock was lost still blocks the stale one).
+    let third = a.record(&credit_payload("github:1", 2, "a-4"), "t").await.unwrap();
+    assert_eq!(a.subject_last(&alice).await.unwrap(), Some(third.index));
+    let err = a.record_if(&credit_payload("github:1", 3, "a-5"), "t", Some(second.index)).await.unwrap_err();
+    assert!(matches!(err, LedgerError::SubjectMoved { .. }), "{err:?}");
+
+    // Other subjects and kinds are independent; kinds without a subject
+    // cannot be conditional.
+    let bob = b.record_if(&credit_payload("github:2", 4, "b-6"), "t", None).await.unwrap();
+    a.record(&examples::all()[1], "t").await.unwrap();
+    assert_eq!(b.subject_last(&steward::ledger::credit_subject("github:2")).await.unwrap(), Some(bob.index));
+    assert_eq!(a.subject_last(&alice).await.unwrap(), Some(third.index));
+    let err = a.record_if(&examples::all()[1], "t", None).await.unwrap_err();
+    assert!(matches!(err, LedgerError::Inconsistent(_)), "{err:?}");
+
+    let head = db.store.ledger_head().await.unwrap();
+    assert_eq!(head.size, 5, "five entries written, three refused");
+    let report = verify_db(&db.store, options(1)).await.unwrap();
+    assert_eq!(report.size, 5);
+    other.close().await;
 }

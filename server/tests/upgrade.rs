@@ -1,8 +1,8 @@
 //! Upgrading a database of the previous release, under load (PostgreSQL).
 //!
 //! The previous release's schema is built with exactly its migrations:
-//! `migrations/postgres/0001`–`0006` (main at 52348ec, the last commit
-//! before the newest migration, 0007; their bytes are checked against the
+//! `migrations/postgres/0001`–`0007` (main at d070b2f, the last commit
+//! before the newest migration, 0008; their bytes are checked against the
 //! SHA-256 they had there, so an edited shipped migration fails here), run
 //! by sqlx's migrator as that release ran them. Its rows are
 //! `data/upgrade/previous_release.sql` (provenance in the README there):
@@ -30,15 +30,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The previous release's migrations and their SHA-256 at 52348ec.
-const PREVIOUS_MIGRATIONS: [(&str, &str); 6] = [
+/// The previous release's migrations and their SHA-256 at d070b2f.
+const PREVIOUS_MIGRATIONS: [(&str, &str); 7] = [
     ("0001_foundation.sql", "a9dc66d61fe5014003e3e5d6c3f5488d7f61071f1532919a61b49c857e20176c"),
     ("0002_policy_revisions.sql", "7bf9633857fd7ad39a4a6385193a66602d10053ace9847f7867702a1b8be548b"),
     ("0003_ledger.sql", "c9349c416905c84febd830c1386d5e6096bdf7ba2d3048fbdf287398782c8d54"),
     ("0004_scans_jobs.sql", "7ac85e1d39d6b16084d0499a2477d56e91c48316a5d7288907ddf0d6a6282ea3"),
     ("0005_governance.sql", "1ac54cf946afd7d88dc05cd8deabf27fc0f2bd669aaaf5b06f8cf7b5e82d5217"),
     ("0006_credit.sql", "bc527a144fc0e7c0f5b3e34401d60f0b37990182ed441a686b896bffed3ef329"),
+    ("0007_artifacts.sql", "959d9e3acfa8730562008d6c923d78f9195e8068b07fa643e0b2455dfb724dea"),
 ];
+/// How many migrations this build embeds.
+const CURRENT_MIGRATIONS: i64 = 8;
 
 /// Tokens stored in `previous_release.sql` (test-only secrets).
 const OLD_ADMIN: &str = "stw_amvy6tHGDcrmWL307rOdTs4p-kqYfD9Id2C5eWodhag";
@@ -75,10 +78,10 @@ async fn previous_release_database(admin: &str, name: &str, migrations: &Path) -
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
     let versions: Vec<i64> =
         sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version").fetch_all(&pool).await.unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6], "the previous release's schema");
-    let artifacts: Option<String> =
-        sqlx::query_scalar("SELECT to_regclass('artifact_checks')::text").fetch_one(&pool).await.unwrap();
-    assert_eq!(artifacts, None, "0007 is not applied yet");
+    assert_eq!(versions, (1..=7).collect::<Vec<i64>>(), "the previous release's schema");
+    let subjects: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('ledger_subjects')::text").fetch_one(&pool).await.unwrap();
+    assert_eq!(subjects, None, "0008 is not applied yet");
     pool.close().await;
     url.to_string()
 }
@@ -229,8 +232,8 @@ fn a_database_of_the_previous_release_is_upgraded_under_load() {
         let ready = http(server.addr, "GET", "/readyz", &[], b"").unwrap();
         assert_eq!(ready.status, 200, "{}", ready.text());
         let status = http(server.addr, "GET", "/api/v1/status", &[], b"").unwrap().json();
-        assert_eq!(status["migrations"]["applied"], 7, "{status}");
-        assert_eq!(status["migrations"]["embedded"], 7, "{status}");
+        assert_eq!(status["migrations"]["applied"], CURRENT_MIGRATIONS, "{status}");
+        assert_eq!(status["migrations"]["embedded"], CURRENT_MIGRATIONS, "{status}");
     }
     let versions: Vec<i64> = rt.block_on(async {
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
@@ -241,7 +244,7 @@ fn a_database_of_the_previous_release_is_upgraded_under_load() {
         pool.close().await;
         v
     });
-    assert_eq!(versions, (1..=7).collect::<Vec<i64>>());
+    assert_eq!(versions, (1..=CURRENT_MIGRATIONS).collect::<Vec<i64>>());
 
     // The old rows are intact: tokens still work, old scans still read.
     let a = servers[0].addr;

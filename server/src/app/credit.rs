@@ -13,8 +13,8 @@ use super::jobs::{CreditAction, CreditJob};
 use crate::config::RewardConfig;
 use crate::ledger::LedgerError;
 use crate::store::{
-    Award, AwardKind, Contributor, CreditOutcome, NewAward, NewRedemption, RecordedRedemption, RedemptionRecord, Since,
-    Store, StoreError, credit_now,
+    Award, AwardKind, Contributor, CreditCheck, CreditOutcome, LedgerGuard, NewAward, NewRedemption,
+    RecordedRedemption, RedemptionRecord, Since, Store, StoreError, credit_now,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -62,6 +62,10 @@ pub enum CreditError {
     Store(#[from] StoreError),
     #[error("cannot record in the ledger: {0}")]
     Ledger(#[from] LedgerError),
+    /// Concurrent writes to the same contributor kept a guarded write from
+    /// being recorded; nothing was. Retry later.
+    #[error("{0}")]
+    Busy(String),
 }
 
 // ---------------------------------------------------------------------------
@@ -310,12 +314,18 @@ async fn record_award(state: &AppState, new: &NewAward, event_id: &str) -> Resul
     Entry::new(&payload, crate::ledger::now(), &new.actor)
         .and_then(|e| e.typed_payload().map(|_| ()))
         .map_err(|e| CreditError::Invalid(e.to_string()))?;
-    let ledger = state.ledger.clone();
-    let actor = new.actor.clone();
-    let outcome = state
-        .store
-        .credit_award(new, async move |_check| ledger.record(&payload, &actor).await.map(|r| r.index as i64))
-        .await?;
+    let key = format!("{}:{}", new.forge, new.forge_user_id);
+    let mut attempts = Guarded::new(state, &key);
+    let outcome = loop {
+        let (ledger, payload, actor) = (state.ledger.clone(), payload.clone(), new.actor.clone());
+        let record = async move |check: CreditCheck| {
+            ledger.record_if(&payload, &actor, check.subject_last).await.map(|r| r.index as i64)
+        };
+        let outcome = state.store.credit_award(new, Some(attempts.guard()), record).await?;
+        if let Some(done) = attempts.after(outcome).await? {
+            break done;
+        }
+    };
     match outcome {
         CreditOutcome::Stored(a) => {
             tracing::info!(award = %a.award_id, points = a.points, ledger_index = a.ledger_index, "credit recorded");
@@ -323,9 +333,78 @@ async fn record_award(state: &AppState, new: &NewAward, event_id: &str) -> Resul
         }
         CreditOutcome::Duplicate(a) => Ok(Err(*a)),
         CreditOutcome::NotRecorded(e) => Err(CreditError::Ledger(e)),
-        CreditOutcome::Insufficient { .. } | CreditOutcome::UnknownContributor | CreditOutcome::Replayed(_) => {
+        CreditOutcome::Insufficient { .. }
+        | CreditOutcome::UnknownContributor
+        | CreditOutcome::Replayed(_)
+        | CreditOutcome::Unsettled { .. } => {
             Err(CreditError::Store(StoreError::Corrupt("an award cannot be refused for its balance".into())))
         }
+    }
+}
+
+/// Most attempts of one guarded credit write (each after storing what the
+/// ledger held and the database did not, or after a concurrent append).
+const GUARDED_ATTEMPTS: usize = 5;
+
+/// The attempts of one credit write under a [`LedgerGuard`] for a
+/// contributor (`github:<id>`): the caller loops, writing with
+/// [`Guarded::guard`] and handing each outcome to [`Guarded::after`], which
+/// says whether to try again. Again while the store answers
+/// [`CreditOutcome::Unsettled`] (an entry of theirs is only in the ledger:
+/// it is stored first, [`settle_contributor`]) or the conditional append
+/// finds a newer entry of theirs ([`LedgerError::SubjectMoved`]). An entry
+/// that storing does not store (the database refuses it as duplicate
+/// evidence, which `credit verify` reports) is tolerated after one settle.
+/// [`CreditError::Busy`] after [`GUARDED_ATTEMPTS`].
+struct Guarded<'a> {
+    state: &'a AppState,
+    contributor: &'a str,
+    subject: String,
+    attempts: usize,
+    tolerate_through: Option<u64>,
+    unsettled_before: Option<u64>,
+}
+
+impl<'a> Guarded<'a> {
+    fn new(state: &'a AppState, contributor: &'a str) -> Self {
+        let subject = crate::ledger::credit_subject(contributor);
+        Guarded { state, contributor, subject, attempts: 0, tolerate_through: None, unsettled_before: None }
+    }
+
+    fn guard(&self) -> LedgerGuard<'_> {
+        LedgerGuard { subject: &self.subject, tolerate_through: self.tolerate_through }
+    }
+
+    /// `Some(outcome)` when done, `None` to write again.
+    async fn after<T>(
+        &mut self,
+        outcome: CreditOutcome<T, LedgerError>,
+    ) -> Result<Option<CreditOutcome<T, LedgerError>>, CreditError> {
+        self.attempts += 1;
+        match outcome {
+            CreditOutcome::Unsettled { ledger_last, stored_last } => {
+                let stored = settle_contributor(self.state, self.contributor).await?;
+                if stored == 0 && self.unsettled_before == Some(ledger_last) {
+                    tracing::warn!(
+                        contributor = self.contributor,
+                        ledger_index = ledger_last,
+                        stored_last,
+                        "a credit entry only the ledger holds cannot be stored (see credit verify); writing after it"
+                    );
+                    self.tolerate_through = Some(ledger_last);
+                }
+                self.unsettled_before = Some(ledger_last);
+            }
+            CreditOutcome::NotRecorded(LedgerError::SubjectMoved { .. }) => {}
+            done => return Ok(Some(done)),
+        }
+        if self.attempts >= GUARDED_ATTEMPTS {
+            return Err(CreditError::Busy(format!(
+                "the credit of {} changed during each of {GUARDED_ATTEMPTS} attempts; nothing was recorded, try again",
+                self.contributor
+            )));
+        }
+        Ok(None)
     }
 }
 
@@ -377,19 +456,28 @@ async fn correct_award(
     Entry::new(&payload, crate::ledger::now(), actor)
         .and_then(|e| e.typed_payload().map(|_| ()))
         .map_err(|e| CreditError::Invalid(e.to_string()))?;
-    let ledger = state.ledger.clone();
-    let actor = actor.to_string();
-    match state
-        .store
-        .credit_award(&new, async move |_check| ledger.record(&payload, &actor).await.map(|r| r.index as i64))
-        .await?
-    {
+    let key = format!("{FORGE}:{forge_user_id}");
+    let mut attempts = Guarded::new(state, &key);
+    let outcome = loop {
+        let (ledger, payload, actor) = (state.ledger.clone(), payload.clone(), actor.to_string());
+        let record = async move |check: CreditCheck| {
+            ledger.record_if(&payload, &actor, check.subject_last).await.map(|r| r.index as i64)
+        };
+        let outcome = state.store.credit_award(&new, Some(attempts.guard()), record).await?;
+        if let Some(done) = attempts.after(outcome).await? {
+            break done;
+        }
+    };
+    match outcome {
         CreditOutcome::Stored(a) => Ok(a),
         CreditOutcome::Duplicate(a) => {
             Err(CreditError::Duplicate(format!("award {} was already corrected by {}", award.award_id, a.award_id)))
         }
         CreditOutcome::NotRecorded(e) => Err(CreditError::Ledger(e)),
-        CreditOutcome::Insufficient { .. } | CreditOutcome::UnknownContributor | CreditOutcome::Replayed(_) => {
+        CreditOutcome::Insufficient { .. }
+        | CreditOutcome::UnknownContributor
+        | CreditOutcome::Replayed(_)
+        | CreditOutcome::Unsettled { .. } => {
             Err(CreditError::Store(StoreError::Corrupt("a correction cannot be refused for its balance".into())))
         }
     }
@@ -654,13 +742,11 @@ pub async fn redeem(
         ledger_origin: state.ledger.origin().to_string(),
         ledger_index: -1,
     };
-    let ledger = state.ledger.clone();
     let key = contributor.key();
-    let g = grant.clone();
-    let entry_actor = actor.to_string();
-    let outcome = state
-        .store
-        .credit_redeem(&new, async move |check| {
+    let mut attempts = Guarded::new(state, &key);
+    let outcome = loop {
+        let (ledger, key, g, entry_actor) = (state.ledger.clone(), key.clone(), grant.clone(), actor.to_string());
+        let record = async move |check: CreditCheck| {
             let after = check.balance_before - points;
             let payload = Payload::Redemption(Redemption {
                 schema: SchemaV1,
@@ -671,13 +757,17 @@ pub async fn redeem(
                 balance_after: after.max(0) as u64,
                 units: Some(g.units),
             });
-            let receipt = ledger.record(&payload, &entry_actor).await?;
+            let receipt = ledger.record_if(&payload, &entry_actor, check.subject_last).await?;
             let mut g = g;
             g.ledger_index = receipt.index as i64;
             let document = ledger.sign_note(&grant_text(&g))?;
             Ok::<_, LedgerError>(RecordedRedemption { ledger_index: receipt.index as i64, grant_document: document })
-        })
-        .await?;
+        };
+        let outcome = state.store.credit_redeem(&new, Some(attempts.guard()), record).await?;
+        if let Some(done) = attempts.after(outcome).await? {
+            break done;
+        }
+    };
     match outcome {
         CreditOutcome::Stored(r) => {
             grant.ledger_index = r.ledger_index;
@@ -691,7 +781,9 @@ pub async fn redeem(
             Err(CreditError::NotFound(format!("no contributor {}", contributor.key())))
         }
         CreditOutcome::NotRecorded(e) => Err(CreditError::Ledger(e)),
-        CreditOutcome::Duplicate(_) => Err(CreditError::Store(StoreError::Corrupt("a duplicate redemption".into()))),
+        CreditOutcome::Duplicate(_) | CreditOutcome::Unsettled { .. } => {
+            Err(CreditError::Store(StoreError::Corrupt("a duplicate redemption".into())))
+        }
         CreditOutcome::Replayed(existing) => {
             // The same key must mean the same request.
             let same = existing.reward == new.reward && existing.units == new.units && existing.points == new.points;
@@ -1074,7 +1166,7 @@ async fn project(state: &AppState, index: u64, entry: &Entry, at: OffsetDateTime
                 awarded_at: at,
             };
             let i = index as i64;
-            match state.store.credit_award(&new, async move |_| Ok::<i64, std::convert::Infallible>(i)).await? {
+            match state.store.credit_award(&new, None, async move |_| Ok::<i64, std::convert::Infallible>(i)).await? {
                 CreditOutcome::Stored(_) => Ok(true),
                 _ => Ok(false),
             }
@@ -1113,7 +1205,11 @@ async fn project(state: &AppState, index: u64, entry: &Entry, at: OffsetDateTime
                 redeemed_at: at,
             };
             let recorded = RecordedRedemption { ledger_index: index as i64, grant_document: document };
-            match state.store.credit_redeem(&new, async move |_| Ok::<_, std::convert::Infallible>(recorded)).await? {
+            match state
+                .store
+                .credit_redeem(&new, None, async move |_| Ok::<_, std::convert::Infallible>(recorded))
+                .await?
+            {
                 CreditOutcome::Stored(_) => Ok(true),
                 CreditOutcome::Insufficient { balance } => Err(CreditError::Invalid(format!(
                     "redemption {} at {index}: the database balance is {balance}, below the ledger's",

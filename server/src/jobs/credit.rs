@@ -38,7 +38,7 @@ pub async fn run_credit(state: &AppState, worker: &str, job: &Job) -> Outcome {
     if job.attempts > 1
         && let Err(e) = credit::settle_change(state, &evidence.event_id()).await
     {
-        let retry = matches!(e, CreditError::Store(_) | CreditError::Ledger(_));
+        let retry = matches!(e, CreditError::Store(_) | CreditError::Ledger(_) | CreditError::Busy(_));
         return Outcome::Failed { error: e.to_string(), retry };
     }
     match credit::apply_change(state, &evidence).await {
@@ -53,7 +53,7 @@ pub async fn run_credit(state: &AppState, worker: &str, job: &Job) -> Outcome {
             );
         }
         Err(e) => {
-            let retry = matches!(e, CreditError::Store(_) | CreditError::Ledger(_));
+            let retry = matches!(e, CreditError::Store(_) | CreditError::Ledger(_) | CreditError::Busy(_));
             return Outcome::Failed { error: e.to_string(), retry };
         }
     }

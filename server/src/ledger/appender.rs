@@ -45,10 +45,17 @@ pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Pending>) {
         }
         let result = write_batch(&shared, &batch).await;
         match result {
-            Ok(first_index) => {
-                let size = first_index + batch.len() as u64;
-                for (i, p) in batch.drain(..).enumerate() {
-                    let receipt = Receipt { index: first_index + i as u64, leaf_hash: p.leaf, tree_size: size };
+            Ok((first_index, written)) => {
+                let size = first_index + written.iter().filter(|w| **w).count() as u64;
+                let mut next = first_index;
+                for (p, w) in batch.drain(..).zip(written) {
+                    if !w {
+                        let e = moved(&shared, &p).await;
+                        let _ = p.reply.send(Err(Arc::new(e)));
+                        continue;
+                    }
+                    let receipt = Receipt { index: next, leaf_hash: p.leaf, tree_size: size };
+                    next += 1;
                     let _ = p.reply.send(Ok(receipt));
                 }
             }
@@ -63,27 +70,50 @@ pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Pending>) {
     }
 }
 
-/// Writes one batch; returns the index of its first entry.
-async fn write_batch(shared: &Shared, batch: &[Pending]) -> Result<u64, LedgerError> {
+/// The error for an entry whose condition did not hold (with the subject's
+/// newest entry as now stored, for the message).
+async fn moved(shared: &Shared, p: &Pending) -> LedgerError {
+    let subject = p.subject.clone().unwrap_or_default();
+    let show = |i: Option<u64>| i.map_or_else(|| "none".to_string(), |i| format!("entry {i}"));
+    let found = match shared.store.ledger_subject_last(&subject).await {
+        Ok(last) => show(last),
+        Err(e) => format!("unknown: {e}"),
+    };
+    LedgerError::SubjectMoved { subject, expected: show(p.expect.flatten()), found }
+}
+
+/// Writes one batch; returns the index of its first entry and which
+/// entries were written (a conditional entry whose condition failed was
+/// not).
+async fn write_batch(shared: &Shared, batch: &[Pending]) -> Result<(u64, Vec<bool>), LedgerError> {
     let entries: Vec<NewLedgerEntry> = batch
         .iter()
-        .map(|p| NewLedgerEntry { kind: p.kind.as_str().to_owned(), time: p.time.clone(), body: p.body.clone() })
+        .map(|p| NewLedgerEntry {
+            kind: p.kind.as_str().to_owned(),
+            time: p.time.clone(),
+            body: p.body.clone(),
+            subject: p.subject.clone(),
+            expect: p.expect,
+        })
         .collect();
-    let leaves: Vec<Hash> = batch.iter().map(|p| p.leaf).collect();
     let rotation = batch.first().and_then(|p| p.rotate_to.as_ref().map(|k| (k, &p.body)));
     let mut first_index = 0;
     let outcome = shared
         .store
         .ledger_append(&entries, |locked| {
             first_index = locked.head.size;
+            let leaves: Vec<Hash> =
+                batch.iter().zip(&locked.written).filter(|(_, w)| **w).map(|(p, _)| p.leaf).collect();
             prepare(shared, locked, &leaves, rotation)
         })
         .await?;
-    outcome?;
-    if let Some((new_signer, _)) = rotation {
+    let appended = outcome?;
+    if let Some((new_signer, _)) = rotation
+        && appended.written.first() == Some(&true)
+    {
         *shared.signer.write().unwrap_or_else(|e| e.into_inner()) = new_signer.clone();
     }
-    Ok(first_index)
+    Ok((first_index, appended.written))
 }
 
 /// Computes the nodes and the signed checkpoint for `leaves` on top of the

@@ -147,6 +147,27 @@ impl Ledger {
         self.append(&entry).await
     }
 
+    /// Records an event only if its subject's ([`subject_of`]) newest entry
+    /// is still `expect` (`None`: the subject has no entry), checked in the
+    /// append transaction; otherwise nothing is written and the answer is
+    /// [`LedgerError::SubjectMoved`]. Read `expect` with
+    /// [`Ledger::subject_last`] (or from the store, under the caller's own
+    /// lock) before deciding what to record.
+    pub async fn record_if(&self, payload: &Payload, actor: &str, expect: Option<u64>) -> Result<Receipt, LedgerError> {
+        let entry = Entry::new(payload, now(), actor)?;
+        entry.typed_payload()?;
+        let Some(subject) = subject_of(payload) else {
+            return Err(LedgerError::Inconsistent(format!("{} entries have no subject to condition on", entry.kind)));
+        };
+        let rx = self.enqueue(&entry, None, Some(subject), Some(expect)).await?;
+        Self::receive(rx).await
+    }
+
+    /// The index of `subject`'s newest entry (see [`subject_of`]).
+    pub async fn subject_last(&self, subject: &str) -> Result<Option<u64>, LedgerError> {
+        Ok(self.shared.store.ledger_subject_last(subject).await?)
+    }
+
     /// Appends a pre-built entry (for example one signed by its actor).
     /// `key-rotation` entries are refused here: use [`Ledger::rotate_key`].
     pub async fn append(&self, entry: &Entry) -> Result<Receipt, LedgerError> {
@@ -154,9 +175,10 @@ impl Ledger {
             return Err(LedgerError::InvalidRotation("key rotations are appended with Ledger::rotate_key".into()));
         }
         // Full validation (schema, actor signature if any) before queueing.
-        entry.typed_payload()?;
+        let subject = subject_of(&entry.typed_payload()?);
         entry.verify_signature()?;
-        self.submit(entry, None).await
+        let rx = self.enqueue(entry, None, subject, None).await?;
+        Self::receive(rx).await
     }
 
     /// Rotates the checkpoint key: appends a `key-rotation` entry signed by
@@ -181,9 +203,9 @@ impl Ledger {
                         "key rotations are appended with Ledger::rotate_key".into(),
                     ));
                 }
-                entry.typed_payload()?;
+                let subject = subject_of(&entry.typed_payload()?);
                 entry.verify_signature()?;
-                self.enqueue(entry, None).await
+                self.enqueue(entry, None, subject, None).await
             }
             .await;
             waiting.push(queued);
@@ -199,15 +221,22 @@ impl Ledger {
     }
 
     async fn submit(&self, entry: &Entry, rotate_to: Option<SignerKey>) -> Result<Receipt, LedgerError> {
-        let rx = self.enqueue(entry, rotate_to).await?;
+        let rx = self.enqueue(entry, rotate_to, None, None).await?;
         Self::receive(rx).await
     }
 
-    async fn enqueue(&self, entry: &Entry, rotate_to: Option<SignerKey>) -> Result<Reply, LedgerError> {
+    async fn enqueue(
+        &self,
+        entry: &Entry,
+        rotate_to: Option<SignerKey>,
+        subject: Option<String>,
+        expect: Option<Option<u64>>,
+    ) -> Result<Reply, LedgerError> {
         let body = entry.canonical_bytes()?;
         let leaf = steward_ledger::merkle::hash_leaf(&body);
         let (reply, rx) = oneshot::channel();
-        let pending = Pending { kind: entry.kind, time: entry.time.to_string(), body, leaf, rotate_to, reply };
+        let pending =
+            Pending { kind: entry.kind, time: entry.time.to_string(), body, leaf, rotate_to, subject, expect, reply };
         self.queue.send(pending).await.map_err(|_| LedgerError::Closed)?;
         Ok(rx)
     }
@@ -219,6 +248,25 @@ impl Ledger {
             Err(_) => Err(LedgerError::Closed),
         }
     }
+}
+
+/// What an entry is about, for conditional appends: `credit:<contributor>`
+/// for `credit-award` and `redemption` entries (a contributor's balance is
+/// the sum over their entries in log order, so a redemption's
+/// `balance_after` holds only if no other entry of theirs came between),
+/// none for other kinds. The append transaction keeps each subject's newest
+/// entry in `ledger_subjects`.
+pub fn subject_of(payload: &Payload) -> Option<String> {
+    match payload {
+        Payload::CreditAward(a) => Some(credit_subject(&a.contributor)),
+        Payload::Redemption(r) => Some(credit_subject(&r.contributor)),
+        _ => None,
+    }
+}
+
+/// The ledger subject of a contributor's credit (`github:<id>`).
+pub fn credit_subject(contributor: &str) -> String {
+    format!("credit:{contributor}")
 }
 
 /// The log's first checkpoint key as the log itself records it: the

@@ -59,6 +59,11 @@ pub enum LedgerError {
     /// The appender task has stopped (the server is shutting down).
     #[error("the ledger appender has stopped")]
     Closed,
+    /// A conditional append found that another entry of its subject was
+    /// appended after the one the caller expected: nothing was written;
+    /// the caller re-reads and tries again.
+    #[error("not appended: {subject} has a newer ledger entry ({found}) than the one expected ({expected})")]
+    SubjectMoved { subject: String, expected: String, found: String },
 }
 
 /// A request to the appender task.
@@ -69,6 +74,10 @@ pub(crate) struct Pending {
     pub leaf: Hash,
     /// For a `key-rotation` entry: the key that signs from this entry on.
     pub rotate_to: Option<SignerKey>,
+    /// What the entry is about ([`super::subject_of`]), and the condition
+    /// on that subject's newest entry, if the append is conditional.
+    pub subject: Option<String>,
+    pub expect: Option<Option<u64>>,
     pub reply: oneshot::Sender<Result<Receipt, Arc<LedgerError>>>,
 }
 
@@ -92,5 +101,8 @@ pub(super) fn copy_error(e: &LedgerError) -> LedgerError {
         LedgerError::InvalidRotation(m) => LedgerError::InvalidRotation(m.clone()),
         LedgerError::PendingRotation { next } => LedgerError::PendingRotation { next: next.clone() },
         LedgerError::Closed => LedgerError::Closed,
+        LedgerError::SubjectMoved { subject, expected, found } => {
+            LedgerError::SubjectMoved { subject: subject.clone(), expected: expected.clone(), found: found.clone() }
+        }
     }
 }

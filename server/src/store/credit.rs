@@ -213,6 +213,29 @@ pub struct RedemptionRecord {
 pub struct CreditCheck {
     /// The contributor's balance before this entry (0 for a new one).
     pub balance_before: i64,
+    /// With a [`LedgerGuard`]: the contributor's newest ledger entry
+    /// (`ledger_subjects`) when the balance was read, every entry up to it
+    /// stored; the new entry must be appended on the condition that it is
+    /// still the newest ([`crate::ledger::Ledger::record_if`]). Without a
+    /// guard (storing an entry the ledger already holds): `None`.
+    pub subject_last: Option<u64>,
+}
+
+/// The ledger side of a credit write's check, under the contributor's
+/// lock: every entry of the contributor the ledger holds must be stored
+/// (so the balance read includes it) before a new one is appended, and the
+/// new one is appended on the condition that the newest is still the one
+/// seen ([`CreditCheck::subject_last`]). So at most one entry of a
+/// contributor, their newest, can be missing from the database (its writer
+/// lost the commit), and the next write finds it.
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerGuard<'a> {
+    /// The contributor's ledger subject ([`crate::ledger::subject_of`]).
+    pub subject: &'a str,
+    /// Entries up to this index may stay unstored: the caller tried to
+    /// store them and the database refused (duplicate evidence the ledger
+    /// holds twice, which `credit verify` reports).
+    pub tolerate_through: Option<u64>,
 }
 
 /// What the ledger step of a redemption returns: the entry's index and
@@ -240,6 +263,10 @@ pub enum CreditOutcome<T, E> {
     Replayed(Box<RedemptionRecord>),
     /// The ledger step failed; nothing was stored.
     NotRecorded(E),
+    /// The ledger holds an entry of this contributor (`ledger_last`) newer
+    /// than any stored (`stored_last`): a writer appended it and lost its
+    /// commit. Nothing was recorded; store it, then try again.
+    Unsettled { ledger_last: u64, stored_last: Option<u64> },
 }
 
 /// Leaderboard period.
@@ -406,13 +433,52 @@ const UPSERT_DAILY: &str = "INSERT INTO credit_daily (day, category, contributor
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day, category, contributor_id) DO UPDATE SET \
      points = credit_daily.points + excluded.points, awards = credit_daily.awards + excluded.awards";
 
+/// Under the contributor's lock (in `$tx`): the contributor's newest ledger
+/// entry, and `Err((ledger_last, stored_last))` when it is newer than the
+/// newest stored and not tolerated by the guard. Without a guard: `Ok(None)`.
+const SUBJECT_LAST: &str = "SELECT last_idx FROM ledger_subjects WHERE subject = $1";
+const STORED_LAST: &str = "SELECT MAX(i) FROM (\
+     SELECT MAX(ledger_index) AS i FROM credit_awards WHERE contributor_id = $1 \
+     UNION ALL SELECT MAX(ledger_index) AS i FROM credit_redemptions WHERE contributor_id = $1) t";
+
+macro_rules! ledger_check {
+    ($tx:ident, $guard:expr, $contributor_id:expr) => {{
+        let guard: Option<LedgerGuard<'_>> = $guard;
+        let contributor_id: Option<i64> = $contributor_id;
+        match guard {
+            None => Ok(None),
+            Some(guard) => {
+                let ledger_last: Option<i64> =
+                    sqlx::query_scalar(SUBJECT_LAST).bind(guard.subject).fetch_optional(&mut *$tx).await?;
+                let stored_last: Option<i64> = match contributor_id {
+                    Some(id) => sqlx::query_scalar(STORED_LAST).bind(id).fetch_one(&mut *$tx).await?,
+                    None => None,
+                };
+                let tolerated = guard.tolerate_through.map(|t| t as i64);
+                match ledger_last {
+                    Some(last) if stored_last.is_none_or(|s| s < last) && tolerated.is_none_or(|t| t < last) => {
+                        Err((last as u64, stored_last.map(|s| s as u64)))
+                    }
+                    last => Ok(last.map(|l| l as u64)),
+                }
+            }
+        }
+    }};
+}
+
 impl Store {
     /// Stores an award or correction recorded by `record` (which appends
     /// the ledger entry and returns its index), at most once per (source,
     /// repository, change, rule, contributor, kind).
+    ///
+    /// With a `guard` (a new entry), refuses with
+    /// [`CreditOutcome::Unsettled`] while an entry of the contributor is
+    /// only in the ledger; without one (`record` returns the index of an
+    /// entry already in the ledger, which is being stored), no such check.
     pub async fn credit_award<E>(
         &self,
         new: &NewAward,
+        guard: Option<LedgerGuard<'_>>,
         record: impl AsyncFnOnce(CreditCheck) -> Result<i64, E>,
     ) -> Result<CreditOutcome<Award, E>, StoreError> {
         let _lock = lock(new.forge_user_id).await;
@@ -447,10 +513,17 @@ impl Store {
                 });
             }
             let balance_before = current.map_or(0, |(_, b)| b);
+            let subject_last = match ledger_check!(tx, guard, current.map(|(id, _)| id)) {
+                Ok(last) => last,
+                Err((ledger_last, stored_last)) => {
+                    tx.rollback().await?;
+                    return Ok(CreditOutcome::Unsettled { ledger_last, stored_last });
+                }
+            };
             // SQLite: nothing is held across the append (the appender
             // needs the one writer); the in-process lock serialises.
             let held = if postgres { Some(tx) } else { tx.rollback().await?; None };
-            let index = match record(CreditCheck { balance_before }).await {
+            let index = match record(CreditCheck { balance_before, subject_last }).await {
                 Ok(i) => i,
                 Err(e) => return Ok(CreditOutcome::NotRecorded(e)),
             };
@@ -477,9 +550,16 @@ impl Store {
     /// Redeems `points` if the balance covers them: `record` appends the
     /// ledger entry (given the balance before) and returns its index and
     /// the grant. Never overdraws, across instances on one PostgreSQL.
+    ///
+    /// Under the lock it also compares the contributor's newest ledger entry
+    /// with the newest one stored: a writer that appended an entry and lost
+    /// its commit (killed, or its session terminated) left the balance
+    /// short of it, so the answer is [`CreditOutcome::Unsettled`] instead
+    /// of a redemption whose `balance_after` the ledger does not give.
     pub async fn credit_redeem<E>(
         &self,
         new: &NewRedemption,
+        guard: Option<LedgerGuard<'_>>,
         record: impl AsyncFnOnce(CreditCheck) -> Result<RecordedRedemption, E>,
     ) -> Result<CreditOutcome<RedemptionRecord, E>, StoreError> {
         let _lock = lock(new.forge_user_id).await;
@@ -511,12 +591,22 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(CreditOutcome::Replayed(Box::new(row)));
             }
+            // Every entry of the contributor the ledger holds must be stored
+            // (it is in `balance`), or the redemption would be off by it.
+            let subject_last = match ledger_check!(tx, guard, Some(contributor_id)) {
+                Ok(last) => last,
+                Err((ledger_last, stored_last)) => {
+                    tx.rollback().await?;
+                    return Ok(CreditOutcome::Unsettled { ledger_last, stored_last });
+                }
+            };
             if balance < new.points {
                 tx.rollback().await?;
                 return Ok(CreditOutcome::Insufficient { balance });
             }
             let held = if postgres { Some(tx) } else { tx.rollback().await?; None };
-            let recorded = match record(CreditCheck { balance_before: balance }).await {
+            let check = CreditCheck { balance_before: balance, subject_last };
+            let recorded = match record(check).await {
                 Ok(r) => r,
                 Err(e) => return Ok(CreditOutcome::NotRecorded(e)),
             };

@@ -8,6 +8,11 @@
 //! the caller (`crate::ledger`) from the stored head and frontier handed to
 //! it inside the transaction; this file only moves rows.
 //!
+//! An entry may name a subject (`ledger_subjects`, migration 0008) and be
+//! conditional on that subject's newest entry: the condition is checked
+//! under the head row's lock, so it holds across instances, and an entry
+//! whose condition fails is left out of the batch (the others are written).
+//!
 //! Reads are shaped for O(log n) proofs: [`Store::ledger_nodes`] answers a
 //! `ProofPlan`'s node ids in one query, and long contiguous runs (the
 //! verifier's batches, tiles) as one range query per level.
@@ -57,6 +62,50 @@ pub struct NewLedgerEntry {
     pub kind: String,
     pub time: String,
     pub body: Vec<u8>,
+    /// What the entry is about, for conditional appends (`credit:<who>`);
+    /// `ledger_subjects` keeps each subject's newest entry.
+    pub subject: Option<String>,
+    /// Append only if the subject's newest entry is still this one (`None`
+    /// inside: the subject has no entry yet). Needs `subject`.
+    pub expect: Option<Option<u64>>,
+}
+
+/// What one append wrote: the new head, and for each entry asked for
+/// whether it was written (`false`: its `expect` did not hold). Written
+/// entries have consecutive indexes from the old head's size, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub head: LedgerHead,
+    pub written: Vec<bool>,
+}
+
+/// Decides which entries a conditional append writes, given each named
+/// subject's newest stored entry (`heads`), and the subjects' newest
+/// entries after writing them. An entry is written unless its `expect`
+/// differs from its subject's newest entry at that point of the batch (an
+/// earlier entry of the batch counts).
+pub fn conditions(
+    entries: &[NewLedgerEntry],
+    mut heads: HashMap<String, Option<u64>>,
+    first_index: u64,
+) -> (Vec<bool>, HashMap<String, Option<u64>>) {
+    let mut written = Vec::with_capacity(entries.len());
+    let mut next = first_index;
+    for e in entries {
+        let ok = match (&e.subject, e.expect) {
+            (Some(s), Some(expect)) => heads.get(s).copied().flatten() == expect,
+            (None, Some(_)) => false,
+            (_, None) => true,
+        };
+        if ok {
+            if let Some(s) = &e.subject {
+                heads.insert(s.clone(), Some(next));
+            }
+            next += 1;
+        }
+        written.push(ok);
+    }
+    (written, heads)
 }
 
 /// What one append transaction writes besides the entries (which become
@@ -74,6 +123,9 @@ pub struct PreparedAppend {
 #[derive(Debug, Clone)]
 pub struct LockedHead {
     pub head: LedgerHead,
+    /// Which of the entries asked for are written (their conditions held);
+    /// the caller computes nodes for exactly those.
+    pub written: Vec<bool>,
     /// The stored frontier of `head.size` (checked against nothing yet:
     /// the caller compares its root with `head.root`).
     pub frontier: Frontier,
@@ -216,16 +268,28 @@ impl Store {
         head_from_row(row)
     }
 
+    /// The index of `subject`'s newest entry (appended since migration
+    /// 0008), if any.
+    pub async fn ledger_subject_last(&self, subject: &str) -> Result<Option<u64>, StoreError> {
+        const SQL: &str = "SELECT last_idx FROM ledger_subjects WHERE subject = $1";
+        let last: Option<i64> =
+            on_pool!(self.pool(), p => sqlx::query_scalar(SQL).bind(subject).fetch_optional(p).await)?;
+        last.map(|i| to_u64(i, "subject's last index")).transpose()
+    }
+
     /// Appends in one transaction. Locks the head row, reads the stored
-    /// frontier, lets `prepare` compute what to write (entries, nodes,
-    /// checkpoint), checks that it starts exactly at the stored size, and
-    /// writes it all before committing. `prepare` may refuse (its error is
-    /// returned as `Ok(Err(e))`, nothing written).
+    /// frontier and the named subjects' newest entries, decides which
+    /// entries' conditions hold ([`conditions`]), lets `prepare` compute what
+    /// to write for those (nodes, checkpoint), checks that it starts exactly
+    /// at the stored size, and writes it all before committing. `prepare`
+    /// may refuse (its error is returned as `Ok(Err(e))`, nothing written).
+    /// When no entry's condition holds, nothing is written and `prepare` is
+    /// not called.
     pub async fn ledger_append<E>(
         &self,
         entries: &[NewLedgerEntry],
         prepare: impl FnOnce(&LockedHead) -> Result<PreparedAppend, E>,
-    ) -> Result<Result<LedgerHead, E>, StoreError> {
+    ) -> Result<Result<Appended, E>, StoreError> {
         let result = self.ledger_append_tx(entries, prepare).await;
         self.note_write(&result);
         result
@@ -235,13 +299,22 @@ impl Store {
         &self,
         entries: &[NewLedgerEntry],
         prepare: impl FnOnce(&LockedHead) -> Result<PreparedAppend, E>,
-    ) -> Result<Result<LedgerHead, E>, StoreError> {
+    ) -> Result<Result<Appended, E>, StoreError> {
         let _turn = self.write_turn().await;
         const HEAD_SQLITE: &str = "SELECT size, root, key FROM ledger_head WHERE id = 1";
         const HEAD_POSTGRES: &str = "SELECT size, root, key FROM ledger_head WHERE id = 1 FOR UPDATE";
         const ANY_CHECKPOINT: &str = "SELECT EXISTS (SELECT 1 FROM ledger_checkpoints)";
         const UPDATE_HEAD: &str = "UPDATE ledger_head SET size = $1, root = $2, key = $3 WHERE id = 1 AND size = $4";
         const INSERT_CHECKPOINT: &str = "INSERT INTO ledger_checkpoints (size, note, created_at) VALUES ($1, $2, $3)";
+        const SUBJECT: &str = "SELECT last_idx FROM ledger_subjects WHERE subject = $1";
+        const SET_SUBJECT: &str = "INSERT INTO ledger_subjects (subject, last_idx) VALUES ($1, $2) \
+             ON CONFLICT (subject) DO UPDATE SET last_idx = excluded.last_idx";
+        let subjects: Vec<&str> = {
+            let mut s: Vec<&str> = entries.iter().filter_map(|e| e.subject.as_deref()).collect();
+            s.sort_unstable();
+            s.dedup();
+            s
+        };
 
         // The shared part of the transaction, once per backend.
         macro_rules! locked {
@@ -257,7 +330,38 @@ impl Store {
                 let frontier = Frontier::from_hashes(head.size, hashes)
                     .map_err(|e| StoreError::Corrupt(format!("ledger frontier: {e}")))?;
                 let has_checkpoint: bool = sqlx::query_scalar(ANY_CHECKPOINT).fetch_one(&mut *$tx).await?;
-                LockedHead { head, frontier, has_checkpoint }
+                let mut heads = HashMap::with_capacity(subjects.len());
+                for subject in &subjects {
+                    let last: Option<i64> =
+                        sqlx::query_scalar(SUBJECT).bind(*subject).fetch_optional(&mut *$tx).await?;
+                    heads.insert(subject.to_string(), last.map(|i| to_u64(i, "subject's last index")).transpose()?);
+                }
+                let (written, after) = conditions(entries, heads, head.size);
+                (LockedHead { head, written, frontier, has_checkpoint }, after)
+            }};
+        }
+        // Nothing to write when every entry's condition failed.
+        macro_rules! nothing_written {
+            ($tx:ident, $locked:expr) => {{
+                let locked: &LockedHead = $locked;
+                if !entries.is_empty() && !locked.written.contains(&true) {
+                    $tx.rollback().await?;
+                    return Ok(Ok(Appended { head: locked.head.clone(), written: locked.written.clone() }));
+                }
+            }};
+        }
+        // The subjects' newest entries after this append.
+        macro_rules! set_subjects {
+            ($tx:ident, $after:expr) => {{
+                for (subject, last) in $after {
+                    if let Some(last) = last {
+                        sqlx::query(SET_SUBJECT)
+                            .bind(subject)
+                            .bind(to_i64(last, "subject's last index")?)
+                            .execute(&mut *$tx)
+                            .await?;
+                    }
+                }
             }};
         }
         macro_rules! finish {
@@ -284,29 +388,34 @@ impl Store {
         }
 
         let check = |locked: &LockedHead, prepared: &PreparedAppend| -> Result<(), StoreError> {
-            let want = locked.head.size + entries.len() as u64;
+            let count = locked.written.iter().filter(|w| **w).count();
+            let want = locked.head.size + count as u64;
             if prepared.new_head.size != want {
                 return Err(StoreError::Corrupt(format!(
-                    "append computed size {} for {} entries on size {}",
-                    prepared.new_head.size,
-                    entries.len(),
-                    locked.head.size
+                    "append computed size {} for {count} entries on size {}",
+                    prepared.new_head.size, locked.head.size
                 )));
             }
             Ok(())
+        };
+        // The entries written, in order (their indexes follow the head's size).
+        let to_write = |locked: &LockedHead| -> Vec<&NewLedgerEntry> {
+            entries.iter().zip(&locked.written).filter(|(_, w)| **w).map(|(e, _)| e).collect()
         };
 
         match self.pool() {
             Pool::Sqlite(p) => {
                 let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                let locked = locked!(tx, HEAD_SQLITE);
+                let (locked, after) = locked!(tx, HEAD_SQLITE);
+                nothing_written!(tx, &locked);
                 let prepared = match prepare(&locked) {
                     Ok(p) => p,
                     Err(e) => return Ok(Err(e)),
                 };
                 check(&locked, &prepared)?;
                 let first = locked.head.size;
-                for (c, chunk) in entries.chunks(SQLITE_INSERT_CHUNK).enumerate() {
+                let written = to_write(&locked);
+                for (c, chunk) in written.chunks(SQLITE_INSERT_CHUNK).enumerate() {
                     let mut sql = String::from("INSERT INTO ledger_entries (idx, kind, time, body) VALUES ");
                     for i in 0..chunk.len() {
                         if i > 0 {
@@ -338,9 +447,10 @@ impl Store {
                     }
                     q.execute(&mut *tx).await?;
                 }
+                set_subjects!(tx, after);
                 finish!(tx, &locked, &prepared);
                 tx.commit().await?;
-                Ok(Ok(prepared.new_head))
+                Ok(Ok(Appended { head: prepared.new_head, written: locked.written }))
             }
             Pool::Postgres(p) => {
                 const ENTRIES: &str = "INSERT INTO ledger_entries (idx, kind, time, body) \
@@ -348,13 +458,15 @@ impl Store {
                 const NODES: &str = "INSERT INTO ledger_nodes (level, idx, hash) \
                      SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::bytea[])";
                 let mut tx = p.begin().await?;
-                let locked = locked!(tx, HEAD_POSTGRES);
+                let (locked, after) = locked!(tx, HEAD_POSTGRES);
+                nothing_written!(tx, &locked);
                 let prepared = match prepare(&locked) {
                     Ok(p) => p,
                     Err(e) => return Ok(Err(e)),
                 };
                 check(&locked, &prepared)?;
                 let first = locked.head.size;
+                let entries = to_write(&locked);
                 if !entries.is_empty() {
                     let idx = (0..entries.len())
                         .map(|i| to_i64(first + i as u64, "entry index"))
@@ -374,9 +486,10 @@ impl Store {
                     let hashes: Vec<&[u8]> = prepared.nodes.iter().map(|(_, h)| h.as_bytes().as_slice()).collect();
                     sqlx::query(NODES).bind(levels).bind(idx).bind(hashes).execute(&mut *tx).await?;
                 }
+                set_subjects!(tx, after);
                 finish!(tx, &locked, &prepared);
                 tx.commit().await?;
-                Ok(Ok(prepared.new_head))
+                Ok(Ok(Appended { head: prepared.new_head, written: locked.written }))
             }
         }
     }
@@ -595,6 +708,34 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(subject: Option<&str>, expect: Option<Option<u64>>) -> NewLedgerEntry {
+        NewLedgerEntry {
+            kind: "credit-award".into(),
+            time: String::new(),
+            body: Vec::new(),
+            subject: subject.map(str::to_string),
+            expect,
+        }
+    }
+
+    #[test]
+    fn conditions_follow_the_batch_order() {
+        let heads = HashMap::from([("a".to_string(), Some(3)), ("b".to_string(), None)]);
+        let entries = [
+            entry(Some("a"), Some(Some(2))), // stale: a's newest is 3
+            entry(Some("a"), Some(Some(3))), // written at 10
+            entry(Some("a"), Some(Some(3))), // stale now: a's newest is 10
+            entry(None, None),               // no subject: written at 11
+            entry(Some("b"), Some(None)),    // b has none: written at 12
+            entry(Some("b"), None),          // unconditional: written at 13
+            entry(Some("a"), Some(Some(10))),
+            entry(None, Some(None)), // a condition without a subject is never met
+        ];
+        let (written, after) = conditions(&entries, heads, 10);
+        assert_eq!(written, [false, true, false, true, true, true, true, false]);
+        assert_eq!(after, HashMap::from([("a".to_string(), Some(14)), ("b".to_string(), Some(13))]));
+    }
 
     #[test]
     fn runs_group_contiguous_indexes_per_level() {

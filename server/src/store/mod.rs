@@ -36,15 +36,17 @@ mod tokens;
 
 pub use artifacts::{ArtifactCheck, ArtifactFilter, ArtifactSource, NewArtifactCheck, SeenSignature};
 pub use credit::{
-    Award, AwardKind, CategoryTotal, Contributor, CreditCheck, CreditOutcome, LOCK_STRIPES, LeaderboardRow, NewAward,
-    NewRedemption, RecordedRedemption, RedemptionRecord, Since, credit_now,
+    Award, AwardKind, CategoryTotal, Contributor, CreditCheck, CreditOutcome, LOCK_STRIPES, LeaderboardRow,
+    LedgerGuard, NewAward, NewRedemption, RecordedRedemption, RedemptionRecord, Since, credit_now,
 };
 pub use error::StoreError;
 pub use governance::{
     GovLock, NewProposal, ProposalFilter, ProposalState, StoredDecision, StoredException, StoredKey, StoredProposal,
     StoredVote, StoredVoter,
 };
-pub use ledger::{LedgerCheckpointRow, LedgerEntryRow, LedgerHead, LockedHead, NewLedgerEntry, PreparedAppend};
+pub use ledger::{
+    Appended, LedgerCheckpointRow, LedgerEntryRow, LedgerHead, LockedHead, NewLedgerEntry, PreparedAppend, conditions,
+};
 pub use policies::{NewPolicyRevision, PolicyRevision};
 pub(crate) use pool::on_pool;
 pub use pool::{Backend, MIN_FREE_BYTES, Pool, PoolStats, Store, now};

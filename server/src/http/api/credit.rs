@@ -24,6 +24,10 @@ impl From<CreditError> for ApiError {
             CreditError::Policy(m) => ApiError::Unprocessable(format!("credit policy: {m}")),
             CreditError::Store(e) => e.into(),
             CreditError::Ledger(e) => ApiError::internal(anyhow::anyhow!("ledger: {e}")),
+            CreditError::Busy(m) => {
+                tracing::warn!(error = %m, "credit write not recorded");
+                ApiError::Unavailable("the contributor's credit changed concurrently; nothing was recorded, try again")
+            }
         }
     }
 }

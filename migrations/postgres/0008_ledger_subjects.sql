@@ -1,0 +1,15 @@
+-- The newest ledger entry of each subject (issue 14): written in the append
+-- transaction, under the head row's lock, for every entry that has a
+-- subject (today `credit:<contributor>` for `credit-award` and `redemption`
+-- entries). An append may be conditional on a subject's newest entry
+-- (optimistic concurrency, like an event store's expected revision): a
+-- redemption computes `balance_after` from the entries it has seen and is
+-- refused if another entry of the same contributor was appended meanwhile,
+-- even by a writer whose database session (and so its row lock) was lost.
+--
+-- Entries appended before this table existed have no row here; that only
+-- means they are not guarded (the credit sweeper stores them, as before).
+CREATE TABLE ledger_subjects (
+    subject   TEXT    PRIMARY KEY,
+    last_idx  BIGINT  NOT NULL
+);
