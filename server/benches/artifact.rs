@@ -73,6 +73,7 @@ fn main() {
             not_after: None,
             key: key.public(),
         }],
+        transparency_logs: Vec::new(),
     };
     // `STEWARD_BENCH_POLICIES=DIR` times another bundle (say, an older license.rego).
     let source = match std::env::var("STEWARD_BENCH_POLICIES") {

@@ -48,6 +48,7 @@ fn release_key() -> (TestKey, TrustedKeys) {
             not_after: Some(t("2026-07-01T00:00:00Z")),
             key: key.public(),
         }],
+        transparency_logs: Vec::new(),
     };
     (key, trusted)
 }
@@ -211,6 +212,38 @@ fn expired_key_denies_the_new_release_while_the_old_release_signed_in_its_window
     let expired = r.signatures.iter().find(|s| s.verified).unwrap();
     assert_eq!(expired.problem, Some(SignatureProblem::KeyExpired));
     assert!(messages(&r).contains("key release-2026h1 expired 2026-07-01T00:00:00Z"), "{}", messages(&r));
+}
+
+/// A release signed while its key was valid and logged then in a
+/// transparency log Steward trusts, but first seen by Steward after the
+/// key expired: the log's integrated time dates the signature, so it
+/// counts; without that log in the trusted-keys file it does not.
+#[test]
+fn a_transparency_log_timestamp_keeps_a_release_signed_in_its_window_allowed() {
+    let Some(reg) = Registry::distribution() else { return };
+    let (key, mut trusted) = release_key();
+    let log = TestKey::p256(12);
+    let image = reg.push_image(REPO, "v1.2.0", "logged");
+    reg.attach_sbom(REPO, &image, SPDX, &spdx("demo-app", &[("left-pad", "1.3.0", "MIT")]));
+    let p = payload(&format!("{}/{REPO}", reg.host), &image.digest);
+    let signature = key.sign(&p);
+    let march = t("2026-03-01T00:00:00Z").unix_timestamp();
+    reg.attach_logged_signature(REPO, &image, &p, &signature, Some(&log.log_bundle(&p, &signature, march)), true);
+    let now = t("2026-11-27T12:00:00Z");
+    let reference = reg.reference(&format!("{REPO}:v1.2.0"));
+
+    let r = Check { keys: &trusted, previous: Previous::Off, first_seen: None, now }.run(&reference).unwrap();
+    assert_eq!(r.verdict(), Verdict::Deny, "no trusted log: first seen now, after the key's end");
+    assert!(r.signatures[0].timestamp_problem.as_deref().unwrap().contains("not a trusted transparency log"));
+
+    trusted.transparency_logs = vec![log.public()];
+    let r = Check { keys: &trusted, previous: Previous::Off, first_seen: None, now }.run(&reference).unwrap();
+    assert_eq!(r.verdict(), Verdict::Allow, "{}", messages(&r));
+    let s = &r.signatures[0];
+    assert_eq!((s.signed_at.as_str(), s.signed_at_source), ("2026-03-01T00:00:00Z", "transparency-log"));
+    assert_eq!(s.timestamp.as_ref().map(|t| t.log_index), Some(42));
+    let text = steward::oci::report::text(&r, false);
+    assert!(text.contains("signed at 2026-03-01T00:00:00Z (transparency log entry 42)"), "{text}");
 }
 
 #[test]

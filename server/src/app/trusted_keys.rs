@@ -70,7 +70,7 @@ pub async fn current(state: &AppState) -> Result<TrustedKeys, KeysError> {
     };
     let ledger = ledger_keys(state).await?;
     if file.keys.iter().all(|k| file_adds_nothing(k, &ledger)) {
-        return Ok(ledger);
+        return Ok(TrustedKeys { transparency_logs: file.transparency_logs, ..ledger });
     }
     turn(state, async || {
         // Again under the turn: another instance may have recorded it.
@@ -85,6 +85,7 @@ pub async fn current(state: &AppState) -> Result<TrustedKeys, KeysError> {
         ledger_keys(state).await
     })
     .await
+    .map(|ledger| TrustedKeys { transparency_logs: file.transparency_logs, ..ledger })
 }
 
 fn file_adds_nothing(k: &TrustedKey, ledger: &TrustedKeys) -> bool {

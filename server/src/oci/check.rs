@@ -139,6 +139,8 @@ pub struct FoundSignature {
     pub payload_digest: Digest,
     pub payload: Vec<u8>,
     pub signature: String,
+    /// `dev.sigstore.cosign/bundle`, if the layer has one (bounded).
+    pub bundle: Option<String>,
 }
 
 impl FoundSignature {
@@ -406,6 +408,11 @@ async fn read_signatures(
             payload_digest: layer.digest.clone(),
             payload,
             signature: signature.chars().take(8192).collect(),
+            // One byte over the limit keeps an oversized bundle refusable.
+            bundle: layer
+                .annotations
+                .get(super::rekor::COSIGN_BUNDLE_ANNOTATION)
+                .map(|b| b.chars().take(super::rekor::MAX_BUNDLE_BYTES + 1).collect()),
         });
     }
     Ok(())
@@ -659,6 +666,7 @@ pub fn assess(collected: Collected, inputs: &AssessInputs<'_>) -> Result<Artifac
                 payload_digest: s.payload_digest.clone(),
                 payload: s.payload.clone(),
                 signature: s.signature.clone(),
+                bundle: s.bundle.clone(),
                 first_seen: inputs.first_seen.get(&s.id()).copied().unwrap_or(inputs.now),
             };
             trust::assess(&evidence, &c.digest, &c.reference.repository_path(), inputs.keys)

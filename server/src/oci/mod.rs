@@ -7,8 +7,9 @@
 //!   blobs, tags, referrers API with the tag-schema fallback; digest checks
 //!   and size limits); its `[[registries]]` credentials are read by
 //!   `crate::config` (`config/registries.rs`).
-//! - [`signature`], [`trust`]: cosign-compatible signatures, trusted keys
-//!   with validity windows (pure).
+//! - [`signature`], [`trust`], [`rekor`]: cosign-compatible signatures,
+//!   trusted keys with validity windows, transparency-log timestamps
+//!   (pure).
 //! - [`check`]: [`check::collect`] (async, registry) then [`check::assess`]
 //!   (pure: scanner, license policy, signatures, artifact policy);
 //!   [`report`]: text, Markdown, JSON and SARIF renderers.
@@ -21,6 +22,7 @@ pub mod client;
 pub mod digest;
 pub mod manifest;
 pub mod reference;
+pub mod rekor;
 pub mod report;
 pub mod signature;
 pub mod trust;

@@ -110,10 +110,15 @@ fn summary_lines(report: &ArtifactReport) -> Vec<(String, String)> {
             format!(" (key {}, {}, {}, valid {} – {})", k.id, k.owner, k.algorithm, k.not_before, end)
         });
         let status = if s.trusted { "trusted" } else { "not trusted" };
+        let when = match &s.timestamp {
+            Some(t) => format!(", signed at {} (transparency log entry {})", s.signed_at, t.log_index),
+            None => format!(", first seen {}", s.first_seen),
+        };
+        let ignored = s.timestamp_problem.as_ref().map(|p| format!(" [log bundle not used: {p}]")).unwrap_or_default();
         rows.push((
             "signature".into(),
             format!(
-                "{} {} {status}{}: {}",
+                "{} {} {status}{}{when}: {}{ignored}",
                 serde_kebab(&s.source),
                 s.manifest_digest,
                 key.unwrap_or_default(),

@@ -12,6 +12,7 @@
 //! from the ledger's `trusted-key-*` entries ([`TrustedKeys::from_ledger`]).
 
 use super::digest::Digest;
+use super::rekor;
 use super::signature::{self, COSIGN_PAYLOAD_TYPE, PublicKey, SimpleSigning};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -43,6 +44,9 @@ impl TrustedKey {
 #[derive(Debug, Clone, Default)]
 pub struct TrustedKeys {
     pub keys: Vec<TrustedKey>,
+    /// Transparency logs (Rekor) whose signed entry timestamps date a
+    /// signature ([`super::rekor`]); from the keys file only.
+    pub transparency_logs: Vec<PublicKey>,
 }
 
 /// A trusted-keys file or ledger history that cannot be used; names the
@@ -61,6 +65,15 @@ pub struct TrustError {
 struct KeysFile {
     #[serde(default)]
     keys: Vec<KeyFile>,
+    #[serde(default)]
+    transparency_logs: Vec<LogFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogFile {
+    public_key: Option<String>,
+    public_key_file: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -94,10 +107,9 @@ impl TrustedKeys {
     pub fn from_toml(origin: &str, text: &str, base: &Path) -> Result<TrustedKeys, TrustError> {
         let err = |message: String| TrustError { origin: origin.to_string(), message, ledger_index: None };
         let file: KeysFile = toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
-        let mut keys: Vec<TrustedKey> = Vec::new();
-        for (i, k) in file.keys.into_iter().enumerate() {
-            let field = |name: &str, message: String| err(format!("keys[{i}].{name}: {message}"));
-            let pem = match (&k.public_key, &k.public_key_file) {
+        // A `public_key` (PEM) or a `public_key_file` relative to `base`.
+        let read_key = |inline: &Option<String>, file: &Option<String>, field: &dyn Fn(&str, String) -> TrustError| {
+            let pem = match (inline, file) {
                 (Some(p), None) => p.clone(),
                 (None, Some(f)) => {
                     let p = base.join(f);
@@ -111,7 +123,21 @@ impl TrustedKeys {
                     ));
                 }
             };
-            let key = PublicKey::from_pem(&pem).map_err(|e| field("public_key", e.to_string()))?;
+            PublicKey::from_pem(&pem).map_err(|e| field("public_key", e.to_string()))
+        };
+        let mut transparency_logs = Vec::new();
+        for (i, l) in file.transparency_logs.iter().enumerate() {
+            let field = |name: &str, message: String| err(format!("transparency_logs[{i}].{name}: {message}"));
+            let key = read_key(&l.public_key, &l.public_key_file, &field)?;
+            if !matches!(key, PublicKey::P256(_)) {
+                return Err(field("public_key", "a transparency log's key must be ECDSA P-256 (as Rekor's)".into()));
+            }
+            transparency_logs.push(key);
+        }
+        let mut keys: Vec<TrustedKey> = Vec::new();
+        for (i, k) in file.keys.into_iter().enumerate() {
+            let field = |name: &str, message: String| err(format!("keys[{i}].{name}: {message}"));
+            let key = read_key(&k.public_key, &k.public_key_file, &field)?;
             let not_before = parse_time(&k.not_before).map_err(|m| field("not_before", m))?;
             let not_after = k.not_after.as_deref().map(parse_time).transpose().map_err(|m| field("not_after", m))?;
             if not_after.is_some_and(|end| end <= not_before) {
@@ -126,7 +152,7 @@ impl TrustedKeys {
             }
             keys.push(TrustedKey { id, owner: k.owner, not_before, not_after, key });
         }
-        Ok(TrustedKeys { keys })
+        Ok(TrustedKeys { keys, transparency_logs })
     }
 
     /// Folds the ledger's `trusted-key-added`, `trusted-key-retired` and
@@ -212,7 +238,7 @@ impl TrustedKeys {
                 _ => {}
             }
         }
-        Ok(TrustedKeys { keys })
+        Ok(TrustedKeys { keys, transparency_logs: Vec::new() })
     }
 }
 
@@ -252,7 +278,10 @@ pub struct SignatureEvidence {
     pub payload: Vec<u8>,
     /// The `dev.cosignproject.cosign/signature` annotation.
     pub signature: String,
-    /// When Steward first saw this signature (or a trusted timestamp).
+    /// cosign's offline transparency-log bundle
+    /// (`dev.sigstore.cosign/bundle`), if the layer has one.
+    pub bundle: Option<String>,
+    /// When Steward first saw this signature.
     pub first_seen: OffsetDateTime,
 }
 
@@ -270,9 +299,10 @@ pub enum SignatureProblem {
     DigestMismatch,
     /// The payload names another repository.
     IdentityMismatch,
-    /// The key's window had not started when the signature was first seen.
+    /// The key's window had not started when the signature was made
+    /// (first seen, or logged by a trusted transparency log).
     KeyNotYetValid,
-    /// The key's window had ended when the signature was first seen.
+    /// The key's window had ended when the signature was made.
     KeyExpired,
 }
 
@@ -307,13 +337,35 @@ pub struct SignatureFact {
     pub identity: Option<String>,
     pub identity_matches: bool,
     pub first_seen: String,
-    /// The key's window contains `first_seen`.
+    /// When the signature is taken to have been made: the transparency
+    /// log's integrated time when a trusted log's bundle vouches for it,
+    /// otherwise `first_seen`.
+    pub signed_at: String,
+    /// `transparency-log` or `first-seen`.
+    pub signed_at_source: &'static str,
+    /// The log entry that dates the signature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<TimestampFact>,
+    /// Why a bundle the signature carries was not used (it then counts
+    /// from `first_seen`, never earlier).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp_problem: Option<String>,
+    /// The key's window contains `signed_at`.
     pub within_window: bool,
     /// All of the above: this signature counts.
     pub trusted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<SignatureProblem>,
     pub message: String,
+}
+
+/// A transparency-log entry that dates a signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimestampFact {
+    /// SHA-256 of the log's public key, hex (Rekor's log id).
+    pub log_id: String,
+    pub log_index: i64,
+    pub integrated_time: String,
 }
 
 /// Judges one signature over the artifact `digest` in `repository_path`
@@ -335,6 +387,10 @@ pub fn assess(
         identity: None,
         identity_matches: false,
         first_seen: format_time(evidence.first_seen),
+        signed_at: format_time(evidence.first_seen),
+        signed_at_source: "first-seen",
+        timestamp: None,
+        timestamp_problem: None,
         within_window: false,
         trusted: false,
         problem: None,
@@ -349,10 +405,28 @@ pub fn assess(
         Ok(r) => r,
         Err(e) => return fail(fact, SignatureProblem::BadEncoding, e),
     };
+    // When the signature was made: a trusted log's timestamp can only move
+    // it earlier than first seen; a bundle that does not check is ignored.
+    let mut signed_at = evidence.first_seen;
+    if let Some(bundle) = &evidence.bundle {
+        match rekor::Bundle::parse(bundle).and_then(|b| b.verify(&keys.transparency_logs, &evidence.payload, &raw)) {
+            Ok(ts) => {
+                signed_at = ts.time.min(evidence.first_seen);
+                fact.signed_at = format_time(signed_at);
+                fact.signed_at_source = "transparency-log";
+                fact.timestamp = Some(TimestampFact {
+                    log_id: ts.log_id,
+                    log_index: ts.log_index,
+                    integrated_time: format_time(ts.time),
+                });
+            }
+            Err(e) => fact.timestamp_problem = Some(e),
+        }
+    }
     // The first trusted key that verifies the payload; prefer one whose
     // window holds (the same key material may be listed twice over time).
     let verifying: Vec<&TrustedKey> = keys.keys.iter().filter(|k| k.key.verify(&evidence.payload, &raw)).collect();
-    let Some(key) = verifying.iter().find(|k| k.valid_at(evidence.first_seen)).or(verifying.first()).copied() else {
+    let Some(key) = verifying.iter().find(|k| k.valid_at(signed_at)).or(verifying.first()).copied() else {
         return fail(fact, SignatureProblem::UntrustedKey, "no trusted key verifies this signature".into());
     };
     fact.verified = true;
@@ -379,7 +453,7 @@ pub fn assess(
     fact.identity = Some(payload.docker_reference.clone());
     fact.digest_matches = payload.manifest_digest == digest.to_string();
     fact.identity_matches = signature::identity_matches(&payload.docker_reference, repository_path);
-    fact.within_window = key.valid_at(evidence.first_seen);
+    fact.within_window = key.valid_at(signed_at);
     if !fact.digest_matches {
         return fail(
             fact,
@@ -392,14 +466,16 @@ pub fn assess(
         return fail(fact, SignatureProblem::IdentityMismatch, m);
     }
     if !fact.within_window {
-        let seen = format_time(evidence.first_seen);
-        return if evidence.first_seen < key.not_before {
-            let m =
-                format!("key {} is valid from {}; signature first seen {seen}", key.id, format_time(key.not_before));
+        let when = match fact.timestamp {
+            Some(_) => format!("signature logged {}", fact.signed_at),
+            None => format!("signature first seen {}", fact.signed_at),
+        };
+        return if signed_at < key.not_before {
+            let m = format!("key {} is valid from {}; {when}", key.id, format_time(key.not_before));
             fail(fact, SignatureProblem::KeyNotYetValid, m)
         } else {
             let end = key.not_after.map(format_time).unwrap_or_default();
-            let m = format!("key {} expired {end}; signature first seen {seen}", key.id);
+            let m = format!("key {} expired {end}; {when}", key.id);
             fail(fact, SignatureProblem::KeyExpired, m)
         };
     }
@@ -439,6 +515,7 @@ mod tests {
             payload_digest: Digest::sha256(&payload),
             signature: base64::engine::general_purpose::STANDARD.encode(sig.to_der().as_bytes()),
             payload,
+            bundle: None,
             first_seen: t(seen),
         }
     }
@@ -452,6 +529,7 @@ mod tests {
                 not_after: Some(t("2026-07-01T00:00:00Z")),
                 key: pk,
             }],
+            transparency_logs: Vec::new(),
         }
     }
 
@@ -487,6 +565,80 @@ mod tests {
         let mut junk = evidence(&sk, good, "2026-03-01T00:00:00Z");
         junk.signature = "%%%".into();
         assert_eq!(assess(&junk, &digest, repo, &trusted).problem, Some(SignatureProblem::BadEncoding));
+    }
+
+    /// cosign's bundle for `evidence`, signed by the transparency log key
+    /// `log` (a test log: the real Rekor key cannot sign test payloads;
+    /// `rekor.rs` checks a real entry).
+    fn logged(log: &p256::ecdsa::SigningKey, evidence: &SignatureEvidence, integrated: &str) -> String {
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let raw = signature::decode_signature(&evidence.signature).unwrap();
+        let body = serde_json::json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": Digest::sha256(&evidence.payload).hex()}},
+            "signature": {"content": b64(&raw), "publicKey": {"content": ""}}}});
+        let log_id = PublicKey::P256(*log.verifying_key()).fingerprint().trim_start_matches("sha256:").to_string();
+        let unsigned = serde_json::json!({"SignedEntryTimestamp": "", "Payload": {
+            "body": b64(body.to_string().as_bytes()), "integratedTime": t(integrated).unix_timestamp(),
+            "logIndex": 7, "logID": log_id}});
+        let bundle = rekor::Bundle::parse(&unsigned.to_string()).unwrap();
+        let set: p256::ecdsa::Signature = log.sign(&bundle.signed_bytes());
+        let mut signed = unsigned;
+        signed["SignedEntryTimestamp"] = b64(set.to_der().as_bytes()).into();
+        signed.to_string()
+    }
+
+    /// A release signed (and logged) while its key was valid, first seen
+    /// by Steward after the key expired, counts when a trusted log dates
+    /// it; an untrusted log, a bundle about another signature, or a log
+    /// time after the key's end does not move the time.
+    #[test]
+    fn a_trusted_log_dates_a_signature_inside_its_keys_window() {
+        let (sk, pk) = p256_key(3);
+        let (log, log_pk) = p256_key(5);
+        let (untrusted_log, _) = p256_key(6);
+        let mut trusted = keys(pk);
+        trusted.transparency_logs = vec![log_pk];
+        let digest = Digest::sha256(b"image");
+        let repo = "127.0.0.1:5000/steward/demo";
+        let late_seen = "2026-09-01T00:00:00Z"; // after the key's end (2026-07-01)
+
+        let mut e = evidence(&sk, payload(&digest, repo), late_seen);
+        assert_eq!(assess(&e, &digest, repo, &trusted).problem, Some(SignatureProblem::KeyExpired));
+
+        e.bundle = Some(logged(&log, &e, "2026-03-01T12:00:00Z"));
+        let ok = assess(&e, &digest, repo, &trusted);
+        assert!(ok.trusted, "{ok:?}");
+        assert_eq!((ok.signed_at.as_str(), ok.signed_at_source), ("2026-03-01T12:00:00Z", "transparency-log"));
+        assert_eq!(ok.first_seen, late_seen);
+        assert_eq!(ok.timestamp.as_ref().map(|t| t.log_index), Some(7));
+
+        // The log's time is after the key's end: still expired, and said so.
+        e.bundle = Some(logged(&log, &e, "2026-08-01T00:00:00Z"));
+        let expired = assess(&e, &digest, repo, &trusted);
+        assert_eq!(expired.problem, Some(SignatureProblem::KeyExpired));
+        assert!(expired.message.contains("signature logged 2026-08-01T00:00:00Z"), "{}", expired.message);
+
+        // A log Steward does not trust: first seen counts.
+        e.bundle = Some(logged(&untrusted_log, &e, "2026-03-01T12:00:00Z"));
+        let untrusted = assess(&e, &digest, repo, &trusted);
+        assert_eq!((untrusted.problem, untrusted.signed_at_source), (Some(SignatureProblem::KeyExpired), "first-seen"));
+        assert!(untrusted.timestamp_problem.as_deref().unwrap().contains("not a trusted transparency log"));
+
+        // A bundle copied from another signature of the same payload.
+        let (other_signer, _) = p256_key(8);
+        let other = evidence(&other_signer, payload(&digest, repo), late_seen);
+        e.bundle = Some(logged(&log, &other, "2026-03-01T12:00:00Z"));
+        let copied = assess(&e, &digest, repo, &trusted);
+        assert_eq!(copied.problem, Some(SignatureProblem::KeyExpired));
+        assert!(copied.timestamp_problem.as_deref().unwrap().contains("another signature"));
+
+        // A log time later than first seen never delays it.
+        let mut early = evidence(&sk, payload(&digest, repo), "2026-03-01T00:00:00Z");
+        early.bundle = Some(logged(&log, &early, "2026-08-01T00:00:00Z"));
+        let kept = assess(&early, &digest, repo, &trusted);
+        assert!(kept.trusted, "{kept:?}");
+        assert_eq!(kept.signed_at, "2026-03-01T00:00:00Z");
     }
 
     #[test]
@@ -574,6 +726,13 @@ public_key_file = "registry-run/p256.pub"
 "#;
         let k = TrustedKeys::from_toml("keys.toml", ok, &dir).unwrap();
         assert_eq!(k.keys[0].key.algorithm(), "ecdsa-p256");
+        assert!(k.transparency_logs.is_empty());
+        let with_log = format!("{ok}\n[[transparency_logs]]\npublic_key_file = \"../rekor/rekor_public_key.pem\"\n");
+        let k = TrustedKeys::from_toml("keys.toml", &with_log, &dir).unwrap();
+        assert_eq!(
+            k.transparency_logs[0].fingerprint(),
+            "sha256:c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"
+        );
         assert!(k.keys[0].valid_at(t("2030-01-01T00:00:00Z")));
         let cases = [
             (
@@ -588,6 +747,11 @@ public_key_file = "registry-run/p256.pub"
             (ok.replace("owner = \"ci\"", "owner = \" \""), "keys[0].owner"),
             (format!("{ok}{ok}"), "listed twice"),
             (ok.replace("owner", "ownr"), "unknown field"),
+            (format!("{ok}[[transparency_logs]]\n"), "transparency_logs[0].public_key: give"),
+            (
+                format!("{ok}[[transparency_logs]]\npublic_key_file = \"registry-run/ed25519.pub\"\n"),
+                "transparency_logs[0].public_key: a transparency log's key must be ECDSA P-256",
+            ),
         ];
         for (text, want) in cases {
             let e = TrustedKeys::from_toml("keys.toml", &text, &dir).unwrap_err().to_string();

@@ -328,13 +328,30 @@ impl Registry {
         signature_b64: &str,
         legacy: bool,
     ) -> Digest {
+        self.attach_logged_signature(repo, subject, payload, signature_b64, None, legacy)
+    }
+
+    /// [`Registry::attach_signature`] with cosign's transparency-log
+    /// bundle in the layer's `dev.sigstore.cosign/bundle` annotation.
+    pub fn attach_logged_signature(
+        &self,
+        repo: &str,
+        subject: &Desc,
+        payload: &str,
+        signature_b64: &str,
+        bundle: Option<&str>,
+        legacy: bool,
+    ) -> Digest {
+        let bundle = bundle
+            .map(|b| format!(r#","dev.sigstore.cosign/bundle":{}"#, serde_json::Value::from(b)))
+            .unwrap_or_default();
         let payload_d = self.push_blob(repo, payload.as_bytes());
         let config = format!(
             r#"{{"architecture":"","created":"0001-01-01T00:00:00Z","history":[{{"created":"0001-01-01T00:00:00Z"}}],"os":"","rootfs":{{"type":"layers","diff_ids":["{payload_d}"]}},"config":{{}}}}"#
         );
         let config_d = self.push_blob(repo, config.as_bytes());
         let layer = format!(
-            r#"{{"mediaType":"{COSIGN_SIMPLE_SIGNING}","size":{},"digest":"{payload_d}","annotations":{{"dev.cosignproject.cosign/signature":"{signature_b64}"}}}}"#,
+            r#"{{"mediaType":"{COSIGN_SIMPLE_SIGNING}","size":{},"digest":"{payload_d}","annotations":{{"dev.cosignproject.cosign/signature":"{signature_b64}"{bundle}}}}}"#,
             payload.len()
         );
         if legacy {
@@ -414,6 +431,28 @@ impl TestKey {
     pub fn sign(&self, payload: &str) -> String {
         let sig: p256::ecdsa::Signature = self.key.sign(payload.as_bytes());
         base64::engine::general_purpose::STANDARD.encode(sig.to_der().as_bytes())
+    }
+
+    /// As a transparency log (Rekor's form, this key standing in for the
+    /// log's): cosign's bundle for `signature_b64` over `payload`, a
+    /// `hashedrekord` entry integrated at `integrated` (Unix seconds) and
+    /// its signed entry timestamp. The real Rekor key cannot sign test
+    /// entries; `src/oci/rekor.rs` checks a real one.
+    pub fn log_bundle(&self, payload: &str, signature_b64: &str, integrated: i64) -> String {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let body = serde_json::json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": hex::encode(sha2::Sha256::digest(payload.as_bytes()))}},
+            "signature": {"content": signature_b64, "publicKey": {"content": ""}}}});
+        let log_id = self.public().fingerprint().trim_start_matches("sha256:").to_string();
+        let unsigned = serde_json::json!({"SignedEntryTimestamp": "", "Payload": {
+            "body": b64(body.to_string().as_bytes()), "integratedTime": integrated, "logIndex": 42, "logID": log_id}});
+        let signed = steward::oci::rekor::Bundle::parse(&unsigned.to_string()).unwrap().signed_bytes();
+        let set: p256::ecdsa::Signature = self.key.sign(&signed);
+        let mut bundle = unsigned;
+        bundle["SignedEntryTimestamp"] = b64(set.to_der().as_bytes()).into();
+        bundle.to_string()
     }
 }
 

@@ -162,7 +162,8 @@ struct SignatureView {
     trusted: bool,
     key: String,
     window: String,
-    first_seen: String,
+    /// When the signature was made, and what says so.
+    signed_at: String,
     problem: String,
     message: String,
 }
@@ -299,7 +300,13 @@ async fn artifact(State(state): State<AppState>, Path(id): Path<String>) -> Resu
                         format!("{} – {end}", text(k, "not_before"))
                     })
                     .unwrap_or_else(|| "—".into()),
-                first_seen: text(s, "first_seen"),
+                signed_at: match s.get("timestamp") {
+                    Some(t) => {
+                        let index = t.get("log_index").map(Value::to_string).unwrap_or_default();
+                        format!("{} · log entry {index}", text(s, "signed_at"))
+                    }
+                    None => format!("{} · first seen", text(s, "first_seen")),
+                },
                 problem: text(s, "problem"),
                 message: text(s, "message"),
             }
