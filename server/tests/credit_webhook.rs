@@ -291,36 +291,13 @@ async fn a_retried_job_stores_what_its_dead_attempt_appended_and_appends_nothing
 /// 300 points cover the lost redemption and two more, the third is refused,
 /// and `credit verify` agrees.
 async fn a_redemption_counts_the_one_whose_commit_was_lost(db: &TestDb) {
-    use steward_ledger::entry::{Payload, Redemption, Reward, SchemaV1};
     let (_forge, url) = PullsForge::start().await;
     let state = credit_state(db, &url).await;
     let app = steward::http::router(state.clone());
     let maintainer =
         steward::app::tokens::issue_token(&state.store, "m", steward::auth::Role::Maintainer).await.unwrap().secret;
-    let award = serde_json::json!({"contributor": {"user_id": OCTO.0, "login": OCTO.1}, "points": 300,
-        "category": "code", "reason": "start", "evidence_url": "https://example.org/start"});
-    let (status, _, text) =
-        credit_support::call(&app, "POST", "/api/v1/credit/awards", Some(&maintainer), Some(award)).await;
-    assert_eq!(status, StatusCode::CREATED, "{text}");
-    // What a redemption's writer appended before it died: no row, no spend.
-    let lost = Payload::Redemption(Redemption {
-        schema: SchemaV1,
-        redemption_id: "rdm-lost".into(),
-        contributor: format!("github:{}", OCTO.0),
-        points: 100,
-        reward: Reward { kind: "compute-quota".into(), vcpu: 1, memory_mib: 2048, months: 1 },
-        balance_after: 200,
-        units: Some(1),
-    });
-    state.ledger.record(&lost, "token:m").await.unwrap();
-    assert_eq!(balance(&state, OCTO.0).await, 300, "the stored balance misses the lost redemption");
-    let mut statuses = Vec::new();
-    for _ in 0..3 {
-        let body = serde_json::json!({"contributor": {"user_id": OCTO.0}, "units": 1});
-        let (status, _, _) =
-            credit_support::call(&app, "POST", "/api/v1/credit/redemptions", Some(&maintainer), Some(body)).await;
-        statuses.push(status.as_u16());
-    }
+    with_a_lost_redemption(&state, &app, &maintainer).await;
+    let statuses = three_redemptions(&app, &maintainer).await;
     assert_eq!(statuses, [201, 201, 409], "300 points: the lost redemption and two more");
     assert_eq!(balance(&state, OCTO.0).await, 0);
     let report = credit::verify(&state.store).await.unwrap();
@@ -339,25 +316,46 @@ mod repair {
     );
 }
 
-/// 300 points awarded through the API, and a redemption of 100 a dead
-/// writer appended to the ledger without storing it: the ledger's balance
-/// is 200, the stored one 300.
-async fn with_a_lost_redemption(state: &steward::app::AppState, app: &axum::Router, token: &str) -> u64 {
-    use steward_ledger::entry::{Payload, Redemption, Reward, SchemaV1};
+/// 300 points for OCTO through the API.
+async fn award_300(app: &axum::Router, token: &str) {
     let award = serde_json::json!({"contributor": {"user_id": OCTO.0, "login": OCTO.1}, "points": 300,
         "category": "code", "reason": "start", "evidence_url": "https://example.org/start"});
     let (status, _, text) = credit_support::call(app, "POST", "/api/v1/credit/awards", Some(token), Some(award)).await;
     assert_eq!(status, StatusCode::CREATED, "{text}");
-    let lost = Payload::Redemption(Redemption {
+}
+
+/// Three redemptions of one unit (100 points) through the API: statuses.
+async fn three_redemptions(app: &axum::Router, token: &str) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let body = serde_json::json!({"contributor": {"user_id": OCTO.0}, "units": 1});
+        let (status, _, _) =
+            credit_support::call(app, "POST", "/api/v1/credit/redemptions", Some(token), Some(body)).await;
+        statuses.push(status.as_u16());
+    }
+    statuses
+}
+
+/// A `redemption` entry of 100 points for OCTO.
+fn redemption_entry(id: &str, balance_after: u64) -> steward_ledger::entry::Payload {
+    use steward_ledger::entry::{Payload, Redemption, Reward, SchemaV1};
+    Payload::Redemption(Redemption {
         schema: SchemaV1,
-        redemption_id: "rdm-lost".into(),
+        redemption_id: id.into(),
         contributor: format!("github:{}", OCTO.0),
         points: 100,
         reward: Reward { kind: "compute-quota".into(), vcpu: 1, memory_mib: 2048, months: 1 },
-        balance_after: 200,
+        balance_after,
         units: Some(1),
-    });
-    let index = state.ledger.record(&lost, "token:m").await.unwrap().index;
+    })
+}
+
+/// 300 points awarded through the API, and a redemption of 100 a dead
+/// writer appended to the ledger without storing it: the ledger's balance
+/// is 200, the stored one 300.
+async fn with_a_lost_redemption(state: &steward::app::AppState, app: &axum::Router, token: &str) -> u64 {
+    award_300(app, token).await;
+    let index = state.ledger.record(&redemption_entry("rdm-lost", 200), "token:m").await.unwrap().index;
     assert_eq!(balance(state, OCTO.0).await, 300, "the stored balance misses the lost redemption");
     index
 }
@@ -434,33 +432,17 @@ async fn a_credit_write_stores_an_entry_lost_after_its_settle_first(db: &TestDb)
 async fn a_redemption_is_not_appended_after_an_entry_it_did_not_count(db: &TestDb) {
     use steward::ledger::LedgerError;
     use steward::store::{CreditOutcome, LedgerGuard, RecordedRedemption};
-    use steward_ledger::entry::{Payload, Redemption, Reward, SchemaV1};
     let (_forge, url) = PullsForge::start().await;
     let state = credit_state(db, &url).await;
     let app = steward::http::router(state.clone());
     let maintainer =
         steward::app::tokens::issue_token(&state.store, "m", steward::auth::Role::Maintainer).await.unwrap().secret;
-    let award = serde_json::json!({"contributor": {"user_id": OCTO.0, "login": OCTO.1}, "points": 300,
-        "category": "code", "reason": "start", "evidence_url": "https://example.org/start"});
-    let (status, _, text) =
-        credit_support::call(&app, "POST", "/api/v1/credit/awards", Some(&maintainer), Some(award)).await;
-    assert_eq!(status, StatusCode::CREATED, "{text}");
+    award_300(&app, &maintainer).await;
 
-    let contributor = format!("github:{}", OCTO.0);
-    let subject = steward::ledger::credit_subject(&contributor);
+    let subject = steward::ledger::credit_subject(&format!("github:{}", OCTO.0));
     let guard = LedgerGuard { subject: &subject, tolerate_through: None };
-    let redeem = |id: &str, balance_after: u64| {
-        Payload::Redemption(Redemption {
-            schema: SchemaV1,
-            redemption_id: id.into(),
-            contributor: contributor.clone(),
-            points: 100,
-            reward: Reward { kind: "compute-quota".into(), vcpu: 1, memory_mib: 2048, months: 1 },
-            balance_after,
-            units: Some(1),
-        })
-    };
-    let (ledger, zombie, ours) = (state.ledger.clone(), redeem("rdm-zombie", 200), redeem("rdm-ours", 200));
+    let (ledger, zombie, ours) =
+        (state.ledger.clone(), redemption_entry("rdm-zombie", 200), redemption_entry("rdm-ours", 200));
     let outcome = state
         .store
         .credit_redeem(&redemption("rdm-ours"), Some(guard), async move |check| {
@@ -483,14 +465,7 @@ async fn a_redemption_is_not_appended_after_an_entry_it_did_not_count(db: &TestD
 
     // Through the API: the zombie's redemption is stored first, then two
     // more fit in 300 points and a third does not.
-    let mut statuses = Vec::new();
-    for _ in 0..3 {
-        let body = serde_json::json!({"contributor": {"user_id": OCTO.0}, "units": 1});
-        let (status, _, _) =
-            credit_support::call(&app, "POST", "/api/v1/credit/redemptions", Some(&maintainer), Some(body)).await;
-        statuses.push(status.as_u16());
-    }
-    assert_eq!(statuses, [201, 201, 409]);
+    assert_eq!(three_redemptions(&app, &maintainer).await, [201, 201, 409]);
     assert_eq!(balance(&state, OCTO.0).await, 0);
     let report = credit::verify(&state.store).await.unwrap();
     assert!(report.ok(), "{:?}", report.first_break);
