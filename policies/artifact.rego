@@ -23,9 +23,14 @@ report := {
 kind := input.artifact.kind
 
 # ---------------------------------------------------------------------------
-# Signatures: one by a trusted key, valid when first seen, over this digest.
+# Signatures: one by a trusted key, valid when the signature was made, over
+# this digest. Signatures of an index's platform manifests (`platform` set)
+# sign those manifests, not the artifact: they count only for the
+# per-platform rule below.
 
-trusted := [s | some s in input.signatures; s.trusted]
+artifact_signatures := [s | some s in input.signatures; not s.platform]
+
+trusted := [s | some s in artifact_signatures; s.trusted]
 
 decisions contains {
 	"verdict": "deny",
@@ -44,10 +49,50 @@ decisions contains {
 	some s in trusted
 }
 
-why_untrusted := "no signature found (neither a .sig tag nor a signature referrer)" if count(input.signatures) == 0
+why_untrusted := "no signature found (neither a .sig tag nor a signature referrer)" if count(artifact_signatures) == 0
 
-why_untrusted := concat("; ", [sprintf("%s signature: %s", [s.source, s.message]) | some s in input.signatures]) if {
-	count(input.signatures) > 0
+why_untrusted := concat("; ", [sprintf("%s signature: %s", [s.source, s.message]) | some s in artifact_signatures]) if {
+	count(artifact_signatures) > 0
+}
+
+# Per platform (data.artifact.signatures.per_platform): every image
+# platform of an index carries a trusted signature over its own manifest,
+# as `cosign sign --recursive` makes (a node pulls its platform's manifest).
+
+platform_label(p) := concat("/", [x | some x in [p.os, p.architecture, object.get(p, "variant", "")]; x != ""])
+
+unsigned_platforms := [platform_label(p) |
+	some p in input.artifact.platforms
+	p.kind == "image"
+	not platform_signed(p.digest)
+]
+
+platform_signed(digest) if {
+	some s in input.signatures
+	s.platform
+	s.subject == digest
+	s.trusted
+}
+
+decisions contains {
+	"verdict": "deny",
+	"rule": "signature.platforms",
+	"message": sprintf("no trusted signature over the manifest of %s", [concat(", ", unsigned_platforms)]),
+} if {
+	object.get(data.artifact.signatures, "per_platform", false)
+	kind == "index"
+	count(unsigned_platforms) > 0
+}
+
+decisions contains {
+	"verdict": "allow",
+	"rule": "signature.platforms",
+	"message": sprintf("every platform manifest (%d) carries a trusted signature", [count(input.artifact.platforms)]),
+} if {
+	object.get(data.artifact.signatures, "per_platform", false)
+	kind == "index"
+	count(input.artifact.platforms) > 0
+	count(unsigned_platforms) == 0
 }
 
 # ---------------------------------------------------------------------------

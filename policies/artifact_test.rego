@@ -105,3 +105,36 @@ test_chart_needs_the_helm_config_media_type if {
 	good.verdict == "allow"
 	"helm.chart" in rules(good, "allow")
 }
+
+platform(os, arch, digest) := {"os": os, "architecture": arch, "digest": digest, "media_type": "application/vnd.oci.image.manifest.v1+json", "kind": "image"}
+
+platform_sig(digest, trusted) := object.union(signature(trusted, "signed by release-2026 (release-team, ecdsa-p256)"), {"platform": "linux/amd64", "subject": digest})
+
+index(platforms, signatures) := object.union(image("index", [sbom([])], signatures), {"artifact": object.union(image("index", [], []).artifact, {"platforms": platforms})})
+
+test_platform_signatures_do_not_sign_the_index if {
+	r := artifact.report with input as index([platform("linux", "amd64", "sha256:a1")], [platform_sig("sha256:a1", true)])
+	r.verdict == "deny"
+	rules(r, "deny") == {"signature.required"}
+	not "signature.platforms" in rules(r, "allow")
+}
+
+test_per_platform_requires_each_image_platform_signed_over_its_own_manifest if {
+	platforms := [platform("linux", "amd64", "sha256:a1"), object.union(platform("linux", "arm64", "sha256:a2"), {"variant": "v8"})]
+	one := index(platforms, [good_sig, platform_sig("sha256:a1", true)])
+	r := artifact.report with input as one with data.artifact.signatures.per_platform as true
+	r.verdict == "deny"
+	some d in r.decisions
+	d.rule == "signature.platforms"
+	d.message == "no trusted signature over the manifest of linux/arm64/v8"
+	both := index(platforms, [good_sig, platform_sig("sha256:a1", true), platform_sig("sha256:a2", true)])
+	ok := artifact.report with input as both with data.artifact.signatures.per_platform as true
+	ok.verdict == "allow"
+	"signature.platforms" in rules(ok, "allow")
+	# An untrusted platform signature does not count; off by default.
+	untrusted := index(platforms, [good_sig, platform_sig("sha256:a1", true), platform_sig("sha256:a2", false)])
+	u := artifact.report with input as untrusted with data.artifact.signatures.per_platform as true
+	"signature.platforms" in rules(u, "deny")
+	default_off := artifact.report with input as one
+	default_off.verdict == "allow"
+}

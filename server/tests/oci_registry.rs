@@ -460,7 +460,9 @@ fn image_index_lists_each_platform_and_docker_schema_2_is_an_image() {
 /// A signed two-platform index whose SBOMs hang on the platform manifests
 /// (as `docker buildx` attestations and many CI pipelines attach them),
 /// not on the index: `amd64` and `arm64` each with their own licenses.
-fn index_with_platform_sboms(reg: &Registry, tag: &str, amd64: &str, arm64: &str, key: &TestKey) -> Desc {
+/// An index of two platform images with an SBOM each, signed: the index
+/// and its platforms (amd64, arm64).
+fn index_with_platform_sboms(reg: &Registry, tag: &str, amd64: &str, arm64: &str, key: &TestKey) -> (Desc, [Desc; 2]) {
     // Platform tags that are not semver, so the previous version is an index.
     let amd = reg.push_image(REPO, &format!("amd64-{tag}"), &format!("amd64-{tag}"));
     let arm = reg.push_image(REPO, &format!("arm64-{tag}"), &format!("arm64-{tag}"));
@@ -474,7 +476,47 @@ fn index_with_platform_sboms(reg: &Registry, tag: &str, amd64: &str, arm64: &str
     let desc = Desc { media_type: "application/vnd.oci.image.index.v1+json".into(), digest, size: index.len() };
     let p = payload(&format!("{}/{REPO}", reg.host), &desc.digest);
     reg.attach_signature(REPO, &desc, &p, &key.sign(&p), false);
-    desc
+    (desc, [amd, arm])
+}
+
+/// `cosign sign --recursive` also signs each platform manifest: those
+/// signatures are read (legacy tag and referrers of each platform) and
+/// judged against the platform manifest's digest, marked with their
+/// platform; they do not stand in for the index's own signature.
+#[test]
+fn platform_manifests_signatures_are_judged_against_their_own_digest() {
+    let Some(reg) = Registry::distribution() else { return };
+    let (key, trusted) = release_key();
+    let (index, [amd, arm]) = index_with_platform_sboms(&reg, "v2.0.0", "MIT", "MIT", &key);
+    let host_repo = format!("{}/{REPO}", reg.host);
+    let amd_payload = payload(&host_repo, &amd.digest);
+    reg.attach_signature(REPO, &amd, &amd_payload, &key.sign(&amd_payload), true);
+    // arm64's referrer signs the index's digest instead of its own.
+    let wrong = payload(&host_repo, &index.digest);
+    reg.attach_signature(REPO, &arm, &wrong, &key.sign(&wrong), false);
+    let check = Check {
+        keys: &trusted,
+        previous: Previous::Off,
+        first_seen: Some(t("2026-03-01T00:00:00Z")),
+        now: t("2026-11-27T12:00:00Z"),
+    };
+    let r = check.run(&reg.reference(&format!("{REPO}:v2.0.0"))).unwrap();
+    let by_platform = |p: Option<&str>| r.signatures.iter().filter(|s| s.platform.as_deref() == p).collect::<Vec<_>>();
+    let own = by_platform(None);
+    assert_eq!((own.len(), own[0].trusted), (1, true), "the index's own signature: {own:?}");
+    let amd_sigs = by_platform(Some("linux/amd64"));
+    assert_eq!(amd_sigs.len(), 1, "{:?}", r.signatures);
+    assert!(amd_sigs[0].trusted, "{:?}", amd_sigs[0]);
+    assert_eq!(amd_sigs[0].subject.as_deref(), Some(amd.digest.to_string().as_str()));
+    assert_eq!(amd_sigs[0].source, steward::oci::trust::SignatureSource::Tag);
+    let arm_sigs = by_platform(Some("linux/arm64/v8"));
+    assert_eq!(arm_sigs.len(), 1, "{:?}", r.signatures);
+    assert_eq!(arm_sigs[0].problem, Some(SignatureProblem::DigestMismatch), "{:?}", arm_sigs[0]);
+    // The default policy asks for the index's signature only.
+    assert_eq!(r.verdict(), Verdict::Allow, "{}", messages(&r));
+    assert_eq!(r.input["signatures"][1]["platform"], "linux/amd64", "{}", r.input["signatures"]);
+    let text = steward::oci::report::text(&r, false);
+    assert!(text.contains("signature (linux/arm64/v8)"), "{text}");
 }
 
 #[test]

@@ -141,6 +141,10 @@ pub struct FoundSignature {
     pub signature: String,
     /// `dev.sigstore.cosign/bundle`, if the layer has one (bounded).
     pub bundle: Option<String>,
+    /// For a signature of an index's platform manifest: the platform
+    /// (`linux/arm64/v8`) and that manifest's digest, which it must sign.
+    /// `None`: a signature of the artifact itself.
+    pub platform: Option<(String, Digest)>,
 }
 
 impl FoundSignature {
@@ -274,16 +278,18 @@ pub async fn collect(
                 warnings.push(format!("signature referrer {} names another subject; ignored", d.digest));
                 continue;
             }
-            read_signatures(client, &at, &m, SignatureSource::Referrer, &mut signatures).await?;
+            read_signatures(client, &at, &m, SignatureSource::Referrer, None, &mut signatures).await?;
         }
-    }
-    // An index's SBOMs may be attached to its platform manifests instead.
-    if matches!(top.manifest, Manifest::Index(_)) {
-        platform_sboms(client, &at, &platforms, &mut sboms, &mut warnings).await?;
     }
     // cosign's legacy tag.
     if let Some(m) = client.manifest_optional(&at.at_tag(&digest.signature_tag())).await? {
-        read_signatures(client, &at, &m, SignatureSource::Tag, &mut signatures).await?;
+        read_signatures(client, &at, &m, SignatureSource::Tag, None, &mut signatures).await?;
+    }
+    // An index's SBOMs may be attached to its platform manifests instead,
+    // and each platform manifest may be signed itself (`cosign sign
+    // --recursive`): what a node pulls for its platform is that manifest.
+    if matches!(top.manifest, Manifest::Index(_)) {
+        platform_referrers(client, &at, &platforms, &mut sboms, Some(&mut signatures), &mut warnings).await?;
     }
     if signatures.len() > MAX_SIGNATURES {
         warnings.push(format!("only the first {MAX_SIGNATURES} of {} signatures were read", signatures.len()));
@@ -318,27 +324,44 @@ pub async fn collect(
 }
 
 /// The SBOM referrers of each image platform of an index, appended to
-/// `sboms` (at most [`MAX_SBOMS`] in all), each marked with its platform.
-async fn platform_sboms(
+/// `sboms` (at most [`MAX_SBOMS`] in all), each marked with its platform;
+/// with `signatures`, also each platform manifest's signatures (referrers
+/// and cosign's legacy tag), marked with the platform they must sign.
+async fn platform_referrers(
     client: &RegistryClient,
     at: &Reference,
     platforms: &[PlatformFact],
     sboms: &mut Vec<SbomDocument>,
+    mut signatures: Option<&mut Vec<FoundSignature>>,
     warnings: &mut Vec<String>,
 ) -> Result<(), CheckError> {
     for p in platforms.iter().filter(|p| p.kind == ArtifactKind::Image) {
         let Ok(subject) = Digest::parse(&p.digest) else { continue };
+        let platform = Some((p.label(), subject.clone()));
         let referrers = client.referrers(at, &subject, None).await?;
         for d in &referrers.descriptors {
-            let Some(format) = SbomFormat::from_media_type(d.artifact_type.as_deref().unwrap_or("")) else { continue };
+            let artifact_type = d.artifact_type.as_deref().unwrap_or("");
+            if artifact_type == COSIGN_SIGNATURE_ARTIFACT {
+                let Some(out) = signatures.as_deref_mut() else { continue };
+                let Some(m) = client.manifest_optional(&at.at_digest(&d.digest)).await? else { continue };
+                if m.manifest.subject().map(|s| &s.digest) == Some(&subject) {
+                    read_signatures(client, at, &m, SignatureSource::Referrer, platform.clone(), out).await?;
+                }
+                continue;
+            }
+            let Some(format) = SbomFormat::from_media_type(artifact_type) else { continue };
             if sboms.len() >= MAX_SBOMS {
                 warnings.push(format!("more than {MAX_SBOMS} SBOM referrers; {} skipped", d.digest));
                 continue;
             }
-            let platform = Some(p.label());
-            if let Some(doc) = read_sbom(client, at, &subject, platform, d, format, warnings).await? {
+            if let Some(doc) = read_sbom(client, at, &subject, Some(p.label()), d, format, warnings).await? {
                 sboms.push(doc);
             }
+        }
+        if let Some(out) = signatures.as_deref_mut()
+            && let Some(m) = client.manifest_optional(&at.at_tag(&subject.signature_tag())).await?
+        {
+            read_signatures(client, at, &m, SignatureSource::Tag, platform, out).await?;
         }
     }
     Ok(())
@@ -393,6 +416,7 @@ async fn read_signatures(
     at: &Reference,
     m: &FetchedManifest,
     source: SignatureSource,
+    platform: Option<(String, Digest)>,
     out: &mut Vec<FoundSignature>,
 ) -> Result<(), CheckError> {
     let Manifest::Image(image) = &m.manifest else { return Ok(()) };
@@ -413,6 +437,7 @@ async fn read_signatures(
                 .annotations
                 .get(super::rekor::COSIGN_BUNDLE_ANNOTATION)
                 .map(|b| b.chars().take(super::rekor::MAX_BUNDLE_BYTES + 1).collect()),
+            platform: platform.clone(),
         });
     }
     Ok(())
@@ -441,7 +466,7 @@ async fn read_previous(
         // fetched: a platform SBOM's referrer names its subject, checked).
         let platforms: Vec<PlatformFact> =
             index.manifests.iter().take(MAX_PLATFORMS).map(|d| PlatformFact::listed(d, ArtifactKind::Image)).collect();
-        platform_sboms(client, &at, &platforms, &mut sboms, warnings).await?;
+        platform_referrers(client, &at, &platforms, &mut sboms, None, warnings).await?;
     }
     Ok(PreviousVersion { reference: r.clone(), digest: m.digest, sboms })
 }
@@ -535,8 +560,12 @@ impl ArtifactReport {
             self.evaluation.decisions.iter().filter(|d| d.verdict != Verdict::Allow).map(|d| d.rule.clone()).collect();
         rules.sort();
         rules.dedup();
-        let mut signature_keys: Vec<String> =
-            self.signatures.iter().filter(|s| s.trusted).filter_map(|s| s.key.as_ref().map(|k| k.id.clone())).collect();
+        let mut signature_keys: Vec<String> = self
+            .signatures
+            .iter()
+            .filter(|s| s.trusted && s.platform.is_none())
+            .filter_map(|s| s.key.as_ref().map(|k| k.id.clone()))
+            .collect();
         signature_keys.sort();
         signature_keys.dedup();
         let c = &self.collected;
@@ -669,7 +698,15 @@ pub fn assess(collected: Collected, inputs: &AssessInputs<'_>) -> Result<Artifac
                 bundle: s.bundle.clone(),
                 first_seen: inputs.first_seen.get(&s.id()).copied().unwrap_or(inputs.now),
             };
-            trust::assess(&evidence, &c.digest, &c.reference.repository_path(), inputs.keys)
+            match &s.platform {
+                None => trust::assess(&evidence, &c.digest, &c.reference.repository_path(), inputs.keys),
+                Some((platform, subject)) => {
+                    let mut fact = trust::assess(&evidence, subject, &c.reference.repository_path(), inputs.keys);
+                    fact.platform = Some(platform.clone());
+                    fact.subject = Some(subject.to_string());
+                    fact
+                }
+            }
         })
         .collect();
 

@@ -115,8 +115,12 @@ fn summary_lines(report: &ArtifactReport) -> Vec<(String, String)> {
             None => format!(", first seen {}", s.first_seen),
         };
         let ignored = s.timestamp_problem.as_ref().map(|p| format!(" [log bundle not used: {p}]")).unwrap_or_default();
+        let label = match &s.platform {
+            Some(p) => format!("signature ({p})"),
+            None => "signature".into(),
+        };
         rows.push((
-            "signature".into(),
+            label,
             format!(
                 "{} {} {status}{}{when}: {}{ignored}",
                 serde_kebab(&s.source),
@@ -139,7 +143,7 @@ pub fn text(report: &ArtifactReport, color: bool) -> String {
     let v = report.verdict();
     let mut out = format!("Steward artifact check: {}\n\n", paint(v, v.as_str()));
     for (k, val) in summary_lines(report) {
-        out.push_str(&format!("  {k:<13} {}\n", bounded(&val)));
+        out.push_str(&format!("  {:<13} {}\n", bounded(&k), bounded(&val)));
     }
     out.push('\n');
     for d in &report.evaluation.decisions {

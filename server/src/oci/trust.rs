@@ -321,6 +321,13 @@ pub struct KeyFact {
 /// One judged signature: a fact for the policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SignatureFact {
+    /// A signature of an index's platform manifest: the platform
+    /// (`linux/amd64`); absent for a signature of the artifact itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// The digest a platform signature must sign (that manifest's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     pub source: SignatureSource,
     pub manifest_digest: String,
     pub payload_digest: String,
@@ -377,6 +384,8 @@ pub fn assess(
     keys: &TrustedKeys,
 ) -> SignatureFact {
     let mut fact = SignatureFact {
+        platform: None,
+        subject: None,
         source: evidence.source,
         manifest_digest: evidence.manifest_digest.to_string(),
         payload_digest: evidence.payload_digest.to_string(),

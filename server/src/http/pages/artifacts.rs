@@ -288,7 +288,10 @@ async fn artifact(State(state): State<AppState>, Path(id): Path<String>) -> Resu
         .map(|s| {
             let key = s.get("key");
             SignatureView {
-                source: text(s, "source"),
+                source: match s.get("platform").and_then(Value::as_str) {
+                    Some(p) => format!("{} · platform {p}", text(s, "source")),
+                    None => text(s, "source"),
+                },
                 digest: text(s, "manifest_digest"),
                 trusted: s.get("trusted").and_then(Value::as_bool).unwrap_or(false),
                 key: key
