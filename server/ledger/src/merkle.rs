@@ -846,6 +846,33 @@ mod tests {
     }
 
     #[test]
+    fn range_nodes_are_the_maximal_aligned_subtrees_of_any_range() {
+        // Proofs and roots only ask for ranges whose start is aligned to
+        // their size; the decomposition is also right for any other range.
+        for start in 0..40u64 {
+            for end in start..=70u64 {
+                let mut ids = Vec::new();
+                range_nodes(start, end, &mut ids);
+                let mut at = start;
+                for id in &ids {
+                    // Aligned and contiguous: the node starts where the last ended.
+                    assert_eq!(id.first_leaf(), Some(at), "[{start}, {end}): {ids:?}");
+                    let width = 1u64 << id.level;
+                    assert!(at + width <= end, "[{start}, {end}): {ids:?}");
+                    // Maximal: the node one level up is unaligned or too long.
+                    let up = width * 2;
+                    assert!(at % up != 0 || at + up > end, "[{start}, {end}): {ids:?}");
+                    at += width;
+                }
+                assert_eq!(at, end, "[{start}, {end}): {ids:?}");
+            }
+        }
+        let mut ids = Vec::new();
+        range_nodes(3, 8, &mut ids);
+        assert_eq!(ids, [NodeId::new(0, 3), NodeId::new(2, 1)]);
+    }
+
+    #[test]
     fn node_leaf_ranges() {
         let id = NodeId::new(3, 2);
         assert_eq!(id.first_leaf(), Some(16));

@@ -209,3 +209,31 @@ fn artifact_verdict_rules_are_strictly_sorted() {
         refused(EntryKind::ArtifactVerdict, "policy_revision and facts_sha256 must be 64 lowercase hex digits")
     );
 }
+
+#[test]
+fn credit_award_points_are_positive_and_negative_only_for_a_correction() {
+    let Payload::CreditAward(base) = example(EntryKind::CreditAward) else { unreachable!() };
+    let with = |rule: &str, points: i64, corrects: Option<&str>| {
+        let mut p = base.clone();
+        p.rule = rule.into();
+        p.points = points;
+        p.corrects = corrects.map(str::to_owned);
+        Payload::CreditAward(p).validate()
+    };
+    let points = refused(EntryKind::CreditAward, "points must be positive (negative only for rule correction)");
+    let names = refused(EntryKind::CreditAward, "a correction (and only a correction) names the award it corrects");
+    let negative = refused(EntryKind::CreditAward, "a correction's points are negative");
+    // An ordinary rule: positive points only, and no `corrects`.
+    with("fix-e-easy", 1, None).unwrap();
+    with("fix-e-easy", i64::MAX, None).unwrap();
+    assert_eq!(with("fix-e-easy", 0, None), points, "zero points");
+    assert_eq!(with("fix-e-easy", -1, None), points, "negative points for an ordinary rule");
+    assert_eq!(with("fix-e-easy", i64::MIN, None), points, "negative points for an ordinary rule");
+    assert_eq!(with("fix-e-easy", 5, Some("gh-1")), names, "an ordinary award naming an award it corrects");
+    // A correction: negative points, and it names the award it corrects.
+    with("correction", -1, Some("gh-123456")).unwrap();
+    with("correction", i64::MIN, Some("gh-123456")).unwrap();
+    assert_eq!(with("correction", 0, Some("gh-123456")), points, "a correction of zero points");
+    assert_eq!(with("correction", 1, Some("gh-123456")), negative, "a correction with positive points");
+    assert_eq!(with("correction", -5, None), names, "a correction not naming the award it corrects");
+}

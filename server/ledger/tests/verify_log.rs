@@ -337,3 +337,47 @@ fn of_two_bad_nodes_over_the_same_entry_the_lowest_is_named() {
     }
     assert_eq!(f.reason.code(), "node-mismatch");
 }
+
+#[test]
+fn a_bad_checkpoint_and_a_bad_node_at_the_same_index_name_the_checkpoint() {
+    // Entry 19 is the last one the checkpoint for size 20 covers, and the
+    // leaf node (0, 19) is created by appending it: both problems are at
+    // index 19, in the same batch (16..32). The checkpoint is found first,
+    // while walking the batch's entries; a node mismatch, found after the
+    // walk, replaces it only at a strictly lower index.
+    let log = build(40);
+    let leaf = NodeId::new(0, 19);
+    let tamper_node = |log: &mut MemoryLog| {
+        let mut h = log.nodes.get(leaf).unwrap();
+        h.0[0] ^= 1;
+        log.nodes.set(leaf, h).unwrap();
+    };
+    let tamper_checkpoint = |log: &mut MemoryLog| {
+        // Right size and root, signed by a key nobody trusts.
+        let root = steward_ledger::merkle::root_hash(&log.nodes, 20).unwrap();
+        let pos = log.checkpoints.iter().position(|c| c.size == 20).unwrap();
+        let cp = Checkpoint::new(ORIGIN, 20, root).unwrap();
+        log.checkpoints[pos].note = cp.sign(&key(3)).unwrap().to_text().into_bytes();
+    };
+
+    // Each alone fails at 19 with its own reason.
+    let mut bad = log.clone();
+    tamper_node(&mut bad);
+    let f = failure(&bad, EntryChecks::Parse);
+    assert_eq!(f.index, 19, "{f}");
+    assert!(matches!(f.reason, FailureReason::NodeMismatch { node, .. } if node == leaf), "{f}");
+    let mut bad = log.clone();
+    tamper_checkpoint(&mut bad);
+    let f = failure(&bad, EntryChecks::Parse);
+    assert_eq!(f.index, 19, "{f}");
+    assert!(matches!(f.reason, FailureReason::BadCheckpoint { size: 20, .. }), "{f}");
+
+    // Both: the checkpoint, found first, is kept.
+    let mut bad = log.clone();
+    tamper_checkpoint(&mut bad);
+    tamper_node(&mut bad);
+    let f = failure(&bad, EntryChecks::Parse);
+    assert_eq!(f.index, 19, "{f}");
+    assert!(matches!(f.reason, FailureReason::BadCheckpoint { size: 20, .. }), "{f}");
+    assert_eq!(f.reason.code(), "bad-checkpoint");
+}
