@@ -13,3 +13,9 @@ CREATE TABLE ledger_subjects (
     subject   TEXT    PRIMARY KEY,
     last_idx  BIGINT  NOT NULL
 );
+
+-- A credit write compares the subject's newest entry with the newest one
+-- stored for the contributor (MAX(ledger_index) of their awards and
+-- redemptions, under their lock): one index lookup each.
+CREATE INDEX credit_awards_by_contributor_entry ON credit_awards (contributor_id, ledger_index);
+CREATE INDEX credit_redemptions_by_contributor_entry ON credit_redemptions (contributor_id, ledger_index);
