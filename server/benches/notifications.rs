@@ -9,6 +9,7 @@
 //!
 //!     cargo bench -p steward-server --bench notifications
 //!     STEWARD_BENCH_RATE=100 STEWARD_BENCH_SECONDS=10 STEWARD_BENCH_WORKERS=2 cargo bench …
+//!     STEWARD_BENCH_JOBS_RUNTIME=0 cargo bench …   # workers on the answering threads
 //!
 //! Each notification names another tag of the same image (so each is its
 //! own job: the dedupe would fold identical ones). Latency counts from when
@@ -77,8 +78,17 @@ async fn run(database_url: String, label: &str, reg: &Registry, image: &oci_supp
     let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
     let state = steward::app::AppState::build(store, config, key).await.unwrap();
     let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // The workers on a runtime of their own, as `steward serve` runs them
+    // (`jobs::JobsRuntime`); STEWARD_BENCH_JOBS_RUNTIME=0 puts them on the
+    // threads that answer, as before 2026-12-04.
+    let jobs_rt = (env_num("STEWARD_BENCH_JOBS_RUNTIME", 1) == 1)
+        .then(|| steward::jobs::JobsRuntime::new().expect("the jobs runtime"));
     if workers > 0 {
-        steward::jobs::spawn_workers(state.clone(), stop_rx);
+        let handle = match &jobs_rt {
+            Some(rt) => rt.handle().clone(),
+            None => tokio::runtime::Handle::current(),
+        };
+        drop(steward::jobs::spawn_workers_on(&handle, state.clone(), stop_rx));
     }
     let app = steward::http::router(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -145,6 +155,7 @@ async fn run(database_url: String, label: &str, reg: &Registry, image: &oci_supp
         checks.last().map(|c| c.verdict.as_str()).unwrap_or("-"),
         load_average.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
+    drop(jobs_rt);
 }
 
 fn main() {

@@ -147,8 +147,11 @@ pub async fn serve(mut config: Config) -> Result<(), StartupError> {
     );
     spawn_reload_on_sighup(state.clone());
     let (signal_tx, signal_rx) = tokio::sync::watch::channel(false);
-    let mut workers = crate::jobs::spawn_workers(state.clone(), signal_rx.clone());
-    workers.push(crate::jobs::spawn_sweeper(state.clone(), signal_rx.clone()));
+    // Jobs on threads of their own, so they never delay an answer.
+    let jobs_runtime = crate::jobs::JobsRuntime::new().map_err(StartupError::JobsRuntime)?;
+    let jobs = jobs_runtime.handle();
+    let mut workers = crate::jobs::spawn_workers_on(jobs, state.clone(), signal_rx.clone());
+    workers.push(crate::jobs::spawn_sweeper(jobs, state.clone(), signal_rx.clone()));
     let limits = http::serve::Limits::from_config(&config);
     let app = http::router_with_session_key(state, session_key);
     // Listen for SIGTERM before the first request is served: a supervisor
@@ -173,6 +176,7 @@ pub async fn serve(mut config: Config) -> Result<(), StartupError> {
     if tokio::time::timeout(SHUTDOWN_GRACE, finish).await.is_err() {
         tracing::warn!("a background job did not finish within {SHUTDOWN_GRACE:?}; it will be retried");
     }
+    drop(jobs_runtime);
     store.close().await;
     tracing::info!("stopped");
     Ok(())

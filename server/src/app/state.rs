@@ -98,4 +98,6 @@ pub enum StartupError {
     Policy(#[from] crate::policy::LoadError),
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("cannot start the threads for background jobs: {0}")]
+    JobsRuntime(std::io::Error),
 }

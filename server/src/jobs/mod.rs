@@ -41,14 +41,59 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "host".into())
 }
 
-/// Starts the configured number of workers. They stop claiming new jobs
-/// when `stop` turns true and return after their current job.
+/// A tokio runtime for the workers and the sweeper, apart from the threads
+/// that answer requests: a job's async work (database statements, which
+/// the PostgreSQL driver encodes and decodes on the thread that polls it,
+/// registry and forge requests) then never delays an answer. Measured with
+/// `benches/notifications.rs` on PostgreSQL with two workers checking:
+/// answer p99 319 ms on the shared runtime, 46 ms with this one
+/// (docs/BENCHMARKS.md). Shut down without blocking when dropped.
+pub struct JobsRuntime(Option<tokio::runtime::Runtime>);
+
+impl JobsRuntime {
+    /// Half the machine's cores (at least one) for jobs; their CPU-heavy
+    /// parts run on lower-priority threads anyway (`app::background`).
+    pub fn new() -> std::io::Result<JobsRuntime> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1));
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("steward-jobs")
+            .enable_all()
+            .build()?;
+        Ok(JobsRuntime(Some(rt)))
+    }
+
+    pub fn handle(&self) -> &tokio::runtime::Handle {
+        self.0.as_ref().expect("the jobs runtime lives until dropped").handle()
+    }
+}
+
+impl Drop for JobsRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Starts the configured number of workers on the current runtime. They
+/// stop claiming new jobs when `stop` turns true and return after their
+/// current job.
 pub fn spawn_workers(state: AppState, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+    spawn_workers_on(&tokio::runtime::Handle::current(), state, stop)
+}
+
+/// [`spawn_workers`] on `runtime` (a [`JobsRuntime`] in `steward serve`).
+pub fn spawn_workers_on(
+    runtime: &tokio::runtime::Handle,
+    state: AppState,
+    stop: watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     (0..state.config.jobs.workers)
         .map(|n| {
             let state = state.clone();
             let stop = stop.clone();
-            tokio::spawn(async move { work(state, worker_name(n), stop).await })
+            runtime.spawn(async move { work(state, worker_name(n), stop).await })
         })
         .collect()
 }
@@ -83,9 +128,14 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// catches up by itself when the fault passes; proposals whose voting
 /// window ended are closed (`app::governance::sweep`); and credit entries
 /// the ledger holds but the database lost are stored
-/// (`app::credit::repair`). Stops with `stop`.
-pub fn spawn_sweeper(state: AppState, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+/// (`app::credit::repair`). Stops with `stop`. Runs on `runtime` (a
+/// [`JobsRuntime`] in `steward serve`).
+pub fn spawn_sweeper(
+    runtime: &tokio::runtime::Handle,
+    state: AppState,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    runtime.spawn(async move {
         while !*stop.borrow() {
             match crate::app::scans::requeue_unrecorded(&state).await {
                 Ok(0) => {}
