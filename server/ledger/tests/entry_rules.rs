@@ -522,3 +522,29 @@ fn artifact_digests_may_be_sha512() {
         assert_eq!(invalid_reason(&Payload::ArtifactVerdict(v.clone())), digest_rule, "{bad}");
     }
 }
+
+#[test]
+fn stored_entries_may_be_exactly_the_limit_but_not_one_more() {
+    use steward_ledger::entry::check_entry_bytes;
+    use steward_ledger::tiles::MAX_ENTRY_SIZE;
+    let payload = examples::scan_verdict();
+    let time = t("2026-03-01T12:00:00Z");
+    let base = Entry::new(&payload, time.clone(), "a").unwrap().canonical_bytes().unwrap().len();
+    let actor = "a".repeat(1 + MAX_ENTRY_SIZE - base);
+    let entry = Entry::new(&payload, time, &actor).unwrap();
+    let bytes = entry.canonical_bytes().unwrap();
+    assert_eq!(bytes.len(), MAX_ENTRY_SIZE);
+    assert_eq!(Entry::from_canonical_bytes(&bytes), Ok(entry.clone()));
+    // One more actor character: still canonical, but one byte too many.
+    let prefix = b"{\"actor\":\"".len();
+    let mut over = bytes.clone();
+    over.insert(prefix, b'a');
+    assert_eq!(&over[..prefix + 2], b"{\"actor\":\"aa");
+    let too_large = EntryError::TooLarge { len: MAX_ENTRY_SIZE + 1, max: MAX_ENTRY_SIZE };
+    assert_eq!(Entry::from_canonical_bytes(&over), Err(too_large.clone()));
+    assert_eq!(Entry::from_canonical_bytes_with_payload(&over), Err(too_large.clone()));
+    assert_eq!(check_entry_bytes(&over), Err(too_large.clone()));
+    let mut bigger = entry;
+    bigger.actor.push('a');
+    assert_eq!(bigger.canonical_bytes(), Err(too_large));
+}
