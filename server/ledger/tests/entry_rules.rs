@@ -548,3 +548,28 @@ fn stored_entries_may_be_exactly_the_limit_but_not_one_more() {
     bigger.actor.push('a');
     assert_eq!(bigger.canonical_bytes(), Err(too_large));
 }
+
+#[test]
+fn sorted_name_lists_hold_at_most_16_distinct_names_in_order() {
+    let Some(Payload::VoterRegistration(mut r)) =
+        examples::all().into_iter().find(|p| p.kind() == EntryKind::VoterRegistration)
+    else {
+        unreachable!()
+    };
+    let rule = "classes must be sorted, without duplicates, at most 16";
+    r.classes = (0..16).map(|i| format!("c{i:02}")).collect();
+    Payload::VoterRegistration(r.clone()).validate().unwrap();
+    r.classes.push("c16".into());
+    assert_eq!(invalid_reason(&Payload::VoterRegistration(r.clone())), rule);
+    r.classes = vec!["a".into(), "b".into()];
+    Payload::VoterRegistration(r.clone()).validate().unwrap();
+    r.classes = vec!["a".into(), "a".into()];
+    assert_eq!(invalid_reason(&Payload::VoterRegistration(r.clone())), rule);
+    r.classes = vec!["b".into(), "a".into()];
+    assert_eq!(invalid_reason(&Payload::VoterRegistration(r.clone())), rule);
+    r.classes = vec!["a".into(), "b".into(), "b".into()];
+    assert_eq!(invalid_reason(&Payload::VoterRegistration(r.clone())), rule);
+    // Each name is checked before the order.
+    r.classes = vec!["b".into(), "A".into()];
+    assert!(invalid_reason(&Payload::VoterRegistration(r)).starts_with("classes \"A\" must be"));
+}
