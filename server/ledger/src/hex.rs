@@ -44,4 +44,31 @@ mod tests {
         assert_eq!(super::decode("0"), None);
         assert_eq!(super::decode("zz"), None);
     }
+
+    #[test]
+    fn every_byte_and_every_digit() {
+        let all: Vec<u8> = (0..=255).collect();
+        let text: String = all.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(super::encode(&all), text);
+        assert_eq!(super::decode(&text), Some(all.clone()));
+        assert_eq!(super::decode(&text.to_uppercase()), Some(all));
+        assert_eq!(super::encode(&[]), "");
+        assert_eq!(super::decode(""), Some(vec![]));
+        for c in 0..=255u8 {
+            let hex = c.is_ascii_hexdigit();
+            let value = char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
+            assert_eq!(super::nibble(c), value, "{c}");
+            let pair = [c, b'0'];
+            let text = std::str::from_utf8(&pair).ok();
+            if let Some(text) = text {
+                assert_eq!(super::decode(text).is_some(), hex, "{text:?}");
+            }
+        }
+        for odd in ["a", "abc", "00000", "0g0"] {
+            assert_eq!(super::decode(odd), None, "{odd}");
+        }
+        assert_eq!(super::decode("0g"), None);
+        assert_eq!(super::decode("g0"), None);
+        assert_eq!(super::decode("1f2E"), Some(vec![0x1f, 0x2e]));
+    }
 }

@@ -224,6 +224,67 @@ mod tests {
         assert!(Bundle::parse(&" ".repeat(MAX_BUNDLE_BYTES + 1)).unwrap_err().contains("larger than"));
     }
 
+    /// A bundle of exactly `MAX_BUNDLE_BYTES` (the real one, padded with
+    /// the whitespace JSON allows after a value) is read; one byte more is
+    /// refused by its size, before it is parsed.
+    #[test]
+    fn a_bundle_may_be_exactly_the_limit_but_not_one_more() {
+        let (payload, signature) = (data("endorsement.json"), data("endorsement.json.sig"));
+        let mut text = real_bundle();
+        assert!(text.len() < MAX_BUNDLE_BYTES);
+        text.push_str(&" ".repeat(MAX_BUNDLE_BYTES - text.len()));
+        assert_eq!(text.len(), 65_536);
+        let ts = Bundle::parse(&text).unwrap().verify(&[rekor_key()], &payload, &signature).unwrap();
+        assert_eq!(ts.log_index, 132193865);
+        text.push(' ');
+        assert_eq!(Bundle::parse(&text).unwrap_err(), "the bundle is larger than 65536 bytes");
+    }
+
+    /// A bundle signed by a test log (an ed25519 key made here) about a
+    /// made-up signature and payload, with the entry kind given.
+    fn test_log_bundle(kind: &str) -> (PublicKey, Bundle, Vec<u8>, Vec<u8>) {
+        use ed25519_dalek::Signer as _;
+        let log_key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let log = PublicKey::Ed25519(log_key.verifying_key());
+        let (payload, signature) = (b"the payload".to_vec(), b"the signature".to_vec());
+        let value: String = Sha256::digest(&payload).iter().map(|b| format!("{b:02x}")).collect();
+        let body = serde_json::json!({
+            "kind": kind,
+            "spec": {"signature": {"content": BASE64.encode(&signature)}, "data": {"hash": {"algorithm": "sha256", "value": value}}}
+        });
+        let mut bundle = Bundle {
+            signed_entry_timestamp: String::new(),
+            payload: BundlePayload {
+                body: BASE64.encode(body.to_string()),
+                integrated_time: 1_726_762_760,
+                log_index: 7,
+                log_id: log.fingerprint().trim_start_matches("sha256:").to_string(),
+            },
+        };
+        bundle.signed_entry_timestamp = BASE64.encode(log_key.sign(&bundle.signed_bytes()).to_bytes());
+        (log, bundle, payload, signature)
+    }
+
+    #[test]
+    fn hashedrekord_and_rekord_entries_count_and_other_kinds_do_not() {
+        for kind in ["hashedrekord", "rekord"] {
+            let (log, bundle, payload, signature) = test_log_bundle(kind);
+            let ts = bundle.verify(&[log], &payload, &signature).unwrap();
+            assert_eq!(
+                (ts.log_index, crate::gate::rfc3339(ts.time)),
+                (7, "2024-09-19T16:19:20Z".to_string()),
+                "{kind}"
+            );
+        }
+        for kind in ["intoto", "dsse", "rekor", "hashedrekord2", ""] {
+            let (log, bundle, payload, signature) = test_log_bundle(kind);
+            assert_eq!(
+                bundle.verify(&[log], &payload, &signature).unwrap_err(),
+                format!("the log entry is a {kind:?}, not a hashedrekord or rekord")
+            );
+        }
+    }
+
     /// Hostile bundles (every truncation, a byte changed at every
     /// position) never panic and never verify, short of the original.
     #[test]
