@@ -161,9 +161,6 @@ async fn million(entries: &std::sync::Arc<Entries>) -> (Store, Config) {
         database_url: Some(format!("sqlite://{}", data.join("million.db").display())),
         ledger_origin: Some(ORIGIN.into()),
         policies: Some("embedded".into()),
-        // The benches measure answers, not the write limiter (`[limits]`,
-        // on by default since issue 14): off.
-        limits: Some(steward::config::LimitsFile { writes_per_minute: Some(0), burst: None }),
         ..Layer::default()
     };
     let config = Config::load(None, &layer, &|_| None).expect("config");

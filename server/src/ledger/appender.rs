@@ -7,7 +7,7 @@
 //! its own, because the checkpoint that includes it is signed by the new key.
 
 use super::shared::{LedgerError, Pending, Receipt, Shared};
-use crate::store::{LockedHead, NewLedgerEntry, PreparedAppend, StoreError};
+use crate::store::{Appended, LockedHead, NewLedgerEntry, PreparedAppend, StoreError};
 use std::sync::Arc;
 use steward_ledger::checkpoint::Checkpoint;
 use steward_ledger::entry::Entry;
@@ -45,12 +45,12 @@ pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Pending>) {
         }
         let result = write_batch(&shared, &batch).await;
         match result {
-            Ok((first_index, written)) => {
-                let size = first_index + written.iter().filter(|w| **w).count() as u64;
+            Ok((first_index, appended)) => {
+                let size = first_index + appended.written.iter().filter(|w| **w).count() as u64;
                 let mut next = first_index;
-                for (p, w) in batch.drain(..).zip(written) {
+                for (p, w) in batch.drain(..).zip(&appended.written) {
                     if !w {
-                        let e = moved(&shared, &p).await;
+                        let e = moved(&p, &appended);
                         let _ = p.reply.send(Err(Arc::new(e)));
                         continue;
                     }
@@ -70,22 +70,18 @@ pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Pending>) {
     }
 }
 
-/// The error for an entry whose condition did not hold (with the subject's
-/// newest entry as now stored, for the message).
-async fn moved(shared: &Shared, p: &Pending) -> LedgerError {
+/// The error for an entry whose condition did not hold, naming the
+/// subject's newest entry after the batch.
+fn moved(p: &Pending, appended: &Appended) -> LedgerError {
     let subject = p.subject.clone().unwrap_or_default();
     let show = |i: Option<u64>| i.map_or_else(|| "none".to_string(), |i| format!("entry {i}"));
-    let found = match shared.store.ledger_subject_last(&subject).await {
-        Ok(last) => show(last),
-        Err(e) => format!("unknown: {e}"),
-    };
+    let found = show(appended.subjects.get(&subject).copied().flatten());
     LedgerError::SubjectMoved { subject, expected: show(p.expect.flatten()), found }
 }
 
-/// Writes one batch; returns the index of its first entry and which
-/// entries were written (a conditional entry whose condition failed was
-/// not).
-async fn write_batch(shared: &Shared, batch: &[Pending]) -> Result<(u64, Vec<bool>), LedgerError> {
+/// Writes one batch; returns the index of its first entry and what was
+/// written (a conditional entry whose condition failed was not).
+async fn write_batch(shared: &Shared, batch: &[Pending]) -> Result<(u64, Appended), LedgerError> {
     let entries: Vec<NewLedgerEntry> = batch
         .iter()
         .map(|p| NewLedgerEntry {
@@ -113,7 +109,7 @@ async fn write_batch(shared: &Shared, batch: &[Pending]) -> Result<(u64, Vec<boo
     {
         *shared.signer.write().unwrap_or_else(|e| e.into_inner()) = new_signer.clone();
     }
-    Ok((first_index, appended.written))
+    Ok((first_index, appended))
 }
 
 /// Computes the nodes and the signed checkpoint for `leaves` on top of the

@@ -433,14 +433,14 @@ const UPSERT_DAILY: &str = "INSERT INTO credit_daily (day, category, contributor
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day, category, contributor_id) DO UPDATE SET \
      points = credit_daily.points + excluded.points, awards = credit_daily.awards + excluded.awards";
 
-/// Under the contributor's lock (in `$tx`): the contributor's newest ledger
-/// entry, and `Err((ledger_last, stored_last))` when it is newer than the
-/// newest stored and not tolerated by the guard. Without a guard: `Ok(None)`.
-const SUBJECT_LAST: &str = "SELECT last_idx FROM ledger_subjects WHERE subject = $1";
+/// The newest ledger entry stored of a contributor's awards and redemptions.
 const STORED_LAST: &str = "SELECT MAX(i) FROM (\
      SELECT MAX(ledger_index) AS i FROM credit_awards WHERE contributor_id = $1 \
      UNION ALL SELECT MAX(ledger_index) AS i FROM credit_redemptions WHERE contributor_id = $1) t";
 
+/// Under the contributor's lock (in `$tx`): the contributor's newest ledger
+/// entry, and `Err((ledger_last, stored_last))` when it is newer than the
+/// newest stored and not tolerated by the guard. Without a guard: `Ok(None)`.
 macro_rules! ledger_check {
     ($tx:ident, $guard:expr, $contributor_id:expr) => {{
         let guard: Option<LedgerGuard<'_>> = $guard;
@@ -448,8 +448,10 @@ macro_rules! ledger_check {
         match guard {
             None => Ok(None),
             Some(guard) => {
-                let ledger_last: Option<i64> =
-                    sqlx::query_scalar(SUBJECT_LAST).bind(guard.subject).fetch_optional(&mut *$tx).await?;
+                let ledger_last: Option<i64> = sqlx::query_scalar(super::ledger::SUBJECT_LAST)
+                    .bind(guard.subject)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
                 let stored_last: Option<i64> = match contributor_id {
                     Some(id) => sqlx::query_scalar(STORED_LAST).bind(id).fetch_one(&mut *$tx).await?,
                     None => None,

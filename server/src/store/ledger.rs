@@ -77,7 +77,13 @@ pub struct NewLedgerEntry {
 pub struct Appended {
     pub head: LedgerHead,
     pub written: Vec<bool>,
+    /// Each named subject's newest entry after the append (what a refused
+    /// entry's condition met instead).
+    pub subjects: HashMap<String, Option<u64>>,
 }
+
+/// The newest entry of a subject (`ledger_subjects`).
+pub(super) const SUBJECT_LAST: &str = "SELECT last_idx FROM ledger_subjects WHERE subject = $1";
 
 /// Decides which entries a conditional append writes, given each named
 /// subject's newest stored entry (`heads`), and the subjects' newest
@@ -271,9 +277,8 @@ impl Store {
     /// The index of `subject`'s newest entry (appended since migration
     /// 0008), if any.
     pub async fn ledger_subject_last(&self, subject: &str) -> Result<Option<u64>, StoreError> {
-        const SQL: &str = "SELECT last_idx FROM ledger_subjects WHERE subject = $1";
         let last: Option<i64> =
-            on_pool!(self.pool(), p => sqlx::query_scalar(SQL).bind(subject).fetch_optional(p).await)?;
+            on_pool!(self.pool(), p => sqlx::query_scalar(SUBJECT_LAST).bind(subject).fetch_optional(p).await)?;
         last.map(|i| to_u64(i, "subject's last index")).transpose()
     }
 
@@ -306,7 +311,6 @@ impl Store {
         const ANY_CHECKPOINT: &str = "SELECT EXISTS (SELECT 1 FROM ledger_checkpoints)";
         const UPDATE_HEAD: &str = "UPDATE ledger_head SET size = $1, root = $2, key = $3 WHERE id = 1 AND size = $4";
         const INSERT_CHECKPOINT: &str = "INSERT INTO ledger_checkpoints (size, note, created_at) VALUES ($1, $2, $3)";
-        const SUBJECT: &str = "SELECT last_idx FROM ledger_subjects WHERE subject = $1";
         const SET_SUBJECT: &str = "INSERT INTO ledger_subjects (subject, last_idx) VALUES ($1, $2) \
              ON CONFLICT (subject) DO UPDATE SET last_idx = excluded.last_idx";
         let subjects: Vec<&str> = {
@@ -333,7 +337,7 @@ impl Store {
                 let mut heads = HashMap::with_capacity(subjects.len());
                 for subject in &subjects {
                     let last: Option<i64> =
-                        sqlx::query_scalar(SUBJECT).bind(*subject).fetch_optional(&mut *$tx).await?;
+                        sqlx::query_scalar(SUBJECT_LAST).bind(*subject).fetch_optional(&mut *$tx).await?;
                     heads.insert(subject.to_string(), last.map(|i| to_u64(i, "subject's last index")).transpose()?);
                 }
                 let (written, after) = conditions(entries, heads, head.size);
@@ -342,22 +346,36 @@ impl Store {
         }
         // Nothing to write when every entry's condition failed.
         macro_rules! nothing_written {
-            ($tx:ident, $locked:expr) => {{
+            ($tx:ident, $locked:expr, $after:expr) => {{
                 let locked: &LockedHead = $locked;
                 if !entries.is_empty() && !locked.written.contains(&true) {
                     $tx.rollback().await?;
-                    return Ok(Ok(Appended { head: locked.head.clone(), written: locked.written.clone() }));
+                    return Ok(Ok(Appended {
+                        head: locked.head.clone(),
+                        written: locked.written.clone(),
+                        subjects: $after,
+                    }));
                 }
             }};
         }
-        // The subjects' newest entries after this append.
+        // The newest entry of each subject this append wrote an entry of.
         macro_rules! set_subjects {
-            ($tx:ident, $after:expr) => {{
-                for (subject, last) in $after {
-                    if let Some(last) = last {
+            ($tx:ident, $locked:expr, $after:expr) => {{
+                let locked: &LockedHead = $locked;
+                let after: &HashMap<String, Option<u64>> = $after;
+                let mut moved: Vec<&str> = entries
+                    .iter()
+                    .zip(&locked.written)
+                    .filter(|(_, w)| **w)
+                    .filter_map(|(e, _)| e.subject.as_deref())
+                    .collect();
+                moved.sort_unstable();
+                moved.dedup();
+                for subject in moved {
+                    if let Some(Some(last)) = after.get(subject) {
                         sqlx::query(SET_SUBJECT)
                             .bind(subject)
-                            .bind(to_i64(last, "subject's last index")?)
+                            .bind(to_i64(*last, "subject's last index")?)
                             .execute(&mut *$tx)
                             .await?;
                     }
@@ -407,7 +425,7 @@ impl Store {
             Pool::Sqlite(p) => {
                 let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
                 let (locked, after) = locked!(tx, HEAD_SQLITE);
-                nothing_written!(tx, &locked);
+                nothing_written!(tx, &locked, after);
                 let prepared = match prepare(&locked) {
                     Ok(p) => p,
                     Err(e) => return Ok(Err(e)),
@@ -447,10 +465,10 @@ impl Store {
                     }
                     q.execute(&mut *tx).await?;
                 }
-                set_subjects!(tx, after);
+                set_subjects!(tx, &locked, &after);
                 finish!(tx, &locked, &prepared);
                 tx.commit().await?;
-                Ok(Ok(Appended { head: prepared.new_head, written: locked.written }))
+                Ok(Ok(Appended { head: prepared.new_head, written: locked.written, subjects: after }))
             }
             Pool::Postgres(p) => {
                 const ENTRIES: &str = "INSERT INTO ledger_entries (idx, kind, time, body) \
@@ -459,7 +477,7 @@ impl Store {
                      SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::bytea[])";
                 let mut tx = p.begin().await?;
                 let (locked, after) = locked!(tx, HEAD_POSTGRES);
-                nothing_written!(tx, &locked);
+                nothing_written!(tx, &locked, after);
                 let prepared = match prepare(&locked) {
                     Ok(p) => p,
                     Err(e) => return Ok(Err(e)),
@@ -486,10 +504,10 @@ impl Store {
                     let hashes: Vec<&[u8]> = prepared.nodes.iter().map(|(_, h)| h.as_bytes().as_slice()).collect();
                     sqlx::query(NODES).bind(levels).bind(idx).bind(hashes).execute(&mut *tx).await?;
                 }
-                set_subjects!(tx, after);
+                set_subjects!(tx, &locked, &after);
                 finish!(tx, &locked, &prepared);
                 tx.commit().await?;
-                Ok(Ok(Appended { head: prepared.new_head, written: locked.written }))
+                Ok(Ok(Appended { head: prepared.new_head, written: locked.written, subjects: after }))
             }
         }
     }
