@@ -310,6 +310,17 @@ async fn record_award(state: &AppState, new: &NewAward, event_id: &str) -> Resul
         corrects: new.corrects.clone(),
         reason: new.reason.clone(),
     });
+    let outcome = append_award(state, new, payload).await?;
+    if let Ok(a) = &outcome {
+        tracing::info!(award = %a.award_id, points = a.points, ledger_index = a.ledger_index, "credit recorded");
+    }
+    Ok(outcome)
+}
+
+/// Appends an award or a correction (`payload`, the ledger's form of
+/// `new`) and stores it, under the contributor's [`LedgerGuard`]:
+/// `Err(existing)` when the same evidence was stored before.
+async fn append_award(state: &AppState, new: &NewAward, payload: Payload) -> Result<Result<Award, Award>, CreditError> {
     // Invalid entries are refused before anything is locked or stored.
     Entry::new(&payload, crate::ledger::now(), &new.actor)
         .and_then(|e| e.typed_payload().map(|_| ()))
@@ -327,10 +338,7 @@ async fn record_award(state: &AppState, new: &NewAward, event_id: &str) -> Resul
         }
     };
     match outcome {
-        CreditOutcome::Stored(a) => {
-            tracing::info!(award = %a.award_id, points = a.points, ledger_index = a.ledger_index, "credit recorded");
-            Ok(Ok(a))
-        }
+        CreditOutcome::Stored(a) => Ok(Ok(a)),
         CreditOutcome::Duplicate(a) => Ok(Err(*a)),
         CreditOutcome::NotRecorded(e) => Err(CreditError::Ledger(e)),
         CreditOutcome::Insufficient { .. }
@@ -453,32 +461,10 @@ async fn correct_award(
         corrects: new.corrects.clone(),
         reason: new.reason.clone(),
     });
-    Entry::new(&payload, crate::ledger::now(), actor)
-        .and_then(|e| e.typed_payload().map(|_| ()))
-        .map_err(|e| CreditError::Invalid(e.to_string()))?;
-    let key = format!("{FORGE}:{forge_user_id}");
-    let mut attempts = Guarded::new(state, &key);
-    let outcome = loop {
-        let (ledger, payload, actor) = (state.ledger.clone(), payload.clone(), actor.to_string());
-        let record = async move |check: CreditCheck| {
-            ledger.record_if(&payload, &actor, check.subject_last).await.map(|r| r.index as i64)
-        };
-        let outcome = state.store.credit_award(&new, Some(attempts.guard()), record).await?;
-        if let Some(done) = attempts.after(outcome).await? {
-            break done;
-        }
-    };
-    match outcome {
-        CreditOutcome::Stored(a) => Ok(a),
-        CreditOutcome::Duplicate(a) => {
+    match append_award(state, &new, payload).await? {
+        Ok(a) => Ok(a),
+        Err(a) => {
             Err(CreditError::Duplicate(format!("award {} was already corrected by {}", award.award_id, a.award_id)))
-        }
-        CreditOutcome::NotRecorded(e) => Err(CreditError::Ledger(e)),
-        CreditOutcome::Insufficient { .. }
-        | CreditOutcome::UnknownContributor
-        | CreditOutcome::Replayed(_)
-        | CreditOutcome::Unsettled { .. } => {
-            Err(CreditError::Store(StoreError::Corrupt("a correction cannot be refused for its balance".into())))
         }
     }
 }
