@@ -535,7 +535,7 @@ pub fn run(
         "no balance below zero; `steward credit verify` agrees",
         problems,
         format!(
-            "{} contributors, lowest stored balance now {min_balance}, lowest balance after any redemption in the ledger (recomputed here) {}; {} redemptions in the ledger, {refused} refused (409) for want of points; {late} lost commits stored later by a retry or the next write (logged), {awaiting} awaiting the sweeper, each its contributor's newest entry",
+            "{} contributors, lowest stored balance now {min_balance}, lowest balance after any redemption in the ledger (recomputed here) {}; {} redemptions in the ledger, {refused} refused (409) for want of points; {late} late stores logged (a retry or the next write storing a lost commit), {awaiting} entries awaiting the sweeper, each its contributor's newest",
             contributors.len(),
             if lowest_in_ledger == i64::MAX { 0 } else { lowest_in_ledger },
             redemptions.len()
