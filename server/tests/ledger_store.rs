@@ -30,6 +30,7 @@ on_both_backends!(
     record_builds_the_entry_with_the_actor_and_time,
     a_server_picks_up_a_key_file_rotated_by_another_process,
     conditional_appends_refuse_a_moved_subject_across_instances,
+    a_batch_is_what_was_queued_and_a_rotation_stands_alone,
 );
 
 async fn a_new_ledger_signs_an_empty_checkpoint(db: &TestDb) {
@@ -363,4 +364,54 @@ async fn conditional_appends_refuse_a_moved_subject_across_instances(db: &TestDb
     let report = verify_db(&db.store, options(1)).await.unwrap();
     assert_eq!(report.size, 5);
     other.close().await;
+}
+
+/// The appender's batches, made visible by their checkpoints (one per
+/// batch). The tests run on a current-thread runtime, so everything
+/// `append_all` and `rotate_key` queue before they first wait is in the
+/// queue when the appender task next runs: the batch is the whole queue, in
+/// order, each receipt naming its own index and the size its batch made; a
+/// key rotation is a batch of its own, the entries queued before it one
+/// batch, those after it the next (signed by the new key).
+async fn a_batch_is_what_was_queued_and_a_rotation_stands_alone(db: &TestDb) {
+    let ledger = open_ledger(&db.store, 1).await;
+    let sizes =
+        || async { db.store.ledger_checkpoints(0, 100).await.unwrap().iter().map(|c| c.size).collect::<Vec<_>>() };
+    assert_eq!(sizes().await, vec![0]);
+
+    let ten: Vec<Entry> = (0..10).map(entry).collect();
+    let receipts: Vec<_> = ledger.append_all(&ten).await.into_iter().map(Result::unwrap).collect();
+    let got: Vec<(u64, u64)> = receipts.iter().map(|r| (r.index, r.tree_size)).collect();
+    assert_eq!(got, (0..10).map(|i| (i, 10)).collect::<Vec<_>>(), "one batch of ten");
+    for (r, e) in receipts.iter().zip(&ten) {
+        assert_eq!(r.leaf_hash, hash_leaf(&e.canonical_bytes().unwrap()));
+    }
+    assert_eq!(sizes().await, vec![0, 10], "one checkpoint for the batch");
+
+    let before: Vec<Entry> = (10..13).map(entry).collect();
+    let after: Vec<Entry> = (13..17).map(entry).collect();
+    let (first, rotated, last) = tokio::join!(
+        ledger.append_all(&before),
+        ledger.rotate_key(signer(2), "scheduled", "cli:test"),
+        ledger.append_all(&after)
+    );
+    let pairs = |rs: Vec<Result<steward::ledger::Receipt, LedgerError>>| {
+        rs.into_iter().map(|r| r.map(|r| (r.index, r.tree_size)).unwrap()).collect::<Vec<_>>()
+    };
+    assert_eq!(pairs(first), vec![(10, 13), (11, 13), (12, 13)]);
+    let rotated = rotated.unwrap();
+    assert_eq!((rotated.index, rotated.tree_size), (13, 14), "the rotation alone");
+    assert_eq!(pairs(last), vec![(14, 18), (15, 18), (16, 18), (17, 18)]);
+    assert_eq!(sizes().await, vec![0, 10, 13, 14, 18]);
+    // The batch before the rotation was signed by the old key; from the
+    // rotation on, by the new one.
+    let notes = db.store.ledger_checkpoints(0, 100).await.unwrap();
+    let signed_by = |size: u64, seed: u8| {
+        let row = notes.iter().find(|c| c.size == size).unwrap();
+        Checkpoint::open(&row.note, &[signer(seed).verifier_key()]).is_ok()
+    };
+    assert!(signed_by(13, 1) && !signed_by(13, 2));
+    assert!(signed_by(14, 2) && signed_by(18, 2) && !signed_by(18, 1));
+    let report = verify_db(&db.store, options(1)).await.unwrap();
+    assert_eq!((report.size, report.checkpoints, report.key_rotations), (18, 5, 1));
 }

@@ -16,6 +16,8 @@ on_both_backends!(
     a_late_worker_cannot_finish_or_fail_a_job_another_worker_holds,
     failed_attempts_back_off_then_fail_for_good,
     concurrent_workers_claim_each_job_once,
+    only_a_job_failed_for_good_is_retried_with_fresh_attempts,
+    jobs_are_counted_by_state,
     scans_are_listed_filtered_and_tracked_until_recorded,
 );
 
@@ -159,6 +161,64 @@ async fn concurrent_workers_claim_each_job_once(db: &TestDb) {
         }
     }
     assert_eq!(total, 24);
+}
+
+/// `retry_failed_job` (the sweeper's way to give a report job whose attempts
+/// ran out another chance) touches a failed job only, and the job comes back
+/// with all its attempts.
+async fn only_a_job_failed_for_good_is_retried_with_fresh_attempts(db: &TestDb) {
+    let failed = db.store.enqueue_job(&job(None)).await.unwrap().job_id();
+    db.store.claim_job("w", Duration::minutes(5)).await.unwrap().unwrap();
+    let state = db.store.fail_job_attempt(failed, "w", "ledger unavailable", None).await.unwrap().unwrap();
+    assert_eq!(state, JobState::Failed);
+    let running = db.store.enqueue_job(&job(None)).await.unwrap().job_id();
+    let done = db.store.enqueue_job(&job(None)).await.unwrap().job_id();
+    for id in [running, done] {
+        assert_eq!(db.store.claim_job("w", Duration::minutes(5)).await.unwrap().unwrap().id, id);
+    }
+    db.store.complete_job(done, "w").await.unwrap().unwrap();
+    let queued = db.store.enqueue_job(&job(None)).await.unwrap().job_id();
+    for (id, state) in [(queued, JobState::Queued), (running, JobState::Running), (done, JobState::Done)] {
+        assert_eq!(db.store.job(id).await.unwrap().unwrap().state, state, "job {id}");
+        assert!(!db.store.retry_failed_job(id).await.unwrap(), "a {} job is not retried", state.as_str());
+        assert_eq!(db.store.job(id).await.unwrap().unwrap().state, state, "job {id} is left as it was");
+    }
+    assert!(!db.store.retry_failed_job(failed + 1000).await.unwrap(), "no such job");
+
+    assert!(db.store.retry_failed_job(failed).await.unwrap(), "a failed job is retried");
+    let j = db.store.job(failed).await.unwrap().unwrap();
+    assert_eq!((j.state, j.attempts), (JobState::Queued, 0));
+    // Queued again now, behind the job that was already waiting.
+    let first = db.store.claim_job("w2", Duration::minutes(5)).await.unwrap().expect("the waiting job");
+    assert_eq!(first.id, queued);
+    let again = db.store.claim_job("w2", Duration::minutes(5)).await.unwrap().expect("claimable at once");
+    assert_eq!((again.id, again.attempts), (failed, 1));
+    assert!(!db.store.retry_failed_job(failed).await.unwrap(), "running again, not failed");
+}
+
+/// `/metrics` and the dashboard read the queue through `job_counts`.
+async fn jobs_are_counted_by_state(db: &TestDb) {
+    assert!(db.store.job_counts().await.unwrap().is_empty(), "an empty queue has no rows");
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        ids.push(db.store.enqueue_job(&job(None)).await.unwrap().job_id());
+    }
+    // 1 done, 2 running, 1 failed, 2 queued.
+    for (n, id) in ids.iter().take(4).enumerate() {
+        let j = db.store.claim_job("w", Duration::minutes(5)).await.unwrap().unwrap();
+        assert_eq!(j.id, *id);
+        match n {
+            0 => db.store.complete_job(j.id, "w").await.unwrap().unwrap(),
+            1 | 2 => {}
+            _ => {
+                db.store.fail_job_attempt(j.id, "w", "bad", None).await.unwrap().unwrap();
+            }
+        }
+    }
+    let counts = db.store.job_counts().await.unwrap();
+    let mut expected = vec![(JobState::Done, 1), (JobState::Failed, 1), (JobState::Queued, 2), (JobState::Running, 2)];
+    expected.sort_by_key(|(s, _)| s.as_str());
+    assert_eq!(counts, expected);
 }
 
 async fn scans_are_listed_filtered_and_tracked_until_recorded(db: &TestDb) {
