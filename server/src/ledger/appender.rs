@@ -3,11 +3,12 @@
 //! the new size in one transaction.
 //!
 //! A batch holds what was queued while the previous one was being written,
-//! up to [`MAX_BATCH`] entries. A `key-rotation` entry is always a batch of
+//! up to [`MAX_BATCH`] entries (`store::fill_batch`, shared with the job
+//! queue's group commit). A `key-rotation` entry is always a batch of
 //! its own, because the checkpoint that includes it is signed by the new key.
 
 use super::shared::{LedgerError, Pending, Receipt, Shared};
-use crate::store::{Appended, LockedHead, NewLedgerEntry, PreparedAppend, StoreError};
+use crate::store::{Appended, LockedHead, NewLedgerEntry, PreparedAppend, StoreError, fill_batch};
 use std::sync::Arc;
 use steward_ledger::checkpoint::Checkpoint;
 use steward_ledger::entry::Entry;
@@ -31,18 +32,8 @@ pub(super) async fn run(shared: Arc<Shared>, mut rx: mpsc::Receiver<Pending>) {
                 None => return,
             },
         };
-        let rotation = first.rotate_to.is_some();
-        batch.push(first);
-        while !rotation && batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(p) if p.rotate_to.is_some() => {
-                    carry = Some(p);
-                    break;
-                }
-                Ok(p) => batch.push(p),
-                Err(_) => break,
-            }
-        }
+        // A key rotation is a batch of its own (its checkpoint is signed by the new key).
+        carry = fill_batch(&mut rx, first, MAX_BATCH, |p| p.rotate_to.is_some(), &mut batch);
         let result = write_batch(&shared, &batch).await;
         match result {
             Ok((first_index, appended)) => {

@@ -12,6 +12,7 @@
 //! row even when the commit after it fails.
 
 use super::error::StoreError;
+use super::group_commit::fill_batch;
 use super::pool::{Pool, Store, now, on_pool};
 use super::queue::{EnqueueRequest, Enqueued, Job, JobKind, JobState, LeaseLost, NewJob};
 use super::scans::{INSERT_SCAN, NewScan, ScanRecord, ScanRow, bind_scan};
@@ -306,13 +307,8 @@ pub(super) fn spawn_enqueuer(store: Store) -> mpsc::Sender<EnqueueRequest> {
     let (tx, mut rx) = mpsc::channel::<EnqueueRequest>(1024);
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
-            let mut batch = vec![first];
-            while batch.len() < MAX_ENQUEUE_BATCH {
-                match rx.try_recv() {
-                    Ok(more) => batch.push(more),
-                    Err(_) => break,
-                }
-            }
+            let mut batch = Vec::new();
+            fill_batch(&mut rx, first, MAX_ENQUEUE_BATCH, |_| false, &mut batch);
             let jobs: Vec<NewJob> = batch.iter().map(|(j, _)| j.clone()).collect();
             match store.enqueue_batch(&jobs).await {
                 Ok(results) => {

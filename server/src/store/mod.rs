@@ -24,6 +24,7 @@ mod artifacts;
 mod credit;
 mod error;
 mod governance;
+mod group_commit;
 mod jobs;
 mod ledger;
 mod policies;
@@ -44,6 +45,7 @@ pub use governance::{
     GovLock, NewProposal, ProposalFilter, ProposalState, StoredDecision, StoredException, StoredKey, StoredProposal,
     StoredVote, StoredVoter,
 };
+pub(crate) use group_commit::fill_batch;
 pub use ledger::{
     Appended, LedgerCheckpointRow, LedgerEntryRow, LedgerHead, LockedHead, NewLedgerEntry, PreparedAppend, conditions,
 };
