@@ -245,4 +245,249 @@ mod tests {
         assert!(!is_commit_id(&"g".repeat(40)));
         assert!(!is_commit_id(&format!("{}--upload-pack=x", "a".repeat(23))));
     }
+
+    fn pr(action: &str, merged: bool, extra: serde_json::Value) -> Vec<u8> {
+        let mut v = serde_json::json!({
+            "action": action,
+            "pull_request": {
+                "number": 7, "merged": merged, "merged_at": "2026-11-30T10:00:00Z",
+                "html_url": "https://forge.example/o/r/pull/7", "title": "Fix", "body": "text",
+                "user": {"id": 42, "login": "ada"},
+                "labels": [{"name": "docs"}, {"name": "security"}]
+            }
+        });
+        for (k, x) in extra.as_object().unwrap() {
+            if k == "label" {
+                v["label"] = x.clone();
+            } else {
+                v["pull_request"][k] = x.clone();
+            }
+        }
+        serde_json::to_vec(&v).unwrap()
+    }
+
+    fn credit(action: &str, merged: bool, extra: serde_json::Value) -> Result<EventAction, EventError> {
+        action_for("o/r", "pull_request", "d-1", &pr(action, merged, extra))
+    }
+
+    fn credit_job(action: &str, extra: serde_json::Value) -> CreditJob {
+        match credit(action, true, extra) {
+            Ok(EventAction::Credit(job)) => *job,
+            other => panic!("{action}: {other:?}"),
+        }
+    }
+
+    fn malformed(r: Result<EventAction, EventError>) -> String {
+        match r {
+            Err(EventError::Malformed(m)) => m,
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_merged_pull_request_is_a_credit_job_with_its_action_and_labels() {
+        let job = credit_job("closed", serde_json::json!({}));
+        assert_eq!((job.action, job.label.as_deref()), (CreditAction::Merged, None));
+        assert_eq!((job.repository.as_str(), job.number, job.delivery.as_str()), ("o/r", 7, "d-1"));
+        assert_eq!(job.labels, vec!["docs", "security"]);
+        assert_eq!((job.author.id, job.author.login.as_str()), (42, "ada"));
+        assert_eq!(job.merged_at, "2026-11-30T10:00:00Z");
+        assert_eq!(job.url.as_deref(), Some("https://forge.example/o/r/pull/7"));
+        assert_eq!((job.title.as_deref(), job.body.as_deref()), (Some("Fix"), Some("text")));
+        let job = credit_job("labeled", serde_json::json!({"label": {"name": "security"}}));
+        assert_eq!((job.action, job.label.as_deref()), (CreditAction::Labeled, Some("security")));
+        let job = credit_job("unlabeled", serde_json::json!({"label": {"name": "docs"}}));
+        assert_eq!((job.action, job.label.as_deref()), (CreditAction::Unlabeled, Some("docs")));
+        // A merge may carry a label field; it is kept, the action stays Merged.
+        let job = credit_job("closed", serde_json::json!({"label": {"name": "docs"}}));
+        assert_eq!((job.action, job.label.as_deref()), (CreditAction::Merged, Some("docs")));
+    }
+
+    #[test]
+    fn an_unmerged_pull_request_earns_nothing_and_says_why() {
+        assert_eq!(
+            credit("closed", false, serde_json::json!({})),
+            Ok(EventAction::Ignored("the pull request was closed without merging: no credit".into()))
+        );
+        for action in ["labeled", "unlabeled"] {
+            assert_eq!(
+                credit(action, false, serde_json::json!({"label": {"name": "docs"}})),
+                Ok(EventAction::Ignored("labels of an unmerged pull request change no credit".into())),
+                "{action}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_credit_event_without_what_credit_needs_is_refused() {
+        for action in ["labeled", "unlabeled"] {
+            let m = malformed(credit(action, true, serde_json::json!({})));
+            assert_eq!(m, format!("a pull_request {action} event names no `label`"));
+        }
+        for merged_at in [serde_json::Value::Null, serde_json::json!("yesterday"), serde_json::json!("")] {
+            let m = malformed(credit("closed", true, serde_json::json!({"merged_at": merged_at})));
+            assert_eq!(m, "a merged pull request needs `merged_at` (RFC 3339)", "{merged_at}");
+        }
+        for user in [
+            serde_json::json!({"id": 0, "login": "ada"}),
+            serde_json::json!({"id": -3, "login": "ada"}),
+            serde_json::json!({"id": 42, "login": ""}),
+        ] {
+            let m = malformed(credit("closed", true, serde_json::json!({"user": user})));
+            assert_eq!(m, "pull_request.user needs a positive `id` and a `login`", "{user}");
+        }
+        // The smallest valid id passes.
+        let job = credit_job("closed", serde_json::json!({"user": {"id": 1, "login": "a"}}));
+        assert_eq!(job.author.id, 1);
+        assert!(
+            malformed(action_for("o/r", "pull_request", "d", b"{\"action\": \"closed\"}"))
+                .starts_with("not a pull_request event")
+        );
+    }
+
+    #[test]
+    fn a_credit_job_keeps_at_most_a_thousand_title_and_65536_body_characters() {
+        let title = "é".repeat(1001);
+        let body = "ü".repeat(MAX_BODY_CHARS + 1);
+        let job = credit_job("closed", serde_json::json!({"title": title, "body": body}));
+        assert_eq!(job.title.unwrap().chars().count(), 1000);
+        assert_eq!(job.body.unwrap().chars().count(), MAX_BODY_CHARS);
+    }
+
+    const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    const ZERO: &str = "0000000000000000000000000000000000000000";
+
+    fn gate(r: Result<EventAction, EventError>) -> GateJob {
+        match r {
+            Ok(EventAction::Gate(job)) => job,
+            other => panic!("not a gate job: {other:?}"),
+        }
+    }
+
+    fn ignored(r: Result<EventAction, EventError>) -> String {
+        match r {
+            Ok(EventAction::Ignored(why)) => why,
+            other => panic!("not ignored: {other:?}"),
+        }
+    }
+
+    fn github_pr(action: &str, base: &str, head: &str) -> Result<EventAction, EventError> {
+        let body = serde_json::json!({
+            "action": action, "number": 9, "repository": {"full_name": "o/r"},
+            "pull_request": {"number": 9, "base": {"sha": base, "ref": "main"}, "head": {"sha": head, "ref": "topic"}}
+        });
+        action_for("o/r", "pull_request", "d-2", &serde_json::to_vec(&body).unwrap())
+    }
+
+    fn github_push(before: &str, after: &str, git_ref: &str, deleted: bool) -> Result<EventAction, EventError> {
+        let body = serde_json::json!({
+            "ref": git_ref, "before": before, "after": after, "deleted": deleted, "repository": {"full_name": "o/r"}
+        });
+        action_for("o/r", "push", "d-3", &serde_json::to_vec(&body).unwrap())
+    }
+
+    #[test]
+    fn pull_requests_that_change_the_code_are_gate_jobs() {
+        for action in PR_ACTIONS {
+            let job = gate(github_pr(action, A, B));
+            assert_eq!(job.event, GateEvent::PullRequest);
+            assert_eq!((job.base_ref.as_str(), job.head_ref.as_str()), ("main", "topic"), "{action}");
+            assert_eq!((job.base_sha.as_str(), job.head_sha.as_str()), (A, B));
+            assert_eq!((job.pull_request, job.delivery.as_str(), job.repository.as_str()), (Some(9), "d-2", "o/r"));
+        }
+        assert_eq!(ignored(github_pr("edited", A, B)), "pull_request action `edited` does not change the code");
+        let long = "x".repeat(100);
+        assert_eq!(
+            ignored(github_pr(&long, A, B)),
+            format!("pull_request action `{}` does not change the code", "x".repeat(64))
+        );
+        // Both commit ids are checked, and the refusal shows at most 80 characters.
+        assert_eq!(malformed(github_pr("opened", "main", B)), "`main` is not a commit id");
+        assert_eq!(
+            malformed(github_pr("opened", A, &"z".repeat(90))),
+            format!("`{}` is not a commit id", "z".repeat(80))
+        );
+        assert!(
+            malformed(action_for("o/r", "pull_request", "d", b"{\"action\": \"opened\"}"))
+                .starts_with("not a pull_request event")
+        );
+    }
+
+    #[test]
+    fn pushes_compare_before_with_after_unless_a_branch_was_created_or_deleted() {
+        let job = gate(github_push(A, B, "refs/heads/main", false));
+        assert_eq!(job.event, GateEvent::Push);
+        assert_eq!((job.base_ref.as_str(), job.head_ref.as_str()), (A, "refs/heads/main"));
+        assert_eq!((job.base_sha.as_str(), job.head_sha.as_str(), job.pull_request), (A, B, None));
+        assert_eq!(gate(github_push(A, B, &"r".repeat(300), false)).head_ref.len(), 255);
+        assert_eq!(ignored(github_push(A, B, "refs/heads/x", true)), "the push deleted the branch");
+        assert_eq!(ignored(github_push(A, ZERO, "refs/heads/x", false)), "the push deleted the branch");
+        assert_eq!(
+            ignored(github_push(ZERO, B, "refs/heads/x", false)),
+            "a new branch has no previous commit to compare with"
+        );
+        assert_eq!(malformed(github_push(A, "HEAD", "refs/heads/x", false)), "`HEAD` is not a commit id");
+        assert!(malformed(action_for("o/r", "push", "d", b"{}")).starts_with("not a push event"));
+    }
+
+    #[test]
+    fn ping_answers_and_other_events_are_ignored_by_name() {
+        assert_eq!(action_for("o/r", "ping", "d", b"{}"), Ok(EventAction::Pong));
+        assert_eq!(ignored(action_for("o/r", "issues", "d", b"{}")), "event `issues` is not one Steward acts on");
+        let long = "e".repeat(70);
+        assert_eq!(
+            ignored(action_for("o/r", &long, "d", b"{}")),
+            format!("event `{}` is not one Steward acts on", "e".repeat(64))
+        );
+        assert_eq!(
+            ignored(gitlab_action_for("o/r", "Note Hook", "d", b"{}")),
+            "event `Note Hook` is not one Steward acts on"
+        );
+    }
+
+    fn gitlab_mr(action: &str, oldrev: Option<&str>, target: &str, head: &str) -> Result<EventAction, EventError> {
+        let body = serde_json::json!({"object_attributes": {
+            "iid": 5, "target_branch": target, "source_branch": "feature", "action": action, "oldrev": oldrev,
+            "last_commit": {"id": head}
+        }});
+        gitlab_action_for("g/p", "Merge Request Hook", "uuid-1", &serde_json::to_vec(&body).unwrap())
+    }
+
+    #[test]
+    fn gitlab_merge_requests_are_gate_jobs_against_their_target_branch() {
+        for action in ["open", "reopen"] {
+            let job = gate(gitlab_mr(action, None, "main", B));
+            assert_eq!((job.base_ref.as_str(), job.head_ref.as_str()), ("main", "feature"));
+            assert_eq!((job.base_sha.as_str(), job.head_sha.as_str()), ("", B), "the base is resolved later");
+            assert_eq!(
+                (job.pull_request, job.event, job.delivery.as_str()),
+                (Some(5), GateEvent::PullRequest, "uuid-1")
+            );
+        }
+        assert_eq!(gate(gitlab_mr("update", Some(A), "main", B)).head_sha, B);
+        assert_eq!(ignored(gitlab_mr("update", None, "main", B)), "a merge request update without new commits");
+        assert_eq!(
+            ignored(gitlab_mr("close", None, "main", B)),
+            "merge request action `close` does not change the code"
+        );
+        assert_eq!(gate(gitlab_mr("open", None, &"t".repeat(255), B)).base_ref.len(), 255);
+        for target in [String::new(), "t".repeat(256)] {
+            assert_eq!(
+                malformed(gitlab_mr("open", None, &target, B)),
+                "object_attributes.target_branch is not a branch name",
+                "{} characters",
+                target.len()
+            );
+        }
+        assert_eq!(malformed(gitlab_mr("open", None, "main", "main")), "`main` is not a commit id");
+        let push = serde_json::json!({"before": A, "after": B, "ref": "refs/heads/main"});
+        let job = gate(gitlab_action_for("g/p", "Push Hook", "u", &serde_json::to_vec(&push).unwrap()));
+        assert_eq!((job.event, job.base_sha.as_str(), job.head_sha.as_str()), (GateEvent::Push, A, B));
+        assert!(
+            malformed(gitlab_action_for("g/p", "Merge Request Hook", "u", b"{}"))
+                .starts_with("not a merge request event")
+        );
+        assert!(malformed(gitlab_action_for("g/p", "Push Hook", "u", b"{}")).starts_with("not a push event"));
+    }
 }
