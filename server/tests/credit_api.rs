@@ -255,6 +255,7 @@ on_both_backends!(
     verify_reports_the_first_rule_break,
     verify_reports_overdraft_and_unknown_rule,
     a_retried_redemption_with_its_idempotency_key_spends_once,
+    a_redemption_buys_one_to_max_units_and_its_grant_scales_with_them,
 );
 
 /// Ten concurrent copies of one redemption with the same idempotency key
@@ -346,4 +347,36 @@ async fn call_with_header(
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     let text = String::from_utf8_lossy(&bytes).into_owned();
     (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null), text)
+}
+
+/// The default reward, `compute-quota` (100 points, 1 vCPU, 2048 MiB and
+/// one month a unit, at most 16 units): a redemption buys 1 to 16 whole
+/// units, and its points and grant are the unit's times the units.
+async fn a_redemption_buys_one_to_max_units_and_its_grant_scales_with_them(db: &TestDb) {
+    let (_forge, url) = PullsForge::start().await;
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    let maintainer = token(&state, Role::Maintainer, "maint").await;
+    for i in 0..20 {
+        award(&app, &maintainer, 88, "bulk", 100, &format!("https://example.org/bulk/{i}")).await;
+    }
+    for units in [0, 17] {
+        let body = json!({"contributor": {"login": "bulk"}, "reward": "compute-quota", "units": units});
+        let (status, v, _) = call(&app, "POST", "/api/v1/credit/redemptions", Some(&maintainer), Some(body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{units} units: {v}");
+        assert_eq!(v["error"]["message"], "units: whole units from 1 to 16", "{v}");
+    }
+    let body = json!({"contributor": {"login": "bulk"}, "reward": "compute-quota", "units": 16});
+    let (status, v, text) = call(&app, "POST", "/api/v1/credit/redemptions", Some(&maintainer), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    assert_eq!((v["redemption"]["points"].as_i64(), v["redemption"]["units"].as_i64()), (Some(1600), Some(16)), "{v}");
+    assert_eq!(v["redemption"]["balance_after"], 400, "{v}");
+    let id = v["redemption"]["redemption_id"].as_str().unwrap();
+    let (_, _, note) = call(&app, "GET", &format!("/api/v1/credit/redemptions/{id}/grant"), None, None).await;
+    let grant = credit::verify_grant(&note, &state.ledger.verifier_key()).unwrap();
+    assert_eq!((grant.units, grant.points, grant.vcpu, grant.memory_mib, grant.months), (16, 1600, 16, 32768, 1));
+    let c = state.store.credit_contributor("github", 88).await.unwrap().unwrap();
+    assert_eq!((c.balance, c.redeemed), (400, 1600));
+    let report = credit::verify(&state.store).await.unwrap();
+    assert!(report.ok(), "{:?}", report.first_break);
 }
