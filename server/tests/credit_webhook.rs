@@ -70,7 +70,8 @@ async fn merged_pr_awards_split_with_co_authors_and_redelivery_awards_nothing(db
         "merged_at": "2026-11-28T09:00:00Z", "url": "https://github.com/octo/app/pull/7"
     }))
     .unwrap();
-    let texts = ["Co-authored-by: Hubot <2+hubot@users.noreply.github.com>"];
+    let texts =
+        ["Co-authored-by: Hubot <2+hubot@users.noreply.github.com>", "Co-authored-by: Ann Example <ann@example.org>"];
     let evidence = ChangeEvidence {
         job: &job,
         changed_paths: vec![".github/workflows/ci.yml".into()],
@@ -79,6 +80,9 @@ async fn merged_pr_awards_split_with_co_authors_and_redelivery_awards_nothing(db
     let again = credit::apply_change(&state, &evidence).await.unwrap();
     assert!(again.awarded.is_empty(), "{again:#?}");
     assert_eq!(again.already.len(), 6);
+    // What the credit job logs: the revision that judged, and who could not be credited.
+    assert_eq!(again.policy_revision, revision);
+    assert_eq!(again.unidentified_co_authors, vec!["Ann Example".to_string()]);
     job.action = CreditAction::Merged;
     assert_eq!(state.store.ledger_entry_count().await.unwrap(), entries_before, "no ledger entry for a replay");
     assert_eq!(balance(&state, OCTO.0).await, 36);

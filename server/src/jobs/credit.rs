@@ -49,8 +49,19 @@ pub async fn run_credit(state: &AppState, worker: &str, job: &Job) -> Outcome {
                 awarded = outcome.awarded.len(),
                 corrected = outcome.corrected.len(),
                 already = outcome.already.len(),
+                policy_revision = %outcome.policy_revision,
                 "credit applied"
             );
+            // Co-authors the policy could not tie to a forge account earn
+            // nothing: say so, so a maintainer can award them by hand.
+            if !outcome.unidentified_co_authors.is_empty() {
+                tracing::warn!(
+                    repository = %payload.repository,
+                    pull_request = payload.number,
+                    co_authors = ?outcome.unidentified_co_authors,
+                    "co-authors without a forge account earned no credit"
+                );
+            }
         }
         Err(e) => {
             let retry = matches!(e, CreditError::Store(_) | CreditError::Ledger(_) | CreditError::Busy(_));
