@@ -368,19 +368,50 @@ struct Guarded<'a> {
     state: &'a AppState,
     contributor: &'a str,
     subject: String,
-    attempts: usize,
+    attempts: Attempts,
+}
+
+/// The bookkeeping of [`Guarded`], apart from its reads and writes.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Attempts {
+    /// Attempts that asked for another.
+    made: usize,
+    /// The contributor's ledger entry a write may come after without it being stored.
     tolerate_through: Option<u64>,
+    /// The ledger entry the previous `Unsettled` answer named.
     unsettled_before: Option<u64>,
+}
+
+impl Attempts {
+    /// After an `Unsettled` answer naming the contributor's newest ledger
+    /// entry `ledger_last`, whose settle stored `stored` entries: an entry
+    /// named twice in a row that settling does not store is tolerated from
+    /// then on. Returns whether it became tolerated.
+    fn unsettled(&mut self, ledger_last: u64, stored: usize) -> bool {
+        let tolerate = stored == 0 && self.unsettled_before == Some(ledger_last);
+        if tolerate {
+            self.tolerate_through = Some(ledger_last);
+        }
+        self.unsettled_before = Some(ledger_last);
+        tolerate
+    }
+
+    /// Counts an attempt that asks for another; `false` when that would
+    /// be more than [`GUARDED_ATTEMPTS`] in all.
+    fn again(&mut self) -> bool {
+        self.made += 1;
+        self.made < GUARDED_ATTEMPTS
+    }
 }
 
 impl<'a> Guarded<'a> {
     fn new(state: &'a AppState, contributor: &'a str) -> Self {
         let subject = crate::ledger::credit_subject(contributor);
-        Guarded { state, contributor, subject, attempts: 0, tolerate_through: None, unsettled_before: None }
+        Guarded { state, contributor, subject, attempts: Attempts::default() }
     }
 
     fn guard(&self) -> LedgerGuard<'_> {
-        LedgerGuard { subject: &self.subject, tolerate_through: self.tolerate_through }
+        LedgerGuard { subject: &self.subject, tolerate_through: self.attempts.tolerate_through }
     }
 
     /// `Some(outcome)` when done, `None` to write again.
@@ -388,25 +419,22 @@ impl<'a> Guarded<'a> {
         &mut self,
         outcome: CreditOutcome<T, LedgerError>,
     ) -> Result<Option<CreditOutcome<T, LedgerError>>, CreditError> {
-        self.attempts += 1;
         match outcome {
             CreditOutcome::Unsettled { ledger_last, stored_last } => {
                 let stored = settle_contributor(self.state, self.contributor).await?;
-                if stored == 0 && self.unsettled_before == Some(ledger_last) {
+                if self.attempts.unsettled(ledger_last, stored) {
                     tracing::warn!(
                         contributor = self.contributor,
                         ledger_index = ledger_last,
                         stored_last,
                         "a credit entry only the ledger holds cannot be stored (see credit verify); writing after it"
                     );
-                    self.tolerate_through = Some(ledger_last);
                 }
-                self.unsettled_before = Some(ledger_last);
             }
             CreditOutcome::NotRecorded(LedgerError::SubjectMoved { .. }) => {}
             done => return Ok(Some(done)),
         }
-        if self.attempts >= GUARDED_ATTEMPTS {
+        if !self.attempts.again() {
             return Err(CreditError::Busy(format!(
                 "the credit of {} changed during each of {GUARDED_ATTEMPTS} attempts; nothing was recorded, try again",
                 self.contributor
@@ -1443,4 +1471,39 @@ pub async fn verify(store: &Store) -> Result<CreditVerifyReport, CreditError> {
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Attempts, GUARDED_ATTEMPTS};
+
+    #[test]
+    fn a_guarded_write_gives_up_after_five_attempts_in_all() {
+        let mut a = Attempts::default();
+        let answers: Vec<bool> = (0..GUARDED_ATTEMPTS).map(|_| a.again()).collect();
+        assert_eq!(answers, vec![true, true, true, true, false]);
+        assert_eq!(GUARDED_ATTEMPTS, 5);
+    }
+
+    #[test]
+    fn an_entry_settling_cannot_store_is_tolerated_when_named_twice_in_a_row() {
+        let mut a = Attempts::default();
+        assert!(!a.unsettled(7, 0), "once: settling may just have lost a race");
+        assert_eq!(a.tolerate_through, None);
+        assert!(a.unsettled(7, 0), "twice in a row, nothing stored");
+        assert_eq!((a.tolerate_through, a.unsettled_before), (Some(7), Some(7)));
+
+        // Settling stored something: it was not stuck.
+        let mut a = Attempts::default();
+        assert!(!a.unsettled(7, 0));
+        assert!(!a.unsettled(7, 1));
+        assert_eq!(a.tolerate_through, None);
+        // Another entry each time: a busy contributor, not a stuck entry.
+        let mut a = Attempts::default();
+        assert!(!a.unsettled(7, 0));
+        assert!(!a.unsettled(8, 0));
+        assert_eq!((a.tolerate_through, a.unsettled_before), (None, Some(8)));
+        assert!(a.unsettled(8, 0));
+        assert_eq!(a.tolerate_through, Some(8));
+    }
 }
