@@ -256,6 +256,7 @@ on_both_backends!(
     verify_reports_overdraft_and_unknown_rule,
     a_retried_redemption_with_its_idempotency_key_spends_once,
     a_redemption_buys_one_to_max_units_and_its_grant_scales_with_them,
+    an_idempotency_key_is_1_to_128_printable_characters_and_names_one_price,
 );
 
 /// Ten concurrent copies of one redemption with the same idempotency key
@@ -379,4 +380,55 @@ async fn a_redemption_buys_one_to_max_units_and_its_grant_scales_with_them(db: &
     assert_eq!((c.balance, c.redeemed), (400, 1600));
     let report = credit::verify(&state.store).await.unwrap();
     assert!(report.ok(), "{:?}", report.first_break);
+}
+
+/// `idempotency_key`: 1 to 128 printable ASCII characters. And a key names
+/// one request at one price: retried after the reward's points per unit
+/// changed (a configuration reload between a request and its retry), the
+/// same key and units are another request, refused, not a replay.
+async fn an_idempotency_key_is_1_to_128_printable_characters_and_names_one_price(db: &TestDb) {
+    let (_forge, url) = PullsForge::start().await;
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    let maintainer = token(&state, Role::Maintainer, "maint").await;
+    for i in 0..10 {
+        award(&app, &maintainer, 99, "keyed", 100, &format!("https://example.org/keyed/{i}")).await;
+    }
+    let redeem = |key: String| json!({"contributor": {"login": "keyed"}, "units": 1, "idempotency_key": key});
+    for bad in ["k".repeat(129), "two words".into(), "tab\there".into(), "é".into()] {
+        let (status, v, _) =
+            call(&app, "POST", "/api/v1/credit/redemptions", Some(&maintainer), Some(redeem(bad.clone()))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}: {v}");
+        assert_eq!(v["error"]["message"], "idempotency_key: 1 to 128 printable ASCII characters", "{v}");
+    }
+    let key = "k".repeat(128);
+    let (status, first, _) =
+        call(&app, "POST", "/api/v1/credit/redemptions", Some(&maintainer), Some(redeem(key.clone()))).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let c = state.store.credit_contributor("github", 99).await.unwrap().unwrap();
+    assert_eq!(c.redeemed, 100, "refused keys spent nothing");
+
+    // The same key and units after the price moved from 100 to 150 points a unit.
+    let config = db.config_with(|l| {
+        l.credit = Some(steward::config::CreditConfig {
+            rewards: vec![steward::config::RewardConfig {
+                name: "compute-quota".into(),
+                points: 150,
+                vcpu: 1,
+                memory_mib: 2048,
+                months: 1,
+                max_units: 16,
+            }],
+        })
+    });
+    let repriced = steward::http::router(db.state_with(config).await);
+    let (status, v, _) =
+        call(&repriced, "POST", "/api/v1/credit/redemptions", Some(&maintainer), Some(redeem(key.clone()))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().starts_with("idempotency_key: already used for another redemption"),
+        "{v}"
+    );
+    let c = state.store.credit_contributor("github", 99).await.unwrap().unwrap();
+    assert_eq!((c.balance, c.redeemed), (900, 100));
 }
