@@ -1050,32 +1050,6 @@ pub async fn repair(state: &AppState, grace: std::time::Duration, from: u64) -> 
     Ok((repaired, next))
 }
 
-/// Stores the credit entries of one change (`owner/repo#n`) that the
-/// ledger holds and the database does not: what an earlier attempt of its
-/// job appended before it died between the ledger append and the database
-/// commit (a killed process, a terminated database session). A retried
-/// credit job calls this first, so it finds those awards stored instead of
-/// appending them a second time (the soak found that duplicate, issue 14).
-/// The sweeper's [`repair`] waits a grace period for in-flight writers; a
-/// retry cannot, and need not: an attempt still writing (its lease ran out
-/// while it was stalled) loses its own commit to the unique keys instead.
-/// Returns how many entries were stored.
-pub async fn settle_change(state: &AppState, event_id: &str) -> Result<usize, CreditError> {
-    let settled = settle(state, |p| match p {
-        Payload::CreditAward(a) => a.evidence.source == FORGE && a.evidence.event_id == event_id,
-        _ => false,
-    })
-    .await?;
-    if settled > 0 {
-        tracing::warn!(
-            change = event_id,
-            entries = settled,
-            "stored credit entries an earlier attempt left in the ledger"
-        );
-    }
-    Ok(settled)
-}
-
 /// Stores a contributor's credit entries (awards, corrections,
 /// redemptions) that the ledger holds and the database does not, so a
 /// redemption reads a balance that includes them: without this, a

@@ -3,9 +3,10 @@
 //! the commit messages (for `Co-authored-by:` trailers) from the forge,
 //! then `app::credit::apply_change` evaluates the credit policy and
 //! records each award in the ledger and the store. Safe to repeat: awards
-//! are unique per (source, repository, change, rule, contributor), and a
-//! retry first stores what an earlier attempt left only in the ledger
-//! (`app::credit::settle_change`).
+//! are unique per (source, repository, change, rule, contributor), and
+//! each award is written under its contributor's ledger guard, which first
+//! stores what an earlier attempt left only in the ledger (see
+//! `app::credit::Guarded`).
 
 use super::outcome::Outcome;
 use super::repository::{forge, repo_config};
@@ -33,14 +34,6 @@ pub async fn run_credit(state: &AppState, worker: &str, job: &Job) -> Outcome {
     };
     let texts = messages.iter().map(String::as_str).chain(payload.body.as_deref());
     let evidence = ChangeEvidence { job: &payload, changed_paths, co_authors: credit::co_authors(texts) };
-    // A retry: what an earlier attempt appended to the ledger and could not
-    // store is stored first, so it is not appended again.
-    if job.attempts > 1
-        && let Err(e) = credit::settle_change(state, &evidence.event_id()).await
-    {
-        let retry = matches!(e, CreditError::Store(_) | CreditError::Ledger(_) | CreditError::Busy(_));
-        return Outcome::Failed { error: e.to_string(), retry };
-    }
     match credit::apply_change(state, &evidence).await {
         Ok(outcome) => {
             tracing::info!(
