@@ -378,6 +378,15 @@ async fn a_redemption_buys_one_to_max_units_and_its_grant_scales_with_them(db: &
     assert_eq!((grant.units, grant.points, grant.vcpu, grant.memory_mib, grant.months), (16, 1600, 16, 32768, 1));
     let c = state.store.credit_contributor("github", 88).await.unwrap().unwrap();
     assert_eq!((c.balance, c.redeemed), (400, 1600));
+    // The contributor's page data: the redemption, and the balance after each entry.
+    let (status, view, _) = call(&app, "GET", "/api/v1/credit/contributors/bulk", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let redemptions = view["redemptions"].as_array().unwrap();
+    assert_eq!(redemptions.len(), 1, "{view}");
+    assert_eq!((redemptions[0]["redemption_id"].as_str(), redemptions[0]["points"].as_i64()), (Some(id), Some(1600)));
+    let history: Vec<i64> =
+        view["history"].as_array().unwrap().iter().map(|p| p["balance"].as_i64().unwrap()).collect();
+    assert_eq!(history, (1..=20).map(|i| i * 100).chain([400]).collect::<Vec<_>>(), "{view}");
     let report = credit::verify(&state.store).await.unwrap();
     assert!(report.ok(), "{:?}", report.first_break);
 }
