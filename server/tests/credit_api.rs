@@ -22,6 +22,26 @@ async fn award(app: &axum::Router, tok: &str, user: i64, login: &str, points: i6
     v
 }
 
+/// A credit server, a maintainer's token, and `n` awards of 100 points for
+/// the contributor (`user`, `login`) through the API.
+struct Funded {
+    _forge: PullsForge,
+    state: steward::app::AppState,
+    app: axum::Router,
+    maintainer: String,
+}
+
+async fn funded(db: &TestDb, user: i64, login: &str, n: usize) -> Funded {
+    let (forge, url) = PullsForge::start().await;
+    let state = credit_state(db, &url).await;
+    let app = steward::http::router(state.clone());
+    let maintainer = token(&state, Role::Maintainer, "maint").await;
+    for i in 0..n {
+        award(&app, &maintainer, user, login, 100, &format!("https://example.org/{login}/{i}")).await;
+    }
+    Funded { _forge: forge, state, app, maintainer }
+}
+
 async fn roles_awards_corrections_and_csv(db: &TestDb) {
     let (_forge, url) = PullsForge::start().await;
     let state = credit_state(db, &url).await;
@@ -106,13 +126,7 @@ async fn roles_awards_corrections_and_csv(db: &TestDb) {
 }
 
 async fn fifty_concurrent_redemptions_on_a_balance_for_ten(db: &TestDb) {
-    let (_forge, url) = PullsForge::start().await;
-    let state = credit_state(db, &url).await;
-    let app = steward::http::router(state.clone());
-    let maintainer = token(&state, Role::Maintainer, "maint").await;
-    for i in 0..10 {
-        award(&app, &maintainer, 42, "ci-hero", 100, &format!("https://example.org/ci/{i}")).await;
-    }
+    let Funded { _forge, state, app, maintainer } = funded(db, 42, "ci-hero", 10).await;
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let app = app.clone();
@@ -264,13 +278,7 @@ on_both_backends!(
 /// one spends, nine answer the stored redemption; the key reused for
 /// another request is refused; without a key each request spends.
 async fn a_retried_redemption_with_its_idempotency_key_spends_once(db: &TestDb) {
-    let (_forge, url) = PullsForge::start().await;
-    let state = credit_state(db, &url).await;
-    let app = steward::http::router(state.clone());
-    let maintainer = token(&state, Role::Maintainer, "maint").await;
-    for i in 0..5 {
-        award(&app, &maintainer, 77, "retrier", 100, &format!("https://example.org/docs/{i}")).await;
-    }
+    let Funded { _forge, state, app, maintainer } = funded(db, 77, "retrier", 5).await;
     let body = json!({"contributor": {"login": "retrier"}, "units": 2, "idempotency_key": "order-2026-12-03-a"});
     let mut tasks = Vec::new();
     for _ in 0..10 {
@@ -354,13 +362,7 @@ async fn call_with_header(
 /// one month a unit, at most 16 units): a redemption buys 1 to 16 whole
 /// units, and its points and grant are the unit's times the units.
 async fn a_redemption_buys_one_to_max_units_and_its_grant_scales_with_them(db: &TestDb) {
-    let (_forge, url) = PullsForge::start().await;
-    let state = credit_state(db, &url).await;
-    let app = steward::http::router(state.clone());
-    let maintainer = token(&state, Role::Maintainer, "maint").await;
-    for i in 0..20 {
-        award(&app, &maintainer, 88, "bulk", 100, &format!("https://example.org/bulk/{i}")).await;
-    }
+    let Funded { _forge, state, app, maintainer } = funded(db, 88, "bulk", 20).await;
     for units in [0, 17] {
         let body = json!({"contributor": {"login": "bulk"}, "reward": "compute-quota", "units": units});
         let (status, v, _) = call(&app, "POST", "/api/v1/credit/redemptions", Some(&maintainer), Some(body)).await;
@@ -396,13 +398,7 @@ async fn a_redemption_buys_one_to_max_units_and_its_grant_scales_with_them(db: &
 /// changed (a configuration reload between a request and its retry), the
 /// same key and units are another request, refused, not a replay.
 async fn an_idempotency_key_is_1_to_128_printable_characters_and_names_one_price(db: &TestDb) {
-    let (_forge, url) = PullsForge::start().await;
-    let state = credit_state(db, &url).await;
-    let app = steward::http::router(state.clone());
-    let maintainer = token(&state, Role::Maintainer, "maint").await;
-    for i in 0..10 {
-        award(&app, &maintainer, 99, "keyed", 100, &format!("https://example.org/keyed/{i}")).await;
-    }
+    let Funded { _forge, state, app, maintainer } = funded(db, 99, "keyed", 10).await;
     let redeem = |key: String| json!({"contributor": {"login": "keyed"}, "units": 1, "idempotency_key": key});
     for bad in ["k".repeat(129), "two words".into(), "tab\there".into(), "é".into()] {
         let (status, v, _) =
