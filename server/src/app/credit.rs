@@ -1052,34 +1052,20 @@ pub async fn repair(state: &AppState, grace: std::time::Duration, from: u64) -> 
 
 /// Stores a contributor's credit entries (awards, corrections,
 /// redemptions) that the ledger holds and the database does not, so a
-/// redemption reads a balance that includes them: without this, a
-/// redemption whose commit was lost left the stored balance too high and
-/// the next one could overdraw the ledger's balance (the scale-out soak
-/// found that, issue 14). Called before each redemption takes the
-/// contributor's lock; a writer that dies in the moment between the two is
-/// still left to the sweeper's [`repair`].
+/// write reads a balance that includes them: without this, a redemption
+/// whose commit was lost left the stored balance too high and the next one
+/// could overdraw the ledger's balance (the scale-out soak found that,
+/// issue 14). Called before each redemption and whenever a guarded credit
+/// write is answered `Unsettled` ([`Guarded`]); older entries are left to
+/// the sweeper's [`repair`]: only entries above its mark
+/// (`AppState::credit_stored_below`) are read, so a write does not walk the
+/// whole credit history. Returns how many entries were stored.
 pub async fn settle_contributor(state: &AppState, contributor: &str) -> Result<usize, CreditError> {
-    let settled = settle(state, |p| match p {
+    let theirs = |p: &Payload| match p {
         Payload::CreditAward(a) => a.contributor == contributor,
         Payload::Redemption(r) => r.contributor == contributor,
         _ => false,
-    })
-    .await?;
-    if settled > 0 {
-        tracing::warn!(
-            contributor,
-            entries = settled,
-            "stored credit entries the database had lost before a redemption"
-        );
-    }
-    Ok(settled)
-}
-
-/// Projects every credit entry only the ledger holds whose payload `wanted`
-/// selects; how many were stored. Looks only above the sweeper's mark
-/// (`AppState::credit_stored_below`; older entries are stored or repaired
-/// by it), so a redemption does not walk the whole credit history.
-async fn settle(state: &AppState, wanted: impl Fn(&Payload) -> bool) -> Result<usize, CreditError> {
+    };
     let mut after = state.credit_stored_below.load(std::sync::atomic::Ordering::Relaxed).checked_sub(1);
     let mut settled = 0;
     loop {
@@ -1090,7 +1076,7 @@ async fn settle(state: &AppState, wanted: impl Fn(&Payload) -> bool) -> Result<u
         for (index, body) in batch {
             after = Some(index);
             let entry = Entry::from_canonical_bytes(&body).map_err(|e| CreditError::Invalid(e.to_string()))?;
-            if !entry.typed_payload().is_ok_and(|p| wanted(&p)) {
+            if !entry.typed_payload().is_ok_and(|p| theirs(&p)) {
                 continue;
             }
             let at = parse_time("time", &entry.time.to_string())?;
@@ -1098,6 +1084,13 @@ async fn settle(state: &AppState, wanted: impl Fn(&Payload) -> bool) -> Result<u
                 settled += 1;
             }
         }
+    }
+    if settled > 0 {
+        tracing::warn!(
+            contributor,
+            entries = settled,
+            "stored credit entries the database had lost before a redemption"
+        );
     }
     Ok(settled)
 }
