@@ -72,10 +72,15 @@ pub async fn open_store(config: &Config) -> Result<Opened, StartupError> {
     }
 }
 
+/// Creates (and removes on drop) a probe file of a name no other process
+/// uses: instances sharing a data directory start at the same time, and
+/// with one fixed name one removed the file another was about to remove.
 fn check_writable(dir: &Path) -> Result<(), StartupError> {
-    let probe = dir.join(".steward-write-check");
-    std::fs::write(&probe, b"ok")
-        .and_then(|()| std::fs::remove_file(&probe))
+    use std::io::Write;
+    tempfile::Builder::new()
+        .prefix(".steward-write-check-")
+        .tempfile_in(dir)
+        .and_then(|mut probe| probe.write_all(b"ok"))
         .map_err(|source| StartupError::NotWritable { path: dir.to_path_buf(), source })
 }
 
@@ -235,5 +240,27 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
                 std::future::pending::<()>().await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instances_starting_together_all_find_the_data_directory_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        std::thread::scope(|s| {
+            let checks: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| (0..200).map(|_| check_writable(dir.path()).map_err(|e| e.to_string())).collect()))
+                .collect();
+            for c in checks {
+                let results: Result<Vec<()>, String> = c.join().unwrap();
+                results.unwrap();
+            }
+        });
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no probe file is left behind");
+        let missing = dir.path().join("missing");
+        assert!(matches!(check_writable(&missing), Err(StartupError::NotWritable { .. })));
     }
 }
