@@ -150,3 +150,63 @@ async fn postgres_a_terminated_session_is_unavailable_not_internal() {
     drop(victim);
     db.cleanup().await;
 }
+
+/// Two processes on one SQLite file each hold their own in-process lock,
+/// and SQLite holds nothing across the ledger append (the appender needs
+/// the one writer), so another process can store the same award between
+/// this one's duplicate check and its insert. The unique key refuses the
+/// second row: the answer is a conflict that names the award, and the
+/// award is stored once. Any other database refusal stays a database
+/// error. (PostgreSQL holds the contributor's row across the append: a
+/// second writer waits and then finds the duplicate.)
+#[tokio::test]
+async fn sqlite_an_award_stored_by_another_process_mid_write_is_a_conflict() {
+    use steward::store::{AwardKind, CreditCheck, CreditOutcome, NewAward};
+    let db = TestDb::sqlite().await;
+    let other = Store::open(&db.url).await.unwrap();
+    let award = |id: &str, change: &str, points: i64| NewAward {
+        award_id: id.into(),
+        forge: "github".into(),
+        forge_user_id: 583231,
+        login: "octocat".into(),
+        kind: AwardKind::Award,
+        source: "github".into(),
+        repository: "octo/app".into(),
+        change: change.into(),
+        rule: "fix-e-easy".into(),
+        category: "code".into(),
+        points,
+        corrects: None,
+        policy_revision: None,
+        evidence_url: None,
+        reason: None,
+        actor: "test".into(),
+        awarded_at: time::OffsetDateTime::now_utc(),
+    };
+    let stored = db.store.credit_award(&award("a-1", "1", 5), None, async |_: CreditCheck| Ok::<_, ()>(0)).await;
+    assert!(matches!(stored, Ok(CreditOutcome::Stored(_))), "{stored:?}");
+
+    // The other process stores change 2's award inside this one's window.
+    let Pool::Sqlite(pool) = other.pool() else { unreachable!() };
+    let racer = async |_: CreditCheck| {
+        sqlx::query(
+            "INSERT INTO credit_awards (award_id, contributor_id, kind, source, repository, change, rule, \
+             category, points, actor, awarded_at, ledger_index) SELECT 'b-other', contributor_id, kind, source, \
+             repository, '2', rule, category, points, actor, awarded_at, 1 FROM credit_awards WHERE award_id = 'a-1'",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+        Ok::<_, ()>(2)
+    };
+    let err = db.store.credit_award(&award("b-1", "2", 5), None, racer).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("award b-1 is already stored")), "{err:?}");
+    let stored = db.store.credit_awards_of_change("github", "octo/app", "2").await.unwrap();
+    assert_eq!(stored.iter().map(|a| a.award_id.as_str()).collect::<Vec<_>>(), ["b-other"]);
+
+    // A refusal that is not the unique key (points must not be zero).
+    let err = db.store.credit_award(&award("c-1", "3", 0), None, async |_: CreditCheck| Ok::<_, ()>(3)).await;
+    assert!(matches!(&err, Err(StoreError::Database(m)) if m.contains("CHECK")), "{err:?}");
+    other.close().await;
+    db.cleanup().await;
+}
