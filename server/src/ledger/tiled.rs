@@ -365,13 +365,23 @@ fn write_file(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), ExportError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(err)?;
     }
-    // Write then rename, so a reader (a static mirror) never sees half a file.
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp",
-        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-    ));
-    std::fs::write(&tmp, bytes).map_err(err)?;
-    std::fs::rename(&tmp, &path).map_err(err)
+    // Write then rename, so a reader (a static mirror) never sees half a
+    // file. The temporary file's name is unique (tempfile), so two exports
+    // into one directory never rename each other's half-written file; its
+    // mode is what `fs::write` gives (0666 less the umask), not tempfile's
+    // 0600, so a web server can serve the tiles.
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let parent = path.parent().unwrap_or(dir);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".steward-")
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(parent)
+        .map_err(err)?;
+    tmp.write_all(bytes).map_err(err)?;
+    tmp.persist(&path).map_err(|e| err(e.error))?;
+    Ok(())
 }
 
 /// Writes the log in the tile layout under `dir` (creating it): every entry
@@ -453,4 +463,34 @@ pub async fn export(
     write_file(dir, HISTORY_FILE, &history)?;
     write_file(dir, "checkpoint", &latest.note)?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    #[test]
+    fn concurrent_writes_of_one_file_each_land_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let versions: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 64 * 1024]).collect();
+        std::thread::scope(|s| {
+            let writers: Vec<_> = versions
+                .iter()
+                .map(|v| s.spawn(|| (0..20).try_for_each(|_| write_file(dir.path(), "tile/0/000", v))))
+                .collect();
+            for w in writers {
+                w.join().unwrap().unwrap();
+            }
+        });
+        let written = std::fs::read(dir.path().join("tile/0/000")).unwrap();
+        assert!(versions.contains(&written), "the file is one writer's whole bytes");
+        let left: Vec<_> =
+            std::fs::read_dir(dir.path().join("tile/0")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["000"], "no temporary file is left behind");
+        // Readable as a plain write would leave it.
+        std::fs::write(dir.path().join("plain"), b"x").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join("tile/0/000")), mode(&dir.path().join("plain")));
+    }
 }
