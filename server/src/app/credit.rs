@@ -1442,7 +1442,7 @@ pub async fn verify(store: &Store) -> Result<CreditVerifyReport, CreditError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Attempts, GUARDED_ATTEMPTS};
+    use super::*;
 
     #[test]
     fn a_guarded_write_gives_up_after_five_attempts_in_all() {
@@ -1472,5 +1472,202 @@ mod tests {
         assert_eq!((a.tolerate_through, a.unsettled_before), (None, Some(8)));
         assert!(a.unsettled(8, 0));
         assert_eq!(a.tolerate_through, Some(8));
+    }
+
+    #[test]
+    fn co_author_trailers_are_read_once_per_email_in_order() {
+        let texts = [
+            "Fix\n\nco-authored-by: Hubot <2+hubot@users.noreply.github.com>\n  CO-AUTHORED-BY :  Ann <ann@example.org>  ",
+            "Signed-off-by: Bob <bob@example.org>\nCo-authored-by: <ANN@example.org>\nCo-authored-by: <bob@example.org>",
+        ];
+        let got: Vec<(String, String, Option<i64>, Option<String>)> =
+            co_authors(texts).into_iter().map(|c| (c.name, c.email, c.id, c.login)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("Hubot".into(), "2+hubot@users.noreply.github.com".into(), Some(2), Some("hubot".into())),
+                ("Ann".into(), "ann@example.org".into(), None, None),
+                // No name: the e-mail stands in.
+                ("bob@example.org".into(), "bob@example.org".into(), None, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_or_oversized_co_author_trailers_are_skipped() {
+        let trailer = |name: &str, email: &str| format!("Co-authored-by: {name} <{email}>");
+        let local = "a".repeat(320 - "@example.org".len());
+        let name = "n".repeat(200);
+        let ok = [trailer(&name, &format!("{local}@example.org")), trailer("Bea", "bea@example.org")];
+        assert_eq!(co_authors(ok.iter().map(String::as_str)).len(), 2, "320-character e-mail, 200-character name");
+        let bad = [
+            trailer("Long", &format!("{local}x@example.org")),
+            trailer(&format!("{name}n"), "long-name@example.org"),
+            trailer("No at", "nobody"),
+            trailer("Empty", ""),
+            "Co-authored-by: Reversed >rev@example.org<".to_string(),
+            "Co-authored-by: No brackets rev@example.org".to_string(),
+            "Authored-by: Other <other@example.org>".to_string(),
+            "Co-authored-by Missing colon <colon@example.org>".to_string(),
+        ];
+        assert_eq!(co_authors(bad.iter().map(String::as_str)), vec![]);
+        let many: Vec<String> = (0..=MAX_CO_AUTHORS).map(|i| trailer("P", &format!("p{i}@example.org"))).collect();
+        let got = co_authors(many.iter().map(String::as_str));
+        assert_eq!(got.len(), MAX_CO_AUTHORS);
+        assert_eq!(got.last().map(|c| c.email.as_str()), Some("p99@example.org"));
+    }
+
+    #[test]
+    fn only_github_noreply_addresses_name_an_account() {
+        assert_eq!(noreply_identity("583231+octocat@users.noreply.github.com"), Some((583231, "octocat".into())));
+        assert_eq!(noreply_identity("7+dependabot[bot]@Users.NoReply.GitHub.com"), Some((7, "dependabot[bot]".into())));
+        let login39 = "a".repeat(39);
+        assert_eq!(noreply_identity(&format!("1+{login39}@users.noreply.github.com")), Some((1, login39.clone())));
+        for email in [
+            format!("1+{login39}a@users.noreply.github.com"),
+            "0+zero@users.noreply.github.com".into(),
+            "-3+neg@users.noreply.github.com".into(),
+            "x+octo@users.noreply.github.com".into(),
+            "1+@users.noreply.github.com".into(),
+            "1+oc.to@users.noreply.github.com".into(),
+            "octocat@users.noreply.github.com".into(),
+            "1+octo@noreply.github.com".into(),
+            "1+octo".into(),
+        ] {
+            assert_eq!(noreply_identity(&email), None, "{email}");
+        }
+    }
+
+    #[test]
+    fn text_and_category_bounds() {
+        assert!(check_text("reason", "x", 3).is_ok());
+        assert!(check_text("reason", "xyz", 3).is_ok());
+        assert!(check_text("reason", "ééé", 3).is_ok(), "characters, not bytes");
+        for bad in ["", "  ", "wxyz", "a\tb"] {
+            let e = check_text("reason", bad, 3).unwrap_err().to_string();
+            assert!(e.contains("reason: 1 to 3 characters"), "{bad:?}: {e}");
+        }
+        let c32 = "a".repeat(32);
+        for good in ["ci", "docs-2", c32.as_str()] {
+            assert!(check_category(good).is_ok(), "{good}");
+        }
+        let c33 = "a".repeat(33);
+        for bad in ["", "CI", "ci_x", "ci x", "é", c33.as_str()] {
+            assert!(check_category(bad).is_err(), "{bad:?}");
+        }
+        let long = "=".repeat(100);
+        let e = check_category(&long).unwrap_err().to_string();
+        assert!(e.contains(&format!("{:?}", "=".repeat(80))) && !e.contains(&"=".repeat(81)), "{e}");
+    }
+
+    #[test]
+    fn months_are_added_on_the_calendar() {
+        use time::macros::datetime;
+        assert_eq!(add_months(datetime!(2026-01-31 10:00 UTC), 1), datetime!(2026-02-28 10:00 UTC));
+        assert_eq!(add_months(datetime!(2028-01-31 10:00 UTC), 1), datetime!(2028-02-29 10:00 UTC));
+        assert_eq!(add_months(datetime!(2026-11-15 10:00 UTC), 2), datetime!(2027-01-15 10:00 UTC));
+        assert_eq!(add_months(datetime!(2026-12-01 00:00 UTC), 12), datetime!(2027-12-01 00:00 UTC));
+        assert_eq!(add_months(datetime!(2026-03-31 08:30 UTC), 0), datetime!(2026-03-31 08:30 UTC));
+        assert_eq!(add_months(datetime!(2026-05-31 08:30 UTC), 25), datetime!(2028-06-30 08:30 UTC));
+    }
+
+    #[test]
+    fn periods_name_themselves_and_their_first_day() {
+        use time::macros::date;
+        let names: Vec<(&str, &str)> = Period::ALL.iter().map(|p| (p.as_str(), p.label())).collect();
+        assert_eq!(names, [("all-time", "All time"), ("90d", "Last 90 days"), ("this-month", "This month")]);
+        for p in Period::ALL {
+            assert_eq!(Period::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(Period::parse("30d"), None);
+        let today = date!(2026 - 12 - 04);
+        assert_eq!(Period::AllTime.since(today), Since::AllTime);
+        assert_eq!(Period::Last90Days.since(today), Since::Day(date!(2026 - 09 - 06)));
+        assert_eq!(Period::ThisMonth.since(today), Since::Month(date!(2026 - 12 - 01)));
+    }
+
+    #[test]
+    fn contributor_specs_and_dns_labels() {
+        let spec = |s| {
+            let c = ContributorSpec::parse(s);
+            (c.user_id, c.login)
+        };
+        assert_eq!(spec("github:583231"), (Some(583231), None));
+        assert_eq!(spec("583231"), (Some(583231), None));
+        assert_eq!(spec("octocat"), (None, Some("octocat".into())));
+        assert_eq!(spec("github:octocat"), (None, Some("github:octocat".into())));
+        assert_eq!(dns_label("Octo_Cat"), "octo-cat");
+        assert_eq!(dns_label("--[bot]--"), "bot");
+        assert_eq!(dns_label("___"), "contributor");
+        assert_eq!(dns_label(&"x".repeat(70)), "x".repeat(63));
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("octocat"), "\"octocat\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("a\nb\tc"), "\"a b c\"");
+        for f in ["=1+1", "+1", "-1", "@SUM(A1)"] {
+            assert_eq!(csv_field(f), format!("\"'{f}\""));
+        }
+        let row = |login: &str, points| crate::store::LeaderboardRow {
+            contributor_id: 1,
+            forge: "github".into(),
+            forge_user_id: 7,
+            login: login.into(),
+            points,
+            awards: 2,
+            balance: 3,
+        };
+        assert_eq!(
+            leaderboard_csv(&[row("ann", 10), row("=bob", 9)], 20),
+            "rank,contributor,login,points,awards,balance\n21,github:7,\"ann\",10,2,3\n22,github:7,\"'=bob\",9,2,3\n"
+        );
+    }
+
+    #[test]
+    fn a_resource_quota_names_the_grant_in_valid_kubernetes_names() {
+        let grant = |memory_mib| Grant {
+            schema: "steward.dev/grant/v1".into(),
+            redemption_id: "rd_ABC".into(),
+            contributor: "github:7\"".into(),
+            login: "Octo_Cat".into(),
+            reward: "compute-quota".into(),
+            units: 1,
+            vcpu: 2,
+            memory_mib,
+            months: 1,
+            points: 100,
+            valid_from: "2026-12-04T00:00:00Z".into(),
+            valid_until: "2027-01-04T00:00:00Z".into(),
+            ledger_origin: "example.org/steward".into(),
+            ledger_index: 42,
+        };
+        let q = resource_quota(&grant(2048), None);
+        for line in [
+            "  name: steward-rd-abc\n",
+            "  namespace: contrib-octo-cat\n",
+            "    steward.dev/contributor: \"github:7\"\n",
+            "    steward.dev/ledger-index: \"42\"\n",
+            "    requests.cpu: \"2\"\n",
+            "    limits.memory: 2Gi\n",
+        ] {
+            assert!(q.contains(line), "{line:?} in\n{q}");
+        }
+        let q = resource_quota(&grant(1536), Some("Team A"));
+        assert!(q.contains("  namespace: team-a\n") && q.contains("    requests.memory: 1536Mi\n"), "{q}");
+        let text = grant_text(&grant(1024));
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some(GRANT_HEADER));
+        let back: Grant = serde_json::from_str(lines.next().unwrap()).unwrap();
+        assert_eq!((back.ledger_index, back.memory_mib), (42, 1024));
+        assert!(text.ends_with("}\n"));
+    }
+
+    #[test]
+    fn random_ids_carry_the_prefix_and_differ() {
+        let (a, b) = (random_id("rd_"), random_id("rd_"));
+        assert!(a.starts_with("rd_") && a.len() == 3 + 20 && a[3..].bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
+        assert_ne!(a, b);
     }
 }
