@@ -53,6 +53,15 @@ async fn merged_pr_awards_split_with_co_authors_and_redelivery_awards_nothing(db
         assert_eq!(a.policy_revision.as_deref(), revision.strip_prefix("sha256:"), "every award names its revision");
         assert_eq!(a.evidence_url.as_deref(), Some("https://github.com/octo/app/pull/7"));
     }
+    // Each ledger entry names the change as its evidence (`owner/repo#N`)
+    // and the award it records.
+    for a in &awards {
+        let row = state.store.ledger_entry(a.ledger_index as u64).await.unwrap().unwrap();
+        let (_, payload) = steward_ledger::entry::Entry::from_canonical_bytes_with_payload(&row.body).unwrap();
+        let steward_ledger::entry::Payload::CreditAward(entry) = payload else { panic!("{}", row.kind) };
+        assert_eq!((entry.evidence.source.as_str(), entry.evidence.event_id.as_str()), ("github", "octo/app#7"));
+        assert_eq!((entry.award_id.as_str(), entry.points), (a.award_id.as_str(), a.points));
+    }
     let entries_before = state.store.ledger_entry_count().await.unwrap();
 
     // The same delivery again, and a replay with a fresh delivery id: nothing queued.
