@@ -769,6 +769,10 @@ mod tests {
         assert_eq!(parse_bodies(b"x:1:a"), None);
         assert_eq!(parse_bodies(b"3:5:ab"), None, "truncated");
         assert_eq!(parse_bodies(b"3:2"), None);
+        // Digits only: Rust's integer parser would take a sign.
+        assert_eq!(parse_bodies(b"+3:1:a"), None);
+        assert_eq!(parse_bodies(b"3:+1:a"), None);
+        assert_eq!(parse_bodies(b":1:a"), None);
     }
 
     #[test]
