@@ -164,6 +164,14 @@ async fn label_removed_after_merge_is_a_correction_and_readding_awards_nothing(d
     assert_eq!(corrections.len(), 2, "{rows:#?}");
     assert!(corrections.iter().all(|c| c.points < 0 && c.corrects.is_some()));
     assert!(corrections[0].reason.as_deref().unwrap().contains("E-easy"));
+    // A correction's ledger entry names the same change as the award.
+    for c in &corrections {
+        let row = state.store.ledger_entry(c.ledger_index as u64).await.unwrap().unwrap();
+        let (_, payload) = steward_ledger::entry::Entry::from_canonical_bytes_with_payload(&row.body).unwrap();
+        let steward_ledger::entry::Payload::CreditAward(entry) = payload else { panic!("{}", row.kind) };
+        assert_eq!((entry.evidence.event_id.as_str(), entry.rule.as_str()), ("octo/app#5", "correction"));
+        assert_eq!((entry.corrects.as_deref(), entry.points), (c.corrects.as_deref(), c.points));
+    }
     // The fallback rule now applies (no label left): one point for the
     // merge, which the even split gives to the author alone.
     assert_eq!((balance(&state, OCTO.0).await, balance(&state, 2).await), (1, 0));
