@@ -227,6 +227,23 @@ async fn an_award_only_the_ledger_holds_is_repaired_and_not_awarded_again(db: &T
         reason: None,
     });
     let receipt = state.ledger.record(&lost, credit::WEBHOOK_ACTOR).await.unwrap();
+    // And a maintainer's award whose evidence URL holds a `#` (only a
+    // forge's event id is `repository#change`).
+    let comment = "https://github.com/octo/app/issues/3#issuecomment-1";
+    let manual = Payload::CreditAward(CreditAward {
+        schema: SchemaV1,
+        award_id: "manual:lost".into(),
+        contributor: format!("github:{}", OCTO.0),
+        points: 2,
+        rule: "manual".into(),
+        evidence: Evidence { source: "manual".into(), event_id: comment.into(), url: Some(comment.into()) },
+        login: Some(OCTO.1.into()),
+        category: Some("community".into()),
+        policy_revision: None,
+        corrects: None,
+        reason: Some("triaged the backlog".into()),
+    });
+    let manual_receipt = state.ledger.record(&manual, "token:maint").await.unwrap();
     let b = credit::verify(&state.store).await.unwrap().first_break.unwrap();
     assert_eq!(b.rule, "database-mismatch", "{}", b.message);
     // Too young for the sweeper's grace period: left to its writer.
@@ -234,21 +251,26 @@ async fn an_award_only_the_ledger_holds_is_repaired_and_not_awarded_again(db: &T
     assert_eq!(n, 0);
     assert!(next <= receipt.index);
     let (n, next) = credit::repair(&state, std::time::Duration::ZERO, next).await.unwrap();
-    assert_eq!(n, 1);
-    assert!(next > receipt.index);
-    assert_eq!(balance(&state, OCTO.0).await, 5);
+    assert_eq!(n, 2);
+    assert!(next > manual_receipt.index);
+    assert_eq!(balance(&state, OCTO.0).await, 7);
     let award = state.store.credit_award_by_id(&format!("github:{REPO}#9:fix-e-easy:{}", OCTO.0)).await.unwrap();
-    assert_eq!(award.unwrap().ledger_index, receipt.index as i64);
+    let award = award.unwrap();
+    assert_eq!(award.ledger_index, receipt.index as i64);
+    assert_eq!((award.source.as_str(), award.repository.as_str(), award.change.as_str()), ("github", REPO, "9"));
+    let m = state.store.credit_award_by_id("manual:lost").await.unwrap().unwrap();
+    assert_eq!((m.source.as_str(), m.repository.as_str(), m.change.as_str()), ("manual", "", comment));
+    assert_eq!((m.category.as_str(), m.actor.as_str()), ("community", "token:maint"));
     assert!(credit::verify(&state.store).await.unwrap().ok());
     // The webhook arrives again (or the job is retried): nothing new.
     let app = steward::http::router(state.clone());
     let body = pr_event("closed", 9, OCTO, &["E-easy"], Some(MERGED), None);
     deliver(&app, "pull_request", "again-9", &body).await;
     run_jobs(&state).await;
-    assert_eq!(balance(&state, OCTO.0).await, 5);
+    assert_eq!(balance(&state, OCTO.0).await, 7);
     let report = credit::verify(&state.store).await.unwrap();
     assert!(report.ok(), "{:?}", report.first_break);
-    assert_eq!(report.awards, 1);
+    assert_eq!(report.awards, 2);
 }
 
 /// A credit job whose first attempt appended its award to the ledger and
