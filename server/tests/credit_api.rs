@@ -273,6 +273,67 @@ on_both_backends!(
     an_idempotency_key_is_1_to_128_printable_characters_and_names_one_price,
 );
 
+/// A correction must name an earlier award, once, and take back exactly
+/// its points from its contributor; `credit verify` names the first that
+/// does not, and counts what it read when all is well. Entries appended
+/// around the store, each case on a fresh ledger (verification stops at
+/// the first break). SQLite only: the rules read the ledger, not SQL.
+#[tokio::test]
+async fn verify_checks_each_correction_against_its_award() {
+    let (_forge, url) = PullsForge::start().await;
+    let entry = |id: &str, who: &str, points: i64, corrects: Option<&str>, revision: &str| {
+        Payload::CreditAward(CreditAward {
+            schema: SchemaV1,
+            award_id: id.into(),
+            contributor: who.into(),
+            points,
+            rule: if corrects.is_some() { "correction" } else { "ci-template" }.into(),
+            evidence: Evidence { source: "github".into(), event_id: "octo/app#4".into(), url: None },
+            login: None,
+            category: None,
+            policy_revision: Some(revision.into()),
+            corrects: corrects.map(str::to_string),
+            reason: corrects.map(|_| "label removed".to_string()),
+        })
+    };
+    let run = async |corrections: &[(&str, &str, i64, &str)], project: bool| {
+        let db = TestDb::sqlite().await;
+        let state = credit_state(&db, &url).await;
+        let revision = state.policy.current().revision.revision.trim_start_matches("sha256:").to_string();
+        state.ledger.record(&entry("a1", "github:8", 40, None, &revision), "test").await.unwrap();
+        let mut last = 0;
+        for (id, who, points, target) in corrections {
+            last = state.ledger.record(&entry(id, who, *points, Some(target), &revision), "test").await.unwrap().index;
+        }
+        if project {
+            // Stored as the sweeper would (verify also compares the database).
+            credit::repair(&state, std::time::Duration::ZERO, 0).await.unwrap();
+        }
+        let report = credit::verify(&state.store).await.unwrap();
+        db.cleanup().await;
+        (report, last)
+    };
+    let (ok, _) = run(&[("a1:correction", "github:8", -40, "a1")], true).await;
+    assert!(ok.ok(), "{:?}", ok.first_break);
+    assert_eq!((ok.entries, ok.awards, ok.corrections), (2, 1, 1));
+    assert_eq!(ok.balances.get("github:8"), Some(&0));
+    for (corrections, rule, says) in [
+        (
+            &[("c", "github:8", -30, "a1")][..],
+            "bad-correction",
+            "must take 40 points from github:8, not 30 from github:8",
+        ),
+        (&[("c", "github:9", -40, "a1")][..], "bad-correction", "not 40 from github:9"),
+        (&[("c", "github:8", -40, "a2")][..], "bad-correction", "names no earlier award (a2)"),
+        (&[("c", "github:8", -40, "a1"), ("d", "github:8", -40, "a1")][..], "duplicate-evidence", "corrected twice"),
+    ] {
+        let (report, last) = run(corrections, false).await;
+        let b = report.first_break.expect(says);
+        assert_eq!((b.index, b.rule.as_str()), (last, rule), "{}", b.message);
+        assert!(b.message.contains(says), "{}", b.message);
+    }
+}
+
 /// Ten concurrent copies of one redemption with the same idempotency key
 /// (a client retrying a lost answer, perhaps through another instance):
 /// one spends, nine answer the stored redemption; the key reused for
