@@ -33,6 +33,7 @@ on_both_backends!(
     a_batch_is_what_was_queued_and_a_rotation_stands_alone,
     a_batch_larger_than_one_insert_statement_keeps_every_index,
     node_reads_of_any_shape_and_size_match_an_independent_tree,
+    a_damaged_node_in_a_long_run_is_named_not_misread,
 );
 
 async fn a_new_ledger_signs_an_empty_checkpoint(db: &TestDb) {
@@ -481,4 +482,26 @@ async fn node_reads_of_any_shape_and_size_match_an_independent_tree(db: &TestDb)
     mixed.rotate_left(37);
     check(mixed, "long and short runs").await;
     check((0..40).flat_map(|_| range(0, 0..N)).collect(), "every leaf, 40 times").await;
+}
+
+/// A long run of nodes is read whole on SQLite only when it is complete
+/// and every hash is 32 bytes; otherwise row by row, so a damaged node is
+/// named instead of shifting every hash after it (a short hash would move
+/// the rest of the run by one byte).
+async fn a_damaged_node_in_a_long_run_is_named_not_misread(db: &TestDb) {
+    use steward_ledger::merkle::NodeId;
+    let ledger = open_ledger(&db.store, 1).await;
+    let all: Vec<Entry> = (0..200).map(entry).collect();
+    for r in ledger.append_all(&all).await {
+        r.unwrap();
+    }
+    let leaves: Vec<NodeId> = (0..200).map(|i| NodeId::new(0, i)).collect();
+    db.store.ledger_nodes(&leaves).await.unwrap();
+    exec!(db.store, "UPDATE ledger_nodes SET hash = $1 WHERE level = 0 AND idx = 70", vec![7u8; 31]);
+    let err = db.store.ledger_nodes(&leaves).await.unwrap_err();
+    assert!(err.to_string().contains("node (0, 70)"), "{err}");
+    exec!(db.store, "UPDATE ledger_nodes SET hash = $1 WHERE level = 0 AND idx = 70", vec![7u8; 32]);
+    exec!(db.store, "DELETE FROM ledger_nodes WHERE level = 0 AND idx = $1", 120i64);
+    let err = db.store.ledger_nodes(&leaves).await.unwrap_err();
+    assert!(err.to_string().contains("ledger node (0, 120) is missing"), "{err}");
 }
