@@ -690,24 +690,6 @@ impl Store {
         rows.into_iter().map(checkpoint_from_row).collect()
     }
 
-    /// Stored checkpoints with size above `after`, by size (for paging
-    /// without OFFSET scans).
-    pub async fn ledger_checkpoints_after(
-        &self,
-        after: Option<u64>,
-        limit: u64,
-    ) -> Result<Vec<LedgerCheckpointRow>, StoreError> {
-        const SQL: &str =
-            "SELECT size, note, created_at FROM ledger_checkpoints WHERE size > $1 ORDER BY size, id LIMIT $2";
-        let after = match after {
-            Some(a) => to_i64(a, "checkpoint size")?,
-            None => -1,
-        };
-        let rows: Vec<CheckpointDbRow> = on_pool!(self.pool(), p => sqlx::query_as(SQL)
-            .bind(after).bind(to_i64(limit, "limit")?).fetch_all(p).await)?;
-        rows.into_iter().map(checkpoint_from_row).collect()
-    }
-
     /// The latest stored checkpoint (largest size).
     pub async fn ledger_latest_checkpoint(&self) -> Result<Option<LedgerCheckpointRow>, StoreError> {
         const SQL: &str = "SELECT size, note, created_at FROM ledger_checkpoints ORDER BY size DESC, id DESC LIMIT 1";
