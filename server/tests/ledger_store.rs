@@ -60,6 +60,7 @@ async fn appends_are_gapless_durable_and_checkpointed(db: &TestDb) {
     assert!(cps.len() < 301, "{} checkpoints for 300 entries", cps.len());
     assert!(cps.windows(2).all(|w| w[0].size < w[1].size));
     assert_eq!(cps.last().unwrap().size, 300);
+    assert_eq!(db.store.ledger_checkpoint_count().await.unwrap(), cps.len() as u64);
     // Durable: a fresh pool on the same database sees everything.
     let reopened = Store::open(&db.url).await.unwrap();
     assert_eq!(reopened.ledger_head().await.unwrap().size, 300);
