@@ -281,6 +281,45 @@ on_both_backends!(
     an_idempotency_key_is_1_to_128_printable_characters_and_names_one_price,
 );
 
+/// The database must hold every contributor the ledger credits, even when
+/// it also holds one the ledger does not know (equal counts hid that).
+/// SQLite only: the stray row is written with SQL.
+#[tokio::test]
+async fn verify_finds_a_contributor_missing_beside_a_stray_one() {
+    let (_forge, url) = PullsForge::start().await;
+    let db = TestDb::sqlite().await;
+    let state = credit_state(&db, &url).await;
+    let app = steward::http::router(state.clone());
+    let maintainer = token(&state, Role::Maintainer, "maint").await;
+    award(&app, &maintainer, 8, "stored", 10, "https://example.org/a").await;
+    let lost = Payload::CreditAward(CreditAward {
+        schema: SchemaV1,
+        award_id: "manual:lost".into(),
+        contributor: "github:9".into(),
+        points: 10,
+        rule: "manual".into(),
+        evidence: Evidence { source: "manual".into(), event_id: "https://example.org/b".into(), url: None },
+        login: Some("lost".into()),
+        category: None,
+        policy_revision: None,
+        corrects: None,
+        reason: Some("lost commit".into()),
+    });
+    state.ledger.record(&lost, "test").await.unwrap();
+    let steward::store::Pool::Sqlite(pool) = state.store.pool() else { unreachable!() };
+    sqlx::query(
+        "INSERT INTO credit_contributors (forge, forge_user_id, login, login_seen_at, created_at) \
+         VALUES ('github', 10, 'stray', '2026-12-04T00:00:00Z', '2026-12-04T00:00:00Z')",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let b = credit::verify(&state.store).await.unwrap().first_break.expect("github:9 is not stored");
+    assert_eq!(b.rule, "database-mismatch", "{}", b.message);
+    assert!(b.message.contains("github:9 has credit in the ledger but is not in the database"), "{}", b.message);
+    db.cleanup().await;
+}
+
 /// A correction must name an earlier award, once, and take back exactly
 /// its points from its contributor; `credit verify` names the first that
 /// does not, and counts what it read when all is well. Entries appended

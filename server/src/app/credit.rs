@@ -1426,7 +1426,10 @@ pub async fn verify(store: &Store) -> Result<CreditVerifyReport, CreditError> {
                 break;
             }
         }
-        if report.first_break.is_none() && stored.len() < report.balances.len() {
+        // Every contributor of the ledger must be stored (whatever the
+        // counts: a stored contributor the ledger lacks, balance 0, must
+        // not hide one the database lacks).
+        if report.first_break.is_none() {
             let known: BTreeSet<String> = stored.iter().map(Contributor::key).collect();
             if let Some(missing) = report.balances.keys().find(|k| !known.contains(*k)) {
                 report.first_break = Some(CreditBreak {
