@@ -82,6 +82,10 @@ async fn roles_awards_corrections_and_csv(db: &TestDb) {
             json!({"contributor": {"user_id": -4}, "points": 5, "reason": "x", "evidence_url": "https://e.org"}),
             "contributor.user_id: a positive",
         ),
+        (
+            json!({"contributor": {"user_id": 0}, "points": 5, "reason": "x", "evidence_url": "https://e.org"}),
+            "contributor.user_id: a positive",
+        ),
     ] {
         let (status, v, _) = call(&app, "POST", "/api/v1/credit/awards", Some(&maintainer), Some(bad)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
