@@ -23,6 +23,14 @@ async fn balance(state: &steward::app::AppState, id: i64) -> i64 {
     state.store.credit_contributor("github", id).await.unwrap().map_or(0, |c| c.balance)
 }
 
+/// The credit award (or correction) the ledger holds at `index`.
+async fn credit_entry(state: &steward::app::AppState, index: i64) -> steward_ledger::entry::CreditAward {
+    let row = state.store.ledger_entry(index as u64).await.unwrap().unwrap();
+    let (_, payload) = steward_ledger::entry::Entry::from_canonical_bytes_with_payload(&row.body).unwrap();
+    let steward_ledger::entry::Payload::CreditAward(entry) = payload else { panic!("{} at {index}", row.kind) };
+    entry
+}
+
 async fn merged_pr_awards_split_with_co_authors_and_redelivery_awards_nothing(db: &TestDb) {
     let (forge, url) = PullsForge::start().await;
     forge.set(
@@ -56,9 +64,7 @@ async fn merged_pr_awards_split_with_co_authors_and_redelivery_awards_nothing(db
     // Each ledger entry names the change as its evidence (`owner/repo#N`)
     // and the award it records.
     for a in &awards {
-        let row = state.store.ledger_entry(a.ledger_index as u64).await.unwrap().unwrap();
-        let (_, payload) = steward_ledger::entry::Entry::from_canonical_bytes_with_payload(&row.body).unwrap();
-        let steward_ledger::entry::Payload::CreditAward(entry) = payload else { panic!("{}", row.kind) };
+        let entry = credit_entry(&state, a.ledger_index).await;
         assert_eq!((entry.evidence.source.as_str(), entry.evidence.event_id.as_str()), ("github", "octo/app#7"));
         assert_eq!((entry.award_id.as_str(), entry.points), (a.award_id.as_str(), a.points));
     }
@@ -166,9 +172,7 @@ async fn label_removed_after_merge_is_a_correction_and_readding_awards_nothing(d
     assert!(corrections[0].reason.as_deref().unwrap().contains("E-easy"));
     // A correction's ledger entry names the same change as the award.
     for c in &corrections {
-        let row = state.store.ledger_entry(c.ledger_index as u64).await.unwrap().unwrap();
-        let (_, payload) = steward_ledger::entry::Entry::from_canonical_bytes_with_payload(&row.body).unwrap();
-        let steward_ledger::entry::Payload::CreditAward(entry) = payload else { panic!("{}", row.kind) };
+        let entry = credit_entry(&state, c.ledger_index).await;
         assert_eq!((entry.evidence.event_id.as_str(), entry.rule.as_str()), ("octo/app#5", "correction"));
         assert_eq!((entry.corrects.as_deref(), entry.points), (c.corrects.as_deref(), c.points));
     }
