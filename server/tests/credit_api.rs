@@ -283,7 +283,40 @@ on_both_backends!(
     a_retried_redemption_with_its_idempotency_key_spends_once,
     a_redemption_buys_one_to_max_units_and_its_grant_scales_with_them,
     an_idempotency_key_is_1_to_128_printable_characters_and_names_one_price,
+    a_redemption_only_the_ledger_holds_is_stored_first_and_an_impossible_one_stops_the_next,
 );
+
+/// A redemption the ledger holds and the database lost (its writer died
+/// before the commit) is stored by the sweeper's repair, which counts it;
+/// one the stored balance cannot cover (a ledger the database
+/// contradicts) stops the next redemption instead of being skipped.
+async fn a_redemption_only_the_ledger_holds_is_stored_first_and_an_impossible_one_stops_the_next(db: &TestDb) {
+    let Funded { _forge, state, app, maintainer } = funded(db, 88, "lost", 3).await;
+    let lost = |id: &str, points, balance_after| {
+        Payload::Redemption(Redemption {
+            schema: SchemaV1,
+            redemption_id: id.into(),
+            contributor: "github:88".into(),
+            points,
+            reward: Reward { kind: "compute-quota".into(), vcpu: 1, memory_mib: 2048, months: 1 },
+            balance_after,
+            units: Some(1),
+        })
+    };
+    let balance = async || state.store.credit_contributor("github", 88).await.unwrap().unwrap().balance;
+    state.ledger.record(&lost("rdm-lost-1", 100, 200), "test").await.unwrap();
+    let (n, _) = credit::repair(&state, std::time::Duration::ZERO, 0).await.unwrap();
+    assert_eq!(n, 1, "the lost redemption is stored");
+    assert_eq!(balance().await, 200);
+    assert!(credit::verify(&state.store).await.unwrap().ok());
+
+    state.ledger.record(&lost("rdm-lost-2", 500, 0), "test").await.unwrap();
+    let body = json!({"contributor": {"login": "lost"}, "reward": "compute-quota", "units": 1});
+    let (status, _, text) = call(&app, "POST", "/api/v1/credit/redemptions", Some(&maintainer), Some(body)).await;
+    assert!(!status.is_success(), "{status}: {text}");
+    assert!(text.contains("below the ledger's"), "{text}");
+    assert_eq!(balance().await, 200, "nothing spent");
+}
 
 /// The database must hold every contributor the ledger credits, even when
 /// it also holds one the ledger does not know (equal counts hid that).
