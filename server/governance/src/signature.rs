@@ -66,13 +66,9 @@ pub(crate) fn verify_named_signature<'k>(
     }
     let key = keys.entry(sig.key.clone()).or_insert_with(|| VerifierKey::parse(&sig.key).ok());
     let Some(key) = key else {
-        return Err(SignatureError::Malformed(format!("{:?} is not a verifier key", short(&sig.key))));
+        return Err(SignatureError::Malformed(format!("{:?} is not a verifier key", shown(&sig.key))));
     };
     check_with(entry, key, &sig.sig, &sig.key)
-}
-
-fn short(text: &str) -> String {
-    shown(text)
 }
 
 /// An untrusted string (actor, key text) for an error message: at most 120
