@@ -362,9 +362,8 @@ pub enum ExportError {
 fn write_file(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), ExportError> {
     let path = dir.join(rel);
     let err = |source| ExportError::Write { path: path.clone(), source };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(err)?;
-    }
+    let parent = path.parent().unwrap_or(dir);
+    std::fs::create_dir_all(parent).map_err(err)?;
     // Write then rename, so a reader (a static mirror) never sees half a
     // file. The temporary file's name is unique (tempfile), so two exports
     // into one directory never rename each other's half-written file; its
@@ -372,7 +371,6 @@ fn write_file(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), ExportError> {
     // 0600, so a web server can serve the tiles.
     use std::io::Write as _;
     use std::os::unix::fs::PermissionsExt as _;
-    let parent = path.parent().unwrap_or(dir);
     let mut tmp = tempfile::Builder::new()
         .prefix(".steward-")
         .suffix(".tmp")
